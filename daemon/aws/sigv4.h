@@ -1,0 +1,56 @@
+/* AWS Signature Version 4 (header form). Pure: no clock, no I/O, no globals;
+ * the caller passes the time and the credentials, and gets back the headers
+ * to add. Uses mbedTLS for SHA-256 and HMAC.
+ *
+ * Must never log: everything it touches is secret or derived from a secret. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct sigv4_header {
+        const char *name;  /* as the request will carry it; case folded for signing */
+        const char *value; /* raw; trimmed and inner spaces folded for signing */
+};
+
+struct sigv4_request {
+        const char *method;             /* "POST" */
+        const char *path;               /* "/" ; raw, before any encoding */
+        const char *query;              /* raw query string without '?', or NULL */
+        const struct sigv4_header *headers; /* must include Host */
+        size_t n_headers;
+        const void *body;
+        size_t body_len;
+
+        const char *region;
+        const char *service;            /* "kinesis" */
+        const char *access_key_id;
+        const char *secret_access_key;
+        const char *session_token;      /* NULL or "" for none */
+        time_t now;                     /* seconds since the epoch, UTC */
+
+        bool normalize_path;            /* RFC 3986 dot-segment removal; true for Kinesis */
+        bool double_encode_path;        /* true for every service but S3 */
+        bool omit_session_token;        /* sign without it, add it afterwards (test suite only) */
+        bool add_content_sha256;        /* add and sign x-amz-content-sha256 */
+};
+
+/* The headers to add to the request, and (for tests) the intermediate steps. */
+struct sigv4_result {
+        char amz_date[17];         /* X-Amz-Date: yyyymmddThhmmssZ */
+        char *authorization;       /* Authorization: value */
+        char *security_token;      /* X-Amz-Security-Token: value, or NULL */
+        char *content_sha256;      /* x-amz-content-sha256: value, or NULL */
+        char *canonical_request;
+        char *string_to_sign;
+        char signature[65];
+};
+
+/* Returns 0, -EINVAL for a request it cannot sign, -ENOMEM. *ret is written
+ * only on success; free with sigv4_result_done(). */
+int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret);
+void sigv4_result_done(struct sigv4_result *r);
+
+/* Lower-case hex SHA-256 of data into out[65]. */
+void sigv4_sha256_hex(const void *data, size_t len, char out[65]);

@@ -1,0 +1,86 @@
+/* The planner: declared + observed -> ordered actions (DESIGN §1.4).
+ *
+ * Pure: no I/O, no clock, no logging, no globals. Everything it needs, including
+ * the scaling budget already used, comes in through its arguments, so that it
+ * can be tested with tables of cases. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "stream.h"
+
+/* AWS's limits the planner respects (DESIGN §6). */
+#define PLAN_MAX_SCALINGS_PER_DAY 10
+#define PLAN_MAX_MODE_CHANGES_PER_DAY 2
+#define PLAN_TAGS_PER_CALL 10
+
+enum action_type {
+        ACTION_CREATE_STREAM,
+        ACTION_UPDATE_STREAM_MODE,
+        ACTION_UPDATE_SHARD_COUNT,
+        ACTION_INCREASE_RETENTION,
+        ACTION_DECREASE_RETENTION,
+        ACTION_START_ENCRYPTION,
+        ACTION_STOP_ENCRYPTION,
+        ACTION_ENABLE_MONITORING,
+        ACTION_DISABLE_MONITORING,
+        ACTION_ADD_TAGS,
+        ACTION_REMOVE_TAGS,
+        ACTION_REGISTER_CONSUMER,
+        ACTION_UPDATE_MAX_RECORD_SIZE,
+        _ACTION_TYPE_MAX,
+};
+/* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
+const char *action_type_to_string(enum action_type t);
+
+struct action {
+        enum action_type type;
+        /* CREATE_STREAM: shards (0 for on-demand) and mode, tags, max record size.
+         * UPDATE_STREAM_MODE: mode. UPDATE_SHARD_COUNT: the target of this step.
+         * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB. */
+        unsigned value;
+        enum stream_mode mode;
+        unsigned metrics;
+        char *kms_key;               /* START_ENCRYPTION */
+        struct stream_tag *tags;     /* ADD_TAGS: key and value; REMOVE_TAGS: keys (value NULL);
+                                        CREATE_STREAM: all tags (at most 50) */
+        size_t n_tags;
+        char *consumer;              /* REGISTER_CONSUMER */
+};
+
+enum plan_verdict {
+        PLAN_IN_SYNC,      /* nothing to do */
+        PLAN_CREATE,       /* the stream does not exist and will be created */
+        PLAN_CHANGE,       /* it exists and differs; actions correct it */
+        PLAN_OBSERVE,      /* differs (or missing) but manage forbids changes: reported only */
+};
+
+struct plan {
+        enum plan_verdict verdict;
+        struct action *actions;   /* in the order they must run */
+        size_t n_actions;
+        /* Human-readable differences for --plan, e.g. "shards 4 -> 16 (steps 8, 16)",
+         * "retention 24h -> 48h", "create: 2 shards, provisioned, retention 24h, tags 2",
+         * "in sync", "exists as ON_DEMAND, declared manage: observe (no change)". */
+        char *summary;
+        /* A change that is declared but cannot be made (scaling budget spent,
+         * mode-change budget spent, stream missing under manage: observe, ...):
+         * the plan carries everything else and says why here. NULL if none. */
+        char *refusal;
+};
+
+/* Plan one stream. obs->exists false means it is not there. Returns 0 or
+ * -ENOMEM; *ret is written only on success; free with plan_done(). */
+int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret);
+void plan_done(struct plan *p);
+
+/* Shard steps from `from` to `to`, each within [ceil(cur/2), 2*cur] of the
+ * current count (2 -> 16: 4, 8, 16; 16 -> 3: 8, 4, 3). Writes at most max
+ * steps into out and returns the number of steps needed (which may be more). */
+size_t plan_shard_steps(unsigned from, unsigned to, unsigned *out, size_t max);
+
+/* The --plan line for a stream: "+ clicks            create: ...", with the
+ * sigil +, ~, = or ! and the name padded to name_width. malloc'd or NULL. */
+char *plan_format_line(const struct stream_decl *decl, const struct plan *p, size_t name_width);

@@ -1,0 +1,73 @@
+/* The state directory other services read (DESIGN §4): streams.json,
+ * streams.env, streams/<region>/<name>.arn and metrics.prom.
+ *
+ * Every file is replaced atomically (temp file in the same directory, write,
+ * fsync, rename, fsync the directory), mode 0644, and only when its content
+ * changes. Never writes anywhere but the state directory. Does not log above
+ * debug; returns negative errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct state_consumer {
+        const char *name;
+        const char *arn;
+};
+
+struct state_stream {
+        const char *name;
+        const char *region;
+        const char *arn;          /* NULL while unknown: the stream is left out of
+                                     streams.env and gets no .arn file */
+        const char *status;       /* "ACTIVE", "CREATING", ..., or "FAILED" */
+        const char *mode;         /* "PROVISIONED" or "ON_DEMAND", or NULL */
+        unsigned shards;
+        unsigned retention_hours;
+        const struct state_consumer *consumers;
+        size_t n_consumers;
+        uint64_t last_change_usec; /* CLOCK_REALTIME of the last change kinesisd made, 0: never */
+        const char *last_error;    /* NULL: none */
+};
+
+/* Counters for metrics.prom. */
+struct state_metrics {
+        uint64_t api_calls;
+        uint64_t api_errors;
+        uint64_t api_throttled;
+        uint64_t changes_made;
+        uint64_t reconcile_passes;
+        uint64_t last_pass_usec;          /* CLOCK_REALTIME, 0: never */
+        uint64_t last_pass_duration_usec;
+        bool config_reload_failed;
+};
+
+struct state_export {
+        const char *default_region;  /* aws.region: streams elsewhere get the region in
+                                        their streams.env name */
+        uint64_t now_usec;           /* CLOCK_REALTIME; generated_at changes only when the
+                                        rest of streams.json changes */
+        const struct state_stream *streams; /* any order; written sorted by region, name */
+        size_t n_streams;
+        const struct state_metrics *metrics; /* NULL: metrics.prom not written */
+};
+
+/* What an export changed, for logging. */
+struct state_changes {
+        unsigned files_written;
+        unsigned files_removed;
+};
+
+struct state_dir;
+
+/* Open (creating it 0755 if missing) the state directory. */
+int state_dir_open(const char *path, struct state_dir **ret);
+struct state_dir *state_dir_free(struct state_dir *d);
+
+/* Write every export, remove .arn files of streams not in e. */
+int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
+
+/* Replace dirfd/name atomically with data, mode 0644, unless it already holds
+ * exactly data. Returns 1 if written, 0 if unchanged, negative errno. */
+int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);

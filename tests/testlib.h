@@ -1,0 +1,44 @@
+/* Minimal assertions for the C unit tests: each failing check prints
+ * FILE:LINE and what differed, and the test exits non-zero at the end. */
+#pragma once
+
+#include <stdio.h>
+#include <string.h>
+
+extern unsigned test_failures;
+extern unsigned test_checks;
+
+#define CHECK(cond)                                                                     \
+        do {                                                                            \
+                test_checks++;                                                          \
+                if (!(cond)) {                                                          \
+                        test_failures++;                                                \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+                }                                                                       \
+        } while (0)
+
+#define CHECK_STREQ(a, b)                                                               \
+        do {                                                                            \
+                const char *_a_ = (a), *_b_ = (b);                                      \
+                test_checks++;                                                          \
+                if (!_a_ || !_b_ || strcmp(_a_, _b_) != 0) {                            \
+                        test_failures++;                                                \
+                        fprintf(stderr, "%s:%d: %s != %s\n  got:      \"%s\"\n  expected: \"%s\"\n", \
+                                __FILE__, __LINE__, #a, #b, _a_ ? _a_ : "(null)",       \
+                                _b_ ? _b_ : "(null)");                                  \
+                }                                                                       \
+        } while (0)
+
+#define CHECK_INTEQ(a, b)                                                               \
+        do {                                                                            \
+                long long _a_ = (long long) (a), _b_ = (long long) (b);                 \
+                test_checks++;                                                          \
+                if (_a_ != _b_) {                                                       \
+                        test_failures++;                                                \
+                        fprintf(stderr, "%s:%d: %s != %s (%lld != %lld)\n", __FILE__,   \
+                                __LINE__, #a, #b, _a_, _b_);                            \
+                }                                                                       \
+        } while (0)
+
+/* Print "N passed, M failed" and return the exit code for main(). */
+int test_summary(const char *name);
