@@ -1,0 +1,187 @@
+/* Command line only: parse options, then hand over to the manager (or, for
+ * --check-config, to the loader). Nothing here knows about AWS or systemd. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG "/etc/kinesisd/kinesisd.yaml"
+
+static void help(void) {
+        printf("Usage: kinesisd [OPTIONS]\n"
+               "\n"
+               "Keep the Kinesis data streams declared in YAML real: create what is\n"
+               "missing, correct drift, wait until every stream is ACTIVE, and export\n"
+               "the ARNs into the state directory.\n"
+               "\n"
+               "  -c, --config FILE      main configuration file (default:\n"
+               "                         $CONFIGURATION_DIRECTORY/kinesisd.yaml, else\n"
+               "                         " DEFAULT_CONFIG ")\n"
+               "      --state-dir DIR    state directory (default: state.directory,\n"
+               "                         $STATE_DIRECTORY, else /var/lib/kinesisd)\n"
+               "      --region R         AWS region (overrides config and environment)\n"
+               "      --endpoint URL     Kinesis endpoint (overrides config and environment)\n"
+               "      --once             reconcile once, wait until all ACTIVE, export, exit\n"
+               "      --plan             print the changes it would make; change nothing\n"
+               "      --check-config     validate the configuration and exit\n"
+               "      --log-level LEVEL  error, warning, notice, info (default) or debug\n"
+               "  -h, --help             show this help and exit\n"
+               "      --version          show the version and exit\n"
+               "\n"
+               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed or\n"
+               "AWS was unreachable, 2 --plan found changes, 64 bad command line,\n"
+               "78 configuration invalid.\n"
+               "\n"
+               "See kinesisd(8) and kinesisd.yaml(5).\n");
+}
+
+static char *default_config_path(void) {
+        const char *d = getenv("CONFIGURATION_DIRECTORY");
+        char *p;
+
+        /* systemd may pass several directories separated by ':'; ours is the first. */
+        if (d && *d) {
+                size_t n = strcspn(d, ":");
+                if (asprintf(&p, "%.*s/kinesisd.yaml", (int) n, d) < 0)
+                        return NULL;
+                return p;
+        }
+        return strdup(DEFAULT_CONFIG);
+}
+
+static void print_errors(const struct config_errors *e, const char *prefix) {
+        for (size_t i = 0; i < e->n; i++)
+                fprintf(stderr, "%s%s\n", prefix, e->messages[i]);
+        if (e->n_dropped > 0)
+                fprintf(stderr, "%s... and %zu more errors\n", prefix, e->n_dropped);
+}
+
+static int check_config(const char *path) {
+        struct config_errors errors = {}, warnings = {};
+        struct config *c = NULL;
+        int r;
+
+        r = config_load(path, &c, &errors, &warnings);
+        print_errors(&warnings, "warning: ");
+        if (r < 0) {
+                print_errors(&errors, "");
+                if (errors.n == 0)
+                        fprintf(stderr, "%s: %s\n", path, strerror(-r));
+                config_errors_done(&errors);
+                config_errors_done(&warnings);
+                return EXIT_CONFIG;
+        }
+        printf("configuration OK: %zu stream%s (%zu file%s)\n", c->n_streams,
+               c->n_streams == 1 ? "" : "s", c->n_files, c->n_files == 1 ? "" : "s");
+        config_free(c);
+        config_errors_done(&errors);
+        config_errors_done(&warnings);
+        return 0;
+}
+
+enum {
+        ARG_STATE_DIR = 0x100,
+        ARG_REGION,
+        ARG_ENDPOINT,
+        ARG_ONCE,
+        ARG_PLAN,
+        ARG_CHECK_CONFIG,
+        ARG_LOG_LEVEL,
+        ARG_VERSION,
+};
+
+static int run(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "region", required_argument, NULL, ARG_REGION },
+                { "endpoint", required_argument, NULL, ARG_ENDPOINT },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "plan", no_argument, NULL, ARG_PLAN },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        struct run_options o = { .mode = RUN_DAEMON };
+        _cleanup_free_ char *config_default = NULL;
+        bool check = false;
+        int modes = 0, c;
+
+        log_open();
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        o.config_path = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        o.state_dir = optarg;
+                        break;
+                case ARG_REGION:
+                        o.region = optarg;
+                        break;
+                case ARG_ENDPOINT:
+                        o.endpoint = optarg;
+                        break;
+                case ARG_ONCE:
+                        o.mode = RUN_ONCE;
+                        modes++;
+                        break;
+                case ARG_PLAN:
+                        o.mode = RUN_PLAN;
+                        modes++;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        check = true;
+                        modes++;
+                        break;
+                case ARG_LOG_LEVEL: {
+                        int l = log_level_from_string(optarg);
+                        if (l < 0) {
+                                fprintf(stderr, "kinesisd: --log-level: unknown level \"%s\" "
+                                                "(error, warning, notice, info, debug)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        log_set_max_level(l);
+                        break;
+                }
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("kinesisd %s\n", KINESISD_VERSION);
+                        return 0;
+                default:
+                        /* getopt_long printed what was wrong. */
+                        fprintf(stderr, "Try 'kinesisd --help'.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "kinesisd: unexpected argument \"%s\"\nTry 'kinesisd --help'.\n",
+                        argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (modes > 1) {
+                fprintf(stderr, "kinesisd: --once, --plan and --check-config exclude each other\n"
+                                "Try 'kinesisd --help'.\n");
+                return EXIT_USAGE;
+        }
+        if (!o.config_path) {
+                config_default = default_config_path();
+                if (!config_default)
+                        return log_oom(), EXIT_FAILURE;
+                o.config_path = config_default;
+        }
+        if (check)
+                return check_config(o.config_path);
+        return manager_main(&o);
+}
+
+int main(int argc, char *argv[]) {
+        return run(argc, argv);
+}
