@@ -15,6 +15,9 @@
 #define PLAN_MAX_SCALINGS_PER_DAY 10
 #define PLAN_MAX_MODE_CHANGES_PER_DAY 2
 #define PLAN_TAGS_PER_CALL 10
+#define PLAN_CREATE_MAX_TAGS 50              /* CreateStream's Tags carries at most 50 */
+#define PLAN_DEFAULT_RETENTION_HOURS 24      /* what CreateStream gives a new stream */
+#define PLAN_DEFAULT_MAX_RECORD_SIZE_KIB 1024 /* assumed when AWS does not report it */
 
 enum action_type {
         ACTION_CREATE_STREAM,
@@ -43,18 +46,25 @@ struct action {
         unsigned value;
         enum stream_mode mode;
         unsigned metrics;
-        char *kms_key;               /* START_ENCRYPTION */
+        char *kms_key;               /* START_ENCRYPTION: the key to use (also when it replaces
+                                        another key: StartStreamEncryption updates it in place);
+                                        STOP_ENCRYPTION: the stream's current key, which
+                                        StopStreamEncryption requires */
         struct stream_tag *tags;     /* ADD_TAGS: key and value; REMOVE_TAGS: keys (value NULL);
                                         CREATE_STREAM: all tags (at most 50) */
         size_t n_tags;
         char *consumer;              /* REGISTER_CONSUMER */
+        unsigned max_record_size_kib; /* CREATE_STREAM: MaxRecordSizeInKiB; 0: leave it out
+                                         (AWS's default) */
 };
 
 enum plan_verdict {
         PLAN_IN_SYNC,      /* nothing to do */
         PLAN_CREATE,       /* the stream does not exist and will be created */
         PLAN_CHANGE,       /* it exists and differs; actions correct it */
-        PLAN_OBSERVE,      /* differs (or missing) but manage forbids changes: reported only */
+        PLAN_OBSERVE,      /* differs (or missing) but nothing may be done now: manage forbids
+                              changes, or every correction is refused (budget spent, see
+                              refusal); reported only, no actions */
 };
 
 struct plan {
@@ -71,16 +81,23 @@ struct plan {
         char *refusal;
 };
 
-/* Plan one stream. obs->exists false means it is not there. Returns 0 or
- * -ENOMEM; *ret is written only on success; free with plan_done(). */
+/* Plan one stream. obs->exists false means it is not there. Returns 0,
+ * -ENOMEM, or -EINVAL for a NULL argument; *ret is written only on success;
+ * free with plan_done(). The plan owns copies of every string it holds, so it
+ * may outlive decl and obs. */
 int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret);
 void plan_done(struct plan *p);
 
 /* Shard steps from `from` to `to`, each within [ceil(cur/2), 2*cur] of the
  * current count (2 -> 16: 4, 8, 16; 16 -> 3: 8, 4, 3). Writes at most max
- * steps into out and returns the number of steps needed (which may be more). */
+ * steps into out (which may be NULL when max is 0) and returns the number of
+ * steps needed (which may be more). 0 when from == to, or when either is 0
+ * (not a shard count a stream can have). */
 size_t plan_shard_steps(unsigned from, unsigned to, unsigned *out, size_t max);
 
-/* The --plan line for a stream: "+ clicks            create: ...", with the
- * sigil +, ~, = or ! and the name padded to name_width. malloc'd or NULL. */
+/* The --plan line for a stream: "+ clicks            create: ...": the sigil
+ * (+ create, ~ change, = in sync, ! observe or refused), a space, the name
+ * left-justified in name_width columns (longer names are not cut), a space,
+ * the summary; a create or change that also carries a refusal ends with
+ * "; refused: <refusal>". No newline. malloc'd, or NULL on OOM. */
 char *plan_format_line(const struct stream_decl *decl, const struct plan *p, size_t name_width);

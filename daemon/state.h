@@ -61,13 +61,29 @@ struct state_changes {
 
 struct state_dir;
 
-/* Open (creating it 0755 if missing) the state directory. */
+/* Open (creating it and missing parents 0755 if needed) the state directory and
+ * remove temp files a crash left behind (".streams.json.XXXXXX" and the like,
+ * also inside streams/<region>/). The path itself may be a symlink; nothing
+ * inside the directory is ever followed. */
 int state_dir_open(const char *path, struct state_dir **ret);
 struct state_dir *state_dir_free(struct state_dir *d);
+/* The directory's O_DIRECTORY file descriptor, owned by d. */
+int state_dir_fd(const struct state_dir *d);
 
-/* Write every export, remove .arn files of streams not in e. */
+/* Write every export, remove .arn files of streams not in e.
+ *
+ * A stream gets a streams.env line and a .arn file only when its ARN is known
+ * and looks like one ("arn:" and no character that would need quoting); its
+ * .arn file also needs a region and name usable as file names
+ * ([A-Za-z0-9_.-], not "." or ".."). Every stream is in streams.json and
+ * metrics.prom. Each file is tried even when another fails; the first error is
+ * returned. -EINVAL (before anything is written) when a stream has no name or
+ * region, or two variables of streams.env would have the same name. *ret, if
+ * not NULL, is set on success. */
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
 
-/* Replace dirfd/name atomically with data, mode 0644, unless it already holds
- * exactly data. Returns 1 if written, 0 if unchanged, negative errno. */
+/* Replace dirfd/name atomically with data, mode 0644, unless it already is a
+ * regular file of mode 0644 holding exactly data. name is a plain file name
+ * (no '/'); a symlink at name is replaced, never followed. Returns 1 if
+ * written, 0 if unchanged, negative errno. */
 int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);

@@ -87,3 +87,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define USEC_PER_MSEC UINT64_C(1000)
 #define NSEC_PER_USEC UINT64_C(1000)
 #define USEC_INFINITY UINT64_MAX
+
+static inline char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}

@@ -1,0 +1,489 @@
+/* Pure parsing for the credential chain (see creds-file.h).
+ *
+ * Must never log (values here are secrets), never follow input past its
+ * length, and never accept unbounded input. */
+#include "aws/creds-file.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <strings.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+void aws_credentials_done(struct aws_credentials *c) {
+        if (!c)
+                return;
+        /* Secrets: wipe before freeing. */
+        if (c->secret_access_key)
+                explicit_bzero(c->secret_access_key, strlen(c->secret_access_key));
+        if (c->session_token)
+                explicit_bzero(c->session_token, strlen(c->session_token));
+        free(c->access_key_id);
+        free(c->secret_access_key);
+        free(c->session_token);
+        *c = (struct aws_credentials){};
+}
+
+int aws_credentials_copy(const struct aws_credentials *from, struct aws_credentials *to) {
+        struct aws_credentials c = { .expiration_usec = from->expiration_usec };
+
+        c.access_key_id = strdup(from->access_key_id);
+        c.secret_access_key = strdup(from->secret_access_key);
+        c.session_token = from->session_token ? strdup(from->session_token) : NULL;
+        if (!c.access_key_id || !c.secret_access_key || (from->session_token && !c.session_token)) {
+                aws_credentials_done(&c);
+                return -ENOMEM;
+        }
+        *to = c;
+        return 0;
+}
+
+void aws_profile_done(struct aws_profile *p) {
+        if (!p)
+                return;
+        if (p->secret_access_key)
+                explicit_bzero(p->secret_access_key, strlen(p->secret_access_key));
+        if (p->session_token)
+                explicit_bzero(p->session_token, strlen(p->session_token));
+        free(p->access_key_id);
+        free(p->secret_access_key);
+        free(p->session_token);
+        free(p->credential_process);
+        free(p->region);
+        free(p->role_arn);
+        free(p->credentials_path);
+        free(p->config_path);
+        *p = (struct aws_profile){};
+}
+
+const char *aws_profile_name(const char *config_profile) {
+        const char *e;
+
+        if (config_profile && *config_profile)
+                return config_profile;
+        e = getenv("AWS_PROFILE");
+        if (e && *e)
+                return e;
+        return "default";
+}
+
+static int home_path(const char *rel, char **ret) {
+        const char *home = getenv("HOME");
+        struct passwd *pw;
+
+        if (!home || !*home) {
+                pw = getpwuid(getuid());
+                home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home || !*home)
+                return -ENOENT;
+        return asprintf(ret, "%s/%s", home, rel) < 0 ? -ENOMEM : 0;
+}
+
+static int env_or_home(const char *env, const char *rel, char **ret) {
+        const char *e = getenv(env);
+
+        if (e && *e) {
+                /* "~/" at the start is what users write in these variables. */
+                if (e[0] == '~' && e[1] == '/')
+                        return home_path(e + 2, ret);
+                *ret = strdup(e);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return home_path(rel, ret);
+}
+
+int aws_shared_credentials_path(char **ret) {
+        return env_or_home("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", ret);
+}
+
+int aws_config_path(char **ret) {
+        return env_or_home("AWS_CONFIG_FILE", ".aws/config", ret);
+}
+
+static const char *skip_space(const char *p, const char *end) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        return p;
+}
+
+static const char *rtrim(const char *start, const char *end) {
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+                end--;
+        return end;
+}
+
+/* Does "[ name ]" (section text between the brackets, trimmed) select profile? */
+static bool section_matches(const char *s, size_t n, const char *profile, bool config_file) {
+        size_t pl = strlen(profile);
+
+        if (config_file) {
+                if (streq(profile, "default") && n == 7 && memcmp(s, "default", 7) == 0)
+                        return true;
+                if (n < 8 || memcmp(s, "profile", 7) != 0 || (s[7] != ' ' && s[7] != '\t'))
+                        return false;
+                const char *q = skip_space(s + 7, s + n);
+                return (size_t) (s + n - q) == pl && memcmp(q, profile, pl) == 0;
+        }
+        return n == pl && memcmp(s, profile, pl) == 0;
+}
+
+static int set_once(char **field, const char *v, size_t n) {
+        if (*field)
+                return 0;
+        if (n > AWS_VALUE_MAX)
+                return 0; /* not a value anyone means; ignore it */
+        *field = strndup(v, n);
+        return *field ? 0 : -ENOMEM;
+}
+
+int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
+                      struct aws_profile *p) {
+        static const struct {
+                const char *key;
+                size_t offset;
+        } keys[] = {
+                { "aws_access_key_id", offsetof(struct aws_profile, access_key_id) },
+                { "aws_secret_access_key", offsetof(struct aws_profile, secret_access_key) },
+                { "aws_session_token", offsetof(struct aws_profile, session_token) },
+                { "credential_process", offsetof(struct aws_profile, credential_process) },
+                { "region", offsetof(struct aws_profile, region) },
+                { "role_arn", offsetof(struct aws_profile, role_arn) },
+        };
+        const char *end = text + len, *line = text;
+        bool in_section = false, found = false;
+        int r;
+
+        while (line < end) {
+                const char *eol = memchr(line, '\n', (size_t) (end - line));
+                const char *next = eol ? eol + 1 : end;
+                bool indented = line < end && (*line == ' ' || *line == '\t');
+                const char *s = skip_space(line, eol ? eol : end);
+                const char *e = rtrim(s, eol ? eol : end);
+
+                if (s == e || *s == '#' || *s == ';') {
+                        line = next;
+                        continue;
+                }
+                if (*s == '[') {
+                        const char *close = memchr(s, ']', (size_t) (e - s));
+                        if (!close) {
+                                in_section = false;
+                                line = next;
+                                continue;
+                        }
+                        const char *a = skip_space(s + 1, close), *b = rtrim(a, close);
+                        in_section = section_matches(a, (size_t) (b - a), profile, config_file);
+                        found = found || in_section;
+                        line = next;
+                        continue;
+                }
+                /* Indented lines continue a nested setting (e.g. "s3 =" blocks): not ours. */
+                if (!in_section || indented) {
+                        line = next;
+                        continue;
+                }
+                const char *eq = memchr(s, '=', (size_t) (e - s));
+                if (!eq) {
+                        line = next;
+                        continue;
+                }
+                const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if ((size_t) (k_end - s) == strlen(keys[i].key) &&
+                            strncasecmp(s, keys[i].key, (size_t) (k_end - s)) == 0) {
+                                char **field = (char **) ((char *) p + keys[i].offset);
+                                r = set_once(field, v, (size_t) (e - v));
+                                if (r < 0)
+                                        return r;
+                        }
+                line = next;
+        }
+        return found ? 1 : 0;
+}
+
+int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
+                  bool *ret_insecure) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, max + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max)
+                        return -EFBIG;
+        }
+        buf[n] = 0;
+        if (ret_insecure)
+                *ret_insecure = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+        if (ret_len)
+                *ret_len = n;
+        *ret_text = TAKE_PTR(buf);
+        return 0;
+}
+
+static int load_one(const char *path, const char *profile, bool config_file,
+                    struct aws_profile *p, bool *ret_found, bool *ret_insecure) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        r = aws_file_read(path, AWS_FILE_MAX, &text, &len, ret_insecure);
+        if (r == -ENOENT) {
+                *ret_found = false;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = aws_profile_parse(text, len, profile, config_file, p);
+        explicit_bzero(text, len);
+        if (r < 0)
+                return r;
+        *ret_found = r > 0;
+        return 0;
+}
+
+int aws_profile_load(const char *profile, struct aws_profile *ret) {
+        struct aws_profile p = {};
+        int r;
+
+        r = aws_shared_credentials_path(&p.credentials_path);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        r = aws_config_path(&p.config_path);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        if (p.credentials_path) {
+                r = load_one(p.credentials_path, profile, false, &p, &p.in_credentials,
+                             &p.credentials_insecure);
+                if (r < 0)
+                        goto fail;
+        }
+        if (p.config_path) {
+                r = load_one(p.config_path, profile, true, &p, &p.in_config, &p.config_insecure);
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = p;
+        return 0;
+fail:
+        aws_profile_done(&p);
+        return r;
+}
+
+static const char *json_str(const json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int aws_credentials_from_json(const json_object *o, const char *token_key,
+                              struct aws_credentials *ret) {
+        struct aws_credentials c = {};
+        const char *id, *secret, *token, *exp;
+        int r;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        id = json_str(o, "AccessKeyId");
+        secret = json_str(o, "SecretAccessKey");
+        token = token_key ? json_str(o, token_key) : NULL;
+        exp = json_str(o, "Expiration");
+        if (!id || !secret || !*id || !*secret || strlen(id) > 128 || strlen(secret) > 1024 ||
+            (token && strlen(token) > 16384))
+                return -EBADMSG;
+        /* Anything that would break a header line is not a credential. */
+        if (strpbrk(id, "\r\n ") || strpbrk(secret, "\r\n") || (token && strpbrk(token, "\r\n")))
+                return -EBADMSG;
+        if (exp && *exp) {
+                r = aws_parse_iso8601(exp, &c.expiration_usec);
+                if (r < 0)
+                        return -EBADMSG;
+        }
+        c.access_key_id = strdup(id);
+        c.secret_access_key = strdup(secret);
+        if (token && *token)
+                c.session_token = strdup(token);
+        if (!c.access_key_id || !c.secret_access_key || (token && *token && !c.session_token)) {
+                aws_credentials_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+static bool parse_digits(const char **p, int n, int *ret) {
+        int v = 0;
+        for (int i = 0; i < n; i++) {
+                if (!isdigit((unsigned char) (*p)[i]))
+                        return false;
+                v = v * 10 + ((*p)[i] - '0');
+        }
+        *p += n;
+        *ret = v;
+        return true;
+}
+
+int aws_parse_iso8601(const char *s, uint64_t *ret_usec) {
+        int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
+        const char *p = s;
+        struct tm tm = {};
+        time_t t;
+
+        if (!s || strlen(s) > 64)
+                return -EINVAL;
+        if (!parse_digits(&p, 4, &Y) || *p++ != '-' || !parse_digits(&p, 2, &M) || *p++ != '-' ||
+            !parse_digits(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' '))
+                return -EINVAL;
+        p++;
+        if (!parse_digits(&p, 2, &h) || *p++ != ':' || !parse_digits(&p, 2, &m) || *p++ != ':' ||
+            !parse_digits(&p, 2, &sec))
+                return -EINVAL;
+        if (*p == '.' || *p == ',') {
+                p++;
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                while (isdigit((unsigned char) *p))
+                        p++;
+        }
+        if (*p == 'Z' || *p == 'z')
+                p++;
+        else if (*p == '+' || *p == '-') {
+                sign = *p == '+' ? 1 : -1;
+                p++;
+                if (!parse_digits(&p, 2, &oh))
+                        return -EINVAL;
+                if (*p == ':')
+                        p++;
+                if (!parse_digits(&p, 2, &om))
+                        return -EINVAL;
+        } else
+                return -EINVAL;
+        if (*p)
+                return -EINVAL;
+        if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || oh > 23 || om > 59 ||
+            Y < 1970)
+                return -EINVAL;
+        tm.tm_year = Y - 1900;
+        tm.tm_mon = M - 1;
+        tm.tm_mday = D;
+        tm.tm_hour = h;
+        tm.tm_min = m;
+        tm.tm_sec = sec;
+        t = timegm(&tm);
+        if (t == (time_t) -1)
+                return -EINVAL;
+        t -= sign * (oh * 3600 + om * 60);
+        if (t < 0)
+                return -EINVAL;
+        *ret_usec = (uint64_t) t * USEC_PER_SEC;
+        return 0;
+}
+
+int aws_split_command(const char *s, char ***ret_argv) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *word = NULL;
+        size_t n = 0, wl = 0, len;
+        bool in_word = false;
+        char quote = 0;
+
+        if (!s)
+                return -EINVAL;
+        len = strlen(s);
+        if (len > AWS_VALUE_MAX)
+                return -EINVAL;
+        word = malloc(len + 1);
+        argv = calloc(AWS_ARGV_MAX + 1, sizeof(char *));
+        if (!word || !argv)
+                return -ENOMEM;
+        for (size_t i = 0; i <= len; i++) {
+                char ch = s[i];
+                if (quote) {
+                        if (ch == 0)
+                                return -EINVAL;
+                        if (ch == quote) {
+                                quote = 0;
+                                continue;
+                        }
+                        if (quote == '"' && ch == '\\' && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                                ch = s[++i];
+                        word[wl++] = ch;
+                        continue;
+                }
+                if (ch == '\'' || ch == '"') {
+                        quote = ch;
+                        in_word = true;
+                        continue;
+                }
+                if (ch == '\\' && s[i + 1]) {
+                        word[wl++] = s[++i];
+                        in_word = true;
+                        continue;
+                }
+                if (ch == 0 || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+                        if (in_word) {
+                                if (n >= AWS_ARGV_MAX)
+                                        return -E2BIG;
+                                argv[n] = strndup(word, wl);
+                                if (!argv[n])
+                                        return -ENOMEM;
+                                n++;
+                                wl = 0;
+                                in_word = false;
+                        }
+                        continue;
+                }
+                word[wl++] = ch;
+                in_word = true;
+        }
+        if (n == 0)
+                return -EINVAL;
+        *ret_argv = TAKE_PTR(argv);
+        return 0;
+}
+
+int aws_container_credentials_url(char **ret) {
+        const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        const char *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+
+        /* The relative form wins when both are set (the SDKs' order). */
+        if (rel && *rel) {
+                if (rel[0] != '/' || strlen(rel) > 2048)
+                        return -EINVAL;
+                return asprintf(ret, "http://169.254.170.2%s", rel) < 0 ? -ENOMEM : 0;
+        }
+        if (full && *full) {
+                if (strlen(full) > 2048)
+                        return -EINVAL;
+                *ret = strdup(full);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}

@@ -1,0 +1,870 @@
+/* The AWS credential provider chain (see creds.h).
+ *
+ * One fetch at a time walks the chain; every waiter gets its result. Network
+ * fetches go through http.c; credential_process runs without a shell via
+ * posix_spawnp() with its stdout on a pipe watched by sd-event, and is
+ * reaped by polling waitpid(WNOHANG) on a timer, so no SIGCHLD handling is
+ * needed from the rest of the daemon.
+ *
+ * Must never log a key, a token or a document that holds one, and never
+ * block the loop (reading two small local files is the only synchronous I/O). */
+#include "aws/creds.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "log.h"
+
+extern char **environ;
+
+#define PROCESS_OUTPUT_MAX (64 * 1024)
+#define IMDS_TOKEN_TTL "21600"
+
+enum fetch_step {
+        STEP_IDLE,
+        STEP_PROCESS,
+        STEP_CONTAINER,
+        STEP_IMDS_TOKEN,
+        STEP_IMDS_ROLE,
+        STEP_IMDS_CREDS,
+};
+
+struct creds_wait {
+        struct creds_provider *provider;
+        creds_callback cb;
+        void *userdata;
+        struct creds_wait *next, *prev;
+};
+
+struct creds_provider {
+        sd_event *event;
+        struct http_client *http;
+        char *config_profile;
+        uint64_t process_timeout_usec, refresh_before_usec;
+
+        struct aws_credentials cached;
+        bool have;
+        uint64_t stale_at_usec; /* realtime; 0: never */
+        char *source;
+        char *logged_source;
+        unsigned fetches;
+
+        struct creds_wait *waiters;
+        sd_event_source *kick;
+        bool fetching;
+        enum fetch_step step;
+        char *pending_source;
+
+        /* credential_process */
+        pid_t pid;
+        int pipe_fd;
+        sd_event_source *pipe_src, *proc_timer;
+        char *out;
+        size_t out_len;
+        bool out_eof, out_too_big;
+        uint64_t proc_deadline;
+
+        /* container / IMDS */
+        struct http_request *req;
+        char *imds_base, *imds_token, *imds_role;
+};
+
+static inline void *mfree_creds(void *x) {
+        free(x);
+        return NULL;
+}
+
+static inline void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static uint64_t mono_usec(struct creds_provider *p) {
+        uint64_t t = 0;
+        (void) sd_event_now(p->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static void fetch_done(struct creds_provider *p, int error, struct aws_credentials *c);
+static void chain_from(struct creds_provider *p, int stage);
+
+/* ---- waiters and delivery -------------------------------------------- */
+
+struct creds_wait *creds_wait_cancel(struct creds_wait *w) {
+        if (!w)
+                return NULL;
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                w->provider->waiters = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        free(w);
+        return NULL;
+}
+
+static bool cached_usable(struct creds_provider *p, uint64_t now) {
+        if (!p->have)
+                return false;
+        if (!p->cached.expiration_usec)
+                return true;
+        /* Past this, a request signed now might arrive expired. */
+        return now + 10 * USEC_PER_SEC < p->cached.expiration_usec;
+}
+
+static void deliver(struct creds_provider *p, int error) {
+        /* One at a time from the head: a callback may cancel or add waiters. */
+        while (p->waiters) {
+                struct creds_wait *w = p->waiters;
+                creds_callback cb = w->cb;
+                void *ud = w->userdata;
+                creds_wait_cancel(w);
+                if (error < 0)
+                        cb(error, NULL, ud);
+                else
+                        cb(0, &p->cached, ud);
+        }
+}
+
+static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct creds_provider *p = userdata;
+
+        if (cached_usable(p, realtime_usec()) && !(p->fetching && !p->have)) {
+                deliver(p, 0);
+                /* A stale-but-usable set still triggers the background refresh. */
+                if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec)
+                        chain_from(p, 0);
+                return 0;
+        }
+        if (!p->fetching)
+                chain_from(p, 0);
+        return 0;
+}
+
+static int kick(struct creds_provider *p) {
+        int r = sd_event_source_set_time(p->kick, mono_usec(p));
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
+        return r;
+}
+
+int creds_get(struct creds_provider *p, const struct aws_credentials **ret) {
+        uint64_t now = realtime_usec();
+
+        if (!cached_usable(p, now))
+                return -EAGAIN;
+        if (p->stale_at_usec && now >= p->stale_at_usec && !p->fetching) {
+                log_debug("Credentials from %s expire soon, refreshing.", strna(p->source));
+                (void) kick(p);
+        }
+        *ret = &p->cached;
+        return 0;
+}
+
+int creds_request(struct creds_provider *p, creds_callback cb, void *userdata,
+                  struct creds_wait **ret) {
+        struct creds_wait *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        w->provider = p;
+        w->cb = cb;
+        w->userdata = userdata;
+        w->next = p->waiters;
+        if (p->waiters)
+                p->waiters->prev = w;
+        p->waiters = w;
+        if (!p->fetching || cached_usable(p, realtime_usec())) {
+                r = kick(p);
+                if (r < 0) {
+                        creds_wait_cancel(w);
+                        return r;
+                }
+        }
+        if (ret)
+                *ret = w;
+        return 0;
+}
+
+void creds_invalidate(struct creds_provider *p) {
+        if (p->have)
+                log_debug("Dropping cached credentials from %s.", strna(p->source));
+        aws_credentials_done(&p->cached);
+        p->have = false;
+        p->stale_at_usec = 0;
+}
+
+const char *creds_source(const struct creds_provider *p) {
+        return p->have ? p->source : NULL;
+}
+
+unsigned creds_fetch_count(const struct creds_provider *p) {
+        return p->fetches;
+}
+
+/* ---- process --------------------------------------------------------- */
+
+static void process_cleanup(struct creds_provider *p, bool kill_it) {
+        p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
+        p->proc_timer = sd_event_source_disable_unref(p->proc_timer);
+        if (p->pipe_fd >= 0) {
+                close(p->pipe_fd);
+                p->pipe_fd = -1;
+        }
+        if (p->pid > 0) {
+                if (kill_it)
+                        (void) kill(p->pid, SIGKILL);
+                /* After SIGKILL (or after it exited) reaping does not wait long. */
+                while (waitpid(p->pid, NULL, kill_it ? 0 : WNOHANG) < 0 && errno == EINTR)
+                        ;
+                p->pid = 0;
+        }
+        if (p->out)
+                explicit_bzero(p->out, p->out_len);
+        p->out = mfree_creds(p->out);
+        p->out_len = 0;
+        p->out_eof = p->out_too_big = false;
+}
+
+static void process_finish(struct creds_provider *p, int status) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        struct aws_credentials c = {};
+        json_object *v;
+        int r;
+
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                log_error("credential_process of profile %s failed (%s %d).",
+                          aws_profile_name(p->config_profile),
+                          WIFEXITED(status) ? "exit status" : "signal",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                process_cleanup(p, false);
+                fetch_done(p, -EIO, NULL);
+                return;
+        }
+        if (p->out_too_big) {
+                process_cleanup(p, false);
+                log_error("credential_process printed more than %d bytes, refusing.", PROCESS_OUTPUT_MAX);
+                fetch_done(p, -EFBIG, NULL);
+                return;
+        }
+        o = http_json_parse(p->out ? p->out : "", p->out_len);
+        process_cleanup(p, false);
+        if (!o || !json_object_object_get_ex(o, "Version", &v) ||
+            !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
+                log_error("credential_process did not print a Version 1 JSON document.");
+                fetch_done(p, -EBADMSG, NULL);
+                return;
+        }
+        r = aws_credentials_from_json(o, "SessionToken", &c);
+        if (r < 0) {
+                log_error("credential_process printed incomplete or malformed credentials.");
+                fetch_done(p, r, NULL);
+                return;
+        }
+        fetch_done(p, 0, &c);
+}
+
+static int process_try_reap(struct creds_provider *p) {
+        int status = 0;
+        pid_t k = waitpid(p->pid, &status, WNOHANG);
+
+        if (k == p->pid) {
+                p->pid = 0;
+                process_finish(p, status);
+                return 1;
+        }
+        if (k < 0 && errno != EINTR) {
+                p->pid = 0;
+                process_cleanup(p, false);
+                fetch_done(p, -ECHILD, NULL);
+                return 1;
+        }
+        return 0;
+}
+
+static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct creds_provider *p = userdata;
+
+        if (mono_usec(p) >= p->proc_deadline) {
+                log_error("credential_process did not finish within %" PRIu64 " s, killed.",
+                          p->process_timeout_usec / USEC_PER_SEC);
+                process_cleanup(p, true);
+                fetch_done(p, -ETIMEDOUT, NULL);
+                return 0;
+        }
+        if (p->out_eof && process_try_reap(p))
+                return 0;
+        /* Output closed but not exited yet: look again shortly. */
+        uint64_t next = p->out_eof ? mono_usec(p) + 10 * USEC_PER_MSEC : p->proc_deadline;
+        (void) sd_event_source_set_time(p->proc_timer, next);
+        (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct creds_provider *p = userdata;
+        char buf[4096];
+
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof buf);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        break; /* treat as EOF */
+                }
+                if (k == 0)
+                        break;
+                if (p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
+                        p->out_too_big = true;
+                        continue; /* drain, keep nothing more */
+                }
+                char *n = realloc(p->out, p->out_len + (size_t) k + 1);
+                if (!n) {
+                        p->out_too_big = true;
+                        continue;
+                }
+                p->out = n;
+                memcpy(p->out + p->out_len, buf, (size_t) k);
+                p->out_len += (size_t) k;
+                p->out[p->out_len] = 0;
+        }
+        p->out_eof = true;
+        p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
+        close(p->pipe_fd);
+        p->pipe_fd = -1;
+        if (process_try_reap(p))
+                return 0;
+        (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int process_start(struct creds_provider *p, const char *command) {
+        _cleanup_strv_free_ char **argv = NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, defaults;
+        int fds[2], r;
+        pid_t pid;
+
+        r = aws_split_command(command, &argv);
+        if (r < 0)
+                return r;
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        /* The child starts with a clean signal state whatever the daemon blocks. */
+        sigemptyset(&none);
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGPIPE);
+        sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGHUP);
+        sigaddset(&defaults, SIGCHLD);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        /* dup2 clears O_CLOEXEC on the child's stdout. */
+        posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+        r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close(fds[1]);
+        if (r != 0) {
+                close(fds[0]);
+                return -r;
+        }
+        p->pid = pid;
+        p->pipe_fd = fds[0];
+        p->proc_deadline = mono_usec(p) + p->process_timeout_usec;
+        r = sd_event_add_io(p->event, &p->pipe_src, p->pipe_fd, EPOLLIN, on_proc_output, p);
+        if (r >= 0)
+                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, 0,
+                                      on_proc_timer, p);
+        if (r < 0) {
+                process_cleanup(p, true);
+                return r;
+        }
+        return 0;
+}
+
+/* ---- container and IMDS ---------------------------------------------- */
+
+static void http_fetch_done(struct http_request *req, const struct http_response *resp, void *userdata);
+
+static int container_prepare(struct http_request *req, void *userdata) {
+        const char *file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+        const char *tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        /* The file wins and is read again for every fetch: it is rotated. */
+        if (file && *file) {
+                r = aws_file_read(file, 16384, &text, &len, NULL);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %m", file);
+                        return r;
+                }
+                while (len > 0 && strchr("\r\n \t", text[len - 1]))
+                        text[--len] = 0;
+                tok = text;
+        }
+        if (tok && *tok) {
+                r = http_request_add_header(req, "Authorization", tok);
+                if (text)
+                        explicit_bzero(text, len);
+                if (r < 0)
+                        return r == -EINVAL ? -EBADMSG : r;
+        }
+        return 0;
+}
+
+static bool container_url_allowed(const char *url) {
+        _cleanup_free_ char *host = NULL;
+
+        if (http_url_check(url, false) == 0)
+                return true;
+        if (strncasecmp(url, "http://", 7) != 0 || http_url_host_path(url, &host, NULL) < 0)
+                return false;
+        /* The ECS and EKS Pod Identity agents; never the instance metadata host. */
+        return streq(host, "169.254.170.2") || streq(host, "169.254.170.23") ||
+               strcasecmp(host, "[fd00:ec2::23]") == 0;
+}
+
+static int container_start(struct creds_provider *p) {
+        _cleanup_free_ char *url = NULL;
+        bool relative;
+        int r;
+
+        r = aws_container_credentials_url(&url);
+        if (r < 0)
+                return r;
+        relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") &&
+                   *getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        if (!relative && !container_url_allowed(url)) {
+                log_error("AWS_CONTAINER_CREDENTIALS_FULL_URI must be https:// or http:// to a loopback "
+                          "address, refusing it.");
+                return -EPERM;
+        }
+        p->step = STEP_CONTAINER;
+        struct http_request_params params = {
+                .method = "GET",
+                .url = url,
+                .max_attempts = 3,
+                .timeout_usec = 5 * USEC_PER_SEC,
+                .connect_timeout_usec = 2 * USEC_PER_SEC,
+                .allow_link_local = relative,
+                .no_proxy = true,
+                .log_name = "container-credentials",
+                .prepare = container_prepare,
+                .done = http_fetch_done,
+                .userdata = p,
+        };
+        return http_request_start(p->http, &params, &p->req);
+}
+
+static int imds_prepare(struct http_request *req, void *userdata) {
+        struct creds_provider *p = userdata;
+
+        if (p->step == STEP_IMDS_TOKEN)
+                return http_request_add_header(req, "X-aws-ec2-metadata-token-ttl-seconds",
+                                               IMDS_TOKEN_TTL);
+        return http_request_add_header(req, "X-aws-ec2-metadata-token", p->imds_token);
+}
+
+static int imds_request(struct creds_provider *p, const char *method, const char *path) {
+        _cleanup_free_ char *url = NULL;
+
+        if (asprintf(&url, "%s%s", p->imds_base, path) < 0)
+                return -ENOMEM;
+        struct http_request_params params = {
+                .method = method,
+                .url = url,
+                .max_attempts = 2,
+                .timeout_usec = 2 * USEC_PER_SEC,
+                .connect_timeout_usec = USEC_PER_SEC,
+                .allow_link_local = true,
+                .no_proxy = true,
+                .log_name = "instance-metadata",
+                .prepare = imds_prepare,
+                .done = http_fetch_done,
+                .userdata = p,
+        };
+        return http_request_start(p->http, &params, &p->req);
+}
+
+static bool imds_disabled(void) {
+        const char *e = getenv("AWS_EC2_METADATA_DISABLED");
+        return e && strcasecmp(e, "true") == 0;
+}
+
+static int imds_start(struct creds_provider *p) {
+        const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+        size_t n;
+
+        free(p->imds_base);
+        if (ep && *ep)
+                p->imds_base = strdup(ep);
+        else if (mode && strcasecmp(mode, "IPv6") == 0)
+                p->imds_base = strdup("http://[fd00:ec2::254]");
+        else
+                p->imds_base = strdup("http://169.254.169.254");
+        if (!p->imds_base)
+                return -ENOMEM;
+        n = strlen(p->imds_base);
+        while (n > 0 && p->imds_base[n - 1] == '/')
+                p->imds_base[--n] = 0;
+        p->step = STEP_IMDS_TOKEN;
+        return imds_request(p, "PUT", "/latest/api/token");
+}
+
+static bool valid_token_text(const char *s, size_t n, size_t max) {
+        if (n == 0 || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x21 || (unsigned char) s[i] > 0x7e)
+                        return false;
+        return true;
+}
+
+static void http_fetch_done(struct http_request *req, const struct http_response *resp,
+                            void *userdata) {
+        struct creds_provider *p = userdata;
+        struct aws_credentials c = {};
+        const char *what = p->step == STEP_CONTAINER ? "container credentials endpoint"
+                                                     : "instance metadata service";
+        int r;
+
+        p->req = NULL;
+        if (resp->error < 0 || resp->status != 200) {
+                if (p->step == STEP_CONTAINER) {
+                        if (resp->error < 0)
+                                log_error_errno(resp->error, "The %s did not answer: %s", what,
+                                                resp->error_text ? resp->error_text : "%m");
+                        else
+                                log_error("The %s answered HTTP %ld.", what, resp->status);
+                        fetch_done(p, resp->error < 0 ? resp->error : -EACCES, NULL);
+                        return;
+                }
+                /* No instance metadata (not on EC2, or IMDSv2 refused): the chain ends. */
+                log_debug("The %s: %s (HTTP %ld).", what,
+                          resp->error < 0 ? strna(resp->error_text) : "no answer", resp->status);
+                fetch_done(p, -ENOKEY, NULL);
+                return;
+        }
+
+        switch (p->step) {
+        case STEP_CONTAINER:
+        case STEP_IMDS_CREDS: {
+                json_object *code;
+                if (p->step == STEP_IMDS_CREDS && resp->json &&
+                    json_object_object_get_ex(resp->json, "Code", &code) &&
+                    (!json_object_is_type(code, json_type_string) ||
+                     !streq(json_object_get_string(code), "Success"))) {
+                        log_error("The %s did not return credentials for role %s.", what,
+                                  strna(p->imds_role));
+                        fetch_done(p, -EACCES, NULL);
+                        return;
+                }
+                r = aws_credentials_from_json(resp->json, "Token", &c);
+                if (r < 0) {
+                        log_error("The %s returned incomplete or malformed credentials.", what);
+                        fetch_done(p, r, NULL);
+                        return;
+                }
+                fetch_done(p, 0, &c);
+                return;
+        }
+        case STEP_IMDS_TOKEN:
+                if (!valid_token_text(resp->body, resp->body_len, 4096)) {
+                        fetch_done(p, -EBADMSG, NULL);
+                        return;
+                }
+                free(p->imds_token);
+                p->imds_token = strndup(resp->body, resp->body_len);
+                if (!p->imds_token) {
+                        fetch_done(p, -ENOMEM, NULL);
+                        return;
+                }
+                p->step = STEP_IMDS_ROLE;
+                r = imds_request(p, "GET", "/latest/meta-data/iam/security-credentials/");
+                break;
+        case STEP_IMDS_ROLE: {
+                size_t n = strcspn(resp->body, "\r\n");
+                /* Role names: letters, digits and +=,.@_- only, at most 64 (IAM's rule). */
+                if (n == 0 || n > 64 || strspn(resp->body, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                         "0123456789+=,.@_-") < n) {
+                        log_error("The %s names no usable instance profile role.", what);
+                        fetch_done(p, -ENOKEY, NULL);
+                        return;
+                }
+                free(p->imds_role);
+                p->imds_role = strndup(resp->body, n);
+                if (!p->imds_role) {
+                        fetch_done(p, -ENOMEM, NULL);
+                        return;
+                }
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", p->imds_role) < 0) {
+                        fetch_done(p, -ENOMEM, NULL);
+                        return;
+                }
+                p->step = STEP_IMDS_CREDS;
+                r = imds_request(p, "GET", path);
+                break;
+        }
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0)
+                fetch_done(p, r, NULL);
+}
+
+/* ---- the chain ------------------------------------------------------- */
+
+static int try_env(struct aws_credentials *ret) {
+        const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+        const char *token = getenv("AWS_SESSION_TOKEN");
+        struct aws_credentials c = {};
+
+        if (!id || !*id || !secret || !*secret)
+                return 0;
+        if (strlen(id) > 128 || strlen(secret) > 1024 || strpbrk(id, "\r\n ") || strpbrk(secret, "\r\n") ||
+            (token && (strlen(token) > 16384 || strpbrk(token, "\r\n"))))
+                return -EBADMSG;
+        c.access_key_id = strdup(id);
+        c.secret_access_key = strdup(secret);
+        c.session_token = token && *token ? strdup(token) : NULL;
+        if (!c.access_key_id || !c.secret_access_key || (token && *token && !c.session_token)) {
+                aws_credentials_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 1;
+}
+
+static void set_pending_source(struct creds_provider *p, const char *fmt, ...) _printf_(2, 3);
+static void set_pending_source(struct creds_provider *p, const char *fmt, ...) {
+        va_list ap;
+
+        free(p->pending_source);
+        va_start(ap, fmt);
+        if (vasprintf(&p->pending_source, fmt, ap) < 0)
+                p->pending_source = NULL;
+        va_end(ap);
+}
+
+/* Walk the chain from a stage: 0 environment, 1 files, 2 container, 3 IMDS.
+ * Ends in fetch_done() (now, or from a callback). */
+static void chain_from(struct creds_provider *p, int stage) {
+        struct aws_credentials c = {};
+        const char *profile = aws_profile_name(p->config_profile);
+        bool named = (p->config_profile && *p->config_profile) ||
+                     (getenv("AWS_PROFILE") && *getenv("AWS_PROFILE"));
+        int r;
+
+        p->fetching = true;
+        p->step = STEP_IDLE;
+
+        if (stage <= 0) {
+                r = try_env(&c);
+                if (r < 0) {
+                        log_error("AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is malformed.");
+                        fetch_done(p, r, NULL);
+                        return;
+                }
+                if (r > 0) {
+                        set_pending_source(p, "environment variables");
+                        fetch_done(p, 0, &c);
+                        return;
+                }
+        }
+        if (stage <= 1) {
+                struct aws_profile prof = {};
+                r = aws_profile_load(profile, &prof);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot read the shared AWS credentials or config file: %m");
+                        fetch_done(p, r, NULL);
+                        return;
+                }
+                if (prof.credentials_insecure)
+                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                                    "the credentials kinesisd uses.", prof.credentials_path);
+                if (prof.config_insecure)
+                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                                    "the credentials kinesisd uses.", prof.config_path);
+                if (named && !prof.in_credentials && !prof.in_config) {
+                        log_error("AWS profile %s was not found in %s or %s.", profile,
+                                  strna(prof.credentials_path), strna(prof.config_path));
+                        aws_profile_done(&prof);
+                        fetch_done(p, -ENOENT, NULL);
+                        return;
+                }
+                if (prof.access_key_id && prof.secret_access_key) {
+                        c.access_key_id = TAKE_PTR(prof.access_key_id);
+                        c.secret_access_key = TAKE_PTR(prof.secret_access_key);
+                        c.session_token = TAKE_PTR(prof.session_token);
+                        set_pending_source(p, prof.in_credentials ? "the shared credentials file, profile %s"
+                                                                  : "the shared config file, profile %s",
+                                           profile);
+                        aws_profile_done(&prof);
+                        fetch_done(p, 0, &c);
+                        return;
+                }
+                if (prof.credential_process) {
+                        set_pending_source(p, "credential_process of profile %s", profile);
+                        p->step = STEP_PROCESS;
+                        r = process_start(p, prof.credential_process);
+                        aws_profile_done(&prof);
+                        if (r < 0) {
+                                log_error_errno(r, "Cannot run credential_process of profile %s: %m", profile);
+                                fetch_done(p, r, NULL);
+                        }
+                        return;
+                }
+                if (prof.role_arn)
+                        log_warning("Profile %s uses role_arn, which kinesisd does not support; ignoring it.",
+                                    profile);
+                aws_profile_done(&prof);
+        }
+        if (stage <= 2) {
+                r = container_start(p);
+                if (r != -ENOENT) {
+                        if (r < 0) {
+                                if (r != -EPERM)
+                                        log_error_errno(r, "Cannot fetch container credentials: %m");
+                                fetch_done(p, r, NULL);
+                        } else
+                                set_pending_source(p, "the container credentials endpoint");
+                        return;
+                }
+        }
+        if (imds_disabled()) {
+                fetch_done(p, -ENOKEY, NULL);
+                return;
+        }
+        set_pending_source(p, "the EC2 instance metadata service");
+        r = imds_start(p);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot ask the instance metadata service: %m");
+                fetch_done(p, r == -EPERM ? r : -ENOKEY, NULL);
+        }
+}
+
+static void fetch_done(struct creds_provider *p, int error, struct aws_credentials *c) {
+        uint64_t now = realtime_usec();
+
+        p->fetching = false;
+        p->step = STEP_IDLE;
+        if (error < 0) {
+                if (error == -ENOKEY)
+                        log_error("No AWS credentials found (environment, shared files, container, "
+                                  "instance metadata).");
+                /* Keep a set that is still usable: a failed background refresh
+                 * should not stop the daemon before the old one expires. */
+                if (!cached_usable(p, now))
+                        creds_invalidate(p);
+                else
+                        p->stale_at_usec = now + 30 * USEC_PER_SEC; /* try again soon */
+                deliver(p, cached_usable(p, now) ? 0 : error);
+                return;
+        }
+        aws_credentials_done(&p->cached);
+        p->cached = *c;
+        *c = (struct aws_credentials){};
+        p->have = true;
+        p->fetches++;
+        free(p->source);
+        p->source = TAKE_PTR(p->pending_source);
+        if (p->cached.expiration_usec) {
+                uint64_t exp = p->cached.expiration_usec;
+                uint64_t early = exp > p->refresh_before_usec ? exp - p->refresh_before_usec : 0;
+                uint64_t half = exp > now ? now + (exp - now) / 2 : now;
+                /* 5 minutes ahead, or half-way through a lifetime shorter than that. */
+                p->stale_at_usec = early > half ? early : half;
+        } else
+                p->stale_at_usec = 0;
+        if (!streq_ptr(p->source, p->logged_source)) {
+                log_info("Using credentials from %s.", strna(p->source));
+                free(p->logged_source);
+                p->logged_source = p->source ? strdup(p->source) : NULL;
+        } else
+                log_debug("Refreshed credentials from %s.", strna(p->source));
+        deliver(p, 0);
+}
+
+int creds_provider_new(sd_event *e, struct http_client *http, const struct creds_options *o,
+                       struct creds_provider **ret) {
+        struct creds_provider *p;
+        int r;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->event = sd_event_ref(e);
+        p->http = http;
+        p->pipe_fd = -1;
+        p->process_timeout_usec = o && o->process_timeout_usec ? o->process_timeout_usec : 60 * USEC_PER_SEC;
+        p->refresh_before_usec = o && o->refresh_before_usec ? o->refresh_before_usec : 300 * USEC_PER_SEC;
+        if (o && o->profile) {
+                p->config_profile = strdup(o->profile);
+                if (!p->config_profile) {
+                        creds_provider_free(p);
+                        return -ENOMEM;
+                }
+        }
+        r = sd_event_add_time(e, &p->kick, CLOCK_MONOTONIC, 0, 0, on_kick, p);
+        if (r < 0) {
+                creds_provider_free(p);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(p->kick, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(p->kick, "creds-kick");
+        *ret = p;
+        return 0;
+}
+
+struct creds_provider *creds_provider_free(struct creds_provider *p) {
+        if (!p)
+                return NULL;
+        while (p->waiters)
+                creds_wait_cancel(p->waiters);
+        p->req = http_request_cancel(p->req);
+        process_cleanup(p, true);
+        sd_event_source_disable_unref(p->kick);
+        aws_credentials_done(&p->cached);
+        free(p->config_profile);
+        free(p->source);
+        free(p->logged_source);
+        free(p->pending_source);
+        free(p->imds_base);
+        if (p->imds_token)
+                explicit_bzero(p->imds_token, strlen(p->imds_token));
+        free(p->imds_token);
+        free(p->imds_role);
+        sd_event_unref(p->event);
+        free(p);
+        return NULL;
+}

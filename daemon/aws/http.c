@@ -1,0 +1,1378 @@
+/* HTTP for the AWS client: curl multi-socket on sd-event, retries, pacing.
+ *
+ * A request goes through the same cycle for every attempt:
+ *     pace (wait for a token) -> prepare (caller signs) -> send -> classify
+ * and a retryable answer goes back to the start after a full-jitter backoff,
+ * so each retry is re-signed and counted against the API's rate like any call.
+ *
+ * Must never: block, sleep, start threads, disable TLS verification, speak
+ * plain http to a host that is not loopback (link-local credential endpoints
+ * only when asked), or log a header value or a body above debug. */
+#include "aws/http.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
+
+#define JSON_MAX_DEPTH 64
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+/* ---- pure helpers ---------------------------------------------------- */
+
+int http_global_init(void) {
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void http_global_cleanup(void) {
+        curl_global_cleanup();
+}
+
+bool http_host_is_loopback(const char *host) {
+        struct in_addr a4;
+        struct in6_addr a6;
+        char buf[64];
+
+        if (!host || !*host)
+                return false;
+        if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+                return true;
+        /* curl gives IPv6 literals in brackets. */
+        size_t n = strlen(host);
+        if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
+                if (n - 2 >= sizeof buf)
+                        return false;
+                memcpy(buf, host + 1, n - 2);
+                buf[n - 2] = 0;
+                /* No zone ids: "::1%eth0" is not something we need. */
+                return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+        }
+        if (inet_pton(AF_INET6, host, &a6) == 1)
+                return IN6_IS_ADDR_LOOPBACK(&a6);
+        /* Dotted quad only: inet_aton() would take "127.1" or "0x7f.1" too. */
+        if (inet_pton(AF_INET, host, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        return false;
+}
+
+static bool host_is_link_local_credential_endpoint(const char *host) {
+        static const char *const hosts[] = {
+                "169.254.169.254", "169.254.170.2", "169.254.170.23",
+                "[fd00:ec2::254]", "[fd00:ec2::23]",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
+                if (strcasecmp(host, hosts[i]) == 0)
+                        return true;
+        return false;
+}
+
+static void curl_url_cleanupp(CURLU **u) {
+        if (*u)
+                curl_url_cleanup(*u);
+}
+
+static void curl_freep(char **p) {
+        if (*p)
+                curl_free(*p);
+}
+
+static int url_parse(const char *url, CURLU **ret) {
+        CURLU *u;
+
+        if (!url || strlen(url) > 4096)
+                return -EINVAL;
+        u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+                curl_url_cleanup(u);
+                return -EINVAL;
+        }
+        *ret = u;
+        return 0;
+}
+
+int http_url_check(const char *url, bool allow_link_local) {
+        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
+        __attribute__((cleanup(curl_freep))) char *scheme = NULL, *host = NULL;
+        int r;
+
+        r = url_parse(url, &u);
+        if (r < 0)
+                return r;
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return -EINVAL;
+        if (strcasecmp(scheme, "https") == 0)
+                return 0;
+        if (strcasecmp(scheme, "http") != 0)
+                return -EPROTONOSUPPORT;
+        if (http_host_is_loopback(host))
+                return 0;
+        if (allow_link_local && host_is_link_local_credential_endpoint(host))
+                return 0;
+        return -EPERM;
+}
+
+static bool url_is_loopback(const char *url) {
+        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
+        __attribute__((cleanup(curl_freep))) char *host = NULL;
+
+        if (url_parse(url, &u) < 0 || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return false;
+        return http_host_is_loopback(host);
+}
+
+int http_url_host_path(const char *url, char **ret_host, char **ret_path) {
+        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
+        __attribute__((cleanup(curl_freep))) char *host = NULL, *port = NULL, *path = NULL;
+        _cleanup_free_ char *h = NULL, *p = NULL;
+        int r;
+
+        r = url_parse(url, &u);
+        if (r < 0)
+                return r;
+        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return -EINVAL;
+        /* Only a port the URL names: curl sends Host without a default one. */
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+                port = NULL;
+        if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+                path = NULL;
+        if (port ? asprintf(&h, "%s:%s", host, port) < 0 : !(h = strdup(host)))
+                return -ENOMEM;
+        p = strdup(path && *path ? path : "/");
+        if (!p)
+                return -ENOMEM;
+        if (ret_host)
+                *ret_host = TAKE_PTR(h);
+        if (ret_path)
+                *ret_path = TAKE_PTR(p);
+        return 0;
+}
+
+bool http_error_is_throttle(const char *code, const char *message) {
+        static const char *const codes[] = {
+                "Throttling",
+                "ThrottlingException",
+                "ThrottledException",
+                "RequestThrottledException",
+                "TooManyRequestsException",
+                "ProvisionedThroughputExceededException",
+                "TransactionInProgressException",
+                "RequestLimitExceeded",
+                "BandwidthLimitExceeded",
+                "RequestThrottled",
+                "SlowDown",
+                "PriorRequestNotComplete",
+                "EC2ThrottledException",
+        };
+        if (!code)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (streq(code, codes[i]))
+                        return true;
+        /* Kinesis says LimitExceededException both for "slow down" and for
+         * account quotas (shard limit, ...); only the former is worth a retry. */
+        if (streq(code, "LimitExceededException") && message &&
+            (strcasestr(message, "Rate exceeded") || strcasestr(message, "simultaneously")))
+                return true;
+        return false;
+}
+
+static bool error_is_transient_code(const char *code) {
+        static const char *const codes[] = {
+                "RequestTimeout", "RequestTimeoutException", "InternalFailure",
+                "InternalError", "ServiceUnavailable",
+        };
+        if (!code)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (streq(code, codes[i]))
+                        return true;
+        return false;
+}
+
+enum http_retry_class http_retry_classify(int transport_error, long status, const char *code,
+                                          const char *message) {
+        if (transport_error < 0)
+                switch (transport_error) {
+                case -ETIMEDOUT:
+                        return HTTP_RETRY_TIMEOUT;
+                case -ECONNREFUSED:
+                case -ECONNRESET:
+                case -EHOSTUNREACH:
+                case -ENETUNREACH:
+                case -EBADMSG:
+                case -EPIPE:
+                case -EIO:
+                        return HTTP_RETRY_TRANSIENT;
+                default: /* -EFBIG, -EPERM, -EKEYREJECTED, -ENOMEM, ...: retrying changes nothing */
+                        return HTTP_RETRY_NO;
+                }
+        if (http_error_is_throttle(code, message))
+                return HTTP_RETRY_THROTTLE;
+        if (status == 429 && !code)
+                return HTTP_RETRY_THROTTLE;
+        if (error_is_transient_code(code))
+                return HTTP_RETRY_TRANSIENT;
+        if (status >= 500 && status <= 599)
+                return HTTP_RETRY_TRANSIENT;
+        return HTTP_RETRY_NO;
+}
+
+const char *http_retry_class_to_string(enum http_retry_class c) {
+        switch (c) {
+        case HTTP_RETRY_NO:
+                return "final";
+        case HTTP_RETRY_TRANSIENT:
+                return "transient";
+        case HTTP_RETRY_TIMEOUT:
+                return "timeout";
+        case HTTP_RETRY_THROTTLE:
+                return "throttled";
+        }
+        return "?";
+}
+
+void http_retry_quota_init(struct http_retry_quota *q, unsigned max) {
+        q->available = q->max = max;
+}
+
+bool http_retry_quota_acquire(struct http_retry_quota *q, bool timeout, unsigned *ret_cost) {
+        unsigned cost = timeout ? HTTP_RETRY_TIMEOUT_COST : HTTP_RETRY_COST;
+        if (cost > q->available)
+                return false;
+        q->available -= cost;
+        if (ret_cost)
+                *ret_cost = cost;
+        return true;
+}
+
+void http_retry_quota_release(struct http_retry_quota *q, unsigned last_cost) {
+        unsigned add = last_cost > 0 ? last_cost : HTTP_RETRY_NO_RETRY_INCREMENT;
+        q->available = q->available + add > q->max ? q->max : q->available + add;
+}
+
+uint64_t http_rng_next(uint64_t *state) {
+        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return z ^ (z >> 31);
+}
+
+uint64_t http_backoff_usec(uint64_t *rng, unsigned attempt, uint64_t base_usec, uint64_t cap_usec) {
+        uint64_t ceiling = base_usec;
+
+        for (unsigned i = 0; i < attempt && ceiling < cap_usec; i++)
+                ceiling = ceiling > UINT64_MAX / 2 ? UINT64_MAX : ceiling * 2;
+        if (ceiling > cap_usec)
+                ceiling = cap_usec;
+        /* 53 random bits -> [0, 1]. */
+        double f = (double) (http_rng_next(rng) >> 11) / (double) (UINT64_C(1) << 53);
+        return (uint64_t) (f * (double) ceiling);
+}
+
+void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec) {
+        if (rate <= 0)
+                rate = 0.01;
+        if (capacity < 1)
+                capacity = 1;
+        *b = (struct token_bucket){
+                .ceiling = rate,
+                .rate = rate,
+                /* Never slower than a call every 10 s, however hard AWS pushes back. */
+                .floor = fmin(rate, fmax(rate / 16, 0.1)),
+                .capacity = capacity,
+                .tokens = capacity,
+                .last_usec = now_usec,
+        };
+}
+
+static void token_bucket_refill(struct token_bucket *b, uint64_t now_usec) {
+        if (now_usec <= b->last_usec)
+                return;
+        b->tokens += (double) (now_usec - b->last_usec) / 1e6 * b->rate;
+        if (b->tokens > b->capacity)
+                b->tokens = b->capacity;
+        b->last_usec = now_usec;
+}
+
+bool token_bucket_take(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        /* Tolerate rounding: a token "almost there" by a nanosecond counts. */
+        if (b->tokens < 1 - 1e-9)
+                return false;
+        b->tokens -= 1;
+        if (b->tokens < 0)
+                b->tokens = 0;
+        return true;
+}
+
+uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        if (b->tokens >= 1 - 1e-9)
+                return 0;
+        return (uint64_t) ceil((1 - b->tokens) / b->rate * 1e6);
+}
+
+void token_bucket_throttled(struct token_bucket *b) {
+        b->rate = fmax(b->floor, b->rate / 2);
+}
+
+void token_bucket_succeeded(struct token_bucket *b) {
+        b->rate = fmin(b->ceiling, b->rate + b->ceiling / 10);
+}
+
+bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        return b->rate >= b->ceiling && b->tokens >= b->capacity - 1e-9;
+}
+
+json_object *http_json_parse(const char *text, size_t len) {
+        json_tokener *tok;
+        json_object *o;
+
+        if (!text || len == 0 || len > HTTP_MAX_BODY || len > INT32_MAX)
+                return NULL;
+        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        if (!tok)
+                return NULL;
+        o = json_tokener_parse_ex(tok, text, (int) len);
+        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+            json_tokener_get_parse_end(tok) < len) {
+                /* Allow trailing whitespace only. */
+                size_t end = json_tokener_get_parse_end(tok);
+                bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
+                for (size_t i = end; ok && i < len; i++)
+                        if (!strchr(" \t\r\n", text[i]))
+                                ok = false;
+                if (!ok) {
+                        json_object_put(o);
+                        o = NULL;
+                }
+        }
+        json_tokener_free(tok);
+        return o;
+}
+
+void http_aws_error_code_normalize(char *code) {
+        char *p;
+
+        if (!code)
+                return;
+        p = strrchr(code, '#');
+        if (p)
+                memmove(code, p + 1, strlen(p + 1) + 1);
+        p = strchr(code, ':');
+        if (p)
+                *p = 0;
+        /* Trim whitespace the header may carry. */
+        size_t n = strlen(code);
+        while (n > 0 && strchr(" \t\r\n", code[n - 1]))
+                code[--n] = 0;
+}
+
+static const char *json_get_string(const json_object *o, const char *key) {
+        json_object *v;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return NULL;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int http_aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
+                         char **ret_message) {
+        _cleanup_free_ char *code = NULL, *message = NULL;
+        const char *c = error_type_header && *error_type_header ? error_type_header : NULL;
+        const char *m;
+
+        if (!c)
+                c = json_get_string(body, "__type");
+        if (!c)
+                c = json_get_string(body, "code");
+        m = json_get_string(body, "message");
+        if (!m)
+                m = json_get_string(body, "Message");
+        if (c) {
+                code = strndup(c, 256);
+                if (!code)
+                        return -ENOMEM;
+                http_aws_error_code_normalize(code);
+                if (!*code)
+                        code = mfree(code);
+        }
+        if (m) {
+                message = strndup(m, 2048);
+                if (!message)
+                        return -ENOMEM;
+        }
+        *ret_code = TAKE_PTR(code);
+        *ret_message = TAKE_PTR(message);
+        return 0;
+}
+
+/* ---- the client ------------------------------------------------------ */
+
+struct sock_ctx {
+        struct http_client *client;
+        curl_socket_t fd;
+        sd_event_source *source;
+        struct sock_ctx *next, *prev;
+};
+
+struct http_client {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        struct http_client_options opts;
+        char *ca_bundle;
+        char *user_agent;
+        struct http_retry_quota quota;
+        uint64_t rng;
+        struct sock_ctx *socks;
+        struct http_request *requests; /* every live request */
+        struct http_client_stats stats;
+};
+
+struct http_pacer {
+        unsigned n_ref;
+        struct http_client *client;
+        char *name;
+        struct token_bucket bucket;
+        struct http_request *wait_head, *wait_tail;
+        sd_event_source *timer;
+};
+
+enum request_phase {
+        PHASE_KICK,     /* waiting for the loop to start the attempt (or to resume) */
+        PHASE_BACKOFF,
+        PHASE_PACING,
+        PHASE_PREPARING,
+        PHASE_SENDING,
+};
+
+struct dynbuf {
+        char *data;
+        size_t len, alloc, max;
+        bool too_big;
+};
+
+struct http_request {
+        struct http_client *client;
+        struct http_request *next, *prev;          /* client->requests */
+        struct http_request *wait_next;            /* pacer FIFO */
+        struct http_pacer *pacer;
+        enum request_phase phase;
+        bool resume_prepare;                        /* PHASE_KICK: go straight to prepare */
+        int resume_error;
+        bool in_done;
+
+        char *method, *url, *log_name;
+        void *body;
+        size_t body_len;
+        unsigned max_attempts;
+        uint64_t timeout_usec, connect_timeout_usec;
+        bool expect_json, no_proxy;
+        http_prepare_t prepare;
+        http_done_t done;
+        void *userdata;
+
+        sd_event_source *timer;
+        CURL *easy;
+        struct curl_slist *headers;
+        unsigned n_prepare_calls;
+
+        unsigned attempt;        /* attempts started */
+        unsigned throttles;
+        unsigned last_retry_cost;
+
+        /* The last attempt's outcome. */
+        struct dynbuf resp_body, resp_headers;
+        long status;
+        int transport_error;
+        char curl_error[CURL_ERROR_SIZE];
+        json_object *json;
+        char *err_code, *err_message;
+};
+
+static void dynbuf_reset(struct dynbuf *b) {
+        free(b->data);
+        b->data = NULL;
+        b->len = b->alloc = 0;
+        b->too_big = false;
+}
+
+static int dynbuf_append(struct dynbuf *b, const char *p, size_t n) {
+        if (n > b->max - b->len) {
+                b->too_big = true;
+                return -EFBIG;
+        }
+        if (b->len + n + 1 > b->alloc) {
+                size_t a = b->alloc ? b->alloc : 1024;
+                while (a < b->len + n + 1)
+                        a *= 2;
+                if (a > b->max + 1)
+                        a = b->max + 1;
+                char *d = realloc(b->data, a);
+                if (!d)
+                        return -ENOMEM;
+                b->data = d;
+                b->alloc = a;
+        }
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = 0;
+        return 0;
+}
+
+void http_client_options_default(struct http_client_options *o) {
+        *o = (struct http_client_options){
+                .connect_timeout_usec = 5 * USEC_PER_SEC,
+                .timeout_usec = 30 * USEC_PER_SEC,
+                .max_attempts = 5,
+                .max_host_connections = 4,
+                .backoff_base_usec = 100 * USEC_PER_MSEC,
+                .backoff_cap_usec = 20 * USEC_PER_SEC,
+                .retry_quota = HTTP_RETRY_QUOTA_INITIAL,
+        };
+}
+
+static void client_check_completions(struct http_client *c);
+static void request_finish(struct http_request *r, int error);
+static void request_pace(struct http_request *r);
+static void request_prepare(struct http_request *r);
+
+static uint64_t now_usec(struct http_client *c) {
+        uint64_t t = 0;
+        if (sd_event_now(c->event, CLOCK_MONOTONIC, &t) < 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                t = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+        }
+        return t;
+}
+
+static void sock_ctx_free(struct sock_ctx *s) {
+        if (!s)
+                return;
+        sd_event_source_disable_unref(s->source);
+        if (s->prev)
+                s->prev->next = s->next;
+        else
+                s->client->socks = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
+        free(s);
+}
+
+static int on_socket_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct http_client *c = userdata;
+        int action = 0, running = 0;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+        (void) curl_multi_socket_action(c->multi, fd, action, &running);
+        client_check_completions(c);
+        return 0;
+}
+
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+        struct http_client *c = userp;
+        struct sock_ctx *s = socketp;
+        uint32_t events;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (s) {
+                        sock_ctx_free(s);
+                        (void) curl_multi_assign(c->multi, fd, NULL);
+                }
+                return 0;
+        }
+        events = (what == CURL_POLL_IN ? EPOLLIN : 0) | (what == CURL_POLL_OUT ? EPOLLOUT : 0) |
+                 (what == CURL_POLL_INOUT ? EPOLLIN | EPOLLOUT : 0);
+        if (s) {
+                r = sd_event_source_set_io_events(s->source, events);
+                if (r < 0)
+                        return -1;
+                return 0;
+        }
+        /* A stale entry for a number curl reuses would make epoll say EEXIST. */
+        for (struct sock_ctx *i = c->socks; i; i = i->next)
+                if (i->fd == fd) {
+                        sock_ctx_free(i);
+                        break;
+                }
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -1;
+        s->client = c;
+        s->fd = fd;
+        r = sd_event_add_io(c->event, &s->source, fd, events, on_socket_io, c);
+        if (r < 0) {
+                free(s);
+                log_debug_errno(r, "HTTP: cannot watch socket %d: %m", fd);
+                return -1;
+        }
+        (void) sd_event_source_set_description(s->source, "http-socket");
+        s->next = c->socks;
+        if (c->socks)
+                c->socks->prev = s;
+        c->socks = s;
+        (void) curl_multi_assign(c->multi, fd, s);
+        return 0;
+}
+
+static int on_curl_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct http_client *c = userdata;
+        int running = 0;
+
+        (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        client_check_completions(c);
+        return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+        struct http_client *c = userp;
+        int r;
+
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+        /* 0 means "as soon as possible": from the loop, never from here. */
+        r = sd_event_source_set_time(c->timer, now_usec(c) + (uint64_t) timeout_ms * USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+        return r < 0 ? -1 : 0;
+}
+
+static curl_socket_t curl_opensocket_cb(void *userp, curlsocktype purpose,
+                                        struct curl_sockaddr *addr) {
+        struct http_client *c = userp;
+        int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+        if (fd >= 0)
+                c->stats.sockets_opened++;
+        return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+int http_client_new(sd_event *e, const struct http_client_options *o, struct http_client **ret) {
+        struct http_client *c;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(e);
+        if (o)
+                c->opts = *o;
+        else
+                http_client_options_default(&c->opts);
+        {
+                struct http_client_options d;
+                http_client_options_default(&d);
+                if (!c->opts.connect_timeout_usec)
+                        c->opts.connect_timeout_usec = d.connect_timeout_usec;
+                if (!c->opts.timeout_usec)
+                        c->opts.timeout_usec = d.timeout_usec;
+                if (!c->opts.max_attempts)
+                        c->opts.max_attempts = d.max_attempts;
+                if (c->opts.max_host_connections <= 0)
+                        c->opts.max_host_connections = d.max_host_connections;
+                if (!c->opts.backoff_base_usec)
+                        c->opts.backoff_base_usec = d.backoff_base_usec;
+                if (!c->opts.backoff_cap_usec)
+                        c->opts.backoff_cap_usec = d.backoff_cap_usec;
+                if (!c->opts.retry_quota)
+                        c->opts.retry_quota = d.retry_quota;
+        }
+        c->ca_bundle = c->opts.ca_bundle ? strdup(c->opts.ca_bundle) : NULL;
+        c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent : "kinesisd");
+        c->opts.ca_bundle = c->ca_bundle;
+        c->opts.user_agent = c->user_agent;
+        if ((o && o->ca_bundle && !c->ca_bundle) || !c->user_agent) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        http_retry_quota_init(&c->quota, c->opts.retry_quota);
+        c->rng = c->opts.rng_seed;
+        if (!c->rng && getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != sizeof c->rng)
+                c->rng = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
+
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_event_add_time(e, &c->timer, CLOCK_MONOTONIC, 0, 0, on_curl_timer, c);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(c->timer, "http-curl-timer");
+
+        if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                              c->opts.max_host_connections) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
+                              c->opts.max_host_connections * 4) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING) != CURLM_OK) {
+                r = -EIO;
+                goto fail;
+        }
+        *ret = c;
+        return 0;
+fail:
+        http_client_free(c);
+        return r;
+}
+
+static void request_free(struct http_request *r);
+
+struct http_client *http_client_free(struct http_client *c) {
+        if (!c)
+                return NULL;
+        while (c->requests)
+                request_free(c->requests);
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
+        while (c->socks)
+                sock_ctx_free(c->socks);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_unref(c->event);
+        free(c->ca_bundle);
+        free(c->user_agent);
+        free(c);
+        return NULL;
+}
+
+void http_client_get_stats(const struct http_client *c, struct http_client_stats *ret) {
+        *ret = c->stats;
+        ret->retry_quota_available = c->quota.available;
+}
+
+sd_event *http_client_get_event(struct http_client *c) {
+        return c->event;
+}
+
+/* ---- pacers ---------------------------------------------------------- */
+
+static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void pacer_arm(struct http_pacer *p) {
+        uint64_t now = now_usec(p->client), d;
+        int r;
+
+        if (!p->wait_head) {
+                (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+                return;
+        }
+        d = token_bucket_delay(&p->bucket, now);
+        r = sd_event_source_set_time(p->timer, now + d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_debug_errno(r, "HTTP: cannot arm pacer %s: %m", p->name);
+}
+
+static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct http_pacer *p = http_pacer_ref(userdata);
+        uint64_t now = now_usec(p->client);
+
+        while (p->wait_head && token_bucket_take(&p->bucket, now)) {
+                struct http_request *r = p->wait_head;
+                p->wait_head = r->wait_next;
+                if (!p->wait_head)
+                        p->wait_tail = NULL;
+                r->wait_next = NULL;
+                request_prepare(r);
+        }
+        pacer_arm(p);
+        http_pacer_unref(p);
+        return 0;
+}
+
+int http_pacer_new(struct http_client *c, const char *name, double rate, struct http_pacer **ret) {
+        struct http_pacer *p;
+        int r;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->n_ref = 1;
+        p->client = c;
+        p->name = strdup(name ? name : "?");
+        if (!p->name) {
+                free(p);
+                return -ENOMEM;
+        }
+        token_bucket_init(&p->bucket, rate, 1, now_usec(c));
+        r = sd_event_add_time(c->event, &p->timer, CLOCK_MONOTONIC, 0, 0, on_pacer_timer, p);
+        if (r < 0) {
+                free(p->name);
+                free(p);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(p->timer, "http-pacer");
+        *ret = p;
+        return 0;
+}
+
+struct http_pacer *http_pacer_ref(struct http_pacer *p) {
+        if (p)
+                p->n_ref++;
+        return p;
+}
+
+struct http_pacer *http_pacer_unref(struct http_pacer *p) {
+        if (!p || --p->n_ref > 0)
+                return NULL;
+        sd_event_source_disable_unref(p->timer);
+        free(p->name);
+        free(p);
+        return NULL;
+}
+
+bool http_pacer_is_idle(struct http_pacer *p) {
+        return p->n_ref <= 1 && !p->wait_head && token_bucket_idle(&p->bucket, now_usec(p->client));
+}
+
+double http_pacer_rate(const struct http_pacer *p) {
+        return p->bucket.rate;
+}
+
+const char *http_pacer_name(const struct http_pacer *p) {
+        return p->name;
+}
+
+static void pacer_remove_waiter(struct http_pacer *p, struct http_request *r) {
+        struct http_request **i = &p->wait_head, *prev = NULL;
+
+        for (; *i; prev = *i, i = &(*i)->wait_next)
+                if (*i == r) {
+                        *i = r->wait_next;
+                        if (p->wait_tail == r)
+                                p->wait_tail = prev;
+                        r->wait_next = NULL;
+                        return;
+                }
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void request_reset_attempt(struct http_request *r) {
+        dynbuf_reset(&r->resp_body);
+        dynbuf_reset(&r->resp_headers);
+        r->status = 0;
+        r->transport_error = 0;
+        r->curl_error[0] = 0;
+        json_object_put(r->json);
+        r->json = NULL;
+        r->err_code = mfree(r->err_code);
+        r->err_message = mfree(r->err_message);
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+}
+
+static void request_free(struct http_request *r) {
+        struct http_client *c;
+
+        if (!r)
+                return;
+        c = r->client;
+        if (r->easy) {
+                curl_multi_remove_handle(c->multi, r->easy);
+                curl_easy_cleanup(r->easy);
+        }
+        if (r->pacer) {
+                pacer_remove_waiter(r->pacer, r);
+                http_pacer_unref(r->pacer);
+        }
+        sd_event_source_disable_unref(r->timer);
+        request_reset_attempt(r);
+        if (r->prev)
+                r->prev->next = r->next;
+        else
+                c->requests = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+        free(r->method);
+        free(r->url);
+        free(r->log_name);
+        free(r->body);
+        free(r);
+}
+
+struct http_request *http_request_cancel(struct http_request *r) {
+        if (r && !r->in_done)
+                request_free(r);
+        return NULL;
+}
+
+unsigned http_request_attempt(const struct http_request *r) {
+        return r->attempt;
+}
+
+const char *http_request_url(const struct http_request *r) {
+        return r->url;
+}
+
+const void *http_request_body(const struct http_request *r, size_t *ret_len) {
+        if (ret_len)
+                *ret_len = r->body_len;
+        return r->body ? r->body : "";
+}
+
+const char *http_response_header(const struct http_response *resp, const char *name) {
+        const struct http_request *r = resp->request;
+        size_t n = strlen(name);
+
+        if (!r || !r->resp_headers.data)
+                return NULL;
+        /* Stored as "name: value\0" records. */
+        for (const char *p = r->resp_headers.data; p < r->resp_headers.data + r->resp_headers.len;
+             p += strlen(p) + 1)
+                if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+                        const char *v = p + n + 1;
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        return v;
+                }
+        return NULL;
+}
+
+static int arm_request_timer(struct http_request *r, uint64_t delay_usec) {
+        uint64_t when = now_usec(r->client) + delay_usec;
+        int r2 = sd_event_source_set_time(r->timer, when);
+        if (r2 >= 0)
+                r2 = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
+        return r2;
+}
+
+static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct http_request *r = userdata;
+
+        if (r->phase == PHASE_KICK && r->resume_prepare) {
+                r->resume_prepare = false;
+                if (r->resume_error < 0)
+                        request_finish(r, r->resume_error);
+                else
+                        request_prepare(r);
+        } else
+                request_pace(r);
+        return 0;
+}
+
+static void request_pace(struct http_request *r) {
+        struct http_pacer *p = r->pacer;
+
+        r->phase = PHASE_PACING;
+        if (!p) {
+                request_prepare(r);
+                return;
+        }
+        /* FIFO: nobody overtakes a request already waiting. */
+        if (!p->wait_head && token_bucket_take(&p->bucket, now_usec(r->client))) {
+                request_prepare(r);
+                return;
+        }
+        r->wait_next = NULL;
+        if (p->wait_tail)
+                p->wait_tail->wait_next = r;
+        else
+                p->wait_head = r;
+        p->wait_tail = r;
+        pacer_arm(p);
+}
+
+static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb;
+
+        /* Returning less than n makes curl abort the transfer. */
+        if (dynbuf_append(&r->resp_body, ptr, n) < 0)
+                return 0;
+        return n;
+}
+
+static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb, k = n;
+
+        /* A new status line (after 100-continue or similar) starts over. */
+        if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+                dynbuf_reset(&r->resp_headers);
+                return n;
+        }
+        while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
+                k--;
+        if (k == 0 || !memchr(ptr, ':', k))
+                return n;
+        if (dynbuf_append(&r->resp_headers, ptr, k) < 0 || dynbuf_append(&r->resp_headers, "", 1) < 0)
+                return 0;
+        /* dynbuf_append keeps a NUL after the data; records are NUL-separated. */
+        return n;
+}
+
+static int request_send(struct http_request *r) {
+        struct http_client *c = r->client;
+        CURL *e;
+
+        e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        r->easy = e;
+        r->attempt++;
+        c->stats.attempts++;
+
+#define SETOPT(opt, val)                                            \
+        do {                                                        \
+                if (curl_easy_setopt(e, opt, val) != CURLE_OK)      \
+                        return -EIO;                                \
+        } while (0)
+
+        SETOPT(CURLOPT_URL, r->url);
+        SETOPT(CURLOPT_PRIVATE, r);
+        SETOPT(CURLOPT_NOSIGNAL, 1L);
+        SETOPT(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+        SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+        SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+        SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+        if (c->ca_bundle)
+                SETOPT(CURLOPT_CAINFO, c->ca_bundle);
+        SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long) (r->connect_timeout_usec / USEC_PER_MSEC));
+        SETOPT(CURLOPT_TIMEOUT_MS, (long) (r->timeout_usec / USEC_PER_MSEC));
+        SETOPT(CURLOPT_WRITEFUNCTION, curl_write_cb);
+        SETOPT(CURLOPT_WRITEDATA, r);
+        SETOPT(CURLOPT_HEADERFUNCTION, curl_header_cb);
+        SETOPT(CURLOPT_HEADERDATA, r);
+        SETOPT(CURLOPT_ERRORBUFFER, r->curl_error);
+        SETOPT(CURLOPT_USERAGENT, c->user_agent);
+        SETOPT(CURLOPT_OPENSOCKETFUNCTION, curl_opensocket_cb);
+        SETOPT(CURLOPT_OPENSOCKETDATA, c);
+        SETOPT(CURLOPT_MAXFILESIZE, (long) HTTP_MAX_BODY);
+        if (r->no_proxy)
+                SETOPT(CURLOPT_NOPROXY, "*");
+        if (streq(r->method, "GET"))
+                SETOPT(CURLOPT_HTTPGET, 1L);
+        else {
+                if (streq(r->method, "POST"))
+                        SETOPT(CURLOPT_POST, 1L);
+                else {
+                        SETOPT(CURLOPT_POST, 1L);
+                        SETOPT(CURLOPT_CUSTOMREQUEST, r->method);
+                }
+                SETOPT(CURLOPT_POSTFIELDS, r->body ? (const char *) r->body : "");
+                SETOPT(CURLOPT_POSTFIELDSIZE, (long) r->body_len);
+        }
+        /* No "Expect: 100-continue" round trip; curl would add it to large bodies. */
+        struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        SETOPT(CURLOPT_HTTPHEADER, r->headers);
+#undef SETOPT
+
+        if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+                return -EIO;
+        r->phase = PHASE_SENDING;
+        log_debug("HTTP: %s %s attempt %u/%u", strna(r->log_name), r->method, r->attempt,
+                  r->max_attempts);
+        return 0;
+}
+
+static void request_prepare(struct http_request *r) {
+        int k;
+
+        r->phase = PHASE_PREPARING;
+        request_reset_attempt(r);
+        if (r->prepare) {
+                /* A prepare that keeps saying "not yet" after resumes is broken. */
+                if (++r->n_prepare_calls > 1000) {
+                        request_finish(r, -ELOOP);
+                        return;
+                }
+                k = r->prepare(r, r->userdata);
+                if (k < 0) {
+                        request_finish(r, k);
+                        return;
+                }
+                if (k > 0)
+                        return; /* waits for http_request_resume() */
+        }
+        k = request_send(r);
+        if (k < 0) {
+                if (r->easy) {
+                        curl_multi_remove_handle(r->client->multi, r->easy);
+                        curl_easy_cleanup(r->easy);
+                        r->easy = NULL;
+                }
+                request_finish(r, k);
+        }
+}
+
+int http_request_add_header(struct http_request *r, const char *name, const char *value) {
+        _cleanup_free_ char *line = NULL;
+        struct curl_slist *l;
+
+        /* A header value with a line break would smuggle another header. */
+        if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+                return -EINVAL;
+        if (asprintf(&line, "%s: %s", name, value) < 0)
+                return -ENOMEM;
+        l = curl_slist_append(r->headers, line);
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        return 0;
+}
+
+void http_request_resume(struct http_request *r, int error) {
+        if (r->phase != PHASE_PREPARING)
+                return;
+        r->phase = PHASE_KICK;
+        r->resume_prepare = true;
+        r->resume_error = error;
+        if (arm_request_timer(r, 0) < 0)
+                request_finish(r, -EIO);
+}
+
+static int curl_code_to_errno(CURLcode cc, bool body_too_big) {
+        switch (cc) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+                return -ECONNRESET;
+        case CURLE_PARTIAL_FILE:
+                return -EBADMSG;
+        case CURLE_WRITE_ERROR:
+        case CURLE_FILESIZE_EXCEEDED:
+                return body_too_big || cc == CURLE_FILESIZE_EXCEEDED ? -EFBIG : -EIO;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_PEER_FAILED_VERIFICATION:
+#if LIBCURL_VERSION_NUM < 0x073e00
+        case CURLE_SSL_CACERT:
+#endif
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+                return -EKEYREJECTED;
+        case CURLE_SSL_CONNECT_ERROR:
+                return -ECONNRESET;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return -EPROTONOSUPPORT;
+        default:
+                return -EIO;
+        }
+}
+
+/* After one transfer: keep its outcome, decide between delivering and retrying. */
+static void request_attempt_done(struct http_request *r, CURLcode cc) {
+        struct http_client *c = r->client;
+        enum http_retry_class cls;
+        long status = 0;
+        int k;
+
+        (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(c->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+
+        r->status = cc == CURLE_OK ? status : 0;
+        r->transport_error = curl_code_to_errno(cc, r->resp_body.too_big);
+        if (r->transport_error == 0) {
+                const char *type_hdr = http_response_header(
+                        &(struct http_response){ .request = r }, "x-amzn-ErrorType");
+                if (r->resp_body.len > 0) {
+                        r->json = http_json_parse(r->resp_body.data, r->resp_body.len);
+                        /* A 2xx answer we cannot read is as good as a lost one. */
+                        if (!r->json && r->expect_json && status >= 200 && status < 300)
+                                r->transport_error = -EBADMSG;
+                }
+                if (status >= 300 &&
+                    http_aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
+                        r->transport_error = -ENOMEM;
+        }
+
+        cls = http_retry_classify(r->transport_error, r->status, r->err_code, r->err_message);
+        if (cls == HTTP_RETRY_THROTTLE) {
+                r->throttles++;
+                c->stats.throttles++;
+                if (r->pacer)
+                        token_bucket_throttled(&r->pacer->bucket);
+        } else if (r->pacer && r->transport_error == 0 && r->status >= 200 && r->status < 300)
+                token_bucket_succeeded(&r->pacer->bucket);
+
+        if (cls == HTTP_RETRY_NO) {
+                request_finish(r, 0);
+                return;
+        }
+        if (r->attempt >= r->max_attempts) {
+                log_debug("HTTP: %s: %s (%s), giving up after %u attempts", strna(r->log_name),
+                          r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
+                          http_retry_class_to_string(cls), r->attempt);
+                request_finish(r, 0);
+                return;
+        }
+        if (!http_retry_quota_acquire(&c->quota, cls == HTTP_RETRY_TIMEOUT, &r->last_retry_cost)) {
+                log_debug("HTTP: %s: retry quota spent (%u left), not retrying", strna(r->log_name),
+                          c->quota.available);
+                request_finish(r, 0);
+                return;
+        }
+        uint64_t delay = http_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
+                                           c->opts.backoff_cap_usec);
+        c->stats.retries++;
+        log_debug("HTTP: %s: %s (%s), retry %u in %" PRIu64 " ms", strna(r->log_name),
+                  r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
+                  http_retry_class_to_string(cls), r->attempt, delay / USEC_PER_MSEC);
+        r->phase = PHASE_BACKOFF;
+        k = arm_request_timer(r, delay);
+        if (k < 0)
+                request_finish(r, 0);
+}
+
+static void request_finish(struct http_request *r, int error) {
+        struct http_client *c = r->client;
+        struct http_response resp = {
+                .error = error < 0 ? error : r->transport_error,
+                .error_text = r->curl_error[0] ? r->curl_error : NULL,
+                .status = r->status,
+                .body = r->resp_body.data ? r->resp_body.data : "",
+                .body_len = r->resp_body.len,
+                .json = r->json,
+                .error_code = r->err_code,
+                .error_message = r->err_message,
+                .attempts = r->attempt,
+                .throttles = r->throttles,
+                .request = r,
+        };
+
+        if (resp.error == 0 && r->status >= 200 && r->status < 300)
+                http_retry_quota_release(&c->quota, r->attempt > 1 ? r->last_retry_cost : 0);
+        c->stats.requests++;
+        r->in_done = true;
+        if (r->done)
+                r->done(r, &resp, r->userdata);
+        request_free(r);
+}
+
+static void client_check_completions(struct http_client *c) {
+        CURLMsg *m;
+        int left;
+
+        while ((m = curl_multi_info_read(c->multi, &left))) {
+                struct http_request *r = NULL;
+
+                if (m->msg != CURLMSG_DONE)
+                        continue;
+                CURLcode cc = m->data.result;
+                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+                if (!r)
+                        continue;
+                /* May run callbacks that start or cancel other requests. */
+                request_attempt_done(r, cc);
+        }
+}
+
+int http_request_start(struct http_client *c, const struct http_request_params *p,
+                       struct http_request **ret) {
+        struct http_request *r;
+        int k;
+
+        k = http_url_check(p->url, p->allow_link_local);
+        if (k < 0)
+                return k;
+        if (!p->method || !p->done)
+                return -EINVAL;
+
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->client = c;
+        r->next = c->requests;
+        if (c->requests)
+                c->requests->prev = r;
+        c->requests = r;
+        r->resp_body.max = HTTP_MAX_BODY;
+        r->resp_headers.max = HTTP_MAX_HEADER_BYTES;
+        r->method = strdup(p->method);
+        r->url = strdup(p->url);
+        r->log_name = p->log_name ? strdup(p->log_name) : NULL;
+        if (!r->method || !r->url || (p->log_name && !r->log_name))
+                goto oom;
+        if (p->body_len > 0) {
+                r->body = malloc(p->body_len + 1);
+                if (!r->body)
+                        goto oom;
+                memcpy(r->body, p->body, p->body_len);
+                ((char *) r->body)[p->body_len] = 0;
+                r->body_len = p->body_len;
+        }
+        r->max_attempts = p->max_attempts ? p->max_attempts : c->opts.max_attempts;
+        r->timeout_usec = p->timeout_usec ? p->timeout_usec : c->opts.timeout_usec;
+        r->connect_timeout_usec = p->connect_timeout_usec ? p->connect_timeout_usec
+                                                          : c->opts.connect_timeout_usec;
+        if (r->connect_timeout_usec > r->timeout_usec)
+                r->connect_timeout_usec = r->timeout_usec;
+        r->expect_json = p->expect_json;
+        /* Plain http (loopback, or link-local when allowed) never goes through a proxy. */
+        r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || url_is_loopback(p->url);
+        r->prepare = p->prepare;
+        r->done = p->done;
+        r->userdata = p->userdata;
+        r->pacer = http_pacer_ref(p->pacer);
+        k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, 0, on_request_timer, r);
+        if (k < 0) {
+                request_free(r);
+                return k;
+        }
+        (void) sd_event_source_set_description(r->timer, "http-request");
+        r->phase = PHASE_KICK;
+        k = arm_request_timer(r, 0);
+        if (k < 0) {
+                request_free(r);
+                return k;
+        }
+        if (ret)
+                *ret = r;
+        return 0;
+oom:
+        request_free(r);
+        return -ENOMEM;
+}

@@ -1,0 +1,682 @@
+/* The planner: one declared stream and what AWS reports about it go in, the
+ * ordered Kinesis calls that make AWS match the declaration come out, with a
+ * one-line summary for --plan (DESIGN §1.4, §2).
+ *
+ * It must stay pure: no I/O, no clock, no logging, no mutable globals. The
+ * budgets AWS enforces over a rolling 24 h (UpdateShardCount, UpdateStreamMode)
+ * arrive already counted in struct stream_obs. It never plans a deletion of
+ * anything: not a stream, not an undeclared consumer, not an aws: tag.
+ *
+ * The order of the actions, and why:
+ *   1. CreateStream, when the stream is missing. It carries the mode, the shard
+ *      count, the tags (up to 50) and the max record size; everything it cannot
+ *      carry follows below, so --plan shows the whole way to the declaration.
+ *   2. UpdateStreamMode before any UpdateShardCount: AWS accepts
+ *      UpdateShardCount only on provisioned streams, and a switch to
+ *      provisioned keeps the shards the stream has, so the steps start there.
+ *   3. UpdateShardCount, stepped: each call may only move within half to
+ *      double of the current open shards.
+ *   4. Retention, encryption, enhanced monitoring (disable, then enable), max
+ *      record size: independent of each other and of the shard count; a fixed
+ *      order keeps plans stable from one run to the next.
+ *   5. RemoveTagsFromStream before AddTagsToStream: a stream holds at most 50
+ *      tags, so removing undeclared keys first lets a full set be replaced
+ *      without crossing that limit.
+ *   6. RegisterStreamConsumer last: it needs the stream's ARN (known once
+ *      CreateStream has run) and nothing above depends on consumers.
+ * The caller waits for the stream to be ACTIVE between calls that put it into
+ * UPDATING; the planner only orders them.
+ *
+ * Summary phrases (joined with "; ", in the action order above):
+ *   create: 2 shards, provisioned, retention 24h[, encryption KEY]
+ *           [, metrics A,B | metrics ALL][, max record size N KiB][, tags N]
+ *           [, consumers N]                (on-demand: "create: on-demand, ...")
+ *   mode ON_DEMAND -> PROVISIONED          (reported only: "exists as ON_DEMAND")
+ *   shards 4 -> 16 (steps 8, 16)           ("(steps ...)" only with more than one
+ *                                           call, and only when acting)
+ *   retention 24h -> 48h
+ *   encryption none -> KEY, KEY -> none, KEY -> KEY
+ *   metrics +A,B -C                        (a full set of seven is written ALL)
+ *   max record size 1024 KiB -> 2048 KiB
+ *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
+ *   consumers +2
+ *   in sync
+ * Under manage: create-only the differences end in " (create-only, no change)",
+ * under manage: observe in ", declared manage: observe (no change)". A plan whose
+ * every correction is refused reads "<refusal> (no change)". */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan.h"
+#include "util.h"
+
+static const char *const action_type_table[_ACTION_TYPE_MAX] = {
+        [ACTION_CREATE_STREAM] = "CreateStream",
+        [ACTION_UPDATE_STREAM_MODE] = "UpdateStreamMode",
+        [ACTION_UPDATE_SHARD_COUNT] = "UpdateShardCount",
+        [ACTION_INCREASE_RETENTION] = "IncreaseStreamRetentionPeriod",
+        [ACTION_DECREASE_RETENTION] = "DecreaseStreamRetentionPeriod",
+        [ACTION_START_ENCRYPTION] = "StartStreamEncryption",
+        [ACTION_STOP_ENCRYPTION] = "StopStreamEncryption",
+        [ACTION_ENABLE_MONITORING] = "EnableEnhancedMonitoring",
+        [ACTION_DISABLE_MONITORING] = "DisableEnhancedMonitoring",
+        [ACTION_ADD_TAGS] = "AddTagsToStream",
+        [ACTION_REMOVE_TAGS] = "RemoveTagsFromStream",
+        [ACTION_REGISTER_CONSUMER] = "RegisterStreamConsumer",
+        [ACTION_UPDATE_MAX_RECORD_SIZE] = "UpdateMaxRecordSize",
+};
+
+const char *action_type_to_string(enum action_type t) {
+        if ((unsigned) t >= ELEMENTSOF(action_type_table))
+                return NULL;
+        return action_type_table[t];
+}
+
+size_t plan_shard_steps(unsigned from, unsigned to, unsigned *out, size_t max) {
+        size_t n = 0;
+
+        if (from == 0 || to == 0)
+                return 0;
+
+        /* 64-bit so that doubling a huge count cannot wrap. */
+        for (uint64_t cur = from; cur != to; n++) {
+                uint64_t next;
+
+                if (to > 2 * cur)
+                        next = 2 * cur;
+                else if (to < (cur + 1) / 2)
+                        next = (cur + 1) / 2;
+                else
+                        next = to;
+                if (out && n < max)
+                        out[n] = (unsigned) next;
+                cur = next;
+        }
+        return n;
+}
+
+/* A growing string that remembers running out of memory, so the planner can
+ * append freely and check once at the end. */
+struct sbuf {
+        char *s;
+        size_t len, cap;
+        bool oom;
+};
+
+_printf_(2, 3) static void sbuf_printf(struct sbuf *b, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (b->oom)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                b->oom = true;
+                return;
+        }
+        if (!b->s || b->len + (size_t) n >= b->cap) {
+                size_t cap = b->cap ? b->cap : 64;
+                char *s;
+
+                while (cap <= b->len + (size_t) n)
+                        cap *= 2;
+                s = realloc(b->s, cap);
+                if (!s) {
+                        b->oom = true;
+                        return;
+                }
+                b->s = s;
+                b->cap = cap;
+                va_start(ap, fmt);
+                (void) vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+                va_end(ap);
+        }
+        b->len += (size_t) n;
+}
+
+/* Start a new "; "-separated item. */
+static void sbuf_item(struct sbuf *b) {
+        if (b->len > 0)
+                sbuf_printf(b, "; ");
+}
+
+static void sbuf_done(struct sbuf *b) {
+        free(b->s);
+        *b = (struct sbuf) {};
+}
+
+struct builder {
+        struct action *actions;
+        size_t n_actions, cap;
+        struct sbuf summary; /* phrases of what differs */
+        struct sbuf refusal;
+        bool oom;
+};
+
+static void action_done(struct action *a) {
+        free(a->kms_key);
+        for (size_t i = 0; i < a->n_tags; i++) {
+                free(a->tags[i].key);
+                free(a->tags[i].value);
+        }
+        free(a->tags);
+        free(a->consumer);
+}
+
+static void builder_done(struct builder *b) {
+        for (size_t i = 0; i < b->n_actions; i++)
+                action_done(&b->actions[i]);
+        free(b->actions);
+        sbuf_done(&b->summary);
+        sbuf_done(&b->refusal);
+}
+
+static struct action *builder_push(struct builder *b, enum action_type type) {
+        if (b->oom)
+                return NULL;
+        if (b->n_actions == b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 8;
+                struct action *a = reallocarray(b->actions, cap, sizeof(*a));
+
+                if (!a) {
+                        b->oom = true;
+                        return NULL;
+                }
+                b->actions = a;
+                b->cap = cap;
+        }
+        b->actions[b->n_actions] = (struct action) { .type = type };
+        return &b->actions[b->n_actions++];
+}
+
+static char *builder_strdup(struct builder *b, const char *s) {
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                b->oom = true;
+        return d;
+}
+
+/* Copy tags into a->tags; with_values false copies keys only (RemoveTags). */
+static void action_set_tags(struct builder *b, struct action *a, const struct stream_tag *const *tags,
+                            size_t n, bool with_values) {
+        if (!a || n == 0)
+                return;
+        a->tags = calloc(n, sizeof(*a->tags));
+        if (!a->tags) {
+                b->oom = true;
+                return;
+        }
+        a->n_tags = n;
+        for (size_t i = 0; i < n; i++) {
+                a->tags[i].key = builder_strdup(b, tags[i]->key);
+                if (with_values)
+                        /* A declared tag may have an empty value; never send null. */
+                        a->tags[i].value = builder_strdup(b, strempty(tags[i]->value));
+        }
+}
+
+/* One action per PLAN_TAGS_PER_CALL tags: AWS's limit per Add/RemoveTags call. */
+static void builder_push_tags(struct builder *b, enum action_type type, const struct stream_tag *const *tags,
+                              size_t n) {
+        for (size_t i = 0; i < n; i += PLAN_TAGS_PER_CALL) {
+                size_t chunk = n - i < PLAN_TAGS_PER_CALL ? n - i : PLAN_TAGS_PER_CALL;
+
+                action_set_tags(b, builder_push(b, type), tags + i, chunk, type == ACTION_ADD_TAGS);
+        }
+}
+
+static const char *mode_upper(enum stream_mode m) {
+        return m == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED";
+}
+
+/* "IncomingBytes,OutgoingBytes", or "ALL" for all seven. */
+static void sbuf_metrics(struct sbuf *b, unsigned bits) {
+        bool first = true;
+
+        bits &= METRIC_ALL;
+        if (bits == METRIC_ALL) {
+                sbuf_printf(b, "ALL");
+                return;
+        }
+        for (unsigned i = 0; i < SHARD_METRIC_COUNT; i++) {
+                if (!(bits & (1u << i)))
+                        continue;
+                sbuf_printf(b, "%s%s", first ? "" : ",", strna(shard_metric_name(i)));
+                first = false;
+        }
+}
+
+static const struct stream_tag *tag_find(const struct stream_tag *tags, size_t n, const char *key) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(tags[i].key, key))
+                        return &tags[i];
+        return NULL;
+}
+
+/* Tags AWS manages itself; never ours to remove. The prefix is matched
+ * without regard to case, as AWS reserves it in any case. */
+static bool tag_is_aws(const char *key) {
+        return key && strncasecmp(key, "aws:", 4) == 0;
+}
+
+static bool consumer_observed(const struct stream_obs *obs, const char *name) {
+        for (size_t i = 0; i < obs->n_consumers; i++)
+                if (streq_ptr(obs->consumers[i].name, name))
+                        return true;
+        return false;
+}
+
+static void refuse_budget(struct builder *b, unsigned needed, unsigned used, unsigned per_day,
+                          const char *what_singular, const char *what_plural) {
+        unsigned left = used >= per_day ? 0 : per_day - used;
+
+        sbuf_printf(&b->refusal, " needs %u %s, %u left in the rolling 24 h window", needed,
+                    needed == 1 ? what_singular : what_plural, left);
+}
+
+static bool budget_allows(unsigned needed, unsigned used, unsigned per_day) {
+        return used < per_day && needed <= per_day - used;
+}
+
+/* The stream is missing and will be created. */
+static void plan_create(const struct stream_decl *decl, struct builder *b) {
+        const struct stream_tag **tags = NULL;
+        size_t n_tags = decl->tags_declared ? decl->n_tags : 0;
+        size_t n_create_tags = n_tags < PLAN_CREATE_MAX_TAGS ? n_tags : PLAN_CREATE_MAX_TAGS;
+        struct action *a;
+
+        if (n_tags > 0) {
+                tags = calloc(n_tags, sizeof(*tags));
+                if (!tags) {
+                        b->oom = true;
+                        return;
+                }
+                for (size_t i = 0; i < n_tags; i++)
+                        tags[i] = &decl->tags[i];
+        }
+
+        a = builder_push(b, ACTION_CREATE_STREAM);
+        if (a) {
+                a->mode = decl->mode;
+                a->value = decl->mode == STREAM_MODE_PROVISIONED ? decl->shards : 0;
+                a->max_record_size_kib = decl->max_record_size_kib;
+                action_set_tags(b, a, tags, n_create_tags, true);
+        }
+
+        if (decl->retention_hours != PLAN_DEFAULT_RETENTION_HOURS && decl->retention_hours != 0) {
+                a = builder_push(b, decl->retention_hours > PLAN_DEFAULT_RETENTION_HOURS
+                                            ? ACTION_INCREASE_RETENTION
+                                            : ACTION_DECREASE_RETENTION);
+                if (a)
+                        a->value = decl->retention_hours;
+        }
+        if (decl->kms_key) {
+                a = builder_push(b, ACTION_START_ENCRYPTION);
+                if (a)
+                        a->kms_key = builder_strdup(b, decl->kms_key);
+        }
+        if (decl->metrics & METRIC_ALL) {
+                a = builder_push(b, ACTION_ENABLE_MONITORING);
+                if (a)
+                        a->metrics = decl->metrics & METRIC_ALL;
+        }
+        /* Only a declaration past CreateStream's limit gets here (config caps
+         * tags at 50); the rest follow in AddTags calls. */
+        if (n_tags > n_create_tags)
+                builder_push_tags(b, ACTION_ADD_TAGS, tags + n_create_tags, n_tags - n_create_tags);
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                a = builder_push(b, ACTION_REGISTER_CONSUMER);
+                if (a)
+                        a->consumer = builder_strdup(b, decl->consumers[i]);
+        }
+        free(tags);
+
+        if (decl->mode == STREAM_MODE_PROVISIONED)
+                sbuf_printf(&b->summary, "create: %u shard%s, provisioned", decl->shards,
+                            decl->shards == 1 ? "" : "s");
+        else
+                sbuf_printf(&b->summary, "create: on-demand");
+        sbuf_printf(&b->summary, ", retention %uh",
+                    decl->retention_hours ? decl->retention_hours : PLAN_DEFAULT_RETENTION_HOURS);
+        if (decl->kms_key)
+                sbuf_printf(&b->summary, ", encryption %s", decl->kms_key);
+        if (decl->metrics & METRIC_ALL) {
+                sbuf_printf(&b->summary, ", metrics ");
+                sbuf_metrics(&b->summary, decl->metrics);
+        }
+        if (decl->max_record_size_kib)
+                sbuf_printf(&b->summary, ", max record size %u KiB", decl->max_record_size_kib);
+        if (n_tags > 0)
+                sbuf_printf(&b->summary, ", tags %zu", n_tags);
+        if (decl->n_consumers > 0)
+                sbuf_printf(&b->summary, ", consumers %zu", decl->n_consumers);
+}
+
+/* The stream exists: find every difference. With act, push the actions that
+ * correct them (and refusals for what the budgets do not allow); without,
+ * only describe them. */
+static void plan_existing(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                          struct builder *b) {
+        enum stream_mode mode_after = obs->mode;
+        struct action *a;
+
+        if (decl->mode != obs->mode) {
+                if (!act) {
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "exists as %s", mode_upper(obs->mode));
+                } else if (budget_allows(1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY)) {
+                        a = builder_push(b, ACTION_UPDATE_STREAM_MODE);
+                        if (a)
+                                a->mode = decl->mode;
+                        mode_after = decl->mode;
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "mode %s -> %s", mode_upper(obs->mode),
+                                    mode_upper(decl->mode));
+                } else {
+                        sbuf_item(&b->refusal);
+                        sbuf_printf(&b->refusal, "mode %s -> %s", mode_upper(obs->mode),
+                                    mode_upper(decl->mode));
+                        refuse_budget(b, 1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY,
+                                      "mode change", "mode changes");
+                }
+        }
+
+        /* Shards only mean something to a stream that is (or is about to be)
+         * provisioned and declares a count; on-demand streams scale themselves. */
+        if (decl->mode == STREAM_MODE_PROVISIONED && mode_after == STREAM_MODE_PROVISIONED &&
+            decl->shards > 0 && obs->open_shards != decl->shards) {
+                unsigned from = obs->open_shards, to = decl->shards;
+
+                if (!act) {
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "shards %u -> %u", from, to);
+                } else if (from == 0) {
+                        sbuf_item(&b->refusal);
+                        sbuf_printf(&b->refusal, "shards -> %u: open shard count not reported", to);
+                } else {
+                        size_t n = plan_shard_steps(from, to, NULL, 0);
+
+                        if (!budget_allows(n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY)) {
+                                /* Half a scaling is worse than none: it burns the budget and
+                                 * leaves the stream at a count nobody declared. */
+                                sbuf_item(&b->refusal);
+                                sbuf_printf(&b->refusal, "shards %u -> %u", from, to);
+                                refuse_budget(b, (unsigned) n, obs->scalings_last_24h,
+                                              PLAN_MAX_SCALINGS_PER_DAY, "scaling call", "scaling calls");
+                        } else {
+                                /* n <= PLAN_MAX_SCALINGS_PER_DAY here. */
+                                unsigned steps[PLAN_MAX_SCALINGS_PER_DAY];
+
+                                (void) plan_shard_steps(from, to, steps, ELEMENTSOF(steps));
+                                sbuf_item(&b->summary);
+                                sbuf_printf(&b->summary, "shards %u -> %u", from, to);
+                                for (size_t i = 0; i < n; i++) {
+                                        a = builder_push(b, ACTION_UPDATE_SHARD_COUNT);
+                                        if (a)
+                                                a->value = steps[i];
+                                        if (n > 1)
+                                                sbuf_printf(&b->summary, "%s%u", i == 0 ? " (steps " : ", ",
+                                                            steps[i]);
+                                }
+                                if (n > 1)
+                                        sbuf_printf(&b->summary, ")");
+                        }
+                }
+        }
+
+        if (decl->retention_hours != 0 && decl->retention_hours != obs->retention_hours) {
+                if (act) {
+                        a = builder_push(b, decl->retention_hours > obs->retention_hours
+                                                    ? ACTION_INCREASE_RETENTION
+                                                    : ACTION_DECREASE_RETENTION);
+                        if (a)
+                                a->value = decl->retention_hours;
+                }
+                sbuf_item(&b->summary);
+                sbuf_printf(&b->summary, "retention %uh -> %uh", obs->retention_hours,
+                            decl->retention_hours);
+        }
+
+        /* Key ids are compared as given: an alias declared and an ARN reported
+         * for the same key count as a difference, and StartStreamEncryption
+         * with the declared one settles it. */
+        if (!streq_ptr(decl->kms_key, obs->kms_key)) {
+                if (act) {
+                        if (decl->kms_key) {
+                                /* Also replaces a different key: no stop needed first. */
+                                a = builder_push(b, ACTION_START_ENCRYPTION);
+                                if (a)
+                                        a->kms_key = builder_strdup(b, decl->kms_key);
+                        } else {
+                                a = builder_push(b, ACTION_STOP_ENCRYPTION);
+                                if (a)
+                                        a->kms_key = builder_strdup(b, obs->kms_key);
+                        }
+                }
+                sbuf_item(&b->summary);
+                sbuf_printf(&b->summary, "encryption %s -> %s", obs->kms_key ?: "none",
+                            decl->kms_key ?: "none");
+        }
+
+        {
+                unsigned want = decl->metrics & METRIC_ALL, have = obs->metrics & METRIC_ALL;
+                unsigned enable = want & ~have, disable = have & ~want;
+
+                if (act && disable) {
+                        a = builder_push(b, ACTION_DISABLE_MONITORING);
+                        if (a)
+                                a->metrics = disable;
+                }
+                if (act && enable) {
+                        a = builder_push(b, ACTION_ENABLE_MONITORING);
+                        if (a)
+                                a->metrics = enable;
+                }
+                if (enable || disable) {
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "metrics");
+                        if (enable) {
+                                sbuf_printf(&b->summary, " +");
+                                sbuf_metrics(&b->summary, enable);
+                        }
+                        if (disable) {
+                                sbuf_printf(&b->summary, " -");
+                                sbuf_metrics(&b->summary, disable);
+                        }
+                }
+        }
+
+        if (decl->max_record_size_kib != 0) {
+                unsigned have = obs->max_record_size_kib ?: PLAN_DEFAULT_MAX_RECORD_SIZE_KIB;
+
+                if (have != decl->max_record_size_kib) {
+                        if (act) {
+                                a = builder_push(b, ACTION_UPDATE_MAX_RECORD_SIZE);
+                                if (a)
+                                        a->value = decl->max_record_size_kib;
+                        }
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have,
+                                    decl->max_record_size_kib);
+                }
+        }
+
+        /* Declared tags are the whole set, but only when some are declared and
+         * only when we could read what the stream has. */
+        if (decl->tags_declared && obs->tags_known) {
+                _cleanup_free_ const struct stream_tag **put = calloc(decl->n_tags + 1, sizeof(*put));
+                _cleanup_free_ const struct stream_tag **del = calloc(obs->n_tags + 1, sizeof(*del));
+                size_t n_put = 0, n_del = 0, n_new = 0, n_changed = 0;
+
+                if (!put || !del) {
+                        b->oom = true;
+                        return;
+                }
+                for (size_t i = 0; i < decl->n_tags; i++) {
+                        const struct stream_tag *o = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
+
+                        if (!o)
+                                n_new++;
+                        else if (!streq(strempty(o->value), strempty(decl->tags[i].value)))
+                                n_changed++;
+                        else
+                                continue;
+                        put[n_put++] = &decl->tags[i];
+                }
+                for (size_t i = 0; i < obs->n_tags; i++)
+                        if (!tag_is_aws(obs->tags[i].key) &&
+                            !tag_find(decl->tags, decl->n_tags, obs->tags[i].key))
+                                del[n_del++] = &obs->tags[i];
+
+                if (act) {
+                        builder_push_tags(b, ACTION_REMOVE_TAGS, del, n_del);
+                        builder_push_tags(b, ACTION_ADD_TAGS, put, n_put);
+                }
+                if (n_put + n_del > 0) {
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "tags");
+                        if (n_new)
+                                sbuf_printf(&b->summary, " +%zu", n_new);
+                        if (n_changed)
+                                sbuf_printf(&b->summary, " ~%zu", n_changed);
+                        if (n_del)
+                                sbuf_printf(&b->summary, " -%zu", n_del);
+                }
+        }
+
+        /* Register what is missing; never deregister what was not declared:
+         * someone else may be reading through it. */
+        if (obs->consumers_known) {
+                size_t n = 0;
+
+                for (size_t i = 0; i < decl->n_consumers; i++) {
+                        if (consumer_observed(obs, decl->consumers[i]))
+                                continue;
+                        n++;
+                        if (act) {
+                                a = builder_push(b, ACTION_REGISTER_CONSUMER);
+                                if (a)
+                                        a->consumer = builder_strdup(b, decl->consumers[i]);
+                        }
+                }
+                if (n > 0) {
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "consumers +%zu", n);
+                }
+        }
+}
+
+int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret) {
+        struct builder b = {};
+        enum plan_verdict verdict;
+        struct sbuf summary = {};
+
+        if (!decl || !obs || !ret)
+                return -EINVAL;
+
+        if (!obs->exists) {
+                if (decl->manage == MANAGE_OBSERVE) {
+                        verdict = PLAN_OBSERVE;
+                        sbuf_printf(&summary, "does not exist, declared manage: observe (no change)");
+                        sbuf_printf(&b.refusal, "does not exist; manage: observe");
+                } else if (decl->mode == STREAM_MODE_PROVISIONED && decl->shards == 0) {
+                        /* The configuration requires shards here; never guess a count. */
+                        verdict = PLAN_OBSERVE;
+                        sbuf_printf(&b.refusal, "does not exist and declares no shard count");
+                        sbuf_printf(&summary, "%s (no change)", strempty(b.refusal.s));
+                } else {
+                        verdict = PLAN_CREATE;
+                        plan_create(decl, &b);
+                        sbuf_printf(&summary, "%s", strempty(b.summary.s));
+                }
+        } else if (obs->status == STREAM_STATUS_DELETING) {
+                /* Someone else is deleting it: every call would fail, and a
+                 * CreateStream too until it is gone. The next observation
+                 * after it disappears plans the creation. */
+                verdict = PLAN_OBSERVE;
+                sbuf_printf(&b.refusal, "being deleted; planned again once it is gone");
+                sbuf_printf(&summary, "%s (no change)", b.refusal.s);
+        } else if (decl->manage == MANAGE_FULL) {
+                plan_existing(decl, obs, true, &b);
+                if (b.n_actions > 0) {
+                        verdict = PLAN_CHANGE;
+                        sbuf_printf(&summary, "%s", strempty(b.summary.s));
+                } else if (b.refusal.len > 0) {
+                        verdict = PLAN_OBSERVE;
+                        sbuf_printf(&summary, "%s (no change)", b.refusal.s);
+                } else {
+                        verdict = PLAN_IN_SYNC;
+                        sbuf_printf(&summary, "in sync");
+                }
+        } else {
+                plan_existing(decl, obs, false, &b);
+                if (b.summary.len > 0) {
+                        const char *why = decl->manage == MANAGE_CREATE_ONLY
+                                                  ? " (create-only, no change)"
+                                                  : ", declared manage: observe (no change)";
+
+                        verdict = PLAN_OBSERVE;
+                        sbuf_printf(&summary, "%s%s", b.summary.s, why);
+                } else {
+                        verdict = PLAN_IN_SYNC;
+                        sbuf_printf(&summary, "in sync");
+                }
+        }
+
+        if (b.oom || b.summary.oom || b.refusal.oom || summary.oom) {
+                builder_done(&b);
+                sbuf_done(&summary);
+                return -ENOMEM;
+        }
+
+        *ret = (struct plan) {
+                .verdict = verdict,
+                .actions = TAKE_PTR(b.actions),
+                .n_actions = b.n_actions,
+                .summary = TAKE_PTR(summary.s),
+                .refusal = b.refusal.len > 0 ? TAKE_PTR(b.refusal.s) : NULL,
+        };
+        b.n_actions = 0;
+        builder_done(&b);
+        return 0;
+}
+
+void plan_done(struct plan *p) {
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_actions; i++)
+                action_done(&p->actions[i]);
+        free(p->actions);
+        free(p->summary);
+        free(p->refusal);
+        *p = (struct plan) {};
+}
+
+char *plan_format_line(const struct stream_decl *decl, const struct plan *p, size_t name_width) {
+        static const char sigils[] = {
+                [PLAN_IN_SYNC] = '=',
+                [PLAN_CREATE] = '+',
+                [PLAN_CHANGE] = '~',
+                [PLAN_OBSERVE] = '!',
+        };
+        char sigil = (unsigned) p->verdict < ELEMENTSOF(sigils) ? sigils[p->verdict] : '?';
+        bool refused = p->refusal && (p->verdict == PLAN_CREATE || p->verdict == PLAN_CHANGE);
+        int width = name_width > 1024 ? 1024 : (int) name_width;
+        char *line;
+
+        if (asprintf(&line, "%c %-*s %s%s%s", sigil, width, strempty(decl->name), strempty(p->summary),
+                     refused ? "; refused: " : "", refused ? p->refusal : "") < 0)
+                return NULL;
+        return line;
+}

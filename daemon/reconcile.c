@@ -1,0 +1,880 @@
+/* Per-stream state machine: observe, plan, act one step, poll, repeat.
+ *
+ * Each step is one asynchronous Kinesis call; the next step starts from its
+ * callback or from a poll timer. After every change the stream is observed
+ * again and planned afresh, so a plan never runs against a stale picture
+ * (another daemon, an operator, or AWS itself may have moved the stream).
+ *
+ * Never blocks, never writes files, never talks to systemd. */
+#include "reconcile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "log.h"
+
+#define DAY_USEC (24 * 3600 * USEC_PER_SEC)
+
+struct reconciler {
+        sd_event *event;
+        const struct stream_decl *decl;
+        struct reconcile_region *region;
+        struct reconcile_settings settings;
+        const struct reconcile_ops *ops;
+        void *owner;
+
+        enum reconcile_phase phase;
+        bool stopping;
+        struct kinesis_call *call;
+        sd_event_source *timer;
+
+        struct stream_obs obs;
+        struct plan plan;
+        bool have_plan;
+
+        bool holds_slot;
+        bool in_slot_queue;
+        struct reconciler *slot_next;
+
+        uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
+        bool waited;           /* it was not ACTIVE at some point this pass */
+        unsigned actions_this_pass;
+        bool terminal;
+        bool settled; /* the owner was told this pass */
+
+        /* History kept across passes and reloads (CLOCK_REALTIME). */
+        uint64_t scalings[PLAN_MAX_SCALINGS_PER_DAY];
+        size_t n_scalings;
+        uint64_t mode_changes[PLAN_MAX_MODE_CHANGES_PER_DAY];
+        size_t n_mode_changes;
+        uint64_t last_change_usec;
+        char *last_error;
+        char *last_refusal; /* warned once per distinct text */
+        struct log_fields lf;
+};
+
+static void describe(struct reconciler *r);
+static void go_plan(struct reconciler *r);
+static void act(struct reconciler *r);
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static struct log_fields fields(const struct reconciler *r) {
+        return (struct log_fields){
+                .stream = r->decl->name,
+                .region = r->region->region,
+                .stream_arn = r->obs.arn,
+        };
+}
+
+/* ---- create slots (at most 5 CREATING per region) ------------------------ */
+
+static const struct log_fields *fields_of(struct reconciler *r) {
+        r->lf = fields(r);
+        return &r->lf;
+}
+
+static void slot_release(struct reconciler *r);
+
+static void slot_dequeue(struct reconciler *r) {
+        struct reconcile_region *g = r->region;
+
+        if (!r->in_slot_queue)
+                return;
+        for (struct reconciler **p = &g->slot_queue_head; *p; p = &(*p)->slot_next)
+                if (*p == r) {
+                        *p = r->slot_next;
+                        break;
+                }
+        g->slot_queue_tail = NULL;
+        for (struct reconciler *i = g->slot_queue_head; i; i = i->slot_next)
+                g->slot_queue_tail = i;
+        r->slot_next = NULL;
+        r->in_slot_queue = false;
+}
+
+static void slot_enqueue(struct reconciler *r) {
+        struct reconcile_region *g = r->region;
+
+        if (r->in_slot_queue)
+                return;
+        r->slot_next = NULL;
+        if (g->slot_queue_tail)
+                g->slot_queue_tail->slot_next = r;
+        else
+                g->slot_queue_head = r;
+        g->slot_queue_tail = r;
+        r->in_slot_queue = true;
+}
+
+static void slot_take(struct reconciler *r) {
+        if (r->holds_slot)
+                return;
+        r->holds_slot = true;
+        r->region->creating++;
+}
+
+static void slot_release(struct reconciler *r) {
+        struct reconcile_region *g = r->region;
+
+        if (!r->holds_slot)
+                return;
+        r->holds_slot = false;
+        g->creating--;
+        /* Hand the slot to the stream that has waited longest. */
+        while (g->slot_queue_head && g->creating < RECONCILE_MAX_CREATING) {
+                struct reconciler *next = g->slot_queue_head;
+                slot_dequeue(next);
+                if (next->phase == PHASE_WAIT_SLOT && !next->stopping)
+                        act(next);
+        }
+}
+
+/* ---- settling ----------------------------------------------------------- */
+
+static void set_last_error(struct reconciler *r, const char *e) {
+        if (streq_ptr(r->last_error, e))
+                return;
+        free(r->last_error);
+        r->last_error = e ? strdup(e) : NULL;
+        r->ops->changed(r, r->owner);
+}
+
+static void settle(struct reconciler *r, enum reconcile_phase phase) {
+        r->phase = phase;
+        r->timer = sd_event_source_disable_unref(r->timer);
+        slot_dequeue(r);
+        if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
+                slot_release(r);
+        if (!r->settled) {
+                r->settled = true;
+                r->ops->settled(r, r->owner);
+        }
+}
+
+static void fail(struct reconciler *r, bool terminal, const struct log_fields *extra, const char *fmt,
+                 ...) _printf_(4, 5);
+static void fail(struct reconciler *r, bool terminal, const struct log_fields *extra, const char *fmt,
+                 ...) {
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+
+        struct log_fields f = extra ? *extra : fields(r);
+        f.stream = r->decl->name;
+        f.region = r->region->region;
+        f.stream_arn = r->obs.arn;
+        f.message_id = LOG_MESSAGE_STREAM_FAILED;
+        log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
+                   terminal ? "" : " (will retry)");
+        r->terminal = terminal;
+        set_last_error(r, msg);
+        settle(r, PHASE_FAILED);
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct reconciler *r = userdata;
+
+        r->timer = sd_event_source_disable_unref(r->timer);
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return 0;
+        }
+        describe(r);
+        return 0;
+}
+
+/* The stream is not ACTIVE yet (or was busy): look again after the poll
+ * interval, unless it has been waiting past its timeout. */
+static void poll_later(struct reconciler *r) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int k;
+
+        if (r->wait_started == 0)
+                r->wait_started = now;
+        r->waited = true;
+        if (now - r->wait_started > r->settings.timeout_usec) {
+                fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
+                     (unsigned long long) (r->settings.timeout_usec / USEC_PER_SEC),
+                     r->obs.exists ? stream_status_to_string(r->obs.status) : "missing");
+                return;
+        }
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return;
+        }
+        r->phase = PHASE_POLL;
+        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, r->settings.poll_usec,
+                                       r->settings.poll_usec / 10, on_timer, r);
+        if (k < 0)
+                fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
+}
+
+/* ---- classification of AWS answers -------------------------------------- */
+
+static bool error_is(const struct kinesis_result *res, const char *type) {
+        return res->error == 0 && res->error_type && streq(res->error_type, type);
+}
+
+/* Describe a failed call for a message: "AccessDeniedException: ..." or the
+ * transport error. */
+static void result_text(const struct kinesis_result *res, char *buf, size_t n) {
+        if (res->error < 0)
+                snprintf(buf, n, "%s: %s", res->operation,
+                         res->error_text ? res->error_text : strerror(-res->error));
+        else
+                snprintf(buf, n, "%s: %s%s%s", res->operation, strna(res->error_type),
+                         res->error_message ? ": " : "", strempty(res->error_message));
+}
+
+/* Anything that is neither success nor a state we wait out. Transport
+ * failures (after the HTTP layer's retries) are retried by the next pass;
+ * refusals (access, KMS, quotas, invalid requests) stay failed until the
+ * configuration or the account changes, but the next pass still tries. */
+static void fail_result(struct reconciler *r, const struct kinesis_result *res) {
+        char text[768];
+        struct log_fields f = fields(r);
+        bool terminal = res->error == 0;
+
+        result_text(res, text, sizeof text);
+        f.aws_operation = res->operation;
+        f.aws_error = res->error_type;
+        f.aws_request_id = res->request_id;
+        if (error_is(res, "LimitExceededException"))
+                fail(r, true, &f, "AWS quota reached (%s)", text);
+        else
+                fail(r, terminal, &f, "%s", text);
+}
+
+/* ---- observing ---------------------------------------------------------- */
+
+static void list_consumers(struct reconciler *r);
+
+static bool consumers_need_listing(const struct reconciler *r) {
+        const struct stream_obs *o = &r->obs;
+
+        if (r->decl->n_consumers == 0)
+                return false;
+        if (!o->consumers_known || o->n_consumers != o->consumer_count)
+                return true;
+        /* Listing again only pays while one of ours is missing or not ACTIVE. */
+        for (size_t i = 0; i < r->decl->n_consumers; i++) {
+                bool found = false;
+                for (size_t j = 0; j < o->n_consumers; j++)
+                        if (streq(o->consumers[j].name, r->decl->consumers[i])) {
+                                found = !o->consumers[j].status ||
+                                        streq(o->consumers[j].status, "ACTIVE");
+                                break;
+                        }
+                if (!found)
+                        return true;
+        }
+        return false;
+}
+
+static bool consumers_settling(const struct reconciler *r) {
+        for (size_t j = 0; j < r->obs.n_consumers; j++) {
+                const char *s = r->obs.consumers[j].status;
+                if (s && streq(s, "CREATING"))
+                        for (size_t i = 0; i < r->decl->n_consumers; i++)
+                                if (streq(r->decl->consumers[i], r->obs.consumers[j].name))
+                                        return true;
+        }
+        return false;
+}
+
+static void on_consumers(struct kinesis_client *c, const struct kinesis_result *res,
+                         struct stream_consumer_obs *consumers, size_t n, void *userdata) {
+        struct reconciler *r = userdata;
+
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+        if (!kinesis_result_ok(res)) {
+                if (error_is(res, "ResourceInUseException")) {
+                        poll_later(r);
+                        return;
+                }
+                fail_result(r, res);
+                return;
+        }
+        kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
+        r->obs.consumers = consumers;
+        r->obs.n_consumers = n;
+        r->obs.consumers_known = true;
+        r->ops->changed(r, r->owner);
+        go_plan(r);
+}
+
+static void list_consumers(struct reconciler *r) {
+        int k;
+
+        r->phase = PHASE_LIST_CONSUMERS;
+        r->ops->call_started(r->owner);
+        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
+                                   &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
+        }
+}
+
+static void after_observe(struct reconciler *r) {
+        if (consumers_need_listing(r) && r->obs.arn)
+                list_consumers(r);
+        else
+                go_plan(r);
+}
+
+static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, struct stream_tag *tags,
+                    size_t n, void *userdata) {
+        struct reconciler *r = userdata;
+
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+        if (!kinesis_result_ok(res)) {
+                if (error_is(res, "ResourceInUseException")) {
+                        poll_later(r);
+                        return;
+                }
+                fail_result(r, res);
+                return;
+        }
+        kinesis_tags_free(r->obs.tags, r->obs.n_tags);
+        r->obs.tags = tags;
+        r->obs.n_tags = n;
+        r->obs.tags_known = true;
+        after_observe(r);
+}
+
+static void list_tags(struct reconciler *r) {
+        int k;
+
+        r->phase = PHASE_LIST_TAGS;
+        r->ops->call_started(r->owner);
+        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
+        }
+}
+
+/* Forget everything AWS told us about the stream (it is gone), keeping the
+ * history that belongs to the declaration. */
+static void obs_reset(struct reconciler *r) {
+        bool had_arn = r->obs.arn != NULL;
+
+        stream_obs_done(&r->obs);
+        r->obs = (struct stream_obs){};
+        if (had_arn)
+                r->ops->changed(r, r->owner);
+}
+
+static unsigned count_recent(uint64_t *v, size_t *n, uint64_t now) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++)
+                if (now - v[i] < DAY_USEC)
+                        v[k++] = v[i];
+        *n = k;
+        return (unsigned) k;
+}
+
+static void on_describe(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_obs o = {};
+        int k;
+
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+        if (error_is(res, "ResourceNotFoundException")) {
+                if (r->obs.exists)
+                        log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
+                                                                       .region = r->region->region }),
+                                   "Stream %s is gone from AWS.", r->decl->name);
+                obs_reset(r);
+                slot_release(r);
+                go_plan(r);
+                return;
+        }
+        if (!kinesis_result_ok(res)) {
+                fail_result(r, res);
+                return;
+        }
+        k = kinesis_parse_stream_summary(res->body, &o);
+        if (k < 0) {
+                stream_obs_done(&o);
+                fail(r, false, NULL, "DescribeStreamSummary: unexpected answer: %s", strerror(-k));
+                return;
+        }
+
+        /* Keep what this call does not report: tags, consumers, budgets. */
+        o.tags = TAKE_PTR(r->obs.tags);
+        o.n_tags = r->obs.n_tags;
+        o.tags_known = r->obs.tags_known;
+        o.consumers = TAKE_PTR(r->obs.consumers);
+        o.n_consumers = r->obs.n_consumers;
+        o.consumers_known = r->obs.consumers_known;
+        r->obs.n_tags = r->obs.n_consumers = 0;
+        bool changed = !streq_ptr(o.arn, r->obs.arn) || o.status != r->obs.status ||
+                       o.mode != r->obs.mode || o.open_shards != r->obs.open_shards ||
+                       o.retention_hours != r->obs.retention_hours || !r->obs.exists;
+        stream_obs_done(&r->obs);
+        r->obs = o;
+        if (changed)
+                r->ops->changed(r, r->owner);
+
+        if (r->obs.status == STREAM_STATUS_CREATING)
+                slot_take(r); /* it occupies one of the region's slots, ours or not */
+        else
+                slot_release(r);
+
+        if (r->obs.status != STREAM_STATUS_ACTIVE) {
+                if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
+                        log_fields(LOG_WARNING, fields_of(r),
+                                   "Stream %s is being deleted; waiting to create it again.",
+                                   r->decl->name);
+                if (r->settings.plan_only) {
+                        go_plan(r);
+                        return;
+                }
+                poll_later(r);
+                return;
+        }
+        if (r->waited) {
+                struct log_fields f = fields(r);
+                f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
+                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
+                r->waited = false;
+        }
+        r->wait_started = 0;
+
+        if (r->decl->tags_declared)
+                list_tags(r);
+        else
+                after_observe(r);
+}
+
+static void describe(struct reconciler *r) {
+        json_object *req;
+        int k;
+
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return;
+        }
+        req = kinesis_req_describe_stream_summary(r->decl->name);
+        if (!req) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        r->phase = PHASE_DESCRIBE;
+        r->ops->call_started(r->owner);
+        k = kinesis_call(r->region->client, "DescribeStreamSummary", req, r->decl->name, on_describe, r,
+                         &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                fail(r, false, NULL, "cannot start DescribeStreamSummary: %s", strerror(-k));
+        }
+}
+
+/* ---- planning and acting ------------------------------------------------ */
+
+static void go_plan(struct reconciler *r) {
+        struct plan p = {};
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        int k;
+
+        r->obs.scalings_last_24h = count_recent(r->scalings, &r->n_scalings, now);
+        r->obs.mode_changes_last_24h = count_recent(r->mode_changes, &r->n_mode_changes, now);
+
+        k = plan_stream(r->decl, &r->obs, &p);
+        if (k < 0) {
+                fail(r, false, NULL, "cannot plan: %s", strerror(-k));
+                return;
+        }
+        if (r->have_plan)
+                plan_done(&r->plan);
+        r->plan = p;
+        r->have_plan = true;
+
+        if (r->settings.plan_only) {
+                settle(r, PHASE_DONE);
+                return;
+        }
+
+        if (r->plan.refusal && !streq_ptr(r->plan.refusal, r->last_refusal)) {
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->plan.refusal);
+                free(r->last_refusal);
+                r->last_refusal = strdup(r->plan.refusal);
+        }
+
+        if (r->plan.n_actions > 0) {
+                act(r);
+                return;
+        }
+        if (!r->obs.exists) {
+                /* manage: observe, and nothing there to observe. */
+                fail(r, false, NULL, "does not exist (manage: observe)");
+                return;
+        }
+        if (consumers_settling(r)) {
+                poll_later(r);
+                return;
+        }
+        set_last_error(r, r->plan.refusal);
+        settle(r, PHASE_DONE);
+}
+
+static void record_change(struct reconciler *r, const struct action *a) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        r->last_change_usec = now;
+        if (a->type == ACTION_UPDATE_SHARD_COUNT) {
+                count_recent(r->scalings, &r->n_scalings, now);
+                if (r->n_scalings < ELEMENTSOF(r->scalings))
+                        r->scalings[r->n_scalings++] = now;
+        } else if (a->type == ACTION_UPDATE_STREAM_MODE) {
+                count_recent(r->mode_changes, &r->n_mode_changes, now);
+                if (r->n_mode_changes < ELEMENTSOF(r->mode_changes))
+                        r->mode_changes[r->n_mode_changes++] = now;
+        }
+        r->ops->changed(r, r->owner);
+}
+
+/* What a change did, in the words an operator reads in the journal. */
+static void describe_action(const struct reconciler *r, const struct action *a, char *buf, size_t n) {
+        switch (a->type) {
+        case ACTION_CREATE_STREAM:
+                if (a->mode == STREAM_MODE_ON_DEMAND)
+                        snprintf(buf, n, "created (on-demand)");
+                else
+                        snprintf(buf, n, "created (%u shard%s)", a->value, a->value == 1 ? "" : "s");
+                break;
+        case ACTION_UPDATE_STREAM_MODE:
+                snprintf(buf, n, "mode set to %s",
+                         a->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED");
+                break;
+        case ACTION_UPDATE_SHARD_COUNT:
+                snprintf(buf, n, "shards %u -> %u", r->obs.open_shards, a->value);
+                break;
+        case ACTION_INCREASE_RETENTION:
+        case ACTION_DECREASE_RETENTION:
+                snprintf(buf, n, "retention %uh -> %uh", r->obs.retention_hours, a->value);
+                break;
+        case ACTION_START_ENCRYPTION:
+                snprintf(buf, n, "encryption with %s", a->kms_key);
+                break;
+        case ACTION_STOP_ENCRYPTION:
+                snprintf(buf, n, "encryption stopped");
+                break;
+        case ACTION_ENABLE_MONITORING:
+        case ACTION_DISABLE_MONITORING:
+                snprintf(buf, n, "%s %u shard-level metric(s)",
+                         a->type == ACTION_ENABLE_MONITORING ? "enabled" : "disabled",
+                         (unsigned) __builtin_popcount(a->metrics));
+                break;
+        case ACTION_ADD_TAGS:
+                snprintf(buf, n, "%zu tag(s) set", a->n_tags);
+                break;
+        case ACTION_REMOVE_TAGS:
+                snprintf(buf, n, "%zu tag(s) removed", a->n_tags);
+                break;
+        case ACTION_REGISTER_CONSUMER:
+                snprintf(buf, n, "consumer %s registered", a->consumer);
+                break;
+        case ACTION_UPDATE_MAX_RECORD_SIZE:
+                snprintf(buf, n, "max record size %u KiB", a->value);
+                break;
+        default:
+                snprintf(buf, n, "%s", action_type_to_string(a->type));
+        }
+}
+
+static void on_act(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        const struct action *a = &r->plan.actions[0];
+        char what[256];
+
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+
+        if (kinesis_result_ok(res)) {
+                struct log_fields f = fields(r);
+                describe_action(r, a, what, sizeof what);
+                f.action = action_type_to_string(a->type);
+                f.aws_operation = res->operation;
+                f.aws_request_id = res->request_id;
+                f.message_id = a->type == ACTION_CREATE_STREAM ? LOG_MESSAGE_STREAM_CREATED
+                                                                : LOG_MESSAGE_DRIFT_CORRECTED;
+                log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
+                record_change(r, a);
+                if (a->type == ACTION_CREATE_STREAM) {
+                        r->obs.exists = true;
+                        r->obs.status = STREAM_STATUS_CREATING;
+                        r->wait_started = now_usec(CLOCK_MONOTONIC);
+                        r->waited = true;
+                        /* Nothing to see before the stream could possibly be ACTIVE. */
+                        poll_later(r);
+                        return;
+                }
+                describe(r);
+                return;
+        }
+
+        if (a->type == ACTION_CREATE_STREAM)
+                slot_release(r);
+        if (error_is(res, "ResourceInUseException")) {
+                /* Busy (UPDATING, or just created by someone else): look again later. */
+                log_fields(LOG_DEBUG, fields_of(r), "Stream %s is busy (%s), waiting.", r->decl->name,
+                           strna(res->error_message));
+                poll_later(r);
+                return;
+        }
+        if (error_is(res, "ResourceNotFoundException")) {
+                /* It vanished under us: plan again, which creates it. */
+                obs_reset(r);
+                go_plan(r);
+                return;
+        }
+        fail_result(r, res);
+}
+
+static json_object *build_request(const struct reconciler *r, const struct action *a) {
+        const char *name = r->decl->name, *arn = r->obs.arn;
+
+        switch (a->type) {
+        case ACTION_CREATE_STREAM:
+                return kinesis_req_create_stream(name, a->mode, a->value, a->tags, a->n_tags,
+                                                 a->max_record_size_kib);
+        case ACTION_UPDATE_STREAM_MODE:
+                return arn ? kinesis_req_update_stream_mode(arn, a->mode) : NULL;
+        case ACTION_UPDATE_SHARD_COUNT:
+                return kinesis_req_update_shard_count(name, a->value);
+        case ACTION_INCREASE_RETENTION:
+        case ACTION_DECREASE_RETENTION:
+                return kinesis_req_retention(name, a->value);
+        case ACTION_START_ENCRYPTION:
+                return kinesis_req_start_encryption(name, a->kms_key);
+        case ACTION_STOP_ENCRYPTION:
+                return kinesis_req_stop_encryption(name, a->kms_key);
+        case ACTION_ENABLE_MONITORING:
+        case ACTION_DISABLE_MONITORING:
+                return kinesis_req_monitoring(name, a->metrics);
+        case ACTION_ADD_TAGS:
+                return kinesis_req_add_tags(name, a->tags, a->n_tags);
+        case ACTION_REMOVE_TAGS:
+                return kinesis_req_remove_tags(name, a->tags, a->n_tags);
+        case ACTION_REGISTER_CONSUMER:
+                return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
+        case ACTION_UPDATE_MAX_RECORD_SIZE:
+                return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
+        default:
+                return NULL;
+        }
+}
+
+static void act(struct reconciler *r) {
+        const struct action *a = &r->plan.actions[0];
+        json_object *req;
+        int k;
+
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return;
+        }
+        if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
+                if (r->region->creating >= RECONCILE_MAX_CREATING) {
+                        r->phase = PHASE_WAIT_SLOT;
+                        slot_enqueue(r);
+                        return;
+                }
+                slot_take(r);
+        }
+        if (++r->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
+                fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
+                     RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->plan.summary));
+                return;
+        }
+        req = build_request(r, a);
+        if (!req) {
+                fail(r, false, NULL, "cannot build %s", action_type_to_string(a->type));
+                return;
+        }
+        r->phase = PHASE_ACT;
+        r->ops->call_started(r->owner);
+        k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
+                         r, &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                if (a->type == ACTION_CREATE_STREAM)
+                        slot_release(r);
+                fail(r, false, NULL, "cannot start %s: %s", action_type_to_string(a->type),
+                     strerror(-k));
+        }
+}
+
+/* ---- the object --------------------------------------------------------- */
+
+int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
+                   const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
+                   struct reconciler **ret) {
+        struct reconciler *r = calloc(1, sizeof *r);
+
+        if (!r)
+                return -ENOMEM;
+        r->event = sd_event_ref(e);
+        r->decl = decl;
+        r->region = region;
+        r->settings = *s;
+        r->ops = ops;
+        r->owner = owner;
+        *ret = r;
+        return 0;
+}
+
+static void cancel_pending(struct reconciler *r) {
+        if (r->call) {
+                r->call = kinesis_call_cancel(r->call);
+                r->ops->call_finished(r->owner);
+        }
+        r->timer = sd_event_source_disable_unref(r->timer);
+        slot_dequeue(r);
+}
+
+struct reconciler *reconciler_free(struct reconciler *r) {
+        if (!r)
+                return NULL;
+        cancel_pending(r);
+        slot_release(r);
+        stream_obs_done(&r->obs);
+        if (r->have_plan)
+                plan_done(&r->plan);
+        free(r->last_error);
+        free(r->last_refusal);
+        sd_event_unref(r->event);
+        free(r);
+        return NULL;
+}
+
+void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
+        stream_obs_done(&r->obs);
+        r->obs = old->obs;
+        old->obs = (struct stream_obs){};
+        memcpy(r->scalings, old->scalings, sizeof r->scalings);
+        r->n_scalings = old->n_scalings;
+        memcpy(r->mode_changes, old->mode_changes, sizeof r->mode_changes);
+        r->n_mode_changes = old->n_mode_changes;
+        r->last_change_usec = old->last_change_usec;
+        free(r->last_error);
+        r->last_error = TAKE_PTR(old->last_error);
+}
+
+void reconciler_start(struct reconciler *r, bool listed) {
+        cancel_pending(r);
+        r->stopping = false;
+        r->settled = false;
+        r->terminal = false;
+        r->actions_this_pass = 0;
+        r->wait_started = 0;
+        r->waited = false;
+        if (listed) {
+                describe(r);
+                return;
+        }
+        obs_reset(r);
+        slot_release(r);
+        go_plan(r);
+}
+
+void reconciler_fail_pass(struct reconciler *r, const char *why) {
+        cancel_pending(r);
+        r->settled = false;
+        r->terminal = false;
+        set_last_error(r, why);
+        settle(r, PHASE_FAILED);
+}
+
+void reconciler_stop(struct reconciler *r) {
+        r->stopping = true;
+        if (r->phase == PHASE_POLL || r->phase == PHASE_WAIT_SLOT)
+                settle(r, PHASE_FAILED);
+}
+
+const struct stream_decl *reconciler_decl(const struct reconciler *r) {
+        return r->decl;
+}
+
+struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
+        return r->region;
+}
+
+enum reconcile_phase reconciler_phase(const struct reconciler *r) {
+        return r->phase;
+}
+
+bool reconciler_busy(const struct reconciler *r) {
+        return r->phase != PHASE_IDLE && r->phase != PHASE_DONE && r->phase != PHASE_FAILED;
+}
+
+bool reconciler_ready(const struct reconciler *r) {
+        return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
+}
+
+bool reconciler_failed(const struct reconciler *r) {
+        return r->phase == PHASE_FAILED;
+}
+
+bool reconciler_failed_terminally(const struct reconciler *r) {
+        return r->phase == PHASE_FAILED && r->terminal;
+}
+
+const struct stream_obs *reconciler_obs(const struct reconciler *r) {
+        return &r->obs;
+}
+
+const struct plan *reconciler_plan(const struct reconciler *r) {
+        return r->have_plan ? &r->plan : NULL;
+}
+
+const char *reconciler_last_error(const struct reconciler *r) {
+        return r->last_error;
+}
+
+void reconciler_export(const struct reconciler *r, struct state_stream *ret,
+                       struct state_consumer *buf, size_t n_buf) {
+        const struct stream_obs *o = &r->obs;
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
+                for (size_t j = 0; j < o->n_consumers; j++)
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i])) {
+                                buf[n++] = (struct state_consumer){ o->consumers[j].name,
+                                                                    o->consumers[j].arn };
+                                break;
+                        }
+
+        *ret = (struct state_stream){
+                .name = r->decl->name,
+                .region = r->region->region,
+                .arn = o->exists ? o->arn : NULL,
+                .status = !o->exists ? (r->phase == PHASE_FAILED ? "FAILED" : "MISSING")
+                                     : stream_status_to_string(o->status),
+                .mode = o->exists ? (o->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED")
+                                  : NULL,
+                .shards = o->exists ? o->open_shards : 0,
+                .retention_hours = o->exists ? o->retention_hours : 0,
+                .consumers = buf,
+                .n_consumers = n,
+                .last_change_usec = r->last_change_usec,
+                .last_error = r->last_error,
+        };
+}

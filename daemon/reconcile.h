@@ -1,0 +1,97 @@
+/* One state machine per declared stream, driven by the event loop:
+ * observe (DescribeStreamSummary, tags and consumers when declared), plan,
+ * act one step, poll while CREATING or UPDATING, observe again, until the
+ * stream matches its declaration or fails.
+ *
+ * A reconciler never talks to systemd or writes state files: it tells its
+ * owner (the manager) through struct reconcile_ops when it settles and when
+ * anything exported changed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "kinesis.h"
+#include "plan.h"
+#include "state.h"
+#include "stream.h"
+
+/* AWS allows at most 5 streams CREATING at once per account and region. */
+#define RECONCILE_MAX_CREATING 5
+/* Changes one stream may make in one pass before it counts as not converging:
+ * far above any legitimate plan (14 scaling steps + 50 tag chunks ...). */
+#define RECONCILE_MAX_ACTIONS_PER_PASS 100
+
+struct reconciler;
+
+/* What the reconcilers of one region share: the client and the create slots. */
+struct reconcile_region {
+        char *region;
+        struct kinesis_client *client;
+        unsigned creating;           /* streams of ours holding a CREATING slot */
+        struct reconciler *slot_queue_head, *slot_queue_tail;
+};
+
+struct reconcile_ops {
+        void (*settled)(struct reconciler *r, void *owner); /* done or failed for this pass */
+        void (*changed)(struct reconciler *r, void *owner); /* something exported changed */
+        void (*call_started)(void *owner);
+        void (*call_finished)(void *owner);
+};
+
+struct reconcile_settings {
+        uint64_t poll_usec;
+        uint64_t timeout_usec;
+        bool plan_only;              /* observe and plan; never act */
+};
+
+enum reconcile_phase {
+        PHASE_IDLE,
+        PHASE_DESCRIBE,
+        PHASE_LIST_TAGS,
+        PHASE_LIST_CONSUMERS,
+        PHASE_WAIT_SLOT,
+        PHASE_ACT,
+        PHASE_POLL,
+        PHASE_DONE,
+        PHASE_FAILED,
+};
+
+int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
+                   const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
+                   struct reconciler **ret);
+/* Cancels whatever is in flight (no callbacks) and releases its create slot. */
+struct reconciler *reconciler_free(struct reconciler *r);
+
+/* Carry what is known about the stream (observation, scaling history, last
+ * change and error) from the reconciler of the previous configuration, so a
+ * reload neither forgets the budget nor drops exports. */
+void reconciler_adopt(struct reconciler *r, struct reconciler *old);
+
+/* Start a pass. listed: the stream appeared in ListStreams. */
+void reconciler_start(struct reconciler *r, bool listed);
+/* The pass could not start (ListStreams failed): settle as failed. */
+void reconciler_fail_pass(struct reconciler *r, const char *why);
+/* Stop starting new calls: settle as soon as the current one ends. */
+void reconciler_stop(struct reconciler *r);
+
+const struct stream_decl *reconciler_decl(const struct reconciler *r);
+struct reconcile_region *reconcile_region_of(const struct reconciler *r);
+enum reconcile_phase reconciler_phase(const struct reconciler *r);
+bool reconciler_busy(const struct reconciler *r);
+/* Settled this pass with the stream ACTIVE and nothing left to do. */
+bool reconciler_ready(const struct reconciler *r);
+bool reconciler_failed(const struct reconciler *r);
+/* Failed in a way the next pass will not fix by itself (a refused request). */
+bool reconciler_failed_terminally(const struct reconciler *r);
+const struct stream_obs *reconciler_obs(const struct reconciler *r);
+/* The plan of the last observation (plan_only passes), or NULL. */
+const struct plan *reconciler_plan(const struct reconciler *r);
+const char *reconciler_last_error(const struct reconciler *r);
+
+/* Fill an export entry; strings borrowed from r; consumers written into
+ * buf (at most n_buf, declared consumers only). */
+void reconciler_export(const struct reconciler *r, struct state_stream *ret,
+                       struct state_consumer *buf, size_t n_buf);

@@ -1,0 +1,1138 @@
+/* The state directory other services read (DESIGN §4): streams.json,
+ * streams.env, streams/<region>/<name>.arn and metrics.prom.
+ *
+ * Readers may look at any file at any instant, and the daemon may die at any
+ * instant, so a file is only ever replaced by rename(2) of a complete,
+ * fsync'ed temp file beside it, and only when its bytes change (a .path unit
+ * or inotify watcher must fire on real changes only). Everything inside the
+ * directory is reached with *at() calls and O_NOFOLLOW: a symlink planted in
+ * the state directory is replaced or ignored, never written through.
+ *
+ * This file must never write outside the state directory, never rewrite a
+ * file in place, and never remove a file it could not have written itself. */
+#include "state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define STATE_FILE_MODE 0644
+#define STATE_DIR_MODE 0755
+#define TEMP_SUFFIX_LEN 6
+#define TEMP_TRIES 128
+/* The largest streams.json we read back to keep its generated_at. 10000
+ * streams with consumers stay far below this. */
+#define STREAMS_JSON_MAX (64u * 1024 * 1024)
+#define ARN_MAX 2048
+#define PATH_NAME_MAX 200 /* a region or stream name used as a file name */
+
+#define STREAMS_JSON "streams.json"
+#define STREAMS_ENV "streams.env"
+#define METRICS_PROM "metrics.prom"
+#define STREAMS_DIR "streams"
+#define ARN_SUFFIX ".arn"
+
+struct state_dir {
+        int fd;
+};
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+static inline void json_object_putp(struct json_object **o) {
+        if (*o)
+                (void) json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+/* A file name we may create in a directory: no '/', not "." or "..", and short
+ * enough that ".NAME.XXXXXX" still fits NAME_MAX. */
+static bool name_is_plain(const char *name) {
+        size_t l;
+
+        if (!name)
+                return false;
+        l = strlen(name);
+        if (l == 0 || l + 2 + TEMP_SUFFIX_LEN > NAME_MAX)
+                return false;
+        if (streq(name, ".") || streq(name, ".."))
+                return false;
+        return !strchr(name, '/');
+}
+
+/* A region or stream name we are willing to turn into a path component. */
+static bool name_is_path_safe(const char *s) {
+        size_t l;
+
+        if (!s)
+                return false;
+        l = strlen(s);
+        if (l == 0 || l > PATH_NAME_MAX || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+                        return false;
+        return true;
+}
+
+/* An ARN we can put unquoted into streams.env and as one line into a .arn
+ * file. Real ARNs only use these characters; anything else (whitespace,
+ * quotes, '\\', '$', '#', control characters) would need quoting in one
+ * reader or another, so such a value is treated as unknown. */
+static bool arn_is_exportable(const char *arn) {
+        size_t l;
+
+        if (!arn || strncmp(arn, "arn:", 4) != 0)
+                return false;
+        l = strlen(arn);
+        if (l > ARN_MAX)
+                return false;
+        for (const char *p = arn; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= '0' && *p <= '9') || strchr(":/_.+=,@-", *p)))
+                        return false;
+        return true;
+}
+
+static bool is_suffix_char(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static void random_suffix(char out[static TEMP_SUFFIX_LEN + 1]) {
+        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        static uint64_t counter;
+        uint8_t bytes[TEMP_SUFFIX_LEN];
+
+        if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != (ssize_t) sizeof bytes) {
+                /* Uniqueness comes from O_EXCL anyway; this only has to make
+                 * collisions unlikely. */
+                struct timespec ts = {};
+                uint64_t x;
+
+                (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+                x = ((uint64_t) getpid() << 40) ^ (uint64_t) ts.tv_nsec ^ (++counter * 0x9e3779b97f4a7c15ULL);
+                for (size_t i = 0; i < sizeof bytes; i++)
+                        bytes[i] = (uint8_t) (x >> (8 * i));
+        }
+        for (size_t i = 0; i < TEMP_SUFFIX_LEN; i++)
+                out[i] = chars[bytes[i] % (sizeof chars - 1)];
+        out[TEMP_SUFFIX_LEN] = 0;
+}
+
+/* If entry is one of our temp names ".TARGET.XXXXXX", copy TARGET into target
+ * (of size NAME_MAX + 1) and return true. */
+static bool parse_temp_name(const char *entry, char *target) {
+        size_t l = strlen(entry);
+
+        if (l < 1 + 1 + 1 + TEMP_SUFFIX_LEN || entry[0] != '.' || entry[l - TEMP_SUFFIX_LEN - 1] != '.')
+                return false;
+        for (size_t i = l - TEMP_SUFFIX_LEN; i < l; i++)
+                if (!is_suffix_char(entry[i]))
+                        return false;
+        memcpy(target, entry + 1, l - TEMP_SUFFIX_LEN - 2);
+        target[l - TEMP_SUFFIX_LEN - 2] = 0;
+        return true;
+}
+
+static bool is_top_level_export(const char *name) {
+        return streq(name, STREAMS_JSON) || streq(name, STREAMS_ENV) || streq(name, METRICS_PROM);
+}
+
+/* "<name>.arn" with a path-safe name: a file we could have written. */
+static bool is_arn_file_name(const char *entry, char *stem) {
+        size_t l = strlen(entry), sl = strlen(ARN_SUFFIX);
+
+        if (l <= sl || l - sl > PATH_NAME_MAX || !streq(entry + l - sl, ARN_SUFFIX))
+                return false;
+        memcpy(stem, entry, l - sl);
+        stem[l - sl] = 0;
+        return name_is_path_safe(stem);
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+        const uint8_t *p = data;
+
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Whether dirfd/name is a regular 0644 file holding exactly data. Anything in
+ * the way of finding out (missing, a symlink, unreadable) counts as "no". */
+static bool file_has_content(int dirfd, const char *name, const void *data, size_t len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st, st2;
+        const uint8_t *p = data;
+        size_t off = 0;
+        uint8_t buf[65536];
+
+        /* Look before opening: opening a FIFO or device planted here could
+         * block or have side effects. */
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != STATE_FILE_MODE || (uint64_t) st.st_size != len)
+                return false;
+
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return false;
+        if (fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
+                return false;
+
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof buf);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return false;
+                }
+                if (k == 0)
+                        return off == len;
+                if ((size_t) k > len - off || memcmp(buf, p + off, (size_t) k) != 0)
+                        return false;
+                off += (size_t) k;
+        }
+}
+
+int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len) {
+        _cleanup_close_ int fd = -1;
+        char tmp[NAME_MAX + 1], suffix[TEMP_SUFFIX_LEN + 1];
+        int r;
+
+        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
+                return -EINVAL;
+
+        if (file_has_content(dirfd, name, data, len))
+                return 0;
+
+        for (unsigned i = 0;; i++) {
+                if (i >= TEMP_TRIES)
+                        return -EEXIST;
+                random_suffix(suffix);
+                (void) snprintf(tmp, sizeof tmp, ".%s.%s", name, suffix);
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                            STATE_FILE_MODE);
+                if (fd >= 0)
+                        break;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+
+        r = write_all(fd, data, len);
+        if (r < 0)
+                goto fail;
+        /* The create mode went through the umask; readers need 0644. */
+        if (fchmod(fd, STATE_FILE_MODE) < 0 || fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (close(TAKE_FD(fd)) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* Make the rename itself durable. */
+        if (fsync(dirfd) < 0)
+                return -errno;
+        return 1;
+
+fail:
+        (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+/* Read a regular file (never through a symlink), at most max bytes, NUL
+ * terminated. -ENOENT if missing, -EFBIG if larger than max. */
+static int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0, size;
+
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+
+        size = (size_t) st.st_size + 1;
+        buf = malloc(size + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k;
+
+                if (len == size)
+                        return -EFBIG; /* grew while we read; try next time */
+                k = read(fd, buf + len, size - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* Open dirfd/name as a directory without following a symlink, creating it
+ * 0755 (whatever the umask) if it is missing. */
+static int open_or_create_dir(int dirfd, const char *name, int *ret_fd) {
+        int fd;
+        bool created = false;
+
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                if (mkdirat(dirfd, name, STATE_DIR_MODE) < 0) {
+                        if (errno != EEXIST)
+                                return -errno;
+                } else
+                        created = true;
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+        }
+        if (created) {
+                if (fchmod(fd, STATE_DIR_MODE) < 0 || fsync(dirfd) < 0) {
+                        int r = -errno;
+                        (void) close(fd);
+                        return r;
+                }
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* A DIR stream over a duplicate of fd, so fd stays usable for *at(). */
+static int opendir_at_fd(int fd, DIR **ret) {
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+
+        if (dfd < 0)
+                return -errno;
+        d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                (void) close(dfd);
+                return r;
+        }
+        rewinddir(d);
+        *ret = d;
+        return 0;
+}
+
+static bool is_regular_nofollow(int dirfd, const char *name) {
+        struct stat st;
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode);
+}
+
+static bool is_dir_nofollow(int dirfd, const char *name) {
+        struct stat st;
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
+}
+
+/* Remove stale temp files (regular files named like ours) in one directory.
+ * region_dir selects which targets count: "<name>.arn" or the top-level
+ * exports. */
+static void remove_stale_temps(int dirfd, bool region_dir) {
+        _cleanup_closedir_ DIR *dir = NULL;
+        char target[NAME_MAX + 1], stem[NAME_MAX + 1];
+        bool removed = false;
+        struct dirent *de;
+
+        if (opendir_at_fd(dirfd, &dir) < 0)
+                return;
+        while ((de = readdir(dir))) {
+                if (!parse_temp_name(de->d_name, target))
+                        continue;
+                if (region_dir ? !is_arn_file_name(target, stem) : !is_top_level_export(target))
+                        continue;
+                if (!is_regular_nofollow(dirfd, de->d_name))
+                        continue;
+                if (unlinkat(dirfd, de->d_name, 0) < 0)
+                        log_debug_errno(errno, "Failed to remove stale temp file %s, ignoring: %m", de->d_name);
+                else {
+                        log_debug("Removed stale temp file %s.", de->d_name);
+                        removed = true;
+                }
+        }
+        if (removed)
+                (void) fsync(dirfd);
+}
+
+static void remove_stale_temps_all(int fd) {
+        _cleanup_close_ int streams_fd = -1;
+        _cleanup_closedir_ DIR *dir = NULL;
+        struct dirent *de;
+
+        remove_stale_temps(fd, false);
+
+        streams_fd = openat(fd, STREAMS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (streams_fd < 0 || opendir_at_fd(streams_fd, &dir) < 0)
+                return;
+        while ((de = readdir(dir))) {
+                _cleanup_close_ int region_fd = -1;
+
+                if (!name_is_path_safe(de->d_name))
+                        continue;
+                region_fd = openat(streams_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (region_fd < 0)
+                        continue;
+                remove_stale_temps(region_fd, true);
+        }
+}
+
+/* mkdir -p: missing components are created 0755 (the last one whatever the
+ * umask). Sets *ret_created when the last component was created here. */
+static int mkdir_parents(const char *path, bool *ret_created) {
+        _cleanup_free_ char *p = strdup(path);
+        bool created = false;
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                char c = *s;
+
+                if (c != '/' && c != 0)
+                        continue;
+                /* Repeated or trailing slashes add no component. */
+                if (s[-1] != '/') {
+                        *s = 0;
+                        if (mkdir(p, STATE_DIR_MODE) < 0) {
+                                if (errno != EEXIST)
+                                        return -errno;
+                                created = false;
+                        } else
+                                created = true;
+                        *s = c;
+                }
+                if (c == 0)
+                        break;
+        }
+        *ret_created = created;
+        return 0;
+}
+
+int state_dir_open(const char *path, struct state_dir **ret) {
+        _cleanup_close_ int fd = -1;
+        struct state_dir *d;
+        bool created = false;
+        int r;
+
+        if (!path || !*path || !ret)
+                return -EINVAL;
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                r = mkdir_parents(path, &created);
+                if (r < 0)
+                        return r;
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                if (created && fchmod(fd, STATE_DIR_MODE) < 0)
+                        return -errno;
+        }
+
+        remove_stale_temps_all(fd);
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return -ENOMEM;
+        d->fd = TAKE_FD(fd);
+        *ret = d;
+        return 0;
+}
+
+struct state_dir *state_dir_free(struct state_dir *d) {
+        if (!d)
+                return NULL;
+        closep(&d->fd);
+        free(d);
+        return NULL;
+}
+
+int state_dir_fd(const struct state_dir *d) {
+        return d ? d->fd : -EBADF;
+}
+
+/* ---- content ---------------------------------------------------------- */
+
+static bool format_rfc3339(uint64_t usec, char buf[static 32]) {
+        time_t t;
+        struct tm tm;
+
+        if (usec / USEC_PER_SEC > (uint64_t) INT64_MAX)
+                return false;
+        t = (time_t) (usec / USEC_PER_SEC);
+        if (!gmtime_r(&t, &tm))
+                return false;
+        return strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
+}
+
+static int cmp_stream_ptr(const void *a, const void *b) {
+        const struct state_stream *x = *(const struct state_stream *const *) a;
+        const struct state_stream *y = *(const struct state_stream *const *) b;
+        int c = strcmp(x->region, y->region);
+        return c ? c : strcmp(x->name, y->name);
+}
+
+static int cmp_consumer_ptr(const void *a, const void *b) {
+        const struct state_consumer *x = *(const struct state_consumer *const *) a;
+        const struct state_consumer *y = *(const struct state_consumer *const *) b;
+        return strcmp(x->name, y->name);
+}
+
+/* The consumers of s sorted by name (NULL when there are none). */
+static int sorted_consumers(const struct state_stream *s, const struct state_consumer ***ret) {
+        const struct state_consumer **v = NULL;
+
+        if (s->n_consumers > 0) {
+                v = calloc(s->n_consumers, sizeof *v);
+                if (!v)
+                        return -ENOMEM;
+                for (size_t i = 0; i < s->n_consumers; i++)
+                        v[i] = &s->consumers[i];
+                qsort(v, s->n_consumers, sizeof *v, cmp_consumer_ptr);
+        }
+        *ret = v;
+        return 0;
+}
+
+static int json_add(struct json_object *o, const char *key, struct json_object *v) {
+        if (json_object_object_add(o, key, v) < 0) {
+                (void) json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* A string, or JSON null for NULL. */
+static int json_add_string(struct json_object *o, const char *key, const char *s) {
+        struct json_object *v = NULL;
+
+        if (s) {
+                v = json_object_new_string(s);
+                if (!v)
+                        return -ENOMEM;
+        }
+        return json_add(o, key, v);
+}
+
+static int json_add_uint(struct json_object *o, const char *key, uint64_t n) {
+        struct json_object *v = json_object_new_int64(n > INT64_MAX ? INT64_MAX : (int64_t) n);
+        if (!v)
+                return -ENOMEM;
+        return json_add(o, key, v);
+}
+
+static int json_add_time(struct json_object *o, const char *key, uint64_t usec) {
+        char buf[32];
+        return json_add_string(o, key, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
+}
+
+static int build_stream_json(const struct state_stream *s, struct json_object **ret) {
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+        _cleanup_json_ struct json_object *consumers = NULL;
+        _cleanup_free_ const struct state_consumer **cv = NULL;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sorted_consumers(s, &cv);
+        if (r < 0)
+                return r;
+
+        if ((r = json_add_string(o, "name", s->name)) < 0 ||
+            (r = json_add_string(o, "region", s->region)) < 0 ||
+            (r = json_add_string(o, "arn", s->arn)) < 0 ||
+            (r = json_add_string(o, "status", s->status)) < 0 ||
+            (r = json_add_string(o, "mode", s->mode)) < 0 ||
+            (r = json_add_uint(o, "shards", s->shards)) < 0 ||
+            (r = json_add_uint(o, "retention_hours", s->retention_hours)) < 0)
+                return r;
+
+        consumers = json_object_new_object();
+        if (!consumers)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_consumers; i++) {
+                r = json_add_string(consumers, cv[i]->name, cv[i]->arn);
+                if (r < 0)
+                        return r;
+        }
+        r = json_add(o, "consumers", TAKE_PTR(consumers));
+        if (r < 0)
+                return r;
+
+        if ((r = json_add_time(o, "last_change", s->last_change_usec)) < 0 ||
+            (r = json_add_string(o, "last_error", s->last_error)) < 0)
+                return r;
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int build_streams_json(const struct state_stream *const *v, size_t n, struct json_object **ret) {
+        _cleanup_json_ struct json_object *root = json_object_new_object();
+        _cleanup_json_ struct json_object *arr = json_object_new_array();
+        int r;
+
+        if (!root || !arr)
+                return -ENOMEM;
+        /* A placeholder first, so generated_at stays the first key when it is
+         * replaced later. */
+        r = json_add_string(root, "generated_at", "");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *o;
+
+                r = build_stream_json(v[i], &o);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(arr, o) < 0) {
+                        (void) json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        r = json_add(root, "streams", TAKE_PTR(arr));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(root);
+        return 0;
+}
+
+/* root serialized with a trailing newline, generated_at set to ts. */
+static int render_streams_json(struct json_object *root, const char *ts, char **ret, size_t *ret_len) {
+        const char *s;
+        char *buf;
+        size_t l;
+        int r;
+
+        r = json_add_string(root, "generated_at", ts);
+        if (r < 0)
+                return r;
+        s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return -ENOMEM;
+        l = strlen(s);
+        buf = malloc(l + 2);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, s, l);
+        buf[l] = '\n';
+        buf[l + 1] = 0;
+        *ret = buf;
+        *ret_len = l + 1;
+        return 0;
+}
+
+/* The generated_at of the streams.json on disk, if that file is ours. */
+static char *existing_generated_at(const char *content) {
+        _cleanup_json_ struct json_object *old = json_tokener_parse(content);
+        struct json_object *ts;
+        const char *s;
+
+        if (!old || !json_object_is_type(old, json_type_object) ||
+            !json_object_object_get_ex(old, "generated_at", &ts) || !json_object_is_type(ts, json_type_string))
+                return NULL;
+        s = json_object_get_string(ts);
+        if (!s || strlen(s) == 0 || strlen(s) > 64)
+                return NULL;
+        return strdup(s);
+}
+
+/* streams.json, keeping the old generated_at when nothing else changed. */
+static int prepare_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec,
+                                char **ret, size_t *ret_len) {
+        _cleanup_json_ struct json_object *root = NULL;
+        _cleanup_free_ char *old = NULL, *old_ts = NULL, *content = NULL;
+        size_t old_len = 0, len;
+        char now[32];
+        int r;
+
+        r = build_streams_json(v, n, &root);
+        if (r < 0)
+                return r;
+
+        r = read_file_at(dirfd, STREAMS_JSON, STREAMS_JSON_MAX, &old, &old_len);
+        if (r < 0 && r != -ENOENT)
+                log_debug_errno(r, "Failed to read previous " STREAMS_JSON ", ignoring: %m");
+        if (old)
+                old_ts = existing_generated_at(old);
+        if (old_ts) {
+                r = render_streams_json(root, old_ts, &content, &len);
+                if (r < 0)
+                        return r;
+                if (len == old_len && memcmp(content, old, len) == 0)
+                        goto done;
+                free(content);
+                content = NULL;
+        }
+
+        if (!format_rfc3339(now_usec, now))
+                return -ERANGE;
+        r = render_streams_json(root, now, &content, &len);
+        if (r < 0)
+                return r;
+done:
+        *ret = TAKE_PTR(content);
+        *ret_len = len;
+        return 0;
+}
+
+struct env_line {
+        char *key;
+        const char *value;
+};
+
+static int cmp_env_line(const void *a, const void *b) {
+        return strcmp(((const struct env_line *) a)->key, ((const struct env_line *) b)->key);
+}
+
+static void env_lines_free(struct env_line *l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(l[i].key);
+        free(l);
+}
+
+static int env_add(struct env_line **lines, size_t *n, size_t *cap, char *key, const char *value) {
+        if (!key)
+                return -ENOMEM;
+        if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 64;
+                struct env_line *m = reallocarray(*lines, c, sizeof *m);
+                if (!m) {
+                        free(key);
+                        return -ENOMEM;
+                }
+                *lines = m;
+                *cap = c;
+        }
+        (*lines)[(*n)++] = (struct env_line) { key, value };
+        return 0;
+}
+
+static int prepare_streams_env(const struct state_export *e, const struct state_stream *const *v, size_t n,
+                               char **ret, size_t *ret_len) {
+        struct env_line *lines = NULL;
+        size_t n_lines = 0, cap = 0, len = 0;
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        int r = 0;
+
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const struct state_stream *s = v[i];
+
+                if (arn_is_exportable(s->arn))
+                        r = env_add(&lines, &n_lines, &cap,
+                                    config_env_var_name(e->default_region, s->region, s->name, NULL), s->arn);
+                for (size_t j = 0; j < s->n_consumers && r >= 0; j++)
+                        if (arn_is_exportable(s->consumers[j].arn))
+                                r = env_add(&lines, &n_lines, &cap,
+                                            config_env_var_name(e->default_region, s->region, s->name,
+                                                                s->consumers[j].name),
+                                            s->consumers[j].arn);
+        }
+        if (r < 0)
+                goto finish;
+
+        if (n_lines > 1)
+                qsort(lines, n_lines, sizeof *lines, cmp_env_line);
+        for (size_t i = 1; i < n_lines; i++)
+                if (streq(lines[i - 1].key, lines[i].key)) {
+                        /* The configuration should have refused this. */
+                        log_debug("Two exports map to %s, refusing.", lines[i].key);
+                        r = -EINVAL;
+                        goto finish;
+                }
+
+        f = open_memstream(&buf, &len);
+        if (!f) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        fputs("# Generated by kinesisd from its stream declarations. Do not edit: changes are overwritten.\n", f);
+        for (size_t i = 0; i < n_lines; i++)
+                fprintf(f, "%s=%s\n", lines[i].key, lines[i].value);
+        if (ferror(f) || fclose(TAKE_PTR(f)) != 0) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+finish:
+        env_lines_free(lines, n_lines);
+        return r;
+}
+
+/* A label value per the text exposition format: \\, \" and \n escaped. */
+static void prom_label_value(FILE *f, const char *s) {
+        for (const char *p = strempty(s); *p; p++)
+                switch (*p) {
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                default:
+                        fputc(*p, f);
+                }
+}
+
+static void prom_header(FILE *f, const char *name, const char *type, const char *help) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Microseconds as decimal seconds, exactly (no floating point rounding). */
+static void prom_seconds(FILE *f, uint64_t usec) {
+        fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
+}
+
+enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED };
+
+static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
+        switch (g) {
+        case GAUGE_ACTIVE:
+                return streq_ptr(s->status, "ACTIVE");
+        case GAUGE_SHARDS:
+                return s->shards;
+        case GAUGE_RETENTION:
+                return s->retention_hours;
+        case GAUGE_FAILED:
+                return streq_ptr(s->status, "FAILED");
+        }
+        return 0;
+}
+
+static int prepare_metrics(const struct state_metrics *m, const struct state_stream *const *v, size_t n,
+                           char **ret, size_t *ret_len) {
+        static const struct {
+                const char *name;
+                enum stream_gauge gauge;
+                const char *help;
+        } gauges[] = {
+                { "kinesisd_stream_active", GAUGE_ACTIVE, "Whether the declared stream is ACTIVE (1) or not (0)." },
+                { "kinesisd_stream_shards", GAUGE_SHARDS, "Open shards of the stream as last observed." },
+                { "kinesisd_stream_retention_hours", GAUGE_RETENTION, "Retention period of the stream in hours." },
+                { "kinesisd_stream_failed", GAUGE_FAILED, "Whether kinesisd gave up on the stream (1) or not (0)." },
+        };
+        const struct {
+                const char *name;
+                uint64_t value;
+                const char *help;
+        } counters[] = {
+                { "kinesisd_api_calls_total", m->api_calls, "Kinesis API calls made." },
+                { "kinesisd_api_errors_total", m->api_errors, "Kinesis API calls that failed." },
+                { "kinesisd_api_throttled_total", m->api_throttled, "Kinesis API calls that were throttled." },
+                { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
+                { "kinesisd_reconcile_passes_total", m->reconcile_passes, "Reconcile passes completed." },
+        };
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t len = 0;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+
+        for (size_t g = 0; g < ELEMENTSOF(gauges); g++) {
+                prom_header(f, gauges[g].name, "gauge", gauges[g].help);
+                for (size_t i = 0; i < n; i++) {
+                        fprintf(f, "%s{region=\"", gauges[g].name);
+                        prom_label_value(f, v[i]->region);
+                        fputs("\",stream=\"", f);
+                        prom_label_value(f, v[i]->name);
+                        fprintf(f, "\"} %" PRIu64 "\n", stream_gauge_value(v[i], gauges[g].gauge));
+                }
+        }
+        for (size_t c = 0; c < ELEMENTSOF(counters); c++) {
+                prom_header(f, counters[c].name, "counter", counters[c].help);
+                fprintf(f, "%s %" PRIu64 "\n", counters[c].name, counters[c].value);
+        }
+        prom_header(f, "kinesisd_last_pass_timestamp_seconds", "gauge",
+                    "When the last reconcile pass ended, in seconds since the epoch (0: none yet).");
+        fputs("kinesisd_last_pass_timestamp_seconds ", f);
+        prom_seconds(f, m->last_pass_usec);
+        prom_header(f, "kinesisd_last_pass_duration_seconds", "gauge", "How long the last reconcile pass took.");
+        fputs("kinesisd_last_pass_duration_seconds ", f);
+        prom_seconds(f, m->last_pass_duration_usec);
+        prom_header(f, "kinesisd_config_reload_failed", "gauge",
+                    "Whether the last configuration reload was refused (1) or not (0).");
+        fprintf(f, "kinesisd_config_reload_failed %d\n", m->config_reload_failed ? 1 : 0);
+
+        if (ferror(f) || fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* ---- streams/<region>/<name>.arn -------------------------------------- */
+
+/* The streams that get a .arn file: a subset of the sorted streams, so it is
+ * sorted by (region, name) too and can be searched. */
+static bool stream_gets_arn_file(const struct state_stream *s) {
+        return arn_is_exportable(s->arn) && name_is_path_safe(s->region) && name_is_path_safe(s->name);
+}
+
+static bool arn_set_contains(const struct state_stream *const *set, size_t n, const char *region,
+                             const char *name) {
+        struct state_stream key = { .name = name, .region = region };
+        const struct state_stream *kp = &key;
+        return n > 0 && bsearch(&kp, set, n, sizeof *set, cmp_stream_ptr);
+}
+
+static void first_error(int *r, int k) {
+        if (k < 0 && *r >= 0)
+                *r = k;
+}
+
+static int write_arn_files(int dirfd, const struct state_stream *const *set, size_t n, unsigned *written) {
+        _cleanup_close_ int streams_fd = -1;
+        int r = 0, k;
+
+        if (n == 0)
+                return 0;
+        k = open_or_create_dir(dirfd, STREAMS_DIR, &streams_fd);
+        if (k < 0)
+                return k;
+
+        for (size_t i = 0; i < n;) {
+                _cleanup_close_ int region_fd = -1;
+                const char *region = set[i]->region;
+                size_t end = i;
+
+                while (end < n && streq(set[end]->region, region))
+                        end++;
+                k = open_or_create_dir(streams_fd, region, &region_fd);
+                if (k < 0) {
+                        log_debug_errno(k, "Failed to open " STREAMS_DIR "/%s: %m", region);
+                        first_error(&r, k);
+                        i = end;
+                        continue;
+                }
+                for (; i < end; i++) {
+                        _cleanup_free_ char *name = NULL, *content = NULL;
+                        int l;
+
+                        if (asprintf(&name, "%s" ARN_SUFFIX, set[i]->name) < 0 ||
+                            (l = asprintf(&content, "%s\n", set[i]->arn)) < 0) {
+                                first_error(&r, -ENOMEM);
+                                continue;
+                        }
+                        k = state_write_file_atomic(region_fd, name, content, (size_t) l);
+                        if (k < 0)
+                                log_debug_errno(k, "Failed to write " STREAMS_DIR "/%s/%s: %m", region, name);
+                        else if (k > 0)
+                                (*written)++;
+                        first_error(&r, k);
+                }
+        }
+        return r;
+}
+
+/* Remove .arn files (regular files only, never through a symlink) of streams
+ * not in set, and region directories left empty. */
+static int remove_stale_arn_files(int dirfd, const struct state_stream *const *set, size_t n, unsigned *removed) {
+        _cleanup_close_ int streams_fd = -1;
+        _cleanup_closedir_ DIR *dir = NULL;
+        char stem[NAME_MAX + 1];
+        struct dirent *de;
+        int r = 0, k;
+
+        streams_fd = openat(dirfd, STREAMS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (streams_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        k = opendir_at_fd(streams_fd, &dir);
+        if (k < 0)
+                return k;
+
+        while ((de = readdir(dir))) {
+                _cleanup_close_ int region_fd = -1;
+                _cleanup_closedir_ DIR *rdir = NULL;
+                const char *region = de->d_name;
+                struct dirent *re;
+                bool region_removed_files = false, region_empty = true;
+
+                if (!name_is_path_safe(region) || !is_dir_nofollow(streams_fd, region))
+                        continue;
+                region_fd = openat(streams_fd, region, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (region_fd < 0) {
+                        first_error(&r, -errno);
+                        continue;
+                }
+                k = opendir_at_fd(region_fd, &rdir);
+                if (k < 0) {
+                        first_error(&r, k);
+                        continue;
+                }
+                while ((re = readdir(rdir))) {
+                        if (streq(re->d_name, ".") || streq(re->d_name, ".."))
+                                continue;
+                        if (!is_arn_file_name(re->d_name, stem) || arn_set_contains(set, n, region, stem) ||
+                            !is_regular_nofollow(region_fd, re->d_name)) {
+                                region_empty = false;
+                                continue;
+                        }
+                        if (unlinkat(region_fd, re->d_name, 0) < 0) {
+                                k = -errno;
+                                log_debug_errno(k, "Failed to remove " STREAMS_DIR "/%s/%s: %m", region, re->d_name);
+                                first_error(&r, k);
+                                region_empty = false;
+                                continue;
+                        }
+                        log_debug("Removed " STREAMS_DIR "/%s/%s.", region, re->d_name);
+                        (*removed)++;
+                        region_removed_files = true;
+                }
+                if (region_removed_files && fsync(region_fd) < 0)
+                        first_error(&r, -errno);
+
+                if (region_empty) {
+                        /* ENOTEMPTY: something appeared meanwhile; leave it. */
+                        if (unlinkat(streams_fd, region, AT_REMOVEDIR) < 0) {
+                                if (errno != ENOTEMPTY && errno != EEXIST)
+                                        first_error(&r, -errno);
+                        } else if (fsync(streams_fd) < 0)
+                                first_error(&r, -errno);
+                }
+        }
+        return r;
+}
+
+/* ---- export ----------------------------------------------------------- */
+
+static int validate_export(const struct state_export *e) {
+        if (e->n_streams > 0 && !e->streams)
+                return -EINVAL;
+        for (size_t i = 0; i < e->n_streams; i++) {
+                const struct state_stream *s = &e->streams[i];
+
+                if (!s->name || !s->region || (s->n_consumers > 0 && !s->consumers))
+                        return -EINVAL;
+                for (size_t j = 0; j < s->n_consumers; j++)
+                        if (!s->consumers[j].name)
+                                return -EINVAL;
+        }
+        return 0;
+}
+
+static void write_one(int dirfd, const char *name, const char *content, size_t len, unsigned *written, int *r) {
+        int k = state_write_file_atomic(dirfd, name, content, len);
+
+        if (k < 0)
+                log_debug_errno(k, "Failed to write %s: %m", name);
+        else if (k > 0)
+                (*written)++;
+        first_error(r, k);
+}
+
+int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret) {
+        _cleanup_free_ const struct state_stream **v = NULL;
+        _cleanup_free_ const struct state_stream **arn_set = NULL;
+        _cleanup_free_ char *json = NULL, *env = NULL, *prom = NULL;
+        size_t json_len = 0, env_len = 0, prom_len = 0, n_arn = 0;
+        struct state_changes changes = {};
+        int r;
+
+        if (!d || !e)
+                return -EINVAL;
+        r = validate_export(e);
+        if (r < 0)
+                return r;
+
+        /* Everything is rendered before anything is written, so a refused
+         * export leaves every file as it was. */
+        if (e->n_streams > 0) {
+                v = calloc(e->n_streams, sizeof *v);
+                arn_set = calloc(e->n_streams, sizeof *arn_set);
+                if (!v || !arn_set)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < e->n_streams; i++)
+                v[i] = &e->streams[i];
+        if (e->n_streams > 1)
+                qsort(v, e->n_streams, sizeof *v, cmp_stream_ptr);
+        for (size_t i = 0; i < e->n_streams; i++)
+                if (stream_gets_arn_file(v[i]))
+                        arn_set[n_arn++] = v[i];
+
+        r = prepare_streams_env(e, v, e->n_streams, &env, &env_len);
+        if (r < 0)
+                return r;
+        r = prepare_streams_json(d->fd, v, e->n_streams, e->now_usec, &json, &json_len);
+        if (r < 0)
+                return r;
+        if (e->metrics) {
+                r = prepare_metrics(e->metrics, v, e->n_streams, &prom, &prom_len);
+                if (r < 0)
+                        return r;
+        }
+
+        /* .arn files first and removals last: whoever reacts to a new
+         * streams.json or streams.env finds the .arn files it names. */
+        r = write_arn_files(d->fd, arn_set, n_arn, &changes.files_written);
+        write_one(d->fd, STREAMS_ENV, env, env_len, &changes.files_written, &r);
+        write_one(d->fd, STREAMS_JSON, json, json_len, &changes.files_written, &r);
+        if (prom)
+                write_one(d->fd, METRICS_PROM, prom, prom_len, &changes.files_written, &r);
+        first_error(&r, remove_stale_arn_files(d->fd, arn_set, n_arn, &changes.files_removed));
+        if (r < 0)
+                return r;
+
+        if (ret)
+                *ret = changes;
+        return 0;
+}

@@ -1,0 +1,777 @@
+/* Unit tests of state.c: atomic replacement, no rewrite without a change,
+ * modes under a strict umask, symlinks in the state directory, the content of
+ * every export, .arn cleanup and stale temp cleanup. Runs under umask 077 so
+ * that every mode check also checks umask independence. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "state.h"
+#include "testlib.h"
+#include "util.h"
+
+#define NOW UINT64_C(1700000000000000) /* 2023-11-14T22:13:20Z */
+
+static char *base_dir;
+
+static char *path_join(const char *a, const char *b) {
+        char *p;
+        if (asprintf(&p, "%s/%s", a, b) < 0)
+                abort();
+        return p;
+}
+
+static char *new_dir(const char *name) {
+        char *p = path_join(base_dir, name);
+        if (mkdir(p, 0755) < 0) {
+                perror(p);
+                abort();
+        }
+        return p;
+}
+
+static char *read_text(const char *dir, const char *name) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        FILE *f = fopen(p, "re");
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m;
+
+        if (!f)
+                return NULL;
+        m = open_memstream(&buf, &len);
+        for (int c; (c = fgetc(f)) != EOF;)
+                fputc(c, m);
+        fclose(m);
+        fclose(f);
+        return buf;
+}
+
+static void write_text(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        FILE *f = fopen(p, "we");
+        if (!f) {
+                perror(p);
+                abort();
+        }
+        fputs(text, f);
+        fclose(f);
+}
+
+static bool lstat_at(const char *dir, const char *name, struct stat *st) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        return lstat(p, st) == 0;
+}
+
+static bool exists(const char *dir, const char *name) {
+        struct stat st;
+        return lstat_at(dir, name, &st);
+}
+
+static ino_t inode_of(const char *dir, const char *name) {
+        struct stat st;
+        return lstat_at(dir, name, &st) ? st.st_ino : 0;
+}
+
+static unsigned mode_of(const char *dir, const char *name) {
+        struct stat st;
+        return lstat_at(dir, name, &st) ? (unsigned) (st.st_mode & 07777) : 01;
+}
+
+/* Entries of dir other than "." and ".." whose name starts with prefix. */
+static unsigned count_entries(const char *dir, const char *prefix) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void rm_rf(const char *path) {
+        _cleanup_free_ char *cmd = NULL;
+        if (asprintf(&cmd, "rm -rf -- '%s'", path) < 0 || system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", path);
+}
+
+/* ---- state_write_file_atomic ------------------------------------------ */
+
+static void test_write_atomic(void) {
+        _cleanup_free_ char *dir = new_dir("atomic");
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st1, st2;
+        ino_t ino;
+
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 1);
+        CHECK(lstat_at(dir, "f", &st1));
+        CHECK(S_ISREG(st1.st_mode));
+        CHECK_INTEQ(mode_of(dir, "f"), 0644);
+        text = read_text(dir, "f");
+        CHECK_STREQ(text, "hello\n");
+
+        /* Same bytes: nothing happens, not even a new inode or mtime. */
+        usleep(20000);
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 0);
+        CHECK(lstat_at(dir, "f", &st2));
+        CHECK_INTEQ(st2.st_ino, st1.st_ino);
+        CHECK(st2.st_mtim.tv_sec == st1.st_mtim.tv_sec && st2.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
+        CHECK(st2.st_ctim.tv_sec == st1.st_ctim.tv_sec && st2.st_ctim.tv_nsec == st1.st_ctim.tv_nsec);
+
+        /* Changed bytes (same length too): replaced by a new inode. */
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hellO\n", 6), 1);
+        ino = inode_of(dir, "f");
+        CHECK(ino != st1.st_ino);
+        free(text);
+        text = read_text(dir, "f");
+        CHECK_STREQ(text, "hellO\n");
+
+        /* A prefix of the old content is a change. */
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 0);
+
+        /* Empty content is a valid file. */
+        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 1);
+        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 0);
+
+        /* Wrong mode with right content: fixed. */
+        {
+                _cleanup_free_ char *p = path_join(dir, "f");
+                CHECK(chmod(p, 0600) == 0);
+        }
+        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(mode_of(dir, "f"), 0644);
+
+        /* Not plain file names. */
+        CHECK_INTEQ(state_write_file_atomic(fd, "a/b", "x", 1), -EINVAL);
+        CHECK_INTEQ(state_write_file_atomic(fd, "", "x", 1), -EINVAL);
+        CHECK_INTEQ(state_write_file_atomic(fd, "..", "x", 1), -EINVAL);
+        CHECK_INTEQ(state_write_file_atomic(fd, ".", "x", 1), -EINVAL);
+        CHECK_INTEQ(state_write_file_atomic(-1, "f", "x", 1), -EINVAL);
+
+        /* A directory in the way: an error, and no temp file is left. */
+        {
+                _cleanup_free_ char *p = path_join(dir, "d");
+                CHECK(mkdir(p, 0755) == 0);
+                CHECK(state_write_file_atomic(fd, "d", "x", 1) < 0);
+        }
+
+        /* No temp file left behind by any of this. */
+        CHECK_INTEQ(count_entries(dir, "."), 0);
+        CHECK_INTEQ(count_entries(dir, ""), 3);
+}
+
+/* ---- a small export ------------------------------------------------------ */
+
+static const struct state_consumer a_consumers[] = {
+        { "z-app", "arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/z-app:1700000000" },
+        { "app.1", "arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/app.1:1700000001" },
+        { "pending", NULL },
+};
+
+static const struct state_consumer clicks_consumers[] = {
+        { "reader", "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks/consumer/reader:1" },
+};
+
+/* Deliberately unsorted. */
+static struct state_stream base_streams[] = {
+        { .name = "orders", .region = "us-west-2",
+          .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/orders", .status = "ACTIVE",
+          .mode = "PROVISIONED", .shards = 4, .retention_hours = 48,
+          .last_change_usec = NOW - 60 * USEC_PER_SEC },
+        { .name = "clicks", .region = "eu-west-1",
+          .arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks", .status = "ACTIVE",
+          .mode = "ON_DEMAND", .shards = 3, .retention_hours = 24, .consumers = clicks_consumers,
+          .n_consumers = ELEMENTSOF(clicks_consumers) },
+        { .name = "audit", .region = "us-west-2", .arn = NULL, .status = "CREATING", .mode = NULL,
+          .shards = 0, .retention_hours = 24 },
+        { .name = "a", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/a",
+          .status = "FAILED", .mode = "PROVISIONED", .shards = 1, .retention_hours = 24,
+          .consumers = a_consumers, .n_consumers = ELEMENTSOF(a_consumers),
+          .last_error = "LimitExceededException: \"too many\" \\ streams" },
+};
+
+static const struct state_metrics base_metrics = {
+        .api_calls = 42, .api_errors = 3, .api_throttled = 2, .changes_made = 5,
+        .reconcile_passes = 7, .last_pass_usec = NOW - 1500000, .last_pass_duration_usec = 250,
+        .config_reload_failed = true,
+};
+
+static struct state_export base_export(struct state_stream *streams, size_t n) {
+        return (struct state_export) {
+                .default_region = "us-west-2", .now_usec = NOW, .streams = streams, .n_streams = n,
+                .metrics = &base_metrics,
+        };
+}
+
+static const char *json_str(struct json_object *o, const char *key) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static bool json_is_null(struct json_object *o, const char *key) {
+        struct json_object *v = (struct json_object *) 1;
+        return json_object_object_get_ex(o, key, &v) && v == NULL;
+}
+
+static int64_t json_int(struct json_object *o, const char *key) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -1;
+        return json_object_get_int64(v);
+}
+
+static void check_streams_json(const char *dir, const char *expect_generated_at) {
+        _cleanup_free_ char *text = read_text(dir, "streams.json");
+        struct json_object *root = text ? json_tokener_parse(text) : NULL, *arr, *s, *c;
+        static const char *const order[][2] = {
+                { "eu-west-1", "clicks" }, { "us-west-2", "a" }, { "us-west-2", "audit" }, { "us-west-2", "orders" },
+        };
+
+        CHECK(root);
+        if (!root)
+                return;
+        CHECK(text[strlen(text) - 1] == '\n');
+        CHECK(strstr(text, "\\/") == NULL); /* no slash escaping */
+        CHECK(strstr(text, "\n  \"streams\"")); /* pretty */
+        CHECK_STREQ(json_str(root, "generated_at"), expect_generated_at);
+        CHECK(json_object_object_get_ex(root, "streams", &arr) && json_object_is_type(arr, json_type_array));
+        CHECK_INTEQ(json_object_array_length(arr), ELEMENTSOF(order));
+        for (size_t i = 0; i < ELEMENTSOF(order) && i < json_object_array_length(arr); i++) {
+                s = json_object_array_get_idx(arr, i);
+                CHECK_STREQ(json_str(s, "region"), order[i][0]);
+                CHECK_STREQ(json_str(s, "name"), order[i][1]);
+        }
+        if (json_object_array_length(arr) != ELEMENTSOF(order))
+                goto out;
+
+        s = json_object_array_get_idx(arr, 0); /* clicks */
+        CHECK_STREQ(json_str(s, "arn"), "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks");
+        CHECK_STREQ(json_str(s, "status"), "ACTIVE");
+        CHECK_STREQ(json_str(s, "mode"), "ON_DEMAND");
+        CHECK_INTEQ(json_int(s, "shards"), 3);
+        CHECK_INTEQ(json_int(s, "retention_hours"), 24);
+        CHECK(json_is_null(s, "last_change"));
+        CHECK(json_is_null(s, "last_error"));
+
+        s = json_object_array_get_idx(arr, 1); /* a */
+        CHECK_STREQ(json_str(s, "status"), "FAILED");
+        CHECK_STREQ(json_str(s, "last_error"), "LimitExceededException: \"too many\" \\ streams");
+        CHECK(json_object_object_get_ex(s, "consumers", &c) && json_object_is_type(c, json_type_object));
+        CHECK_INTEQ(json_object_object_length(c), 3);
+        {
+                /* Consumers sorted by name. */
+                static const char *const names[] = { "app.1", "pending", "z-app" };
+                size_t k = 0;
+                json_object_object_foreach(c, key, val) {
+                        CHECK(k < 3 && streq(key, names[k]));
+                        if (streq(key, "pending"))
+                                CHECK(val == NULL);
+                        k++;
+                }
+        }
+        CHECK_STREQ(json_str(c, "z-app"), "arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/z-app:1700000000");
+
+        s = json_object_array_get_idx(arr, 2); /* audit */
+        CHECK(json_is_null(s, "arn"));
+        CHECK(json_is_null(s, "mode"));
+        CHECK_STREQ(json_str(s, "status"), "CREATING");
+
+        s = json_object_array_get_idx(arr, 3); /* orders */
+        CHECK_STREQ(json_str(s, "last_change"), "2023-11-14T22:12:20Z");
+        CHECK_INTEQ(json_int(s, "shards"), 4);
+        CHECK_INTEQ(json_int(s, "retention_hours"), 48);
+out:
+        json_object_put(root);
+}
+
+static const char expected_env[] =
+        "# Generated by kinesisd from its stream declarations. Do not edit: changes are overwritten.\n"
+        "KINESIS_STREAM_A_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/a\n"
+        "KINESIS_STREAM_A_CONSUMER_APP_1_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/app.1:1700000001\n"
+        "KINESIS_STREAM_A_CONSUMER_Z_APP_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/z-app:1700000000\n"
+        "KINESIS_STREAM_EU_WEST_1_CLICKS_ARN=arn:aws:kinesis:eu-west-1:123456789012:stream/clicks\n"
+        "%s=arn:aws:kinesis:eu-west-1:123456789012:stream/clicks/consumer/reader:1\n"
+        "KINESIS_STREAM_ORDERS_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/orders\n";
+
+static void check_streams_env(const char *dir) {
+        _cleanup_free_ char *text = read_text(dir, "streams.env");
+        /* DESIGN §4 does not spell out a consumer of a stream in another
+         * region; whatever config_env_var_name says, and it sorts between
+         * KINESIS_STREAM_EU_WEST_1_CLICKS_ARN and KINESIS_STREAM_ORDERS_ARN. */
+        _cleanup_free_ char *reader = config_env_var_name("us-west-2", "eu-west-1", "clicks", "reader");
+        _cleanup_free_ char *expect = NULL;
+
+        CHECK(reader);
+        CHECK(asprintf(&expect, expected_env, strempty(reader)) > 0);
+        CHECK_STREQ(text, expect);
+}
+
+static void check_metrics(const char *dir) {
+        _cleanup_free_ char *text = read_text(dir, "metrics.prom");
+        static const char *const want[] = {
+                "# HELP kinesisd_stream_active ",
+                "# TYPE kinesisd_stream_active gauge\n"
+                "kinesisd_stream_active{region=\"eu-west-1\",stream=\"clicks\"} 1\n"
+                "kinesisd_stream_active{region=\"us-west-2\",stream=\"a\"} 0\n"
+                "kinesisd_stream_active{region=\"us-west-2\",stream=\"audit\"} 0\n"
+                "kinesisd_stream_active{region=\"us-west-2\",stream=\"orders\"} 1\n",
+                "# TYPE kinesisd_stream_shards gauge\n"
+                "kinesisd_stream_shards{region=\"eu-west-1\",stream=\"clicks\"} 3\n",
+                "kinesisd_stream_retention_hours{region=\"us-west-2\",stream=\"orders\"} 48\n",
+                "# TYPE kinesisd_stream_failed gauge\n"
+                "kinesisd_stream_failed{region=\"eu-west-1\",stream=\"clicks\"} 0\n"
+                "kinesisd_stream_failed{region=\"us-west-2\",stream=\"a\"} 1\n",
+                "# TYPE kinesisd_api_calls_total counter\nkinesisd_api_calls_total 42\n",
+                "# TYPE kinesisd_api_errors_total counter\nkinesisd_api_errors_total 3\n",
+                "# TYPE kinesisd_api_throttled_total counter\nkinesisd_api_throttled_total 2\n",
+                "# TYPE kinesisd_changes_total counter\nkinesisd_changes_total 5\n",
+                "# TYPE kinesisd_reconcile_passes_total counter\nkinesisd_reconcile_passes_total 7\n",
+                "# TYPE kinesisd_last_pass_timestamp_seconds gauge\nkinesisd_last_pass_timestamp_seconds 1699999998.500000\n",
+                "# TYPE kinesisd_last_pass_duration_seconds gauge\nkinesisd_last_pass_duration_seconds 0.000250\n",
+                "# TYPE kinesisd_config_reload_failed gauge\nkinesisd_config_reload_failed 1\n",
+        };
+
+        CHECK(text);
+        if (!text)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!strstr(text, want[i])) {
+                        fprintf(stderr, "metrics.prom lacks:\n%s\n", want[i]);
+                        CHECK(!"metrics.prom content");
+                }
+        CHECK(text[strlen(text) - 1] == '\n');
+        /* No timestamps on samples: every sample line has exactly one space. */
+        for (char *line = text, *end; *line; line = end + 1) {
+                end = strchr(line, '\n');
+                if (!end)
+                        break;
+                if (line[0] != '#') {
+                        unsigned spaces = 0;
+                        for (char *p = line; p < end; p++)
+                                spaces += *p == ' ';
+                        CHECK_INTEQ(spaces, 1);
+                }
+        }
+}
+
+static void test_export(void) {
+        _cleanup_free_ char *dir = path_join(base_dir, "export/sub/state"); /* created by state_dir_open */
+        _cleanup_free_ char *region_w = NULL, *region_e = NULL, *streams = NULL;
+        struct state_stream streams_v[ELEMENTSOF(base_streams)];
+        struct state_export e;
+        struct state_changes ch = { 99, 99 };
+        struct state_dir *d = NULL;
+        ino_t json_ino, env_ino, prom_ino, arn_ino;
+        char *text;
+
+        memcpy(streams_v, base_streams, sizeof streams_v);
+        e = base_export(streams_v, ELEMENTSOF(streams_v));
+        region_w = path_join(dir, "streams/us-west-2");
+        region_e = path_join(dir, "streams/eu-west-1");
+        streams = path_join(dir, "streams");
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK(d && state_dir_fd(d) >= 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(mode_of(base_dir, "export/sub/state"), 0755);
+
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        /* 3 .arn files (audit has no ARN), env, json, metrics. */
+        CHECK_INTEQ(ch.files_written, 6);
+        CHECK_INTEQ(ch.files_removed, 0);
+
+        check_streams_json(dir, "2023-11-14T22:13:20Z");
+        check_streams_env(dir);
+        check_metrics(dir);
+        text = read_text(region_w, "orders.arn");
+        CHECK_STREQ(text, "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n");
+        free(text);
+        text = read_text(region_e, "clicks.arn");
+        CHECK_STREQ(text, "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks\n");
+        free(text);
+        CHECK(exists(region_w, "a.arn"));
+        CHECK(!exists(region_w, "audit.arn"));
+        CHECK_INTEQ(count_entries(region_w, ""), 2);
+
+        /* Modes under umask 077. */
+        CHECK_INTEQ(mode_of(dir, "streams.json"), 0644);
+        CHECK_INTEQ(mode_of(dir, "streams.env"), 0644);
+        CHECK_INTEQ(mode_of(dir, "metrics.prom"), 0644);
+        CHECK_INTEQ(mode_of(region_w, "orders.arn"), 0644);
+        CHECK_INTEQ(mode_of(dir, "streams"), 0755);
+        CHECK_INTEQ(mode_of(streams, "us-west-2"), 0755);
+        CHECK_INTEQ(count_entries(dir, "."), 0);
+
+        /* Nothing changed but the clock: nothing is written, generated_at stays. */
+        json_ino = inode_of(dir, "streams.json");
+        env_ino = inode_of(dir, "streams.env");
+        prom_ino = inode_of(dir, "metrics.prom");
+        arn_ino = inode_of(region_w, "orders.arn");
+        e.now_usec = NOW + 3600 * USEC_PER_SEC;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_written, 0);
+        CHECK_INTEQ(ch.files_removed, 0);
+        CHECK_INTEQ(inode_of(dir, "streams.json"), json_ino);
+        CHECK_INTEQ(inode_of(dir, "streams.env"), env_ino);
+        CHECK_INTEQ(inode_of(dir, "metrics.prom"), prom_ino);
+        CHECK_INTEQ(inode_of(region_w, "orders.arn"), arn_ino);
+        check_streams_json(dir, "2023-11-14T22:13:20Z");
+
+        /* The same after a restart (nothing kept in memory matters). */
+        d = state_dir_free(d);
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_written, 0);
+        CHECK_INTEQ(inode_of(dir, "streams.json"), json_ino);
+
+        /* Input order does not matter. */
+        {
+                struct state_stream rev[ELEMENTSOF(base_streams)];
+                struct state_export e2 = e;
+                for (size_t i = 0; i < ELEMENTSOF(rev); i++)
+                        rev[i] = streams_v[ELEMENTSOF(rev) - 1 - i];
+                e2.streams = rev;
+                CHECK_INTEQ(state_export(d, &e2, &ch), 0);
+                CHECK_INTEQ(ch.files_written, 0);
+        }
+
+        /* A real change: streams.json (new generated_at) and metrics.prom only. */
+        streams_v[0].shards = 8;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_written, 2);
+        CHECK(inode_of(dir, "streams.json") != json_ino);
+        CHECK(inode_of(dir, "metrics.prom") != prom_ino);
+        CHECK_INTEQ(inode_of(dir, "streams.env"), env_ino);
+        CHECK_INTEQ(inode_of(region_w, "orders.arn"), arn_ino);
+        text = read_text(dir, "streams.json");
+        CHECK(text && strstr(text, "\"generated_at\":\"2023-11-14T23:13:20Z\""));
+        free(text);
+
+        /* metrics NULL: metrics.prom is left alone. */
+        {
+                struct state_export e2 = e;
+                e2.metrics = NULL;
+                streams_v[0].shards = 16;
+                prom_ino = inode_of(dir, "metrics.prom");
+                CHECK_INTEQ(state_export(d, &e2, &ch), 0);
+                CHECK_INTEQ(ch.files_written, 1);
+                CHECK_INTEQ(inode_of(dir, "metrics.prom"), prom_ino);
+        }
+
+        /* A file that is not ours in a region directory stays, and keeps the
+         * directory. */
+        write_text(region_e, "README", "not ours\n");
+
+        /* clicks disappears (its region dir keeps README), then orders'
+         * ARN becomes unknown: both .arn files go. */
+        streams_v[1] = streams_v[3];
+        streams_v[0].arn = NULL;
+        e.n_streams = 3;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_removed, 2);
+        CHECK(!exists(region_e, "clicks.arn"));
+        CHECK(exists(region_e, "README"));
+        CHECK(!exists(region_w, "orders.arn"));
+        CHECK(exists(region_w, "a.arn"));
+        text = read_text(dir, "streams.env");
+        CHECK(text && !strstr(text, "CLICKS") && !strstr(text, "ORDERS"));
+        free(text);
+
+        /* Once README is gone, the empty region directory goes too. */
+        {
+                _cleanup_free_ char *p = path_join(region_e, "README");
+                CHECK(unlink(p) == 0);
+        }
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_written, 0);
+        CHECK(!exists(streams, "eu-west-1"));
+        CHECK(exists(streams, "us-west-2"));
+
+        /* No streams at all: every .arn and region directory goes, the
+         * top-level files stay (empty lists). */
+        e.n_streams = 0;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_removed, 1);
+        CHECK_INTEQ(count_entries(streams, ""), 0);
+        text = read_text(dir, "streams.json");
+        CHECK(text && strstr(text, "\"streams\":[\n  ]") != NULL);
+        free(text);
+        CHECK_INTEQ(count_entries(dir, "."), 0);
+
+        state_dir_free(d);
+}
+
+/* ---- symlinks planted in the state directory --------------------------- */
+
+static void test_symlinks(void) {
+        _cleanup_free_ char *dir = new_dir("sym");
+        _cleanup_free_ char *outside = new_dir("outside");
+        _cleanup_free_ char *outside_dir = new_dir("outside-dir");
+        _cleanup_free_ char *target = path_join(outside, "precious");
+        _cleanup_free_ char *link = path_join(dir, "streams.json");
+        _cleanup_free_ char *streams = path_join(dir, "streams");
+        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
+        _cleanup_free_ char *region_link = path_join(dir, "streams/eu-west-1");
+        _cleanup_free_ char *arn_link = NULL, *stray_link = NULL, *text = NULL;
+        struct state_stream streams_v[ELEMENTSOF(base_streams)];
+        struct state_export e;
+        struct state_changes ch;
+        struct state_dir *d = NULL;
+        struct stat st;
+
+        memcpy(streams_v, base_streams, sizeof streams_v);
+        e = base_export(streams_v, ELEMENTSOF(streams_v));
+        write_text(outside, "precious", "do not touch\n");
+        CHECK(symlink(target, link) == 0);
+        CHECK(mkdir(streams, 0755) == 0 && mkdir(region_w, 0755) == 0);
+        /* The region directory of clicks is a symlink to a directory outside. */
+        CHECK(symlink(outside_dir, region_link) == 0);
+        /* orders.arn is a symlink to the precious file. */
+        arn_link = path_join(region_w, "orders.arn");
+        CHECK(symlink(target, arn_link) == 0);
+        /* A stray .arn symlink for no stream: not ours, not removed, not followed. */
+        stray_link = path_join(region_w, "gone.arn");
+        CHECK(symlink(target, stray_link) == 0);
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        /* eu-west-1 cannot be used: the export says so, does the rest. */
+        CHECK(state_export(d, &e, &ch) < 0);
+
+        text = read_text(outside, "precious");
+        CHECK_STREQ(text, "do not touch\n");
+        CHECK_INTEQ(mode_of(outside, "precious"), 0600); /* created under umask 077, untouched */
+        CHECK(lstat(link, &st) == 0 && S_ISREG(st.st_mode));
+        CHECK(lstat(arn_link, &st) == 0 && S_ISREG(st.st_mode));
+        CHECK(lstat(stray_link, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK(lstat(region_link, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK_INTEQ(count_entries(outside_dir, ""), 0);
+        CHECK_INTEQ(count_entries(outside, ""), 1);
+        check_streams_env(dir);
+        free(text);
+        text = read_text(region_w, "orders.arn");
+        CHECK_STREQ(text, "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n");
+
+        /* A stream whose region directory is a symlink goes away: the
+         * symlink stays (we never created it), nothing outside changes. */
+        streams_v[1] = streams_v[3];
+        e.n_streams = 3;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK(lstat(region_link, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK(lstat(stray_link, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK_INTEQ(count_entries(outside_dir, ""), 0);
+
+        /* The whole state directory given as a symlink is fine (an operator's
+         * choice, not something planted inside). */
+        state_dir_free(d);
+        {
+                _cleanup_free_ char *alias = path_join(base_dir, "sym-alias");
+                CHECK(symlink(dir, alias) == 0);
+                d = NULL;
+                CHECK_INTEQ(state_dir_open(alias, &d), 0);
+                CHECK_INTEQ(state_export(d, &e, &ch), 0);
+                CHECK_INTEQ(ch.files_written, 0);
+                state_dir_free(d);
+        }
+}
+
+/* ---- names and content edge cases --------------------------------------- */
+
+static void test_escaping_and_odd_values(void) {
+        _cleanup_free_ char *dir = new_dir("odd");
+        _cleanup_free_ char *prom = NULL, *env = NULL, *json = NULL;
+        struct state_stream s[] = {
+                { .name = "we\"ird\\na\nme", .region = "us-west-2",
+                  .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/weird", .status = "ACTIVE",
+                  .shards = 2, .retention_hours = 24 },
+                { .name = "ok", .region = "r\"1", .arn = "arn:aws:kinesis:r1:123456789012:stream/ok",
+                  .status = "UPDATING", .shards = 1, .retention_hours = 24 },
+                /* ARNs that would need quoting are not exported as values. */
+                { .name = "spaces", .region = "us-west-2", .arn = "arn:aws:kinesis:x y", .status = "ACTIVE" },
+                { .name = "newline", .region = "us-west-2", .arn = "arn:aws:kinesis:x\nFOO=bar", .status = "ACTIVE" },
+                { .name = "notarn", .region = "us-west-2", .arn = "hello", .status = "ACTIVE" },
+                { .name = "..", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/dotdot",
+                  .status = "ACTIVE" },
+                { .name = "plain", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/plain",
+                  .status = "ACTIVE" },
+        };
+        struct state_export e = base_export(s, ELEMENTSOF(s));
+        struct state_changes ch;
+        struct state_dir *d = NULL;
+        _cleanup_free_ char *streams = path_join(dir, "streams");
+        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        prom = read_text(dir, "metrics.prom");
+        CHECK(prom && strstr(prom, "kinesisd_stream_active{region=\"us-west-2\",stream=\"we\\\"ird\\\\na\\nme\"} 1\n"));
+        CHECK(prom && strstr(prom, "kinesisd_stream_shards{region=\"r\\\"1\",stream=\"ok\"} 1\n"));
+
+        env = read_text(dir, "streams.env");
+        CHECK(env && !strstr(env, "x y") && !strstr(env, "FOO=bar") && !strstr(env, "hello"));
+        CHECK(env && strstr(env, "=arn:aws:kinesis:us-west-2:123456789012:stream/weird\n"));
+        /* Every line is a comment or KEY=VALUE with an upper-case key. */
+        for (char *line = env, *end; env && *line; line = end + 1) {
+                end = strchr(line, '\n');
+                CHECK(end);
+                if (!end)
+                        break;
+                if (line[0] == '#')
+                        continue;
+                CHECK(strncmp(line, "KINESIS_STREAM_", 15) == 0);
+                CHECK(strcspn(line, "=") == strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"));
+        }
+
+        /* JSON keeps every value, escaped. */
+        json = read_text(dir, "streams.json");
+        CHECK(json && strstr(json, "\"arn\":\"arn:aws:kinesis:x\\nFOO=bar\""));
+
+        /* Only path-safe names with exportable ARNs get .arn files: "we..."
+         * (quote, backslash, newline), region r"1, "..", and the bad ARNs do not. */
+        CHECK_INTEQ(count_entries(streams, ""), 1);
+        CHECK_INTEQ(count_entries(region_w, ""), 1);
+        CHECK(exists(region_w, "plain.arn"));
+        state_dir_free(d);
+}
+
+static void test_refused(void) {
+        _cleanup_free_ char *dir = new_dir("refused");
+        struct state_stream dup[] = {
+                { .name = "a.b", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/a.b" },
+                { .name = "a-b", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/a-b" },
+        };
+        struct state_stream noregion[] = { { .name = "x", .region = NULL } };
+        struct state_consumer nameless[] = { { NULL, "arn:aws:kinesis:x" } };
+        struct state_stream badconsumer[] = {
+                { .name = "x", .region = "r", .consumers = nameless, .n_consumers = 1 },
+        };
+        struct state_export e = base_export(dup, ELEMENTSOF(dup));
+        struct state_changes ch = { 7, 7 };
+        struct state_dir *d = NULL;
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        /* Two streams mapping to one variable: nothing at all is written. */
+        CHECK_INTEQ(state_export(d, &e, &ch), -EINVAL);
+        CHECK_INTEQ(ch.files_written, 7);
+        CHECK_INTEQ(count_entries(dir, ""), 0);
+        e = base_export(noregion, 1);
+        CHECK_INTEQ(state_export(d, &e, &ch), -EINVAL);
+        e = base_export(badconsumer, 1);
+        CHECK_INTEQ(state_export(d, &e, &ch), -EINVAL);
+        CHECK_INTEQ(state_export(d, NULL, &ch), -EINVAL);
+        CHECK_INTEQ(state_export(NULL, &e, &ch), -EINVAL);
+        CHECK_INTEQ(count_entries(dir, ""), 0);
+
+        /* ret may be NULL. */
+        e = base_export(NULL, 0);
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        CHECK(exists(dir, "streams.json"));
+        CHECK(!exists(dir, "streams"));
+        state_dir_free(d);
+
+        /* A plain file where the state directory should be. */
+        write_text(base_dir, "notadir", "x");
+        {
+                _cleanup_free_ char *p = path_join(base_dir, "notadir");
+                d = NULL;
+                CHECK_INTEQ(state_dir_open(p, &d), -ENOTDIR);
+                CHECK(!d);
+        }
+}
+
+/* ---- stale temp files ------------------------------------------------------ */
+
+static void test_stale_temps(void) {
+        _cleanup_free_ char *dir = new_dir("stale");
+        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
+        _cleanup_free_ char *streams = path_join(dir, "streams");
+        _cleanup_free_ char *outside = new_dir("stale-outside");
+        _cleanup_free_ char *link = path_join(dir, ".streams.env.Zz9Zz9");
+        struct state_dir *d = NULL;
+
+        CHECK(mkdir(streams, 0755) == 0 && mkdir(region_w, 0755) == 0);
+        /* Ours, left by a crash: removed. */
+        write_text(dir, ".streams.json.AbC123", "{\"generated_at\": \"2023");
+        write_text(dir, ".metrics.prom.zzzzzz", "");
+        write_text(dir, ".streams.env.000000", "KINESIS_");
+        write_text(region_w, ".orders.arn.Q1w2E3", "arn:aws:kin");
+        /* Not ours: kept. */
+        write_text(dir, ".streams.json.toolong1", "x");
+        write_text(dir, ".streams.json.AB-123", "x");
+        write_text(dir, ".other.ABCDEF", "x");
+        write_text(dir, "streams.json.ABCDEF", "x");
+        write_text(dir, "keep.txt", "x");
+        write_text(region_w, ".notes.txt.ABCDEF", "x");
+        write_text(region_w, "orders.arn", "arn:aws:kinesis:us-west-2:1:stream/orders\n");
+        write_text(outside, "t", "x");
+        {
+                _cleanup_free_ char *t = path_join(outside, "t");
+                CHECK(symlink(t, link) == 0); /* a symlink with our temp name: not a file we wrote */
+        }
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK(!exists(dir, ".streams.json.AbC123"));
+        CHECK(!exists(dir, ".metrics.prom.zzzzzz"));
+        CHECK(!exists(dir, ".streams.env.000000"));
+        CHECK(!exists(region_w, ".orders.arn.Q1w2E3"));
+        CHECK(exists(dir, ".streams.json.toolong1"));
+        CHECK(exists(dir, ".streams.json.AB-123"));
+        CHECK(exists(dir, ".other.ABCDEF"));
+        CHECK(exists(dir, "streams.json.ABCDEF"));
+        CHECK(exists(dir, "keep.txt"));
+        CHECK(exists(dir, ".streams.env.Zz9Zz9"));
+        CHECK(exists(region_w, ".notes.txt.ABCDEF"));
+        CHECK(exists(region_w, "orders.arn"));
+        CHECK(exists(outside, "t"));
+        state_dir_free(d);
+}
+
+int main(void) {
+        char tmpl[PATH_MAX];
+        const char *tmp = getenv("TMPDIR");
+
+        /* Every mode check below doubles as a check that the umask does not matter. */
+        umask(077);
+        snprintf(tmpl, sizeof tmpl, "%s/test-state.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        base_dir = mkdtemp(tmpl);
+        if (!base_dir) {
+                perror("mkdtemp");
+                return 1;
+        }
+
+        test_write_atomic();
+        test_export();
+        test_symlinks();
+        test_escaping_and_odd_values();
+        test_refused();
+        test_stale_temps();
+
+        if (!getenv("KINESISD_TEST_KEEP"))
+                rm_rf(base_dir);
+        else
+                fprintf(stderr, "kept %s\n", base_dir);
+        return test_summary("test-state");
+}
