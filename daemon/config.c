@@ -41,8 +41,6 @@
 #include "config.h"
 #include "util.h"
 
-#define CONFIG_FILE_MAX ((size_t) 1024 * 1024)
-#define CONFIG_DEPTH_MAX 64
 /* A glob that pulls in thousands of files is a mistake, not a configuration. */
 #define CONFIG_FILES_MAX 1024
 /* Long enough for any sane interval; keeps now + duration far from overflow. */
@@ -1118,7 +1116,8 @@ static int parse_uint_range(const struct walk *w, const struct key_desc *k, cons
         if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
                 return walk_error(w, v, "%s: expected an integer, got %s", label, quote(v, q));
         if (!v->plain)
-                return walk_error(w, v, "%s: expected an integer, got the string %s (write it without quotes)",
+                return walk_error(w, v,
+                                  "%s: expected an integer, got the string %s (write it without quotes)",
                                   label, quote(v, q));
         for (; *p; p++) {
                 if (n > UINT_MAX)
@@ -1212,7 +1211,9 @@ static int parse_profile(const struct walk *w, const struct key_desc *k, const c
 }
 
 static bool host_is_loopback(const char *host, size_t len) {
-        if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) || (len == 5 && memcmp(host, "[::1]", 5) == 0))
+        if (len == 9 && strncasecmp(host, "localhost", 9) == 0)
+                return true;
+        if (len == 5 && memcmp(host, "[::1]", 5) == 0)
                 return true;
         return len >= 4 && memcmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") >= len;
 }
@@ -1425,7 +1426,8 @@ static int parse_encryption(const struct walk *w, const struct key_desc *k, cons
         if (!t)
                 return -EINVAL;
         if (!kms_key_is_valid(t, key->len))
-                return walk_error(w, key, "kms_key: %s is not a KMS key alias (alias/...), key id or key ARN",
+                return walk_error(w, key,
+                                  "kms_key: %s is not a KMS key alias (alias/...), key id or key ARN",
                                   quote(key, q));
         return set_string(w, dest, t);
 }
@@ -1779,7 +1781,8 @@ static void walk_defaults(const struct walk *w, const struct node *v, struct slo
                 return;
         walk_keys(w, v, stream_keys, _SK_MAX, slots);
         if (slots[SK_NAME].key) {
-                walk_error(w, slots[SK_NAME].key, "name: cannot be set in defaults (each stream names itself)");
+                walk_error(w, slots[SK_NAME].key,
+                           "name: cannot be set in defaults (each stream names itself)");
                 slots[SK_NAME] = (struct slot) {};
         }
 
@@ -1913,7 +1916,8 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
         }
         if (d.mode == STREAM_MODE_PROVISIONED && d.manage != MANAGE_OBSERVE && d.shards == 0 &&
             !failed[SK_SHARDS] && !failed[SK_MODE] && !failed[SK_MANAGE])
-                walk_error(w, name_node, "stream \"%s\": shards is required for a provisioned stream with manage: %s",
+                walk_error(w, name_node,
+                           "stream \"%s\": shards is required for a provisioned stream with manage: %s",
                            d.name, d.manage == MANAGE_FULL ? "full" : "create-only");
 
         d.file = strdup(w->path);
@@ -2031,7 +2035,8 @@ static int walk_top(struct loader *l, size_t file, const struct node *root, bool
         if (!root || node_is_null(root) || root->ignore)
                 return 0;
         if (root->kind != NODE_MAPPING)
-                return walk_error(&w, root, "expected a mapping (aws:, streams:, ...) at the top level, got %s",
+                return walk_error(&w, root,
+                                  "expected a mapping (aws:, streams:, ...) at the top level, got %s",
                                   describe(root, q));
         walk_keys(&w, root, top_keys, _TOP_MAX, top);
 
@@ -2120,7 +2125,9 @@ static int load_file(struct loader *l, const char *path, bool main_file, struct 
                 return -ENOMEM;
         }
         l->files = files;
-        l->files[l->n_files++] = (struct source) { .path = TAKE_PTR(copy), .dev = st.st_dev, .ino = st.st_ino };
+        l->files[l->n_files++] = (struct source) {
+                .path = TAKE_PTR(copy), .dev = st.st_dev, .ino = st.st_ino,
+        };
 
         w = (struct walk) { .l = l, .path = l->files[idx].path, .file = idx, .report = true };
         r = parse_yaml(&w, buf, len, ret_root);
@@ -2218,7 +2225,8 @@ static int check_streams(struct loader *l) {
                 }
                 dup[order[i]] = true;
                 if (s->region)
-                        stream_error(l, order[i], "stream \"%s\" in region %s is already declared at %s:%u:%u",
+                        stream_error(l, order[i],
+                                     "stream \"%s\" in region %s is already declared at %s:%u:%u",
                                      s->name, s->region, f->file, f->line, f->column);
                 else
                         stream_error(l, order[i], "stream \"%s\" is already declared at %s:%u:%u", s->name,
@@ -2265,8 +2273,9 @@ static int check_streams(struct loader *l) {
                 f = &c->streams[env[first].stream];
                 describe_env_entry(c, &env[i], a, sizeof(a));
                 describe_env_entry(c, &env[first], b, sizeof(b));
-                stream_error(l, env[i].stream, "%s maps to the streams.env variable %s, as does %s at %s:%u:%u",
-                             a, env[i].var, b, f->file, f->line, f->column);
+                stream_error(l, env[i].stream,
+                             "%s maps to the streams.env variable %s, as does %s at %s:%u:%u", a,
+                             env[i].var, b, f->file, f->line, f->column);
         }
 
 finish:

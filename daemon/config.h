@@ -95,11 +95,26 @@ struct config_errors {
         size_t n_dropped; /* past the cap (CONFIG_MAX_ERRORS), counted only */
 };
 #define CONFIG_MAX_ERRORS 50
+#define CONFIG_FILE_MAX ((size_t) 1024 * 1024)
+#define CONFIG_DEPTH_MAX 64
 
 /* Load and validate. On success returns 0 and sets *ret (and may leave
  * warnings in *warnings, which may be NULL). On a configuration error returns
  * -EINVAL with *errors filled; other negative errno for I/O failures of the
- * main file (also described in *errors). */
+ * main file (also described in *errors). -ENOMEM may leave *errors partial.
+ *
+ * *errors and *warnings (either may be NULL) are overwritten, not appended
+ * to: pass zeroed structs or ones emptied by config_errors_done(). Messages
+ * come sorted by file (main file first, then included files in load order)
+ * and position. FILE in a message is the main path as given, or an included
+ * path as its glob produced it (relative globs are resolved against the
+ * directory of the main file, so a relative main path gives relative names).
+ *
+ * Files: at most CONFIG_FILE_MAX bytes of UTF-8 each, one YAML document,
+ * no anchors, aliases or tags, nesting at most CONFIG_DEPTH_MAX deep. Only
+ * the main file may have include:; a glob matching nothing is a warning; a
+ * file matched twice (or the main file matched by a glob) is read once and
+ * counted once in n_files. */
 int config_load(const char *path, struct config **ret, struct config_errors *errors,
                 struct config_errors *warnings);
 struct config *config_free(struct config *c);

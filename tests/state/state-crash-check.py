@@ -239,10 +239,12 @@ def main():
     files_checked = temps_seen = kills_with_temps = 0
     first_iter = None
     for k in range(args.kills):
-        proc = subprocess.Popen([args.writer, state, str(start)], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen([args.writer, state, str(start)], stdout=subprocess.PIPE)
+        proc.stdout.readline()  # "writing": start-up is over
         time.sleep(rng.uniform(0, args.max_delay_ms) / 1000.0)
         proc.send_signal(signal.SIGKILL)
         rc = proc.wait()
+        proc.stdout.close()
         if rc != -signal.SIGKILL:
             print("FAIL: state-writer exited with %d before it was killed (kill %d)" % (rc, k + 1))
             return 1
@@ -260,7 +262,7 @@ def main():
             start = i + 1
 
     # One clean iteration: completes, and leaves no temp file behind.
-    rc = subprocess.call([args.writer, state, str(start), "1"])
+    rc = subprocess.call([args.writer, state, str(start), "1"], stdout=subprocess.DEVNULL)
     if rc != 0:
         print("FAIL: clean run exited with %d" % rc)
         return 1

@@ -91,6 +91,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "state_dir_open(%s): %s\n", argv[1], strerror(-r));
                 return 1;
         }
+        /* Tell the test we are about to write, so its random delay measures
+         * time spent writing, not process start-up (slow under sanitizers). */
+        printf("writing\n");
+        fflush(stdout);
         for (; i < end; i++) {
                 unsigned n = n_streams(i);
                 struct state_metrics m = {

@@ -1,0 +1,237 @@
+/* Fuzz target for the shared credentials/config file parser (INI).
+ *
+ * Input: a first line naming a profile (at most 64 bytes; empty means
+ * "default"), then the file's text. The text is parsed with
+ * aws_profile_parse() as a credentials file and as a config file, for the
+ * named profile, for "default" and for a profile that is never there; then
+ * it is written to a private directory as both files and loaded the way the
+ * daemon does it (aws_profile_load() through AWS_SHARED_CREDENTIALS_FILE and
+ * AWS_CONFIG_FILE). A credential_process value found is split with
+ * aws_split_command().
+ *
+ * Invariants: the parser returns 1, 0 or -ENOMEM; a profile whose section is
+ * absent gets nothing; no value is longer than AWS_VALUE_MAX; what a first
+ * parse set is never overwritten by a second (the credentials file wins);
+ * parsing is deterministic; loading from the files gives what parsing the
+ * same text gives. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws/creds-file.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define ASSERT(cond)                                                                         \
+        do {                                                                                 \
+                if (!(cond)) {                                                               \
+                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
+                                #cond);                                                      \
+                        abort();                                                             \
+                }                                                                            \
+        } while (0)
+
+#define N_FIELDS 6
+static char **fields(struct aws_profile *p, size_t i) {
+        char **f[N_FIELDS] = { &p->access_key_id, &p->secret_access_key, &p->session_token,
+                               &p->credential_process, &p->region, &p->role_arn };
+        return f[i];
+}
+
+static bool opt_eq(const char *a, const char *b) {
+        return (!a && !b) || (a && b && streq(a, b));
+}
+
+static void check_values(struct aws_profile *p) {
+        for (size_t i = 0; i < N_FIELDS; i++) {
+                const char *v = *fields(p, i);
+                ASSERT(!v || strlen(v) <= AWS_VALUE_MAX);
+        }
+}
+
+static bool empty(struct aws_profile *p) {
+        for (size_t i = 0; i < N_FIELDS; i++)
+                if (*fields(p, i))
+                        return false;
+        return true;
+}
+
+static void check_command(const char *cmd) {
+        _cleanup_strv_free_ char **argv = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!cmd)
+                return;
+        r = aws_split_command(cmd, &argv);
+        ASSERT(r == 0 || r == -EINVAL || r == -E2BIG || r == -ENOMEM);
+        if (r < 0)
+                return;
+        ASSERT(argv && argv[0]);
+        for (; argv[n]; n++)
+                ASSERT(strlen(argv[n]) <= strlen(cmd));
+        ASSERT(n >= 1 && n <= AWS_ARGV_MAX);
+}
+
+/* Parse text for profile in one flavour; returns the parser's result. */
+static int parse_one(const char *text, size_t len, const char *profile, bool config_file,
+                     struct aws_profile *p) {
+        struct aws_profile again = {};
+        int r, r2;
+
+        r = aws_profile_parse(text, len, profile, config_file, p);
+        ASSERT(r == 0 || r == 1 || r == -ENOMEM);
+        if (r < 0)
+                return r;
+        check_values(p);
+        if (r == 0)
+                ASSERT(empty(p));
+
+        /* Deterministic. */
+        r2 = aws_profile_parse(text, len, profile, config_file, &again);
+        if (r2 >= 0) {
+                ASSERT(r2 == r);
+                for (size_t i = 0; i < N_FIELDS; i++)
+                        ASSERT(opt_eq(*fields(p, i), *fields(&again, i)));
+        }
+        aws_profile_done(&again);
+        return r;
+}
+
+static void check_profile(const char *text, size_t len, const char *profile) {
+        struct aws_profile cred = {}, conf = {}, merged = {};
+        char *before[N_FIELDS];
+        int r;
+
+        r = parse_one(text, len, profile, false, &cred);
+        if (r >= 0)
+                check_command(cred.credential_process);
+        r = parse_one(text, len, profile, true, &conf);
+        if (r >= 0)
+                check_command(conf.credential_process);
+
+        /* The credentials file first, then the config file: the second parse
+         * only fills what the first left empty. */
+        if (parse_one(text, len, profile, false, &merged) >= 0) {
+                for (size_t i = 0; i < N_FIELDS; i++)
+                        before[i] = *fields(&merged, i);
+                if (aws_profile_parse(text, len, profile, true, &merged) >= 0) {
+                        for (size_t i = 0; i < N_FIELDS; i++) {
+                                if (before[i])
+                                        ASSERT(*fields(&merged, i) == before[i]);
+                                else
+                                        ASSERT(opt_eq(*fields(&merged, i), *fields(&conf, i)));
+                        }
+                        check_values(&merged);
+                }
+        }
+        aws_profile_done(&cred);
+        aws_profile_done(&conf);
+        aws_profile_done(&merged);
+}
+
+static char dir[] = "/tmp/fuzz-creds-file-XXXXXX";
+static char cred_path[sizeof dir + 32], conf_path[sizeof dir + 32];
+
+/* A new file every time: truncating one that has data makes ext4 flush it
+ * on close, which costs milliseconds per input. */
+static void write_file(const char *path, const char *text, size_t len) {
+        _cleanup_close_ int fd = -1;
+
+        (void) unlink(path);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+        ASSERT(fd >= 0);
+        for (size_t done = 0; done < len;) {
+                ssize_t k = write(fd, text + done, len - done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                ASSERT(k > 0);
+                done += (size_t) k;
+        }
+}
+
+static void cleanup_dir(void) {
+        (void) unlink(cred_path);
+        (void) unlink(conf_path);
+        (void) rmdir(dir);
+}
+
+static void check_load(const char *text, size_t len, const char *profile) {
+        static bool ready;
+        struct aws_profile loaded = {}, cred = {};
+        int r, rc, rf;
+
+        if (!ready) {
+                ASSERT(mkdtemp(dir));
+                snprintf(cred_path, sizeof cred_path, "%s/credentials", dir);
+                snprintf(conf_path, sizeof conf_path, "%s/config", dir);
+                ASSERT(setenv("AWS_SHARED_CREDENTIALS_FILE", cred_path, 1) == 0);
+                ASSERT(setenv("AWS_CONFIG_FILE", conf_path, 1) == 0);
+                atexit(cleanup_dir);
+                ready = true;
+        }
+        write_file(cred_path, text, len);
+        write_file(conf_path, text, len);
+
+        r = aws_profile_load(profile, &loaded);
+        ASSERT(r == 0 || r == -ENOMEM);
+        if (r < 0)
+                return;
+        ASSERT(loaded.credentials_path && streq(loaded.credentials_path, cred_path));
+        ASSERT(loaded.config_path && streq(loaded.config_path, conf_path));
+        ASSERT(!loaded.credentials_insecure && !loaded.config_insecure);
+        check_values(&loaded);
+
+        /* The same as parsing the text ourselves, credentials file first.
+         * (A NUL in the text ends nothing for the file reader either.) */
+        rc = aws_profile_parse(text, len, profile, false, &cred);
+        rf = rc >= 0 ? aws_profile_parse(text, len, profile, true, &cred) : rc;
+        if (rc >= 0 && rf >= 0) {
+                ASSERT(loaded.in_credentials == (rc == 1));
+                ASSERT(loaded.in_config == (rf == 1));
+                for (size_t i = 0; i < N_FIELDS; i++)
+                        ASSERT(opt_eq(*fields(&loaded, i), *fields(&cred, i)));
+        }
+        aws_profile_done(&cred);
+        aws_profile_done(&loaded);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        char profile[65] = "default";
+        const char *text = (const char *) data, *nl;
+        size_t len = size;
+
+        if (size > 256 * 1024)
+                return 0;
+        nl = memchr(data, '\n', size < 65 ? size : 65);
+        if (nl) {
+                size_t pl = (size_t) (nl - text);
+                if (pl > 0 && !memchr(text, '\0', pl)) {
+                        memcpy(profile, text, pl);
+                        profile[pl] = 0;
+                }
+                text = nl + 1;
+                len = size - pl - 1;
+        }
+
+        check_profile(text, len, profile);
+        if (!streq(profile, "default"))
+                check_profile(text, len, "default");
+        {
+                /* A profile nobody wrote: must come back empty. */
+                struct aws_profile none = {};
+                int r = aws_profile_parse(text, len, "\x01never-there", false, &none);
+                ASSERT(r == 0 || r == -ENOMEM);
+                ASSERT(empty(&none));
+                aws_profile_done(&none);
+        }
+        check_load(text, len, profile);
+        return 0;
+}
