@@ -1905,6 +1905,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 d.region = strdup(w->l->config->region);
                 if (!d.region)
                         return walk_oom(w);
+                d.region_inherited = true;
         }
 
         if (d.mode == STREAM_MODE_ON_DEMAND && d.shards > 0) {

@@ -48,6 +48,8 @@ struct stream_decl {
         char *name;
         char *region;   /* never NULL after loading: the stream's own, else aws.region,
                            else NULL only if neither is set (resolved at run time) */
+        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
+                                  a --region override moves it too */
         enum stream_mode mode;
         unsigned shards;              /* 0: not declared */
         unsigned retention_hours;     /* 24..8760, default 24 */
