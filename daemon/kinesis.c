@@ -18,11 +18,6 @@
 #define KINESIS_MAX_LIST_ITEMS 100000 /* across all pages of one listing */
 #define KINESIS_MAX_PAGES 10000
 
-static inline void *mfree_k(void *p) {
-        free(p);
-        return NULL;
-}
-
 static inline void json_object_putp(json_object **o) {
         if (*o)
                 json_object_put(*o);
@@ -523,7 +518,7 @@ static bool operation_valid(const char *op) {
 }
 
 static int call_set_body(struct kinesis_call *call, json_object *request) {
-        const char *s = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
+        const char *s = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *b;
 
         if (!s)

@@ -97,7 +97,22 @@ static int env_or_home(const char *env, const char *rel, char **ret) {
         return home_path(rel, ret);
 }
 
+/* Under systemd, LoadCredential=aws-credentials:... hands the file in through
+ * $CREDENTIALS_DIRECTORY; it is used unless AWS_SHARED_CREDENTIALS_FILE names
+ * another file explicitly. */
 int aws_shared_credentials_path(char **ret) {
+        const char *e = getenv("AWS_SHARED_CREDENTIALS_FILE"), *d = getenv("CREDENTIALS_DIRECTORY");
+
+        if ((!e || !*e) && d && *d) {
+                char *p;
+                if (asprintf(&p, "%s/aws-credentials", d) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0) {
+                        *ret = p;
+                        return 0;
+                }
+                free(p);
+        }
         return env_or_home("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", ret);
 }
 

@@ -399,7 +399,7 @@ static int process_start(struct creds_provider *p, const char *command) {
         p->proc_deadline = mono_usec(p) + p->process_timeout_usec;
         r = sd_event_add_io(p->event, &p->pipe_src, p->pipe_fd, EPOLLIN, on_proc_output, p);
         if (r >= 0)
-                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, 0,
+                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, USEC_PER_MSEC,
                                       on_proc_timer, p);
         if (r < 0) {
                 process_cleanup(p, true);
@@ -835,7 +835,7 @@ int creds_provider_new(sd_event *e, struct http_client *http, const struct creds
                         return -ENOMEM;
                 }
         }
-        r = sd_event_add_time(e, &p->kick, CLOCK_MONOTONIC, 0, 0, on_kick, p);
+        r = sd_event_add_time(e, &p->kick, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_kick, p);
         if (r < 0) {
                 creds_provider_free(p);
                 return r;

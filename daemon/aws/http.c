@@ -111,13 +111,14 @@ int http_url_check(const char *url, bool allow_link_local) {
         r = url_parse(url, &u);
         if (r < 0)
                 return r;
-        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+                return -EINVAL;
+        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+                return -EPROTONOSUPPORT;
+        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
                 return -EINVAL;
         if (strcasecmp(scheme, "https") == 0)
                 return 0;
-        if (strcasecmp(scheme, "http") != 0)
-                return -EPROTONOSUPPORT;
         if (http_host_is_loopback(host))
                 return 0;
         if (allow_link_local && host_is_link_local_credential_endpoint(host))
@@ -720,7 +721,7 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
                 r = -ENOMEM;
                 goto fail;
         }
-        r = sd_event_add_time(e, &c->timer, CLOCK_MONOTONIC, 0, 0, on_curl_timer, c);
+        r = sd_event_add_time(e, &c->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_curl_timer, c);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
@@ -825,7 +826,7 @@ int http_pacer_new(struct http_client *c, const char *name, double rate, struct 
                 return -ENOMEM;
         }
         token_bucket_init(&p->bucket, rate, 1, now_usec(c));
-        r = sd_event_add_time(c->event, &p->timer, CLOCK_MONOTONIC, 0, 0, on_pacer_timer, p);
+        r = sd_event_add_time(c->event, &p->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_pacer_timer, p);
         if (r < 0) {
                 free(p->name);
                 free(p);
@@ -1357,7 +1358,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         r->done = p->done;
         r->userdata = p->userdata;
         r->pacer = http_pacer_ref(p->pacer);
-        k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, 0, on_request_timer, r);
+        k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_request_timer, r);
         if (k < 0) {
                 request_free(r);
                 return k;

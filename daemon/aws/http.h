@@ -24,6 +24,9 @@
 
 #define HTTP_MAX_BODY (1024 * 1024)    /* response bodies are capped at 1 MiB */
 #define HTTP_MAX_HEADER_BYTES (32 * 1024)
+/* Accuracy of our sd-event timers, in microseconds: sd-event's default (0)
+ * lets a timer fire up to 250 ms late, which would dominate every call. */
+#define HTTP_TIMER_ACCURACY 1
 
 /* curl_global_init()/cleanup(): call once from main(), before any client
  * exists and after the last one is freed. Returns 0 or -EIO. */
@@ -145,7 +148,10 @@ struct http_client_stats {
 };
 
 int http_client_new(sd_event *e, const struct http_client_options *o, struct http_client **ret);
-/* Cancels every request still pending (their done callbacks are not called). */
+/* Cancels every request still pending (their done callbacks are not called).
+ * Free it last: kinesis clients and the creds provider hold requests and
+ * pacers of this client (teardown order: kinesis_client_free() for each,
+ * creds_provider_free(), http_client_free(), then sd_event_unref()). */
 struct http_client *http_client_free(struct http_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_client *, http_client_free);
 void http_client_get_stats(const struct http_client *c, struct http_client_stats *ret);

@@ -61,6 +61,8 @@ class Handler(BaseHTTPRequestHandler):
             "imds_ttl": self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"),
             "imds_token": self.headers.get("X-aws-ec2-metadata-token"),
             "host": self.headers.get("Host"),
+            "ctype": self.headers.get("Content-Type"),
+            "amz_date": self.headers.get("X-Amz-Date"),
             "user_agent": self.headers.get("User-Agent"),
             "body": body.decode("utf-8", "replace")[:2000],
         }
@@ -129,6 +131,37 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(body or b"{}")
         except ValueError:
             return self.err(400, "SerializationException", "bad json")
+        if target == "ListStreams":
+            # The real service's shape: StreamSummaries and NextToken (an index here).
+            names = ["stream-%d" % i for i in range(5)]
+            if "NextToken" in req and len(req) != 1:
+                return self.err(400, "InvalidArgumentException", "NextToken with other parameters")
+            start = int(req.get("NextToken", "0"))
+            if "ExclusiveStartStreamName" in req:
+                start = names.index(req["ExclusiveStartStreamName"]) + 1
+            page = names[start:start + int(req.get("Limit", 2))]
+            end = start + len(page)
+            out = {"StreamNames": page, "HasMoreStreams": end < len(names),
+                   "StreamSummaries": [{"StreamName": n, "StreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/" + n,
+                                        "StreamStatus": "ACTIVE", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
+                                       for n in page]}
+            if end < len(names):
+                out["NextToken"] = str(end)
+            return self.send(200, json.dumps(out))
+        if target == "ListTagsForStream":
+            keys = ["k%d" % i for i in range(5)]
+            start = keys.index(req["ExclusiveStartTagKey"]) + 1 if "ExclusiveStartTagKey" in req else 0
+            page = keys[start:start + int(req.get("Limit", 2))]
+            return self.send(200, json.dumps({"Tags": [{"Key": k, "Value": "v" + k} for k in page],
+                                              "HasMoreTags": start + len(page) < len(keys)}))
+        if target == "ListStreamConsumers":
+            start = int(req.get("NextToken", "0"))
+            page = list(range(start, min(5, start + int(req.get("MaxResults", 2)))))
+            out = {"Consumers": [{"ConsumerName": "c%d" % i, "ConsumerARN": "arn:c%d" % i,
+                                  "ConsumerStatus": "ACTIVE"} for i in page]}
+            if start + len(page) < 5:
+                out["NextToken"] = str(start + len(page))
+            return self.send(200, json.dumps(out))
         if target == "DescribeStreamSummary":
             name = req.get("StreamName", "x")
             return self.send(200, json.dumps({"StreamDescriptionSummary": {
@@ -171,6 +204,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, "not found", "text/plain")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up on us (timeouts, oversized answers) is expected
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -185,8 +225,7 @@ def main():
     ap.add_argument("--lifetime", type=int, default=3600)
     ARGS = ap.parse_args()
     open(ARGS.log, "w").close()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", 0), Handler)
     print(srv.server_address[1], flush=True)
     # Bounded life: a test that forgets us does not leave a server behind.
     t = threading.Timer(300, srv.shutdown)

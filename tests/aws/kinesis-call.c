@@ -24,6 +24,8 @@
 #include "kinesis.h"
 #include "log.h"
 
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 struct ctx {
         sd_event *event;
         struct kinesis_client *kinesis;
@@ -59,7 +61,7 @@ static void on_result(struct kinesis_client *c, const struct kinesis_result *r, 
         struct ctx *x = userdata;
 
         if (kinesis_result_ok(r))
-                printf("%s\n", r->body ? json_object_to_json_string_ext(r->body, JSON_C_TO_STRING_PLAIN)
+                printf("%s\n", r->body ? json_object_to_json_string_ext(r->body, JSON_FLAGS)
                                        : "{}");
         else
                 report_failure(x, r);
@@ -86,7 +88,7 @@ static void on_streams(struct kinesis_client *c, const struct kinesis_result *r,
                 }
                 json_object *top = json_object_new_object();
                 json_object_object_add(top, "Streams", a);
-                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
+                printf("%s\n", json_object_to_json_string_ext(top, JSON_FLAGS));
                 json_object_put(top);
         }
         kinesis_stream_entries_free(e, n);
@@ -105,7 +107,7 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *r, st
                         json_object_object_add(m, t[i].key, json_object_new_string(t[i].value));
                 json_object *top = json_object_new_object();
                 json_object_object_add(top, "Tags", m);
-                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
+                printf("%s\n", json_object_to_json_string_ext(top, JSON_FLAGS));
                 json_object_put(top);
         }
         kinesis_tags_free(t, n);
@@ -128,7 +130,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
                 }
                 json_object *top = json_object_new_object();
                 json_object_object_add(top, "Consumers", a);
-                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
+                printf("%s\n", json_object_to_json_string_ext(top, JSON_FLAGS));
                 json_object_put(top);
         }
         kinesis_consumers_free(cs, n);
@@ -209,7 +211,9 @@ static int on_repeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         if (x->started < x->repeat) {
-                (void) sd_event_source_set_time(s, usec + x->interval_usec);
+                uint64_t now = 0;
+                (void) sd_event_now(x->event, CLOCK_MONOTONIC, &now);
+                (void) sd_event_source_set_time(s, now + x->interval_usec);
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         }
         return 0;
@@ -332,7 +336,7 @@ int main(int argc, char **argv) {
                         }
                 }
         } else {
-                r = sd_event_add_time(e, &x.timer, CLOCK_MONOTONIC, 0, 0, on_repeat_timer, &x);
+                r = sd_event_add_time(e, &x.timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_repeat_timer, &x);
                 if (r < 0)
                         goto out;
         }
@@ -344,9 +348,10 @@ int main(int argc, char **argv) {
                 http_client_get_stats(http, &hs);
                 fprintf(stderr,
                         "stats: calls=%" PRIu64 " attempts=%" PRIu64 " retries=%" PRIu64
-                        " throttles=%" PRIu64 " errors=%" PRIu64 " quota=%u creds_fetches=%u\n",
+                        " throttles=%" PRIu64 " errors=%" PRIu64 " quota=%u creds_fetches=%u"
+                        " sockets=%" PRIu64 "\n",
                         k->calls, k->attempts, k->retries, k->throttles, k->errors,
-                        hs.retry_quota_available, creds_fetch_count(creds));
+                        hs.retry_quota_available, creds_fetch_count(creds), hs.sockets_opened);
         }
 out:
         sd_event_source_disable_unref(x.timer);

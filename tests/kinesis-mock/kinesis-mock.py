@@ -85,12 +85,13 @@ def read_pid(path):
 
 
 def cmd_start(a):
-    for p in (a.port_file, a.pid_file):
-        if os.path.exists(p):
-            os.unlink(p)
+    # A mock left behind by an interrupted run goes first.
     old = read_pid(a.pid_file)
     if old:
         stop_pid(old)
+    for p in (a.port_file, a.pid_file):
+        if os.path.exists(p):
+            os.unlink(p)
     main_js = os.path.join(a.dir, "main.js")
     if not os.path.isfile(main_js):
         if os.environ.get(SKIP_ENV):

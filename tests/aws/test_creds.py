@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""The credential provider chain, through kinesis-call against a fake Kinesis
+endpoint on 127.0.0.1 that records which access key signed each request.
+
+  test_creds.py KINESIS_CALL
+
+Container and instance-metadata providers are pointed at fake loopback
+servers; nothing reaches 169.254.x or any other address."""
+import os
+import stat
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from awstest import FakeServer, Suite  # noqa: E402
+
+S = Suite("aws-credentials", sys.argv[1])
+PY = sys.executable
+
+PROC = r'''
+import datetime, json, os, sys, time
+counter, lifetime, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+n = (int(open(counter).read()) if os.path.exists(counter) else 0) + 1
+open(counter, "w").write(str(n))
+if status:
+    print("no credentials for you", file=sys.stderr)
+    sys.exit(status)
+doc = {"Version": 1, "AccessKeyId": "AKIDPROC%d" % n, "SecretAccessKey": "secret%d" % n,
+       "SessionToken": "token%d" % n}
+if lifetime:
+    t = datetime.datetime.fromtimestamp(time.time() + lifetime, datetime.timezone.utc)
+    doc["Expiration"] = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+print(json.dumps(doc))
+'''
+
+
+def write(name, text, mode=0o600):
+    p = S.path(name)
+    with open(p, "w") as f:
+        f.write(text)
+    os.chmod(p, mode)
+    return p
+
+
+def proc_command(counter, lifetime=3600, status=0):
+    script = write("proc.py", PROC, 0o700)
+    return "%s %s %s %d %d" % (PY, script, S.path(counter), lifetime, status)
+
+
+def kcall(kin, env, *extra, keys=False, op="DescribeStreamSummary", req='{"StreamName":"s"}'):
+    return S.call(["--endpoint", kin.url, "--region", "us-east-1"] + list(extra) + [op, req],
+                  env=env, keys=keys)
+
+
+def akids(kin):
+    return [r["akid"] for r in kin.requests() if r["method"] == "POST"]
+
+
+def test_environment():
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s",
+                                      "AWS_SESSION_TOKEN": "tok"})
+        S.check(rc == 0, "exit 0", err)
+        S.check("Using credentials from environment variables." in err, "source logged", err)
+        S.check("tok" not in err and "AKIDENV" not in err, "no secret logged", err)
+        r = kin.requests()[0]
+        S.check(r["akid"] == "AKIDENV" and r["has_token"] and r["service"] == "kinesis", "signed", str(r))
+        S.check(r["host"] == "127.0.0.1:%d" % kin.port, "Host header", str(r))
+
+
+def test_shared_credentials_file():
+    creds = write("credentials", "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s\n"
+                  "\n# comment\n[ops]\naws_access_key_id=AKIDOPS\naws_secret_access_key = s2 \n"
+                  "aws_session_token = t\n")
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_PROFILE": "ops",
+                                      "AWS_CONFIG_FILE": S.path("none")})
+        S.check(rc == 0, "exit 0", err)
+        S.check("Using credentials from the shared credentials file, profile ops." in err, "source", err)
+        rc, out, err, _ = kcall(kin, {"AWS_SHARED_CREDENTIALS_FILE": creds,
+                                      "AWS_CONFIG_FILE": S.path("none")})
+        S.check(rc == 0 and "profile default" in err, "default profile", err)
+        # The configuration's profile (here --profile) beats AWS_PROFILE.
+        rc, out, err, _ = kcall(kin, {"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_PROFILE": "nope",
+                                      "AWS_CONFIG_FILE": S.path("none")}, "--profile", "ops")
+        S.check(rc == 0, "--profile wins", err)
+        got = akids(kin)
+        S.check(got == ["AKIDOPS", "AKIDDEFAULT", "AKIDOPS"], "keys used", str(got))
+        S.check(kin.requests()[0]["has_token"], "session token from the file")
+    # ~/.aws/credentials when the variable is not set.
+    os.makedirs(os.path.join(S.home, ".aws"), exist_ok=True)
+    with open(os.path.join(S.home, ".aws", "credentials"), "w") as f:
+        f.write("[default]\naws_access_key_id = AKIDHOME\naws_secret_access_key = s\n")
+    try:
+        with FakeServer(S, "kinesis") as kin:
+            rc, out, err, _ = kcall(kin, {})
+            S.check(rc == 0 and akids(kin) == ["AKIDHOME"], "~/.aws/credentials", err)
+    finally:
+        os.unlink(os.path.join(S.home, ".aws", "credentials"))
+
+
+def test_credentials_directory():
+    # systemd's LoadCredential=aws-credentials:... appears as
+    # $CREDENTIALS_DIRECTORY/aws-credentials; an explicit
+    # AWS_SHARED_CREDENTIALS_FILE still wins.
+    d = S.path("credsdir")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "aws-credentials"), "w") as f:
+        f.write("[default]\naws_access_key_id = AKIDCREDDIR\naws_secret_access_key = s\n")
+    other = write("other-credentials", "[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = s\n")
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"CREDENTIALS_DIRECTORY": d, "AWS_CONFIG_FILE": S.path("none")})
+        S.check(rc == 0, "exit 0 with the credentials directory", err)
+        rc, out, err, _ = kcall(kin, {"CREDENTIALS_DIRECTORY": d, "AWS_SHARED_CREDENTIALS_FILE": other,
+                                      "AWS_CONFIG_FILE": S.path("none")})
+        S.check(rc == 0, "exit 0 with an explicit file", err)
+        got = akids(kin)
+        S.check(got == ["AKIDCREDDIR", "AKIDOTHER"], "keys used", str(got))
+
+
+def test_config_file_profile_and_region():
+    cfg = write("config", "[default]\nregion = us-west-1\n[profile cfg]\nregion = eu-west-3\n"
+                "aws_access_key_id = AKIDCFG\naws_secret_access_key = s\n[cfg]\n"
+                "aws_access_key_id = AKIDWRONG\naws_secret_access_key = s\n")
+    with FakeServer(S, "kinesis") as kin:
+        # No --region, no AWS_REGION: the profile's region signs the request.
+        rc, out, err, _ = S.call(["--endpoint", kin.url, "DescribeStreamSummary", '{"StreamName":"s"}'],
+                                 env={"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "cfg",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}, keys=False)
+        S.check(rc == 0, "exit 0", err)
+        S.check("the shared config file, profile cfg" in err, "source", err)
+        r = kin.requests()[0]
+        S.check(r["akid"] == "AKIDCFG" and r["region"] == "eu-west-3", "[profile cfg] used", str(r))
+        # AWS_REGION beats the profile; AWS_DEFAULT_REGION too.
+        rc, out, err, _ = S.call(["--endpoint", kin.url, "ListStreams", "{}"],
+                                 env={"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "cfg",
+                                      "AWS_DEFAULT_REGION": "ap-south-1",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}, keys=False)
+        S.check(rc == 0 and kin.requests()[1]["region"] == "ap-south-1", "AWS_DEFAULT_REGION", err)
+
+
+def test_credential_process():
+    cfg = write("config-proc", "[profile proc]\ncredential_process = %s\n" % proc_command("c-proc"))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "proc",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 0, "exit 0", err)
+        S.check("Using credentials from credential_process of profile proc." in err, "source", err)
+        r = kin.requests()[0]
+        S.check(r["akid"] == "AKIDPROC1" and r["has_token"], "process credentials", str(r))
+
+
+def test_credential_process_failure():
+    cfg = write("config-fail", "[profile bad]\ncredential_process = %s\n" % proc_command("c-fail", 0, 3))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "bad",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "exit status 3" in err, "failure exits 2", err)
+        S.check(kin.requests() == [], "nothing sent without credentials")
+
+
+def test_missing_profile():
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_PROFILE": "ghost", "AWS_CONFIG_FILE": S.path("none"),
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "profile ghost was not found" in err, "missing named profile", err)
+
+
+def test_insecure_file_warning():
+    creds = write("credentials-open", "[default]\naws_access_key_id = AKIDOPEN\naws_secret_access_key = s\n",
+                  0o666)
+    os.chmod(creds, 0o666)
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_SHARED_CREDENTIALS_FILE": creds,
+                                      "AWS_CONFIG_FILE": S.path("none")})
+        S.check(rc == 0 and "group- or world-writable" in err, "warning", err)
+
+
+def test_container_full_uri_token():
+    with FakeServer(S, "kinesis") as kin, \
+            FakeServer(S, "container", "--akid", "AKIDCONTAINER", "--token", "Bearer abc") as ctr:
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": ctr.url + "/creds",
+               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer abc",
+               "AWS_CONFIG_FILE": S.path("none"), "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, env)
+        S.check(rc == 0, "exit 0", err)
+        S.check("Using credentials from the container credentials endpoint." in err, "source", err)
+        r = kin.requests()[0]
+        S.check(r["akid"] == "AKIDCONTAINER" and r["has_token"], "container credentials", str(r))
+        S.check(ctr.requests()[0]["path"] == "/creds", "path", str(ctr.requests()))
+        # The token file wins over the variable and is read on every fetch.
+        tok = write("token", "Bearer abc\n")
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "Bearer wrong"
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = tok
+        rc, out, err, _ = kcall(kin, env)
+        S.check(rc == 0, "token file", err)
+        write("token", "Bearer rotated-wrong\n")
+        rc, out, err, _ = kcall(kin, env)
+        S.check(rc == 2 and "HTTP 403" in err, "a wrong token is refused", err)
+
+
+def test_container_full_uri_refused():
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://192.0.2.1/creds",
+                                      "AWS_CONFIG_FILE": S.path("none"),
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "must be https://" in err, "non-loopback http refused", err)
+        S.check(kin.requests() == [], "nothing sent")
+
+
+def test_imds():
+    with FakeServer(S, "kinesis") as kin, FakeServer(S, "imds", "--akid", "AKIDIMDS") as md:
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url + "/",
+               "AWS_CONFIG_FILE": S.path("none"), "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, env)
+        S.check(rc == 0, "exit 0", err)
+        S.check("Using credentials from the EC2 instance metadata service." in err, "source", err)
+        r = kin.requests()[0]
+        S.check(r["akid"] == "AKIDIMDS" and r["has_token"], "IMDS credentials", str(r))
+        reqs = [(q["method"], q["path"], q["imds_ttl"], q["imds_token"]) for q in md.requests()]
+        S.check(reqs == [("PUT", "/latest/api/token", "21600", None),
+                         ("GET", "/latest/meta-data/iam/security-credentials/", None, "tok-123"),
+                         ("GET", "/latest/meta-data/iam/security-credentials/test-role", None, "tok-123")],
+                "IMDSv2 sequence", str(reqs))
+
+
+def test_imds_disabled():
+    with FakeServer(S, "kinesis") as kin, FakeServer(S, "imds", "--akid", "AKIDIMDS") as md:
+        env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
+               "AWS_CONFIG_FILE": S.path("none"), "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, env)
+        S.check(rc == 2 and "No AWS credentials found" in err, "no credentials", err)
+        S.check(md.requests() == [] and kin.requests() == [], "nothing sent")
+
+
+def test_chain_order():
+    # Environment beats the files, the files beat the container endpoint.
+    creds = write("credentials-order", "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = s\n")
+    with FakeServer(S, "kinesis") as kin, FakeServer(S, "container", "--akid", "AKIDCTR") as ctr:
+        base = {"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_CONFIG_FILE": S.path("none"),
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": ctr.url + "/c"}
+        kcall(kin, dict(base, AWS_ACCESS_KEY_ID="AKIDENV", AWS_SECRET_ACCESS_KEY="s"))
+        kcall(kin, base)
+        kcall(kin, dict(base, AWS_SHARED_CREDENTIALS_FILE=S.path("none")))
+        S.check(akids(kin) == ["AKIDENV", "AKIDFILE", "AKIDCTR"], "order", str(akids(kin)))
+
+
+def test_expiring_credentials_refreshed():
+    # Credentials living 4 s are refreshed half-way (before the 5-minute margin
+    # could apply): three calls 1.5 s apart see at least two key sets.
+    cfg = write("config-exp", "[default]\ncredential_process = %s\n" % proc_command("c-exp", 4))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")},
+                                "--repeat", "3", "--interval-ms", "1500", "--stats")
+        S.check(rc == 0, "exit 0", err)
+        got = akids(kin)
+        S.check(len(got) == 3 and len(set(got)) >= 2 and got[0] == "AKIDPROC1", "refreshed", str(got))
+        with open(S.path("c-exp")) as f:
+            S.check(int(f.read()) >= 2, "process ran again")
+
+
+def test_expired_token_refreshes_and_retries_once():
+    cfg = write("config-expired", "[default]\ncredential_process = %s\n" % proc_command("c-expired"))
+    with FakeServer(S, "kinesis", "--expired-akid", "AKIDPROC1") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 0, "exit 0 after the refresh", err)
+        S.check(akids(kin) == ["AKIDPROC1", "AKIDPROC2"], "fresh keys", str(akids(kin)))
+    # A token that stays expired is reported after one refresh, not looped on.
+    with FakeServer(S, "kinesis", "--fail", "-1", "--with", "expired") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 1 and "ExpiredTokenException: " in err, "reported", err)
+        S.check(len(kin.requests()) == 2, "one retry", str(len(kin.requests())))
+
+
+for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_config_file_profile_and_region,
+          test_credential_process, test_credential_process_failure, test_missing_profile,
+          test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
+          test_imds, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
+          test_expired_token_refreshes_and_retries_once):
+    S.run(t)
+sys.exit(S.summary())
