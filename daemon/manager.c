@@ -7,9 +7,12 @@
  * block the loop, and never write anything in --plan mode. */
 #include "manager.h"
 
+#include <fcntl.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -30,6 +33,8 @@
 #define EXPORT_DELAY_USEC (50 * USEC_PER_MSEC)
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
+/* The largest streams.json read back at start (for last_change). */
+#define STREAMS_JSON_READ_MAX (64 * 1024 * 1024)
 /* Page size for ListStreams: larger pages, fewer calls per pass. */
 #define LIST_STREAMS_LIMIT 1000
 
@@ -167,9 +172,18 @@ static int export_now(struct manager *m) {
         int r;
 
         m->export_timer = sd_event_source_disable_unref(m->export_timer);
-        m->export_dirty = false;
         if (!writes_state(m) || !m->state)
                 return 0;
+        /* Until AWS has answered for every stream, an export would drop the
+         * .arn files and env lines of streams not looked at yet (the previous
+         * run's exports are still in the directory): wait. The first answer
+         * of the last stream asks for an export again. */
+        for (size_t i = 0; i < m->n_streams; i++)
+                if (!reconciler_observed(m->streams[i])) {
+                        m->export_dirty = true;
+                        return 0;
+                }
+        m->export_dirty = false;
 
         for (size_t i = 0; i < m->n_streams; i++)
                 n_consumers += reconciler_decl(m->streams[i])->n_consumers;
@@ -278,6 +292,21 @@ static void pass_done(struct manager *m) {
                 (void) sd_event_exit(m->event, m->exit_code);
                 return;
         case RUN_ONCE:
+                /* Say once more, together, which streams failed and why: the
+                 * reasons may be far up in the log. */
+                for (size_t i = 0; i < m->n_streams; i++)
+                        if (!reconciler_ready(m->streams[i])) {
+                                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                                log_fields(LOG_ERR,
+                                           (&(struct log_fields){
+                                                   .stream = d->name,
+                                                   .region = reconcile_region_of(m->streams[i])->region }),
+                                           "Stream %s (%s) is not ready: %s", d->name,
+                                           reconcile_region_of(m->streams[i])->region,
+                                           reconciler_last_error(m->streams[i])
+                                                   ? reconciler_last_error(m->streams[i])
+                                                   : "not ACTIVE");
+                        }
                 (void) export_now(m);
                 m->exit_code = ready == m->n_streams ? 0 : EXIT_STREAM_FAILED;
                 (void) sd_event_exit(m->event, m->exit_code);
@@ -315,6 +344,11 @@ static void on_changed(struct reconciler *r, void *owner) {
         notify_status(m);
 }
 
+static void on_change_made(struct reconciler *r, void *owner) {
+        struct manager *m = owner;
+        m->metrics.changes_made++;
+}
+
 static void on_call_started(void *owner) {
         struct manager *m = owner;
         m->in_flight++;
@@ -329,6 +363,7 @@ static void on_call_finished(void *owner) {
 static const struct reconcile_ops reconcile_ops = {
         .settled = on_settled,
         .changed = on_changed,
+        .change_made = on_change_made,
         .call_started = on_call_started,
         .call_finished = on_call_finished,
 };
@@ -381,7 +416,8 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
 
         g->entries = entries;
         g->n_entries = n;
-        qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
+        if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
+                qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
         for (size_t i = 0; i < m->n_streams; i++)
                 if (reconcile_region_of(m->streams[i]) == &g->shared)
                         reconciler_start(m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name));
@@ -674,6 +710,70 @@ static int open_state(struct manager *m, const struct config *c) {
         return m->state_path ? 0 : log_oom();
 }
 
+static bool parse_rfc3339(const char *s, uint64_t *ret) {
+        struct tm tm = {};
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        time_t t;
+
+        if (!end || *end)
+                return false;
+        t = timegm(&tm);
+        if (t <= 0)
+                return false;
+        *ret = (uint64_t) t * USEC_PER_SEC;
+        return true;
+}
+
+/* A new process knows nothing of the changes an earlier run made: take each
+ * stream's last_change from the streams.json it left, so that this run does
+ * not rewrite an unchanged streams.json (and wake its watchers) only to say
+ * "never". Anything unreadable is ignored: the field is informational. */
+static void seed_from_previous_export(struct manager *m) {
+        _cleanup_free_ char *buf = NULL;
+        json_object *root = NULL, *arr = NULL;
+        struct stat st;
+        ssize_t n;
+        int fd;
+
+        if (!m->state)
+                return;
+        fd = openat(state_dir_fd(m->state), "streams.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+            st.st_size > STREAMS_JSON_READ_MAX || !(buf = malloc((size_t) st.st_size + 1))) {
+                close(fd);
+                return;
+        }
+        n = pread(fd, buf, (size_t) st.st_size, 0);
+        close(fd);
+        if (n != st.st_size)
+                return;
+        buf[n] = 0;
+        root = json_tokener_parse(buf);
+        if (root && json_object_object_get_ex(root, "streams", &arr) &&
+            json_object_is_type(arr, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        json_object *e = json_object_array_get_idx(arr, i), *name, *region, *lc;
+                        uint64_t usec;
+
+                        if (!json_object_object_get_ex(e, "name", &name) ||
+                            !json_object_object_get_ex(e, "region", &region) ||
+                            !json_object_object_get_ex(e, "last_change", &lc) ||
+                            !json_object_is_type(name, json_type_string) ||
+                            !json_object_is_type(region, json_type_string) ||
+                            !json_object_is_type(lc, json_type_string) ||
+                            !parse_rfc3339(json_object_get_string(lc), &usec))
+                                continue;
+                        for (size_t j = 0; j < m->n_streams; j++)
+                                if (streq(reconciler_decl(m->streams[j])->name, json_object_get_string(name)) &&
+                                    streq(reconcile_region_of(m->streams[j])->region,
+                                          json_object_get_string(region)))
+                                        reconciler_seed_last_change(m->streams[j], usec);
+                }
+        json_object_put(root);
+}
+
 static void log_config_errors(const struct config_errors *e, int level, const char *message_id) {
         for (size_t i = 0; i < e->n; i++)
                 log_fields(level, (&(struct log_fields){ .message_id = message_id }), "%s", e->messages[i]);
@@ -916,6 +1016,8 @@ int manager_main(const struct run_options *opts) {
         built_done(&b);
         if (r < 0)
                 goto out_fail;
+        if (writes_state(m))
+                seed_from_previous_export(m);
 
         if (opts->mode == RUN_DAEMON) {
                 notify_status(m);

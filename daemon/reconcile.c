@@ -42,6 +42,8 @@ struct reconciler {
         unsigned actions_this_pass;
         bool terminal;
         bool settled; /* the owner was told this pass */
+        bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
+        bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
 
         /* History kept across passes and reloads (CLOCK_REALTIME). */
         uint64_t scalings[PLAN_MAX_SCALINGS_PER_DAY];
@@ -145,8 +147,27 @@ static void set_last_error(struct reconciler *r, const char *e) {
         r->ops->changed(r, r->owner);
 }
 
+/* The first answer about the stream: from now on its exports are facts, and
+ * the owner may write them (it holds exports back until every stream has one). */
+static void mark_observed(struct reconciler *r) {
+        if (r->observed)
+                return;
+        r->observed = true;
+        r->ops->changed(r, r->owner);
+}
+
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
+        /* A pass cut short by shutdown says nothing about the stream's health. */
+        if (!r->stopping) {
+                bool failed = phase == PHASE_FAILED;
+                if (failed != r->failed_last) {
+                        r->failed_last = failed;
+                        r->ops->changed(r, r->owner);
+                }
+                if (failed)
+                        mark_observed(r);
+        }
         r->timer = sd_event_source_disable_unref(r->timer);
         slot_dequeue(r);
         if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
@@ -402,6 +423,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                                    "Stream %s is gone from AWS.", r->decl->name);
                 obs_reset(r);
                 slot_release(r);
+                mark_observed(r);
                 go_plan(r);
                 return;
         }
@@ -438,6 +460,9 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 slot_release(r);
 
         if (r->obs.status != STREAM_STATUS_ACTIVE) {
+                /* Tags and consumers are read once it is ACTIVE: this is all
+                 * there is to know for now. */
+                mark_observed(r);
                 if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
                         log_fields(LOG_WARNING, fields_of(r),
                                    "Stream %s is being deleted; waiting to create it again.",
@@ -493,6 +518,8 @@ static void go_plan(struct reconciler *r) {
         uint64_t now = now_usec(CLOCK_REALTIME);
         int k;
 
+        /* Everything exported (ARN, settings, consumers) has been read. */
+        mark_observed(r);
         r->obs.scalings_last_24h = count_recent(r->scalings, &r->n_scalings, now);
         r->obs.mode_changes_last_24h = count_recent(r->mode_changes, &r->n_mode_changes, now);
 
@@ -547,6 +574,7 @@ static void record_change(struct reconciler *r, const struct action *a) {
                 if (r->n_mode_changes < ELEMENTSOF(r->mode_changes))
                         r->mode_changes[r->n_mode_changes++] = now;
         }
+        r->ops->change_made(r, r->owner);
         r->ops->changed(r, r->owner);
 }
 
@@ -776,6 +804,13 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->last_change_usec = old->last_change_usec;
         free(r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
+        r->observed = old->observed;
+        r->failed_last = old->failed_last;
+}
+
+void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
+        if (realtime_usec > r->last_change_usec)
+                r->last_change_usec = realtime_usec;
 }
 
 void reconciler_start(struct reconciler *r, bool listed) {
@@ -792,6 +827,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         }
         obs_reset(r);
         slot_release(r);
+        mark_observed(r);
         go_plan(r);
 }
 
@@ -837,6 +873,10 @@ bool reconciler_failed_terminally(const struct reconciler *r) {
         return r->phase == PHASE_FAILED && r->terminal;
 }
 
+bool reconciler_observed(const struct reconciler *r) {
+        return r->observed;
+}
+
 const struct stream_obs *reconciler_obs(const struct reconciler *r) {
         return &r->obs;
 }
@@ -866,8 +906,12 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .name = r->decl->name,
                 .region = r->region->region,
                 .arn = o->exists ? o->arn : NULL,
-                .status = !o->exists ? (r->phase == PHASE_FAILED ? "FAILED" : "MISSING")
-                                     : stream_status_to_string(o->status),
+                /* A stream whose last pass failed is FAILED, whether or not it
+                 * exists, until a pass succeeds: so kinesisd_stream_failed is
+                 * right and the status does not flicker while a new pass looks. */
+                .status = r->failed_last ? "FAILED"
+                          : !o->exists   ? "MISSING"
+                                         : stream_status_to_string(o->status),
                 .mode = o->exists ? (o->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED")
                                   : NULL,
                 .shards = o->exists ? o->open_shards : 0,

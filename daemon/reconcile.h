@@ -37,6 +37,7 @@ struct reconcile_region {
 struct reconcile_ops {
         void (*settled)(struct reconciler *r, void *owner); /* done or failed for this pass */
         void (*changed)(struct reconciler *r, void *owner); /* something exported changed */
+        void (*change_made)(struct reconciler *r, void *owner); /* a change succeeded in AWS */
         void (*call_started)(void *owner);
         void (*call_finished)(void *owner);
 };
@@ -70,6 +71,10 @@ struct reconciler *reconciler_free(struct reconciler *r);
  * reload neither forgets the budget nor drops exports. */
 void reconciler_adopt(struct reconciler *r, struct reconciler *old);
 
+/* The time of the last change a previous run of kinesisd made (from the
+ * streams.json it left), unless this process knows a later one. */
+void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
+
 /* Start a pass. listed: the stream appeared in ListStreams. */
 void reconciler_start(struct reconciler *r, bool listed);
 /* The pass could not start (ListStreams failed): settle as failed. */
@@ -86,6 +91,10 @@ bool reconciler_ready(const struct reconciler *r);
 bool reconciler_failed(const struct reconciler *r);
 /* Failed in a way the next pass will not fix by itself (a refused request). */
 bool reconciler_failed_terminally(const struct reconciler *r);
+/* AWS has answered at least once about the stream's existence (or a pass
+ * failed before it could), in this process or in the reconciler adopted on
+ * reload. Until then the stream's exports would be guesses. */
+bool reconciler_observed(const struct reconciler *r);
 const struct stream_obs *reconciler_obs(const struct reconciler *r);
 /* The plan of the last observation (plan_only passes), or NULL. */
 const struct plan *reconciler_plan(const struct reconciler *r);
