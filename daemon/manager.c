@@ -754,22 +754,37 @@ static void seed_from_previous_export(struct manager *m) {
         if (root && json_object_object_get_ex(root, "streams", &arr) &&
             json_object_is_type(arr, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                        json_object *e = json_object_array_get_idx(arr, i), *name, *region, *lc;
+                        json_object *e = json_object_array_get_idx(arr, i), *name, *region, *lc, *arn, *cons;
                         uint64_t usec;
 
                         if (!json_object_object_get_ex(e, "name", &name) ||
                             !json_object_object_get_ex(e, "region", &region) ||
-                            !json_object_object_get_ex(e, "last_change", &lc) ||
                             !json_object_is_type(name, json_type_string) ||
-                            !json_object_is_type(region, json_type_string) ||
-                            !json_object_is_type(lc, json_type_string) ||
-                            !parse_rfc3339(json_object_get_string(lc), &usec))
+                            !json_object_is_type(region, json_type_string))
                                 continue;
-                        for (size_t j = 0; j < m->n_streams; j++)
-                                if (streq(reconciler_decl(m->streams[j])->name, json_object_get_string(name)) &&
-                                    streq(reconcile_region_of(m->streams[j])->region,
-                                          json_object_get_string(region)))
+                        for (size_t j = 0; j < m->n_streams; j++) {
+                                if (!streq(reconciler_decl(m->streams[j])->name, json_object_get_string(name)) ||
+                                    !streq(reconcile_region_of(m->streams[j])->region,
+                                           json_object_get_string(region)))
+                                        continue;
+                                if (json_object_object_get_ex(e, "last_change", &lc) &&
+                                    json_object_is_type(lc, json_type_string) &&
+                                    parse_rfc3339(json_object_get_string(lc), &usec))
                                         reconciler_seed_last_change(m->streams[j], usec);
+                                /* state.c exports only ARN-shaped values; check again anyway. */
+                                if (json_object_object_get_ex(e, "arn", &arn) &&
+                                    json_object_is_type(arn, json_type_string) &&
+                                    strncmp(json_object_get_string(arn), "arn:", 4) == 0)
+                                        (void) reconciler_seed_arn(m->streams[j], json_object_get_string(arn));
+                                if (json_object_object_get_ex(e, "consumers", &cons) &&
+                                    json_object_is_type(cons, json_type_object)) {
+                                        json_object_object_foreach(cons, cname, carn)
+                                                if (json_object_is_type(carn, json_type_string) &&
+                                                    strncmp(json_object_get_string(carn), "arn:", 4) == 0)
+                                                        (void) reconciler_seed_consumer(
+                                                                m->streams[j], cname, json_object_get_string(carn));
+                                }
+                        }
                 }
         json_object_put(root);
 }

@@ -44,6 +44,10 @@ struct reconciler {
         bool settled; /* the owner was told this pass */
         bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
         bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
+        bool created;     /* this pass created the stream */
+        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
+                             until AWS says the stream is gone, so a start while AWS is
+                             unreachable does not take ARNs away from other services */
 
         /* History kept across passes and reloads (CLOCK_REALTIME). */
         uint64_t scalings[PLAN_MAX_SCALINGS_PER_DAY];
@@ -392,8 +396,9 @@ static void list_tags(struct reconciler *r) {
 /* Forget everything AWS told us about the stream (it is gone), keeping the
  * history that belongs to the declaration. */
 static void obs_reset(struct reconciler *r) {
-        bool had_arn = r->obs.arn != NULL;
+        bool had_arn = r->obs.arn != NULL || r->seed_arn != NULL;
 
+        r->seed_arn = mfree_str(r->seed_arn);
         stream_obs_done(&r->obs);
         r->obs = (struct stream_obs){};
         if (had_arn)
@@ -523,7 +528,17 @@ static void go_plan(struct reconciler *r) {
         r->obs.scalings_last_24h = count_recent(r->scalings, &r->n_scalings, now);
         r->obs.mode_changes_last_24h = count_recent(r->mode_changes, &r->n_mode_changes, now);
 
-        k = plan_stream(r->decl, &r->obs, &p);
+        /* manage: create-only means "never modify what exists", but a stream
+         * this pass created is still being created: it gets its declared
+         * retention, encryption, metrics and consumers like any new stream. */
+        struct stream_decl as_new;
+        const struct stream_decl *d = r->decl;
+        if (r->created && d->manage == MANAGE_CREATE_ONLY) {
+                as_new = *d;
+                as_new.manage = MANAGE_FULL;
+                d = &as_new;
+        }
+        k = plan_stream(d, &r->obs, &p);
         if (k < 0) {
                 fail(r, false, NULL, "cannot plan: %s", strerror(-k));
                 return;
@@ -646,6 +661,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 record_change(r, a);
                 if (a->type == ACTION_CREATE_STREAM) {
+                        r->created = true;
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = now_usec(CLOCK_MONOTONIC);
@@ -788,12 +804,15 @@ struct reconciler *reconciler_free(struct reconciler *r) {
                 plan_done(&r->plan);
         free(r->last_error);
         free(r->last_refusal);
+        free(r->seed_arn);
         sd_event_unref(r->event);
         free(r);
         return NULL;
 }
 
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
+        free(r->seed_arn);
+        r->seed_arn = TAKE_PTR(old->seed_arn);
         stream_obs_done(&r->obs);
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
@@ -808,6 +827,38 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->failed_last = old->failed_last;
 }
 
+int reconciler_seed_arn(struct reconciler *r, const char *arn) {
+        char *a;
+
+        if (r->obs.exists || r->seed_arn)
+                return 0;
+        a = strdup(arn);
+        if (!a)
+                return -ENOMEM;
+        r->seed_arn = a;
+        return 0;
+}
+
+int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn) {
+        struct stream_consumer_obs *n;
+
+        if (r->obs.exists || r->obs.consumers_known)
+                return 0;
+        n = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        r->obs.consumers = n;
+        n = &r->obs.consumers[r->obs.n_consumers];
+        *n = (struct stream_consumer_obs){ .name = strdup(name), .arn = strdup(arn) };
+        if (!n->name || !n->arn) {
+                free(n->name);
+                free(n->arn);
+                return -ENOMEM;
+        }
+        r->obs.n_consumers++;
+        return 0;
+}
+
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
         if (realtime_usec > r->last_change_usec)
                 r->last_change_usec = realtime_usec;
@@ -818,6 +869,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->stopping = false;
         r->settled = false;
         r->terminal = false;
+        r->created = false;
         r->actions_this_pass = 0;
         r->wait_started = 0;
         r->waited = false;
@@ -905,7 +957,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         *ret = (struct state_stream){
                 .name = r->decl->name,
                 .region = r->region->region,
-                .arn = o->exists ? o->arn : NULL,
+                .arn = o->exists ? o->arn : r->seed_arn,
                 /* A stream whose last pass failed is FAILED, whether or not it
                  * exists, until a pass succeeds: so kinesisd_stream_failed is
                  * right and the status does not flicker while a new pass looks. */

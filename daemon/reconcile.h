@@ -73,6 +73,10 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old);
 
 /* The time of the last change a previous run of kinesisd made (from the
  * streams.json it left), unless this process knows a later one. */
+/* The ARN a previous process exported, exported again until AWS is asked. */
+int reconciler_seed_arn(struct reconciler *r, const char *arn);
+/* Likewise a consumer's ARN (listed again before anything relies on it). */
+int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn);
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
 
 /* Start a pass. listed: the stream appeared in ListStreams. */

@@ -50,13 +50,13 @@ def test_create_only_creates():
     T.kc("CreateStream", {"StreamName": P + "obs", "ShardCount": 2})
     T.wait_active(P + "obs")
     out, err = T.once(cfg, state)
-    T.check(change_calls(err) == ["CreateStream"], "only the create-only stream is created",
-            str(change_calls(err)))
+    # A stream create-only creates is finished like any new stream: its
+    # declared retention is applied right after the create.
+    T.check(change_calls(err) == ["CreateStream", "IncreaseStreamRetentionPeriod"],
+            "only the create-only stream is created, then given its retention", str(change_calls(err)))
     d = T.describe(P + "co")
     T.check(d["OpenShardCount"] == 1 and d["StreamStatus"] == "ACTIVE", "create-only stream created", str(d))
-    # Not asserted: whether the declared retention is applied right after the
-    # create (today it is not: the planner treats it as drift of an existing
-    # stream, which create-only never corrects). DESIGN does not say.
+    T.check(d["RetentionPeriodHours"] == 48, "create-only stream has its declared retention", str(d))
     d = T.describe(P + "obs")
     T.check(d["RetentionPeriodHours"] == 24 and d["OpenShardCount"] == 2, "observed stream untouched", str(d))
     T.check(T.tags(P + "obs") == {}, "observed stream: no tags added", str(T.tags(P + "obs")))

@@ -185,4 +185,20 @@ def test_second_run_changes_nothing():
             str(st["prom"].get("kinesisd_changes_total")))
 
 
-T.run(test_first_run, test_second_run_changes_nothing)
+def test_unreachable_keeps_arns():
+    # AWS unreachable at start: the streams fail for this pass, but the ARNs
+    # the previous run exported stay, so other services do not lose them.
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    before = read_state(state)
+    T.once(cfg, state, "--endpoint", "http://127.0.0.1:%d" % dead, expect=1)
+    after = read_state(state)
+    T.check(after["env"] == before["env"], "streams.env keeps every ARN",
+            "%s\nvs\n%s" % (before["env"], after["env"]))
+    T.check(after["arn"] == before["arn"], ".arn files kept", "%s vs %s" % (before["arn"], after["arn"]))
+    T.check(all(s["status"] == "FAILED" for s in after["json"]["streams"]), "streams.json says FAILED")
+
+
+T.run(test_first_run, test_second_run_changes_nothing, test_unreachable_keeps_arns)
