@@ -518,6 +518,15 @@ static struct region_ctx *region_find(struct region_ctx **regions, size_t n, con
         return NULL;
 }
 
+/* A stream's own region (or its defaults'), else the default region; --region
+ * replaces aws.region, and with it the region streams inherited from it. */
+static const char *stream_region(const struct manager *m, const struct stream_decl *d,
+                                 const char *default_region) {
+        if (!d->region || (m->opts.region && d->region_inherited))
+                return default_region;
+        return d->region;
+}
+
 struct built {
         char *default_region;
         struct creds_provider *creds;
@@ -543,7 +552,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         if (r < 0 && c->n_streams > 0) {
                 bool all_have_region = true;
                 for (size_t i = 0; i < c->n_streams; i++)
-                        if (!c->streams[i].region)
+                        if (!stream_region(m, &c->streams[i], NULL))
                                 all_have_region = false;
                 if (!all_have_region) {
                         log_error_errno(r, "No AWS region: set aws.region, --region or AWS_REGION%s.",
@@ -560,7 +569,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         }
 
         for (size_t i = 0; i < c->n_streams; i++) {
-                const char *region = c->streams[i].region ? c->streams[i].region : b.default_region;
+                const char *region = stream_region(m, &c->streams[i], b.default_region);
                 _cleanup_free_ char *endpoint = NULL;
                 struct region_ctx *g;
                 struct region_ctx **n;
@@ -643,7 +652,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 r = log_oom();
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
-                const char *region = d->region ? d->region : m->default_region;
+                const char *region = stream_region(m, d, m->default_region);
                 struct region_ctx *g = region_find(m->regions, m->n_regions, region);
                 struct reconciler *o;
 
