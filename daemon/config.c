@@ -2117,6 +2117,13 @@ static int load_file(struct loader *l, const char *path, bool main_file, struct 
                 if (l->files[i].dev == st.st_dev && l->files[i].ino == st.st_ino)
                         return 0;
 
+        /* Whoever may write a configuration file decides which streams exist
+         * and where their ARNs point: say so when that is not only its owner. */
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                loader_warning_at(l, path, idx, 1, 1, "file is %s-writable (mode %04o)",
+                                  st.st_mode & S_IWOTH ? "world" : "group",
+                                  (unsigned) (st.st_mode & 07777));
+
         copy = strdup(path);
         files = reallocarray(l->files, l->n_files + 1, sizeof(*files));
         if (!copy || !files) {

@@ -450,7 +450,11 @@ static int call_send(struct kinesis_call *call) {
 static bool error_means_bad_credentials(const char *type) {
         return type && (streq(type, "ExpiredTokenException") || streq(type, "ExpiredToken") ||
                         streq(type, "UnrecognizedClientException") ||
-                        streq(type, "InvalidClientTokenId"));
+                        streq(type, "InvalidClientTokenId") ||
+                        /* "Signature expired": signed too long ago (a stalled
+                         * attempt) or with a skewed clock; a fresh signature
+                         * fixes the former, and the retry is made only once. */
+                        streq(type, "InvalidSignatureException"));
 }
 
 static void page_done(struct kinesis_call *call, const struct kinesis_result *r);

@@ -269,13 +269,17 @@ static void result_text(const struct kinesis_result *res, char *buf, size_t n) {
 static void fail_result(struct reconciler *r, const struct kinesis_result *res) {
         char text[768];
         struct log_fields f = fields(r);
-        bool terminal = res->error == 0;
+        /* An answer the HTTP layer would have retried (5xx, throttling) that
+         * arrives here has used up its attempts: an outage, not a refusal. */
+        bool terminal = res->error == 0 &&
+                        http_retry_classify(0, res->http_status, res->error_type, res->error_message) ==
+                                HTTP_RETRY_NO;
 
         result_text(res, text, sizeof text);
         f.aws_operation = res->operation;
         f.aws_error = res->error_type;
         f.aws_request_id = res->request_id;
-        if (error_is(res, "LimitExceededException"))
+        if (terminal && error_is(res, "LimitExceededException"))
                 fail(r, true, &f, "AWS quota reached (%s)", text);
         else
                 fail(r, terminal, &f, "%s", text);

@@ -1,0 +1,713 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP/1.1 front for kinesis-mock (python3 stdlib only).
+
+  fault_proxy.py --upstream-port-file F | --upstream-port N
+                 --port-file F --log F [--schedule FILE | --schedule-json TEXT]
+                 [--keys-json TEXT] [--max-seconds S] [--stall-seconds S]
+
+Listens on 127.0.0.1 (a free port, written to --port-file once listening) and
+forwards every request to http://127.0.0.1:<upstream>/ over one keep-alive
+upstream connection per client connection. Client connections are kept alive
+as long as the client wants (the daemon reuses its connections).
+
+Every request's SigV4 signature is verified independently of the daemon's
+signer, from the secret keys in --keys-json ({"AKID": "secret", ...}; default:
+the test key pair of tests/aws). A request that does not verify is answered
+403 InvalidSignatureException and counted as a mismatch; it never reaches the
+mock.
+
+The schedule ({"seed": N, "rules": [...]}, from a file or the command line)
+decides which requests get a fault. Each rule:
+
+  op          X-Amz-Target operation ("DescribeStreamSummary"), "*" or absent: any
+  stream      stream name in the body (StreamName, or from StreamARN); optional
+  akid        only requests signed with this access key id; optional
+  fault       what to do (below)
+  skip        let this many matching requests through first (default 0)
+  count       inject into this many matching requests (default 1; -1: every one)
+  probability inject with this probability (default 1; seeded by "seed")
+  forward     send the request to the mock first (the answer is then lost or
+              corrupted): default true for the answer-corrupting faults
+              (reset, short-body, stall, truncated, malformed, oversized, html),
+              false for the error answers (AWS refuses before acting)
+  status      override the HTTP status of the answer (html, error faults)
+
+The first rule that matches and fires wins. Faults:
+
+  throttle        400 ThrottlingException "Rate exceeded"
+  limit-rate      400 LimitExceededException "Rate exceeded for stream NAME under account ..."
+  limit-quota     400 LimitExceededException (account shard quota: not a throttle)
+  access-denied   400 AccessDeniedException
+  validation      400 ValidationException
+  500, 503        InternalFailure / ServiceUnavailable
+  expired         400 ExpiredTokenException
+  skew            400 InvalidSignatureException "Signature expired: ..."
+  time-skewed     400 RequestTimeTooSkewed
+  reset           headers and part of the body, then RST (SO_LINGER 0)
+  short-body      headers (full Content-Length) and part of the body, then FIN
+  stall           hold the answer past the client's timeout, then close
+  truncated       200, the first half of the JSON answer, consistent Content-Length
+  malformed       200, a body that is not JSON
+  oversized       200, a valid JSON body over 1 MiB
+  html            200 text/html (an HTML page, as a captive portal or balancer sends)
+
+truncated, malformed, oversized and html corrupt only a successful answer of
+the mock; an error answer passes unchanged (logged as fault_skipped).
+
+Every request is appended to --log as one JSON line when it is finished:
+seq (arrival order), t (arrival, CLOCK_MONOTONIC seconds), t_end, conn (client
+connection number), op, stream, akid, amz_date, sig_ok, sig_error, fault,
+rule, status (sent; null when none was), upstream_status, error_type (of the
+answer the client got or would have got), body_sha256, client_closed (a
+stalled client went away), held (seconds a stall held). A final line
+{"summary": ...} carries the totals, mismatches included. While a stall
+holds, LOG.active lists the rule index of each stall in progress, one a line.
+
+Stops by itself after --max-seconds, and on SIGTERM/SIGINT. Only ever talks to
+127.0.0.1.
+"""
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import re
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+DEFAULT_KEYS = {"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+TARGET_PREFIX = "Kinesis_20131202."
+JSON_CT = "application/x-amz-json-1.1"
+MAX_REQUEST = 4 * 1024 * 1024
+MAX_HEADER = 64 * 1024
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+              "trailer", "upgrade", "expect", "content-length"}
+CORRUPTING = {"reset", "short-body", "stall", "truncated", "malformed", "oversized", "html"}
+ERRORS = {
+    # fault: (status, __type, message); {stream} is filled in
+    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+    "limit-rate": (400, "LimitExceededException",
+                   "Rate exceeded for stream {stream} under account 000000000000."),
+    "limit-quota": (400, "LimitExceededException",
+                    "This request would exceed the shard limit for the account 000000000000 "
+                    "in us-east-1. Current shard count for the account: 500. Limit: 500."),
+    "access-denied": (400, "AccessDeniedException",
+                      "User: arn:aws:iam::000000000000:user/fault is not authorized to perform: "
+                      "kinesis:{op} on resource: {stream}"),
+    "validation": (400, "ValidationException", "1 validation error detected (injected)"),
+    "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
+    "503": (503, "ServiceUnavailable", "The service is unavailable. Please try again."),
+    "expired": (400, "ExpiredTokenException", "The security token included in the request is expired"),
+    "skew": (400, "InvalidSignatureException",
+             "Signature expired: {amz_date} is now earlier than {later} ({now} - 5 min.)"),
+    "time-skewed": (400, "RequestTimeTooSkewed",
+                    "The difference between the request time and the current time is too large."),
+}
+FAULTS = set(ERRORS) | CORRUPTING
+
+
+def log_stderr(msg):
+    print("fault_proxy: %s" % msg, file=sys.stderr, flush=True)
+
+
+# ---- SigV4, recomputed from scratch ------------------------------------
+
+AUTH_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/"
+                     r"aws4_request,\s*SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})$")
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def canonical_value(v):
+    return " ".join(v.strip().split())
+
+
+def verify_sigv4(method, path, headers, body, keys):
+    """Returns (ok, akid, error). headers: list of (name, value) as received."""
+    auth = [v for n, v in headers if n.lower() == "authorization"]
+    if len(auth) != 1:
+        return False, None, "no or several Authorization headers"
+    m = AUTH_RE.match(auth[0].strip())
+    if not m:
+        return False, None, "malformed Authorization header"
+    akid, date, region, service, signed, signature = m.groups()
+    if akid not in keys:
+        return False, akid, "unknown access key id"
+    names = signed.split(";")
+    if names != sorted(names) or len(set(names)) != len(names):
+        return False, akid, "SignedHeaders not sorted/unique"
+    for required in ("host", "x-amz-date"):
+        if required not in names:
+            return False, akid, "%s not signed" % required
+    by_name = {}
+    for n, v in headers:
+        by_name.setdefault(n.lower(), []).append(v)
+    if "x-amz-security-token" in by_name and "x-amz-security-token" not in names:
+        return False, akid, "session token not signed"
+    lines = []
+    for n in names:
+        if n not in by_name:
+            return False, akid, "signed header %s missing" % n
+        lines.append("%s:%s\n" % (n, ",".join(canonical_value(v) for v in by_name[n])))
+    amz_date = by_name["x-amz-date"][0].strip()
+    if not re.match(r"^\d{8}T\d{6}Z$", amz_date) or amz_date[:8] != date:
+        return False, akid, "X-Amz-Date does not match the credential scope"
+    if service != "kinesis":
+        return False, akid, "service %s in scope" % service
+    if "?" in path:
+        path, query = path.split("?", 1)
+    else:
+        query = ""
+    if query:
+        return False, akid, "unexpected query string"
+    creq = "\n".join([method, path or "/", "", "".join(lines), signed,
+                      hashlib.sha256(body).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (date, region, service)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode("utf-8")).hexdigest()])
+    k = _hmac(("AWS4" + keys[akid]).encode("utf-8"), date)
+    k = _hmac(k, region)
+    k = _hmac(k, service)
+    k = _hmac(k, "aws4_request")
+    want = hmac.new(k, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, signature):
+        return False, akid, "signature mismatch"
+    return True, akid, None
+
+
+# ---- the schedule --------------------------------------------------------
+
+class Rule:
+    def __init__(self, i, d):
+        self.index = i
+        self.op = d.get("op") or "*"
+        self.stream = d.get("stream")
+        self.akid = d.get("akid")
+        self.fault = str(d["fault"])
+        if self.fault not in FAULTS:
+            raise ValueError("rule %d: unknown fault %r" % (i, self.fault))
+        self.skip = int(d.get("skip", 0))
+        self.count = int(d.get("count", 1))
+        self.probability = float(d.get("probability", 1.0))
+        self.forward = bool(d.get("forward", self.fault in CORRUPTING))
+        self.status = d.get("status")
+        self.seen = 0
+        self.fired = 0
+
+    def matches(self, op, stream, akid):
+        return ((self.op == "*" or self.op == op) and
+                (self.stream is None or self.stream == stream) and
+                (self.akid is None or self.akid == akid))
+
+
+class Schedule:
+    def __init__(self, spec):
+        self.rules = [Rule(i, r) for i, r in enumerate(spec.get("rules", []))]
+        self.rng = random.Random(spec.get("seed", 1))
+        self.lock = threading.Lock()
+
+    def pick(self, op, stream, akid):
+        with self.lock:
+            for r in self.rules:
+                if not r.matches(op, stream, akid):
+                    continue
+                r.seen += 1
+                if r.seen <= r.skip:
+                    continue
+                if r.count >= 0 and r.fired >= r.count:
+                    continue
+                if r.probability < 1.0 and self.rng.random() >= r.probability:
+                    continue
+                r.fired += 1
+                return r
+        return None
+
+
+# ---- HTTP ----------------------------------------------------------------
+
+class ClientGone(Exception):
+    pass
+
+
+class Conn:
+    """One client connection, served by its own thread."""
+
+    def __init__(self, proxy, sock, number):
+        self.proxy = proxy
+        self.sock = sock
+        self.number = number
+        self.buf = b""
+        self.upstream = None
+
+    def read_more(self):
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            raise ClientGone()
+        self.buf += data
+
+    def read_request(self):
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > MAX_HEADER:
+                raise ClientGone()
+            self.read_more()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("iso-8859-1").split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3:
+            raise ClientGone()
+        method, path, version = parts
+        headers = []
+        for l in lines[1:]:
+            if not l:
+                continue
+            if ":" not in l:
+                raise ClientGone()
+            n, v = l.split(":", 1)
+            headers.append((n.strip(), v.strip()))
+        hd = {n.lower(): v for n, v in headers}
+        if hd.get("expect", "").lower() == "100-continue":
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in hd.get("transfer-encoding", "").lower():
+            body = self.read_chunked()
+        else:
+            n = int(hd.get("content-length", "0") or 0)
+            if n < 0 or n > MAX_REQUEST:
+                raise ClientGone()
+            while len(self.buf) < n:
+                self.read_more()
+            body, self.buf = self.buf[:n], self.buf[n:]
+        keep = not (hd.get("connection", "").lower() == "close" or version == "HTTP/1.0")
+        return method, path, headers, body, keep
+
+    def read_chunked(self):
+        body = b""
+        while True:
+            while b"\r\n" not in self.buf:
+                self.read_more()
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            size = int(line.split(b";")[0], 16)
+            while len(self.buf) < size + 2:
+                self.read_more()
+            body += self.buf[:size]
+            self.buf = self.buf[size + 2:]
+            if size == 0:
+                return body
+            if len(body) > MAX_REQUEST:
+                raise ClientGone()
+
+    def forward(self, method, path, headers, body):
+        """Returns (status, reason, headers, body) from the mock."""
+        for attempt in (1, 2):
+            try:
+                if self.upstream is None:
+                    self.upstream = http.client.HTTPConnection("127.0.0.1", self.proxy.upstream_port,
+                                                               timeout=30)
+                fwd = {n: v for n, v in headers if n.lower() not in HOP_BY_HOP}
+                self.upstream.request(method, path, body=body, headers=fwd)
+                r = self.upstream.getresponse()
+                data = r.read()
+                return r.status, r.reason, [(n, v) for n, v in r.getheaders()
+                                             if n.lower() not in HOP_BY_HOP], data
+            except (OSError, http.client.HTTPException) as e:
+                try:
+                    self.upstream.close()
+                except Exception:
+                    pass
+                self.upstream = None
+                if attempt == 2:
+                    return 502, "Bad Gateway", [("Content-Type", JSON_CT)], json.dumps(
+                        {"__type": "InternalFailure", "message": "upstream: %s" % e}).encode()
+        raise AssertionError("unreachable")
+
+    def send(self, status, reason, headers, body, keep):
+        out = ["HTTP/1.1 %d %s" % (status, reason)]
+        for n, v in headers:
+            out.append("%s: %s" % (n, v))
+        out.append("Content-Length: %d" % len(body))
+        if not keep:
+            out.append("Connection: close")
+        data = ("\r\n".join(out) + "\r\n\r\n").encode("iso-8859-1") + body
+        self.sock.sendall(data)
+
+    def head_bytes(self, status, reason, headers, length):
+        out = ["HTTP/1.1 %d %s" % (status, reason)]
+        out += ["%s: %s" % (n, v) for n, v in headers]
+        out.append("Content-Length: %d" % length)
+        return ("\r\n".join(out) + "\r\n\r\n").encode("iso-8859-1")
+
+    def reset(self):
+        """Abort the connection with a RST."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def stall(self, seconds):
+        """Hold the connection without answering; returns (client_closed, held)."""
+        t0 = time.monotonic()
+        deadline = t0 + seconds
+        while not self.proxy.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, time.monotonic() - t0
+            r, _, _ = select.select([self.sock], [], [], min(left, 0.2))
+            if r:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    return True, time.monotonic() - t0
+        return False, time.monotonic() - t0
+
+    def serve(self):
+        try:
+            while not self.proxy.stopping.is_set():
+                try:
+                    req = self.read_request()
+                except (ClientGone, ValueError):
+                    return
+                if not self.handle(*req):
+                    return
+        finally:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            if self.upstream:
+                self.upstream.close()
+            self.proxy.forget(self)
+
+    def handle(self, method, path, headers, body, keep):
+        """One request. Returns False when the connection is done."""
+        p = self.proxy
+        t = time.monotonic()
+        seq = p.next_seq()
+        hd = {}
+        for n, v in headers:
+            hd.setdefault(n.lower(), v)
+        target = hd.get("x-amz-target", "")
+        op = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else target or None
+        stream = None
+        try:
+            doc = json.loads(body.decode("utf-8")) if body else {}
+            if isinstance(doc, dict):
+                stream = doc.get("StreamName")
+                if not stream and isinstance(doc.get("StreamARN"), str):
+                    stream = doc["StreamARN"].rsplit("/", 1)[-1]
+        except (ValueError, UnicodeDecodeError):
+            pass
+        ok, akid, sig_error = verify_sigv4(method, path, headers, body, p.keys)
+        entry = {"seq": seq, "t": t, "conn": self.number, "method": method, "op": op,
+                 "stream": stream, "akid": akid, "amz_date": hd.get("x-amz-date"),
+                 "has_token": "x-amz-security-token" in hd, "sig_ok": ok, "sig_error": sig_error,
+                 "fault": None, "rule": None, "status": None, "upstream_status": None,
+                 "error_type": None, "body_sha256": hashlib.sha256(body).hexdigest(),
+                 "body_len": len(body), "content_type": hd.get("content-type"),
+                 "signature": signature_of(hd.get("authorization", ""))}
+        try:
+            return self.answer(entry, method, path, headers, body, keep, op, stream, akid, ok)
+        finally:
+            entry["t_end"] = time.monotonic()
+            p.record(entry)
+
+    def answer(self, entry, method, path, headers, body, keep, op, stream, akid, sig_ok):
+        p = self.proxy
+        rid = "fault-%08d" % entry["seq"]
+        if not sig_ok:
+            p.count_mismatch()
+            entry["error_type"] = "InvalidSignatureException"
+            entry["status"] = 403
+            msg = ("The request signature we calculated does not match the signature you "
+                   "provided (fault proxy: %s)" % entry["sig_error"])
+            self.send(403, "Forbidden", [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid)],
+                      json.dumps({"__type": "InvalidSignatureException", "message": msg}).encode(), keep)
+            return keep
+
+        rule = p.schedule.pick(op, stream, akid)
+        if rule is None:
+            status, reason, rh, data = self.forward(method, path, headers, body)
+            entry["upstream_status"] = status
+            entry["status"] = status
+            entry["error_type"] = error_type_of(rh, data) if status >= 300 else None
+            self.send(status, reason, rh, data, keep)
+            return keep
+
+        entry["fault"] = rule.fault
+        entry["rule"] = rule.index
+        f = rule.fault
+        if f in ERRORS:
+            status, etype, msg = ERRORS[f]
+            if rule.status:
+                status = int(rule.status)
+            if rule.forward:
+                st, _, _, _ = self.forward(method, path, headers, body)
+                entry["upstream_status"] = st
+            now = time.gmtime()
+            msg = msg.format(stream=stream or "-", op=op or "-",
+                             amz_date=entry["amz_date"] or "-",
+                             later=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 300)),
+                             now=time.strftime("%Y%m%dT%H%M%SZ", now))
+            entry["status"] = status
+            entry["error_type"] = etype
+            self.send(status, http.client.responses.get(status, "Error"),
+                      [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid),
+                       ("x-amzn-ErrorType", etype + ":")],
+                      json.dumps({"__type": etype, "message": msg}).encode(), keep)
+            return keep
+
+        # The answer-corrupting faults: the real answer first (or a plausible one).
+        if rule.forward:
+            status, reason, rh, data = self.forward(method, path, headers, body)
+            entry["upstream_status"] = status
+            entry["error_type"] = error_type_of(rh, data) if status >= 300 else None
+            if status >= 300 and f in ("truncated", "malformed", "oversized", "html"):
+                # Corrupt successful answers only: an AWS error answer the
+                # client cannot read is a client error it must not retry, which
+                # is another test. The rule still counts as fired.
+                entry["fault"] = None
+                entry["fault_skipped"] = f
+                entry["status"] = status
+                self.send(status, reason, rh, data, keep)
+                return keep
+        else:
+            status, reason, rh, data = 200, "OK", [("Content-Type", JSON_CT)], json.dumps(
+                {"injected": "x" * 64}).encode()
+        rh = [(n, v) for n, v in rh if n.lower() != "x-amzn-requestid"] + [("x-amzn-RequestId", rid)]
+
+        if f == "stall":
+            p.stall_begins(entry)
+            try:
+                closed, held = self.stall(p.stall_seconds)
+            finally:
+                p.stall_ends(entry)
+            entry["client_closed"] = closed
+            entry["held"] = round(held, 3)
+            return False
+        if f in ("reset", "short-body"):
+            if len(data) < 2:
+                data = data + b" " * (64 - len(data))
+            cut = max(1, len(data) // 2)
+            try:
+                self.sock.sendall(self.head_bytes(status, reason, rh, len(data)) + data[:cut])
+                time.sleep(0.05)  # let the client read the part before the abort
+            except OSError:
+                pass
+            entry["status"] = status
+            entry["sent_bytes"] = cut
+            if f == "reset":
+                self.reset()
+            else:
+                try:
+                    self.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            return False
+        ct = [(n, v) for n, v in rh if n.lower() != "content-type"]
+        if f == "truncated":
+            out = data[:max(1, len(data) // 2)] if data else b'{"Stream'
+            entry["status"] = status
+            self.send(status, reason, rh, out, keep)
+            return keep
+        if f == "malformed":
+            entry["status"] = 200
+            self.send(200, "OK", rh, b'{"StreamDescriptionSummary": {"StreamName": ,,, ]', keep)
+            return keep
+        if f == "oversized":
+            pad = b'{"Padding": "' + b"A" * (1024 * 1024 + 4096) + b'"}'
+            entry["status"] = 200
+            entry["sent_len"] = len(pad)
+            try:
+                self.send(200, "OK", rh, pad, keep)
+            except OSError:
+                return False
+            return keep
+        if f == "html":
+            st = int(rule.status) if rule.status else 200
+            page = (b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>"
+                    b"<body><h1>Down for maintenance</h1></body></html>\n")
+            entry["status"] = st
+            self.send(st, http.client.responses.get(st, "OK"), ct + [("Content-Type", "text/html")],
+                      page, keep)
+            return keep
+        raise AssertionError(f)
+
+
+def signature_of(auth):
+    m = re.search(r"Signature=([0-9a-f]+)", auth)
+    return m.group(1) if m else None
+
+
+def error_type_of(headers, data):
+    for n, v in headers:
+        if n.lower() == "x-amzn-errortype":
+            return v.split(":")[0].split("#")[-1]
+    try:
+        t = json.loads(data.decode("utf-8")).get("__type")
+        return t.split("#")[-1] if t else None
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+
+
+class Proxy:
+    def __init__(self, a, schedule, keys):
+        self.upstream_port = a.upstream_port
+        self.schedule = schedule
+        self.keys = keys
+        self.stall_seconds = a.stall_seconds
+        self.log_path = a.log
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.conns = {}
+        self.n_conns = 0
+        self.mismatches = 0
+        self.requests = 0
+        self.faults = {}
+        self.stalling = {}  # seq -> rule index of the stalls in progress
+        self.log = open(a.log, "a", buffering=1)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+
+    def next_seq(self):
+        with self.lock:
+            self.seq += 1
+            return self.seq
+
+    def count_mismatch(self):
+        with self.lock:
+            self.mismatches += 1
+
+    def record(self, entry):
+        with self.lock:
+            self.requests += 1
+            if entry["fault"]:
+                self.faults[entry["fault"]] = self.faults.get(entry["fault"], 0) + 1
+            self.log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def _write_active(self):
+        tmp = self.log_path + ".active.tmp"
+        with open(tmp, "w") as f:
+            f.write("".join("%d\n" % r for r in sorted(self.stalling.values())))
+        os.rename(tmp, self.log_path + ".active")
+
+    def stall_begins(self, entry):
+        with self.lock:
+            self.stalling[entry["seq"]] = entry["rule"]
+            self._write_active()
+
+    def stall_ends(self, entry):
+        with self.lock:
+            self.stalling.pop(entry["seq"], None)
+            self._write_active()
+
+    def forget(self, conn):
+        with self.lock:
+            self.conns.pop(conn.number, None)
+
+    def accept_loop(self):
+        self.listener.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                s, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            s.settimeout(None)
+            with self.lock:
+                self.n_conns += 1
+                c = Conn(self, s, self.n_conns)
+                self.conns[c.number] = c
+            threading.Thread(target=c.serve, daemon=True).start()
+
+    def shutdown(self):
+        self.stopping.set()
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self.lock:
+            conns = list(self.conns.values())
+        for c in conns:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        with self.lock:
+            self.log.write(json.dumps({"summary": {
+                "requests": self.requests, "connections": self.n_conns,
+                "mismatches": self.mismatches, "faults": self.faults,
+                "rules": [{"index": r.index, "fault": r.fault, "seen": r.seen, "fired": r.fired}
+                          for r in self.schedule.rules]}}) + "\n")
+            self.log.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="fault-injecting front for kinesis-mock")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--upstream-port", type=int)
+    g.add_argument("--upstream-port-file")
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    s = ap.add_mutually_exclusive_group()
+    s.add_argument("--schedule", help="JSON schedule file")
+    s.add_argument("--schedule-json", help="JSON schedule text")
+    ap.add_argument("--keys-json", help='{"AKID": "secret", ...} (default: the test key)')
+    ap.add_argument("--max-seconds", type=float, default=150.0)
+    ap.add_argument("--stall-seconds", type=float, default=40.0)
+    a = ap.parse_args()
+
+    if a.upstream_port_file:
+        with open(a.upstream_port_file) as f:
+            a.upstream_port = int(f.read().strip())
+    spec = {}
+    if a.schedule:
+        with open(a.schedule) as f:
+            spec = json.load(f)
+    elif a.schedule_json:
+        spec = json.loads(a.schedule_json)
+    keys = json.loads(a.keys_json) if a.keys_json else dict(DEFAULT_KEYS)
+    proxy = Proxy(a, Schedule(spec), keys)
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    t = threading.Thread(target=proxy.accept_loop, daemon=True)
+    t.start()
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % proxy.port)
+    os.rename(tmp, a.port_file)
+    deadline = time.monotonic() + a.max_seconds
+    while not done.is_set():
+        if time.monotonic() >= deadline:
+            log_stderr("stopping after %.0f s" % a.max_seconds)
+            break
+        done.wait(0.2)
+    proxy.shutdown()
+    t.join(2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
