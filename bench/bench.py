@@ -1,0 +1,778 @@
+#!/usr/bin/python3
+"""kinesisd benchmarks: convergence against the physical bound and against the
+procedures users would run instead, steady-state cost, config load, SigV4.
+
+  /usr/bin/python3 bench/bench.py [--quick | --full] [SECTIONS...] [options]
+
+Sections (default: all of them):
+  converge   wall time of `kinesisd --once` for N new streams against
+             kinesis-mock with creation delay D, and of two baselines (a boto3
+             notebook loop, the AWS CLI create/wait loop) on the same N and D
+  steady     callgrind instructions per in-sync stream checked, peak RSS of a
+             steady-state `--once`, RSS breakdown of a running daemon
+  config     `--check-config` load time (best of several) and peak RSS
+  sigv4      SigV4 signatures per second (bench-sigv4)
+
+--quick: N = 1, 5, 20 and D = 1 s. --full: N = 1, 5, 20, 100 and D = 1 s, 3 s;
+the baselines are measured up to N = 20 and, at N = 100, extrapolated from the
+measured per-stream time of N = 20 (marked "extrapolated") unless
+--measure-baselines-100 is given.
+
+Everything talks to 127.0.0.1 only: kinesis-mock is started on a free loopback
+port for each measurement (tests/kinesis-mock/kinesis-mock.py) and stopped
+afterwards. AWS credentials are fake and passed in the environment; nothing
+reads the user's AWS configuration.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+MOCK_PY = os.path.join(REPO, "tests", "kinesis-mock", "kinesis-mock.py")
+REGION = "us-east-1"
+CREATE_SLOTS = 5  # streams AWS lets be CREATING at once (DESIGN §6)
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+# ---- processes ---------------------------------------------------------------
+
+class Result:
+    def __init__(self, wall, rc, maxrss_kib, out, err):
+        self.wall, self.rc, self.maxrss_kib, self.out, self.err = wall, rc, maxrss_kib, out, err
+
+
+def run_timed(cmd, env, timeout, cwd=None):
+    """Run cmd; wall time from just before the spawn to reaping, and its peak
+    RSS as /usr/bin/time reports it (the kernel's ru_maxrss). Not wait4() of
+    our own child: that would count the pages of this python process the
+    child had before exec; /usr/bin/time is small enough not to matter. The
+    wrapper adds about 1 ms to the wall time."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    fd, rss_file = tempfile.mkstemp(prefix="rss-")
+    os.close(fd)
+    t0 = time.monotonic()
+    p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd], env=env, cwd=cwd,
+                         stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+    killer = threading.Timer(timeout, lambda: _kill_group(p.pid))
+    killer.start()
+    try:
+        p.wait()
+    except BaseException:  # interrupted: leave nothing running behind
+        _kill_group(p.pid)
+        p.wait()
+        raise
+    finally:
+        killer.cancel()
+    wall = time.monotonic() - t0
+    maxrss = 0
+    try:
+        with open(rss_file) as f:
+            for line in f:  # "Command exited with non-zero status N" may come first
+                if line.strip().isdigit():
+                    maxrss = int(line)
+    finally:
+        os.unlink(rss_file)
+    out.seek(0)
+    err.seek(0)
+    return Result(wall, p.returncode, maxrss, out.read().decode(errors="replace"),
+                  err.read().decode(errors="replace"))
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def client_env(tmp):
+    """A clean environment for kinesisd and the baselines: fake credentials,
+    the region, no proxies, no shared AWS files, no instance metadata."""
+    return {
+        "PATH": "/usr/bin:/bin",  # Debian's aws and python3, not a user's
+        "HOME": tmp,
+        "LANG": "C.UTF-8",
+        "AWS_ACCESS_KEY_ID": "AKIDBENCHEXAMPLE0000",
+        "AWS_SECRET_ACCESS_KEY": "bench-fake-secret-key-not-real-00000000",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.path.join(tmp, "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "no-aws-credentials"),
+        "AWS_PAGER": "",
+        "NO_PROXY": "127.0.0.1",
+        "no_proxy": "127.0.0.1",
+    }
+
+
+# ---- kinesis-mock ------------------------------------------------------------
+
+class Mock:
+    def __init__(self, args, tmp, duration, shard_limit=100000, init_streams=None):
+        self.args, self.tmp = args, tmp
+        self.duration, self.shard_limit, self.init_streams = duration, shard_limit, init_streams
+        self.pid_file = os.path.join(tmp, "mock.pid")
+        self.port_file = os.path.join(tmp, "mock.port")
+        self.log = os.path.join(tmp, "mock.log")
+        self.port = None
+
+    def __enter__(self):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_") and not k.lower().endswith("_proxy")}
+        for var in ("CREATE_STREAM_DURATION", "UPDATE_SHARD_COUNT_DURATION",
+                    "UPDATE_STREAM_MODE_DURATION", "DELETE_STREAM_DURATION"):
+            env[var] = self.duration
+        env["SHARD_LIMIT"] = str(self.shard_limit)
+        env["AWS_REGION"] = REGION
+        if self.init_streams:
+            env["INITIALIZE_STREAMS"] = ",".join("%s:1" % n for n in self.init_streams)
+        r = subprocess.run([sys.executable, MOCK_PY, "start", "--dir", self.args.mock_dir,
+                            "--pid-file", self.pid_file, "--port-file", self.port_file,
+                            "--log", self.log, "--duration", self.duration, "--timeout", "180"],
+                           env=env, capture_output=True, text=True, timeout=240)
+        if r.returncode != 0 or not os.path.exists(self.port_file):
+            self.__exit__()
+            raise RuntimeError("kinesis-mock did not start: %s %s" % (r.stdout, r.stderr))
+        with open(self.port_file) as f:
+            self.port = int(f.read().strip())
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([sys.executable, MOCK_PY, "stop", "--pid-file", self.pid_file,
+                        "--port-file", self.port_file], capture_output=True, timeout=60)
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def call(self, op, body):
+        req = urllib.request.Request(
+            self.endpoint + "/", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/x-amz-json-1.1",
+                     "X-Amz-Target": "Kinesis_20131202." + op,
+                     "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDBENCHEXAMPLE0000/20240101/"
+                                      "us-east-1/kinesis/aws4_request, SignedHeaders=host, "
+                                      "Signature=00",
+                     "X-Amz-Date": "20240101T000000Z"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(req, timeout=30) as r:
+            return json.loads(r.read() or b"{}")
+
+    def status(self, name):
+        """StreamStatus from DescribeStreamSummary (this mock's ListStreams
+        carries names only), retried past the mock's own rate limit."""
+        for _ in range(50):
+            try:
+                d = self.call("DescribeStreamSummary", {"StreamName": name})
+                return d["StreamDescriptionSummary"]["StreamStatus"]
+            except urllib.error.HTTPError as e:
+                if e.code != 400 or b"LimitExceeded" not in e.read():
+                    raise
+                time.sleep(0.1)
+        raise RuntimeError("DescribeStreamSummary %s: still throttled" % name)
+
+    def check_active(self, names):
+        """Every stream in names exists and is ACTIVE (checks a baseline did its job)."""
+        missing = [n for n in names if self.status(n) != "ACTIVE"]
+        if missing:
+            raise RuntimeError("not ACTIVE after the run: %s" % ", ".join(missing[:10]))
+
+
+# ---- kinesisd ----------------------------------------------------------------
+
+def write_config(path, endpoint, names, poll):
+    with open(path, "w") as f:
+        f.write("aws:\n  region: %s\n" % REGION)
+        if endpoint:
+            f.write("  endpoint: %s\n" % endpoint)
+        f.write("reconcile:\n  poll: %s\n  timeout: 15m\n" % poll)
+        f.write("streams:\n")
+        for n in names:
+            f.write("  - name: %s\n    shards: 1\n" % n)
+
+
+def kinesisd_cmd(args, cfg, state, extra=()):
+    return [args.kinesisd, "--once", "-c", cfg, "--state-dir", state, "--log-level", "warning",
+            *extra]
+
+
+def count_exported(state):
+    try:
+        with open(os.path.join(state, "streams.env")) as f:
+            return sum(1 for line in f if "_ARN=arn:" in line)
+    except OSError:
+        return 0
+
+
+# ---- convergence -------------------------------------------------------------
+
+def bound(n, d):
+    return math.ceil(n / CREATE_SLOTS) * d
+
+
+def measure_kinesisd(args, d, n, tmp):
+    runs = []
+    repeats = args.repeat if n <= 20 else 1
+    with Mock(args, tmp, "%gs" % d) as mock:
+        for rep in range(repeats):
+            names = ["kd%d-%04d" % (rep, i) for i in range(n)]
+            cfg = os.path.join(tmp, "kinesisd-%d.yaml" % rep)
+            state = os.path.join(tmp, "state-%d" % rep)
+            os.makedirs(state)
+            write_config(cfg, mock.endpoint, names, args.poll)
+            r = run_timed(kinesisd_cmd(args, cfg, state), client_env(tmp), timeout=600)
+            exported = count_exported(state)
+            if r.rc != 0 or exported != n:
+                raise RuntimeError("kinesisd --once failed (rc %d, %d/%d exported): %s"
+                                   % (r.rc, exported, n, r.err[-2000:]))
+            runs.append({"wall": r.wall, "maxrss_kib": r.maxrss_kib})
+            log("  kinesisd D=%gs N=%d run %d: %.2f s, peak RSS %d KiB"
+                % (d, n, rep + 1, r.wall, r.maxrss_kib))
+    walls = [x["wall"] for x in runs]
+    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
+            "runs": runs, "maxrss_kib": max(x["maxrss_kib"] for x in runs)}
+
+
+def ideal_client(mock, names, poll=0.1):
+    """The floor this mock allows: 5 workers (the CREATING limit), each
+    creating a stream and describing it every 100 ms until ACTIVE, with no
+    pacing at all (the mock's LimitExceeded answers are retried after 50 ms).
+    Not something to run against AWS; a reference for what is left once the
+    mock's own latency is counted."""
+    todo = list(names)
+    lock = threading.Lock()
+    errors = []
+
+    def call(op, body):
+        while True:
+            try:
+                return mock.call(op, body)
+            except urllib.error.HTTPError as e:
+                if e.code != 400 or b"LimitExceeded" not in e.read():
+                    raise
+                time.sleep(0.05)
+
+    def worker():
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.pop(0)
+                call("CreateStream", {"StreamName": name, "ShardCount": 1})
+                while call("DescribeStreamSummary", {"StreamName": name})[
+                        "StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
+                    time.sleep(poll)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(CREATE_SLOTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("ideal client: %s" % errors[0])
+    return time.monotonic() - t0
+
+
+def measure_ideal(args, d, n, tmp):
+    with Mock(args, tmp, "%gs" % d) as mock:
+        wall = ideal_client(mock, ["ideal-%04d" % i for i in range(n)])
+    log("  ideal client D=%gs N=%d: %.2f s" % (d, n, wall))
+    return {"wall": wall}
+
+
+def measure_baseline(args, kind, d, n, tmp):
+    with Mock(args, tmp, "%gs" % d) as mock:
+        if kind == "notebook":
+            cmd = ["/usr/bin/python3", os.path.join(BENCH, "baseline-notebook.py"),
+                   mock.endpoint, "nb", str(n)]
+        else:
+            cmd = ["/bin/sh", os.path.join(BENCH, "baseline-cli.sh"), mock.endpoint, "cli", str(n)]
+        r = run_timed(cmd, client_env(tmp), timeout=60 + n * 60)
+        if r.rc != 0:
+            raise RuntimeError("%s baseline failed (rc %d): %s" % (kind, r.rc, r.err[-2000:]))
+        mock.check_active(["%s-%04d" % ("nb" if kind == "notebook" else "cli", i)
+                           for i in range(n)])
+    log("  %s D=%gs N=%d: %.2f s (%.2f s per stream)" % (kind, d, n, r.wall, r.wall / n))
+    return {"wall": r.wall, "per_stream": r.wall / n, "extrapolated": False}
+
+
+def section_converge(args, work):
+    ns = [1, 5, 20] if args.quick else [1, 5, 20, 100]
+    ds = [1.0] if args.quick else [1.0, 3.0]
+    rows = []
+    for d in ds:
+        measured = {"notebook": {}, "cli": {}}
+        for n in ns:
+            log("converge: D=%gs N=%d" % (d, n))
+            row = {"D": d, "N": n, "bound": bound(n, d)}
+            row["kinesisd"] = measure_kinesisd(args, d, n, tempfile.mkdtemp(dir=work))
+            row["ideal"] = measure_ideal(args, d, n, tempfile.mkdtemp(dir=work))
+            for kind in ("notebook", "cli"):
+                if kind in args.skip_baseline:
+                    continue
+                if n > 20 and not args.measure_baselines_100 and 20 in measured[kind]:
+                    per = measured[kind][20]["per_stream"]
+                    row[kind] = {"wall": per * n, "per_stream": per, "extrapolated": True}
+                    log("  %s D=%gs N=%d: %.1f s EXTRAPOLATED from N=20" % (kind, d, n, per * n))
+                else:
+                    row[kind] = measure_baseline(args, kind, d, n, tempfile.mkdtemp(dir=work))
+                    measured[kind][n] = row[kind]
+            rows.append(row)
+    return {"poll": args.poll, "rows": rows}
+
+
+def format_converge(res):
+    lines = ["| D | N | bound ceil(N/5)×D | ideal client on this mock | kinesisd --once, median (min–max) "
+             "| ÷ bound | ÷ ideal | target 1.2×bound+1 s | boto3 notebook loop | AWS CLI create/wait loop "
+             "| kinesisd faster than notebook / CLI | kinesisd peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        k = r["kinesisd"]
+        target = 1.2 * r["bound"] + 1
+        verdict = ("n/a (N<5)" if r["N"] < 5 else
+                   "%.1f s: %s" % (target, "met" if k["median"] <= target else "MISSED"))
+
+        def base(kind):
+            b = r.get(kind)
+            if not b:
+                return "–", "–"
+            if b["extrapolated"]:
+                return ("%.0f s (extrapolated: %.2f s/stream × N)" % (b["wall"], b["per_stream"]),
+                        "%.0f× (extrapolated)" % (b["wall"] / k["median"]))
+            return "%.1f s" % b["wall"], "%.1f×" % (b["wall"] / k["median"])
+        nb, nbx = base("notebook")
+        cli, clix = base("cli")
+        ideal = r.get("ideal", {}).get("wall")
+        lines.append("| %g s | %d | %g s | %s | %.2f s (%.2f–%.2f) | %.2f | %s | %s | %s | %s | %s / %s | %.1f MiB |"
+                     % (r["D"], r["N"], r["bound"], "%.2f s" % ideal if ideal else "–",
+                        k["median"], k["min"], k["max"], k["median"] / r["bound"],
+                        "%.2f" % (k["median"] / ideal) if ideal else "–", verdict, nb, cli, nbx, clix,
+                        k["maxrss_kib"] / 1024))
+    return "\n".join(lines)
+
+
+# ---- steady state ------------------------------------------------------------
+
+def callgrind_total(path):
+    total = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    return total
+
+
+def run_callgrind(args, cmd, env, out_file, timeout):
+    vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file, "--quiet"]
+    r = run_timed(vg + cmd, env, timeout)
+    if r.rc < 0:
+        log("  callgrind run killed after %d s (--callgrind-timeout)" % timeout)
+        return None, r
+    if r.rc != 0:
+        raise RuntimeError("callgrind run failed (rc %d): %s" % (r.rc, r.err[-2000:]))
+    return callgrind_total(out_file), r
+
+
+def top_functions(out_file, n=25):
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", out_file],
+                       capture_output=True, text=True, timeout=120)
+    rows = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)", line)
+        if m:
+            rows.append((int(m.group(1).replace(",", "")), float(m.group(2)), m.group(3).strip()))
+    return rows[:n]
+
+
+def exclusive_by_component(out_file):
+    """Exclusive instructions grouped by shared object, and by source file for
+    kinesisd's own code (daemon/...)."""
+    r = subprocess.run(["callgrind_annotate", "--threshold=100", "--auto=no", out_file],
+                       capture_output=True, text=True, timeout=300)
+    groups = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*)", line)
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        n, rest = int(m.group(1).replace(",", "")), m.group(2)
+        obj = re.search(r"\[([^\]]+)\]\s*$", rest)
+        src = rest.split(":", 1)[0]
+        if "daemon/" in src:
+            key = "kinesisd " + src[src.index("daemon/"):]
+        elif obj:
+            key = os.path.basename(obj.group(1))
+            key = re.sub(r"\.so[.\d]*$", ".so", key)
+        else:
+            key = "other"
+        groups[key] = groups.get(key, 0) + n
+    return groups
+
+
+def per_stream_components(small_file, big_file, n_small, n_big):
+    a, b = exclusive_by_component(small_file), exclusive_by_component(big_file)
+    rows = [(k, (b.get(k, 0) - a.get(k, 0)) / (n_big - n_small)) for k in set(a) | set(b)]
+    return sorted([r for r in rows if abs(r[1]) >= 500], key=lambda r: -r[1])
+
+
+def inclusive_daemon_functions(out_file):
+    """Inclusive instructions of kinesisd's own functions (and curl's entry)."""
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no",
+                        out_file], capture_output=True, text=True, timeout=300)
+    funcs = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+?)(?: \[.*\])?\s*$", line)
+        if not m:
+            continue
+        n, name = int(m.group(1).replace(",", "")), m.group(2)
+        if "daemon/" in name:
+            name = name[name.index("daemon/"):]
+        elif not name.startswith("???:curl_multi_socket_action"):
+            continue
+        funcs[name] = max(funcs.get(name, 0), n)
+    return funcs
+
+
+def per_stream_inclusive(small_file, big_file, n_small, n_big, wanted):
+    a, b = inclusive_daemon_functions(small_file), inclusive_daemon_functions(big_file)
+    out = []
+    for w in wanted:
+        for k in b:
+            if k.endswith(":" + w) or k.endswith(":" + w + ".isra.0"):
+                out.append((k, (b[k] - a.get(k, 0)) / (n_big - n_small)))
+                break
+    return out
+
+
+# kinesisd functions whose inclusive cost per stream explains a steady pass.
+PER_STREAM_FUNCTIONS = ["export_now", "state_export", "call_prepare", "sigv4_sign", "request_prepare",
+                        "on_socket_io", "on_curl_timer", "client_check_completions", "call_done",
+                        "http_json_parse", "on_describe", "kinesis_parse_stream_summary", "go_plan",
+                        "plan_stream", "config_load", "on_list_streams"]
+
+
+def rss_breakdown(args, mock, names, tmp):
+    """Run the daemon (not --once) until its first pass is exported, then read
+    /proc/PID/smaps: where the resident pages are, by mapping."""
+    cfg = os.path.join(tmp, "daemon.yaml")
+    state = os.path.join(tmp, "state-daemon")
+    os.makedirs(state)
+    write_config(cfg, mock.endpoint, names, args.poll)
+    env = client_env(tmp)
+    p = subprocess.Popen([args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "warning"],
+                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while count_exported(state) < len(names) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the pass finish (export is coalesced)
+        by_map = {}
+        cur = None
+        with open("/proc/%d/smaps" % p.pid) as f:
+            for line in f:
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    parts = line.split()
+                    cur = parts[5] if len(parts) > 5 else "[anon]"
+                    by_map.setdefault(cur, {"Rss": 0, "Private": 0, "Anonymous": 0})
+                else:
+                    k, _, v = line.partition(":")
+                    if k == "Rss":
+                        by_map[cur]["Rss"] += int(v.split()[0])
+                    elif k in ("Private_Clean", "Private_Dirty"):
+                        by_map[cur]["Private"] += int(v.split()[0])
+                    elif k == "Anonymous":
+                        by_map[cur]["Anonymous"] += int(v.split()[0])
+        status = {}
+        with open("/proc/%d/status" % p.pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                    status[k] = int(v.split()[0])
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    top = sorted(by_map.items(), key=lambda kv: -kv[1]["Rss"])
+    return {"status_kib": status,
+            "by_mapping_kib": [{"mapping": k, **v} for k, v in top if v["Rss"] > 0]}
+
+
+def section_steady(args, work):
+    n_big = args.steady_streams
+    names = ["st-%05d" % i for i in range(n_big)]
+    res = {"streams": n_big, "runs": {}}
+    tmp = tempfile.mkdtemp(dir=work)
+    log("steady: starting kinesis-mock with %d ACTIVE streams" % n_big)
+    with Mock(args, tmp, "200ms", init_streams=names) as mock:
+        sizes = sorted({1, 100, min(300, n_big), n_big})
+        for n in sizes:
+            cfg = os.path.join(tmp, "steady-%d.yaml" % n)
+            state = os.path.join(tmp, "state-%d" % n)
+            os.makedirs(state)
+            write_config(cfg, mock.endpoint, names[:n], args.poll)
+            env = client_env(tmp)
+            cmd = kinesisd_cmd(args, cfg, state)
+            first = run_timed(cmd, env, timeout=1800)  # exports everything once
+            if first.rc != 0 or count_exported(state) != n:
+                raise RuntimeError("warm-up --once failed: %s" % first.err[-2000:])
+            plain = run_timed(cmd, env, timeout=1800)  # the steady-state pass proper
+            if plain.rc != 0:
+                raise RuntimeError("steady --once failed: %s" % plain.err[-2000:])
+            out_file = os.path.join(args.out, "callgrind.steady-%d.out" % n)
+            instr, _ = run_callgrind(args, cmd, env, out_file, timeout=args.callgrind_timeout)
+            res["runs"][n] = {"wall": plain.wall, "maxrss_kib": plain.maxrss_kib,
+                              "warmup_wall": first.wall, "instructions": instr,
+                              "callgrind_out": out_file}
+            log("  steady N=%d: %.2f s, peak RSS %d KiB, %s instructions"
+                % (n, plain.wall, plain.maxrss_kib, instr))
+        done = [n for n in sizes if res["runs"][n]["instructions"] is not None]
+        big = max(done)
+        if big > 1:
+            i1, ib = res["runs"][1]["instructions"], res["runs"][big]["instructions"]
+            res["per_stream_from"] = big
+            res["instructions_per_stream"] = (ib - i1) / (big - 1)
+            res["top_functions"] = top_functions(res["runs"][big]["callgrind_out"])
+            res["per_stream_functions"] = per_stream_inclusive(
+                res["runs"][1]["callgrind_out"], res["runs"][big]["callgrind_out"], 1, big,
+                PER_STREAM_FUNCTIONS + ["???:curl_multi_socket_action"])
+            res["per_stream_components"] = per_stream_components(
+                res["runs"][1]["callgrind_out"], res["runs"][big]["callgrind_out"], 1, big)
+            log("  instructions per stream checked: %.0f (N=1 to N=%d)"
+                % (res["instructions_per_stream"], big))
+        per_size = {}
+        for n in done:
+            if n > 1:
+                per_size[n] = (res["runs"][n]["instructions"] - res["runs"][1]["instructions"]) / (n - 1)
+        res["instructions_per_stream_by_size"] = per_size
+        res["rss_breakdown_100"] = rss_breakdown(args, mock, names[:100], tmp)
+    return res
+
+
+def format_steady(res):
+    lines = ["| declared streams (all in sync) | steady `--once` wall | peak RSS | instructions (callgrind) "
+             "| per stream checked ((N − N=1)/(N − 1)) |",
+             "|---|---|---|---|---|"]
+    per = {int(k): v for k, v in res.get("instructions_per_stream_by_size", {}).items()}
+    for n, r in sorted(res["runs"].items(), key=lambda kv: int(kv[0])):
+        instr = r["instructions"]
+        lines.append("| %s | %.2f s | %.2f MiB | %s | %s |"
+                     % (n, r["wall"], r["maxrss_kib"] / 1024,
+                        "{:,}".format(instr) if instr is not None else "callgrind timed out",
+                        "{:,.0f}".format(per[int(n)]) if int(n) in per else "–"))
+    if res.get("per_stream_components"):
+        lines += ["", "Where the instructions per stream checked go (exclusive, N=%d minus N=1, "
+                  "divided by %d):" % (res["per_stream_from"], res["per_stream_from"] - 1), "",
+                  "| component | instructions per stream |", "|---|---|"]
+        lines += ["| %s | %s |" % (k, "{:,.0f}".format(v)) for k, v in res["per_stream_components"][:15]]
+    if res.get("per_stream_functions"):
+        lines += ["", "Inclusive per stream checked, by kinesisd function (callees included, so rows overlap):",
+                  "", "| function | instructions per stream |", "|---|---|"]
+        lines += ["| %s | %s |" % (k, "{:,.0f}".format(v)) for k, v in res["per_stream_functions"]]
+    return "\n".join(lines)
+
+
+# ---- config load -------------------------------------------------------------
+
+def section_config(args, work):
+    tmp = tempfile.mkdtemp(dir=work)
+    res = {}
+    for n in (100, 1000, 10000):
+        cfg = os.path.join(tmp, "check-%d.yaml" % n)
+        write_config(cfg, "http://127.0.0.1:9", ["cc-%05d" % i for i in range(n)], args.poll)
+        env = client_env(tmp)
+        walls, rss = [], 0
+        for _ in range(args.config_runs):
+            r = run_timed([args.kinesisd, "--check-config", "-c", cfg], env, timeout=300)
+            if r.rc != 0 or ("%d streams" % n) not in r.out:
+                raise RuntimeError("--check-config failed: %s %s" % (r.out, r.err))
+            walls.append(r.wall)
+            rss = max(rss, r.maxrss_kib)
+        out_file = os.path.join(args.out, "callgrind.check-config-%d.out" % n)
+        instr, _ = run_callgrind(args, [args.kinesisd, "--check-config", "-c", cfg], env, out_file,
+                                 timeout=600)
+        res[n] = {"best": min(walls), "median": statistics.median(walls), "maxrss_kib": rss,
+                  "bytes": os.path.getsize(cfg), "instructions": instr}
+        log("  check-config N=%d: best %.4f s, peak RSS %d KiB, %d instructions"
+            % (n, min(walls), rss, instr))
+    return res
+
+
+def format_config(res):
+    lines = ["| declared streams | file size | `--check-config` best (median) | peak RSS | instructions |",
+             "|---|---|---|---|---|"]
+    for n, r in sorted(res.items(), key=lambda kv: int(kv[0])):
+        lines.append("| %s | %d KiB | %.1f ms (%.1f ms) | %.2f MiB | %s |"
+                     % (n, r["bytes"] // 1024, r["best"] * 1e3, r["median"] * 1e3,
+                        r["maxrss_kib"] / 1024, "{:,}".format(r["instructions"])))
+    return "\n".join(lines)
+
+
+# ---- sigv4 -------------------------------------------------------------------
+
+def sigv4_binary(args):
+    cand = os.path.join(os.path.dirname(args.kinesisd), "bench", "bench-sigv4")
+    if os.path.exists(cand):
+        return cand, "cmake target bench-sigv4"
+    # Until the top-level CMakeLists.txt adds bench/: build it directly with the
+    # flags of a RelWithDebInfo build.
+    out = os.path.join(args.out, "bench-sigv4")
+    cmd = ["cc", "-std=gnu11", "-O2", "-g", "-DNDEBUG", "-D_GNU_SOURCE", "-I" + os.path.join(REPO, "daemon"),
+           "-o", out, os.path.join(BENCH, "bench-sigv4.c"),
+           os.path.join(REPO, "daemon", "aws", "sigv4.c"), "-lmbedcrypto"]
+    subprocess.run(cmd, check=True, timeout=120)
+    return out, " ".join(cmd)
+
+
+def section_sigv4(args, work):
+    binary, how = sigv4_binary(args)
+    res = {"built_with": how, "runs": []}
+    for body in (0, 1024):
+        best = None
+        for _ in range(3):
+            r = subprocess.run([binary, "2", str(body)], capture_output=True, text=True, timeout=60,
+                               check=True)
+            m = re.search(r"= (\d+)/s \(([\d.]+) us each\), body (\d+) bytes", r.stdout)
+            rate = int(m.group(1))
+            if best is None or rate > best["per_second"]:
+                best = {"per_second": rate, "us_each": float(m.group(2)), "body": int(m.group(3))}
+        res["runs"].append(best)
+        log("  sigv4 body %d B: %d/s" % (best["body"], best["per_second"]))
+    return res
+
+
+def format_sigv4(res):
+    return "\n".join(["| request | signatures/s (best of 3 × 2 s CPU) | µs each |", "|---|---|---|"] +
+                     ["| DescribeStreamSummary POST, %d-byte body | %s | %.2f |"
+                      % (r["body"], "{:,}".format(r["per_second"]), r["us_each"]) for r in res["runs"]])
+
+
+# ---- machine -----------------------------------------------------------------
+
+def machine(args):
+    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        info["mem_total_kib"] = int(f.readline().split()[1])
+
+    def version(cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            return (r.stdout or r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "unavailable"
+    info["kinesisd"] = version([args.kinesisd, "--version"])
+    info["node"] = version(["node", "--version"])
+    try:
+        with open(os.path.join(args.mock_dir, "package.json")) as f:
+            info["kinesis-mock"] = "kinesis-local " + json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        info["kinesis-mock"] = "unavailable"
+    info["aws-cli"] = version(["/usr/bin/aws", "--version"])
+    info["boto3"] = version(["/usr/bin/python3", "-c", "import boto3; print(boto3.__version__)"])
+    info["python3"] = version(["/usr/bin/python3", "--version"])
+    info["valgrind"] = version(["valgrind", "--version"])
+    info["cc"] = version(["cc", "--version"])
+    try:
+        info["git"] = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                                     capture_output=True, text=True, timeout=30).stdout.strip()
+    except OSError:
+        pass
+    return info
+
+
+# ---- main --------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sections", nargs="*", default=[],
+                    help="converge, steady, config, sigv4 (default: all)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="N = 1, 5, 20; D = 1 s")
+    mode.add_argument("--full", action="store_true", help="N = 1, 5, 20, 100; D = 1 s, 3 s (default)")
+    ap.add_argument("--build", default=os.path.join(REPO, "build-bench"),
+                    help="build directory holding kinesisd (default: build-bench)")
+    ap.add_argument("--mock-dir", default=os.path.join(REPO, ".deps", "node_modules", "kinesis-local"))
+    ap.add_argument("--poll", default="250ms", help="kinesisd reconcile.poll (default 250ms)")
+    ap.add_argument("--repeat", type=int, default=3, help="kinesisd runs per N <= 20 (median reported)")
+    ap.add_argument("--measure-baselines-100", action="store_true",
+                    help="measure the baselines at N = 100 instead of extrapolating (slow)")
+    ap.add_argument("--skip-baseline", action="append", default=[], choices=["notebook", "cli"])
+    ap.add_argument("--steady-streams", type=int, default=1000,
+                    help="in-sync streams for the steady-state pass (default 1000)")
+    ap.add_argument("--callgrind-timeout", type=int, default=3600,
+                    help="seconds one callgrind run may take (default 3600)")
+    ap.add_argument("--config-runs", type=int, default=7, help="--check-config runs (best reported)")
+    ap.add_argument("--out", help="where results.json and callgrind files go (default: a new temp dir)")
+    args = ap.parse_args()
+    sections = args.sections or ["converge", "steady", "config", "sigv4"]
+    for s in sections:
+        if s not in ("converge", "steady", "config", "sigv4"):
+            ap.error("unknown section %s" % s)
+    args.kinesisd = os.path.join(os.path.abspath(args.build), "kinesisd")
+    if not os.access(args.kinesisd, os.X_OK):
+        ap.error("no kinesisd in %s; build it first" % args.build)
+    args.out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="kinesisd-bench-"))
+    os.makedirs(args.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="work-", dir=args.out)
+
+    results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
+               "argv": sys.argv, "machine": machine(args)}
+    report = []
+    t0 = time.monotonic()
+    try:
+        if "converge" in sections:
+            results["converge"] = section_converge(args, work)
+            report += ["## Convergence (reconcile.poll %s)" % args.poll, "",
+                       format_converge(results["converge"]), ""]
+        if "steady" in sections:
+            results["steady"] = section_steady(args, work)
+            report += ["## Steady state", "", format_steady(results["steady"]), ""]
+        if "config" in sections:
+            results["config"] = section_config(args, work)
+            report += ["## Configuration load", "", format_config(results["config"]), ""]
+        if "sigv4" in sections:
+            results["sigv4"] = section_sigv4(args, work)
+            report += ["## SigV4", "", format_sigv4(results["sigv4"]), ""]
+    finally:
+        results["duration_s"] = time.monotonic() - t0
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1, default=str)
+        shutil.rmtree(work, ignore_errors=True)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("\n".join(report) + "\n")
+    print("\n".join(report))
+    log("done in %.0f s; results in %s" % (results["duration_s"], args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
