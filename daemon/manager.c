@@ -615,13 +615,47 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         return 0;
 }
 
-static struct reconciler *find_old(struct reconciler **old, size_t n, const char *region,
-                                   const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (old[i] && streq(reconcile_region_of(old[i])->region, region) &&
-                    streq(reconciler_decl(old[i])->name, name))
-                        return old[i];
-        return NULL;
+/* Lookups by (region, name) over thousands of streams: a sorted copy of the
+ * pointers and binary search, not a scan per stream. */
+struct stream_key {
+        const char *region, *name;
+};
+
+static int key_cmp(const struct stream_key *k, const struct reconciler *r) {
+        int c = strcmp(k->region, reconcile_region_of(r)->region);
+        return c ? c : strcmp(k->name, reconciler_decl(r)->name);
+}
+
+static int index_cmp(const void *a, const void *b) {
+        const struct reconciler *x = *(struct reconciler *const *) a, *y = *(struct reconciler *const *) b;
+        struct stream_key k = { reconcile_region_of(x)->region, reconciler_decl(x)->name };
+        return key_cmp(&k, y);
+}
+
+static int index_search_cmp(const void *k, const void *e) {
+        return key_cmp(k, *(struct reconciler *const *) e);
+}
+
+/* A sorted copy of v, or NULL (n == 0, or out of memory: callers then find nothing). */
+static struct reconciler **index_new(struct reconciler **v, size_t n) {
+        struct reconciler **x;
+
+        if (n == 0 || !(x = malloc(n * sizeof *x)))
+                return NULL;
+        memcpy(x, v, n * sizeof *x);
+        qsort(x, n, sizeof *x, index_cmp);
+        return x;
+}
+
+static struct reconciler *index_find(struct reconciler **index, size_t n, const char *region,
+                                     const char *name) {
+        struct stream_key k = { region, name };
+        struct reconciler **hit;
+
+        if (!index)
+                return NULL;
+        hit = bsearch(&k, index, n, sizeof *index, index_search_cmp);
+        return hit ? *hit : NULL;
 }
 
 /* Swap in a new configuration that build() accepted. Takes c and b. */
@@ -638,6 +672,9 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         int r = 0;
 
         manager_teardown(m, &old, &n_old);
+        _cleanup_free_ struct reconciler **old_index = index_new(old, n_old);
+        if (n_old > 0 && !old_index)
+                r = log_oom();
 
         m->regions = TAKE_PTR(b->regions);
         m->n_regions = b->n_regions;
@@ -662,20 +699,17 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                         break;
                 }
                 m->n_streams++;
-                o = find_old(old, n_old, region, d->name);
+                o = index_find(old_index, n_old, region, d->name);
                 if (o)
                         reconciler_adopt(m->streams[i], o);
         }
 
         /* Streams whose declaration is gone: never deleted, only forgotten. */
+        _cleanup_free_ struct reconciler **new_index = index_new(m->streams, m->n_streams);
         for (size_t i = 0; i < n_old; i++) {
                 const struct stream_decl *d = reconciler_decl(old[i]);
                 const char *region = reconcile_region_of(old[i])->region;
-                bool kept = false;
-                for (size_t j = 0; j < m->n_streams; j++)
-                        if (streq(reconcile_region_of(m->streams[j])->region, region) &&
-                            streq(reconciler_decl(m->streams[j])->name, d->name))
-                                kept = true;
+                bool kept = index_find(new_index, m->n_streams, region, d->name) != NULL;
                 if (!kept)
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
@@ -760,6 +794,7 @@ static void seed_from_previous_export(struct manager *m) {
                 return;
         buf[n] = 0;
         root = json_tokener_parse(buf);
+        _cleanup_free_ struct reconciler **index = index_new(m->streams, m->n_streams);
         if (root && json_object_object_get_ex(root, "streams", &arr) &&
             json_object_is_type(arr, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {
@@ -771,27 +806,25 @@ static void seed_from_previous_export(struct manager *m) {
                             !json_object_is_type(name, json_type_string) ||
                             !json_object_is_type(region, json_type_string))
                                 continue;
-                        for (size_t j = 0; j < m->n_streams; j++) {
-                                if (!streq(reconciler_decl(m->streams[j])->name, json_object_get_string(name)) ||
-                                    !streq(reconcile_region_of(m->streams[j])->region,
-                                           json_object_get_string(region)))
-                                        continue;
+                        struct reconciler *sr = index_find(index, m->n_streams, json_object_get_string(region),
+                                                           json_object_get_string(name));
+                        if (sr) {
                                 if (json_object_object_get_ex(e, "last_change", &lc) &&
                                     json_object_is_type(lc, json_type_string) &&
                                     parse_rfc3339(json_object_get_string(lc), &usec))
-                                        reconciler_seed_last_change(m->streams[j], usec);
+                                        reconciler_seed_last_change(sr, usec);
                                 /* state.c exports only ARN-shaped values; check again anyway. */
                                 if (json_object_object_get_ex(e, "arn", &arn) &&
                                     json_object_is_type(arn, json_type_string) &&
                                     strncmp(json_object_get_string(arn), "arn:", 4) == 0)
-                                        (void) reconciler_seed_arn(m->streams[j], json_object_get_string(arn));
+                                        (void) reconciler_seed_arn(sr, json_object_get_string(arn));
                                 if (json_object_object_get_ex(e, "consumers", &cons) &&
                                     json_object_is_type(cons, json_type_object)) {
                                         json_object_object_foreach(cons, cname, carn)
                                                 if (json_object_is_type(carn, json_type_string) &&
                                                     strncmp(json_object_get_string(carn), "arn:", 4) == 0)
                                                         (void) reconciler_seed_consumer(
-                                                                m->streams[j], cname, json_object_get_string(carn));
+                                                                sr, cname, json_object_get_string(carn));
                                 }
                         }
                 }
