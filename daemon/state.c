@@ -546,185 +546,166 @@ static int sorted_consumers(const struct state_stream *s, const struct state_con
         return 0;
 }
 
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (json_object_object_add(o, key, v) < 0) {
-                (void) json_object_put(v);
-                return -ENOMEM;
+/* streams.json is written directly, not through a JSON object tree: with
+ * thousands of streams the tree and its rendering were most of the daemon's
+ * peak memory. The layout is fixed (two-space indent, "key":value), so the
+ * unchanged-content check below can compare bytes. */
+
+static void json_put_string(FILE *f, const char *s) {
+        if (!s) {
+                fputs("null", f);
+                return;
         }
-        return 0;
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                switch (*p) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\r':
+                        fputs("\\r", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        fputc('"', f);
 }
 
-/* A string, or JSON null for NULL. */
-static int json_add_string(struct json_object *o, const char *key, const char *s) {
-        struct json_object *v = NULL;
-
-        if (s) {
-                v = json_object_new_string(s);
-                if (!v)
-                        return -ENOMEM;
-        }
-        return json_add(o, key, v);
+static void json_put_key(FILE *f, const char *indent, const char *key) {
+        fputs(indent, f);
+        json_put_string(f, key);
+        fputc(':', f);
 }
 
-static int json_add_uint(struct json_object *o, const char *key, uint64_t n) {
-        struct json_object *v = json_object_new_int64(n > INT64_MAX ? INT64_MAX : (int64_t) n);
-        if (!v)
-                return -ENOMEM;
-        return json_add(o, key, v);
-}
-
-static int json_add_time(struct json_object *o, const char *key, uint64_t usec) {
+static void json_put_time(FILE *f, uint64_t usec) {
         char buf[32];
-        return json_add_string(o, key, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
+        json_put_string(f, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
 }
 
-static int build_stream_json(const struct state_stream *s, struct json_object **ret) {
-        _cleanup_json_ struct json_object *o = json_object_new_object();
-        _cleanup_json_ struct json_object *consumers = NULL;
+static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
         _cleanup_free_ const struct state_consumer **cv = NULL;
+        const char *in = "      ";
         int r;
 
-        if (!o)
-                return -ENOMEM;
         r = sorted_consumers(s, &cv);
         if (r < 0)
                 return r;
-
-        if ((r = json_add_string(o, "name", s->name)) < 0 ||
-            (r = json_add_string(o, "region", s->region)) < 0 ||
-            (r = json_add_string(o, "arn", s->arn)) < 0 ||
-            (r = json_add_string(o, "status", s->status)) < 0 ||
-            (r = json_add_string(o, "mode", s->mode)) < 0 ||
-            (r = json_add_uint(o, "shards", s->shards)) < 0 ||
-            (r = json_add_uint(o, "retention_hours", s->retention_hours)) < 0)
-                return r;
-
-        consumers = json_object_new_object();
-        if (!consumers)
-                return -ENOMEM;
+        fputs("    {\n", f);
+        json_put_key(f, in, "name");
+        json_put_string(f, s->name);
+        fputs(",\n", f);
+        json_put_key(f, in, "region");
+        json_put_string(f, s->region);
+        fputs(",\n", f);
+        json_put_key(f, in, "arn");
+        json_put_string(f, s->arn);
+        fputs(",\n", f);
+        json_put_key(f, in, "status");
+        json_put_string(f, s->status);
+        fputs(",\n", f);
+        json_put_key(f, in, "mode");
+        json_put_string(f, s->mode);
+        fputs(",\n", f);
+        json_put_key(f, in, "shards");
+        fprintf(f, "%u,\n", s->shards);
+        json_put_key(f, in, "retention_hours");
+        fprintf(f, "%u,\n", s->retention_hours);
+        json_put_key(f, in, "consumers");
+        fputs("{", f);
         for (size_t i = 0; i < s->n_consumers; i++) {
-                r = json_add_string(consumers, cv[i]->name, cv[i]->arn);
-                if (r < 0)
-                        return r;
+                fputs(i ? ",\n" : "\n", f);
+                json_put_key(f, "        ", cv[i]->name);
+                json_put_string(f, cv[i]->arn);
         }
-        r = json_add(o, "consumers", TAKE_PTR(consumers));
-        if (r < 0)
-                return r;
-
-        if ((r = json_add_time(o, "last_change", s->last_change_usec)) < 0 ||
-            (r = json_add_string(o, "last_error", s->last_error)) < 0)
-                return r;
-
-        *ret = TAKE_PTR(o);
+        fputs(s->n_consumers ? "\n      },\n" : "},\n", f);
+        json_put_key(f, in, "last_change");
+        json_put_time(f, s->last_change_usec);
+        fputs(",\n", f);
+        json_put_key(f, in, "last_error");
+        json_put_string(f, s->last_error);
+        fputs(last ? "\n    }\n" : "\n    },\n", f);
         return 0;
 }
 
-static int build_streams_json(const struct state_stream *const *v, size_t n, struct json_object **ret) {
-        _cleanup_json_ struct json_object *root = json_object_new_object();
-        _cleanup_json_ struct json_object *arr = json_object_new_array();
-        int r;
+#define STREAMS_JSON_HEAD "{\n  \"generated_at\":\""
+#define STREAMS_JSON_TS_END "\",\n"
 
-        if (!root || !arr)
+/* Everything after the generated_at line. */
+static int render_streams_body(const struct state_stream *const *v, size_t n, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r = 0;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
                 return -ENOMEM;
-        /* A placeholder first, so generated_at stays the first key when it is
-         * replaced later. */
-        r = json_add_string(root, "generated_at", "");
+        fputs("  \"streams\":[\n", f);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = put_stream_json(f, v[i], i + 1 == n);
+        fputs("  ]\n}\n", f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *o;
-
-                r = build_stream_json(v[i], &o);
-                if (r < 0)
-                        return r;
-                if (json_object_array_add(arr, o) < 0) {
-                        (void) json_object_put(o);
-                        return -ENOMEM;
-                }
-        }
-        r = json_add(root, "streams", TAKE_PTR(arr));
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(root);
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
         return 0;
-}
-
-/* root serialized with a trailing newline, generated_at set to ts. */
-static int render_streams_json(struct json_object *root, const char *ts, char **ret, size_t *ret_len) {
-        const char *s;
-        char *buf;
-        size_t l;
-        int r;
-
-        r = json_add_string(root, "generated_at", ts);
-        if (r < 0)
-                return r;
-        s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s)
-                return -ENOMEM;
-        l = strlen(s);
-        buf = malloc(l + 2);
-        if (!buf)
-                return -ENOMEM;
-        memcpy(buf, s, l);
-        buf[l] = '\n';
-        buf[l + 1] = 0;
-        *ret = buf;
-        *ret_len = l + 1;
-        return 0;
-}
-
-/* The generated_at of the streams.json on disk, if that file is ours. */
-static char *existing_generated_at(const char *content) {
-        _cleanup_json_ struct json_object *old = json_tokener_parse(content);
-        struct json_object *ts;
-        const char *s;
-
-        if (!old || !json_object_is_type(old, json_type_object) ||
-            !json_object_object_get_ex(old, "generated_at", &ts) || !json_object_is_type(ts, json_type_string))
-                return NULL;
-        s = json_object_get_string(ts);
-        if (!s || strlen(s) == 0 || strlen(s) > 64)
-                return NULL;
-        return strdup(s);
 }
 
 /* streams.json, keeping the old generated_at when nothing else changed. */
 static int prepare_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec,
                                 char **ret, size_t *ret_len) {
-        _cleanup_json_ struct json_object *root = NULL;
-        _cleanup_free_ char *old = NULL, *old_ts = NULL, *content = NULL;
-        size_t old_len = 0, len;
-        char now[32];
+        _cleanup_free_ char *old = NULL, *body = NULL;
+        size_t old_len = 0, body_len, head = strlen(STREAMS_JSON_HEAD), ts_len;
+        char now[32], *content;
+        const char *ts = NULL, *e;
         int r;
 
-        r = build_streams_json(v, n, &root);
+        r = render_streams_body(v, n, &body, &body_len);
         if (r < 0)
                 return r;
 
+        /* The file on disk is ours and differs only in generated_at: keep it. */
         r = read_file_at(dirfd, STREAMS_JSON, STREAMS_JSON_MAX, &old, &old_len);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Failed to read previous " STREAMS_JSON ", ignoring: %m");
-        if (old)
-                old_ts = existing_generated_at(old);
-        if (old_ts) {
-                r = render_streams_json(root, old_ts, &content, &len);
-                if (r < 0)
-                        return r;
-                if (len == old_len && memcmp(content, old, len) == 0)
-                        goto done;
-                free(content);
-                content = NULL;
+        if (old && old_len > head && memcmp(old, STREAMS_JSON_HEAD, head) == 0 &&
+            (e = memchr(old + head, '"', old_len - head)) && (size_t) (e - old) - head <= 64 &&
+            old_len - (size_t) (e - old) == strlen(STREAMS_JSON_TS_END) + body_len &&
+            memcmp(e, STREAMS_JSON_TS_END, strlen(STREAMS_JSON_TS_END)) == 0 &&
+            memcmp(e + strlen(STREAMS_JSON_TS_END), body, body_len) == 0) {
+                *ret = TAKE_PTR(old);
+                *ret_len = old_len;
+                return 0;
         }
 
         if (!format_rfc3339(now_usec, now))
                 return -ERANGE;
-        r = render_streams_json(root, now, &content, &len);
-        if (r < 0)
-                return r;
-done:
-        *ret = TAKE_PTR(content);
-        *ret_len = len;
+        ts = now;
+        ts_len = strlen(ts);
+        content = malloc(head + ts_len + strlen(STREAMS_JSON_TS_END) + body_len + 1);
+        if (!content)
+                return -ENOMEM;
+        memcpy(content, STREAMS_JSON_HEAD, head);
+        memcpy(content + head, ts, ts_len);
+        memcpy(content + head + ts_len, STREAMS_JSON_TS_END, strlen(STREAMS_JSON_TS_END));
+        memcpy(content + head + ts_len + strlen(STREAMS_JSON_TS_END), body, body_len);
+        *ret_len = head + ts_len + strlen(STREAMS_JSON_TS_END) + body_len;
+        content[*ret_len] = 0;
+        *ret = content;
         return 0;
 }
 
