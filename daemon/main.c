@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "aws/http.h"
 #include "config.h"
 #include "log.h"
 #include "manager.h"
@@ -124,9 +125,19 @@ static int run(int argc, char *argv[]) {
                 case ARG_REGION:
                         o.region = optarg;
                         break;
-                case ARG_ENDPOINT:
+                case ARG_ENDPOINT: {
+                        /* Refused here, before any configuration is read: a bad
+                         * command line is exit 64, not a configuration error. */
+                        int k = http_url_check(optarg, false);
+                        if (k < 0) {
+                                fprintf(stderr, "kinesisd: --endpoint %s: %s\nTry 'kinesisd --help'.\n", optarg,
+                                        k == -EPERM ? "plain http:// is allowed only to loopback hosts"
+                                                    : "not an http:// or https:// URL");
+                                return EXIT_USAGE;
+                        }
                         o.endpoint = optarg;
                         break;
+                }
                 case ARG_ONCE:
                         o.mode = RUN_ONCE;
                         modes++;

@@ -527,6 +527,30 @@ static const char *stream_region(const struct manager *m, const struct stream_de
         return d->region;
 }
 
+/* Where the endpoint came from, for messages (same order as
+ * kinesis_resolve_endpoint()). */
+static void endpoint_source(const struct manager *m, const struct config *c, const char **ret_src,
+                            const char **ret_url) {
+        const char *e;
+
+        if (m->opts.endpoint) {
+                *ret_src = "--endpoint";
+                *ret_url = m->opts.endpoint;
+        } else if (c->endpoint) {
+                *ret_src = "aws.endpoint";
+                *ret_url = c->endpoint;
+        } else if ((e = getenv("AWS_ENDPOINT_URL_KINESIS")) && *e) {
+                *ret_src = "$AWS_ENDPOINT_URL_KINESIS";
+                *ret_url = e;
+        } else if ((e = getenv("AWS_ENDPOINT_URL")) && *e) {
+                *ret_src = "$AWS_ENDPOINT_URL";
+                *ret_url = e;
+        } else {
+                *ret_src = "the region";
+                *ret_url = NULL;
+        }
+}
+
 struct built {
         char *default_region;
         struct creds_provider *creds;
@@ -579,11 +603,16 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 r = kinesis_resolve_endpoint(m->opts.endpoint ? m->opts.endpoint : c->endpoint, region,
                                              &endpoint);
                 if (r < 0) {
-                        built_done(&b);
+                        const char *src, *url;
+                        endpoint_source(m, c, &src, &url);
                         if (r == -EPERM)
-                                return log_error_errno(r, "Refusing the endpoint for %s: plain http:// is "
-                                                          "allowed only to loopback hosts.", region);
-                        return log_error_errno(r, "Invalid Kinesis endpoint for %s: %m", region);
+                                log_error_errno(r, "Refusing the endpoint %s (from %s) for %s: plain http:// "
+                                                   "is allowed only to loopback hosts.", strna(url), src, region);
+                        else
+                                log_error_errno(r, "Invalid Kinesis endpoint %s (from %s) for %s: %m", strna(url),
+                                                src, region);
+                        built_done(&b);
+                        return r;
                 }
                 g = calloc(1, sizeof *g);
                 n = realloc(b.regions, (b.n_regions + 1) * sizeof *n);

@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -58,11 +57,6 @@ static inline void closedirp(DIR **d) {
 }
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
-static inline void json_object_putp(struct json_object **o) {
-        if (*o)
-                (void) json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* A file name we may create in a directory: no '/', not "." or "..", and short
  * enough that ".NAME.XXXXXX" still fits NAME_MAX. */

@@ -77,10 +77,14 @@ def test_bad_options():
                        (["--plan", "--check-config"], "two modes"),
                        (["--log-level", "loud"], "bad log level"),
                        (["-c"], "missing argument"),
-                       (["extra-arg"], "stray argument")):
+                       (["extra-arg"], "stray argument"),
+                       (["--endpoint", "http://192.0.2.10/"], "plain http to a non-loopback host"),
+                       (["--endpoint", "ftp://127.0.0.1/"], "not an http(s) URL")):
         rc, out, err, secs = T.daemon(*(args + (["-c", cfg] if args != ["-c"] else [])), timeout=20)
         T.check(rc == 64, "%s: exit 64" % what, "rc %d\n%s" % (rc, err))
         T.check(err.strip() != "", "%s: says what is wrong" % what)
+        if args[0] == "--endpoint":
+            T.check(args[1] in err, "%s: the message names the URL" % what, err)
     rc, out, err, secs = T.daemon("--check-config", "-c", cfg, timeout=20)
     T.check(rc == 0 and out.startswith("configuration OK: 0 streams"), "--check-config OK", out + err)
     rc, out, err, secs = T.daemon("--version", timeout=20)
