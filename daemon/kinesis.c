@@ -190,6 +190,7 @@ struct kinesis_client {
         size_t n_pacers;
         struct kinesis_call *calls;
         struct kinesis_counters counters;
+        struct sigv4_key_cache key_cache;
 };
 
 int kinesis_client_new(struct http_client *http, struct creds_provider *creds, const char *region,
@@ -241,6 +242,7 @@ struct kinesis_client *kinesis_client_free(struct kinesis_client *c) {
         free(c->endpoint);
         free(c->host);
         free(c->path);
+        sigv4_key_cache_wipe(&c->key_cache);
         free(c);
         return NULL;
 }
@@ -399,6 +401,7 @@ static int call_prepare(struct http_request *req, void *userdata) {
                 .now = time(NULL),
                 .normalize_path = true,
                 .double_encode_path = true,
+                .key_cache = &c->key_cache,
         };
         r = sigv4_sign(&s, &sig);
         if (call->have_creds) {

@@ -496,6 +496,12 @@ static int build_headers(const struct sigv4_request *req, const char *amz_date, 
 
 /* ---- signing ---- */
 
+void sigv4_key_cache_wipe(struct sigv4_key_cache *c) {
+        if (c)
+                mbedtls_platform_zeroize(c, sizeof *c);
+}
+
+
 static int format_amz_date(time_t now, char out[17]) {
         struct tm tm;
 
@@ -531,6 +537,34 @@ static int derive_signing_key(const char *secret, const char *date, const char *
         mbedtls_platform_zeroize(k_a, sizeof k_a);
         mbedtls_platform_zeroize(k_b, sizeof k_b);
         return r;
+}
+
+static int signing_key(const struct sigv4_request *req, const char *date, unsigned char out[SHA256_LEN]) {
+        struct sigv4_key_cache *c = req->key_cache;
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+        unsigned char h[SHA256_LEN];
+        int r;
+
+        if (!c || !md || strlen(req->region) >= sizeof c->region || strlen(req->service) >= sizeof c->service)
+                return derive_signing_key(req->secret_access_key, date, req->region, req->service, out);
+        if (mbedtls_md(md, (const unsigned char *) req->secret_access_key, strlen(req->secret_access_key), h) != 0)
+                return -EINVAL;
+        if (c->valid && streq(c->date, date) && streq(c->region, req->region) &&
+            streq(c->service, req->service) && memcmp(c->secret_hash, h, sizeof h) == 0) {
+                memcpy(out, c->key, SHA256_LEN);
+                return 0;
+        }
+        sigv4_key_cache_wipe(c);
+        r = derive_signing_key(req->secret_access_key, date, req->region, req->service, out);
+        if (r < 0)
+                return r;
+        memcpy(c->key, out, SHA256_LEN);
+        memcpy(c->secret_hash, h, sizeof h);
+        strcpy(c->date, date);
+        strcpy(c->region, req->region);
+        strcpy(c->service, req->service);
+        c->valid = true;
+        return 0;
 }
 
 int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
@@ -610,7 +644,7 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
                 goto finish;
         }
 
-        r = derive_signing_key(req->secret_access_key, date, req->region, req->service, key);
+        r = signing_key(req, date, key);
         if (r < 0)
                 goto finish;
         r = hmac_sha256(key, sizeof key, sts.s, sts.len, sig);

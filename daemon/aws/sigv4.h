@@ -53,7 +53,23 @@ struct sigv4_request {
                                          * signs it as given */
         bool omit_session_token;        /* sign without it, add it afterwards (test suite only) */
         bool add_content_sha256;        /* add and sign x-amz-content-sha256 */
+        struct sigv4_key_cache *key_cache; /* NULL: derive the key every time */
 };
+
+/* The signing key depends only on (secret, date, region, service): a cache
+ * of the last one saves four of the five HMACs of a signature. It keeps a
+ * SHA-256 of the secret to recognize it, never the secret; the derived key is
+ * as sensitive as the secret for that day, so wipe it with
+ * sigv4_key_cache_wipe() when the credentials go. */
+struct sigv4_key_cache {
+        bool valid;
+        char date[9];
+        char region[64];
+        char service[32];
+        unsigned char secret_hash[32];
+        unsigned char key[32];
+};
+void sigv4_key_cache_wipe(struct sigv4_key_cache *c);
 
 /* The headers to add to the request, and (for tests) the intermediate steps. */
 struct sigv4_result {

@@ -344,7 +344,43 @@ static void test_sha256(void) {
         CHECK_STREQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* The key cache never changes a signature: same inputs, the same result as
+ * deriving afresh, and a new secret, day or region is never served the old key. */
+static void test_key_cache(void) {
+        struct sigv4_key_cache cache = {};
+        struct {
+                const char *secret, *region;
+                time_t now;
+        } steps[] = {
+                { "secret-one", "us-east-1", 1700000000 },
+                { "secret-one", "us-east-1", 1700000100 },  /* same day: from the cache */
+                { "secret-two", "us-east-1", 1700000200 },  /* rotated secret */
+                { "secret-two", "eu-west-1", 1700000300 },  /* other region */
+                { "secret-two", "eu-west-1", 1700090000 },  /* next day */
+                { "secret-one", "eu-west-1", 1700090000 },  /* back to the first secret */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                struct sigv4_request req = base_request();
+                struct sigv4_result plain = {}, cached = {};
+
+                req.secret_access_key = steps[i].secret;
+                req.region = steps[i].region;
+                req.now = steps[i].now;
+                CHECK_INTEQ(sigv4_sign(&req, &plain), 0);
+                req.key_cache = &cache;
+                CHECK_INTEQ(sigv4_sign(&req, &cached), 0);
+                CHECK_STREQ(cached.signature, plain.signature);
+                CHECK(cache.valid);
+                sigv4_result_done(&plain);
+                sigv4_result_done(&cached);
+        }
+        sigv4_key_cache_wipe(&cache);
+        CHECK(!cache.valid);
+}
+
 int main(void) {
+        test_key_cache();
         test_vanilla();
         test_session_token_is_signed();
         test_kinesis_shape();
