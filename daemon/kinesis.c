@@ -95,6 +95,11 @@ int kinesis_resolve_region(const char *override, const char *config_profile, cha
                 int r = aws_profile_load(aws_profile_name(config_profile), &p);
                 if (r < 0)
                         return r;
+                /* Said here too: with credentials from the environment the
+                 * credential chain never reads this file, but the region does. */
+                if (p.config_insecure && p.region)
+                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                                    "the region kinesisd uses.", p.config_path);
                 v = TAKE_PTR(p.region);
                 aws_profile_done(&p);
                 if (!v)

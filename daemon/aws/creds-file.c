@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "util.h"
@@ -233,6 +234,9 @@ int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
+        /* AWS_CONFIG_FILE=/dev/null is the usual way to say "no such file". */
+        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+                return -ENOENT;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
         if ((uint64_t) st.st_size > max)

@@ -176,6 +176,22 @@ def test_insecure_file_warning():
         S.check(rc == 0 and "group- or world-writable" in err, "warning", err)
 
 
+def test_dev_null_and_region_file_warning():
+    # /dev/null as a shared file means "none": the chain says it found no
+    # credentials, instead of failing on a file that is not a regular one.
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null"})
+        S.check(rc == 2 and "No AWS credentials found" in err and "bad state" not in err,
+                "/dev/null: no credentials, said plainly", err)
+        # Credentials from the environment, region from a writable config file:
+        # the file still decides something, so it is still warned about.
+        cfg = write("config-open", "[default]\nregion = eu-west-1\n", 0o666)
+        os.chmod(cfg, 0o666)
+        rc, out, err, _ = S.call(["--endpoint", kin.url, "DescribeStreamSummary", '{"StreamName":"s"}'],
+                                 env={"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 0 and cfg in err and "chooses the region" in err, "region file warning", err)
+
+
 def test_container_full_uri_token():
     with FakeServer(S, "kinesis") as kin, \
             FakeServer(S, "container", "--akid", "AKIDCONTAINER", "--token", "Bearer abc") as ctr:
@@ -272,7 +288,7 @@ def test_expired_token_refreshes_and_retries_once():
         S.check(len(kin.requests()) == 2, "one retry", str(len(kin.requests())))
 
 
-for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_config_file_profile_and_region,
+for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
           test_credential_process, test_credential_process_failure, test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
           test_imds, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
