@@ -35,6 +35,9 @@
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
 /* The largest streams.json read back at start (for last_change). */
 #define STREAMS_JSON_READ_MAX (64 * 1024 * 1024)
+/* Streams started and not yet settled, at most. DescribeStreamSummary is
+ * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
+#define START_WINDOW 64
 /* Page size for ListStreams: larger pages, fewer calls per pass. */
 #define LIST_STREAMS_LIMIT 1000
 
@@ -65,6 +68,17 @@ struct manager {
 
         bool pass_running;
         size_t n_settled;
+
+        /* Streams of this pass waiting to start, and how many have started and
+         * not settled: at most START_WINDOW at once, so a pass over thousands
+         * of streams does not hold thousands of queued requests in memory (the
+         * pacers let only 16 a second through anyway). */
+        struct pending_start {
+                struct reconciler *r;
+                bool listed;
+        } *pending;
+        size_t n_pending, next_pending, active;
+        bool pumping, pump_again, settling_unstarted;
         unsigned in_flight;
         bool ready_sent;
         bool stopping;
@@ -328,13 +342,43 @@ static void pass_done(struct manager *m) {
         }
 }
 
+/* Start waiting streams while the window has room. A start may settle at
+ * once (and call back here): the guard turns that recursion into a loop. */
+static void pump(struct manager *m) {
+        if (m->pumping) {
+                m->pump_again = true;
+                return;
+        }
+        m->pumping = true;
+        do {
+                m->pump_again = false;
+                while (!m->stopping && m->active < START_WINDOW && m->next_pending < m->n_pending) {
+                        struct pending_start *p = &m->pending[m->next_pending++];
+                        m->active++;
+                        reconciler_start(p->r, p->listed);
+                }
+        } while (m->pump_again);
+        m->pumping = false;
+}
+
 static void on_settled(struct reconciler *r, void *owner) {
         struct manager *m = owner;
 
         m->n_settled++;
+        if (!m->settling_unstarted && m->active > 0)
+                m->active--;
         notify_status(m);
         if (m->pass_running && m->n_settled >= m->n_streams)
                 pass_done(m);
+        else
+                pump(m);
+}
+
+/* Settle a stream that was never started this pass. */
+static void fail_unstarted(struct manager *m, struct reconciler *r, const char *why) {
+        m->settling_unstarted = true;
+        reconciler_fail_pass(r, why);
+        m->settling_unstarted = false;
 }
 
 static void on_changed(struct reconciler *r, void *owner) {
@@ -410,7 +454,7 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                 for (size_t i = 0; i < m->n_streams; i++)
                         if (m->streams[i] &&
                             reconcile_region_of(m->streams[i]) == &g->shared)
-                                reconciler_fail_pass(m->streams[i], why);
+                                fail_unstarted(m, m->streams[i], why);
                 return;
         }
 
@@ -418,9 +462,12 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
         g->n_entries = n;
         if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
                 qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
-        for (size_t i = 0; i < m->n_streams; i++)
+        for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
                 if (reconcile_region_of(m->streams[i]) == &g->shared)
-                        reconciler_start(m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name));
+                        m->pending[m->n_pending++] = (struct pending_start){
+                                m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name)
+                        };
+        pump(m);
 }
 
 static void pass_start(struct manager *m) {
@@ -428,6 +475,15 @@ static void pass_start(struct manager *m) {
                 return;
         m->pass_running = true;
         m->n_settled = 0;
+        m->n_pending = m->next_pending = m->active = 0;
+        free(m->pending);
+        m->pending = calloc(m->n_streams ? m->n_streams : 1, sizeof *m->pending);
+        if (!m->pending) {
+                log_oom();
+                m->pass_running = false;
+                schedule_pass(m, RETRY_PASS_USEC);
+                return;
+        }
         m->pass_started_usec = now_usec(CLOCK_MONOTONIC);
         if (m->n_streams == 0) {
                 pass_done(m);
@@ -448,7 +504,7 @@ static void pass_start(struct manager *m) {
                         log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
                         for (size_t j = 0; j < m->n_streams; j++)
                                 if (reconcile_region_of(m->streams[j]) == &g->shared)
-                                        reconciler_fail_pass(m->streams[j], "cannot start ListStreams");
+                                        fail_unstarted(m, m->streams[j], "cannot start ListStreams");
                 }
         }
 }
@@ -484,6 +540,9 @@ static struct region_ctx *region_free(struct region_ctx *g) {
 /* Tear down what a configuration built (not the loop, the HTTP client or the
  * state directory). Counters of the freed clients are kept for metrics. */
 static void manager_teardown(struct manager *m, struct reconciler ***ret_old, size_t *ret_n_old) {
+        /* The pass in progress is abandoned with the reconcilers it names. */
+        m->n_pending = m->next_pending = m->active = 0;
+        m->pass_running = false;
         for (size_t i = 0; i < m->n_regions; i++) {
                 struct region_ctx *g = m->regions[i];
                 const struct kinesis_counters *k = kinesis_client_counters(g->shared.client);
@@ -931,6 +990,9 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                         m->regions[i]->list_call = kinesis_call_cancel(m->regions[i]->list_call);
                         on_call_finished(m);
                 }
+        /* Streams this pass has not started yet have nothing to finish. */
+        m->n_settled += m->n_pending - m->next_pending;
+        m->next_pending = m->n_pending;
         for (size_t i = 0; i < m->n_streams; i++)
                 reconciler_stop(m->streams[i]);
         if (m->in_flight == 0) {
@@ -1016,6 +1078,7 @@ static struct manager *manager_free(struct manager *m) {
         free(m->state_path);
         free(m->reload_error);
         free(m->last_status);
+        free(m->pending);
         sd_event_unref(m->event);
         free(m);
         return NULL;
