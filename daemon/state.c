@@ -31,7 +31,6 @@
 #define TEMP_TRIES 128
 /* The largest streams.json we read back to keep its generated_at. 10000
  * streams with consumers stay far below this. */
-#define STREAMS_JSON_MAX (64u * 1024 * 1024)
 #define ARN_MAX 2048
 #define PATH_NAME_MAX 200 /* a region or stream name used as a file name */
 
@@ -268,49 +267,6 @@ fail:
         return r;
 }
 
-/* Read a regular file (never through a symlink), at most max bytes, NUL
- * terminated. -ENOENT if missing, -EFBIG if larger than max. */
-static int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t len = 0, size;
-
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
-        if ((uint64_t) st.st_size > max)
-                return -EFBIG;
-
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-
-        size = (size_t) st.st_size + 1;
-        buf = malloc(size + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k;
-
-                if (len == size)
-                        return -EFBIG; /* grew while we read; try next time */
-                k = read(fd, buf + len, size - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
 
 /* Open dirfd/name as a directory without following a symlink, creating it
  * 0755 (whatever the umask) if it is missing. */
@@ -659,47 +615,69 @@ static int render_streams_body(const struct state_stream *const *v, size_t n, ch
         return 0;
 }
 
+/* The generated_at of our own streams.json on disk, if the rest of it is
+ * exactly body: read in chunks, never whole. */
+static bool previous_generated_at(int dirfd, const char *body, size_t body_len, char ts[static 65]) {
+        _cleanup_close_ int fd = -1;
+        size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len, off;
+        char first[160], *q;
+        struct stat st;
+        ssize_t k;
+
+        fd = openat(dirfd, STREAMS_JSON, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        k = pread(fd, first, sizeof first - 1, 0);
+        if (k < (ssize_t) head)
+                return false;
+        first[k] = 0;
+        if (memcmp(first, STREAMS_JSON_HEAD, head) != 0 || !(q = strchr(first + head, '"')))
+                return false;
+        ts_len = (size_t) (q - first) - head;
+        if (ts_len == 0 || ts_len > 64 || strncmp(q, STREAMS_JSON_TS_END, end) != 0 ||
+            (uint64_t) st.st_size != head + ts_len + end + body_len)
+                return false;
+        memcpy(ts, first + head, ts_len);
+        ts[ts_len] = 0;
+
+        off = 0;
+        while (off < body_len) {
+                char buf[65536];
+                size_t want = body_len - off < sizeof buf ? body_len - off : sizeof buf;
+                k = pread(fd, buf, want, (off_t) (head + ts_len + end + off));
+                if (k <= 0 || memcmp(buf, body + off, (size_t) k) != 0)
+                        return false;
+                off += (size_t) k;
+        }
+        return true;
+}
+
 /* streams.json, keeping the old generated_at when nothing else changed. */
 static int prepare_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec,
                                 char **ret, size_t *ret_len) {
-        _cleanup_free_ char *old = NULL, *body = NULL;
-        size_t old_len = 0, body_len, head = strlen(STREAMS_JSON_HEAD), ts_len;
-        char now[32], *content;
-        const char *ts = NULL, *e;
+        _cleanup_free_ char *body = NULL;
+        size_t body_len, head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len, len;
+        char ts[65], *content;
         int r;
 
         r = render_streams_body(v, n, &body, &body_len);
         if (r < 0)
                 return r;
-
-        /* The file on disk is ours and differs only in generated_at: keep it. */
-        r = read_file_at(dirfd, STREAMS_JSON, STREAMS_JSON_MAX, &old, &old_len);
-        if (r < 0 && r != -ENOENT)
-                log_debug_errno(r, "Failed to read previous " STREAMS_JSON ", ignoring: %m");
-        if (old && old_len > head && memcmp(old, STREAMS_JSON_HEAD, head) == 0 &&
-            (e = memchr(old + head, '"', old_len - head)) && (size_t) (e - old) - head <= 64 &&
-            old_len - (size_t) (e - old) == strlen(STREAMS_JSON_TS_END) + body_len &&
-            memcmp(e, STREAMS_JSON_TS_END, strlen(STREAMS_JSON_TS_END)) == 0 &&
-            memcmp(e + strlen(STREAMS_JSON_TS_END), body, body_len) == 0) {
-                *ret = TAKE_PTR(old);
-                *ret_len = old_len;
-                return 0;
-        }
-
-        if (!format_rfc3339(now_usec, now))
+        if (!previous_generated_at(dirfd, body, body_len, ts) && !format_rfc3339(now_usec, ts))
                 return -ERANGE;
-        ts = now;
+
         ts_len = strlen(ts);
-        content = malloc(head + ts_len + strlen(STREAMS_JSON_TS_END) + body_len + 1);
+        len = head + ts_len + end + body_len;
+        content = malloc(len + 1);
         if (!content)
                 return -ENOMEM;
         memcpy(content, STREAMS_JSON_HEAD, head);
         memcpy(content + head, ts, ts_len);
-        memcpy(content + head + ts_len, STREAMS_JSON_TS_END, strlen(STREAMS_JSON_TS_END));
-        memcpy(content + head + ts_len + strlen(STREAMS_JSON_TS_END), body, body_len);
-        *ret_len = head + ts_len + strlen(STREAMS_JSON_TS_END) + body_len;
-        content[*ret_len] = 0;
+        memcpy(content + head + ts_len, STREAMS_JSON_TS_END, end);
+        memcpy(content + head + ts_len + end, body, body_len);
+        content[len] = 0;
         *ret = content;
+        *ret_len = len;
         return 0;
 }
 
@@ -1060,7 +1038,7 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         _cleanup_free_ char *json = NULL, *env = NULL, *prom = NULL;
         size_t json_len = 0, env_len = 0, prom_len = 0, n_arn = 0;
         struct state_changes changes = {};
-        int r;
+        int r, k;
 
         if (!d || !e)
                 return -EINVAL;
@@ -1068,8 +1046,7 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         if (r < 0)
                 return r;
 
-        /* Everything is rendered before anything is written, so a refused
-         * export leaves every file as it was. */
+        /* A refused export (validate_export) leaves every file as it was. */
         if (e->n_streams > 0) {
                 v = calloc(e->n_streams, sizeof *v);
                 arn_set = calloc(e->n_streams, sizeof *arn_set);
@@ -1084,25 +1061,29 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
                 if (stream_gets_arn_file(v[i]))
                         arn_set[n_arn++] = v[i];
 
+        /* .arn files first and removals last: whoever reacts to a new
+         * streams.json or streams.env finds the .arn files it names. Each
+         * file is rendered, written and freed in turn, so that only one is
+         * in memory at a time. */
+        /* streams.env first: it is where two streams meeting in one variable
+         * is found (-EINVAL), and then nothing at all may be written. */
         r = prepare_streams_env(e, v, e->n_streams, &env, &env_len);
         if (r < 0)
                 return r;
-        r = prepare_streams_json(d->fd, v, e->n_streams, e->now_usec, &json, &json_len);
-        if (r < 0)
-                return r;
-        if (e->metrics) {
-                r = prepare_metrics(e->metrics, v, e->n_streams, &prom, &prom_len);
-                if (r < 0)
-                        return r;
-        }
-
-        /* .arn files first and removals last: whoever reacts to a new
-         * streams.json or streams.env finds the .arn files it names. */
         r = write_arn_files(d->fd, arn_set, n_arn, &changes.files_written);
         write_one(d->fd, STREAMS_ENV, env, env_len, &changes.files_written, &r);
-        write_one(d->fd, STREAMS_JSON, json, json_len, &changes.files_written, &r);
-        if (prom)
-                write_one(d->fd, METRICS_PROM, prom, prom_len, &changes.files_written, &r);
+        env = mfree_str(env);
+        k = prepare_streams_json(d->fd, v, e->n_streams, e->now_usec, &json, &json_len);
+        if (k >= 0)
+                write_one(d->fd, STREAMS_JSON, json, json_len, &changes.files_written, &r);
+        first_error(&r, k);
+        json = mfree_str(json);
+        if (e->metrics) {
+                k = prepare_metrics(e->metrics, v, e->n_streams, &prom, &prom_len);
+                if (k >= 0)
+                        write_one(d->fd, METRICS_PROM, prom, prom_len, &changes.files_written, &r);
+                first_error(&r, k);
+        }
         first_error(&r, remove_stale_arn_files(d->fd, arn_set, n_arn, &changes.files_removed));
         if (r < 0)
                 return r;
