@@ -34,7 +34,6 @@
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
 /* The largest streams.json read back at start (for last_change). */
-#define STREAMS_JSON_READ_MAX (64 * 1024 * 1024)
 /* Streams started and not yet settled, at most. DescribeStreamSummary is
  * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
 #define START_WINDOW 64
@@ -855,68 +854,117 @@ static bool parse_rfc3339(const char *s, uint64_t *ret) {
         return true;
 }
 
-/* A new process knows nothing of the changes an earlier run made: take each
- * stream's last_change from the streams.json it left, so that this run does
- * not rewrite an unchanged streams.json (and wake its watchers) only to say
- * "never". Anything unreadable is ignored: the field is informational. */
+/* One `"key":"value"` line of our own streams.json (state.c writes one
+ * field per line). Values with escapes are not ours to trust here: skipped.
+ * Returns false if the line is not of that shape. */
+static bool seed_line(char *line, const char **ret_key, const char **ret_value) {
+        char *k, *v, *e;
+
+        while (*line == ' ')
+                line++;
+        if (*line != '"')
+                return false;
+        k = line + 1;
+        e = strchr(k, '"');
+        if (!e || e[1] != ':')
+                return false;
+        *e = 0;
+        v = e + 2;
+        if (*v != '"') {
+                *ret_key = k;
+                *ret_value = NULL; /* null, a number, or an opening brace */
+                return true;
+        }
+        v++;
+        e = strchr(v, '"');
+        if (!e || memchr(v, '\\', (size_t) (e - v)))
+                return false;
+        *e = 0;
+        *ret_key = k;
+        *ret_value = v;
+        return true;
+}
+
+/* A new process knows nothing of what an earlier run exported: take each
+ * stream's last_change, ARN and consumer ARNs from the streams.json it left,
+ * so that this run neither rewrites an unchanged file (and wakes its
+ * watchers) only to say "never", nor takes ARNs away while AWS cannot be
+ * asked. Read line by line in state.c's fixed layout, not as a JSON tree:
+ * with thousands of streams the tree was the daemon's largest allocation.
+ * Anything else is ignored: this only seeds what AWS will confirm. */
 static void seed_from_previous_export(struct manager *m) {
-        _cleanup_free_ char *buf = NULL;
-        json_object *root = NULL, *arr = NULL;
-        struct stat st;
-        ssize_t n;
+        _cleanup_free_ struct reconciler **index = NULL;
+        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *name = NULL, *region = NULL, *arn = NULL;
+        size_t cap = 0;
+        bool in_consumers = false;
+        uint64_t last_change = 0;
+        struct reconciler *r = NULL;
+        FILE *f;
         int fd;
 
-        if (!m->state)
+        if (!m->state || m->n_streams == 0)
                 return;
-        fd = openat(state_dir_fd(m->state), "streams.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(state_dir_fd(m->state), "streams.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
                 return;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-            st.st_size > STREAMS_JSON_READ_MAX || !(buf = malloc((size_t) st.st_size + 1))) {
+        f = fdopen(fd, "r");
+        if (!f) {
                 close(fd);
                 return;
         }
-        n = pread(fd, buf, (size_t) st.st_size, 0);
-        close(fd);
-        if (n != st.st_size)
-                return;
-        buf[n] = 0;
-        root = json_tokener_parse(buf);
-        _cleanup_free_ struct reconciler **index = index_new(m->streams, m->n_streams);
-        if (root && json_object_object_get_ex(root, "streams", &arr) &&
-            json_object_is_type(arr, json_type_array))
-                for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                        json_object *e = json_object_array_get_idx(arr, i), *name, *region, *lc, *arn, *cons;
-                        uint64_t usec;
+        index = index_new(m->streams, m->n_streams);
+        while (index && getline(&line, &cap, f) > 0) {
+                const char *key, *value;
+                size_t l = strlen(line);
 
-                        if (!json_object_object_get_ex(e, "name", &name) ||
-                            !json_object_object_get_ex(e, "region", &region) ||
-                            !json_object_is_type(name, json_type_string) ||
-                            !json_object_is_type(region, json_type_string))
-                                continue;
-                        struct reconciler *sr = index_find(index, m->n_streams, json_object_get_string(region),
-                                                           json_object_get_string(name));
-                        if (sr) {
-                                if (json_object_object_get_ex(e, "last_change", &lc) &&
-                                    json_object_is_type(lc, json_type_string) &&
-                                    parse_rfc3339(json_object_get_string(lc), &usec))
-                                        reconciler_seed_last_change(sr, usec);
-                                /* state.c exports only ARN-shaped values; check again anyway. */
-                                if (json_object_object_get_ex(e, "arn", &arn) &&
-                                    json_object_is_type(arn, json_type_string) &&
-                                    strncmp(json_object_get_string(arn), "arn:", 4) == 0)
-                                        (void) reconciler_seed_arn(sr, json_object_get_string(arn));
-                                if (json_object_object_get_ex(e, "consumers", &cons) &&
-                                    json_object_is_type(cons, json_type_object)) {
-                                        json_object_object_foreach(cons, cname, carn)
-                                                if (json_object_is_type(carn, json_type_string) &&
-                                                    strncmp(json_object_get_string(carn), "arn:", 4) == 0)
-                                                        (void) reconciler_seed_consumer(
-                                                                sr, cname, json_object_get_string(carn));
-                                }
-                        }
+                while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == ','))
+                        line[--l] = 0;
+                if (streq(line, "    {")) { /* a stream begins */
+                        name = mfree_str(name);
+                        region = mfree_str(region);
+                        arn = mfree_str(arn);
+                        last_change = 0;
+                        r = NULL;
+                        in_consumers = false;
+                        continue;
                 }
-        json_object_put(root);
+                if (streq(line, "      }")) { /* the consumers end */
+                        in_consumers = false;
+                        continue;
+                }
+                if (streq(line, "    }")) { /* the stream ends */
+                        if (r && last_change)
+                                reconciler_seed_last_change(r, last_change);
+                        r = NULL;
+                        continue;
+                }
+                if (!seed_line(line, &key, &value))
+                        continue;
+                if (in_consumers) {
+                        if (r && value && strncmp(value, "arn:", 4) == 0)
+                                (void) reconciler_seed_consumer(r, key, value);
+                        continue;
+                }
+                if (streq(key, "consumers"))
+                        in_consumers = l > 0 && line[l - 1] == '{'; /* "{}" opens nothing */
+                else if (!value)
+                        continue;
+                else if (streq(key, "name"))
+                        free(name), name = strdup(value);
+                else if (streq(key, "region")) {
+                        free(region), region = strdup(value);
+                        /* name comes first, region second: the stream is known now. */
+                        r = name && region ? index_find(index, m->n_streams, region, name) : NULL;
+                } else if (streq(key, "arn")) {
+                        if (r && strncmp(value, "arn:", 4) == 0)
+                                (void) reconciler_seed_arn(r, value);
+                } else if (streq(key, "last_change")) {
+                        if (!parse_rfc3339(value, &last_change))
+                                last_change = 0;
+                }
+        }
+        fclose(f);
 }
 
 static void log_config_errors(const struct config_errors *e, int level, const char *message_id) {
