@@ -447,6 +447,10 @@ struct http_client {
         struct sock_ctx *socks;
         struct http_request *requests; /* every live request */
         struct http_client_stats stats;
+        /* Easy handles of finished attempts, reset for the next one: creating
+         * and freeing one per request was a good part of each call's cost. */
+        CURL *spare[8];
+        size_t n_spare;
 };
 
 struct http_pacer {
@@ -748,11 +752,28 @@ fail:
 
 static void request_free(struct http_request *r);
 
+static CURL *easy_get(struct http_client *c) {
+        return c->n_spare > 0 ? c->spare[--c->n_spare] : curl_easy_init();
+}
+
+/* Take e out of the multi handle and keep it for a later attempt (its
+ * options are reset: every attempt sets all of its own). */
+static void easy_put(struct http_client *c, CURL *e) {
+        curl_multi_remove_handle(c->multi, e);
+        if (c->n_spare < ELEMENTSOF(c->spare)) {
+                curl_easy_reset(e);
+                c->spare[c->n_spare++] = e;
+        } else
+                curl_easy_cleanup(e);
+}
+
 struct http_client *http_client_free(struct http_client *c) {
         if (!c)
                 return NULL;
         while (c->requests)
                 request_free(c->requests);
+        while (c->n_spare > 0)
+                curl_easy_cleanup(c->spare[--c->n_spare]);
         if (c->multi)
                 curl_multi_cleanup(c->multi);
         while (c->socks)
@@ -900,10 +921,8 @@ static void request_free(struct http_request *r) {
         if (!r)
                 return;
         c = r->client;
-        if (r->easy) {
-                curl_multi_remove_handle(c->multi, r->easy);
-                curl_easy_cleanup(r->easy);
-        }
+        if (r->easy)
+                easy_put(c, r->easy);
         if (r->pacer) {
                 pacer_remove_waiter(r->pacer, r);
                 http_pacer_unref(r->pacer);
@@ -1038,7 +1057,7 @@ static int request_send(struct http_request *r) {
         struct http_client *c = r->client;
         CURL *e;
 
-        e = curl_easy_init();
+        e = easy_get(c);
         if (!e)
                 return -ENOMEM;
         r->easy = e;
@@ -1128,8 +1147,7 @@ static void request_prepare(struct http_request *r) {
         k = request_send(r);
         if (k < 0) {
                 if (r->easy) {
-                        curl_multi_remove_handle(r->client->multi, r->easy);
-                        curl_easy_cleanup(r->easy);
+                        easy_put(r->client, r->easy);
                         r->easy = NULL;
                 }
                 request_finish(r, k);
@@ -1208,8 +1226,7 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         int k;
 
         (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(c->multi, r->easy);
-        curl_easy_cleanup(r->easy);
+        easy_put(c, r->easy);
         r->easy = NULL;
         curl_slist_free_all(r->headers);
         r->headers = NULL;
