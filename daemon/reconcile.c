@@ -322,20 +322,26 @@ static bool consumers_settling(const struct reconciler *r) {
         return false;
 }
 
+/* A listing (tags, consumers) answered: true if it succeeded; otherwise the
+ * stream is polled again (busy) or failed, and the caller stops. */
+static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+        if (kinesis_result_ok(res))
+                return true;
+        if (error_is(res, "ResourceInUseException"))
+                poll_later(r);
+        else
+                fail_result(r, res);
+        return false;
+}
+
 static void on_consumers(struct kinesis_client *c, const struct kinesis_result *res,
                          struct stream_consumer_obs *consumers, size_t n, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
-        if (!kinesis_result_ok(res)) {
-                if (error_is(res, "ResourceInUseException")) {
-                        poll_later(r);
-                        return;
-                }
-                fail_result(r, res);
+        if (!listing_ok(r, res))
                 return;
-        }
         kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
@@ -368,16 +374,8 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
                     size_t n, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
-        if (!kinesis_result_ok(res)) {
-                if (error_is(res, "ResourceInUseException")) {
-                        poll_later(r);
-                        return;
-                }
-                fail_result(r, res);
+        if (!listing_ok(r, res))
                 return;
-        }
         kinesis_tags_free(r->obs.tags, r->obs.n_tags);
         r->obs.tags = tags;
         r->obs.n_tags = n;
