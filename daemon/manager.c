@@ -81,7 +81,6 @@ struct manager {
         unsigned in_flight;
         bool ready_sent;
         bool stopping;
-        bool export_dirty;
         int exit_code;
         char *reload_error; /* shown in STATUS= until the next good reload */
         char *last_status;
@@ -192,11 +191,8 @@ static int export_now(struct manager *m) {
          * run's exports are still in the directory): wait. The first answer
          * of the last stream asks for an export again. */
         for (size_t i = 0; i < m->n_streams; i++)
-                if (!reconciler_observed(m->streams[i])) {
-                        m->export_dirty = true;
+                if (!reconciler_observed(m->streams[i]))
                         return 0;
-                }
-        m->export_dirty = false;
 
         for (size_t i = 0; i < m->n_streams; i++)
                 n_consumers += reconciler_decl(m->streams[i])->n_consumers;
@@ -240,7 +236,6 @@ static int on_export_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void export_soon(struct manager *m) {
         if (!writes_state(m) || m->export_timer)
                 return;
-        m->export_dirty = true;
         if (sd_event_add_time_relative(m->event, &m->export_timer, CLOCK_MONOTONIC, EXPORT_DELAY_USEC,
                                        10 * USEC_PER_MSEC, on_export_timer, m) < 0)
                 (void) export_now(m);
