@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,9 +30,7 @@
 #define STATE_DIR_MODE 0755
 #define TEMP_SUFFIX_LEN 6
 #define TEMP_TRIES 128
-/* The largest streams.json we read back to keep its generated_at. 10000
- * streams with consumers stay far below this. */
-#define ARN_MAX 2048
+#define ARN_MAX 2048 /* longer ARNs are not exported */
 #define PATH_NAME_MAX 200 /* a region or stream name used as a file name */
 
 #define STREAMS_JSON "streams.json"
@@ -43,12 +42,6 @@
 struct state_dir {
         int fd;
 };
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                (void) fclose(*f);
-}
-#define _cleanup_fclose_ _cleanup_(fclosep)
 
 static inline void closedirp(DIR **d) {
         if (*d)
@@ -180,76 +173,134 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-/* Whether dirfd/name is a regular 0644 file holding exactly data. Anything in
- * the way of finding out (missing, a symlink, unreadable) counts as "no". */
-static bool file_has_content(int dirfd, const char *name, const void *data, size_t len) {
+/* Open dirfd/name for comparing, if it is a regular 0644 file; -1 if not.
+ * Anything in the way of finding out (missing, a symlink, unreadable) counts
+ * as "not there". */
+static int open_existing(int dirfd, const char *name, off_t *ret_size) {
         _cleanup_close_ int fd = -1;
         struct stat st, st2;
-        const uint8_t *p = data;
-        size_t off = 0;
-        uint8_t buf[65536];
 
         /* Look before opening: opening a FIFO or device planted here could
          * block or have side effects. */
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return false;
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != STATE_FILE_MODE || (uint64_t) st.st_size != len)
-                return false;
-
+                return -1;
+        if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != STATE_FILE_MODE)
+                return -1;
         fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return false;
+                return -1;
         if (fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
-                return false;
-
-        for (;;) {
-                ssize_t k = read(fd, buf, sizeof buf);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return false;
-                }
-                if (k == 0)
-                        return off == len;
-                if ((size_t) k > len - off || memcmp(buf, p + off, (size_t) k) != 0)
-                        return false;
-                off += (size_t) k;
-        }
+                return -1;
+        *ret_size = st2.st_size;
+        return TAKE_FD(fd);
 }
 
-int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len) {
-        _cleanup_close_ int fd = -1;
-        char tmp[NAME_MAX + 1], suffix[TEMP_SUFFIX_LEN + 1];
+/* A stdio sink that compares what is written to it with the bytes of an
+ * existing file, in order, without keeping either: so a file of any size is
+ * checked for "unchanged" in a buffer's worth of memory. */
+struct compare_sink {
+        int fd;
+        off_t off;
+        bool differs;
+};
+
+static ssize_t compare_sink_write(void *cookie, const char *data, size_t len) {
+        struct compare_sink *c = cookie;
+        size_t done = 0;
+
+        while (!c->differs && done < len) {
+                char buf[4096];
+                size_t want = len - done < sizeof buf ? len - done : sizeof buf;
+                ssize_t k = pread(c->fd, buf, want, c->off + (off_t) done);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0 || memcmp(buf, data + done, (size_t) k) != 0)
+                        c->differs = true;
+                else
+                        done += (size_t) k;
+        }
+        c->off += (off_t) len;
+        return (ssize_t) len;
+}
+
+/* A stdio sink that writes through to a file descriptor. */
+static ssize_t fd_sink_write(void *cookie, const char *data, size_t len) {
+        int r = write_all(*(int *) cookie, data, len);
+
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return (ssize_t) len;
+}
+
+/* Run render into a stdio stream over the given sink. The stream is ours
+ * alone, so stdio's locking is switched off. */
+static int render_into(cookie_write_function_t *sink, void *cookie, state_render_fn render, const void *userdata) {
+        FILE *f = fopencookie(cookie, "w", (cookie_io_functions_t) { .write = sink });
         int r;
 
-        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
-                return -EINVAL;
+        if (!f)
+                return -ENOMEM;
+        (void) __fsetlocking(f, FSETLOCKING_BYCALLER);
+        r = render(f, userdata);
+        if (ferror(f) && r >= 0)
+                r = errno > 0 ? -errno : -EIO;
+        if (fclose(f) != 0 && r >= 0)
+                r = errno > 0 ? -errno : -EIO;
+        return r;
+}
 
-        if (file_has_content(dirfd, name, data, len))
+/* 1 if dirfd/name is a regular 0644 file holding exactly what render
+ * produces, 0 if not, negative errno if render fails. */
+static int file_matches(int dirfd, const char *name, state_render_fn render, const void *userdata) {
+        _cleanup_close_ int fd = -1;
+        struct compare_sink c = {};
+        off_t size = 0;
+        int r;
+
+        fd = open_existing(dirfd, name, &size);
+        if (fd < 0)
                 return 0;
+        c.fd = fd;
+        r = render_into(compare_sink_write, &c, render, userdata);
+        if (r < 0)
+                return r;
+        return !c.differs && c.off == size;
+}
 
-        for (unsigned i = 0;; i++) {
-                if (i >= TEMP_TRIES)
-                        return -EEXIST;
+/* Create a new temp file beside name: ".<name>.<random>", mode 0644. */
+static int open_temp(int dirfd, const char *name, char tmp[static NAME_MAX + 1]) {
+        char suffix[TEMP_SUFFIX_LEN + 1];
+
+        for (unsigned i = 0; i < TEMP_TRIES; i++) {
+                int fd;
+
                 random_suffix(suffix);
-                (void) snprintf(tmp, sizeof tmp, ".%s.%s", name, suffix);
+                (void) snprintf(tmp, NAME_MAX + 1, ".%s.%s", name, suffix);
                 fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
                             STATE_FILE_MODE);
                 if (fd >= 0)
-                        break;
+                        return fd;
                 if (errno != EEXIST)
                         return -errno;
         }
+        return -EEXIST;
+}
 
-        r = write_all(fd, data, len);
-        if (r < 0)
-                goto fail;
+/* Make the written temp file durable and put it in place of name; on
+ * failure remove it. Takes fd. */
+static int commit_temp(int dirfd, int fd, const char *tmp, const char *name) {
+        int r;
+
         /* The create mode went through the umask; readers need 0644. */
         if (fchmod(fd, STATE_FILE_MODE) < 0 || fsync(fd) < 0) {
                 r = -errno;
+                (void) close(fd);
                 goto fail;
         }
-        if (close(TAKE_FD(fd)) < 0) {
+        if (close(fd) < 0) {
                 r = -errno;
                 goto fail;
         }
@@ -265,6 +316,52 @@ int state_write_file_atomic(int dirfd, const char *name, const void *data, size_
 fail:
         (void) unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+int state_write_rendered(int dirfd, const char *name, state_render_fn render, const void *userdata,
+                         bool compare) {
+        char tmp[NAME_MAX + 1];
+        int fd, r;
+
+        if (dirfd < 0 || !name_is_plain(name) || !render)
+                return -EINVAL;
+        if (compare) {
+                r = file_matches(dirfd, name, render, userdata);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+
+        fd = open_temp(dirfd, name, tmp);
+        if (fd < 0)
+                return fd;
+        r = render_into(fd_sink_write, &fd, render, userdata);
+        if (r < 0) {
+                (void) close(fd);
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return commit_temp(dirfd, fd, tmp, name);
+}
+
+struct buffer {
+        const void *data;
+        size_t len;
+};
+
+static int render_buffer(FILE *f, const void *userdata) {
+        const struct buffer *b = userdata;
+
+        if (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len)
+                return -EIO;
+        return 0;
+}
+
+int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len) {
+        struct buffer b = { data, len };
+
+        if (!data && len > 0)
+                return -EINVAL;
+        return state_write_rendered(dirfd, name, render_buffer, &b, true);
 }
 
 
@@ -592,40 +689,35 @@ static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
 #define STREAMS_JSON_HEAD "{\n  \"generated_at\":\""
 #define STREAMS_JSON_TS_END "\",\n"
 
-/* Everything after the generated_at line. */
-static int render_streams_body(const struct state_stream *const *v, size_t n, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        FILE *f;
+struct streams_json {
+        const struct state_stream *const *v;
+        size_t n;
+        const char *generated_at;
+};
+
+static int render_streams_json(FILE *f, const void *userdata) {
+        const struct streams_json *j = userdata;
         int r = 0;
 
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        fputs("  \"streams\":[\n", f);
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = put_stream_json(f, v[i], i + 1 == n);
+        fputs(STREAMS_JSON_HEAD, f);
+        fputs(j->generated_at, f);
+        fputs(STREAMS_JSON_TS_END "  \"streams\":[\n", f);
+        for (size_t i = 0; r >= 0 && i < j->n; i++)
+                r = put_stream_json(f, j->v[i], i + 1 == j->n);
         fputs("  ]\n}\n", f);
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        return r;
 }
 
-/* The generated_at of our own streams.json on disk, if the rest of it is
- * exactly body: read in chunks, never whole. */
-static bool previous_generated_at(int dirfd, const char *body, size_t body_len, char ts[static 65]) {
+/* The generated_at of our own streams.json on disk, if it has one. */
+static bool previous_generated_at(int dirfd, char ts[static 65]) {
         _cleanup_close_ int fd = -1;
-        size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len, off;
+        size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len;
         char first[160], *q;
-        struct stat st;
+        off_t size;
         ssize_t k;
 
-        fd = openat(dirfd, STREAMS_JSON, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        fd = open_existing(dirfd, STREAMS_JSON, &size);
+        if (fd < 0)
                 return false;
         k = pread(fd, first, sizeof first - 1, 0);
         if (k < (ssize_t) head)
@@ -634,51 +726,31 @@ static bool previous_generated_at(int dirfd, const char *body, size_t body_len, 
         if (memcmp(first, STREAMS_JSON_HEAD, head) != 0 || !(q = strchr(first + head, '"')))
                 return false;
         ts_len = (size_t) (q - first) - head;
-        if (ts_len == 0 || ts_len > 64 || strncmp(q, STREAMS_JSON_TS_END, end) != 0 ||
-            (uint64_t) st.st_size != head + ts_len + end + body_len)
+        if (ts_len == 0 || ts_len > 64 || strncmp(q, STREAMS_JSON_TS_END, end) != 0)
                 return false;
         memcpy(ts, first + head, ts_len);
         ts[ts_len] = 0;
-
-        off = 0;
-        while (off < body_len) {
-                char buf[65536];
-                size_t want = body_len - off < sizeof buf ? body_len - off : sizeof buf;
-                k = pread(fd, buf, want, (off_t) (head + ts_len + end + off));
-                if (k <= 0 || memcmp(buf, body + off, (size_t) k) != 0)
-                        return false;
-                off += (size_t) k;
-        }
         return true;
 }
 
-/* streams.json, keeping the old generated_at when nothing else changed. */
-static int prepare_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec,
-                                char **ret, size_t *ret_len) {
-        _cleanup_free_ char *body = NULL;
-        size_t body_len, head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len, len;
-        char ts[65], *content;
+/* streams.json keeps its generated_at while nothing else in it changes: the
+ * old file is compared with what it would be under its own generated_at, and
+ * only a difference writes it anew, stamped now. */
+static int write_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec) {
+        char old[65], now[32];
+        struct streams_json j = { v, n, NULL };
         int r;
 
-        r = render_streams_body(v, n, &body, &body_len);
-        if (r < 0)
-                return r;
-        if (!previous_generated_at(dirfd, body, body_len, ts) && !format_rfc3339(now_usec, ts))
+        if (previous_generated_at(dirfd, old)) {
+                j.generated_at = old;
+                r = file_matches(dirfd, STREAMS_JSON, render_streams_json, &j);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        if (!format_rfc3339(now_usec, now))
                 return -ERANGE;
-
-        ts_len = strlen(ts);
-        len = head + ts_len + end + body_len;
-        content = malloc(len + 1);
-        if (!content)
-                return -ENOMEM;
-        memcpy(content, STREAMS_JSON_HEAD, head);
-        memcpy(content + head, ts, ts_len);
-        memcpy(content + head + ts_len, STREAMS_JSON_TS_END, end);
-        memcpy(content + head + ts_len + end, body, body_len);
-        content[len] = 0;
-        *ret = content;
-        *ret_len = len;
-        return 0;
+        j.generated_at = now;
+        return state_write_rendered(dirfd, STREAMS_JSON, render_streams_json, &j, false);
 }
 
 struct env_line {
@@ -713,12 +785,30 @@ static int env_add(struct env_line **lines, size_t *n, size_t *cap, char *key, c
         return 0;
 }
 
-static int prepare_streams_env(const struct state_export *e, const struct state_stream *const *v, size_t n,
-                               char **ret, size_t *ret_len) {
+struct env_lines {
+        struct env_line *v;
+        size_t n;
+};
+
+static int render_streams_env(FILE *f, const void *userdata) {
+        const struct env_lines *l = userdata;
+
+        fputs("# Generated by kinesisd from its stream declarations. Do not edit: changes are overwritten.\n", f);
+        for (size_t i = 0; i < l->n; i++) {
+                fputs(l->v[i].key, f);
+                fputc('=', f);
+                fputs(l->v[i].value, f);
+                fputc('\n', f);
+        }
+        return 0;
+}
+
+/* The lines of streams.env, sorted by variable name; -EINVAL if two exports
+ * would share a variable. */
+static int streams_env_lines(const struct state_export *e, const struct state_stream *const *v, size_t n,
+                             struct env_lines *ret) {
         struct env_line *lines = NULL;
-        size_t n_lines = 0, cap = 0, len = 0;
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
+        size_t n_lines = 0, cap = 0;
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -735,7 +825,7 @@ static int prepare_streams_env(const struct state_export *e, const struct state_
                                             s->consumers[j].arn);
         }
         if (r < 0)
-                goto finish;
+                goto fail;
 
         if (n_lines > 1)
                 qsort(lines, n_lines, sizeof *lines, cmp_env_line);
@@ -744,24 +834,11 @@ static int prepare_streams_env(const struct state_export *e, const struct state_
                         /* The configuration should have refused this. */
                         log_debug("Two exports map to %s, refusing.", lines[i].key);
                         r = -EINVAL;
-                        goto finish;
+                        goto fail;
                 }
-
-        f = open_memstream(&buf, &len);
-        if (!f) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        fputs("# Generated by kinesisd from its stream declarations. Do not edit: changes are overwritten.\n", f);
-        for (size_t i = 0; i < n_lines; i++)
-                fprintf(f, "%s=%s\n", lines[i].key, lines[i].value);
-        if (ferror(f) || fclose(TAKE_PTR(f)) != 0) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-finish:
+        *ret = (struct env_lines) { lines, n_lines };
+        return 0;
+fail:
         env_lines_free(lines, n_lines);
         return r;
 }
@@ -809,8 +886,17 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
         return 0;
 }
 
-static int prepare_metrics(const struct state_metrics *m, const struct state_stream *const *v, size_t n,
-                           char **ret, size_t *ret_len) {
+struct metrics_doc {
+        const struct state_metrics *m;
+        const struct state_stream *const *v;
+        size_t n;
+};
+
+static int render_metrics(FILE *f, const void *userdata) {
+        const struct metrics_doc *d = userdata;
+        const struct state_metrics *m = d->m;
+        const struct state_stream *const *v = d->v;
+        size_t n = d->n;
         static const struct {
                 const char *name;
                 enum stream_gauge gauge;
@@ -832,14 +918,6 @@ static int prepare_metrics(const struct state_metrics *m, const struct state_str
                 { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
                 { "kinesisd_reconcile_passes_total", m->reconcile_passes, "Reconcile passes completed." },
         };
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        size_t len = 0;
-
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-
         for (size_t g = 0; g < ELEMENTSOF(gauges); g++) {
                 prom_header(f, gauges[g].name, "gauge", gauges[g].help);
                 for (size_t i = 0; i < n; i++) {
@@ -864,11 +942,6 @@ static int prepare_metrics(const struct state_metrics *m, const struct state_str
         prom_header(f, "kinesisd_config_reload_failed", "gauge",
                     "Whether the last configuration reload was refused (1) or not (0).");
         fprintf(f, "kinesisd_config_reload_failed %d\n", m->config_reload_failed ? 1 : 0);
-
-        if (ferror(f) || fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
         return 0;
 }
 
@@ -1022,9 +1095,7 @@ static int validate_export(const struct state_export *e) {
         return 0;
 }
 
-static void write_one(int dirfd, const char *name, const char *content, size_t len, unsigned *written, int *r) {
-        int k = state_write_file_atomic(dirfd, name, content, len);
-
+static void count_write(const char *name, int k, unsigned *written, int *r) {
         if (k < 0)
                 log_debug_errno(k, "Failed to write %s: %m", name);
         else if (k > 0)
@@ -1035,8 +1106,8 @@ static void write_one(int dirfd, const char *name, const char *content, size_t l
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret) {
         _cleanup_free_ const struct state_stream **v = NULL;
         _cleanup_free_ const struct state_stream **arn_set = NULL;
-        _cleanup_free_ char *json = NULL, *env = NULL, *prom = NULL;
-        size_t json_len = 0, env_len = 0, prom_len = 0, n_arn = 0;
+        struct env_lines env = {};
+        size_t n_arn = 0;
         struct state_changes changes = {};
         int r, k;
 
@@ -1061,28 +1132,25 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
                 if (stream_gets_arn_file(v[i]))
                         arn_set[n_arn++] = v[i];
 
-        /* .arn files first and removals last: whoever reacts to a new
+        /* streams.env's lines first: they are where two streams meeting in one
+         * variable is found (-EINVAL), and then nothing at all may be written.
+         * Then .arn files first and removals last: whoever reacts to a new
          * streams.json or streams.env finds the .arn files it names. Each
-         * file is rendered, written and freed in turn, so that only one is
-         * in memory at a time. */
-        /* streams.env first: it is where two streams meeting in one variable
-         * is found (-EINVAL), and then nothing at all may be written. */
-        r = prepare_streams_env(e, v, e->n_streams, &env, &env_len);
+         * file is rendered straight into its temp file (or compared with the
+         * file in place), so no file is ever whole in memory. */
+        r = streams_env_lines(e, v, e->n_streams, &env);
         if (r < 0)
                 return r;
         r = write_arn_files(d->fd, arn_set, n_arn, &changes.files_written);
-        write_one(d->fd, STREAMS_ENV, env, env_len, &changes.files_written, &r);
-        env = mfree_str(env);
-        k = prepare_streams_json(d->fd, v, e->n_streams, e->now_usec, &json, &json_len);
-        if (k >= 0)
-                write_one(d->fd, STREAMS_JSON, json, json_len, &changes.files_written, &r);
-        first_error(&r, k);
-        json = mfree_str(json);
+        k = state_write_rendered(d->fd, STREAMS_ENV, render_streams_env, &env, true);
+        count_write(STREAMS_ENV, k, &changes.files_written, &r);
+        env_lines_free(env.v, env.n);
+        k = write_streams_json(d->fd, v, e->n_streams, e->now_usec);
+        count_write(STREAMS_JSON, k, &changes.files_written, &r);
         if (e->metrics) {
-                k = prepare_metrics(e->metrics, v, e->n_streams, &prom, &prom_len);
-                if (k >= 0)
-                        write_one(d->fd, METRICS_PROM, prom, prom_len, &changes.files_written, &r);
-                first_error(&r, k);
+                struct metrics_doc m = { e->metrics, v, e->n_streams };
+                k = state_write_rendered(d->fd, METRICS_PROM, render_metrics, &m, true);
+                count_write(METRICS_PROM, k, &changes.files_written, &r);
         }
         first_error(&r, remove_stale_arn_files(d->fd, arn_set, n_arn, &changes.files_removed));
         if (r < 0)

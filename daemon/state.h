@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,3 +88,15 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
  * (no '/'); a symlink at name is replaced, never followed. Returns 1 if
  * written, 0 if unchanged, negative errno. */
 int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
+
+/* Writes a file's content to f; returns negative errno on failure. It may be
+ * called twice for one write (to compare, then to write). */
+typedef int (*state_render_fn)(FILE *f, const void *userdata);
+
+/* Like state_write_file_atomic, with the content produced by render straight
+ * into the temp file, so that it is never whole in memory. With compare, an
+ * existing regular 0644 file whose bytes equal what render produces is left
+ * alone (0). Returns 1 if written, 0 if unchanged, negative errno (the
+ * temp file removed). */
+int state_write_rendered(int dirfd, const char *name, state_render_fn render, const void *userdata,
+                         bool compare);

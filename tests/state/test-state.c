@@ -175,6 +175,104 @@ static void test_write_atomic(void) {
         CHECK_INTEQ(count_entries(dir, ""), 3);
 }
 
+/* ---- state_write_rendered ---------------------------------------------- */
+
+/* Lines "line <i>\n" for i < lines, with the byte at offset flip_at (if set)
+ * changed: many stdio buffers' worth, so comparing crosses buffer edges. */
+struct numbered {
+        unsigned lines;
+        long flip_at;
+        int fail_after; /* render fails after this many lines (-1: never) */
+        unsigned calls;
+};
+
+static int render_numbered(FILE *f, const void *userdata) {
+        struct numbered *n = (struct numbered *) userdata;
+        long off = 0;
+
+        n->calls++;
+        for (unsigned i = 0; i < n->lines; i++) {
+                char line[32];
+                int l = snprintf(line, sizeof line, "line %u\n", i);
+
+                if (n->fail_after >= 0 && (int) i == n->fail_after)
+                        return -ENOSPC;
+                if (n->flip_at >= off && n->flip_at < off + l)
+                        line[n->flip_at - off] ^= 0x20;
+                fputs(line, f);
+                off += l;
+        }
+        return 0;
+}
+
+static void test_write_rendered(void) {
+        _cleanup_free_ char *dir = new_dir("rendered");
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct numbered n = { .lines = 50000, .flip_at = -1, .fail_after = -1 };
+        struct stat st1, st2;
+        _cleanup_free_ char *text = NULL;
+        long size;
+
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK(lstat_at(dir, "big", &st1));
+        size = (long) st1.st_size;
+        CHECK(size > 500000);
+        CHECK_INTEQ(mode_of(dir, "big"), 0644);
+        text = read_text(dir, "big");
+        CHECK(text && strncmp(text, "line 0\nline 1\n", 14) == 0);
+        CHECK(text && strcmp(text + size - 11, "line 49999\n") == 0);
+
+        /* The same content: compared, not written. */
+        n.calls = 0;
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+        CHECK_INTEQ(n.calls, 1);
+        CHECK(lstat_at(dir, "big", &st2));
+        CHECK_INTEQ(st2.st_ino, st1.st_ino);
+
+        /* One byte changed, near the end, in the middle, at the start: each
+         * is a change, rendered a second time into the new file. */
+        long offsets[] = { size - 2, size / 2, 4096, 8191, 8192, 0 };
+        for (size_t i = 0; i < ELEMENTSOF(offsets); i++) {
+                n.flip_at = offsets[i];
+                n.calls = 0;
+                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+                CHECK_INTEQ(n.calls, 2);
+                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+        }
+        n.flip_at = -1;
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+
+        /* Fewer lines: the old file is longer with an equal beginning. */
+        n.lines = 49999;
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK(lstat_at(dir, "big", &st2));
+        CHECK_INTEQ(st2.st_size, size - 11);
+        /* More lines: the old file is a prefix. */
+        n.lines = 50000;
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK(lstat_at(dir, "big", &st2));
+        CHECK_INTEQ(st2.st_size, size);
+
+        /* Without compare, it is written even when equal. */
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), 1);
+        CHECK(inode_of(dir, "big") != st2.st_ino);
+
+        /* A render that fails half way: the old file stays whole, and no
+         * temp file is left. */
+        st1.st_ino = inode_of(dir, "big");
+        n.lines = 60000;
+        n.fail_after = 55000;
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), -ENOSPC);
+        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), -ENOSPC);
+        CHECK_INTEQ(inode_of(dir, "big"), st1.st_ino);
+        CHECK(lstat_at(dir, "big", &st2));
+        CHECK_INTEQ(st2.st_size, size);
+        CHECK_INTEQ(count_entries(dir, "."), 0);
+
+        CHECK_INTEQ(state_write_rendered(fd, "a/b", render_numbered, &n, true), -EINVAL);
+        CHECK_INTEQ(state_write_rendered(fd, "x", NULL, NULL, true), -EINVAL);
+}
+
 /* ---- a small export ------------------------------------------------------ */
 
 static const struct state_consumer a_consumers[] = {
@@ -763,6 +861,7 @@ int main(void) {
         }
 
         test_write_atomic();
+        test_write_rendered();
         test_export();
         test_symlinks();
         test_escaping_and_odd_values();
