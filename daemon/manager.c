@@ -165,12 +165,14 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
 
         for (size_t i = 0; i < m->n_regions; i++) {
                 const struct kinesis_counters *k = kinesis_client_counters(m->regions[i]->shared.client);
-                c.calls += k->calls;
+                c.attempts += k->attempts;
                 c.errors += k->errors;
                 c.throttles += k->throttles;
         }
         *ret = m->metrics;
-        ret->api_calls = c.calls;
+        /* Every request sent counts: each page of a listing and each retry
+         * is a call AWS sees and rate-limits. */
+        ret->api_calls = c.attempts;
         ret->api_errors = c.errors;
         ret->api_throttled = c.throttles;
 }
@@ -540,7 +542,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
         for (size_t i = 0; i < m->n_regions; i++) {
                 struct region_ctx *g = m->regions[i];
                 const struct kinesis_counters *k = kinesis_client_counters(g->shared.client);
-                m->counters_base.calls += k->calls;
+                m->counters_base.attempts += k->attempts;
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);

@@ -912,9 +912,11 @@ static int render_metrics(FILE *f, const void *userdata) {
                 uint64_t value;
                 const char *help;
         } counters[] = {
-                { "kinesisd_api_calls_total", m->api_calls, "Kinesis API calls made." },
-                { "kinesisd_api_errors_total", m->api_errors, "Kinesis API calls that failed." },
-                { "kinesisd_api_throttled_total", m->api_throttled, "Kinesis API calls that were throttled." },
+                { "kinesisd_api_calls_total", m->api_calls,
+                  "Kinesis API requests sent, each page and each retry included." },
+                { "kinesisd_api_errors_total", m->api_errors, "Kinesis API calls that failed after their retries." },
+                { "kinesisd_api_throttled_total", m->api_throttled,
+                  "Kinesis API requests answered with a throttling error." },
                 { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
                 { "kinesisd_reconcile_passes_total", m->reconcile_passes, "Reconcile passes completed." },
         };

@@ -303,6 +303,11 @@ def calls(log):
     return [m.group(1) for m in _ATTEMPT_RE.finditer(log) if m.group(2) == "1"]
 
 
+def requests_sent(log):
+    """Every request kinesisd sent: each attempt of each call, each page."""
+    return [m.group(1) for m in _ATTEMPT_RE.finditer(log)]
+
+
 def change_calls(log):
     return [op for op in calls(log) if op not in READ_ONLY_OPS]
 

@@ -15,12 +15,16 @@ kinesis-mock (SHARD_LIMIT raised), on loopback only.
    Python process would report Python's RSS.
 3. The long-running daemon on the same configuration (interval 1 h): its
    first pass is a steady-state pass (everything exists and is in sync). It
-   must make at most N + ceil(N/100) + 10 Kinesis calls
-   (kinesisd_api_calls_total in its metrics.prom at the end of the pass:
-   N DescribeStreamSummary, the ListStreams pages, a few spare), keep VmHWM
-   (polled) under M MiB, then, idle until the next pass, use at most 3 clock
-   ticks of CPU (utime + stime in /proc/PID/stat) over 10 s, and exit 0 on
-   SIGTERM.
+   must make at most N + ceil(N/100) + 10 Kinesis calls (N
+   DescribeStreamSummary, the ListStreams pages, a few spare), keep VmHWM
+   (polled) under M MiB, then, idle until the next pass, send nothing and
+   use at most 3 clock ticks of CPU (utime + stime in /proc/PID/stat) over
+   10 s, and exit 0 on SIGTERM.
+
+kinesisd talks to the mock through tests/fault's proxy with no faults
+scheduled: calls are counted there, on the wire, each retry and each page
+included, and every request's signature is checked. kinesisd's own
+kinesisd_api_calls_total must agree with that count.
 
 Prints the figures (durations, calls, RSS, ticks) whatever the outcome.
 A pass over N streams cannot be quicker than N / 16 s: DescribeStreamSummary
@@ -41,7 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mocklib  # noqa: E402
 
+FAULT_PROXY = os.path.join(os.path.dirname(HERE), "fault", "fault_proxy.py")
 REGION = "us-east-1"
+ACCESS_KEY, SECRET_KEY = "AKIDLOADTEST", "loadSecretNotReal"
 IDLE_SECONDS = 10
 IDLE_MAX_TICKS = 3
 CALLS_SLACK = 10
@@ -61,6 +67,65 @@ class Watch(threading.Thread):
                 return
             self.hwm_kib = max(self.hwm_kib, v)
             time.sleep(self.period)
+
+
+class CountingProxy:
+    """tests/fault's proxy with an empty schedule, between kinesisd and the
+    mock: it forwards every request, verifies its signature and logs it."""
+
+    def __init__(self, python, upstream_port, tmp):
+        self.log = os.path.join(tmp, "proxy.log")
+        port_file = os.path.join(tmp, "proxy.port")
+        with open(os.path.join(tmp, "proxy.err"), "w") as err:
+            self.p = subprocess.Popen(
+                [python, FAULT_PROXY, "--upstream-port", str(upstream_port), "--port-file", port_file,
+                 "--log", self.log, "--keys-json", json.dumps({ACCESS_KEY: SECRET_KEY}),
+                 "--max-seconds", "86400"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(port_file):
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the fault proxy did not start (see %s/proxy.err)" % tmp)
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+
+    def requests(self):
+        """Every request finished so far (a line still being written is skipped)."""
+        out = []
+        try:
+            with open(self.log) as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    if "summary" not in e:
+                        out.append(e)
+        except FileNotFoundError:
+            pass
+        return out
+
+    def settled(self):
+        """The requests, once the proxy has logged the last answer it sent."""
+        time.sleep(0.5)
+        return self.requests()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def by_op(reqs):
+    ops = {}
+    for e in reqs:
+        ops[e.get("op")] = ops.get(e.get("op"), 0) + 1
+    return ops
 
 
 def main():
@@ -87,6 +152,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="kinesisd-load-")
     mock = mocklib.Mock(a.mock_script, a.mock_dir, tmp, python=a.python, duration="500ms",
                         env={"SHARD_LIMIT": str(2 * n + 100), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
+    proxy = None
     failures = []
     figures = {}
 
@@ -104,6 +170,7 @@ def main():
         figures["direct creation of %d streams s" % (n - k)] = round(time.monotonic() - t0, 1)
         print("created %d streams directly in %.1f s" % (n - k, time.monotonic() - t0), flush=True)
 
+        proxy = CountingProxy(a.python, port, tmp)
         cfg = os.path.join(tmp, "kinesisd.yaml")
         with open(cfg, "w") as f:
             f.write("aws:\n  region: %s\nreconcile:\n  interval: 1h\n  poll: 500ms\n  timeout: 20m\n"
@@ -112,9 +179,9 @@ def main():
                 f.write("  - { name: %s, shards: 1 }\n" % name)
         state = os.path.join(tmp, "state")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDLOADTEST",
-               "AWS_SECRET_ACCESS_KEY": "loadSecretNotReal"}
-        common = ["-c", cfg, "--state-dir", state, "--endpoint", "http://127.0.0.1:%d" % port]
+               "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+               "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        common = ["-c", cfg, "--state-dir", state, "--endpoint", "http://127.0.0.1:%d" % proxy.port]
 
         # ---- 2. --once: converge
         out_path, err_path = os.path.join(tmp, "once.out"), os.path.join(tmp, "once.err")
@@ -130,6 +197,8 @@ def main():
             w.join()
             secs = time.monotonic() - t0
         m = mocklib.metrics(os.path.join(state, "metrics.prom"))
+        once_reqs = proxy.settled()
+        figures["--once requests (proxy)"] = len(once_reqs)
         figures["--once s"] = round(secs, 1)
         figures["--once peak RSS KiB"] = w.hwm_kib
         figures["--once CPU s"] = round(usage.ru_utime + usage.ru_stime, 2)
@@ -143,6 +212,9 @@ def main():
                 fail("--once exited %d:\n%s" % (p.returncode, f.read()[-3000:]))
         if w.hwm_kib >= limit_kib or w.hwm_kib == 0:
             fail("--once peak RSS %d KiB, limit %d KiB" % (w.hwm_kib, limit_kib))
+        if figures["--once API calls"] != len(once_reqs):
+            fail("--once: kinesisd_api_calls_total is %d, the proxy saw %d requests"
+                 % (figures["--once API calls"], len(once_reqs)))
         if figures["--once changes"] != k:
             fail("--once made %d changes, expected %d (one CreateStream per missing stream)"
                  % (figures["--once changes"], k))
@@ -171,6 +243,7 @@ def main():
         # ---- 3. the daemon: a steady-state pass, then idle
         metrics_path = os.path.join(state, "metrics.prom")
         before = os.stat(metrics_path).st_mtime if os.path.exists(metrics_path) else 0
+        n_before = len(proxy.requests())
         err_path = os.path.join(tmp, "daemon.err")
         with open(err_path, "w") as err:
             t0 = time.monotonic()
@@ -187,25 +260,39 @@ def main():
                         break
                 time.sleep(0.1)
             secs = time.monotonic() - t0
-            calls = int(m.get("kinesisd_api_calls_total", -1))
+            pass_reqs = proxy.settled()[n_before:]
+            calls = len(pass_reqs)
             figures["steady pass s"] = round(secs, 1)
-            figures["steady pass API calls"] = calls
+            figures["steady pass requests (proxy)"] = calls
+            figures["steady pass requests by operation"] = by_op(pass_reqs)
+            figures["steady pass API calls (metric)"] = int(m.get("kinesisd_api_calls_total", -1))
             figures["steady pass changes"] = int(m.get("kinesisd_changes_total", -1))
-            print("daemon: first (steady-state) pass in %.1f s, %d calls (limit %d), %d changes" %
-                  (secs, calls, max_calls, figures["steady pass changes"]), flush=True)
+            print("daemon: first (steady-state) pass in %.1f s, %d requests at the proxy (limit %d), "
+                  "%d changes; %s" % (secs, calls, max_calls, figures["steady pass changes"],
+                                      json.dumps(by_op(pass_reqs), sort_keys=True)), flush=True)
             if m.get("kinesisd_reconcile_passes_total", 0) < 1:
                 fail("the daemon did not finish a pass within %.0f s" % (deadline - t0))
             else:
-                if calls < 0 or calls > max_calls:
+                if calls > max_calls:
                     fail("steady-state pass made %d calls, more than N + ceil(N/100) + %d = %d"
                          % (calls, CALLS_SLACK, max_calls))
+                if calls < n:
+                    fail("steady-state pass made %d calls for %d streams: the proxy missed some"
+                         % (calls, n))
+                if figures["steady pass API calls (metric)"] != calls:
+                    fail("steady-state pass: kinesisd_api_calls_total is %d, the proxy saw %d"
+                         % (figures["steady pass API calls (metric)"], calls))
                 if figures["steady pass changes"] != 0:
                     fail("steady-state pass changed %d things" % figures["steady pass changes"])
                 # idle: nothing to do until the interval (1 h)
                 time.sleep(1.0)
+                r1 = len(proxy.requests())
                 t1 = mocklib.proc_cpu_ticks(p.pid)
                 time.sleep(IDLE_SECONDS)
                 t2 = mocklib.proc_cpu_ticks(p.pid)
+                r2 = len(proxy.requests())
+                if r2 != r1:
+                    fail("the idle daemon sent %d requests in %d s" % (r2 - r1, IDLE_SECONDS))
                 figures["idle ticks / %d s" % IDLE_SECONDS] = t2 - t1
                 print("daemon: %d clock ticks of CPU in %d s idle (limit %d, %d ticks/s)" %
                       (t2 - t1, IDLE_SECONDS, IDLE_MAX_TICKS, os.sysconf("SC_CLK_TCK")), flush=True)
@@ -232,6 +319,13 @@ def main():
     except Exception as e:  # noqa: BLE001 - report, then clean up
         fail("%s: %s" % (type(e).__name__, e))
     finally:
+        if proxy:
+            proxy.stop()
+            bad = [e for e in proxy.requests() if not e.get("sig_ok")]
+            figures["requests (proxy)"] = len(proxy.requests())
+            if bad:
+                fail("%d requests failed the proxy's signature check, first: %s"
+                     % (len(bad), bad[0].get("sig_error")))
         mock.stop()
 
     print("figures: " + json.dumps(figures, sort_keys=True))
