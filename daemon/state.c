@@ -343,25 +343,39 @@ int state_write_rendered(int dirfd, const char *name, state_render_fn render, co
         return commit_temp(dirfd, fd, tmp, name);
 }
 
-struct buffer {
-        const void *data;
-        size_t len;
-};
+/* Whether dirfd/name is a regular 0644 file holding exactly data. */
+static bool file_has_content(int dirfd, const char *name, const void *data, size_t len) {
+        _cleanup_close_ int fd = -1;
+        struct compare_sink c = {};
+        off_t size = 0;
 
-static int render_buffer(FILE *f, const void *userdata) {
-        const struct buffer *b = userdata;
-
-        if (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len)
-                return -EIO;
-        return 0;
+        fd = open_existing(dirfd, name, &size);
+        if (fd < 0 || (uint64_t) size != len)
+                return false;
+        c.fd = fd;
+        (void) compare_sink_write(&c, data, len);
+        return !c.differs;
 }
 
 int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len) {
-        struct buffer b = { data, len };
+        char tmp[NAME_MAX + 1];
+        int fd, r;
 
-        if (!data && len > 0)
+        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
                 return -EINVAL;
-        return state_write_rendered(dirfd, name, render_buffer, &b, true);
+        if (file_has_content(dirfd, name, data, len))
+                return 0;
+
+        fd = open_temp(dirfd, name, tmp);
+        if (fd < 0)
+                return fd;
+        r = write_all(fd, data, len);
+        if (r < 0) {
+                (void) close(fd);
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return commit_temp(dirfd, fd, tmp, name);
 }
 
 
@@ -598,13 +612,25 @@ static int sorted_consumers(const struct state_stream *s, const struct state_con
  * peak memory. The layout is fixed (two-space indent, "key":value), so the
  * unchanged-content check below can compare bytes. */
 
+/* JSON string escapes: the two that must be, and control characters. */
+static bool json_needs_escape(unsigned char c) {
+        return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
+}
+
 static void json_put_string(FILE *f, const char *s) {
+        const unsigned char *p, *run;
+
         if (!s) {
                 fputs("null", f);
                 return;
         }
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        for (p = run = (const unsigned char *) s; *p; p++) {
+                if (!json_needs_escape(*p))
+                        continue;
+                /* Unescaped stretches go out whole. */
+                fwrite(run, 1, (size_t) (p - run), f);
+                run = p + 1;
                 switch (*p) {
                 case '"':
                         fputs("\\\"", f);
@@ -622,11 +648,10 @@ static void json_put_string(FILE *f, const char *s) {
                         fputs("\\t", f);
                         break;
                 default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
+                        fprintf(f, "\\u%04x", *p);
                 }
+        }
+        fwrite(run, 1, (size_t) (p - run), f);
         fputc('"', f);
 }
 
@@ -845,20 +870,16 @@ fail:
 
 /* A label value per the text exposition format: \\, \" and \n escaped. */
 static void prom_label_value(FILE *f, const char *s) {
-        for (const char *p = strempty(s); *p; p++)
-                switch (*p) {
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                default:
-                        fputc(*p, f);
-                }
+        const char *p, *run;
+
+        for (p = run = strempty(s); *p; p++) {
+                if (*p != '\\' && *p != '"' && *p != '\n')
+                        continue;
+                fwrite(run, 1, (size_t) (p - run), f);
+                run = p + 1;
+                fputs(*p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", f);
+        }
+        fwrite(run, 1, (size_t) (p - run), f);
 }
 
 static void prom_header(FILE *f, const char *name, const char *type, const char *help) {
