@@ -1056,6 +1056,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         struct manager *m = userdata;
         struct config *c = NULL;
         struct built b = {};
+        const char *ca_bundle;
         char *first = NULL;
         int r;
 
@@ -1090,6 +1091,12 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         m->reload_error = mfree_str(m->reload_error);
         m->metrics.config_reload_failed = false;
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
+        ca_bundle = kinesis_resolve_ca_bundle(c->ca_bundle);
+        r = http_client_set_ca_bundle(m->http, ca_bundle);
+        if (r < 0)
+                log_error_errno(r, "Cannot switch to the CA bundle %s, keeping the old one: %m", ca_bundle);
+        else if (r > 0)
+                log_info("TLS: new connections verify with %s.", ca_bundle ? ca_bundle : "the system's CA store");
         r = apply(m, c, &b);
         built_done(&b);
         log_info("Configuration reloaded: %zu stream%s.", m->n_streams, m->n_streams == 1 ? "" : "s");

@@ -677,6 +677,19 @@ static curl_socket_t curl_opensocket_cb(void *userp, curlsocktype purpose,
         return fd >= 0 ? fd : CURL_SOCKET_BAD;
 }
 
+int http_client_set_ca_bundle(struct http_client *c, const char *ca_bundle) {
+        char *copy = NULL;
+
+        if (streq_ptr(c->ca_bundle, ca_bundle))
+                return 0;
+        if (ca_bundle && !(copy = strdup(ca_bundle)))
+                return -ENOMEM;
+        free(c->ca_bundle);
+        c->ca_bundle = copy;
+        c->opts.ca_bundle = copy;
+        return 1;
+}
+
 int http_client_new(sd_event *e, const struct http_client_options *o, struct http_client **ret) {
         struct http_client *c;
         int r;

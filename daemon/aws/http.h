@@ -148,6 +148,10 @@ struct http_client_stats {
 };
 
 int http_client_new(sd_event *e, const struct http_client_options *o, struct http_client **ret);
+/* Verify TLS with this CA bundle (NULL: curl's default store) from the next
+ * request on. A connection verified with another bundle is not reused.
+ * Returns 1 if it changed, 0 if not, -ENOMEM. */
+int http_client_set_ca_bundle(struct http_client *c, const char *ca_bundle);
 /* Cancels every request still pending (their done callbacks are not called).
  * Free it last: kinesis clients and the creds provider hold requests and
  * pacers of this client (teardown order: kinesis_client_free() for each,
