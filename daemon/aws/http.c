@@ -509,7 +509,8 @@ struct http_request {
         struct dynbuf resp_body, resp_headers;
         long status;
         int transport_error;
-        char curl_error[CURL_ERROR_SIZE];
+        /* curl's text, and room for what note_verification() adds. */
+        char curl_error[CURL_ERROR_SIZE + 512];
         json_object *json;
         char *err_code, *err_message;
 };
@@ -1231,6 +1232,29 @@ static int curl_code_to_errno(CURLcode cc, bool body_too_big) {
         }
 }
 
+static bool curl_code_is_verification(CURLcode cc) {
+        return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+               cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_CRL_BADFILE;
+}
+
+/* A certificate that does not verify: say what was verified against what,
+ * which curl's text leaves out. */
+static void note_verification(struct http_request *r) {
+        _cleanup_free_ char *host = NULL;
+        const char *ca = r->client->ca_bundle;
+        size_t n = strlen(r->curl_error);
+
+        /* The host only: a URL could carry a user name and password. */
+        if (http_url_host_path(r->url, &host, NULL) < 0)
+                host = NULL;
+        if (n == 0)
+                n = (size_t) snprintf(r->curl_error, sizeof r->curl_error, "TLS verification failed");
+        if (n < sizeof r->curl_error)
+                (void) snprintf(r->curl_error + n, sizeof r->curl_error - n, " (%s, verified with %s%s)",
+                                host ? host : "the endpoint", ca ? "the CA bundle " : "the system's CA store",
+                                strempty(ca));
+}
+
 /* After one transfer: keep its outcome, decide between delivering and retrying. */
 static void request_attempt_done(struct http_request *r, CURLcode cc) {
         struct http_client *c = r->client;
@@ -1246,6 +1270,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
 
         r->status = cc == CURLE_OK ? status : 0;
         r->transport_error = curl_code_to_errno(cc, r->resp_body.too_big);
+        if (curl_code_is_verification(cc))
+                note_verification(r);
         if (r->transport_error == 0) {
                 const char *type_hdr = http_response_header(
                         &(struct http_response){ .request = r }, "x-amzn-ErrorType");

@@ -406,7 +406,7 @@ def main():
         print("    %s: exit 0, %s ACTIVE, ARN exported; %d TLS handshake(s), %d read(s) of requests "
               "relayed" % (what, stream, c["ok"], c["requests"]))
 
-    def expect_refused(what, cert, ca_bundle=None, env=None, name_check=False):
+    def expect_refused(what, cert, ca_bundle=None, env=None, name_check=False, used=None):
         """The run must fail on the certificate. name_check: the chain is good
         and only the host name is wrong; curl (OpenSSL) checks the name after
         the handshake, so the forwarder sees the handshake complete and the
@@ -426,6 +426,10 @@ def main():
         check(streams_json_arn(state, stream) is None, "%s: streams.json names %s" % (what, stream))
         check(any("certificate" in ln.lower() or "ssl" in ln.lower() for ln in lines),
               "%s: no line on stderr mentions the certificate (or SSL)" % what, err[-3000:])
+        # The message says what was verified against what.
+        said = "(127.0.0.1:%d, verified with %s)" % (
+            fwd.port, "the CA bundle " + used if used else "the system's CA store")
+        check(any(said in ln for ln in lines), "%s: no line on stderr says %r" % (what, said), err[-3000:])
         check(c["requests"] == 0, "%s: kinesisd sent %d request(s) over TLS it should not have "
               "trusted" % (what, c["requests"]), c)
         if name_check:
@@ -456,13 +460,15 @@ def main():
         expect_created("ca_bundle_env", rc, err, state, stream)
 
     def test_wrong_ca():
-        expect_refused("wrong_ca", "ip", certs.ca_b)
+        expect_refused("wrong_ca", "ip", certs.ca_b, used=certs.ca_b)
         # ... also when AWS_CA_BUNDLE names the right one: the key wins.
-        expect_refused("wrong_ca_key_beats_env", "ip", certs.ca_b, {"AWS_CA_BUNDLE": certs.ca_a})
+        expect_refused("wrong_ca_key_beats_env", "ip", certs.ca_b, {"AWS_CA_BUNDLE": certs.ca_a},
+                       used=certs.ca_b)
 
     def test_wrong_name():
-        expect_refused("wrong_name", "wrong-name", certs.ca_a, name_check=True)
-        expect_refused("wrong_name_env", "wrong-name", None, {"AWS_CA_BUNDLE": certs.ca_a}, name_check=True)
+        expect_refused("wrong_name", "wrong-name", certs.ca_a, name_check=True, used=certs.ca_a)
+        expect_refused("wrong_name_env", "wrong-name", None, {"AWS_CA_BUNDLE": certs.ca_a}, name_check=True,
+                       used=certs.ca_a)
 
     def test_system_store():
         expect_refused("system_store", "ip", None)
