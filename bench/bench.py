@@ -12,6 +12,9 @@ Sections (default: all of them):
              steady-state `--once`, RSS breakdown of a running daemon
   config     `--check-config` load time (best of several) and peak RSS
   sigv4      SigV4 signatures per second (bench-sigv4)
+  floor      callgrind instructions per DescribeStreamSummary of a bare client
+             on the same libraries (bench/request-floor: libcurl, mbedTLS,
+             json-c, no kinesisd), the floor under "steady"'s figure
 
 --quick: N = 1, 5, 20 and D = 1 s. --full: N = 1, 5, 20, 100 and D = 1 s, 3 s;
 the baselines are measured up to N = 20 and, at N = 100, extrapolated from the
@@ -665,6 +668,37 @@ def section_sigv4(args, work):
     return res
 
 
+FLOOR_PARTS = [("c", "HTTP exchange (libcurl, kept-alive connection)"),
+               ("cs", "+ SigV4 (mbedTLS: two SHA-256, one HMAC)"),
+               ("csj", "+ JSON parse of the answer (json-c)")]
+
+
+def section_floor(args, work):
+    binary = os.path.join(os.path.abspath(args.build), "bench", "request-floor")
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("no %s: configure the build with -DKINESISD_BENCH=ON" % binary)
+    res = {"runs": []}
+    tmp = tempfile.mkdtemp(dir=work)
+    log("floor: starting kinesis-mock with one ACTIVE stream")
+    with Mock(args, tmp, "200ms", init_streams=["floor-1"]) as mock:
+        for parts, what in FLOOR_PARTS:
+            instr = {}
+            for n in (1, 101):
+                out_file = os.path.join(args.out, "callgrind.floor-%s-%d.out" % (parts, n))
+                instr[n], _ = run_callgrind(args, [binary, str(mock.port), "floor-1", str(n), parts],
+                                            client_env(tmp), out_file, timeout=args.callgrind_timeout)
+            per = (instr[101] - instr[1]) // 100
+            res["runs"].append({"parts": parts, "what": what, "instructions": instr, "per_request": per})
+            log("  floor %s: %d instructions per request" % (parts, per))
+    return res
+
+
+def format_floor(res):
+    return "\n".join(["| what a bare client does per request | instructions per request (cumulative) |",
+                      "|---|---|"] +
+                     ["| %s | %s |" % (r["what"], "{:,}".format(r["per_request"])) for r in res["runs"]])
+
+
 def format_sigv4(res):
     return "\n".join(["| request | signatures/s (best of 3 × 2 s CPU) | µs each |", "|---|---|---|"] +
                      ["| DescribeStreamSummary POST, %d-byte body | %s | %.2f |"
@@ -714,7 +748,7 @@ def machine(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sections", nargs="*", default=[],
-                    help="converge, steady, config, sigv4 (default: all)")
+                    help="converge, steady, config, sigv4, floor (default: all)")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="N = 1, 5, 20; D = 1 s")
     mode.add_argument("--full", action="store_true", help="N = 1, 5, 20, 100; D = 1 s, 3 s (default)")
@@ -733,9 +767,9 @@ def main():
     ap.add_argument("--config-runs", type=int, default=7, help="--check-config runs (best reported)")
     ap.add_argument("--out", help="where results.json and callgrind files go (default: a new temp dir)")
     args = ap.parse_args()
-    sections = args.sections or ["converge", "steady", "config", "sigv4"]
+    sections = args.sections or ["converge", "steady", "config", "sigv4", "floor"]
     for s in sections:
-        if s not in ("converge", "steady", "config", "sigv4"):
+        if s not in ("converge", "steady", "config", "sigv4", "floor"):
             ap.error("unknown section %s" % s)
     args.kinesisd = os.path.join(os.path.abspath(args.build), "kinesisd")
     if not os.access(args.kinesisd, os.X_OK):
@@ -762,6 +796,9 @@ def main():
         if "sigv4" in sections:
             results["sigv4"] = section_sigv4(args, work)
             report += ["## SigV4", "", format_sigv4(results["sigv4"]), ""]
+        if "floor" in sections:
+            results["floor"] = section_floor(args, work)
+            report += ["## Instruction floor of the libraries", "", format_floor(results["floor"]), ""]
     finally:
         results["duration_s"] = time.monotonic() - t0
         with open(os.path.join(args.out, "results.json"), "w") as f:
