@@ -8,6 +8,8 @@ start: picks two free loopback ports, runs `node main.js` from PKG in the
 background (its own session, output to the log), waits until ListStreams
 answers on http://127.0.0.1:PORT/, then writes PORT to the port file.
 stop: SIGTERM, a grace period, then SIGKILL; removes the pid and port files.
+State changes take --duration; the account shard limit is 1000 unless
+SHARD_LIMIT is set.
 
 The mock listens on every interface; we only ever talk to 127.0.0.1.
 """
@@ -123,6 +125,9 @@ def cmd_start(a):
                 "MERGE_SHARDS_DURATION", "SPLIT_SHARD_DURATION",
                 "UPDATE_SHARD_COUNT_DURATION", "UPDATE_STREAM_MODE_DURATION"):
         env.setdefault(var, a.duration)
+    # One mock serves every test of a ctest run, several at a time (-j): the
+    # mock's default account limit of 50 shards is too tight for all of them.
+    env.setdefault("SHARD_LIMIT", "1000")
     log = open(a.log, "ab")
     proc = subprocess.Popen(["node", "main.js"], cwd=a.dir, env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
