@@ -1096,7 +1096,8 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (r < 0)
                 log_error_errno(r, "Cannot switch to the CA bundle %s, keeping the old one: %m", ca_bundle);
         else if (r > 0)
-                log_info("TLS: new connections verify with %s.", ca_bundle ? ca_bundle : "the system's CA store");
+                log_info("TLS: new connections verify with %s.",
+                         ca_bundle ? ca_bundle : "the system's CA store");
         r = apply(m, c, &b);
         built_done(&b);
         log_info("Configuration reloaded: %zu stream%s.", m->n_streams, m->n_streams == 1 ? "" : "s");

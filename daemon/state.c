@@ -237,7 +237,8 @@ static ssize_t fd_sink_write(void *cookie, const char *data, size_t len) {
 
 /* Run render into a stdio stream over the given sink. The stream is ours
  * alone, so stdio's locking is switched off. */
-static int render_into(cookie_write_function_t *sink, void *cookie, state_render_fn render, const void *userdata) {
+static int render_into(cookie_write_function_t *sink, void *cookie, state_render_fn render,
+                       const void *userdata) {
         FILE *f = fopencookie(cookie, "w", (cookie_io_functions_t) { .write = sink });
         int r;
 
@@ -935,7 +936,8 @@ static int render_metrics(FILE *f, const void *userdata) {
         } counters[] = {
                 { "kinesisd_api_calls_total", m->api_calls,
                   "Kinesis API requests sent, each page and each retry included." },
-                { "kinesisd_api_errors_total", m->api_errors, "Kinesis API calls that failed after their retries." },
+                { "kinesisd_api_errors_total", m->api_errors,
+                  "Kinesis API calls that failed after their retries." },
                 { "kinesisd_api_throttled_total", m->api_throttled,
                   "Kinesis API requests answered with a throttling error." },
                 { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
