@@ -253,22 +253,27 @@ static int render_into(cookie_write_function_t *sink, void *cookie, state_render
         return r;
 }
 
-/* 1 if dirfd/name is a regular 0644 file holding exactly what render
+/* 1 if fd (an existing file of size bytes) holds exactly what render
  * produces, 0 if not, negative errno if render fails. */
-static int file_matches(int dirfd, const char *name, state_render_fn render, const void *userdata) {
-        _cleanup_close_ int fd = -1;
-        struct compare_sink c = {};
-        off_t size = 0;
+static int fd_matches(int fd, off_t size, state_render_fn render, const void *userdata) {
+        struct compare_sink c = { .fd = fd };
         int r;
 
-        fd = open_existing(dirfd, name, &size);
-        if (fd < 0)
-                return 0;
-        c.fd = fd;
         r = render_into(compare_sink_write, &c, render, userdata);
         if (r < 0)
                 return r;
         return !c.differs && c.off == size;
+}
+
+/* fd_matches() for dirfd/name, which must be a regular 0644 file. */
+static int file_matches(int dirfd, const char *name, state_render_fn render, const void *userdata) {
+        _cleanup_close_ int fd = -1;
+        off_t size = 0;
+
+        fd = open_existing(dirfd, name, &size);
+        if (fd < 0)
+                return 0;
+        return fd_matches(fd, size, render, userdata);
 }
 
 /* Create a new temp file beside name: ".<name>.<random>", mode 0644. */
@@ -734,17 +739,12 @@ static int render_streams_json(FILE *f, const void *userdata) {
         return r;
 }
 
-/* The generated_at of our own streams.json on disk, if it has one. */
-static bool previous_generated_at(int dirfd, char ts[static 65]) {
-        _cleanup_close_ int fd = -1;
+/* The generated_at at the top of our own streams.json, open as fd. */
+static bool previous_generated_at(int fd, char ts[static 65]) {
         size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len;
         char first[160], *q;
-        off_t size;
         ssize_t k;
 
-        fd = open_existing(dirfd, STREAMS_JSON, &size);
-        if (fd < 0)
-                return false;
         k = pread(fd, first, sizeof first - 1, 0);
         if (k < (ssize_t) head)
                 return false;
@@ -763,13 +763,16 @@ static bool previous_generated_at(int dirfd, char ts[static 65]) {
  * old file is compared with what it would be under its own generated_at, and
  * only a difference writes it anew, stamped now. */
 static int write_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec) {
+        _cleanup_close_ int fd = -1;
         char old[65], now[32];
         struct streams_json j = { v, n, NULL };
+        off_t size = 0;
         int r;
 
-        if (previous_generated_at(dirfd, old)) {
+        fd = open_existing(dirfd, STREAMS_JSON, &size);
+        if (fd >= 0 && previous_generated_at(fd, old)) {
                 j.generated_at = old;
-                r = file_matches(dirfd, STREAMS_JSON, render_streams_json, &j);
+                r = fd_matches(fd, size, render_streams_json, &j);
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
