@@ -145,22 +145,40 @@ class Proxy:
     def __exit__(self, *exc):
         self.stop()
 
-    def _load(self):
-        if self._entries is None:
-            self.stop()
-            entries, summary = [], None
+    def _read_log(self, live):
+        """(entries in arrival order, summary). live: the proxy may still be
+        writing, so a line not yet whole is skipped, not an error."""
+        entries, summary = [], None
+        try:
             with open(self.log) as f:
                 for line in f:
                     if not line.strip():
                         continue
-                    d = json.loads(line)
+                    try:
+                        d = json.loads(line)
+                    except ValueError:
+                        if live:
+                            continue
+                        raise
                     if "summary" in d:
                         summary = d["summary"]
                     else:
                         entries.append(d)
-            entries.sort(key=lambda e: e["seq"])
-            self._entries, self._summary = entries, summary
+        except FileNotFoundError:
+            if not live:
+                raise
+        entries.sort(key=lambda e: e["seq"])
+        return entries, summary
+
+    def _load(self):
+        if self._entries is None:
+            self.stop()
+            self._entries, self._summary = self._read_log(live=False)
         return self._entries, self._summary
+
+    def live_entries(self):
+        """The requests finished so far, read while the proxy runs."""
+        return self._read_log(live=True)[0]
 
     def entries(self):
         return self._load()[0]

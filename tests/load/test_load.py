@@ -45,7 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mocklib  # noqa: E402
 
-FAULT_PROXY = os.path.join(os.path.dirname(HERE), "fault", "fault_proxy.py")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fault"))
+import faultlib  # noqa: E402
+
 REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "AKIDLOADTEST", "loadSecretNotReal"
 IDLE_SECONDS = 10
@@ -69,56 +71,20 @@ class Watch(threading.Thread):
             time.sleep(self.period)
 
 
-class CountingProxy:
-    """tests/fault's proxy with an empty schedule, between kinesisd and the
-    mock: it forwards every request, verifies its signature and logs it."""
+class ProxyContext:
+    """What faultlib.Proxy asks of a test: a scratch directory and the mock's port."""
 
-    def __init__(self, python, upstream_port, tmp):
-        self.log = os.path.join(tmp, "proxy.log")
-        port_file = os.path.join(tmp, "proxy.port")
-        with open(os.path.join(tmp, "proxy.err"), "w") as err:
-            self.p = subprocess.Popen(
-                [python, FAULT_PROXY, "--upstream-port", str(upstream_port), "--port-file", port_file,
-                 "--log", self.log, "--keys-json", json.dumps({ACCESS_KEY: SECRET_KEY}),
-                 "--max-seconds", "86400"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            if self.p.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the fault proxy did not start (see %s/proxy.err)" % tmp)
-            time.sleep(0.05)
-        with open(port_file) as f:
-            self.port = int(f.read().strip())
+    def __init__(self, tmp, mock_port):
+        self.tmp, self.mock_port = tmp, mock_port
 
-    def requests(self):
-        """Every request finished so far (a line still being written is skipped)."""
-        out = []
-        try:
-            with open(self.log) as f:
-                for line in f:
-                    try:
-                        e = json.loads(line)
-                    except ValueError:
-                        continue
-                    if "summary" not in e:
-                        out.append(e)
-        except FileNotFoundError:
-            pass
-        return out
+    def path(self, *p):
+        return os.path.join(self.tmp, *p)
 
-    def settled(self):
-        """The requests, once the proxy has logged the last answer it sent."""
-        time.sleep(0.5)
-        return self.requests()
 
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+def settled(proxy):
+    """The proxy's requests, once it has logged the last answer it sent."""
+    time.sleep(0.5)
+    return proxy.live_entries()
 
 
 def by_op(reqs):
@@ -170,7 +136,9 @@ def main():
         figures["direct creation of %d streams s" % (n - k)] = round(time.monotonic() - t0, 1)
         print("created %d streams directly in %.1f s" % (n - k, time.monotonic() - t0), flush=True)
 
-        proxy = CountingProxy(a.python, port, tmp)
+        # No faults scheduled: it forwards, verifies signatures and logs.
+        proxy = faultlib.Proxy(ProxyContext(tmp, port), keys={ACCESS_KEY: SECRET_KEY},
+                               max_seconds=86400).__enter__()
         cfg = os.path.join(tmp, "kinesisd.yaml")
         with open(cfg, "w") as f:
             f.write("aws:\n  region: %s\nreconcile:\n  interval: 1h\n  poll: 500ms\n  timeout: 20m\n"
@@ -197,7 +165,7 @@ def main():
             w.join()
             secs = time.monotonic() - t0
         m = mocklib.metrics(os.path.join(state, "metrics.prom"))
-        once_reqs = proxy.settled()
+        once_reqs = settled(proxy)
         figures["--once requests (proxy)"] = len(once_reqs)
         figures["--once s"] = round(secs, 1)
         figures["--once peak RSS KiB"] = w.hwm_kib
@@ -243,7 +211,7 @@ def main():
         # ---- 3. the daemon: a steady-state pass, then idle
         metrics_path = os.path.join(state, "metrics.prom")
         before = os.stat(metrics_path).st_mtime if os.path.exists(metrics_path) else 0
-        n_before = len(proxy.requests())
+        n_before = len(proxy.live_entries())
         err_path = os.path.join(tmp, "daemon.err")
         with open(err_path, "w") as err:
             t0 = time.monotonic()
@@ -260,7 +228,7 @@ def main():
                         break
                 time.sleep(0.1)
             secs = time.monotonic() - t0
-            pass_reqs = proxy.settled()[n_before:]
+            pass_reqs = settled(proxy)[n_before:]
             calls = len(pass_reqs)
             figures["steady pass s"] = round(secs, 1)
             figures["steady pass requests (proxy)"] = calls
@@ -286,11 +254,11 @@ def main():
                     fail("steady-state pass changed %d things" % figures["steady pass changes"])
                 # idle: nothing to do until the interval (1 h)
                 time.sleep(1.0)
-                r1 = len(proxy.requests())
+                r1 = len(proxy.live_entries())
                 t1 = mocklib.proc_cpu_ticks(p.pid)
                 time.sleep(IDLE_SECONDS)
                 t2 = mocklib.proc_cpu_ticks(p.pid)
-                r2 = len(proxy.requests())
+                r2 = len(proxy.live_entries())
                 if r2 != r1:
                     fail("the idle daemon sent %d requests in %d s" % (r2 - r1, IDLE_SECONDS))
                 figures["idle ticks / %d s" % IDLE_SECONDS] = t2 - t1
@@ -321,8 +289,8 @@ def main():
     finally:
         if proxy:
             proxy.stop()
-            bad = [e for e in proxy.requests() if not e.get("sig_ok")]
-            figures["requests (proxy)"] = len(proxy.requests())
+            bad = [e for e in proxy.live_entries() if not e.get("sig_ok")]
+            figures["requests (proxy)"] = len(proxy.live_entries())
             if bad:
                 fail("%d requests failed the proxy's signature check, first: %s"
                      % (len(bad), bad[0].get("sig_error")))
