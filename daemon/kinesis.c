@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "aws/sigv4.h"
+#include "json-util.h"
 #include "log.h"
 
 #define KINESIS_TARGET_PREFIX "Kinesis_20131202."
@@ -18,11 +19,6 @@
 #define KINESIS_MAX_LIST_ITEMS 100000 /* across all pages of one listing */
 #define KINESIS_MAX_PAGES 10000
 
-static inline void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* ---- rates (DESIGN §6) ------------------------------------------------ */
 

@@ -918,9 +918,9 @@ static void seed_from_previous_export(struct manager *m) {
                 while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == ','))
                         line[--l] = 0;
                 if (streq(line, "    {")) { /* a stream begins */
-                        name = mfree_str(name);
-                        region = mfree_str(region);
-                        arn = mfree_str(arn);
+                        name = mfree(name);
+                        region = mfree(region);
+                        arn = mfree(arn);
                         last_change = 0;
                         r = NULL;
                         in_consumers = false;
@@ -1088,7 +1088,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 export_soon(m);
                 return 0;
         }
-        m->reload_error = mfree_str(m->reload_error);
+        m->reload_error = mfree(m->reload_error);
         m->metrics.config_reload_failed = false;
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
         ca_bundle = kinesis_resolve_ca_bundle(c->ca_bundle);

@@ -400,7 +400,7 @@ static void list_tags(struct reconciler *r) {
 static void obs_reset(struct reconciler *r) {
         bool had_arn = r->obs.arn != NULL || r->seed_arn != NULL;
 
-        r->seed_arn = mfree_str(r->seed_arn);
+        r->seed_arn = mfree(r->seed_arn);
         stream_obs_done(&r->obs);
         r->obs = (struct stream_obs){};
         if (had_arn)

@@ -88,7 +88,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define NSEC_PER_USEC UINT64_C(1000)
 #define USEC_INFINITY UINT64_MAX
 
-static inline char *mfree_str(char *p) {
+/* Free and return NULL, for "p = mfree(p);". */
+static inline void *mfree(void *p) {
         free(p);
         return NULL;
 }

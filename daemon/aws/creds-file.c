@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include "file-read.h"
 #include "util.h"
 
 void aws_credentials_done(struct aws_credentials *c) {
@@ -224,45 +225,19 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
 
 int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
                   bool *ret_insecure) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t n = 0;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
         /* AWS_CONFIG_FILE=/dev/null is the usual way to say "no such file". */
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+        if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
                 return -ENOENT;
-        if (!S_ISREG(st.st_mode))
+        r = read_file_bounded(path, max, ret_text, ret_len, &st);
+        if (r == -EISDIR)
                 return -EBADFD;
-        if ((uint64_t) st.st_size > max)
-                return -EFBIG;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max)
-                        return -EFBIG;
-        }
-        buf[n] = 0;
+        if (r < 0)
+                return r;
         if (ret_insecure)
                 *ret_insecure = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-        if (ret_len)
-                *ret_len = n;
-        *ret_text = TAKE_PTR(buf);
         return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "json-util.h"
 #include "log.h"
 
 extern char **environ;
@@ -77,15 +78,6 @@ struct creds_provider {
         char *imds_base, *imds_token, *imds_role;
 };
 
-static inline void *mfree_creds(void *x) {
-        free(x);
-        return NULL;
-}
-
-static inline void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 static uint64_t realtime_usec(void) {
         struct timespec ts;
@@ -237,7 +229,7 @@ static void process_cleanup(struct creds_provider *p, bool kill_it) {
         }
         if (p->out)
                 explicit_bzero(p->out, p->out_len);
-        p->out = mfree_creds(p->out);
+        p->out = mfree(p->out);
         p->out_len = 0;
         p->out_eof = p->out_too_big = false;
 }

@@ -24,10 +24,6 @@
 
 #define JSON_MAX_DEPTH 64
 
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
 
 /* ---- pure helpers ---------------------------------------------------- */
 
