@@ -49,6 +49,7 @@ static bool buf_reserve(struct buf *b, size_t n) {
         }
         b->data = p;
         b->cap = cap;
+        b->data[b->len] = 0; /* a fresh block holds no terminator yet */
         return true;
 }
 

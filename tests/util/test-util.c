@@ -1,0 +1,120 @@
+/* Unit tests of the shared primitives: the capped buffer (buf.h) and the
+ * bounded file reader (file-read.h). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "file-read.h"
+#include "testlib.h"
+
+static void test_buf(void) {
+        struct buf b = BUF_INIT(16, true);
+        char *s;
+        size_t n;
+
+        buf_puts(&b, "abc");
+        buf_printf(&b, "-%d-", 42);
+        buf_putc(&b, 'x');
+        CHECK_INTEQ(b.err, 0);
+        CHECK_STREQ(b.data, "abc-42-x");
+        /* Past the cap: sticky -EFBIG, content untouched, later appends no-ops. */
+        buf_puts(&b, "0123456789");
+        CHECK_INTEQ(b.err, -EFBIG);
+        CHECK_STREQ(b.data, "abc-42-x");
+        buf_puts(&b, "y");
+        CHECK_INTEQ(b.len, 8);
+        CHECK(buf_steal(&b, &n) == NULL);
+        CHECK(b.data == NULL && b.len == 0 && b.err == 0 && b.max == 16 && b.wipe);
+
+        /* Exactly the cap fits; the growth path copies (wipe set) and keeps content. */
+        buf_puts(&b, "0123456789abcdef");
+        CHECK_INTEQ(b.err, 0);
+        s = buf_steal(&b, &n);
+        CHECK_STREQ(s, "0123456789abcdef");
+        CHECK_INTEQ(n, 16);
+        free(s);
+
+        /* An empty buffer steals as "". */
+        s = buf_steal(&b, &n);
+        CHECK_STREQ(s, "");
+        CHECK_INTEQ(n, 0);
+        free(s);
+
+        buf_puts(&b, "secret");
+        buf_clear(&b);
+        CHECK_INTEQ(b.len, 0);
+        CHECK_STREQ(b.data, "");
+        buf_done(&b);
+
+        /* Unwiped, default cap: grows through realloc over many appends. */
+        struct buf big = BUF_INIT(0, false);
+        for (int i = 0; i < 10000; i++)
+                buf_printf(&big, "%04d", i % 10000);
+        CHECK_INTEQ(big.err, 0);
+        CHECK_INTEQ(big.len, 40000);
+        CHECK(memcmp(big.data + 39996, "9999", 4) == 0);
+        buf_done(&big);
+}
+
+static void write_file(const char *path, size_t n) {
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (!f)
+                return;
+        for (size_t i = 0; i < n; i++)
+                fputc('a' + (int) (i % 26), f);
+        fclose(f);
+}
+
+static void test_read_file(const char *dir) {
+        char path[4096], *text = NULL;
+        size_t len = 0;
+        struct stat st;
+
+        snprintf(path, sizeof path, "%s/f", dir);
+        write_file(path, 40000);
+        CHECK_INTEQ(read_file_bounded(path, 40000, &text, &len, &st), 0);
+        CHECK_INTEQ(len, 40000);
+        CHECK_INTEQ(strlen(text), 40000);
+        CHECK(text && text[39999] == 'a' + (39999 % 26));
+        CHECK_INTEQ(st.st_size, 40000);
+        free(text);
+        text = NULL;
+
+        CHECK_INTEQ(read_file_bounded(path, 39999, &text, &len, NULL), -EFBIG);
+        CHECK(text == NULL);
+        CHECK_INTEQ(read_file_bounded(dir, 100, &text, NULL, NULL), -EISDIR);
+        CHECK_INTEQ(read_file_bounded("/dev/null", 100, &text, NULL, NULL), -EBADFD);
+        snprintf(path, sizeof path, "%s/fifo", dir);
+        CHECK_INTEQ(mkfifo(path, 0600), 0);
+        /* A FIFO is refused at once, never waited on. */
+        CHECK_INTEQ(read_file_bounded(path, 100, &text, NULL, NULL), -EBADFD);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/missing", dir);
+        CHECK_INTEQ(read_file_bounded(path, 100, &text, NULL, NULL), -ENOENT);
+
+        snprintf(path, sizeof path, "%s/empty", dir);
+        write_file(path, 0);
+        CHECK_INTEQ(read_file_bounded(path, 100, &text, &len, NULL), 0);
+        CHECK_STREQ(text, "");
+        CHECK_INTEQ(len, 0);
+        free(text);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/f", dir);
+        unlink(path);
+}
+
+int main(void) {
+        char tmpl[] = "/tmp/test-util.XXXXXX";
+        const char *dir = mkdtemp(tmpl);
+
+        CHECK(dir != NULL);
+        test_buf();
+        if (dir) {
+                test_read_file(dir);
+                rmdir(dir);
+        }
+        return test_summary("util");
+}
