@@ -39,6 +39,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "file-read.h"
 #include "util.h"
 
 /* A glob that pulls in thousands of files is a mistake, not a configuration. */
@@ -606,60 +607,7 @@ static void offset_position(const char *buf, size_t len, size_t offset, unsigned
 /* Read a regular file of at most CONFIG_FILE_MAX bytes. -EFBIG if larger,
  * -EBADFD if not a regular file. */
 static int read_config_file(const char *path, char **ret_buf, size_t *ret_len, struct stat *ret_st) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, alloc;
-        struct stat st;
-
-        /* O_NONBLOCK: a FIFO matched by a glob must not hang the loader. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if (st.st_size > (off_t) CONFIG_FILE_MAX)
-                return -EFBIG;
-
-        /* st_size is a hint only (files may change, some report 0). */
-        alloc = (size_t) st.st_size + 1;
-        if (alloc < 4096)
-                alloc = 4096;
-        buf = malloc(alloc + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k;
-                if (len == alloc) {
-                        char *nb;
-                        if (alloc > CONFIG_FILE_MAX)
-                                return -EFBIG;
-                        alloc = alloc * 2 > CONFIG_FILE_MAX + 1 ? CONFIG_FILE_MAX + 1 : alloc * 2;
-                        nb = realloc(buf, alloc + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + len, alloc - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
-        if (len > CONFIG_FILE_MAX)
-                return -EFBIG;
-        buf[len] = '\0';
-        *ret_buf = TAKE_PTR(buf);
-        *ret_len = len;
-        *ret_st = st;
-        return 0;
+        return read_file_bounded(path, CONFIG_FILE_MAX, ret_buf, ret_len, ret_st);
 }
 
 static struct node *node_new(enum node_kind kind, const yaml_mark_t *mark) {
