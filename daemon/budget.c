@@ -715,7 +715,8 @@ int budget_load(int dirfd, struct budget_book **ret, char **ret_warning) {
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(b);
-        *ret_warning = TAKE_PTR(warning);
+        if (ret_warning)
+                *ret_warning = TAKE_PTR(warning);
         return 0;
 }
 
@@ -724,6 +725,9 @@ int budget_save(int dirfd, struct budget_book *b, uint64_t now) {
         size_t len;
         int r;
 
+        /* No book is not an empty book: writing one would erase every budget. */
+        if (!b)
+                return -EINVAL;
         budget_expire(b, now);
         r = budget_format(b, &text, &len);
         if (r < 0)

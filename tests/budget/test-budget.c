@@ -259,6 +259,11 @@ static void test_missing(void) {
                 CHECK_STREQ(text, "{\"version\":1,\"streams\":[\n]}\n");
         }
         CHECK_INTEQ(budget_save(fd, b, NOW), 0);
+        CHECK_INTEQ(budget_save(fd, NULL, NOW), -EINVAL);
+        budget_book_free(b);
+        b = NULL;
+        CHECK_INTEQ(budget_load(fd, &b, NULL), 0);
+        CHECK_INTEQ(budget_book_size(b), 0);
         budget_book_free(b);
 }
 
