@@ -423,7 +423,7 @@ static bool get_member(json_object *o, const char *key, json_type type, json_obj
         return true;
 }
 
-/* A time: a positive integer. json-c saturates larger integers to INT64_MAX,
+/* A time: a non-negative integer. The parser saturates larger ones to INT64_MAX,
  * which is harmless (it counts as "now" when queried). */
 static bool get_time(json_object *v, uint64_t *ret) {
         int64_t t;
