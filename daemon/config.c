@@ -39,6 +39,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "env-name.h"
 #include "file-read.h"
 #include "util.h"
 
@@ -46,7 +47,6 @@
 #define CONFIG_FILES_MAX 1024
 /* Long enough for any sane interval; keeps now + duration far from overflow. */
 #define CONFIG_DURATION_MAX (30 * 24 * 3600 * USEC_PER_SEC)
-#define STREAM_TAGS_MAX 50
 #define TAG_KEY_MAX 128
 #define TAG_VALUE_MAX 256
 #define NAME_MAX_LEN 128
@@ -57,37 +57,7 @@
 #define QUOTE_SIZE (QUOTE_CHARS * 4 + 8)
 
 /* ---------------------------------------------------------------------------
- * Shard-level metrics */
-
-static const char *const shard_metric_names[SHARD_METRIC_COUNT] = {
-        "IncomingBytes",
-        "IncomingRecords",
-        "OutgoingBytes",
-        "OutgoingRecords",
-        "WriteProvisionedThroughputExceeded",
-        "ReadProvisionedThroughputExceeded",
-        "IteratorAgeMilliseconds",
-};
-
-const char *shard_metric_name(unsigned bit_index) {
-        if (bit_index >= SHARD_METRIC_COUNT)
-                return NULL;
-        return shard_metric_names[bit_index];
-}
-
-unsigned shard_metric_from_name(const char *name) {
-        if (!name)
-                return 0;
-        if (streq(name, "ALL"))
-                return METRIC_ALL;
-        for (unsigned i = 0; i < SHARD_METRIC_COUNT; i++)
-                if (streq(name, shard_metric_names[i]))
-                        return 1u << i;
-        return 0;
-}
-
-/* ---------------------------------------------------------------------------
- * Durations and streams.env names */
+ * Durations */
 
 int config_parse_duration(const char *s, uint64_t *ret_usec) {
         static const struct {
@@ -124,73 +94,8 @@ int config_parse_duration(const char *s, uint64_t *ret_usec) {
         return -EINVAL;
 }
 
-static void env_append(char *out, size_t *o, const char *s) {
-        for (; *s; s++) {
-                char c = *s;
-                if (c >= 'a' && c <= 'z')
-                        c = (char) (c - 'a' + 'A');
-                else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-                        c = '_';
-                out[(*o)++] = c;
-        }
-}
-
-char *config_env_var_name(const char *default_region, const char *region, const char *name,
-                          const char *consumer) {
-        bool with_region = region && !streq_ptr(region, default_region);
-        size_t size, o = 0;
-        char *out;
-
-        if (!name) {
-                errno = EINVAL;
-                return NULL;
-        }
-        size = strlen("KINESIS_STREAM_") + strlen(name) + strlen("_ARN") + 1;
-        if (with_region)
-                size += strlen(region) + 1;
-        if (consumer)
-                size += strlen("_CONSUMER_") + strlen(consumer);
-        out = malloc(size);
-        if (!out)
-                return NULL;
-
-        env_append(out, &o, "KINESIS_STREAM_");
-        if (with_region) {
-                env_append(out, &o, region);
-                out[o++] = '_';
-        }
-        env_append(out, &o, name);
-        if (consumer) {
-                env_append(out, &o, "_CONSUMER_");
-                env_append(out, &o, consumer);
-        }
-        env_append(out, &o, "_ARN");
-        out[o] = '\0';
-        return out;
-}
-
 /* ---------------------------------------------------------------------------
  * Freeing */
-
-static void stream_tags_free(struct stream_tag *tags, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(tags[i].key);
-                free(tags[i].value);
-        }
-        free(tags);
-}
-
-static void stream_decl_done(struct stream_decl *d) {
-        free(d->name);
-        free(d->region);
-        free(d->kms_key);
-        stream_tags_free(d->tags, d->n_tags);
-        for (size_t i = 0; i < d->n_consumers; i++)
-                free(d->consumers[i]);
-        free(d->consumers);
-        free(d->file);
-        *d = (struct stream_decl) {};
-}
 
 struct config *config_free(struct config *c) {
         if (!c)
@@ -1405,7 +1310,7 @@ static int parse_metrics(const struct walk *w, const struct key_desc *k, const c
                                   describe(v, q));
 
         for (size_t i = 0; i < SHARD_METRIC_COUNT; i++)
-                names[i] = shard_metric_names[i];
+                names[i] = shard_metric_name((unsigned) i);
         names[SHARD_METRIC_COUNT] = "ALL";
         for (size_t i = 0; i < v->n_items; i++) {
                 const struct node *e = v->items[i];
@@ -2206,7 +2111,7 @@ static int check_streams(struct loader *l) {
                                 env = ne;
                                 n_alloc = na;
                         }
-                        env[n_env].var = config_env_var_name(c->region, s->region, s->name, consumer);
+                        env[n_env].var = env_name_arn(c->region, s->region, s->name, consumer);
                         if (!env[n_env].var) {
                                 r = -ENOMEM;
                                 goto finish;
