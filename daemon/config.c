@@ -267,10 +267,15 @@ static void stream_decl_init(struct stream_decl *d) {
 
 static void walk_section(const struct walk *w, const char *section, const struct node *v,
                          const struct key_desc *keys, size_t n_keys, void *base) {
-        struct slot slots[8];
+        _cleanup_free_ struct slot *slots = NULL;
 
-        if (n_keys > ELEMENTSOF(slots) || !value_map(w, section, v))
+        if (!value_map(w, section, v))
                 return;
+        slots = calloc(n_keys, sizeof(*slots));
+        if (!slots) {
+                (void) walk_oom(w);
+                return;
+        }
         value_keys(w, v, keys, n_keys, slots);
         for (size_t i = 0; i < n_keys; i++) {
                 char label[KEY_LABEL_SIZE];
