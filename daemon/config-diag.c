@@ -235,6 +235,7 @@ static unsigned edit_distance(const char *a, const char *b) {
  * table of structs whose first member is the name serves as it is). */
 static const char *suggest_strided(const char *word, const void *base, size_t n, size_t stride) {
         size_t len = strlen(word);
+        /* A likely typo: one edit in a short word, two up to eight letters, three beyond. */
         unsigned limit = len <= 4 ? 1 : len <= 8 ? 2 : 3, best_d = UINT_MAX;
         const char *best = NULL;
 

@@ -7,7 +7,6 @@
  * rest of the daemon is config.h. */
 #pragma once
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +23,8 @@
 #define KMS_KEY_MAX 2048
 #define KMS_ALIAS_PREFIX "alias/"
 #define KMS_MULTI_REGION_PREFIX "mrk-"
+#define KMS_ARN_PREFIX "arn:"
+#define KMS_ARN_PARTITION "arn:aws" /* aws, aws-cn, aws-us-gov, ... */
 #define ENDPOINT_MAX 2048
 #define PORT_MAX 65535
 #define PORT_MAX_DIGITS 5
@@ -451,8 +452,8 @@ static bool kms_key_is_valid(const char *s, size_t len) {
                 return false;
         if (strncmp(s, KMS_ALIAS_PREFIX, strlen(KMS_ALIAS_PREFIX)) == 0)
                 return len > strlen(KMS_ALIAS_PREFIX);
-        if (strncmp(s, "arn:", 4) == 0)
-                return strncmp(s, "arn:aws", 7) == 0 && strstr(s, ":kms:");
+        if (strncmp(s, KMS_ARN_PREFIX, strlen(KMS_ARN_PREFIX)) == 0)
+                return strncmp(s, KMS_ARN_PARTITION, strlen(KMS_ARN_PARTITION)) == 0 && strstr(s, ":kms:");
         if (strncmp(s, KMS_MULTI_REGION_PREFIX, strlen(KMS_MULTI_REGION_PREFIX)) == 0)
                 s += strlen(KMS_MULTI_REGION_PREFIX);
         return *s && strspn(s, "0123456789abcdefABCDEF-") == strlen(s);
@@ -608,7 +609,7 @@ int value_consumers(const struct walk *w, const struct key_desc *k, const char *
         }
         qsort(good, n_good, sizeof(*good), node_ptr_text_cmp);
         for (size_t i = 1, first = 0; i < n_good; i++) {
-                char q[QUOTE_SIZE], at[32];
+                char q[QUOTE_SIZE], at[FIRST_AT_SIZE];
                 if (!streq(good[i]->text, good[first]->text)) {
                         first = i;
                         continue;

@@ -138,7 +138,7 @@ static int check_duplicate_keys(const struct walk *w, struct node *m) {
                         keys[n++] = m->items[i];
         qsort(keys, n, sizeof(*keys), key_node_cmp);
         for (size_t i = 1; i < n; i++) {
-                char q[QUOTE_SIZE], at[32];
+                char q[QUOTE_SIZE], at[FIRST_AT_SIZE];
                 if (keys[i]->len != keys[first]->len ||
                     memcmp(keys[i]->text, keys[first]->text, keys[i]->len) != 0) {
                         first = i;

@@ -343,7 +343,7 @@ static int add_stream(const struct walk *w, struct stream_decl *d) {
 /* One entry of streams:. file_defaults: the including file's own defaults
  * (NULL in the main file). */
 static int walk_stream(const struct walk *w, const struct node *m, const struct slot *file_defaults) {
-        const struct slot *levels[3] = { NULL, file_defaults, w->l->global_defaults };
+        const struct slot *levels[] = { NULL, file_defaults, w->l->global_defaults };
         struct slot own[_SK_MAX];
         _cleanup_(stream_decl_done) struct stream_decl d = {};
         bool failed[_SK_MAX] = {};
