@@ -11,62 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum stream_mode {
-        STREAM_MODE_PROVISIONED,
-        STREAM_MODE_ON_DEMAND,
-};
-
-enum manage_mode {
-        MANAGE_FULL,
-        MANAGE_CREATE_ONLY,
-        MANAGE_OBSERVE,
-};
-
-/* Shard-level metrics as a bit set, in the order AWS documents them. */
-enum shard_metric {
-        METRIC_INCOMING_BYTES = 1u << 0,
-        METRIC_INCOMING_RECORDS = 1u << 1,
-        METRIC_OUTGOING_BYTES = 1u << 2,
-        METRIC_OUTGOING_RECORDS = 1u << 3,
-        METRIC_WRITE_PROVISIONED_THROUGHPUT_EXCEEDED = 1u << 4,
-        METRIC_READ_PROVISIONED_THROUGHPUT_EXCEEDED = 1u << 5,
-        METRIC_ITERATOR_AGE_MILLISECONDS = 1u << 6,
-        METRIC_ALL = (1u << 7) - 1,
-};
-#define SHARD_METRIC_COUNT 7
-/* AWS's name of metric bit i ("IncomingBytes", ...), or NULL. */
-const char *shard_metric_name(unsigned bit_index);
-/* Bit for an AWS metric name ("ALL" gives METRIC_ALL), or 0 if unknown. */
-unsigned shard_metric_from_name(const char *name);
-
-struct stream_tag {
-        char *key;
-        char *value;
-};
-
-struct stream_decl {
-        char *name;
-        char *region;   /* never NULL after loading: the stream's own, else aws.region,
-                           else NULL only if neither is set (resolved at run time) */
-        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
-                                  a --region override moves it too */
-        enum stream_mode mode;
-        unsigned shards;              /* 0: not declared */
-        unsigned retention_hours;     /* 24..8760, default 24 */
-        char *kms_key;                /* NULL: encryption none */
-        unsigned metrics;             /* enum shard_metric bits */
-        unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
-        struct stream_tag *tags;      /* merged over defaults, sorted by key */
-        size_t n_tags;
-        bool tags_declared;           /* false: leave the stream's tags alone */
-        char **consumers;             /* sorted, unique */
-        size_t n_consumers;
-        enum manage_mode manage;
-
-        /* Where it was declared, for messages. */
-        char *file;
-        unsigned line, column;
-};
+#include "stream.h"
 
 struct config {
         char *path;       /* the main file, as given */
@@ -125,9 +70,3 @@ void config_errors_done(struct config_errors *e);
 /* Parse "500ms", "30s", "5m", "2h" into microseconds. */
 int config_parse_duration(const char *s, uint64_t *ret_usec);
 
-/* The streams.env variable for a stream (DESIGN §4): KINESIS_STREAM_<NAME>_ARN,
- * or KINESIS_STREAM_<REGION>_<NAME>_ARN when region differs from default_region;
- * with consumer non-NULL, ..._CONSUMER_<CONSUMER>_ARN. Returns a malloc'd string
- * or NULL on OOM. */
-char *config_env_var_name(const char *default_region, const char *region, const char *name,
-                          const char *consumer);

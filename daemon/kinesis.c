@@ -904,16 +904,6 @@ json_object *kinesis_req_stop_encryption(const char *name, const char *kms_key) 
         return encryption(name, kms_key);
 }
 
-static const char *const metric_names[SHARD_METRIC_COUNT] = {
-        "IncomingBytes",
-        "IncomingRecords",
-        "OutgoingBytes",
-        "OutgoingRecords",
-        "WriteProvisionedThroughputExceeded",
-        "ReadProvisionedThroughputExceeded",
-        "IteratorAgeMilliseconds",
-};
-
 json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
         json_object *o = obj_with("StreamName", name), *a;
         int r = 0;
@@ -928,7 +918,7 @@ json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
         else
                 for (unsigned i = 0; i < SHARD_METRIC_COUNT && r >= 0; i++)
                         if (metrics & (1u << i))
-                                r = json_object_array_add(a, json_object_new_string(metric_names[i]));
+                                r = json_object_array_add(a, json_object_new_string(shard_metric_name(i)));
         if (r < 0) {
                 json_object_put(a);
                 return finish(o, -ENOMEM);
@@ -1074,7 +1064,7 @@ static unsigned metric_bits(const json_object *summary) {
                         if (streq(name, "ALL"))
                                 bits |= METRIC_ALL;
                         for (unsigned k = 0; k < SHARD_METRIC_COUNT; k++)
-                                if (streq(name, metric_names[k]))
+                                if (streq(name, shard_metric_name(k)))
                                         bits |= 1u << k;
                 }
         }

@@ -23,7 +23,6 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
-#include "config.h"
 #include "stream.h"
 
 struct kinesis_client;

@@ -8,14 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "stream.h"
 
 /* AWS's limits the planner respects (DESIGN §6). */
 #define PLAN_MAX_SCALINGS_PER_DAY 10
 #define PLAN_MAX_MODE_CHANGES_PER_DAY 2
 #define PLAN_TAGS_PER_CALL 10
-#define PLAN_CREATE_MAX_TAGS 50              /* CreateStream's Tags carries at most 50 */
+#define PLAN_CREATE_MAX_TAGS STREAM_TAGS_MAX /* CreateStream's Tags: the stream's whole cap */
 #define PLAN_DEFAULT_RETENTION_HOURS 24      /* what CreateStream gives a new stream */
 #define PLAN_DEFAULT_MAX_RECORD_SIZE_KIB 1024 /* assumed when AWS does not report it */
 

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
 #include "kinesis.h"
 #include "plan.h"
 #include "state.h"

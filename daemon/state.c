@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "config.h"
+#include "env-name.h"
 #include "log.h"
 #include "util.h"
 
@@ -845,12 +845,12 @@ static int streams_env_lines(const struct state_export *e, const struct state_st
 
                 if (arn_is_exportable(s->arn))
                         r = env_add(&lines, &n_lines, &cap,
-                                    config_env_var_name(e->default_region, s->region, s->name, NULL), s->arn);
+                                    env_name_arn(e->default_region, s->region, s->name, NULL), s->arn);
                 for (size_t j = 0; j < s->n_consumers && r >= 0; j++)
                         if (arn_is_exportable(s->consumers[j].arn))
                                 r = env_add(&lines, &n_lines, &cap,
-                                            config_env_var_name(e->default_region, s->region, s->name,
-                                                                s->consumers[j].name),
+                                            env_name_arn(e->default_region, s->region, s->name,
+                                                         s->consumers[j].name),
                                             s->consumers[j].arn);
         }
         if (r < 0)

@@ -1,11 +1,59 @@
-/* The observed side of a stream: names of statuses and teardown. Plain data,
- * no I/O. */
+/* The domain types of a stream: the one table of shard-level metric names,
+ * the names of statuses, and teardown of declared and observed streams.
+ * Plain data: this file must never do I/O or know where a value came from. */
 #include "stream.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+static const char *const shard_metric_names[SHARD_METRIC_COUNT] = {
+        "IncomingBytes",
+        "IncomingRecords",
+        "OutgoingBytes",
+        "OutgoingRecords",
+        "WriteProvisionedThroughputExceeded",
+        "ReadProvisionedThroughputExceeded",
+        "IteratorAgeMilliseconds",
+};
+
+const char *shard_metric_name(unsigned bit_index) {
+        if (bit_index >= SHARD_METRIC_COUNT)
+                return NULL;
+        return shard_metric_names[bit_index];
+}
+
+unsigned shard_metric_from_name(const char *name) {
+        if (!name)
+                return 0;
+        if (streq(name, "ALL"))
+                return METRIC_ALL;
+        for (unsigned i = 0; i < SHARD_METRIC_COUNT; i++)
+                if (streq(name, shard_metric_names[i]))
+                        return 1u << i;
+        return 0;
+}
+
+void stream_tags_free(struct stream_tag *tags, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(tags[i].key);
+                free(tags[i].value);
+        }
+        free(tags);
+}
+
+void stream_decl_done(struct stream_decl *d) {
+        free(d->name);
+        free(d->region);
+        free(d->kms_key);
+        stream_tags_free(d->tags, d->n_tags);
+        for (size_t i = 0; i < d->n_consumers; i++)
+                free(d->consumers[i]);
+        free(d->consumers);
+        free(d->file);
+        *d = (struct stream_decl) {};
+}
 
 static const char *const status_names[] = {
         [STREAM_STATUS_UNKNOWN] = "UNKNOWN",   [STREAM_STATUS_CREATING] = "CREATING",
@@ -34,11 +82,7 @@ void stream_obs_done(struct stream_obs *o) {
         free(o->name);
         free(o->arn);
         free(o->kms_key);
-        for (size_t i = 0; i < o->n_tags; i++) {
-                free(o->tags[i].key);
-                free(o->tags[i].value);
-        }
-        free(o->tags);
+        stream_tags_free(o->tags, o->n_tags);
         for (size_t i = 0; i < o->n_consumers; i++) {
                 free(o->consumers[i].name);
                 free(o->consumers[i].arn);

@@ -1,13 +1,80 @@
-/* What AWS reports about one stream (the "observed" side of the planner).
- * Filled by kinesis.c from DescribeStreamSummary, ListTagsForStream and
- * ListStreamConsumers; read by plan.c. Plain data, no I/O. */
+/* The domain types of a stream: what a configuration declares (modes,
+ * metrics, tags, struct stream_decl) and what AWS reports about it (the
+ * "observed" side of the planner, filled by kinesis.c from
+ * DescribeStreamSummary, ListTagsForStream and ListStreamConsumers).
+ *
+ * Plain data, no I/O: this header must never depend on the configuration
+ * loader, the AWS client or the state directory. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+enum stream_mode {
+        STREAM_MODE_PROVISIONED,
+        STREAM_MODE_ON_DEMAND,
+};
+
+enum manage_mode {
+        MANAGE_FULL,
+        MANAGE_CREATE_ONLY,
+        MANAGE_OBSERVE,
+};
+
+/* Shard-level metrics as a bit set, in the order AWS documents them. */
+enum shard_metric {
+        METRIC_INCOMING_BYTES = 1u << 0,
+        METRIC_INCOMING_RECORDS = 1u << 1,
+        METRIC_OUTGOING_BYTES = 1u << 2,
+        METRIC_OUTGOING_RECORDS = 1u << 3,
+        METRIC_WRITE_PROVISIONED_THROUGHPUT_EXCEEDED = 1u << 4,
+        METRIC_READ_PROVISIONED_THROUGHPUT_EXCEEDED = 1u << 5,
+        METRIC_ITERATOR_AGE_MILLISECONDS = 1u << 6,
+        METRIC_ALL = (1u << 7) - 1,
+};
+#define SHARD_METRIC_COUNT 7
+/* AWS's name of metric bit i ("IncomingBytes", ...), or NULL. */
+const char *shard_metric_name(unsigned bit_index);
+/* Bit for an AWS metric name ("ALL" gives METRIC_ALL), or 0 if unknown. */
+unsigned shard_metric_from_name(const char *name);
+
+/* AWS's cap on the tags of one stream (and on the Tags of one CreateStream). */
+#define STREAM_TAGS_MAX 50
+
+struct stream_tag {
+        char *key;
+        char *value;
+};
+
+struct stream_decl {
+        char *name;
+        char *region;   /* never NULL after loading: the stream's own, else aws.region,
+                           else NULL only if neither is set (resolved at run time) */
+        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
+                                  a --region override moves it too */
+        enum stream_mode mode;
+        unsigned shards;              /* 0: not declared */
+        unsigned retention_hours;     /* 24..8760, default 24 */
+        char *kms_key;                /* NULL: encryption none */
+        unsigned metrics;             /* enum shard_metric bits */
+        unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
+        struct stream_tag *tags;      /* merged over defaults, sorted by key */
+        size_t n_tags;
+        bool tags_declared;           /* false: leave the stream's tags alone */
+        char **consumers;             /* sorted, unique */
+        size_t n_consumers;
+        enum manage_mode manage;
+
+        /* Where it was declared, for messages. */
+        char *file;
+        unsigned line, column;
+};
+
+/* Free n tags and the array. */
+void stream_tags_free(struct stream_tag *tags, size_t n);
+/* Free what d owns and zero it (d itself is the caller's). */
+void stream_decl_done(struct stream_decl *d);
 
 enum stream_status {
         STREAM_STATUS_UNKNOWN,

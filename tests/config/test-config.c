@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "env-name.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -123,7 +124,7 @@ static void test_durations(void) {
 
 static void check_env(const char *def, const char *region, const char *name, const char *consumer,
                       const char *expected) {
-        _cleanup_free_ char *v = config_env_var_name(def, region, name, consumer);
+        _cleanup_free_ char *v = env_name_arn(def, region, name, consumer);
         CHECK_STREQ(v, expected);
 }
 
@@ -139,7 +140,7 @@ static void test_env_names(void) {
         /* Without aws.region every explicit region is "elsewhere". */
         check_env(NULL, "us-gov-west-1", "x", NULL, "KINESIS_STREAM_US_GOV_WEST_1_X_ARN");
         check_env(NULL, NULL, "x", NULL, "KINESIS_STREAM_X_ARN");
-        CHECK(config_env_var_name("us-west-2", "us-west-2", NULL, NULL) == NULL);
+        CHECK(env_name_arn("us-west-2", "us-west-2", NULL, NULL) == NULL);
 }
 
 static void test_metric_names(void) {

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "env-name.h"
 #include "state.h"
 #include "testlib.h"
 #include "util.h"
@@ -411,9 +411,9 @@ static const char expected_env[] =
 static void check_streams_env(const char *dir) {
         _cleanup_free_ char *text = read_text(dir, "streams.env");
         /* DESIGN §4 does not spell out a consumer of a stream in another
-         * region; whatever config_env_var_name says, and it sorts between
+         * region; whatever env_name_arn says, and it sorts between
          * KINESIS_STREAM_EU_WEST_1_CLICKS_ARN and KINESIS_STREAM_ORDERS_ARN. */
-        _cleanup_free_ char *reader = config_env_var_name("us-west-2", "eu-west-1", "clicks", "reader");
+        _cleanup_free_ char *reader = env_name_arn("us-west-2", "eu-west-1", "clicks", "reader");
         _cleanup_free_ char *expect = NULL;
 
         CHECK(reader);
