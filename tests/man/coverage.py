@@ -10,9 +10,9 @@
   KEYS, ...), and every value of its choice tables (mode, manage, metric
   names) is set in bold somewhere.
 
-How the keys are found: daemon/config.c does not export its key list, so this
-reads the C source. Every array of `struct key_desc` is a key table; its keys
-are the string literals given as `.name = "..."` (or, for positional
+How the keys are found: the loader (daemon/config*.c) does not export its key
+list, so this reads the C source (and daemon/stream.c for the metric names).
+Every array of `struct key_desc` is a key table; its keys are the string literals given as `.name = "..."` (or, for positional
 initializers, the first literal of each `{ "...", ... }` entry). The allowed
 values are the string literals of the `static const char *const` arrays
 (values[] of parse_choice() callers, shard_metric_names[]). To fail loudly
@@ -23,6 +23,7 @@ If config.c ever gains a function that lists its keys, use that instead.
 """
 
 import argparse
+import glob
 import re
 import subprocess
 import sys
@@ -186,8 +187,9 @@ def strip_c_comments(src):
     return re.sub(r"/\*.*?\*/|//[^\n]*", "", src, flags=re.S)
 
 
-def config_keys(path):
-    src = strip_c_comments(open(path, encoding="utf-8").read())
+def config_keys(paths):
+    path = ", ".join(paths)
+    src = "\n".join(strip_c_comments(open(p, encoding="utf-8").read()) for p in paths)
     tables = {}
     for name, body in c_blocks(src, r"static\s+const\s+struct\s+key_desc"):
         keys = re.findall(r"\.name\s*=\s*\"([^\"]+)\"", body)
@@ -207,6 +209,18 @@ def config_keys(path):
     if not values:
         fail(f"{path}: found no value table: update tests/man/coverage.py")
     return tables, sorted(set(values))
+
+
+def metric_names(path):
+    """The shard-level metric names: the string table of stream.c named for metrics."""
+    src = strip_c_comments(open(path, encoding="utf-8").read())
+    names = []
+    for name, body in c_blocks(src, r"static\s+const\s+char\s*\*\s*const"):
+        if "metric" in name:
+            names += re.findall(r"\"([^\"]+)\"", body)
+    if not names:
+        fail(f"{path}: found no metric name table: update tests/man/coverage.py")
+    return names
 
 
 def help_options(binary):
@@ -272,7 +286,10 @@ def main():
             fail(f"MESSAGE_ID {mid} of daemon/log.h is not listed in kinesisd.8")
 
     # kinesisd.yaml(5) keys and values.
-    tables, values = config_keys(f"{src}/daemon/config.c")
+    # The key tables live in the loader's files; the metric names in stream.c.
+    sources = sorted(glob.glob(f"{src}/daemon/config*.c"))
+    tables, values = config_keys(sources)
+    values = sorted(set(values + metric_names(f"{src}/daemon/stream.c")))
     bold5 = man5.all_bold()
     n_keys = 0
     for table, keys in sorted(tables.items()):
@@ -289,7 +306,7 @@ def main():
                 fail(f"key {key} ({table}) is not described (in bold) in kinesisd.yaml.5")
     for v in values:
         if not has_word(bold5, v):
-            fail(f"value {v} of daemon/config.c is not described (in bold) in kinesisd.yaml.5")
+            fail(f"value {v} of the configuration loader is not described (in bold) in kinesisd.yaml.5")
 
     if failures:
         print(f"{len(failures)} problem(s)")
