@@ -82,21 +82,3 @@ int state_dir_fd(const struct state_dir *d);
  * region, or two variables of streams.env would have the same name. *ret, if
  * not NULL, is set on success. */
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
-
-/* Replace dirfd/name atomically with data, mode 0644, unless it already is a
- * regular file of mode 0644 holding exactly data. name is a plain file name
- * (no '/'); a symlink at name is replaced, never followed. Returns 1 if
- * written, 0 if unchanged, negative errno. */
-int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
-
-/* Writes a file's content to f; returns negative errno on failure. It may be
- * called twice for one write (to compare, then to write). */
-typedef int (*state_render_fn)(FILE *f, const void *userdata);
-
-/* Like state_write_file_atomic, with the content produced by render straight
- * into the temp file, so that it is never whole in memory. With compare, an
- * existing regular 0644 file whose bytes equal what render produces is left
- * alone (0). Returns 1 if written, 0 if unchanged, negative errno (the
- * temp file removed). */
-int state_write_rendered(int dirfd, const char *name, state_render_fn render, const void *userdata,
-                         bool compare);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic-file.h"
 #include "config.h"
 #include "state.h"
 #include "testlib.h"
@@ -108,7 +109,7 @@ static void rm_rf(const char *path) {
                 fprintf(stderr, "could not remove %s\n", path);
 }
 
-/* ---- state_write_file_atomic ------------------------------------------ */
+/* ---- atomic_file_write ---------------------------------------------- * */
 
 static void test_write_atomic(void) {
         _cleanup_free_ char *dir = new_dir("atomic");
@@ -117,7 +118,7 @@ static void test_write_atomic(void) {
         struct stat st1, st2;
         ino_t ino;
 
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hello\n", 6), 1);
         CHECK(lstat_at(dir, "f", &st1));
         CHECK(S_ISREG(st1.st_mode));
         CHECK_INTEQ(mode_of(dir, "f"), 0644);
@@ -126,14 +127,14 @@ static void test_write_atomic(void) {
 
         /* Same bytes: nothing happens, not even a new inode or mtime. */
         usleep(20000);
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hello\n", 6), 0);
         CHECK(lstat_at(dir, "f", &st2));
         CHECK_INTEQ(st2.st_ino, st1.st_ino);
         CHECK(st2.st_mtim.tv_sec == st1.st_mtim.tv_sec && st2.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
         CHECK(st2.st_ctim.tv_sec == st1.st_ctim.tv_sec && st2.st_ctim.tv_nsec == st1.st_ctim.tv_nsec);
 
         /* Changed bytes (same length too): replaced by a new inode. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hellO\n", 6), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hellO\n", 6), 1);
         ino = inode_of(dir, "f");
         CHECK(ino != st1.st_ino);
         free(text);
@@ -141,33 +142,33 @@ static void test_write_atomic(void) {
         CHECK_STREQ(text, "hellO\n");
 
         /* A prefix of the old content is a change. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 0);
 
         /* Empty content is a valid file. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 1);
-        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "empty", "", 0), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "empty", "", 0), 0);
 
         /* Wrong mode with right content: fixed. */
         {
                 _cleanup_free_ char *p = path_join(dir, "f");
                 CHECK(chmod(p, 0600) == 0);
         }
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 1);
         CHECK_INTEQ(mode_of(dir, "f"), 0644);
 
         /* Not plain file names. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "a/b", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, "", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, "..", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, ".", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(-1, "f", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "a/b", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "..", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, ".", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(-1, "f", "x", 1), -EINVAL);
 
         /* A directory in the way: an error, and no temp file is left. */
         {
                 _cleanup_free_ char *p = path_join(dir, "d");
                 CHECK(mkdir(p, 0755) == 0);
-                CHECK(state_write_file_atomic(fd, "d", "x", 1) < 0);
+                CHECK(atomic_file_write(fd, "d", "x", 1) < 0);
         }
 
         /* No temp file left behind by any of this. */
@@ -175,7 +176,7 @@ static void test_write_atomic(void) {
         CHECK_INTEQ(count_entries(dir, ""), 3);
 }
 
-/* ---- state_write_rendered ---------------------------------------------- */
+/* ---- atomic_file_write_rendered ---------------------------------------------- */
 
 /* Lines "line <i>\n" for i < lines, with the byte at offset flip_at (if set)
  * changed: many stdio buffers' worth, so comparing crosses buffer edges. */
@@ -213,7 +214,7 @@ static void test_write_rendered(void) {
         _cleanup_free_ char *text = NULL;
         long size;
 
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st1));
         size = (long) st1.st_size;
         CHECK(size > 500000);
@@ -224,7 +225,7 @@ static void test_write_rendered(void) {
 
         /* The same content: compared, not written. */
         n.calls = 0;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 0);
         CHECK_INTEQ(n.calls, 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_ino, st1.st_ino);
@@ -235,26 +236,26 @@ static void test_write_rendered(void) {
         for (size_t i = 0; i < ELEMENTSOF(offsets); i++) {
                 n.flip_at = offsets[i];
                 n.calls = 0;
-                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+                CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
                 CHECK_INTEQ(n.calls, 2);
-                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+                CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 0);
         }
         n.flip_at = -1;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
 
         /* Fewer lines: the old file is longer with an equal beginning. */
         n.lines = 49999;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size - 11);
         /* More lines: the old file is a prefix. */
         n.lines = 50000;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size);
 
         /* Without compare, it is written even when equal. */
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, false), 1);
         CHECK(inode_of(dir, "big") != st2.st_ino);
 
         /* A render that fails half way: the old file stays whole, and no
@@ -262,15 +263,15 @@ static void test_write_rendered(void) {
         st1.st_ino = inode_of(dir, "big");
         n.lines = 60000;
         n.fail_after = 55000;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), -ENOSPC);
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), -ENOSPC);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), -ENOSPC);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, false), -ENOSPC);
         CHECK_INTEQ(inode_of(dir, "big"), st1.st_ino);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size);
         CHECK_INTEQ(count_entries(dir, "."), 0);
 
-        CHECK_INTEQ(state_write_rendered(fd, "a/b", render_numbered, &n, true), -EINVAL);
-        CHECK_INTEQ(state_write_rendered(fd, "x", NULL, NULL, true), -EINVAL);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "a/b", render_numbered, &n, true), -EINVAL);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "x", NULL, NULL, true), -EINVAL);
 }
 
 /* ---- a small export ------------------------------------------------------ */
