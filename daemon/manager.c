@@ -33,7 +33,6 @@
 #define EXPORT_DELAY_USEC (50 * USEC_PER_MSEC)
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
-/* The largest streams.json read back at start (for last_change). */
 /* Streams started and not yet settled, at most. DescribeStreamSummary is
  * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
 #define START_WINDOW 64
@@ -837,131 +836,39 @@ static int open_state(struct manager *m, const struct config *c) {
         return m->state_path ? 0 : log_oom();
 }
 
-static bool parse_rfc3339(const char *s, uint64_t *ret) {
-        struct tm tm = {};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        time_t t;
-
-        if (!end || *end)
-                return false;
-        t = timegm(&tm);
-        if (t <= 0)
-                return false;
-        *ret = (uint64_t) t * USEC_PER_SEC;
-        return true;
-}
-
-/* One `"key":"value"` line of our own streams.json (state.c writes one
- * field per line). Values with escapes are not ours to trust here: skipped.
- * Returns false if the line is not of that shape. */
-static bool seed_line(char *line, const char **ret_key, const char **ret_value) {
-        char *k, *v, *e;
-
-        while (*line == ' ')
-                line++;
-        if (*line != '"')
-                return false;
-        k = line + 1;
-        e = strchr(k, '"');
-        if (!e || e[1] != ':')
-                return false;
-        *e = 0;
-        v = e + 2;
-        if (*v != '"') {
-                *ret_key = k;
-                *ret_value = NULL; /* null, a number, or an opening brace */
-                return true;
-        }
-        v++;
-        e = strchr(v, '"');
-        if (!e || memchr(v, '\\', (size_t) (e - v)))
-                return false;
-        *e = 0;
-        *ret_key = k;
-        *ret_value = v;
-        return true;
-}
-
 /* A new process knows nothing of what an earlier run exported: take each
  * stream's last_change, ARN and consumer ARNs from the streams.json it left,
  * so that this run neither rewrites an unchanged file (and wakes its
  * watchers) only to say "never", nor takes ARNs away while AWS cannot be
- * asked. Read line by line in state.c's fixed layout, not as a JSON tree:
- * with thousands of streams the tree was the daemon's largest allocation.
- * Anything else is ignored: this only seeds what AWS will confirm. */
+ * asked. Anything else is ignored: this only seeds what AWS will confirm. */
 static void seed_from_previous_export(struct manager *m) {
+        _cleanup_(state_previous_done) struct state_previous p = {};
         _cleanup_free_ struct reconciler **index = NULL;
-        _cleanup_free_ char *line = NULL;
-        _cleanup_free_ char *name = NULL, *region = NULL, *arn = NULL;
-        size_t cap = 0;
-        bool in_consumers = false;
-        uint64_t last_change = 0;
-        struct reconciler *r = NULL;
-        FILE *f;
-        int fd;
+        int k;
 
         if (!m->state || m->n_streams == 0)
                 return;
-        fd = openat(state_dir_fd(m->state), "streams.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd < 0)
-                return;
-        f = fdopen(fd, "r");
-        if (!f) {
-                close(fd);
+        k = state_read_previous(m->state, &p);
+        if (k < 0) {
+                if (k != -ENOENT)
+                        log_debug_errno(k, "Cannot read the previous streams.json, ignoring: %m");
                 return;
         }
         index = index_new(m->streams, m->n_streams);
-        while (index && getline(&line, &cap, f) > 0) {
-                const char *key, *value;
-                size_t l = strlen(line);
+        for (size_t i = 0; index && i < p.n_streams; i++) {
+                const struct state_previous_stream *s = &p.streams[i];
+                struct reconciler *r = index_find(index, m->n_streams, s->region, s->name);
 
-                while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == ','))
-                        line[--l] = 0;
-                if (streq(line, "    {")) { /* a stream begins */
-                        name = mfree(name);
-                        region = mfree(region);
-                        arn = mfree(arn);
-                        last_change = 0;
-                        r = NULL;
-                        in_consumers = false;
+                if (!r)
                         continue;
-                }
-                if (streq(line, "      }")) { /* the consumers end */
-                        in_consumers = false;
-                        continue;
-                }
-                if (streq(line, "    }")) { /* the stream ends */
-                        if (r && last_change)
-                                reconciler_seed_last_change(r, last_change);
-                        r = NULL;
-                        continue;
-                }
-                if (!seed_line(line, &key, &value))
-                        continue;
-                if (in_consumers) {
-                        if (r && value && strncmp(value, "arn:", 4) == 0)
-                                (void) reconciler_seed_consumer(r, key, value);
-                        continue;
-                }
-                if (streq(key, "consumers"))
-                        in_consumers = l > 0 && line[l - 1] == '{'; /* "{}" opens nothing */
-                else if (!value)
-                        continue;
-                else if (streq(key, "name"))
-                        free(name), name = strdup(value);
-                else if (streq(key, "region")) {
-                        free(region), region = strdup(value);
-                        /* name comes first, region second: the stream is known now. */
-                        r = name && region ? index_find(index, m->n_streams, region, name) : NULL;
-                } else if (streq(key, "arn")) {
-                        if (r && strncmp(value, "arn:", 4) == 0)
-                                (void) reconciler_seed_arn(r, value);
-                } else if (streq(key, "last_change")) {
-                        if (!parse_rfc3339(value, &last_change))
-                                last_change = 0;
-                }
+                if (s->arn)
+                        (void) reconciler_seed_arn(r, s->arn);
+                for (size_t j = 0; j < s->n_consumers; j++)
+                        if (s->consumers[j].arn)
+                                (void) reconciler_seed_consumer(r, s->consumers[j].name, s->consumers[j].arn);
+                if (s->last_change_usec)
+                        reconciler_seed_last_change(r, s->last_change_usec);
         }
-        fclose(f);
 }
 
 static void log_config_errors(const struct config_errors *e, int level, const char *message_id) {

@@ -22,6 +22,7 @@
 
 #include "atomic-file.h"
 #include "config.h"
+#include "state-json.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,7 +30,6 @@
 #define ARN_MAX 2048 /* longer ARNs are not exported */
 #define PATH_NAME_MAX 200 /* a region or stream name used as a file name */
 
-#define STREAMS_JSON "streams.json"
 #define STREAMS_ENV "streams.env"
 #define METRICS_PROM "metrics.prom"
 #define STREAMS_DIR "streams"
@@ -285,214 +285,11 @@ int state_dir_fd(const struct state_dir *d) {
 
 /* ---- content ---------------------------------------------------------- */
 
-static bool format_rfc3339(uint64_t usec, char buf[static 32]) {
-        time_t t;
-        struct tm tm;
-
-        if (usec / USEC_PER_SEC > (uint64_t) INT64_MAX)
-                return false;
-        t = (time_t) (usec / USEC_PER_SEC);
-        if (!gmtime_r(&t, &tm))
-                return false;
-        return strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
-}
-
 static int cmp_stream_ptr(const void *a, const void *b) {
         const struct state_stream *x = *(const struct state_stream *const *) a;
         const struct state_stream *y = *(const struct state_stream *const *) b;
         int c = strcmp(x->region, y->region);
         return c ? c : strcmp(x->name, y->name);
-}
-
-static int cmp_consumer_ptr(const void *a, const void *b) {
-        const struct state_consumer *x = *(const struct state_consumer *const *) a;
-        const struct state_consumer *y = *(const struct state_consumer *const *) b;
-        return strcmp(x->name, y->name);
-}
-
-/* The consumers of s sorted by name (NULL when there are none). */
-static int sorted_consumers(const struct state_stream *s, const struct state_consumer ***ret) {
-        const struct state_consumer **v = NULL;
-
-        if (s->n_consumers > 0) {
-                v = calloc(s->n_consumers, sizeof *v);
-                if (!v)
-                        return -ENOMEM;
-                for (size_t i = 0; i < s->n_consumers; i++)
-                        v[i] = &s->consumers[i];
-                qsort(v, s->n_consumers, sizeof *v, cmp_consumer_ptr);
-        }
-        *ret = v;
-        return 0;
-}
-
-/* streams.json is written directly, not through a JSON object tree: with
- * thousands of streams the tree and its rendering were most of the daemon's
- * peak memory. The layout is fixed (two-space indent, "key":value), so the
- * unchanged-content check below can compare bytes. */
-
-/* JSON string escapes: the two that must be, and control characters. */
-static bool json_needs_escape(unsigned char c) {
-        return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
-}
-
-static void json_put_string(FILE *f, const char *s) {
-        const unsigned char *p, *run;
-
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (p = run = (const unsigned char *) s; *p; p++) {
-                if (!json_needs_escape(*p))
-                        continue;
-                /* Unescaped stretches go out whole. */
-                fwrite(run, 1, (size_t) (p - run), f);
-                run = p + 1;
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\r':
-                        fputs("\\r", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        fprintf(f, "\\u%04x", *p);
-                }
-        }
-        fwrite(run, 1, (size_t) (p - run), f);
-        fputc('"', f);
-}
-
-static void json_put_key(FILE *f, const char *indent, const char *key) {
-        fputs(indent, f);
-        json_put_string(f, key);
-        fputc(':', f);
-}
-
-static void json_put_time(FILE *f, uint64_t usec) {
-        char buf[32];
-        json_put_string(f, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
-}
-
-static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
-        _cleanup_free_ const struct state_consumer **cv = NULL;
-        const char *in = "      ";
-        int r;
-
-        r = sorted_consumers(s, &cv);
-        if (r < 0)
-                return r;
-        fputs("    {\n", f);
-        json_put_key(f, in, "name");
-        json_put_string(f, s->name);
-        fputs(",\n", f);
-        json_put_key(f, in, "region");
-        json_put_string(f, s->region);
-        fputs(",\n", f);
-        json_put_key(f, in, "arn");
-        json_put_string(f, s->arn);
-        fputs(",\n", f);
-        json_put_key(f, in, "status");
-        json_put_string(f, s->status);
-        fputs(",\n", f);
-        json_put_key(f, in, "mode");
-        json_put_string(f, s->mode);
-        fputs(",\n", f);
-        json_put_key(f, in, "shards");
-        fprintf(f, "%u,\n", s->shards);
-        json_put_key(f, in, "retention_hours");
-        fprintf(f, "%u,\n", s->retention_hours);
-        json_put_key(f, in, "consumers");
-        fputs("{", f);
-        for (size_t i = 0; i < s->n_consumers; i++) {
-                fputs(i ? ",\n" : "\n", f);
-                json_put_key(f, "        ", cv[i]->name);
-                json_put_string(f, cv[i]->arn);
-        }
-        fputs(s->n_consumers ? "\n      },\n" : "},\n", f);
-        json_put_key(f, in, "last_change");
-        json_put_time(f, s->last_change_usec);
-        fputs(",\n", f);
-        json_put_key(f, in, "last_error");
-        json_put_string(f, s->last_error);
-        fputs(last ? "\n    }\n" : "\n    },\n", f);
-        return 0;
-}
-
-#define STREAMS_JSON_HEAD "{\n  \"generated_at\":\""
-#define STREAMS_JSON_TS_END "\",\n"
-
-struct streams_json {
-        const struct state_stream *const *v;
-        size_t n;
-        const char *generated_at;
-};
-
-static int render_streams_json(FILE *f, const void *userdata) {
-        const struct streams_json *j = userdata;
-        int r = 0;
-
-        fputs(STREAMS_JSON_HEAD, f);
-        fputs(j->generated_at, f);
-        fputs(STREAMS_JSON_TS_END "  \"streams\":[\n", f);
-        for (size_t i = 0; r >= 0 && i < j->n; i++)
-                r = put_stream_json(f, j->v[i], i + 1 == j->n);
-        fputs("  ]\n}\n", f);
-        return r;
-}
-
-/* The generated_at at the top of our own streams.json, open as fd. */
-static bool previous_generated_at(int fd, char ts[static 65]) {
-        size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len;
-        char first[160], *q;
-        ssize_t k;
-
-        k = pread(fd, first, sizeof first - 1, 0);
-        if (k < (ssize_t) head)
-                return false;
-        first[k] = 0;
-        if (memcmp(first, STREAMS_JSON_HEAD, head) != 0 || !(q = strchr(first + head, '"')))
-                return false;
-        ts_len = (size_t) (q - first) - head;
-        if (ts_len == 0 || ts_len > 64 || strncmp(q, STREAMS_JSON_TS_END, end) != 0)
-                return false;
-        memcpy(ts, first + head, ts_len);
-        ts[ts_len] = 0;
-        return true;
-}
-
-/* streams.json keeps its generated_at while nothing else in it changes: the
- * old file is compared with what it would be under its own generated_at, and
- * only a difference writes it anew, stamped now. */
-static int write_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec) {
-        _cleanup_close_ int fd = -1;
-        char old[65], now[32];
-        struct streams_json j = { v, n, NULL };
-        off_t size = 0;
-        int r;
-
-        fd = atomic_file_open_existing(dirfd, STREAMS_JSON, &size);
-        if (fd >= 0 && previous_generated_at(fd, old)) {
-                j.generated_at = old;
-                r = atomic_file_matches(fd, size, render_streams_json, &j);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
-        if (!format_rfc3339(now_usec, now))
-                return -ERANGE;
-        j.generated_at = now;
-        return atomic_file_write_rendered(dirfd, STREAMS_JSON, render_streams_json, &j, false);
 }
 
 struct env_line {
@@ -886,7 +683,7 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         k = atomic_file_write_rendered(d->fd, STREAMS_ENV, render_streams_env, &env, true);
         count_write(STREAMS_ENV, k, &changes.files_written, &r);
         env_lines_free(env.v, env.n);
-        k = write_streams_json(d->fd, v, e->n_streams, e->now_usec);
+        k = state_json_write(d->fd, v, e->n_streams, e->now_usec);
         count_write(STREAMS_JSON, k, &changes.files_written, &r);
         if (e->metrics) {
                 struct metrics_doc m = { e->metrics, v, e->n_streams };

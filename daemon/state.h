@@ -4,7 +4,11 @@
  * Every file is replaced atomically (temp file in the same directory, write,
  * fsync, rename, fsync the directory), mode 0644, and only when its content
  * changes. Never writes anywhere but the state directory. Does not log above
- * debug; returns negative errno. */
+ * debug; returns negative errno.
+ *
+ * A new process also reads back what an earlier one exported
+ * (state_read_previous), as data: the state module never calls the manager
+ * or the configuration. */
 #pragma once
 
 #include <stdbool.h>
@@ -82,3 +86,39 @@ int state_dir_fd(const struct state_dir *d);
  * region, or two variables of streams.env would have the same name. *ret, if
  * not NULL, is set on success. */
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
+
+/* What an earlier run exported in streams.json, for a new process to seed
+ * from. Strings point into text and live as long as it. */
+struct state_previous_consumer {
+        const char *name;
+        const char *arn; /* an "arn:..." value, or NULL */
+};
+
+struct state_previous_stream {
+        const char *name;
+        const char *region;
+        const char *arn; /* an "arn:..." value, or NULL */
+        const struct state_previous_consumer *consumers;
+        size_t n_consumers;
+        uint64_t last_change_usec; /* 0: never, or not readable */
+};
+
+struct state_previous {
+        char *text;
+        struct state_previous_stream *streams; /* in file order; every one has a name and region */
+        size_t n_streams;
+        struct state_previous_consumer *consumers; /* every stream's, one after another */
+        size_t n_consumers;
+};
+
+/* The largest streams.json read back. */
+#define STATE_PREVIOUS_MAX ((size_t) 16 * 1024 * 1024)
+
+/* Read the streams.json in d that state_export() wrote. A string value with an
+ * escape sequence counts as absent (no name, region or ARN has one). Returns 0
+ * and fills *ret; -ENOENT when there is none; -EFBIG over STATE_PREVIOUS_MAX;
+ * -EBADMSG when it is not a streams.json as written here (truncated,
+ * corrupt); -ELOOP for a symlink; -ENOMEM; another negative errno from
+ * reading it. *ret is written only on success. */
+int state_read_previous(const struct state_dir *d, struct state_previous *ret);
+void state_previous_done(struct state_previous *p);

@@ -848,6 +848,150 @@ static void test_stale_temps(void) {
         state_dir_free(d);
 }
 
+/* ---- reading streams.json back ------------------------------------------- */
+
+static const struct state_previous_stream *previous_find(const struct state_previous *p, const char *region,
+                                                         const char *name) {
+        for (size_t i = 0; i < p->n_streams; i++)
+                if (streq(p->streams[i].region, region) && streq(p->streams[i].name, name))
+                        return &p->streams[i];
+        return NULL;
+}
+
+/* What the export of base_streams reads back as, whatever the layout. */
+static void check_previous(const struct state_previous *p) {
+        const struct state_previous_stream *s;
+
+        CHECK_INTEQ(p->n_streams, 4);
+        if (p->n_streams != 4)
+                return;
+        /* In file order: sorted by region, name. */
+        CHECK_STREQ(p->streams[0].name, "clicks");
+        CHECK_STREQ(p->streams[3].name, "orders");
+
+        s = previous_find(p, "eu-west-1", "clicks");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks");
+                CHECK_INTEQ(s->n_consumers, 1);
+                CHECK_STREQ(s->consumers[0].name, "reader");
+                CHECK_STREQ(s->consumers[0].arn,
+                            "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks/consumer/reader:1");
+                CHECK_INTEQ(s->last_change_usec, 0);
+        }
+        s = previous_find(p, "us-west-2", "a");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:us-west-2:123456789012:stream/a");
+                CHECK_INTEQ(s->n_consumers, 3);
+                if (s->n_consumers == 3) {
+                        CHECK_STREQ(s->consumers[0].name, "app.1");
+                        CHECK_STREQ(s->consumers[1].name, "pending");
+                        CHECK(!s->consumers[1].arn);
+                        CHECK_STREQ(s->consumers[2].name, "z-app");
+                        CHECK_STREQ(s->consumers[2].arn,
+                                    "arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/z-app:1700000000");
+                }
+        }
+        s = previous_find(p, "us-west-2", "audit");
+        CHECK(s && !s->arn && s->n_consumers == 0 && s->last_change_usec == 0);
+        s = previous_find(p, "us-west-2", "orders");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:us-west-2:123456789012:stream/orders");
+                CHECK_INTEQ(s->last_change_usec, NOW - 60 * USEC_PER_SEC);
+                CHECK_INTEQ(s->n_consumers, 0);
+        }
+}
+
+/* Replace dir/streams.json with text and read it back: the error, or 0. */
+static int read_previous_of(struct state_dir *d, const char *dir, const char *text) {
+        struct state_previous p = { .n_streams = 12345 };
+        int r;
+
+        write_text(dir, "streams.json", text);
+        r = state_read_previous(d, &p);
+        if (r < 0)
+                CHECK_INTEQ(p.n_streams, 12345); /* untouched on failure */
+        state_previous_done(&p);
+        return r;
+}
+
+static void test_read_previous(void) {
+        _cleanup_free_ char *dir = new_dir("previous");
+        _cleanup_free_ char *json = NULL, *path = NULL;
+        struct state_stream streams_v[ELEMENTSOF(base_streams)];
+        struct state_export e;
+        struct state_previous p = {};
+        struct state_dir *d = NULL;
+        json_object *tree;
+        size_t l;
+        int fd;
+
+        memcpy(streams_v, base_streams, sizeof streams_v);
+        e = base_export(streams_v, ELEMENTSOF(streams_v));
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_read_previous(d, &p), -ENOENT);
+
+        /* Round trip: export, read back. */
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        CHECK_INTEQ(state_read_previous(d, &p), 0);
+        check_previous(&p);
+        state_previous_done(&p);
+        CHECK(!p.text && !p.streams && p.n_streams == 0);
+
+        /* The same document laid out otherwise (tabs, a space after ':')
+         * reads the same: nesting counts, not indentation. */
+        json = read_text(dir, "streams.json");
+        CHECK(json);
+        if (!json)
+                goto out;
+        tree = json_tokener_parse(json);
+        CHECK(tree);
+        write_text(dir, "streams.json",
+                   json_object_to_json_string_ext(tree, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                                JSON_C_TO_STRING_SPACED));
+        json_object_put(tree);
+        CHECK_INTEQ(state_read_previous(d, &p), 0);
+        check_previous(&p);
+        state_previous_done(&p);
+
+        /* Truncated anywhere: an error, never a partial answer. */
+        l = strlen(json);
+        for (size_t cut = 0; cut + 1 < l; cut += 7) {
+                _cleanup_free_ char *part = strndup(json, cut);
+                CHECK_INTEQ(read_previous_of(d, dir, part), -EBADMSG);
+        }
+        CHECK_INTEQ(read_previous_of(d, dir, ""), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "hello\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n}\n}\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n    {\n      {\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n  ]\n}\n{\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n    {\n      \"name\":\"x\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n  ]\n}\n"), 0);
+
+        /* A NUL byte inside. */
+        path = path_join(dir, "streams.json");
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        CHECK(fd >= 0 && write(fd, "{\n\0}\n", 5) == 5);
+        close(fd);
+        CHECK_INTEQ(state_read_previous(d, &p), -EBADMSG);
+
+        /* Oversized: refused before it is read. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        CHECK(fd >= 0 && ftruncate(fd, (off_t) STATE_PREVIOUS_MAX + 1) == 0);
+        close(fd);
+        CHECK_INTEQ(state_read_previous(d, &p), -EFBIG);
+
+        /* A symlink is not followed. */
+        CHECK(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
+        CHECK_INTEQ(state_read_previous(d, &p), -ELOOP);
+out:
+        state_dir_free(d);
+}
+
 int main(void) {
         char tmpl[PATH_MAX];
         const char *tmp = getenv("TMPDIR");
@@ -868,6 +1012,7 @@ int main(void) {
         test_escaping_and_odd_values();
         test_refused();
         test_stale_temps();
+        test_read_previous();
 
         if (!getenv("KINESISD_TEST_KEEP"))
                 rm_rf(base_dir);
