@@ -2,11 +2,15 @@
  * streams.env, streams/<region>/<name>.arn and metrics.prom.
  *
  * Readers may look at any file at any instant, and the daemon may die at any
- * instant, so a file is only ever replaced by rename(2) of a complete,
- * fsync'ed temp file beside it, and only when its bytes change (a .path unit
- * or inotify watcher must fire on real changes only). Everything inside the
- * directory is reached with *at() calls and O_NOFOLLOW: a symlink planted in
- * the state directory is replaced or ignored, never written through.
+ * instant, so every file is replaced through atomic-file (a complete,
+ * fsync'ed temp file renamed over it, and only when its bytes change: a .path
+ * unit or inotify watcher must fire on real changes only). streams.json,
+ * written and read back, is state-json.c's; this file holds the directory,
+ * streams.env, metrics.prom, the .arn files and the export.
+ *
+ * Everything inside the directory is reached with *at() calls and
+ * O_NOFOLLOW: a symlink planted in the state directory is replaced or
+ * ignored, never written through.
  *
  * This file must never write outside the state directory, never rewrite a
  * file in place, and never remove a file it could not have written itself. */
@@ -22,8 +26,8 @@
 
 #include "atomic-file.h"
 #include "config.h"
-#include "state-json.h"
 #include "log.h"
+#include "state-json.h"
 #include "util.h"
 
 #define STATE_DIR_MODE 0755
