@@ -13,6 +13,11 @@
 
 #define DEFAULT_CONFIG "/etc/kinesisd/kinesisd.yaml"
 
+/* Exit codes (DESIGN §2); 0 and EXIT_FAILURE (1) as usual. */
+#define EXIT_PLAN_CHANGES 2
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
+
 static void help(void) {
         printf("Usage: kinesisd [OPTIONS]\n"
                "\n"
@@ -228,6 +233,9 @@ static int run(int argc, char *argv[]) {
         if (r == 0) {
                 manager_start(m);
                 r = manager_loop(m);
+                /* A stream that failed, is not ready, or that --plan cannot
+                 * see is 1, like any other failure. */
+                r = r == MANAGER_OK ? 0 : r == MANAGER_PLAN_CHANGES ? EXIT_PLAN_CHANGES : EXIT_FAILURE;
         }
         m = manager_free(m);
         http_global_cleanup();

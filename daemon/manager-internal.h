@@ -60,7 +60,7 @@ struct manager {
         unsigned in_flight;
         bool ready_sent;
         bool stopping;
-        int exit_code;
+        enum manager_result result;
         char *reload_error; /* shown in STATUS= until the next good reload */
         char *last_status;
 

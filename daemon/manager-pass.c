@@ -48,7 +48,7 @@ static void print_plan(struct manager *m) {
                         changes = true;
         }
         fflush(stdout);
-        m->exit_code = failed ? EXIT_STREAM_FAILED : changes ? EXIT_PLAN_CHANGES : 0;
+        m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
 }
 
 static void pass_done(struct manager *m) {
@@ -77,7 +77,7 @@ static void pass_done(struct manager *m) {
         switch (m->opts.mode) {
         case RUN_PLAN:
                 print_plan(m);
-                (void) sd_event_exit(m->event, m->exit_code);
+                (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_ONCE:
                 /* Say once more, together, which streams failed and why: the
@@ -96,8 +96,8 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
-                m->exit_code = ready == m->n_streams ? 0 : EXIT_STREAM_FAILED;
-                (void) sd_event_exit(m->event, m->exit_code);
+                m->result = ready == m->n_streams ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_DAEMON:
                 (void) manager_export_now(m);

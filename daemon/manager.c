@@ -355,7 +355,7 @@ void manager_stop_finish(struct manager *m) {
         m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
         if (writes_state(m))
                 (void) manager_export_now(m);
-        (void) sd_event_exit(m->event, m->opts.mode == RUN_DAEMON ? 0 : EXIT_STREAM_FAILED);
+        (void) sd_event_exit(m->event, m->opts.mode == RUN_DAEMON ? MANAGER_OK : MANAGER_STREAM_FAILED);
 }
 
 static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata) {

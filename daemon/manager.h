@@ -21,11 +21,12 @@ struct run_options {
         const char *endpoint;   /* NULL: config, environment */
 };
 
-/* Exit codes (DESIGN §2). */
-#define EXIT_STREAM_FAILED 1
-#define EXIT_PLAN_CHANGES 2
-#define EXIT_USAGE 64
-#define EXIT_CONFIG 78
+/* How a run ended; run() turns it into the exit code (DESIGN §2). */
+enum manager_result {
+        MANAGER_OK,             /* --plan: nothing to change */
+        MANAGER_STREAM_FAILED,  /* a stream failed or is not ready, or --plan cannot see it */
+        MANAGER_PLAN_CHANGES,   /* --plan: there is something to change */
+};
 
 struct manager;
 
@@ -45,6 +46,6 @@ int manager_load(struct manager *m);
 /* Tell systemd where start-up stands and start the first pass. */
 void manager_start(struct manager *m);
 
-/* Run the event loop until the run mode is done: returns the exit status it
- * ended with (see above), or negative errno (logged) if the loop failed. */
+/* Run the event loop until the run mode is done: returns how it ended (an
+ * enum manager_result), or negative errno (logged) if the loop failed. */
 int manager_loop(struct manager *m);
