@@ -8,7 +8,7 @@
  * kind's limit of them.
  *
  * budgets.json is read without following a symlink and through the one
- * bounded file reader, written through state_write_file_atomic (temp file,
+ * bounded file reader, written through atomic_file_write (temp file,
  * fsync, rename, only when the bytes change). A file that cannot be trusted
  * is moved aside, never deleted, and never half-used: the book starts empty.
  *
@@ -26,7 +26,7 @@
 #include "buf.h"
 #include "file-read.h"
 #include "json-util.h"
-#include "state.h"
+#include "atomic-file.h"
 #include "util.h"
 
 #define BUDGET_VERSION       1
@@ -368,7 +368,7 @@ void budget_expire(struct budget_book *b, uint64_t now) {
 
 /* One stream per line, kinds and pending only when there is something in
  * them: small, diffable, and byte-identical for an unchanged book (which is
- * what lets state_write_file_atomic skip the write). Names need no escaping:
+ * what lets atomic_file_write skip the write). Names need no escaping:
  * only [A-Za-z0-9_.-] enter the book. */
 int budget_format(const struct budget_book *b, char **ret_text, size_t *ret_len) {
         struct buf out = BUF_INIT(BUDGET_FILE_MAX, false);
@@ -613,43 +613,13 @@ bad:
         return -EBADMSG;
 }
 
-/* Read budgets.json through the bounded reader without ever following a
- * symlink: open it O_NOFOLLOW beside dirfd, then let the reader reopen that
- * very file through /proc/self/fd. -ELOOP for a symlink, -EBADFD for anything
- * but a regular file, -EFBIG, or another negative errno. */
+/* Read budgets.json with the bounded reader, never following a symlink at
+ * it: -ELOOP for a symlink, -EISDIR/-EBADFD for anything but a regular file
+ * (opened O_NONBLOCK, so a FIFO planted there does not hang us), -EFBIG, or
+ * another negative errno. */
 static int read_budget_file(int dirfd, char **ret_text, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        char path[64];
-        struct stat st, st2;
-        int r;
-
-        /* Look before opening: opening a device planted here could have side
-         * effects. */
-        if (fstatat(dirfd, BUDGET_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (S_ISLNK(st.st_mode))
-                return -ELOOP;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        fd = openat(dirfd, BUDGET_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        (void)snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        r = read_file_bounded(path, BUDGET_FILE_MAX, ret_text, ret_len, &st2);
-        if (r == -ENOENT)
-                return -EOPNOTSUPP; /* no /proc: not "no budgets.json" */
-        if (r < 0)
-                return r;
-        if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-                /* Not the file we opened: do not trust it. */
-                *ret_text = mfree(*ret_text);
-                return -ENOTRECOVERABLE;
-        }
-        return 0;
+        return read_file_bounded_at(dirfd, BUDGET_FILE, O_NOFOLLOW, BUDGET_FILE_MAX, ret_text, ret_len,
+                                    NULL);
 }
 
 static int set_aside(int dirfd, const char *what, char **ret_warning) {
@@ -732,5 +702,5 @@ int budget_save(int dirfd, struct budget_book *b, uint64_t now) {
         r = budget_format(b, &text, &len);
         if (r < 0)
                 return r;
-        return state_write_file_atomic(dirfd, BUDGET_FILE, text, len);
+        return atomic_file_write(dirfd, BUDGET_FILE, text, len);
 }

@@ -98,9 +98,7 @@ int budget_parse(const char *text, size_t len, struct budget_book **ret, const c
  * older one) and an empty book is returned, with *ret_warning set to a
  * message naming the file and what was wrong, for the caller to log;
  * otherwise *ret_warning is set to NULL (ret_warning may be NULL). Other
- * errors (unreadable file, -ENOMEM) are returned; -EOPNOTSUPP if /proc is not
- * mounted (the file is reopened through /proc/self/fd to read it without
- * following a symlink). */
+ * errors (unreadable file, -ENOMEM) are returned. */
 int budget_load(int dirfd, struct budget_book **ret, char **ret_warning);
 /* budget_expire, then replace dirfd/budgets.json atomically (mode 0644) if
  * its content changes. Returns 1 if written, 0 if unchanged, negative errno

@@ -4,8 +4,8 @@
 #include "buf.h"
 #include "file-read.h"
 
-int read_file_bounded(const char *path, size_t max, char **ret_text, size_t *ret_len,
-                      struct stat *ret_st) {
+int read_file_bounded_at(int dirfd, const char *path, int flags, size_t max, char **ret_text,
+                         size_t *ret_len, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
         struct buf b = BUF_INIT(max, false);
         struct stat st;
@@ -13,7 +13,7 @@ int read_file_bounded(const char *path, size_t max, char **ret_text, size_t *ret
         size_t len;
         char *text;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -51,4 +51,9 @@ int read_file_bounded(const char *path, size_t max, char **ret_text, size_t *ret
         if (ret_st)
                 *ret_st = st;
         return 0;
+}
+
+int read_file_bounded(const char *path, size_t max, char **ret_text, size_t *ret_len,
+                      struct stat *ret_st) {
+        return read_file_bounded_at(AT_FDCWD, path, 0, max, ret_text, ret_len, ret_st);
 }

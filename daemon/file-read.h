@@ -14,3 +14,8 @@
  * however the file grows while read), -ENOMEM, or open's and read's errno. */
 int read_file_bounded(const char *path, size_t max, char **ret_text, size_t *ret_len,
                       struct stat *ret_st);
+
+/* The same, path relative to dirfd (or AT_FDCWD), opened with flags added
+ * (O_NOFOLLOW: a symlink at path is refused with -ELOOP, never followed). */
+int read_file_bounded_at(int dirfd, const char *path, int flags, size_t max, char **ret_text,
+                         size_t *ret_len, struct stat *ret_st);

@@ -39,12 +39,6 @@ int log_level_from_string(const char *s) {
         return -EINVAL;
 }
 
-const char *log_level_to_string(int level) {
-        if (level < 0 || (size_t) level >= ELEMENTSOF(level_names) || !level_names[level])
-                return level < LOG_ERR ? "error" : "debug";
-        return level_names[level];
-}
-
 /* stderr is the journal stream when $JOURNAL_STREAM names its device:inode. */
 static bool stderr_is_journal(void) {
         const char *e = getenv("JOURNAL_STREAM");
@@ -58,22 +52,8 @@ static bool stderr_is_journal(void) {
         return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
-void log_set_target(enum log_target t) {
-        switch (t) {
-        case LOG_TARGET_JOURNAL:
-                use_journal = true;
-                break;
-        case LOG_TARGET_STDERR:
-                use_journal = false;
-                break;
-        case LOG_TARGET_AUTO:
-        default:
-                use_journal = stderr_is_journal();
-        }
-}
-
 void log_open(void) {
-        log_set_target(LOG_TARGET_AUTO);
+        use_journal = stderr_is_journal();
 }
 
 #define MAX_FIELDS 16
@@ -122,8 +102,8 @@ static void write_journal(int level, const struct log_fields *f, const char *fil
                 fprintf(stderr, "%s\n", msg);
 }
 
-int log_internalv(int level, int error, const struct log_fields *f, const char *file, int line,
-                  const char *func, const char *fmt, va_list ap) {
+_printf_(7, 0) static int log_internalv(int level, int error, const struct log_fields *f, const char *file,
+                                        int line, const char *func, const char *fmt, va_list ap) {
         char msg[4096];
         int saved = errno;
 

@@ -33,23 +33,17 @@ struct log_fields {
 #define LOG_MESSAGE_STREAM_FAILED    "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c04"
 #define LOG_MESSAGE_CONFIG_REJECTED  "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c05"
 
-enum log_target { LOG_TARGET_AUTO, LOG_TARGET_STDERR, LOG_TARGET_JOURNAL };
-
 void log_set_max_level(int level);
 int log_get_max_level(void);
 /* "error", "warning", "notice", "info", "debug" -> LOG_ERR..LOG_DEBUG, or -EINVAL. */
 int log_level_from_string(const char *s);
-const char *log_level_to_string(int level);
-void log_set_target(enum log_target t);
-/* Decide journald vs stderr from $JOURNAL_STREAM (called by log_set_target(AUTO)). */
+/* Decide journald vs stderr from $JOURNAL_STREAM. */
 void log_open(void);
 
 /* The one primitive. error is a positive or negative errno, or 0; %m in fmt
  * expands to its text. Returns -abs(error). */
 int log_internal(int level, int error, const struct log_fields *f, const char *file, int line,
                  const char *func, const char *fmt, ...) _printf_(7, 8);
-int log_internalv(int level, int error, const struct log_fields *f, const char *file, int line,
-                  const char *func, const char *fmt, va_list ap) _printf_(7, 0);
 
 #define log_full_errno_fields(level, error, fields, ...)                                           \
         ({                                                                                          \

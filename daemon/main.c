@@ -1,5 +1,7 @@
-/* Command line only: parse options, then hand over to the manager (or, for
- * --check-config, to the loader). Nothing here knows about AWS or systemd. */
+/* The command line and the process's life: parse options, then drive the
+ * manager (new, load, start, loop, free) or, for --check-config, the loader,
+ * and turn what happened into the exit code (DESIGN §2). Nothing here knows
+ * about AWS requests or systemd. */
 #include <getopt.h>
 #include <stdio.h>
 
@@ -10,6 +12,11 @@
 #include "version.h"
 
 #define DEFAULT_CONFIG "/etc/kinesisd/kinesisd.yaml"
+
+/* Exit codes (DESIGN §2); 0 and EXIT_FAILURE (1) as usual. */
+#define EXIT_PLAN_CHANGES 2
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
 
 static void help(void) {
         printf("Usage: kinesisd [OPTIONS]\n"
@@ -94,7 +101,15 @@ enum {
         ARG_VERSION,
 };
 
-static int run(int argc, char *argv[]) {
+struct args {
+        struct run_options opts;
+        bool check;
+        char *config_default;
+};
+
+/* 1: go on with *ret; 0: done (--help, --version); -EINVAL: a bad command
+ * line (said on stderr); -ENOMEM. */
+static int parse_argv(int argc, char *argv[], struct args *ret) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
@@ -109,11 +124,9 @@ static int run(int argc, char *argv[]) {
                 {}
         };
         struct run_options o = { .mode = RUN_DAEMON };
-        _cleanup_free_ char *config_default = NULL;
         bool check = false;
         int modes = 0, c;
 
-        log_open();
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
@@ -133,7 +146,7 @@ static int run(int argc, char *argv[]) {
                                 fprintf(stderr, "kinesisd: --endpoint %s: %s\nTry 'kinesisd --help'.\n", optarg,
                                         k == -EPERM ? "plain http:// is allowed only to loopback hosts"
                                                     : "not an http:// or https:// URL");
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         o.endpoint = optarg;
                         break;
@@ -155,7 +168,7 @@ static int run(int argc, char *argv[]) {
                         if (l < 0) {
                                 fprintf(stderr, "kinesisd: --log-level: unknown level \"%s\" "
                                                 "(error, warning, notice, info, debug)\n", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         log_set_max_level(l);
                         break;
@@ -169,28 +182,64 @@ static int run(int argc, char *argv[]) {
                 default:
                         /* getopt_long printed what was wrong. */
                         fprintf(stderr, "Try 'kinesisd --help'.\n");
-                        return EXIT_USAGE;
+                        return -EINVAL;
                 }
         }
         if (optind < argc) {
                 fprintf(stderr, "kinesisd: unexpected argument \"%s\"\nTry 'kinesisd --help'.\n",
                         argv[optind]);
-                return EXIT_USAGE;
+                return -EINVAL;
         }
         if (modes > 1) {
                 fprintf(stderr, "kinesisd: --once, --plan and --check-config exclude each other\n"
                                 "Try 'kinesisd --help'.\n");
-                return EXIT_USAGE;
+                return -EINVAL;
         }
+        *ret = (struct args) { .opts = o, .check = check };
         if (!o.config_path) {
-                config_default = default_config_path();
-                if (!config_default)
-                        return log_oom(), EXIT_FAILURE;
-                o.config_path = config_default;
+                ret->config_default = default_config_path();
+                if (!ret->config_default)
+                        return -ENOMEM;
+                ret->opts.config_path = ret->config_default;
         }
-        if (check)
-                return check_config(o.config_path);
-        return manager_main(&o);
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(manager_freep) struct manager *m = NULL;
+        _cleanup_free_ char *config_default = NULL;
+        struct args a = {};
+        int r;
+
+        log_open();
+        r = parse_argv(argc, argv, &a);
+        config_default = a.config_default;
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAILURE;
+        if (r <= 0)
+                return r == 0 ? 0 : EXIT_USAGE;
+        if (a.check)
+                return check_config(a.opts.config_path);
+
+        r = http_global_init();
+        if (r < 0)
+                return log_error_errno(r, "Cannot initialize the HTTP library: %m"), EXIT_FAILURE;
+        r = manager_new(&a.opts, &m);
+        if (r >= 0) {
+                r = manager_load(m);
+                if (r == -EINVAL)
+                        r = EXIT_CONFIG;
+        }
+        if (r == 0) {
+                manager_start(m);
+                r = manager_loop(m);
+                /* A stream that failed, is not ready, or that --plan cannot
+                 * see is 1, like any other failure. */
+                r = r == MANAGER_OK ? 0 : r == MANAGER_PLAN_CHANGES ? EXIT_PLAN_CHANGES : EXIT_FAILURE;
+        }
+        m = manager_free(m);
+        http_global_cleanup();
+        return r < 0 ? EXIT_FAILURE : r;
 }
 
 int main(int argc, char *argv[]) {

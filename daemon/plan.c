@@ -363,218 +363,257 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 sbuf_printf(&b->summary, ", consumers %zu", decl->n_consumers);
 }
 
-/* The stream exists: find every difference. With act, push the actions that
- * correct them (and refusals for what the budgets do not allow); without,
- * only describe them. */
-static void plan_existing(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
-                          struct builder *b) {
-        enum stream_mode mode_after = obs->mode;
+/* Each plan_*() below compares one setting of an existing stream. With act,
+ * it pushes the actions that correct it (and a refusal for what the budgets
+ * do not allow); without, it only describes the difference. */
+
+/* Returns the mode the stream will have once the actions ran. */
+static enum stream_mode plan_mode(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                  struct builder *b) {
         struct action *a;
 
-        if (decl->mode != obs->mode) {
-                if (!act) {
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "exists as %s", mode_upper(obs->mode));
-                } else if (budget_allows(1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY)) {
-                        a = builder_push(b, ACTION_UPDATE_STREAM_MODE);
-                        if (a)
-                                a->mode = decl->mode;
-                        mode_after = decl->mode;
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "mode %s -> %s", mode_upper(obs->mode),
-                                    mode_upper(decl->mode));
-                } else {
-                        sbuf_item(&b->refusal);
-                        sbuf_printf(&b->refusal, "mode %s -> %s", mode_upper(obs->mode),
-                                    mode_upper(decl->mode));
-                        refuse_budget(b, 1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY,
-                                      "mode change", "mode changes");
-                }
-        }
-
-        /* Shards only mean something to a stream that is (or is about to be)
-         * provisioned and declares a count; on-demand streams scale themselves. */
-        if (decl->mode == STREAM_MODE_PROVISIONED && mode_after == STREAM_MODE_PROVISIONED &&
-            decl->shards > 0 && obs->open_shards != decl->shards) {
-                unsigned from = obs->open_shards, to = decl->shards;
-
-                if (!act) {
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "shards %u -> %u", from, to);
-                } else if (from == 0) {
-                        sbuf_item(&b->refusal);
-                        sbuf_printf(&b->refusal, "shards -> %u: open shard count not reported", to);
-                } else {
-                        size_t n = plan_shard_steps(from, to, NULL, 0);
-
-                        if (!budget_allows(n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY)) {
-                                /* Half a scaling is worse than none: it burns the budget and
-                                 * leaves the stream at a count nobody declared. */
-                                sbuf_item(&b->refusal);
-                                sbuf_printf(&b->refusal, "shards %u -> %u", from, to);
-                                refuse_budget(b, (unsigned) n, obs->scalings_last_24h,
-                                              PLAN_MAX_SCALINGS_PER_DAY, "scaling call", "scaling calls");
-                        } else {
-                                /* n <= PLAN_MAX_SCALINGS_PER_DAY here. */
-                                unsigned steps[PLAN_MAX_SCALINGS_PER_DAY];
-
-                                (void) plan_shard_steps(from, to, steps, ELEMENTSOF(steps));
-                                sbuf_item(&b->summary);
-                                sbuf_printf(&b->summary, "shards %u -> %u", from, to);
-                                for (size_t i = 0; i < n; i++) {
-                                        a = builder_push(b, ACTION_UPDATE_SHARD_COUNT);
-                                        if (a)
-                                                a->value = steps[i];
-                                        if (n > 1)
-                                                sbuf_printf(&b->summary, "%s%u", i == 0 ? " (steps " : ", ",
-                                                            steps[i]);
-                                }
-                                if (n > 1)
-                                        sbuf_printf(&b->summary, ")");
-                        }
-                }
-        }
-
-        if (decl->retention_hours != 0 && decl->retention_hours != obs->retention_hours) {
-                if (act) {
-                        a = builder_push(b, decl->retention_hours > obs->retention_hours
-                                                    ? ACTION_INCREASE_RETENTION
-                                                    : ACTION_DECREASE_RETENTION);
-                        if (a)
-                                a->value = decl->retention_hours;
-                }
+        if (decl->mode == obs->mode)
+                return obs->mode;
+        if (!act) {
                 sbuf_item(&b->summary);
-                sbuf_printf(&b->summary, "retention %uh -> %uh", obs->retention_hours,
-                            decl->retention_hours);
+                sbuf_printf(&b->summary, "exists as %s", mode_upper(obs->mode));
+                return obs->mode;
         }
+        if (!budget_allows(1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY)) {
+                sbuf_item(&b->refusal);
+                sbuf_printf(&b->refusal, "mode %s -> %s", mode_upper(obs->mode), mode_upper(decl->mode));
+                refuse_budget(b, 1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY, "mode change",
+                              "mode changes");
+                return obs->mode;
+        }
+        a = builder_push(b, ACTION_UPDATE_STREAM_MODE);
+        if (a)
+                a->mode = decl->mode;
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "mode %s -> %s", mode_upper(obs->mode), mode_upper(decl->mode));
+        return decl->mode;
+}
 
-        /* Key ids are compared as given: an alias declared and an ARN reported
-         * for the same key count as a difference, and StartStreamEncryption
-         * with the declared one settles it. */
-        if (!streq_ptr(decl->kms_key, obs->kms_key)) {
-                if (act) {
-                        if (decl->kms_key) {
-                                /* Also replaces a different key: no stop needed first. */
-                                a = builder_push(b, ACTION_START_ENCRYPTION);
-                                if (a)
-                                        a->kms_key = builder_strdup(b, decl->kms_key);
-                        } else {
-                                a = builder_push(b, ACTION_STOP_ENCRYPTION);
-                                if (a)
-                                        a->kms_key = builder_strdup(b, obs->kms_key);
-                        }
-                }
+/* The UpdateShardCount calls from one count to another, within budget. */
+static void plan_shard_steps_push(const struct stream_obs *obs, unsigned from, unsigned to, struct builder *b) {
+        size_t n = plan_shard_steps(from, to, NULL, 0);
+        unsigned steps[PLAN_MAX_SCALINGS_PER_DAY];
+        struct action *a;
+
+        if (!budget_allows(n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY)) {
+                /* Half a scaling is worse than none: it burns the budget and
+                 * leaves the stream at a count nobody declared. */
+                sbuf_item(&b->refusal);
+                sbuf_printf(&b->refusal, "shards %u -> %u", from, to);
+                refuse_budget(b, (unsigned) n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY,
+                              "scaling call", "scaling calls");
+                return;
+        }
+        /* n <= PLAN_MAX_SCALINGS_PER_DAY here. */
+        (void) plan_shard_steps(from, to, steps, ELEMENTSOF(steps));
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "shards %u -> %u", from, to);
+        for (size_t i = 0; i < n; i++) {
+                a = builder_push(b, ACTION_UPDATE_SHARD_COUNT);
+                if (a)
+                        a->value = steps[i];
+                if (n > 1)
+                        sbuf_printf(&b->summary, "%s%u", i == 0 ? " (steps " : ", ", steps[i]);
+        }
+        if (n > 1)
+                sbuf_printf(&b->summary, ")");
+}
+
+/* Shards only mean something to a stream that is (or is about to be)
+ * provisioned and declares a count; on-demand streams scale themselves. */
+static void plan_shards(const struct stream_decl *decl, const struct stream_obs *obs,
+                        enum stream_mode mode_after, bool act, struct builder *b) {
+        unsigned from = obs->open_shards, to = decl->shards;
+
+        if (decl->mode != STREAM_MODE_PROVISIONED || mode_after != STREAM_MODE_PROVISIONED ||
+            decl->shards == 0 || obs->open_shards == decl->shards)
+                return;
+        if (!act) {
                 sbuf_item(&b->summary);
-                sbuf_printf(&b->summary, "encryption %s -> %s", obs->kms_key ?: "none",
-                            decl->kms_key ?: "none");
+                sbuf_printf(&b->summary, "shards %u -> %u", from, to);
+        } else if (from == 0) {
+                sbuf_item(&b->refusal);
+                sbuf_printf(&b->refusal, "shards -> %u: open shard count not reported", to);
+        } else
+                plan_shard_steps_push(obs, from, to, b);
+}
+
+static void plan_retention(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                           struct builder *b) {
+        struct action *a;
+
+        if (decl->retention_hours == 0 || decl->retention_hours == obs->retention_hours)
+                return;
+        if (act) {
+                a = builder_push(b, decl->retention_hours > obs->retention_hours ? ACTION_INCREASE_RETENTION
+                                                                                 : ACTION_DECREASE_RETENTION);
+                if (a)
+                        a->value = decl->retention_hours;
         }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "retention %uh -> %uh", obs->retention_hours, decl->retention_hours);
+}
 
-        {
-                unsigned want = decl->metrics & METRIC_ALL, have = obs->metrics & METRIC_ALL;
-                unsigned enable = want & ~have, disable = have & ~want;
+/* Key ids are compared as given: an alias declared and an ARN reported for
+ * the same key count as a difference, and StartStreamEncryption with the
+ * declared one settles it. */
+static void plan_encryption(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                            struct builder *b) {
+        struct action *a;
 
-                if (act && disable) {
-                        a = builder_push(b, ACTION_DISABLE_MONITORING);
+        if (streq_ptr(decl->kms_key, obs->kms_key))
+                return;
+        if (act) {
+                if (decl->kms_key) {
+                        /* Also replaces a different key: no stop needed first. */
+                        a = builder_push(b, ACTION_START_ENCRYPTION);
                         if (a)
-                                a->metrics = disable;
-                }
-                if (act && enable) {
-                        a = builder_push(b, ACTION_ENABLE_MONITORING);
+                                a->kms_key = builder_strdup(b, decl->kms_key);
+                } else {
+                        a = builder_push(b, ACTION_STOP_ENCRYPTION);
                         if (a)
-                                a->metrics = enable;
-                }
-                if (enable || disable) {
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "metrics");
-                        if (enable) {
-                                sbuf_printf(&b->summary, " +");
-                                sbuf_metrics(&b->summary, enable);
-                        }
-                        if (disable) {
-                                sbuf_printf(&b->summary, " -");
-                                sbuf_metrics(&b->summary, disable);
-                        }
+                                a->kms_key = builder_strdup(b, obs->kms_key);
                 }
         }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "encryption %s -> %s", obs->kms_key ?: "none", decl->kms_key ?: "none");
+}
 
-        if (decl->max_record_size_kib != 0) {
-                unsigned have = obs->max_record_size_kib ?: PLAN_DEFAULT_MAX_RECORD_SIZE_KIB;
+static void plan_metrics(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                         struct builder *b) {
+        unsigned want = decl->metrics & METRIC_ALL, have = obs->metrics & METRIC_ALL;
+        unsigned enable = want & ~have, disable = have & ~want;
+        struct action *a;
 
-                if (have != decl->max_record_size_kib) {
-                        if (act) {
-                                a = builder_push(b, ACTION_UPDATE_MAX_RECORD_SIZE);
-                                if (a)
-                                        a->value = decl->max_record_size_kib;
-                        }
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have,
-                                    decl->max_record_size_kib);
-                }
+        if (act && disable) {
+                a = builder_push(b, ACTION_DISABLE_MONITORING);
+                if (a)
+                        a->metrics = disable;
         }
+        if (act && enable) {
+                a = builder_push(b, ACTION_ENABLE_MONITORING);
+                if (a)
+                        a->metrics = enable;
+        }
+        if (!enable && !disable)
+                return;
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "metrics");
+        if (enable) {
+                sbuf_printf(&b->summary, " +");
+                sbuf_metrics(&b->summary, enable);
+        }
+        if (disable) {
+                sbuf_printf(&b->summary, " -");
+                sbuf_metrics(&b->summary, disable);
+        }
+}
 
-        /* Declared tags are the whole set, but only when some are declared and
-         * only when we could read what the stream has. */
-        if (decl->tags_declared && obs->tags_known) {
-                _cleanup_free_ const struct stream_tag **put = calloc(decl->n_tags + 1, sizeof(*put));
-                _cleanup_free_ const struct stream_tag **del = calloc(obs->n_tags + 1, sizeof(*del));
-                size_t n_put = 0, n_del = 0, n_new = 0, n_changed = 0;
+static void plan_max_record_size(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                 struct builder *b) {
+        unsigned have = obs->max_record_size_kib ?: PLAN_DEFAULT_MAX_RECORD_SIZE_KIB;
+        struct action *a;
 
-                if (!put || !del) {
-                        b->oom = true;
-                        return;
-                }
-                for (size_t i = 0; i < decl->n_tags; i++) {
-                        const struct stream_tag *o = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
+        if (decl->max_record_size_kib == 0 || have == decl->max_record_size_kib)
+                return;
+        if (act) {
+                a = builder_push(b, ACTION_UPDATE_MAX_RECORD_SIZE);
+                if (a)
+                        a->value = decl->max_record_size_kib;
+        }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have, decl->max_record_size_kib);
+}
 
-                        if (!o)
-                                n_new++;
-                        else if (!streq(strempty(o->value), strempty(decl->tags[i].value)))
-                                n_changed++;
-                        else
-                                continue;
-                        put[n_put++] = &decl->tags[i];
-                }
-                for (size_t i = 0; i < obs->n_tags; i++)
-                        if (!tag_is_aws(obs->tags[i].key) &&
-                            !tag_find(decl->tags, decl->n_tags, obs->tags[i].key))
-                                del[n_del++] = &obs->tags[i];
+/* Declared tags are the whole set, but only when some are declared and only
+ * when we could read what the stream has. */
+static void plan_tags(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                      struct builder *b) {
+        _cleanup_free_ const struct stream_tag **put = NULL, **del = NULL;
+        size_t n_put = 0, n_del = 0, n_new = 0, n_changed = 0;
 
+        if (!decl->tags_declared || !obs->tags_known)
+                return;
+        put = calloc(decl->n_tags + 1, sizeof(*put));
+        del = calloc(obs->n_tags + 1, sizeof(*del));
+        if (!put || !del) {
+                b->oom = true;
+                return;
+        }
+        for (size_t i = 0; i < decl->n_tags; i++) {
+                const struct stream_tag *o = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
+
+                if (!o)
+                        n_new++;
+                else if (!streq(strempty(o->value), strempty(decl->tags[i].value)))
+                        n_changed++;
+                else
+                        continue;
+                put[n_put++] = &decl->tags[i];
+        }
+        for (size_t i = 0; i < obs->n_tags; i++)
+                if (!tag_is_aws(obs->tags[i].key) && !tag_find(decl->tags, decl->n_tags, obs->tags[i].key))
+                        del[n_del++] = &obs->tags[i];
+
+        if (act) {
+                builder_push_tags(b, ACTION_REMOVE_TAGS, del, n_del);
+                builder_push_tags(b, ACTION_ADD_TAGS, put, n_put);
+        }
+        if (n_put + n_del == 0)
+                return;
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "tags");
+        if (n_new)
+                sbuf_printf(&b->summary, " +%zu", n_new);
+        if (n_changed)
+                sbuf_printf(&b->summary, " ~%zu", n_changed);
+        if (n_del)
+                sbuf_printf(&b->summary, " -%zu", n_del);
+}
+
+/* Register what is missing; never deregister what was not declared: someone
+ * else may be reading through it. */
+static void plan_consumers(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                           struct builder *b) {
+        struct action *a;
+        size_t n = 0;
+
+        if (!obs->consumers_known)
+                return;
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                if (consumer_observed(obs, decl->consumers[i]))
+                        continue;
+                n++;
                 if (act) {
-                        builder_push_tags(b, ACTION_REMOVE_TAGS, del, n_del);
-                        builder_push_tags(b, ACTION_ADD_TAGS, put, n_put);
-                }
-                if (n_put + n_del > 0) {
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "tags");
-                        if (n_new)
-                                sbuf_printf(&b->summary, " +%zu", n_new);
-                        if (n_changed)
-                                sbuf_printf(&b->summary, " ~%zu", n_changed);
-                        if (n_del)
-                                sbuf_printf(&b->summary, " -%zu", n_del);
+                        a = builder_push(b, ACTION_REGISTER_CONSUMER);
+                        if (a)
+                                a->consumer = builder_strdup(b, decl->consumers[i]);
                 }
         }
-
-        /* Register what is missing; never deregister what was not declared:
-         * someone else may be reading through it. */
-        if (obs->consumers_known) {
-                size_t n = 0;
-
-                for (size_t i = 0; i < decl->n_consumers; i++) {
-                        if (consumer_observed(obs, decl->consumers[i]))
-                                continue;
-                        n++;
-                        if (act) {
-                                a = builder_push(b, ACTION_REGISTER_CONSUMER);
-                                if (a)
-                                        a->consumer = builder_strdup(b, decl->consumers[i]);
-                        }
-                }
-                if (n > 0) {
-                        sbuf_item(&b->summary);
-                        sbuf_printf(&b->summary, "consumers +%zu", n);
-                }
+        if (n > 0) {
+                sbuf_item(&b->summary);
+                sbuf_printf(&b->summary, "consumers +%zu", n);
         }
+}
+
+/* The stream exists: find every difference, setting by setting, in the
+ * order the actions are to run. */
+static void plan_existing(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                          struct builder *b) {
+        enum stream_mode mode_after = plan_mode(decl, obs, act, b);
+
+        plan_shards(decl, obs, mode_after, act, b);
+        plan_retention(decl, obs, act, b);
+        plan_encryption(decl, obs, act, b);
+        plan_metrics(decl, obs, act, b);
+        plan_max_record_size(decl, obs, act, b);
+        plan_tags(decl, obs, act, b);
+        plan_consumers(decl, obs, act, b);
 }
 
 int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret) {

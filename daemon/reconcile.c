@@ -13,8 +13,21 @@
 #include <time.h>
 
 #include "log.h"
+#include "reconcile-action.h"
 
 #define DAY_USEC (24 * 3600 * USEC_PER_SEC)
+
+enum reconcile_phase {
+        PHASE_IDLE,
+        PHASE_DESCRIBE,
+        PHASE_LIST_TAGS,
+        PHASE_LIST_CONSUMERS,
+        PHASE_WAIT_SLOT,
+        PHASE_ACT,
+        PHASE_POLL,
+        PHASE_DONE,
+        PHASE_FAILED,
+};
 
 struct reconciler {
         sd_event *event;
@@ -595,55 +608,6 @@ static void record_change(struct reconciler *r, const struct action *a) {
         r->ops->changed(r, r->owner);
 }
 
-/* What a change did, in the words an operator reads in the journal. */
-static void describe_action(const struct reconciler *r, const struct action *a, char *buf, size_t n) {
-        switch (a->type) {
-        case ACTION_CREATE_STREAM:
-                if (a->mode == STREAM_MODE_ON_DEMAND)
-                        snprintf(buf, n, "created (on-demand)");
-                else
-                        snprintf(buf, n, "created (%u shard%s)", a->value, a->value == 1 ? "" : "s");
-                break;
-        case ACTION_UPDATE_STREAM_MODE:
-                snprintf(buf, n, "mode set to %s",
-                         a->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED");
-                break;
-        case ACTION_UPDATE_SHARD_COUNT:
-                snprintf(buf, n, "shards %u -> %u", r->obs.open_shards, a->value);
-                break;
-        case ACTION_INCREASE_RETENTION:
-        case ACTION_DECREASE_RETENTION:
-                snprintf(buf, n, "retention %uh -> %uh", r->obs.retention_hours, a->value);
-                break;
-        case ACTION_START_ENCRYPTION:
-                snprintf(buf, n, "encryption with %s", a->kms_key);
-                break;
-        case ACTION_STOP_ENCRYPTION:
-                snprintf(buf, n, "encryption stopped");
-                break;
-        case ACTION_ENABLE_MONITORING:
-        case ACTION_DISABLE_MONITORING:
-                snprintf(buf, n, "%s %u shard-level metric(s)",
-                         a->type == ACTION_ENABLE_MONITORING ? "enabled" : "disabled",
-                         (unsigned) __builtin_popcount(a->metrics));
-                break;
-        case ACTION_ADD_TAGS:
-                snprintf(buf, n, "%zu tag(s) set", a->n_tags);
-                break;
-        case ACTION_REMOVE_TAGS:
-                snprintf(buf, n, "%zu tag(s) removed", a->n_tags);
-                break;
-        case ACTION_REGISTER_CONSUMER:
-                snprintf(buf, n, "consumer %s registered", a->consumer);
-                break;
-        case ACTION_UPDATE_MAX_RECORD_SIZE:
-                snprintf(buf, n, "max record size %u KiB", a->value);
-                break;
-        default:
-                snprintf(buf, n, "%s", action_type_to_string(a->type));
-        }
-}
-
 static void on_act(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
         const struct action *a = &r->plan.actions[0];
@@ -654,7 +618,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         if (kinesis_result_ok(res)) {
                 struct log_fields f = fields(r);
-                describe_action(r, a, what, sizeof what);
+                reconcile_action_describe(a, &r->obs, what, sizeof what);
                 f.action = action_type_to_string(a->type);
                 f.aws_operation = res->operation;
                 f.aws_request_id = res->request_id;
@@ -694,40 +658,6 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         fail_result(r, res);
 }
 
-static json_object *build_request(const struct reconciler *r, const struct action *a) {
-        const char *name = r->decl->name, *arn = r->obs.arn;
-
-        switch (a->type) {
-        case ACTION_CREATE_STREAM:
-                return kinesis_req_create_stream(name, a->mode, a->value, a->tags, a->n_tags,
-                                                 a->max_record_size_kib);
-        case ACTION_UPDATE_STREAM_MODE:
-                return arn ? kinesis_req_update_stream_mode(arn, a->mode) : NULL;
-        case ACTION_UPDATE_SHARD_COUNT:
-                return kinesis_req_update_shard_count(name, a->value);
-        case ACTION_INCREASE_RETENTION:
-        case ACTION_DECREASE_RETENTION:
-                return kinesis_req_retention(name, a->value);
-        case ACTION_START_ENCRYPTION:
-                return kinesis_req_start_encryption(name, a->kms_key);
-        case ACTION_STOP_ENCRYPTION:
-                return kinesis_req_stop_encryption(name, a->kms_key);
-        case ACTION_ENABLE_MONITORING:
-        case ACTION_DISABLE_MONITORING:
-                return kinesis_req_monitoring(name, a->metrics);
-        case ACTION_ADD_TAGS:
-                return kinesis_req_add_tags(name, a->tags, a->n_tags);
-        case ACTION_REMOVE_TAGS:
-                return kinesis_req_remove_tags(name, a->tags, a->n_tags);
-        case ACTION_REGISTER_CONSUMER:
-                return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
-        case ACTION_UPDATE_MAX_RECORD_SIZE:
-                return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
-        default:
-                return NULL;
-        }
-}
-
 static void act(struct reconciler *r) {
         const struct action *a = &r->plan.actions[0];
         json_object *req;
@@ -750,7 +680,7 @@ static void act(struct reconciler *r) {
                      RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->plan.summary));
                 return;
         }
-        req = build_request(r, a);
+        req = reconcile_action_request(a, r->decl->name, r->obs.arn);
         if (!req) {
                 fail(r, false, NULL, "cannot build %s", action_type_to_string(a->type));
                 return;
@@ -905,14 +835,6 @@ const struct stream_decl *reconciler_decl(const struct reconciler *r) {
 
 struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
         return r->region;
-}
-
-enum reconcile_phase reconciler_phase(const struct reconciler *r) {
-        return r->phase;
-}
-
-bool reconciler_busy(const struct reconciler *r) {
-        return r->phase != PHASE_IDLE && r->phase != PHASE_DONE && r->phase != PHASE_FAILED;
 }
 
 bool reconciler_ready(const struct reconciler *r) {

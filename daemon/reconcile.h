@@ -47,18 +47,6 @@ struct reconcile_settings {
         bool plan_only;              /* observe and plan; never act */
 };
 
-enum reconcile_phase {
-        PHASE_IDLE,
-        PHASE_DESCRIBE,
-        PHASE_LIST_TAGS,
-        PHASE_LIST_CONSUMERS,
-        PHASE_WAIT_SLOT,
-        PHASE_ACT,
-        PHASE_POLL,
-        PHASE_DONE,
-        PHASE_FAILED,
-};
-
 int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
                    const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
                    struct reconciler **ret);
@@ -87,8 +75,6 @@ void reconciler_stop(struct reconciler *r);
 
 const struct stream_decl *reconciler_decl(const struct reconciler *r);
 struct reconcile_region *reconcile_region_of(const struct reconciler *r);
-enum reconcile_phase reconciler_phase(const struct reconciler *r);
-bool reconciler_busy(const struct reconciler *r);
 /* Settled this pass with the stream ACTIVE and nothing left to do. */
 bool reconciler_ready(const struct reconciler *r);
 bool reconciler_failed(const struct reconciler *r);

@@ -2,11 +2,15 @@
  * streams.env, streams/<region>/<name>.arn and metrics.prom.
  *
  * Readers may look at any file at any instant, and the daemon may die at any
- * instant, so a file is only ever replaced by rename(2) of a complete,
- * fsync'ed temp file beside it, and only when its bytes change (a .path unit
- * or inotify watcher must fire on real changes only). Everything inside the
- * directory is reached with *at() calls and O_NOFOLLOW: a symlink planted in
- * the state directory is replaced or ignored, never written through.
+ * instant, so every file is replaced through atomic-file (a complete,
+ * fsync'ed temp file renamed over it, and only when its bytes change: a .path
+ * unit or inotify watcher must fire on real changes only). streams.json,
+ * written and read back, is state-json.c's; this file holds the directory,
+ * streams.env, metrics.prom, the .arn files and the export.
+ *
+ * Everything inside the directory is reached with *at() calls and
+ * O_NOFOLLOW: a symlink planted in the state directory is replaced or
+ * ignored, never written through.
  *
  * This file must never write outside the state directory, never rewrite a
  * file in place, and never remove a file it could not have written itself. */
@@ -17,23 +21,19 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdio_ext.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "atomic-file.h"
 #include "env-name.h"
 #include "log.h"
+#include "state-json.h"
 #include "util.h"
 
-#define STATE_FILE_MODE 0644
 #define STATE_DIR_MODE 0755
-#define TEMP_SUFFIX_LEN 6
-#define TEMP_TRIES 128
 #define ARN_MAX 2048 /* longer ARNs are not exported */
 #define PATH_NAME_MAX 200 /* a region or stream name used as a file name */
 
-#define STREAMS_JSON "streams.json"
 #define STREAMS_ENV "streams.env"
 #define METRICS_PROM "metrics.prom"
 #define STREAMS_DIR "streams"
@@ -50,20 +50,6 @@ static inline void closedirp(DIR **d) {
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 
-/* A file name we may create in a directory: no '/', not "." or "..", and short
- * enough that ".NAME.XXXXXX" still fits NAME_MAX. */
-static bool name_is_plain(const char *name) {
-        size_t l;
-
-        if (!name)
-                return false;
-        l = strlen(name);
-        if (l == 0 || l + 2 + TEMP_SUFFIX_LEN > NAME_MAX)
-                return false;
-        if (streq(name, ".") || streq(name, ".."))
-                return false;
-        return !strchr(name, '/');
-}
 
 /* A region or stream name we are willing to turn into a path component. */
 static bool name_is_path_safe(const char *s) {
@@ -100,45 +86,6 @@ static bool arn_is_exportable(const char *arn) {
         return true;
 }
 
-static bool is_suffix_char(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static void random_suffix(char out[static TEMP_SUFFIX_LEN + 1]) {
-        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        static uint64_t counter;
-        uint8_t bytes[TEMP_SUFFIX_LEN];
-
-        if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != (ssize_t) sizeof bytes) {
-                /* Uniqueness comes from O_EXCL anyway; this only has to make
-                 * collisions unlikely. */
-                struct timespec ts = {};
-                uint64_t x;
-
-                (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-                x = ((uint64_t) getpid() << 40) ^ (uint64_t) ts.tv_nsec ^ (++counter * 0x9e3779b97f4a7c15ULL);
-                for (size_t i = 0; i < sizeof bytes; i++)
-                        bytes[i] = (uint8_t) (x >> (8 * i));
-        }
-        for (size_t i = 0; i < TEMP_SUFFIX_LEN; i++)
-                out[i] = chars[bytes[i] % (sizeof chars - 1)];
-        out[TEMP_SUFFIX_LEN] = 0;
-}
-
-/* If entry is one of our temp names ".TARGET.XXXXXX", copy TARGET into target
- * (of size NAME_MAX + 1) and return true. */
-static bool parse_temp_name(const char *entry, char *target) {
-        size_t l = strlen(entry);
-
-        if (l < 1 + 1 + 1 + TEMP_SUFFIX_LEN || entry[0] != '.' || entry[l - TEMP_SUFFIX_LEN - 1] != '.')
-                return false;
-        for (size_t i = l - TEMP_SUFFIX_LEN; i < l; i++)
-                if (!is_suffix_char(entry[i]))
-                        return false;
-        memcpy(target, entry + 1, l - TEMP_SUFFIX_LEN - 2);
-        target[l - TEMP_SUFFIX_LEN - 2] = 0;
-        return true;
-}
 
 static bool is_top_level_export(const char *name) {
         return streq(name, STREAMS_JSON) || streq(name, STREAMS_ENV) || streq(name, METRICS_PROM);
@@ -154,236 +101,6 @@ static bool is_arn_file_name(const char *entry, char *stem) {
         stem[l - sl] = 0;
         return name_is_path_safe(stem);
 }
-
-static int write_all(int fd, const void *data, size_t len) {
-        const uint8_t *p = data;
-
-        while (len > 0) {
-                ssize_t k = write(fd, p, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
-
-/* Open dirfd/name for comparing, if it is a regular 0644 file; -1 if not.
- * Anything in the way of finding out (missing, a symlink, unreadable) counts
- * as "not there". */
-static int open_existing(int dirfd, const char *name, off_t *ret_size) {
-        _cleanup_close_ int fd = -1;
-        struct stat st, st2;
-
-        /* Look before opening: opening a FIFO or device planted here could
-         * block or have side effects. */
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -1;
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != STATE_FILE_MODE)
-                return -1;
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -1;
-        if (fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
-                return -1;
-        *ret_size = st2.st_size;
-        return TAKE_FD(fd);
-}
-
-/* A stdio sink that compares what is written to it with the bytes of an
- * existing file, in order, without keeping either: so a file of any size is
- * checked for "unchanged" in a buffer's worth of memory. */
-struct compare_sink {
-        int fd;
-        off_t off;
-        bool differs;
-};
-
-static ssize_t compare_sink_write(void *cookie, const char *data, size_t len) {
-        struct compare_sink *c = cookie;
-        size_t done = 0;
-
-        while (!c->differs && done < len) {
-                char buf[4096];
-                size_t want = len - done < sizeof buf ? len - done : sizeof buf;
-                ssize_t k = pread(c->fd, buf, want, c->off + (off_t) done);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0 || memcmp(buf, data + done, (size_t) k) != 0)
-                        c->differs = true;
-                else
-                        done += (size_t) k;
-        }
-        c->off += (off_t) len;
-        return (ssize_t) len;
-}
-
-/* A stdio sink that writes through to a file descriptor. */
-static ssize_t fd_sink_write(void *cookie, const char *data, size_t len) {
-        int r = write_all(*(int *) cookie, data, len);
-
-        if (r < 0) {
-                errno = -r;
-                return -1;
-        }
-        return (ssize_t) len;
-}
-
-/* Run render into a stdio stream over the given sink. The stream is ours
- * alone, so stdio's locking is switched off. */
-static int render_into(cookie_write_function_t *sink, void *cookie, state_render_fn render,
-                       const void *userdata) {
-        FILE *f = fopencookie(cookie, "w", (cookie_io_functions_t) { .write = sink });
-        int r;
-
-        if (!f)
-                return -ENOMEM;
-        (void) __fsetlocking(f, FSETLOCKING_BYCALLER);
-        r = render(f, userdata);
-        if (ferror(f) && r >= 0)
-                r = errno > 0 ? -errno : -EIO;
-        if (fclose(f) != 0 && r >= 0)
-                r = errno > 0 ? -errno : -EIO;
-        return r;
-}
-
-/* 1 if fd (an existing file of size bytes) holds exactly what render
- * produces, 0 if not, negative errno if render fails. */
-static int fd_matches(int fd, off_t size, state_render_fn render, const void *userdata) {
-        struct compare_sink c = { .fd = fd };
-        int r;
-
-        r = render_into(compare_sink_write, &c, render, userdata);
-        if (r < 0)
-                return r;
-        return !c.differs && c.off == size;
-}
-
-/* fd_matches() for dirfd/name, which must be a regular 0644 file. */
-static int file_matches(int dirfd, const char *name, state_render_fn render, const void *userdata) {
-        _cleanup_close_ int fd = -1;
-        off_t size = 0;
-
-        fd = open_existing(dirfd, name, &size);
-        if (fd < 0)
-                return 0;
-        return fd_matches(fd, size, render, userdata);
-}
-
-/* Create a new temp file beside name: ".<name>.<random>", mode 0644. */
-static int open_temp(int dirfd, const char *name, char tmp[static NAME_MAX + 1]) {
-        char suffix[TEMP_SUFFIX_LEN + 1];
-
-        for (unsigned i = 0; i < TEMP_TRIES; i++) {
-                int fd;
-
-                random_suffix(suffix);
-                (void) snprintf(tmp, NAME_MAX + 1, ".%s.%s", name, suffix);
-                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-                            STATE_FILE_MODE);
-                if (fd >= 0)
-                        return fd;
-                if (errno != EEXIST)
-                        return -errno;
-        }
-        return -EEXIST;
-}
-
-/* Make the written temp file durable and put it in place of name; on
- * failure remove it. Takes fd. */
-static int commit_temp(int dirfd, int fd, const char *tmp, const char *name) {
-        int r;
-
-        /* The create mode went through the umask; readers need 0644. */
-        if (fchmod(fd, STATE_FILE_MODE) < 0 || fsync(fd) < 0) {
-                r = -errno;
-                (void) close(fd);
-                goto fail;
-        }
-        if (close(fd) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (renameat(dirfd, tmp, dirfd, name) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        /* Make the rename itself durable. */
-        if (fsync(dirfd) < 0)
-                return -errno;
-        return 1;
-
-fail:
-        (void) unlinkat(dirfd, tmp, 0);
-        return r;
-}
-
-int state_write_rendered(int dirfd, const char *name, state_render_fn render, const void *userdata,
-                         bool compare) {
-        char tmp[NAME_MAX + 1];
-        int fd, r;
-
-        if (dirfd < 0 || !name_is_plain(name) || !render)
-                return -EINVAL;
-        if (compare) {
-                r = file_matches(dirfd, name, render, userdata);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
-
-        fd = open_temp(dirfd, name, tmp);
-        if (fd < 0)
-                return fd;
-        r = render_into(fd_sink_write, &fd, render, userdata);
-        if (r < 0) {
-                (void) close(fd);
-                (void) unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return commit_temp(dirfd, fd, tmp, name);
-}
-
-/* Whether dirfd/name is a regular 0644 file holding exactly data. */
-static bool file_has_content(int dirfd, const char *name, const void *data, size_t len) {
-        _cleanup_close_ int fd = -1;
-        struct compare_sink c = {};
-        off_t size = 0;
-
-        fd = open_existing(dirfd, name, &size);
-        if (fd < 0 || (uint64_t) size != len)
-                return false;
-        c.fd = fd;
-        (void) compare_sink_write(&c, data, len);
-        return !c.differs;
-}
-
-int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len) {
-        char tmp[NAME_MAX + 1];
-        int fd, r;
-
-        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
-                return -EINVAL;
-        if (file_has_content(dirfd, name, data, len))
-                return 0;
-
-        fd = open_temp(dirfd, name, tmp);
-        if (fd < 0)
-                return fd;
-        r = write_all(fd, data, len);
-        if (r < 0) {
-                (void) close(fd);
-                (void) unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return commit_temp(dirfd, fd, tmp, name);
-}
-
 
 /* Open dirfd/name as a directory without following a symlink, creating it
  * 0755 (whatever the umask) if it is missing. */
@@ -455,7 +172,7 @@ static void remove_stale_temps(int dirfd, bool region_dir) {
         if (opendir_at_fd(dirfd, &dir) < 0)
                 return;
         while ((de = readdir(dir))) {
-                if (!parse_temp_name(de->d_name, target))
+                if (!atomic_file_temp_target(de->d_name, target))
                         continue;
                 if (region_dir ? !is_arn_file_name(target, stem) : !is_top_level_export(target))
                         continue;
@@ -572,214 +289,11 @@ int state_dir_fd(const struct state_dir *d) {
 
 /* ---- content ---------------------------------------------------------- */
 
-static bool format_rfc3339(uint64_t usec, char buf[static 32]) {
-        time_t t;
-        struct tm tm;
-
-        if (usec / USEC_PER_SEC > (uint64_t) INT64_MAX)
-                return false;
-        t = (time_t) (usec / USEC_PER_SEC);
-        if (!gmtime_r(&t, &tm))
-                return false;
-        return strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
-}
-
 static int cmp_stream_ptr(const void *a, const void *b) {
         const struct state_stream *x = *(const struct state_stream *const *) a;
         const struct state_stream *y = *(const struct state_stream *const *) b;
         int c = strcmp(x->region, y->region);
         return c ? c : strcmp(x->name, y->name);
-}
-
-static int cmp_consumer_ptr(const void *a, const void *b) {
-        const struct state_consumer *x = *(const struct state_consumer *const *) a;
-        const struct state_consumer *y = *(const struct state_consumer *const *) b;
-        return strcmp(x->name, y->name);
-}
-
-/* The consumers of s sorted by name (NULL when there are none). */
-static int sorted_consumers(const struct state_stream *s, const struct state_consumer ***ret) {
-        const struct state_consumer **v = NULL;
-
-        if (s->n_consumers > 0) {
-                v = calloc(s->n_consumers, sizeof *v);
-                if (!v)
-                        return -ENOMEM;
-                for (size_t i = 0; i < s->n_consumers; i++)
-                        v[i] = &s->consumers[i];
-                qsort(v, s->n_consumers, sizeof *v, cmp_consumer_ptr);
-        }
-        *ret = v;
-        return 0;
-}
-
-/* streams.json is written directly, not through a JSON object tree: with
- * thousands of streams the tree and its rendering were most of the daemon's
- * peak memory. The layout is fixed (two-space indent, "key":value), so the
- * unchanged-content check below can compare bytes. */
-
-/* JSON string escapes: the two that must be, and control characters. */
-static bool json_needs_escape(unsigned char c) {
-        return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
-}
-
-static void json_put_string(FILE *f, const char *s) {
-        const unsigned char *p, *run;
-
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (p = run = (const unsigned char *) s; *p; p++) {
-                if (!json_needs_escape(*p))
-                        continue;
-                /* Unescaped stretches go out whole. */
-                fwrite(run, 1, (size_t) (p - run), f);
-                run = p + 1;
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\r':
-                        fputs("\\r", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        fprintf(f, "\\u%04x", *p);
-                }
-        }
-        fwrite(run, 1, (size_t) (p - run), f);
-        fputc('"', f);
-}
-
-static void json_put_key(FILE *f, const char *indent, const char *key) {
-        fputs(indent, f);
-        json_put_string(f, key);
-        fputc(':', f);
-}
-
-static void json_put_time(FILE *f, uint64_t usec) {
-        char buf[32];
-        json_put_string(f, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
-}
-
-static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
-        _cleanup_free_ const struct state_consumer **cv = NULL;
-        const char *in = "      ";
-        int r;
-
-        r = sorted_consumers(s, &cv);
-        if (r < 0)
-                return r;
-        fputs("    {\n", f);
-        json_put_key(f, in, "name");
-        json_put_string(f, s->name);
-        fputs(",\n", f);
-        json_put_key(f, in, "region");
-        json_put_string(f, s->region);
-        fputs(",\n", f);
-        json_put_key(f, in, "arn");
-        json_put_string(f, s->arn);
-        fputs(",\n", f);
-        json_put_key(f, in, "status");
-        json_put_string(f, s->status);
-        fputs(",\n", f);
-        json_put_key(f, in, "mode");
-        json_put_string(f, s->mode);
-        fputs(",\n", f);
-        json_put_key(f, in, "shards");
-        fprintf(f, "%u,\n", s->shards);
-        json_put_key(f, in, "retention_hours");
-        fprintf(f, "%u,\n", s->retention_hours);
-        json_put_key(f, in, "consumers");
-        fputs("{", f);
-        for (size_t i = 0; i < s->n_consumers; i++) {
-                fputs(i ? ",\n" : "\n", f);
-                json_put_key(f, "        ", cv[i]->name);
-                json_put_string(f, cv[i]->arn);
-        }
-        fputs(s->n_consumers ? "\n      },\n" : "},\n", f);
-        json_put_key(f, in, "last_change");
-        json_put_time(f, s->last_change_usec);
-        fputs(",\n", f);
-        json_put_key(f, in, "last_error");
-        json_put_string(f, s->last_error);
-        fputs(last ? "\n    }\n" : "\n    },\n", f);
-        return 0;
-}
-
-#define STREAMS_JSON_HEAD "{\n  \"generated_at\":\""
-#define STREAMS_JSON_TS_END "\",\n"
-
-struct streams_json {
-        const struct state_stream *const *v;
-        size_t n;
-        const char *generated_at;
-};
-
-static int render_streams_json(FILE *f, const void *userdata) {
-        const struct streams_json *j = userdata;
-        int r = 0;
-
-        fputs(STREAMS_JSON_HEAD, f);
-        fputs(j->generated_at, f);
-        fputs(STREAMS_JSON_TS_END "  \"streams\":[\n", f);
-        for (size_t i = 0; r >= 0 && i < j->n; i++)
-                r = put_stream_json(f, j->v[i], i + 1 == j->n);
-        fputs("  ]\n}\n", f);
-        return r;
-}
-
-/* The generated_at at the top of our own streams.json, open as fd. */
-static bool previous_generated_at(int fd, char ts[static 65]) {
-        size_t head = strlen(STREAMS_JSON_HEAD), end = strlen(STREAMS_JSON_TS_END), ts_len;
-        char first[160], *q;
-        ssize_t k;
-
-        k = pread(fd, first, sizeof first - 1, 0);
-        if (k < (ssize_t) head)
-                return false;
-        first[k] = 0;
-        if (memcmp(first, STREAMS_JSON_HEAD, head) != 0 || !(q = strchr(first + head, '"')))
-                return false;
-        ts_len = (size_t) (q - first) - head;
-        if (ts_len == 0 || ts_len > 64 || strncmp(q, STREAMS_JSON_TS_END, end) != 0)
-                return false;
-        memcpy(ts, first + head, ts_len);
-        ts[ts_len] = 0;
-        return true;
-}
-
-/* streams.json keeps its generated_at while nothing else in it changes: the
- * old file is compared with what it would be under its own generated_at, and
- * only a difference writes it anew, stamped now. */
-static int write_streams_json(int dirfd, const struct state_stream *const *v, size_t n, uint64_t now_usec) {
-        _cleanup_close_ int fd = -1;
-        char old[65], now[32];
-        struct streams_json j = { v, n, NULL };
-        off_t size = 0;
-        int r;
-
-        fd = open_existing(dirfd, STREAMS_JSON, &size);
-        if (fd >= 0 && previous_generated_at(fd, old)) {
-                j.generated_at = old;
-                r = fd_matches(fd, size, render_streams_json, &j);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
-        if (!format_rfc3339(now_usec, now))
-                return -ERANGE;
-        j.generated_at = now;
-        return state_write_rendered(dirfd, STREAMS_JSON, render_streams_json, &j, false);
 }
 
 struct env_line {
@@ -1026,7 +540,7 @@ static int write_arn_files(int dirfd, const struct state_stream *const *set, siz
                                 first_error(&r, -ENOMEM);
                                 continue;
                         }
-                        k = state_write_file_atomic(region_fd, name, content, (size_t) l);
+                        k = atomic_file_write(region_fd, name, content, (size_t) l);
                         if (k < 0)
                                 log_debug_errno(k, "Failed to write " STREAMS_DIR "/%s/%s: %m", region, name);
                         else if (k > 0)
@@ -1170,14 +684,14 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         if (r < 0)
                 return r;
         r = write_arn_files(d->fd, arn_set, n_arn, &changes.files_written);
-        k = state_write_rendered(d->fd, STREAMS_ENV, render_streams_env, &env, true);
+        k = atomic_file_write_rendered(d->fd, STREAMS_ENV, render_streams_env, &env, true);
         count_write(STREAMS_ENV, k, &changes.files_written, &r);
         env_lines_free(env.v, env.n);
-        k = write_streams_json(d->fd, v, e->n_streams, e->now_usec);
+        k = state_json_write(d->fd, v, e->n_streams, e->now_usec);
         count_write(STREAMS_JSON, k, &changes.files_written, &r);
         if (e->metrics) {
                 struct metrics_doc m = { e->metrics, v, e->n_streams };
-                k = state_write_rendered(d->fd, METRICS_PROM, render_metrics, &m, true);
+                k = atomic_file_write_rendered(d->fd, METRICS_PROM, render_metrics, &m, true);
                 count_write(METRICS_PROM, k, &changes.files_written, &r);
         }
         first_error(&r, remove_stale_arn_files(d->fd, arn_set, n_arn, &changes.files_removed));

@@ -4,11 +4,14 @@
  * Every file is replaced atomically (temp file in the same directory, write,
  * fsync, rename, fsync the directory), mode 0644, and only when its content
  * changes. Never writes anywhere but the state directory. Does not log above
- * debug; returns negative errno. */
+ * debug; returns negative errno.
+ *
+ * A new process also reads back what an earlier one exported
+ * (state_read_previous), as data: the state module never calls the manager
+ * or the configuration. */
 #pragma once
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,20 +86,38 @@ int state_dir_fd(const struct state_dir *d);
  * not NULL, is set on success. */
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
 
-/* Replace dirfd/name atomically with data, mode 0644, unless it already is a
- * regular file of mode 0644 holding exactly data. name is a plain file name
- * (no '/'); a symlink at name is replaced, never followed. Returns 1 if
- * written, 0 if unchanged, negative errno. */
-int state_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
+/* What an earlier run exported in streams.json, for a new process to seed
+ * from. Strings point into text and live as long as it. */
+struct state_previous_consumer {
+        const char *name;
+        const char *arn; /* an "arn:..." value, or NULL */
+};
 
-/* Writes a file's content to f; returns negative errno on failure. It may be
- * called twice for one write (to compare, then to write). */
-typedef int (*state_render_fn)(FILE *f, const void *userdata);
+struct state_previous_stream {
+        const char *name;
+        const char *region;
+        const char *arn; /* an "arn:..." value, or NULL */
+        const struct state_previous_consumer *consumers;
+        size_t n_consumers;
+        uint64_t last_change_usec; /* 0: never, or not readable */
+};
 
-/* Like state_write_file_atomic, with the content produced by render straight
- * into the temp file, so that it is never whole in memory. With compare, an
- * existing regular 0644 file whose bytes equal what render produces is left
- * alone (0). Returns 1 if written, 0 if unchanged, negative errno (the
- * temp file removed). */
-int state_write_rendered(int dirfd, const char *name, state_render_fn render, const void *userdata,
-                         bool compare);
+struct state_previous {
+        char *text;
+        struct state_previous_stream *streams; /* in file order; every one has a name and region */
+        size_t n_streams;
+        struct state_previous_consumer *consumers; /* every stream's, one after another */
+        size_t n_consumers;
+};
+
+/* The largest streams.json read back. */
+#define STATE_PREVIOUS_MAX ((size_t) 16 * 1024 * 1024)
+
+/* Read the streams.json in d that state_export() wrote. A string value with an
+ * escape sequence counts as absent (no name, region or ARN has one). Returns 0
+ * and fills *ret; -ENOENT when there is none; -EFBIG over STATE_PREVIOUS_MAX;
+ * -EBADMSG when it is not a streams.json as written here (truncated,
+ * corrupt); -ELOOP for a symlink; -ENOMEM; another negative errno from
+ * reading it. *ret is written only on success. */
+int state_read_previous(const struct state_dir *d, struct state_previous *ret);
+void state_previous_done(struct state_previous *p);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic-file.h"
 #include "env-name.h"
 #include "state.h"
 #include "testlib.h"
@@ -108,7 +109,7 @@ static void rm_rf(const char *path) {
                 fprintf(stderr, "could not remove %s\n", path);
 }
 
-/* ---- state_write_file_atomic ------------------------------------------ */
+/* ---- atomic_file_write ---------------------------------------------- * */
 
 static void test_write_atomic(void) {
         _cleanup_free_ char *dir = new_dir("atomic");
@@ -117,7 +118,7 @@ static void test_write_atomic(void) {
         struct stat st1, st2;
         ino_t ino;
 
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hello\n", 6), 1);
         CHECK(lstat_at(dir, "f", &st1));
         CHECK(S_ISREG(st1.st_mode));
         CHECK_INTEQ(mode_of(dir, "f"), 0644);
@@ -126,14 +127,14 @@ static void test_write_atomic(void) {
 
         /* Same bytes: nothing happens, not even a new inode or mtime. */
         usleep(20000);
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hello\n", 6), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hello\n", 6), 0);
         CHECK(lstat_at(dir, "f", &st2));
         CHECK_INTEQ(st2.st_ino, st1.st_ino);
         CHECK(st2.st_mtim.tv_sec == st1.st_mtim.tv_sec && st2.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
         CHECK(st2.st_ctim.tv_sec == st1.st_ctim.tv_sec && st2.st_ctim.tv_nsec == st1.st_ctim.tv_nsec);
 
         /* Changed bytes (same length too): replaced by a new inode. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hellO\n", 6), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hellO\n", 6), 1);
         ino = inode_of(dir, "f");
         CHECK(ino != st1.st_ino);
         free(text);
@@ -141,33 +142,33 @@ static void test_write_atomic(void) {
         CHECK_STREQ(text, "hellO\n");
 
         /* A prefix of the old content is a change. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 0);
 
         /* Empty content is a valid file. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 1);
-        CHECK_INTEQ(state_write_file_atomic(fd, "empty", "", 0), 0);
+        CHECK_INTEQ(atomic_file_write(fd, "empty", "", 0), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "empty", "", 0), 0);
 
         /* Wrong mode with right content: fixed. */
         {
                 _cleanup_free_ char *p = path_join(dir, "f");
                 CHECK(chmod(p, 0600) == 0);
         }
-        CHECK_INTEQ(state_write_file_atomic(fd, "f", "hell", 4), 1);
+        CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 1);
         CHECK_INTEQ(mode_of(dir, "f"), 0644);
 
         /* Not plain file names. */
-        CHECK_INTEQ(state_write_file_atomic(fd, "a/b", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, "", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, "..", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(fd, ".", "x", 1), -EINVAL);
-        CHECK_INTEQ(state_write_file_atomic(-1, "f", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "a/b", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, "..", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(fd, ".", "x", 1), -EINVAL);
+        CHECK_INTEQ(atomic_file_write(-1, "f", "x", 1), -EINVAL);
 
         /* A directory in the way: an error, and no temp file is left. */
         {
                 _cleanup_free_ char *p = path_join(dir, "d");
                 CHECK(mkdir(p, 0755) == 0);
-                CHECK(state_write_file_atomic(fd, "d", "x", 1) < 0);
+                CHECK(atomic_file_write(fd, "d", "x", 1) < 0);
         }
 
         /* No temp file left behind by any of this. */
@@ -175,7 +176,7 @@ static void test_write_atomic(void) {
         CHECK_INTEQ(count_entries(dir, ""), 3);
 }
 
-/* ---- state_write_rendered ---------------------------------------------- */
+/* ---- atomic_file_write_rendered ---------------------------------------------- */
 
 /* Lines "line <i>\n" for i < lines, with the byte at offset flip_at (if set)
  * changed: many stdio buffers' worth, so comparing crosses buffer edges. */
@@ -213,7 +214,7 @@ static void test_write_rendered(void) {
         _cleanup_free_ char *text = NULL;
         long size;
 
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st1));
         size = (long) st1.st_size;
         CHECK(size > 500000);
@@ -224,7 +225,7 @@ static void test_write_rendered(void) {
 
         /* The same content: compared, not written. */
         n.calls = 0;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 0);
         CHECK_INTEQ(n.calls, 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_ino, st1.st_ino);
@@ -235,26 +236,26 @@ static void test_write_rendered(void) {
         for (size_t i = 0; i < ELEMENTSOF(offsets); i++) {
                 n.flip_at = offsets[i];
                 n.calls = 0;
-                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+                CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
                 CHECK_INTEQ(n.calls, 2);
-                CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 0);
+                CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 0);
         }
         n.flip_at = -1;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
 
         /* Fewer lines: the old file is longer with an equal beginning. */
         n.lines = 49999;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size - 11);
         /* More lines: the old file is a prefix. */
         n.lines = 50000;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), 1);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size);
 
         /* Without compare, it is written even when equal. */
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), 1);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, false), 1);
         CHECK(inode_of(dir, "big") != st2.st_ino);
 
         /* A render that fails half way: the old file stays whole, and no
@@ -262,15 +263,15 @@ static void test_write_rendered(void) {
         st1.st_ino = inode_of(dir, "big");
         n.lines = 60000;
         n.fail_after = 55000;
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, true), -ENOSPC);
-        CHECK_INTEQ(state_write_rendered(fd, "big", render_numbered, &n, false), -ENOSPC);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, true), -ENOSPC);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "big", render_numbered, &n, false), -ENOSPC);
         CHECK_INTEQ(inode_of(dir, "big"), st1.st_ino);
         CHECK(lstat_at(dir, "big", &st2));
         CHECK_INTEQ(st2.st_size, size);
         CHECK_INTEQ(count_entries(dir, "."), 0);
 
-        CHECK_INTEQ(state_write_rendered(fd, "a/b", render_numbered, &n, true), -EINVAL);
-        CHECK_INTEQ(state_write_rendered(fd, "x", NULL, NULL, true), -EINVAL);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "a/b", render_numbered, &n, true), -EINVAL);
+        CHECK_INTEQ(atomic_file_write_rendered(fd, "x", NULL, NULL, true), -EINVAL);
 }
 
 /* ---- a small export ------------------------------------------------------ */
@@ -847,6 +848,150 @@ static void test_stale_temps(void) {
         state_dir_free(d);
 }
 
+/* ---- reading streams.json back ------------------------------------------- */
+
+static const struct state_previous_stream *previous_find(const struct state_previous *p, const char *region,
+                                                         const char *name) {
+        for (size_t i = 0; i < p->n_streams; i++)
+                if (streq(p->streams[i].region, region) && streq(p->streams[i].name, name))
+                        return &p->streams[i];
+        return NULL;
+}
+
+/* What the export of base_streams reads back as, whatever the layout. */
+static void check_previous(const struct state_previous *p) {
+        const struct state_previous_stream *s;
+
+        CHECK_INTEQ(p->n_streams, 4);
+        if (p->n_streams != 4)
+                return;
+        /* In file order: sorted by region, name. */
+        CHECK_STREQ(p->streams[0].name, "clicks");
+        CHECK_STREQ(p->streams[3].name, "orders");
+
+        s = previous_find(p, "eu-west-1", "clicks");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks");
+                CHECK_INTEQ(s->n_consumers, 1);
+                CHECK_STREQ(s->consumers[0].name, "reader");
+                CHECK_STREQ(s->consumers[0].arn,
+                            "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks/consumer/reader:1");
+                CHECK_INTEQ(s->last_change_usec, 0);
+        }
+        s = previous_find(p, "us-west-2", "a");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:us-west-2:123456789012:stream/a");
+                CHECK_INTEQ(s->n_consumers, 3);
+                if (s->n_consumers == 3) {
+                        CHECK_STREQ(s->consumers[0].name, "app.1");
+                        CHECK_STREQ(s->consumers[1].name, "pending");
+                        CHECK(!s->consumers[1].arn);
+                        CHECK_STREQ(s->consumers[2].name, "z-app");
+                        CHECK_STREQ(s->consumers[2].arn,
+                                    "arn:aws:kinesis:us-west-2:123456789012:stream/a/consumer/z-app:1700000000");
+                }
+        }
+        s = previous_find(p, "us-west-2", "audit");
+        CHECK(s && !s->arn && s->n_consumers == 0 && s->last_change_usec == 0);
+        s = previous_find(p, "us-west-2", "orders");
+        CHECK(s);
+        if (s) {
+                CHECK_STREQ(s->arn, "arn:aws:kinesis:us-west-2:123456789012:stream/orders");
+                CHECK_INTEQ(s->last_change_usec, NOW - 60 * USEC_PER_SEC);
+                CHECK_INTEQ(s->n_consumers, 0);
+        }
+}
+
+/* Replace dir/streams.json with text and read it back: the error, or 0. */
+static int read_previous_of(struct state_dir *d, const char *dir, const char *text) {
+        struct state_previous p = { .n_streams = 12345 };
+        int r;
+
+        write_text(dir, "streams.json", text);
+        r = state_read_previous(d, &p);
+        if (r < 0)
+                CHECK_INTEQ(p.n_streams, 12345); /* untouched on failure */
+        state_previous_done(&p);
+        return r;
+}
+
+static void test_read_previous(void) {
+        _cleanup_free_ char *dir = new_dir("previous");
+        _cleanup_free_ char *json = NULL, *path = NULL;
+        struct state_stream streams_v[ELEMENTSOF(base_streams)];
+        struct state_export e;
+        struct state_previous p = {};
+        struct state_dir *d = NULL;
+        json_object *tree;
+        size_t l;
+        int fd;
+
+        memcpy(streams_v, base_streams, sizeof streams_v);
+        e = base_export(streams_v, ELEMENTSOF(streams_v));
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_read_previous(d, &p), -ENOENT);
+
+        /* Round trip: export, read back. */
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        CHECK_INTEQ(state_read_previous(d, &p), 0);
+        check_previous(&p);
+        state_previous_done(&p);
+        CHECK(!p.text && !p.streams && p.n_streams == 0);
+
+        /* The same document laid out otherwise (tabs, a space after ':')
+         * reads the same: nesting counts, not indentation. */
+        json = read_text(dir, "streams.json");
+        CHECK(json);
+        if (!json)
+                goto out;
+        tree = json_tokener_parse(json);
+        CHECK(tree);
+        write_text(dir, "streams.json",
+                   json_object_to_json_string_ext(tree, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                                JSON_C_TO_STRING_SPACED));
+        json_object_put(tree);
+        CHECK_INTEQ(state_read_previous(d, &p), 0);
+        check_previous(&p);
+        state_previous_done(&p);
+
+        /* Truncated anywhere: an error, never a partial answer. */
+        l = strlen(json);
+        for (size_t cut = 0; cut + 1 < l; cut += 7) {
+                _cleanup_free_ char *part = strndup(json, cut);
+                CHECK_INTEQ(read_previous_of(d, dir, part), -EBADMSG);
+        }
+        CHECK_INTEQ(read_previous_of(d, dir, ""), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "hello\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n}\n}\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n    {\n      {\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n  ]\n}\n{\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n    {\n      \"name\":\"x\n"), -EBADMSG);
+        CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n  ]\n}\n"), 0);
+
+        /* A NUL byte inside. */
+        path = path_join(dir, "streams.json");
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        CHECK(fd >= 0 && write(fd, "{\n\0}\n", 5) == 5);
+        close(fd);
+        CHECK_INTEQ(state_read_previous(d, &p), -EBADMSG);
+
+        /* Oversized: refused before it is read. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        CHECK(fd >= 0 && ftruncate(fd, (off_t) STATE_PREVIOUS_MAX + 1) == 0);
+        close(fd);
+        CHECK_INTEQ(state_read_previous(d, &p), -EFBIG);
+
+        /* A symlink is not followed. */
+        CHECK(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
+        CHECK_INTEQ(state_read_previous(d, &p), -ELOOP);
+out:
+        state_dir_free(d);
+}
+
 int main(void) {
         char tmpl[PATH_MAX];
         const char *tmp = getenv("TMPDIR");
@@ -867,6 +1012,7 @@ int main(void) {
         test_escaping_and_odd_values();
         test_refused();
         test_stale_temps();
+        test_read_previous();
 
         if (!getenv("KINESISD_TEST_KEEP"))
                 rm_rf(base_dir);

@@ -106,6 +106,35 @@ static void test_read_file(const char *dir) {
         unlink(path);
 }
 
+/* Relative to a directory fd, with extra open flags. */
+static void test_read_file_at(const char *dir) {
+        char path[4096], link[4096], *text = NULL;
+        size_t len = 0;
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        CHECK(dfd >= 0);
+        snprintf(path, sizeof path, "%s/g", dir);
+        snprintf(link, sizeof link, "%s/link", dir);
+        write_file(path, 100);
+        CHECK_INTEQ(symlink("g", link), 0);
+
+        CHECK_INTEQ(read_file_bounded_at(dfd, "g", O_NOFOLLOW, 100, &text, &len, NULL), 0);
+        CHECK_INTEQ(len, 100);
+        free(text);
+        text = NULL;
+        CHECK_INTEQ(read_file_bounded_at(dfd, "g", 0, 99, &text, &len, NULL), -EFBIG);
+        /* Without O_NOFOLLOW a symlink is followed; with it, refused. */
+        CHECK_INTEQ(read_file_bounded_at(dfd, "link", 0, 100, &text, &len, NULL), 0);
+        free(text);
+        text = NULL;
+        CHECK_INTEQ(read_file_bounded_at(dfd, "link", O_NOFOLLOW, 100, &text, &len, NULL), -ELOOP);
+        CHECK(text == NULL);
+
+        unlink(link);
+        unlink(path);
+        close(dfd);
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-util.XXXXXX";
         const char *dir = mkdtemp(tmpl);
@@ -114,6 +143,7 @@ int main(void) {
         test_buf();
         if (dir) {
                 test_read_file(dir);
+                test_read_file_at(dir);
                 rmdir(dir);
         }
         return test_summary("util");

@@ -1,0 +1,103 @@
+/* What the manager's files share: the owner object itself and the calls
+ * one of its parts makes into another. Included by the manager's .c files
+ * only; everyone else sees manager.h.
+ *
+ * Holds no code but two one-line helpers. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "aws/creds.h"
+#include "aws/http.h"
+#include "config.h"
+#include "kinesis.h"
+#include "manager.h"
+#include "reconcile.h"
+#include "state.h"
+#include "util.h"
+
+struct region_ctx {
+        struct reconcile_region shared; /* first: reconcilers see only this */
+        struct manager *manager;
+        struct kinesis_call *list_call;
+        struct kinesis_stream_entry *entries; /* sorted by name */
+        size_t n_entries;
+};
+
+struct manager {
+        sd_event *event;
+        struct run_options opts;
+        struct config *config;
+        char *default_region;
+        char *state_path;
+        struct state_dir *state;
+
+        struct http_client *http;
+        struct creds_provider *creds;
+        struct region_ctx **regions;
+        size_t n_regions;
+        struct reconciler **streams; /* parallel to config->streams */
+        size_t n_streams;
+
+        sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer;
+
+        bool pass_running;
+        size_t n_settled;
+
+        /* Streams of this pass waiting to start, and how many have started and
+         * not settled: at most START_WINDOW at once, so a pass over thousands
+         * of streams does not hold thousands of queued requests in memory (the
+         * pacers let only 16 a second through anyway). */
+        struct pending_start {
+                struct reconciler *r;
+                bool listed;
+        } *pending;
+        size_t n_pending, next_pending, active;
+        bool pumping, pump_again, settling_unstarted;
+        unsigned in_flight;
+        bool ready_sent;
+        bool stopping;
+        enum manager_result result;
+        char *reload_error; /* shown in STATUS= until the next good reload */
+        char *last_status;
+
+        struct kinesis_counters counters_base; /* of clients freed by reloads */
+        struct state_metrics metrics;
+        uint64_t pass_started_usec;
+};
+
+static inline uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static inline bool writes_state(const struct manager *m) {
+        return m->opts.mode != RUN_PLAN;
+}
+
+/* manager.c: the object, configurations, signals. */
+void manager_stop_finish(struct manager *m);
+/* A sorted copy of v for manager_index_find(), or NULL (n == 0, or out of
+ * memory: callers then find nothing). */
+struct reconciler **manager_index_new(struct reconciler **v, size_t n);
+struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *region,
+                                      const char *name);
+
+/* manager-pass.c: passes over every stream, and the reconcilers' callbacks. */
+extern const struct reconcile_ops manager_reconcile_ops;
+void manager_pass_start(struct manager *m);
+void manager_call_finished(void *owner);
+
+/* manager-export.c: the state directory. */
+int manager_open_state(struct manager *m, const struct config *c);
+int manager_export_now(struct manager *m);
+void manager_export_soon(struct manager *m);
+void manager_seed_from_previous_export(struct manager *m);
+
+/* manager-notify.c: STATUS= and the start-up time extension. */
+void manager_notify_status(struct manager *m);
+void manager_notify_starting(struct manager *m);

@@ -1,0 +1,76 @@
+/* systemd's view of the manager while it runs: STATUS= (kept current, sent
+ * only when it changes) and, while streams still converge at start, requests
+ * for more start-up time.
+ *
+ * Must never decide anything: it reports what the rest of the manager did. */
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager-internal.h"
+
+/* Ask systemd for more start-up time this often while streams converge. */
+#define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
+
+void manager_notify_status(struct manager *m) {
+        size_t active = 0, creating = 0, updating = 0, failed = 0, other = 0;
+        char buf[512];
+
+        if (m->opts.mode != RUN_DAEMON)
+                return;
+        for (size_t i = 0; i < m->n_streams; i++) {
+                const struct stream_obs *o = reconciler_obs(m->streams[i]);
+                if (reconciler_failed(m->streams[i]))
+                        failed++;
+                else if (o->exists && o->status == STREAM_STATUS_ACTIVE)
+                        active++;
+                else if (o->exists && o->status == STREAM_STATUS_CREATING)
+                        creating++;
+                else if (o->exists && o->status == STREAM_STATUS_UPDATING)
+                        updating++;
+                else
+                        other++;
+        }
+        int k = snprintf(buf, sizeof buf, "%zu stream%s: %zu active", m->n_streams,
+                         m->n_streams == 1 ? "" : "s", active);
+#define PART(n, what)                                                                    \
+        if ((n) > 0 && k > 0 && (size_t) k < sizeof buf)                                 \
+                k += snprintf(buf + k, sizeof buf - (size_t) k, ", %zu " what, (size_t) (n));
+        PART(creating, "creating");
+        PART(updating, "updating");
+        PART(failed, "failed");
+        PART(other, "pending");
+#undef PART
+        if (m->reload_error && k > 0 && (size_t) k < sizeof buf)
+                snprintf(buf + k, sizeof buf - (size_t) k, "; reload failed: %s", m->reload_error);
+
+        if (streq_ptr(m->last_status, buf))
+                return;
+        free(m->last_status);
+        m->last_status = strdup(buf);
+        (void) sd_notifyf(false, "STATUS=%s", buf);
+}
+
+static int on_extend(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->ready_sent || m->stopping) {
+                m->extend_timer = sd_event_source_disable_unref(m->extend_timer);
+                return 0;
+        }
+        /* Streams still converging: ask for more start-up time, a bit more
+         * than until we ask again. */
+        (void) sd_notifyf(false, "EXTEND_TIMEOUT_USEC=%llu",
+                          (unsigned long long) (3 * EXTEND_EVERY_USEC));
+        return sd_event_source_set_time_relative(s, EXTEND_EVERY_USEC);
+}
+
+void manager_notify_starting(struct manager *m) {
+        int r;
+
+        manager_notify_status(m);
+        r = sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_EVERY_USEC,
+                                       USEC_PER_SEC, on_extend, m);
+        if (r < 0)
+                log_debug_errno(r, "Cannot arm the start-up extension timer, ignoring: %m");
+}

@@ -1,0 +1,297 @@
+/* Passes: list every region's streams, start each stream's reconciler
+ * (at most START_WINDOW at once), count them as they settle, and when all
+ * have, finish the pass as the run mode says (print the plan, exit, or
+ * report readiness and schedule the next pass).
+ *
+ * Must never block the loop, and never hold a request per stream queued at
+ * once: thousands of streams go through a window. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager-internal.h"
+#include "plan.h"
+
+/* How soon a pass with a transient failure (AWS unreachable, ...) is retried,
+ * when that is sooner than the resync interval. */
+#define RETRY_PASS_USEC (30 * USEC_PER_SEC)
+/* Streams started and not yet settled, at most. DescribeStreamSummary is
+ * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
+#define START_WINDOW 64
+/* Page size for ListStreams: larger pages, fewer calls per pass. */
+#define LIST_STREAMS_LIMIT 1000
+
+static void schedule_pass(struct manager *m, uint64_t delay);
+
+static void print_plan(struct manager *m) {
+        size_t width = 0;
+        bool changes = false, failed = false;
+
+        for (size_t i = 0; i < m->n_streams; i++) {
+                size_t l = strlen(reconciler_decl(m->streams[i])->name);
+                width = l > width ? l : width;
+        }
+        for (size_t i = 0; i < m->n_streams; i++) {
+                const struct plan *p = reconciler_plan(m->streams[i]);
+                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                if (!p || reconciler_failed(m->streams[i])) {
+                        printf("? %-*s cannot observe: %s\n", (int) width, d->name,
+                               strna(reconciler_last_error(m->streams[i])));
+                        failed = true;
+                        continue;
+                }
+                _cleanup_free_ char *line = plan_format_line(d, p, width);
+                printf("%s\n", line ? line : d->name);
+                if (p->verdict == PLAN_CREATE || p->verdict == PLAN_CHANGE)
+                        changes = true;
+        }
+        fflush(stdout);
+        m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
+}
+
+static void pass_done(struct manager *m) {
+        size_t ready = 0, failed = 0, transient = 0;
+
+        m->pass_running = false;
+        m->metrics.reconcile_passes++;
+        m->metrics.last_pass_usec = now_usec(CLOCK_REALTIME);
+        m->metrics.last_pass_duration_usec = now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        for (size_t i = 0; i < m->n_streams; i++) {
+                if (reconciler_ready(m->streams[i]))
+                        ready++;
+                if (reconciler_failed(m->streams[i])) {
+                        failed++;
+                        if (!reconciler_failed_terminally(m->streams[i]))
+                                transient++;
+                }
+        }
+        if (m->stopping) {
+                manager_stop_finish(m);
+                return;
+        }
+        log_full(failed ? LOG_WARNING : LOG_DEBUG, "Pass done: %zu of %zu stream%s ready, %zu failed.", ready,
+                 m->n_streams, m->n_streams == 1 ? "" : "s", failed);
+
+        switch (m->opts.mode) {
+        case RUN_PLAN:
+                print_plan(m);
+                (void) sd_event_exit(m->event, m->result);
+                return;
+        case RUN_ONCE:
+                /* Say once more, together, which streams failed and why: the
+                 * reasons may be far up in the log. */
+                for (size_t i = 0; i < m->n_streams; i++)
+                        if (!reconciler_ready(m->streams[i])) {
+                                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                                log_fields(LOG_ERR,
+                                           (&(struct log_fields){
+                                                   .stream = d->name,
+                                                   .region = reconcile_region_of(m->streams[i])->region }),
+                                           "Stream %s (%s) is not ready: %s", d->name,
+                                           reconcile_region_of(m->streams[i])->region,
+                                           reconciler_last_error(m->streams[i])
+                                                   ? reconciler_last_error(m->streams[i])
+                                                   : "not ACTIVE");
+                        }
+                (void) manager_export_now(m);
+                m->result = ready == m->n_streams ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                (void) sd_event_exit(m->event, m->result);
+                return;
+        case RUN_DAEMON:
+                (void) manager_export_now(m);
+                manager_notify_status(m);
+                if (!m->ready_sent) {
+                        /* Every stream is ACTIVE and exported, or has failed. */
+                        (void) sd_notify(false, "READY=1");
+                        m->ready_sent = true;
+                        log_info("Ready: %zu of %zu stream%s active.", ready, m->n_streams,
+                                 m->n_streams == 1 ? "" : "s");
+                }
+                schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
+                                         ? RETRY_PASS_USEC
+                                         : m->config->interval_usec);
+                return;
+        }
+}
+
+/* Start waiting streams while the window has room. A start may settle at
+ * once (and call back here): the guard turns that recursion into a loop. */
+static void pump(struct manager *m) {
+        if (m->pumping) {
+                m->pump_again = true;
+                return;
+        }
+        m->pumping = true;
+        do {
+                m->pump_again = false;
+                while (!m->stopping && m->active < START_WINDOW && m->next_pending < m->n_pending) {
+                        struct pending_start *p = &m->pending[m->next_pending++];
+                        m->active++;
+                        reconciler_start(p->r, p->listed);
+                }
+        } while (m->pump_again);
+        m->pumping = false;
+}
+
+static void on_settled(struct reconciler *r, void *owner) {
+        struct manager *m = owner;
+
+        m->n_settled++;
+        if (!m->settling_unstarted && m->active > 0)
+                m->active--;
+        manager_notify_status(m);
+        if (m->pass_running && m->n_settled >= m->n_streams)
+                pass_done(m);
+        else
+                pump(m);
+}
+
+/* Settle a stream that was never started this pass. */
+static void fail_unstarted(struct manager *m, struct reconciler *r, const char *why) {
+        m->settling_unstarted = true;
+        reconciler_fail_pass(r, why);
+        m->settling_unstarted = false;
+}
+
+static void on_changed(struct reconciler *r, void *owner) {
+        struct manager *m = owner;
+
+        manager_export_soon(m);
+        manager_notify_status(m);
+}
+
+static void on_change_made(struct reconciler *r, void *owner) {
+        struct manager *m = owner;
+        m->metrics.changes_made++;
+}
+
+static void on_call_started(void *owner) {
+        struct manager *m = owner;
+        m->in_flight++;
+}
+
+void manager_call_finished(void *owner) {
+        struct manager *m = owner;
+        if (m->in_flight > 0)
+                m->in_flight--;
+}
+
+const struct reconcile_ops manager_reconcile_ops = {
+        .settled = on_settled,
+        .changed = on_changed,
+        .change_made = on_change_made,
+        .call_started = on_call_started,
+        .call_finished = manager_call_finished,
+};
+
+static int entry_cmp(const void *a, const void *b) {
+        const struct kinesis_stream_entry *x = a, *y = b;
+        return strcmp(x->name, y->name);
+}
+
+static bool region_lists(const struct region_ctx *g, const char *name) {
+        struct kinesis_stream_entry key = { .name = (char *) name };
+        return g->n_entries > 0 &&
+               bsearch(&key, g->entries, g->n_entries, sizeof key, entry_cmp) != NULL;
+}
+
+static void on_list_streams(struct kinesis_client *c, const struct kinesis_result *res,
+                            struct kinesis_stream_entry *entries, size_t n, void *userdata) {
+        struct region_ctx *g = userdata;
+        struct manager *m = g->manager;
+
+        g->list_call = NULL;
+        manager_call_finished(m);
+        kinesis_stream_entries_free(g->entries, g->n_entries);
+        g->entries = NULL;
+        g->n_entries = 0;
+
+        if (!kinesis_result_ok(res)) {
+                char why[512];
+                if (res->error < 0)
+                        snprintf(why, sizeof why, "ListStreams: %s",
+                                 res->error_text ? res->error_text : strerror(-res->error));
+                else
+                        snprintf(why, sizeof why, "ListStreams: %s: %s", strna(res->error_type),
+                                 strna(res->error_message));
+                log_fields(LOG_ERR,
+                           (&(struct log_fields){ .region = g->shared.region,
+                                                 .aws_operation = "ListStreams",
+                                                 .aws_error = res->error_type,
+                                                 .aws_request_id = res->request_id }),
+                           "Cannot list the streams of %s: %s", g->shared.region, why);
+                /* Settle every stream of this region as failed for this pass. */
+                for (size_t i = 0; i < m->n_streams; i++)
+                        if (m->streams[i] &&
+                            reconcile_region_of(m->streams[i]) == &g->shared)
+                                fail_unstarted(m, m->streams[i], why);
+                return;
+        }
+
+        g->entries = entries;
+        g->n_entries = n;
+        if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
+                qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
+        for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
+                if (reconcile_region_of(m->streams[i]) == &g->shared)
+                        m->pending[m->n_pending++] = (struct pending_start){
+                                m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name)
+                        };
+        pump(m);
+}
+
+void manager_pass_start(struct manager *m) {
+        if (m->stopping)
+                return;
+        m->pass_running = true;
+        m->n_settled = 0;
+        m->n_pending = m->next_pending = m->active = 0;
+        free(m->pending);
+        m->pending = calloc(m->n_streams ? m->n_streams : 1, sizeof *m->pending);
+        if (!m->pending) {
+                log_oom();
+                m->pass_running = false;
+                schedule_pass(m, RETRY_PASS_USEC);
+                return;
+        }
+        m->pass_started_usec = now_usec(CLOCK_MONOTONIC);
+        if (m->n_streams == 0) {
+                pass_done(m);
+                return;
+        }
+        log_debug("Pass started: %zu stream%s in %zu region%s.", m->n_streams,
+                  m->n_streams == 1 ? "" : "s", m->n_regions, m->n_regions == 1 ? "" : "s");
+        for (size_t i = 0; i < m->n_regions; i++) {
+                struct region_ctx *g = m->regions[i];
+                int r;
+
+                g->list_call = kinesis_call_cancel(g->list_call);
+                on_call_started(m);
+                r = kinesis_list_streams(g->shared.client, LIST_STREAMS_LIMIT, on_list_streams, g,
+                                         &g->list_call);
+                if (r < 0) {
+                        manager_call_finished(m);
+                        log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
+                        for (size_t j = 0; j < m->n_streams; j++)
+                                if (reconcile_region_of(m->streams[j]) == &g->shared)
+                                        fail_unstarted(m, m->streams[j], "cannot start ListStreams");
+                }
+        }
+}
+
+static int on_pass_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
+        manager_pass_start(m);
+        return 0;
+}
+
+static void schedule_pass(struct manager *m, uint64_t delay) {
+        m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
+        if (sd_event_add_time_relative(m->event, &m->pass_timer, CLOCK_MONOTONIC, delay, USEC_PER_SEC,
+                                       on_pass_timer, m) < 0)
+                log_error("Cannot arm the resync timer; the next pass waits for a reload.");
+}

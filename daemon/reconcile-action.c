@@ -1,0 +1,89 @@
+/* One planned action as the Kinesis request that carries it out and as the
+ * words the journal says once it is done (reconcile-action.h).
+ *
+ * Pure: no calls, no state, no logging. */
+#include "reconcile-action.h"
+
+#include <stdio.h>
+
+#include "kinesis.h"
+
+void reconcile_action_describe(const struct action *a, const struct stream_obs *obs, char *buf, size_t n) {
+        switch (a->type) {
+        case ACTION_CREATE_STREAM:
+                if (a->mode == STREAM_MODE_ON_DEMAND)
+                        snprintf(buf, n, "created (on-demand)");
+                else
+                        snprintf(buf, n, "created (%u shard%s)", a->value, a->value == 1 ? "" : "s");
+                break;
+        case ACTION_UPDATE_STREAM_MODE:
+                snprintf(buf, n, "mode set to %s",
+                         a->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED");
+                break;
+        case ACTION_UPDATE_SHARD_COUNT:
+                snprintf(buf, n, "shards %u -> %u", obs->open_shards, a->value);
+                break;
+        case ACTION_INCREASE_RETENTION:
+        case ACTION_DECREASE_RETENTION:
+                snprintf(buf, n, "retention %uh -> %uh", obs->retention_hours, a->value);
+                break;
+        case ACTION_START_ENCRYPTION:
+                snprintf(buf, n, "encryption with %s", a->kms_key);
+                break;
+        case ACTION_STOP_ENCRYPTION:
+                snprintf(buf, n, "encryption stopped");
+                break;
+        case ACTION_ENABLE_MONITORING:
+        case ACTION_DISABLE_MONITORING:
+                snprintf(buf, n, "%s %u shard-level metric(s)",
+                         a->type == ACTION_ENABLE_MONITORING ? "enabled" : "disabled",
+                         (unsigned) __builtin_popcount(a->metrics));
+                break;
+        case ACTION_ADD_TAGS:
+                snprintf(buf, n, "%zu tag(s) set", a->n_tags);
+                break;
+        case ACTION_REMOVE_TAGS:
+                snprintf(buf, n, "%zu tag(s) removed", a->n_tags);
+                break;
+        case ACTION_REGISTER_CONSUMER:
+                snprintf(buf, n, "consumer %s registered", a->consumer);
+                break;
+        case ACTION_UPDATE_MAX_RECORD_SIZE:
+                snprintf(buf, n, "max record size %u KiB", a->value);
+                break;
+        default:
+                snprintf(buf, n, "%s", action_type_to_string(a->type));
+        }
+}
+
+json_object *reconcile_action_request(const struct action *a, const char *name, const char *arn) {
+        switch (a->type) {
+        case ACTION_CREATE_STREAM:
+                return kinesis_req_create_stream(name, a->mode, a->value, a->tags, a->n_tags,
+                                                 a->max_record_size_kib);
+        case ACTION_UPDATE_STREAM_MODE:
+                return arn ? kinesis_req_update_stream_mode(arn, a->mode) : NULL;
+        case ACTION_UPDATE_SHARD_COUNT:
+                return kinesis_req_update_shard_count(name, a->value);
+        case ACTION_INCREASE_RETENTION:
+        case ACTION_DECREASE_RETENTION:
+                return kinesis_req_retention(name, a->value);
+        case ACTION_START_ENCRYPTION:
+                return kinesis_req_start_encryption(name, a->kms_key);
+        case ACTION_STOP_ENCRYPTION:
+                return kinesis_req_stop_encryption(name, a->kms_key);
+        case ACTION_ENABLE_MONITORING:
+        case ACTION_DISABLE_MONITORING:
+                return kinesis_req_monitoring(name, a->metrics);
+        case ACTION_ADD_TAGS:
+                return kinesis_req_add_tags(name, a->tags, a->n_tags);
+        case ACTION_REMOVE_TAGS:
+                return kinesis_req_remove_tags(name, a->tags, a->n_tags);
+        case ACTION_REGISTER_CONSUMER:
+                return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
+        case ACTION_UPDATE_MAX_RECORD_SIZE:
+                return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
+        default:
+                return NULL;
+        }
+}

@@ -1,0 +1,20 @@
+/* Translating one planned action for the reconciler: into the Kinesis
+ * request body that carries it out, and into what the journal says once it
+ * is done. Knows nothing of the reconciler's state machine.
+ *
+ * Must stay pure: no calls, no state, no logging. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "plan.h"
+
+/* The request for a on the stream name (arn: its ARN, NULL while unknown),
+ * or NULL: out of memory, an action the reconciler does not send, or one
+ * that needs the ARN while it is unknown. */
+json_object *reconcile_action_request(const struct action *a, const char *name, const char *arn);
+
+/* What a did, in the words an operator reads in the journal; obs is the
+ * stream as observed before it (for "from -> to"). */
+void reconcile_action_describe(const struct action *a, const struct stream_obs *obs, char *buf, size_t n);
