@@ -12,6 +12,7 @@
 
 #include "aws/sigv4.h"
 #include "json-util.h"
+#include "aws/url.h"
 #include "log.h"
 
 #define KINESIS_TARGET_PREFIX "Kinesis_20131202."
@@ -129,7 +130,7 @@ int kinesis_resolve_endpoint(const char *override, const char *region, char **re
         }
         if (!v)
                 return -ENOMEM;
-        r = http_url_check(v, false);
+        r = url_check(v, false);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);
@@ -202,7 +203,7 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
 
         if (!region || !region_valid(region) || !endpoint)
                 return -EINVAL;
-        r = http_url_check(endpoint, false);
+        r = url_check(endpoint, false);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof *c);
@@ -217,7 +218,7 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
                 kinesis_client_free(c);
                 return -ENOMEM;
         }
-        r = http_url_host_path(endpoint, &c->host, &c->path);
+        r = url_host_path(endpoint, &c->host, &c->path);
         if (r < 0) {
                 kinesis_client_free(c);
                 return r;

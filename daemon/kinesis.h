@@ -72,7 +72,7 @@ struct kinesis_options {
 int kinesis_resolve_region(const char *override, const char *config_profile, char **ret);
 /* Endpoint: override (--endpoint or aws.endpoint) > AWS_ENDPOINT_URL_KINESIS >
  * AWS_ENDPOINT_URL > https://kinesis.<region>.amazonaws.com (.com.cn for cn-*).
- * The result passed http_url_check() (-EPERM for plain http to a non-loopback
+ * The result passed url_check() (-EPERM for plain http to a non-loopback
  * host). */
 int kinesis_resolve_endpoint(const char *override, const char *region, char **ret);
 /* CA bundle: config's aws.ca_bundle > AWS_CA_BUNDLE > NULL (curl's default). */

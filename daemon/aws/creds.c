@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "aws/url.h"
 #include "json-util.h"
 #include "log.h"
 
@@ -435,9 +436,9 @@ static int container_prepare(struct http_request *req, void *userdata) {
 static bool container_url_allowed(const char *url) {
         _cleanup_free_ char *host = NULL;
 
-        if (http_url_check(url, false) == 0)
+        if (url_check(url, false) == 0)
                 return true;
-        if (strncasecmp(url, "http://", 7) != 0 || http_url_host_path(url, &host, NULL) < 0)
+        if (strncasecmp(url, "http://", 7) != 0 || url_host_path(url, &host, NULL) < 0)
                 return false;
         /* The ECS and EKS Pod Identity agents; never the instance metadata host. */
         return streq(host, "169.254.170.2") || streq(host, "169.254.170.23") ||

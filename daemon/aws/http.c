@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "aws/url.h"
 #include "log.h"
 
 #define JSON_MAX_DEPTH 64
@@ -33,130 +34,6 @@ int http_global_init(void) {
 
 void http_global_cleanup(void) {
         curl_global_cleanup();
-}
-
-bool http_host_is_loopback(const char *host) {
-        struct in_addr a4;
-        struct in6_addr a6;
-        char buf[64];
-
-        if (!host || !*host)
-                return false;
-        if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
-                return true;
-        /* curl gives IPv6 literals in brackets. */
-        size_t n = strlen(host);
-        if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
-                if (n - 2 >= sizeof buf)
-                        return false;
-                memcpy(buf, host + 1, n - 2);
-                buf[n - 2] = 0;
-                /* No zone ids: "::1%eth0" is not something we need. */
-                return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-        }
-        if (inet_pton(AF_INET6, host, &a6) == 1)
-                return IN6_IS_ADDR_LOOPBACK(&a6);
-        /* Dotted quad only: inet_aton() would take "127.1" or "0x7f.1" too. */
-        if (inet_pton(AF_INET, host, &a4) == 1)
-                return (ntohl(a4.s_addr) >> 24) == 127;
-        return false;
-}
-
-static bool host_is_link_local_credential_endpoint(const char *host) {
-        static const char *const hosts[] = {
-                "169.254.169.254", "169.254.170.2", "169.254.170.23",
-                "[fd00:ec2::254]", "[fd00:ec2::23]",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
-                if (strcasecmp(host, hosts[i]) == 0)
-                        return true;
-        return false;
-}
-
-static void curl_url_cleanupp(CURLU **u) {
-        if (*u)
-                curl_url_cleanup(*u);
-}
-
-static void curl_freep(char **p) {
-        if (*p)
-                curl_free(*p);
-}
-
-static int url_parse(const char *url, CURLU **ret) {
-        CURLU *u;
-
-        if (!url || strlen(url) > 4096)
-                return -EINVAL;
-        u = curl_url();
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-                curl_url_cleanup(u);
-                return -EINVAL;
-        }
-        *ret = u;
-        return 0;
-}
-
-int http_url_check(const char *url, bool allow_link_local) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *scheme = NULL, *host = NULL;
-        int r;
-
-        r = url_parse(url, &u);
-        if (r < 0)
-                return r;
-        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-                return -EINVAL;
-        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
-                return -EPROTONOSUPPORT;
-        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
-                return -EINVAL;
-        if (strcasecmp(scheme, "https") == 0)
-                return 0;
-        if (http_host_is_loopback(host))
-                return 0;
-        if (allow_link_local && host_is_link_local_credential_endpoint(host))
-                return 0;
-        return -EPERM;
-}
-
-static bool url_is_loopback(const char *url) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *host = NULL;
-
-        if (url_parse(url, &u) < 0 || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-                return false;
-        return http_host_is_loopback(host);
-}
-
-int http_url_host_path(const char *url, char **ret_host, char **ret_path) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *host = NULL, *port = NULL, *path = NULL;
-        _cleanup_free_ char *h = NULL, *p = NULL;
-        int r;
-
-        r = url_parse(url, &u);
-        if (r < 0)
-                return r;
-        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-                return -EINVAL;
-        /* Only a port the URL names: curl sends Host without a default one. */
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-                port = NULL;
-        if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-                path = NULL;
-        if (port ? asprintf(&h, "%s:%s", host, port) < 0 : !(h = strdup(host)))
-                return -ENOMEM;
-        p = strdup(path && *path ? path : "/");
-        if (!p)
-                return -ENOMEM;
-        if (ret_host)
-                *ret_host = TAKE_PTR(h);
-        if (ret_path)
-                *ret_path = TAKE_PTR(p);
-        return 0;
 }
 
 bool http_error_is_throttle(const char *code, const char *message) {
@@ -1241,7 +1118,7 @@ static void note_verification(struct http_request *r) {
         size_t n = strlen(r->curl_error);
 
         /* The host only: a URL could carry a user name and password. */
-        if (http_url_host_path(r->url, &host, NULL) < 0)
+        if (url_host_path(r->url, &host, NULL) < 0)
                 host = NULL;
         if (n == 0)
                 n = (size_t) snprintf(r->curl_error, sizeof r->curl_error, "TLS verification failed");
@@ -1368,7 +1245,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         struct http_request *r;
         int k;
 
-        k = http_url_check(p->url, p->allow_link_local);
+        k = url_check(p->url, p->allow_link_local);
         if (k < 0)
                 return k;
         if (!p->method || !p->done)

@@ -35,19 +35,6 @@ void http_global_cleanup(void);
 
 /* ---- pure helpers ---------------------------------------------------- */
 
-/* Is this URL allowed? https:// to any host; http:// only to loopback
- * (127.0.0.0/8, ::1, localhost), or with allow_link_local also to the fixed
- * instance-metadata and container-credential addresses (169.254.169.254,
- * 169.254.170.2, 169.254.170.23, fd00:ec2::254, fd00:ec2::23). Returns 0,
- * -EPERM (plain http to another host), -EPROTONOSUPPORT (other scheme) or
- * -EINVAL (not a URL). */
-int http_url_check(const char *url, bool allow_link_local);
-bool http_host_is_loopback(const char *host);
-
-/* The Host header for a URL ("host" or "host:port", IPv6 in brackets) and its
- * path ("/" when empty). Returns 0, -EINVAL, -ENOMEM. */
-int http_url_host_path(const char *url, char **ret_host, char **ret_path);
-
 enum http_retry_class {
         HTTP_RETRY_NO,        /* success or a client error: deliver */
         HTTP_RETRY_TRANSIENT, /* 5xx, connection failure, truncated/unparseable answer */
@@ -213,7 +200,7 @@ struct http_request_params {
         uint64_t timeout_usec;          /* 0: the client's */
         uint64_t connect_timeout_usec;  /* 0: the client's */
         bool expect_json;               /* a 2xx body must be empty or JSON, else retried */
-        bool allow_link_local;          /* see http_url_check() */
+        bool allow_link_local;          /* see url_check() */
         bool no_proxy;                  /* never through a proxy (credential endpoints) */
         const char *log_name;           /* for debug logs, e.g. "Kinesis.ListStreams" */
         http_prepare_t prepare;         /* may be NULL */
@@ -221,7 +208,7 @@ struct http_request_params {
         void *userdata;
 };
 
-/* Validates the URL (http_url_check()) before anything touches the network,
+/* Validates the URL (url_check()) before anything touches the network,
  * then starts the request from the event loop: done is never called from
  * within this function. Returns 0 and the request (owned by the client until
  * done or http_request_cancel()), -EPERM/-EPROTONOSUPPORT/-EINVAL for a

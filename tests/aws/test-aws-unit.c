@@ -11,6 +11,7 @@
 
 #include "aws/creds-file.h"
 #include "aws/http.h"
+#include "aws/url.h"
 #include "kinesis.h"
 #include "stream.h"
 #include "testlib.h"
@@ -172,42 +173,59 @@ static void test_token_bucket(void) {
 }
 
 static void test_url_policy(void) {
-        CHECK_INTEQ(http_url_check("https://kinesis.us-east-1.amazonaws.com", false), 0);
-        CHECK_INTEQ(http_url_check("https://192.0.2.1:443/", false), 0);
-        CHECK_INTEQ(http_url_check("http://127.0.0.1:4568", false), 0);
-        CHECK_INTEQ(http_url_check("http://127.8.9.10/", false), 0);
-        CHECK_INTEQ(http_url_check("http://localhost:1/", false), 0);
-        CHECK_INTEQ(http_url_check("http://[::1]:4568/", false), 0);
-        CHECK_INTEQ(http_url_check("HTTP://LOCALHOST/", false), 0);
-        CHECK_INTEQ(http_url_check("http://192.0.2.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://10.0.0.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://128.0.0.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://127.0.0.1.example.com/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://localhost.example.com/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://[::ffff:192.0.2.1]/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://[2001:db8::1]/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://169.254.169.254/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://169.254.169.254/", true), 0);
-        CHECK_INTEQ(http_url_check("http://169.254.170.2/v2/creds", true), 0);
-        CHECK_INTEQ(http_url_check("http://[fd00:ec2::254]/", true), 0);
-        CHECK_INTEQ(http_url_check("http://169.254.1.1/", true), -EPERM);
-        CHECK_INTEQ(http_url_check("ftp://127.0.0.1/", false), -EPROTONOSUPPORT);
-        CHECK_INTEQ(http_url_check("file:///etc/passwd", false), -EPROTONOSUPPORT);
-        CHECK(http_url_check("not a url", false) < 0);
-        CHECK(http_url_check(NULL, false) < 0);
+        CHECK_INTEQ(url_check("https://kinesis.us-east-1.amazonaws.com", false), 0);
+        CHECK_INTEQ(url_check("https://192.0.2.1:443/", false), 0);
+        CHECK_INTEQ(url_check("http://127.0.0.1:4568", false), 0);
+        CHECK_INTEQ(url_check("http://127.8.9.10/", false), 0);
+        CHECK_INTEQ(url_check("http://localhost:1/", false), 0);
+        CHECK_INTEQ(url_check("http://[::1]:4568/", false), 0);
+        CHECK_INTEQ(url_check("HTTP://LOCALHOST/", false), 0);
+        CHECK_INTEQ(url_check("http://192.0.2.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://10.0.0.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://128.0.0.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://127.0.0.1.example.com/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://localhost.example.com/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://[::ffff:192.0.2.1]/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://[2001:db8::1]/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://169.254.169.254/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://169.254.169.254/", true), 0);
+        CHECK_INTEQ(url_check("http://169.254.170.2/v2/creds", true), 0);
+        CHECK_INTEQ(url_check("http://[fd00:ec2::254]/", true), 0);
+        CHECK_INTEQ(url_check("http://169.254.1.1/", true), -EPERM);
+        CHECK_INTEQ(url_check("ftp://127.0.0.1/", false), -EPROTONOSUPPORT);
+        CHECK_INTEQ(url_check("file:///etc/passwd", false), -EPROTONOSUPPORT);
+        CHECK(url_check("not a url", false) < 0);
+        CHECK(url_check(NULL, false) < 0);
+        /* One loopback rule: the fully qualified localhost and every spelling of ::1. */
+        CHECK_INTEQ(url_check("http://localhost./", false), 0);
+        CHECK_INTEQ(url_check("http://[0:0:0:0:0:0:0:1]:4568/", false), 0);
+        CHECK(url_host_is_loopback("[0:0:0:0:0:0:0:1]"));
+        CHECK(!url_host_is_loopback("localhost.."));
+        /* One length cap: URL_MAX bytes. */
+        {
+                char long_url[URL_MAX + 2];
+                size_t n = strlen("https://a/");
+                memcpy(long_url, "https://a/", n);
+                memset(long_url + n, 'x', URL_MAX - n);
+                long_url[URL_MAX] = 0;
+                CHECK_INTEQ(url_check(long_url, false), 0);
+                long_url[URL_MAX] = 'x';
+                long_url[URL_MAX + 1] = 0;
+                CHECK_INTEQ(url_check(long_url, false), -EINVAL);
+        }
 
         char *host = NULL, *path = NULL;
-        CHECK_INTEQ(http_url_host_path("http://127.0.0.1:4568", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("http://127.0.0.1:4568", &host, &path), 0);
         CHECK_STREQ(host, "127.0.0.1:4568");
         CHECK_STREQ(path, "/");
         free(host);
         free(path);
-        CHECK_INTEQ(http_url_host_path("https://kinesis.cn-north-1.amazonaws.com.cn/", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("https://kinesis.cn-north-1.amazonaws.com.cn/", &host, &path), 0);
         CHECK_STREQ(host, "kinesis.cn-north-1.amazonaws.com.cn");
         CHECK_STREQ(path, "/");
         free(host);
         free(path);
-        CHECK_INTEQ(http_url_host_path("http://[::1]:99/x/y", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("http://[::1]:99/x/y", &host, &path), 0);
         CHECK_STREQ(host, "[::1]:99");
         CHECK_STREQ(path, "/x/y");
         free(host);
@@ -440,8 +458,8 @@ static void test_container_url(void) {
         setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
         CHECK_INTEQ(aws_container_credentials_url(&url), 0);
         CHECK_STREQ(url, "http://169.254.170.2/v2/credentials/abc");
-        CHECK_INTEQ(http_url_check(url, true), 0);
-        CHECK_INTEQ(http_url_check(url, false), -EPERM);
+        CHECK_INTEQ(url_check(url, true), 0);
+        CHECK_INTEQ(url_check(url, false), -EPERM);
         free(url);
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/x", 1);
         CHECK_INTEQ(aws_container_credentials_url(&url), 0);
