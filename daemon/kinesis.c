@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/retry.h"
 #include "aws/sigv4.h"
 #include "json-util.h"
 #include "aws/url.h"
@@ -63,6 +64,10 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {
         if (ret_per_stream)
                 *ret_per_stream = false;
         return 5;
+}
+
+bool kinesis_result_is_final(const struct kinesis_result *r) {
+        return r->error == 0 && retry_classify(0, r->http_status, r->error_type, r->error_message) == RETRY_NO;
 }
 
 /* ---- resolution -------------------------------------------------------- */

@@ -49,6 +49,11 @@ static inline bool kinesis_result_ok(const struct kinesis_result *r) {
         return r->error == 0 && r->http_status >= 200 && r->http_status < 300;
 }
 
+/* An answer no retry would change: success, or a refusal (access, quota,
+ * invalid request). Not a transport failure, nor an answer the HTTP layer
+ * retries (throttling, 5xx) that used up its attempts: that is an outage. */
+bool kinesis_result_is_final(const struct kinesis_result *r);
+
 typedef void (*kinesis_callback)(struct kinesis_client *c, const struct kinesis_result *r,
                                  void *userdata);
 

@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "aws/retry.h"
 #include "aws/url.h"
 #include "log.h"
 
@@ -34,128 +35,6 @@ int http_global_init(void) {
 
 void http_global_cleanup(void) {
         curl_global_cleanup();
-}
-
-bool http_error_is_throttle(const char *code, const char *message) {
-        static const char *const codes[] = {
-                "Throttling",
-                "ThrottlingException",
-                "ThrottledException",
-                "RequestThrottledException",
-                "TooManyRequestsException",
-                "ProvisionedThroughputExceededException",
-                "TransactionInProgressException",
-                "RequestLimitExceeded",
-                "BandwidthLimitExceeded",
-                "RequestThrottled",
-                "SlowDown",
-                "PriorRequestNotComplete",
-                "EC2ThrottledException",
-        };
-        if (!code)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
-                if (streq(code, codes[i]))
-                        return true;
-        /* Kinesis says LimitExceededException both for "slow down" and for
-         * account quotas (shard limit, ...); only the former is worth a retry. */
-        if (streq(code, "LimitExceededException") && message &&
-            (strcasestr(message, "Rate exceeded") || strcasestr(message, "simultaneously")))
-                return true;
-        return false;
-}
-
-static bool error_is_transient_code(const char *code) {
-        static const char *const codes[] = {
-                "RequestTimeout", "RequestTimeoutException", "InternalFailure",
-                "InternalError", "ServiceUnavailable",
-        };
-        if (!code)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
-                if (streq(code, codes[i]))
-                        return true;
-        return false;
-}
-
-enum http_retry_class http_retry_classify(int transport_error, long status, const char *code,
-                                          const char *message) {
-        if (transport_error < 0)
-                switch (transport_error) {
-                case -ETIMEDOUT:
-                        return HTTP_RETRY_TIMEOUT;
-                case -ECONNREFUSED:
-                case -ECONNRESET:
-                case -EHOSTUNREACH:
-                case -ENETUNREACH:
-                case -EBADMSG:
-                case -EPIPE:
-                case -EIO:
-                        return HTTP_RETRY_TRANSIENT;
-                default: /* -EFBIG, -EPERM, -EKEYREJECTED, -ENOMEM, ...: retrying changes nothing */
-                        return HTTP_RETRY_NO;
-                }
-        if (http_error_is_throttle(code, message))
-                return HTTP_RETRY_THROTTLE;
-        if (status == 429 && !code)
-                return HTTP_RETRY_THROTTLE;
-        if (error_is_transient_code(code))
-                return HTTP_RETRY_TRANSIENT;
-        if (status >= 500 && status <= 599)
-                return HTTP_RETRY_TRANSIENT;
-        return HTTP_RETRY_NO;
-}
-
-const char *http_retry_class_to_string(enum http_retry_class c) {
-        switch (c) {
-        case HTTP_RETRY_NO:
-                return "final";
-        case HTTP_RETRY_TRANSIENT:
-                return "transient";
-        case HTTP_RETRY_TIMEOUT:
-                return "timeout";
-        case HTTP_RETRY_THROTTLE:
-                return "throttled";
-        }
-        return "?";
-}
-
-void http_retry_quota_init(struct http_retry_quota *q, unsigned max) {
-        q->available = q->max = max;
-}
-
-bool http_retry_quota_acquire(struct http_retry_quota *q, bool timeout, unsigned *ret_cost) {
-        unsigned cost = timeout ? HTTP_RETRY_TIMEOUT_COST : HTTP_RETRY_COST;
-        if (cost > q->available)
-                return false;
-        q->available -= cost;
-        if (ret_cost)
-                *ret_cost = cost;
-        return true;
-}
-
-void http_retry_quota_release(struct http_retry_quota *q, unsigned last_cost) {
-        unsigned add = last_cost > 0 ? last_cost : HTTP_RETRY_NO_RETRY_INCREMENT;
-        q->available = q->available + add > q->max ? q->max : q->available + add;
-}
-
-uint64_t http_rng_next(uint64_t *state) {
-        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
-uint64_t http_backoff_usec(uint64_t *rng, unsigned attempt, uint64_t base_usec, uint64_t cap_usec) {
-        uint64_t ceiling = base_usec;
-
-        for (unsigned i = 0; i < attempt && ceiling < cap_usec; i++)
-                ceiling = ceiling > UINT64_MAX / 2 ? UINT64_MAX : ceiling * 2;
-        if (ceiling > cap_usec)
-                ceiling = cap_usec;
-        /* 53 random bits -> [0, 1]. */
-        double f = (double) (http_rng_next(rng) >> 11) / (double) (UINT64_C(1) << 53);
-        return (uint64_t) (f * (double) ceiling);
 }
 
 void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec) {
@@ -315,7 +194,7 @@ struct http_client {
         struct http_client_options opts;
         char *ca_bundle;
         char *user_agent;
-        struct http_retry_quota quota;
+        struct retry_quota quota;
         uint64_t rng;
         struct sock_ctx *socks;
         struct http_request *requests; /* every live request */
@@ -426,7 +305,7 @@ void http_client_options_default(struct http_client_options *o) {
                 .max_host_connections = 4,
                 .backoff_base_usec = 100 * USEC_PER_MSEC,
                 .backoff_cap_usec = 20 * USEC_PER_SEC,
-                .retry_quota = HTTP_RETRY_QUOTA_INITIAL,
+                .retry_quota = RETRY_QUOTA_INITIAL,
         };
 }
 
@@ -602,10 +481,8 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
                 r = -ENOMEM;
                 goto fail;
         }
-        http_retry_quota_init(&c->quota, c->opts.retry_quota);
-        c->rng = c->opts.rng_seed;
-        if (!c->rng && getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != sizeof c->rng)
-                c->rng = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
+        retry_quota_init(&c->quota, c->opts.retry_quota);
+        c->rng = retry_rng_seed(c->opts.rng_seed);
 
         c->multi = curl_multi_init();
         if (!c->multi) {
@@ -1131,7 +1008,7 @@ static void note_verification(struct http_request *r) {
 /* After one transfer: keep its outcome, decide between delivering and retrying. */
 static void request_attempt_done(struct http_request *r, CURLcode cc) {
         struct http_client *c = r->client;
-        enum http_retry_class cls;
+        enum retry_class cls;
         long status = 0;
         int k;
 
@@ -1159,8 +1036,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                         r->transport_error = -ENOMEM;
         }
 
-        cls = http_retry_classify(r->transport_error, r->status, r->err_code, r->err_message);
-        if (cls == HTTP_RETRY_THROTTLE) {
+        cls = retry_classify(r->transport_error, r->status, r->err_code, r->err_message);
+        if (cls == RETRY_THROTTLE) {
                 r->throttles++;
                 c->stats.throttles++;
                 if (r->pacer)
@@ -1168,29 +1045,29 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         } else if (r->pacer && r->transport_error == 0 && r->status >= 200 && r->status < 300)
                 token_bucket_succeeded(&r->pacer->bucket);
 
-        if (cls == HTTP_RETRY_NO) {
+        if (cls == RETRY_NO) {
                 request_finish(r, 0);
                 return;
         }
         if (r->attempt >= r->max_attempts) {
                 log_debug("HTTP: %s: %s (%s), giving up after %u attempts", strna(r->log_name),
                           r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
-                          http_retry_class_to_string(cls), r->attempt);
+                          retry_class_to_string(cls), r->attempt);
                 request_finish(r, 0);
                 return;
         }
-        if (!http_retry_quota_acquire(&c->quota, cls == HTTP_RETRY_TIMEOUT, &r->last_retry_cost)) {
+        if (!retry_quota_acquire(&c->quota, cls == RETRY_TIMEOUT, &r->last_retry_cost)) {
                 log_debug("HTTP: %s: retry quota spent (%u left), not retrying", strna(r->log_name),
                           c->quota.available);
                 request_finish(r, 0);
                 return;
         }
-        uint64_t delay = http_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
+        uint64_t delay = retry_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
                                            c->opts.backoff_cap_usec);
         c->stats.retries++;
         log_debug("HTTP: %s: %s (%s), retry %u in %" PRIu64 " ms", strna(r->log_name),
                   r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
-                  http_retry_class_to_string(cls), r->attempt, delay / USEC_PER_MSEC);
+                  retry_class_to_string(cls), r->attempt, delay / USEC_PER_MSEC);
         r->phase = PHASE_BACKOFF;
         k = arm_request_timer(r, delay);
         if (k < 0)
@@ -1214,7 +1091,7 @@ static void request_finish(struct http_request *r, int error) {
         };
 
         if (resp.error == 0 && r->status >= 200 && r->status < 300)
-                http_retry_quota_release(&c->quota, r->attempt > 1 ? r->last_retry_cost : 0);
+                retry_quota_release(&c->quota, r->attempt > 1 ? r->last_retry_cost : 0);
         c->stats.requests++;
         r->in_done = true;
         if (r->done)

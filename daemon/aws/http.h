@@ -35,46 +35,6 @@ void http_global_cleanup(void);
 
 /* ---- pure helpers ---------------------------------------------------- */
 
-enum http_retry_class {
-        HTTP_RETRY_NO,        /* success or a client error: deliver */
-        HTTP_RETRY_TRANSIENT, /* 5xx, connection failure, truncated/unparseable answer */
-        HTTP_RETRY_TIMEOUT,   /* transient, but costs more quota */
-        HTTP_RETRY_THROTTLE,  /* a throttling error code: also slows the pacer */
-};
-
-/* AWS error codes that mean "slow down" (standard retry mode). For
- * LimitExceededException only when the message says the rate was exceeded
- * or too many run simultaneously: otherwise it is a quota and final. */
-bool http_error_is_throttle(const char *code, const char *message);
-/* Classify one attempt. transport_error is 0 or a negative errno of the
- * transfer (-ETIMEDOUT is a timeout; -EBADMSG a truncated or unparseable
- * answer; -EFBIG, -EPERM, -EPROTONOSUPPORT and TLS verification failures
- * (-EKEYREJECTED) are final). */
-enum http_retry_class http_retry_classify(int transport_error, long status, const char *code,
-                                          const char *message);
-const char *http_retry_class_to_string(enum http_retry_class c);
-
-/* The standard mode's retry quota. */
-#define HTTP_RETRY_QUOTA_INITIAL 500
-#define HTTP_RETRY_COST 5
-#define HTTP_RETRY_TIMEOUT_COST 10
-#define HTTP_RETRY_NO_RETRY_INCREMENT 1
-struct http_retry_quota {
-        unsigned available, max;
-};
-void http_retry_quota_init(struct http_retry_quota *q, unsigned max);
-/* Take the cost of one retry; false (and nothing taken) if not enough is left. */
-bool http_retry_quota_acquire(struct http_retry_quota *q, bool timeout, unsigned *ret_cost);
-/* A request succeeded: give back what its last retry took (last_cost > 0),
- * or add the no-retry increment (last_cost == 0). Capped at max. */
-void http_retry_quota_release(struct http_retry_quota *q, unsigned last_cost);
-
-/* A small PRNG we own (splitmix64), for jitter. */
-uint64_t http_rng_next(uint64_t *state);
-/* Full jitter: uniform in [0, min(cap, base * 2^attempt)], attempt counted from 0
- * for the first retry. */
-uint64_t http_backoff_usec(uint64_t *rng, unsigned attempt, uint64_t base_usec, uint64_t cap_usec);
-
 /* Token bucket with AIMD rate: capacity tokens at most, refilled at rate per
  * second. A throttling answer halves the rate (not below floor); each success
  * adds a tenth of the ceiling back (not above ceiling). */
@@ -115,7 +75,7 @@ struct http_client_options {
         long max_host_connections;      /* default 4 */
         uint64_t backoff_base_usec;     /* default 100 ms */
         uint64_t backoff_cap_usec;      /* default 20 s */
-        unsigned retry_quota;           /* default HTTP_RETRY_QUOTA_INITIAL */
+        unsigned retry_quota;           /* default RETRY_QUOTA_INITIAL */
         uint64_t rng_seed;              /* 0: from getrandom() */
         const char *user_agent;         /* default "kinesisd" */
 };

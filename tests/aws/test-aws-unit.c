@@ -11,6 +11,7 @@
 
 #include "aws/creds-file.h"
 #include "aws/http.h"
+#include "aws/retry.h"
 #include "aws/url.h"
 #include "kinesis.h"
 #include "stream.h"
@@ -24,67 +25,67 @@ static void test_throttle_codes(void) {
                 "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
         };
         for (size_t i = 0; i < ELEMENTSOF(throttles); i++) {
-                CHECK(http_error_is_throttle(throttles[i], NULL));
-                CHECK_INTEQ(http_retry_classify(0, 400, throttles[i], NULL), HTTP_RETRY_THROTTLE);
+                CHECK(retry_error_is_throttle(throttles[i], NULL));
+                CHECK_INTEQ(retry_classify(0, 400, throttles[i], NULL), RETRY_THROTTLE);
         }
-        CHECK(http_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
-        CHECK(http_error_is_throttle("LimitExceededException",
+        CHECK(retry_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
+        CHECK(retry_error_is_throttle("LimitExceededException",
                                      "Only 5 streams can be CREATING simultaneously"));
-        CHECK(!http_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
-        CHECK(!http_error_is_throttle("LimitExceededException", NULL));
-        CHECK(!http_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
-        CHECK(!http_error_is_throttle(NULL, NULL));
+        CHECK(!retry_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
+        CHECK(!retry_error_is_throttle("LimitExceededException", NULL));
+        CHECK(!retry_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
+        CHECK(!retry_error_is_throttle(NULL, NULL));
 }
 
 static void test_classify(void) {
-        CHECK_INTEQ(http_retry_classify(0, 200, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "ValidationException", "x"), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "ResourceNotFoundException", NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "LimitExceededException", "quota"), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 403, "AccessDeniedException", NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 500, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 502, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 503, "ServiceUnavailable", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 504, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 400, "RequestTimeout", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 400, "RequestTimeoutException", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 429, NULL, NULL), HTTP_RETRY_THROTTLE);
-        CHECK_INTEQ(http_retry_classify(-ETIMEDOUT, 0, NULL, NULL), HTTP_RETRY_TIMEOUT);
-        CHECK_INTEQ(http_retry_classify(-ECONNREFUSED, 0, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-ECONNRESET, 0, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-EBADMSG, 200, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-EFBIG, 200, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(-EKEYREJECTED, 0, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(-EPERM, 0, NULL, NULL), HTTP_RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 200, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ValidationException", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ResourceNotFoundException", NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "LimitExceededException", "quota"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 403, "AccessDeniedException", NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 500, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 502, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 503, "ServiceUnavailable", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 504, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 400, "RequestTimeout", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 400, "RequestTimeoutException", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 429, NULL, NULL), RETRY_THROTTLE);
+        CHECK_INTEQ(retry_classify(-ETIMEDOUT, 0, NULL, NULL), RETRY_TIMEOUT);
+        CHECK_INTEQ(retry_classify(-ECONNREFUSED, 0, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-ECONNRESET, 0, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-EBADMSG, 200, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-EFBIG, 200, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(-EKEYREJECTED, 0, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(-EPERM, 0, NULL, NULL), RETRY_NO);
 }
 
 static void test_quota(void) {
-        struct http_retry_quota q;
+        struct retry_quota q;
         unsigned cost = 0;
 
-        http_retry_quota_init(&q, 500);
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
+        retry_quota_init(&q, 500);
+        CHECK(retry_quota_acquire(&q, false, &cost));
         CHECK_INTEQ(cost, 5);
         CHECK_INTEQ(q.available, 495);
-        CHECK(http_retry_quota_acquire(&q, true, &cost));
+        CHECK(retry_quota_acquire(&q, true, &cost));
         CHECK_INTEQ(cost, 10);
         CHECK_INTEQ(q.available, 485);
         /* A retried request that succeeds gives back what its last retry took. */
-        http_retry_quota_release(&q, 10);
+        retry_quota_release(&q, 10);
         CHECK_INTEQ(q.available, 495);
         /* A first-try success adds one, never past the maximum. */
-        http_retry_quota_release(&q, 0);
+        retry_quota_release(&q, 0);
         CHECK_INTEQ(q.available, 496);
         for (int i = 0; i < 10; i++)
-                http_retry_quota_release(&q, 0);
+                retry_quota_release(&q, 0);
         CHECK_INTEQ(q.available, 500);
 
-        http_retry_quota_init(&q, 12);
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
-        CHECK(!http_retry_quota_acquire(&q, false, &cost)); /* 2 left */
+        retry_quota_init(&q, 12);
+        CHECK(retry_quota_acquire(&q, false, &cost));
+        CHECK(retry_quota_acquire(&q, false, &cost));
+        CHECK(!retry_quota_acquire(&q, false, &cost)); /* 2 left */
         CHECK_INTEQ(q.available, 2);
-        CHECK(!http_retry_quota_acquire(&q, true, &cost));
+        CHECK(!retry_quota_acquire(&q, true, &cost));
 }
 
 static void test_backoff(void) {
@@ -99,7 +100,7 @@ static void test_backoff(void) {
                 if (bound > cap)
                         bound = cap;
                 for (int i = 0; i < 4000; i++) {
-                        uint64_t d = http_backoff_usec(&rng, attempt, base, cap);
+                        uint64_t d = retry_backoff_usec(&rng, attempt, base, cap);
                         CHECK(d <= bound);
                         sum += (double) d;
                         if (d > max)
@@ -117,10 +118,10 @@ static void test_backoff(void) {
                 prev_mean = mean;
         }
         /* Huge attempt numbers neither overflow nor pass the cap. */
-        CHECK(http_backoff_usec(&rng, 1000, base, cap) <= cap);
+        CHECK(retry_backoff_usec(&rng, 1000, base, cap) <= cap);
         /* Deterministic for a seed. */
         uint64_t a = 7, b = 7;
-        CHECK_INTEQ(http_backoff_usec(&a, 3, base, cap), http_backoff_usec(&b, 3, base, cap));
+        CHECK_INTEQ(retry_backoff_usec(&a, 3, base, cap), retry_backoff_usec(&b, 3, base, cap));
 }
 
 static void test_token_bucket(void) {
@@ -146,7 +147,7 @@ static void test_token_bucket(void) {
                 else
                         t += token_bucket_delay(&b, t);
                 /* Jitter the clock forward as a loop would. */
-                t += http_rng_next(&rng) % 3000;
+                t += retry_rng_next(&rng) % 3000;
         }
         for (size_t i = 0; i < n; i++) {
                 size_t in_window = 0;
