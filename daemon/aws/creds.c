@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "aws/aws-error.h"
 #include "aws/url.h"
 #include "json-util.h"
 #include "log.h"
@@ -256,7 +257,7 @@ static void process_finish(struct creds_provider *p, int status) {
                 fetch_done(p, -EFBIG, NULL);
                 return;
         }
-        o = http_json_parse(p->out ? p->out : "", p->out_len);
+        o = aws_json_parse(p->out ? p->out : "", p->out_len);
         process_cleanup(p, false);
         if (!o || !json_object_object_get_ex(o, "Version", &v) ||
             !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {

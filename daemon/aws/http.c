@@ -20,11 +20,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "aws/aws-error.h"
 #include "aws/retry.h"
 #include "aws/url.h"
 #include "log.h"
 
-#define JSON_MAX_DEPTH 64
+_Static_assert(HTTP_MAX_BODY <= AWS_JSON_MAX, "every body the client keeps can be parsed");
+
 
 
 /* ---- pure helpers ---------------------------------------------------- */
@@ -91,91 +93,6 @@ void token_bucket_succeeded(struct token_bucket *b) {
 bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec) {
         token_bucket_refill(b, now_usec);
         return b->rate >= b->ceiling && b->tokens >= b->capacity - 1e-9;
-}
-
-json_object *http_json_parse(const char *text, size_t len) {
-        json_tokener *tok;
-        json_object *o;
-
-        if (!text || len == 0 || len > HTTP_MAX_BODY || len > INT32_MAX)
-                return NULL;
-        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, text, (int) len);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) < len) {
-                /* Allow trailing whitespace only. */
-                size_t end = json_tokener_get_parse_end(tok);
-                bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
-                for (size_t i = end; ok && i < len; i++)
-                        if (!strchr(" \t\r\n", text[i]))
-                                ok = false;
-                if (!ok) {
-                        json_object_put(o);
-                        o = NULL;
-                }
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
-void http_aws_error_code_normalize(char *code) {
-        char *p;
-
-        if (!code)
-                return;
-        p = strrchr(code, '#');
-        if (p)
-                memmove(code, p + 1, strlen(p + 1) + 1);
-        p = strchr(code, ':');
-        if (p)
-                *p = 0;
-        /* Trim whitespace the header may carry. */
-        size_t n = strlen(code);
-        while (n > 0 && strchr(" \t\r\n", code[n - 1]))
-                code[--n] = 0;
-}
-
-static const char *json_get_string(const json_object *o, const char *key) {
-        json_object *v;
-
-        if (!o || !json_object_is_type(o, json_type_object))
-                return NULL;
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-int http_aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
-                         char **ret_message) {
-        _cleanup_free_ char *code = NULL, *message = NULL;
-        const char *c = error_type_header && *error_type_header ? error_type_header : NULL;
-        const char *m;
-
-        if (!c)
-                c = json_get_string(body, "__type");
-        if (!c)
-                c = json_get_string(body, "code");
-        m = json_get_string(body, "message");
-        if (!m)
-                m = json_get_string(body, "Message");
-        if (c) {
-                code = strndup(c, 256);
-                if (!code)
-                        return -ENOMEM;
-                http_aws_error_code_normalize(code);
-                if (!*code)
-                        code = mfree(code);
-        }
-        if (m) {
-                message = strndup(m, 2048);
-                if (!message)
-                        return -ENOMEM;
-        }
-        *ret_code = TAKE_PTR(code);
-        *ret_message = TAKE_PTR(message);
-        return 0;
 }
 
 /* ---- the client ------------------------------------------------------ */
@@ -1026,13 +943,13 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 const char *type_hdr = http_response_header(
                         &(struct http_response){ .request = r }, "x-amzn-ErrorType");
                 if (r->resp_body.len > 0) {
-                        r->json = http_json_parse(r->resp_body.data, r->resp_body.len);
+                        r->json = aws_json_parse(r->resp_body.data, r->resp_body.len);
                         /* A 2xx answer we cannot read is as good as a lost one. */
                         if (!r->json && r->expect_json && status >= 200 && status < 300)
                                 r->transport_error = -EBADMSG;
                 }
                 if (status >= 300 &&
-                    http_aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
+                    aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
                         r->transport_error = -ENOMEM;
         }
 

@@ -53,18 +53,6 @@ void token_bucket_succeeded(struct token_bucket *b);
 /* Full, and at its ceiling rate: forgetting it changes nothing. */
 bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec);
 
-/* Parse an AWS JSON-protocol error: the code from the x-amzn-ErrorType header
- * (may be NULL) or the body's "__type" (or "code"), with any "prefix#" and
- * ":suffix" stripped; the message from "message" or "Message". Either result
- * may be NULL when absent. Bounded: body is at most HTTP_MAX_BODY. Returns 0
- * or -ENOMEM. */
-int http_aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
-                         char **ret_message);
-/* Strip "prefix#" and ":suffix" from an error code, in place. */
-void http_aws_error_code_normalize(char *code);
-/* Parse JSON with a depth limit; NULL on error. */
-json_object *http_json_parse(const char *text, size_t len);
-
 /* ---- the client ------------------------------------------------------ */
 
 struct http_client_options {

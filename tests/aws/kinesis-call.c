@@ -20,6 +20,7 @@
 #include <systemd/sd-event.h>
 
 #include "aws/creds.h"
+#include "aws/aws-error.h"
 #include "aws/http.h"
 #include "kinesis.h"
 #include "log.h"
@@ -174,7 +175,7 @@ static int start_one(struct ctx *x, unsigned i) {
 
         if (!text)
                 return -ENOMEM;
-        req = http_json_parse(text, strlen(text));
+        req = aws_json_parse(text, strlen(text));
         if (!req || !json_object_is_type(req, json_type_object)) {
                 json_object_put(req);
                 fprintf(stderr, "kinesis-call: the request is not a JSON object\n");

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "aws/creds-file.h"
+#include "aws/aws-error.h"
 #include "aws/http.h"
 #include "aws/retry.h"
 #include "aws/url.h"
@@ -270,30 +271,30 @@ static void test_error_parse(void) {
                 "{\"__type\":\"com.amazonaws.kinesis.v20131202#ResourceNotFoundException\","
                 "\"message\":\"Stream x not found\"}");
 
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK_STREQ(code, "ResourceNotFoundException");
         CHECK_STREQ(msg, "Stream x not found");
         free(code);
         free(msg);
         /* The header wins and loses its ":url" suffix. */
-        CHECK_INTEQ(http_aws_error_parse("ThrottlingException:http://internal.amazon.com/", body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse("ThrottlingException:http://internal.amazon.com/", body, &code, &msg), 0);
         CHECK_STREQ(code, "ThrottlingException");
         free(code);
         free(msg);
         json_object_put(body);
 
         body = json_tokener_parse("{\"code\":\"aws.protocol#SlowDown:x\",\"Message\":\"M\"}");
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK_STREQ(code, "SlowDown");
         CHECK_STREQ(msg, "M");
         free(code);
         free(msg);
         json_object_put(body);
 
-        CHECK_INTEQ(http_aws_error_parse(NULL, NULL, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, NULL, &code, &msg), 0);
         CHECK(code == NULL && msg == NULL);
         body = json_tokener_parse("{\"__type\":5,\"message\":[1]}");
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK(code == NULL && msg == NULL);
         json_object_put(body);
 
@@ -301,9 +302,9 @@ static void test_error_parse(void) {
         char deep[300];
         memset(deep, '[', sizeof deep - 1);
         deep[sizeof deep - 1] = 0;
-        CHECK(http_json_parse(deep, strlen(deep)) == NULL);
-        CHECK(http_json_parse("{} x", 4) == NULL);
-        json_object *ok = http_json_parse("{}\n", 3);
+        CHECK(aws_json_parse(deep, strlen(deep)) == NULL);
+        CHECK(aws_json_parse("{} x", 4) == NULL);
+        json_object *ok = aws_json_parse("{}\n", 3);
         CHECK(ok != NULL);
         json_object_put(ok);
 }
