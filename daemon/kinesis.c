@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/pacer.h"
 #include "aws/retry.h"
 #include "aws/sigv4.h"
 #include "json-util.h"
@@ -156,7 +157,7 @@ const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle) {
 struct pacer_entry {
         char *operation;
         char *stream; /* NULL: the account-wide bucket of the operation */
-        struct http_pacer *pacer;
+        struct pacer *pacer;
 };
 
 enum page_kind { PAGE_NONE, PAGE_STREAMS, PAGE_TAGS, PAGE_CONSUMERS };
@@ -242,7 +243,7 @@ struct kinesis_client *kinesis_client_free(struct kinesis_client *c) {
         for (size_t i = 0; i < c->n_pacers; i++) {
                 free(c->pacers[i].operation);
                 free(c->pacers[i].stream);
-                http_pacer_unref(c->pacers[i].pacer);
+                pacer_unref(c->pacers[i].pacer);
         }
         free(c->pacers);
         free(c->region);
@@ -272,10 +273,10 @@ static void pacers_gc(struct kinesis_client *c) {
 
         for (size_t i = 0; i < c->n_pacers; i++) {
                 struct pacer_entry *e = &c->pacers[i];
-                if (e->stream && http_pacer_is_idle(e->pacer)) {
+                if (e->stream && pacer_is_idle(e->pacer)) {
                         free(e->operation);
                         free(e->stream);
-                        http_pacer_unref(e->pacer);
+                        pacer_unref(e->pacer);
                         continue;
                 }
                 c->pacers[j++] = *e;
@@ -284,7 +285,7 @@ static void pacers_gc(struct kinesis_client *c) {
 }
 
 static int pacer_for(struct kinesis_client *c, const char *operation, const char *stream,
-                     struct http_pacer **ret) {
+                     struct pacer **ret) {
         bool per_stream;
         double rate = kinesis_operation_rate(operation, &per_stream);
         _cleanup_free_ char *name = NULL;
@@ -315,7 +316,7 @@ static int pacer_for(struct kinesis_client *c, const char *operation, const char
                 free(n->stream);
                 return -ENOMEM;
         }
-        r = http_pacer_new(c->http, name, rate * c->fraction, &n->pacer);
+        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction, &n->pacer);
         if (r < 0) {
                 free(n->operation);
                 free(n->stream);
@@ -433,7 +434,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
 
 static int call_send(struct kinesis_call *call) {
         struct kinesis_client *c = call->client;
-        struct http_pacer *pacer = NULL;
+        struct pacer *pacer = NULL;
         _cleanup_free_ char *log_name = NULL;
         int r;
 

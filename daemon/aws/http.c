@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "aws/aws-error.h"
+#include "aws/pacer.h"
 #include "aws/retry.h"
 #include "aws/url.h"
 #include "log.h"
@@ -37,62 +38,6 @@ int http_global_init(void) {
 
 void http_global_cleanup(void) {
         curl_global_cleanup();
-}
-
-void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec) {
-        if (rate <= 0)
-                rate = 0.01;
-        if (capacity < 1)
-                capacity = 1;
-        *b = (struct token_bucket){
-                .ceiling = rate,
-                .rate = rate,
-                /* Never slower than a call every 10 s, however hard AWS pushes back. */
-                .floor = fmin(rate, fmax(rate / 16, 0.1)),
-                .capacity = capacity,
-                .tokens = capacity,
-                .last_usec = now_usec,
-        };
-}
-
-static void token_bucket_refill(struct token_bucket *b, uint64_t now_usec) {
-        if (now_usec <= b->last_usec)
-                return;
-        b->tokens += (double) (now_usec - b->last_usec) / 1e6 * b->rate;
-        if (b->tokens > b->capacity)
-                b->tokens = b->capacity;
-        b->last_usec = now_usec;
-}
-
-bool token_bucket_take(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        /* Tolerate rounding: a token "almost there" by a nanosecond counts. */
-        if (b->tokens < 1 - 1e-9)
-                return false;
-        b->tokens -= 1;
-        if (b->tokens < 0)
-                b->tokens = 0;
-        return true;
-}
-
-uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        if (b->tokens >= 1 - 1e-9)
-                return 0;
-        return (uint64_t) ceil((1 - b->tokens) / b->rate * 1e6);
-}
-
-void token_bucket_throttled(struct token_bucket *b) {
-        b->rate = fmax(b->floor, b->rate / 2);
-}
-
-void token_bucket_succeeded(struct token_bucket *b) {
-        b->rate = fmin(b->ceiling, b->rate + b->ceiling / 10);
-}
-
-bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        return b->rate >= b->ceiling && b->tokens >= b->capacity - 1e-9;
 }
 
 /* ---- the client ------------------------------------------------------ */
@@ -122,15 +67,6 @@ struct http_client {
         size_t n_spare;
 };
 
-struct http_pacer {
-        unsigned n_ref;
-        struct http_client *client;
-        char *name;
-        struct token_bucket bucket;
-        struct http_request *wait_head, *wait_tail;
-        sd_event_source *timer;
-};
-
 enum request_phase {
         PHASE_KICK,     /* waiting for the loop to start the attempt (or to resume) */
         PHASE_BACKOFF,
@@ -148,8 +84,8 @@ struct dynbuf {
 struct http_request {
         struct http_client *client;
         struct http_request *next, *prev;          /* client->requests */
-        struct http_request *wait_next;            /* pacer FIFO */
-        struct http_pacer *pacer;
+        struct pacer *pacer;
+        struct pacer_waiter pace_wait;
         enum request_phase phase;
         bool resume_prepare;                        /* PHASE_KICK: go straight to prepare */
         int resume_error;
@@ -476,110 +412,6 @@ sd_event *http_client_get_event(struct http_client *c) {
         return c->event;
 }
 
-/* ---- pacers ---------------------------------------------------------- */
-
-static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata);
-
-static void pacer_arm(struct http_pacer *p) {
-        uint64_t now = now_usec(p->client), d;
-        int r;
-
-        if (!p->wait_head) {
-                (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-                return;
-        }
-        d = token_bucket_delay(&p->bucket, now);
-        r = sd_event_source_set_time(p->timer, now + d);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_debug_errno(r, "HTTP: cannot arm pacer %s: %m", p->name);
-}
-
-static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct http_pacer *p = http_pacer_ref(userdata);
-        uint64_t now = now_usec(p->client);
-
-        while (p->wait_head && token_bucket_take(&p->bucket, now)) {
-                struct http_request *r = p->wait_head;
-                p->wait_head = r->wait_next;
-                if (!p->wait_head)
-                        p->wait_tail = NULL;
-                r->wait_next = NULL;
-                request_prepare(r);
-        }
-        pacer_arm(p);
-        http_pacer_unref(p);
-        return 0;
-}
-
-int http_pacer_new(struct http_client *c, const char *name, double rate, struct http_pacer **ret) {
-        struct http_pacer *p;
-        int r;
-
-        p = calloc(1, sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        p->n_ref = 1;
-        p->client = c;
-        p->name = strdup(name ? name : "?");
-        if (!p->name) {
-                free(p);
-                return -ENOMEM;
-        }
-        token_bucket_init(&p->bucket, rate, 1, now_usec(c));
-        r = sd_event_add_time(c->event, &p->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_pacer_timer, p);
-        if (r < 0) {
-                free(p->name);
-                free(p);
-                return r;
-        }
-        (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(p->timer, "http-pacer");
-        *ret = p;
-        return 0;
-}
-
-struct http_pacer *http_pacer_ref(struct http_pacer *p) {
-        if (p)
-                p->n_ref++;
-        return p;
-}
-
-struct http_pacer *http_pacer_unref(struct http_pacer *p) {
-        if (!p || --p->n_ref > 0)
-                return NULL;
-        sd_event_source_disable_unref(p->timer);
-        free(p->name);
-        free(p);
-        return NULL;
-}
-
-bool http_pacer_is_idle(struct http_pacer *p) {
-        return p->n_ref <= 1 && !p->wait_head && token_bucket_idle(&p->bucket, now_usec(p->client));
-}
-
-double http_pacer_rate(const struct http_pacer *p) {
-        return p->bucket.rate;
-}
-
-const char *http_pacer_name(const struct http_pacer *p) {
-        return p->name;
-}
-
-static void pacer_remove_waiter(struct http_pacer *p, struct http_request *r) {
-        struct http_request **i = &p->wait_head, *prev = NULL;
-
-        for (; *i; prev = *i, i = &(*i)->wait_next)
-                if (*i == r) {
-                        *i = r->wait_next;
-                        if (p->wait_tail == r)
-                                p->wait_tail = prev;
-                        r->wait_next = NULL;
-                        return;
-                }
-}
-
 /* ---- requests -------------------------------------------------------- */
 
 static void request_reset_attempt(struct http_request *r) {
@@ -605,8 +437,8 @@ static void request_free(struct http_request *r) {
         if (r->easy)
                 easy_put(c, r->easy);
         if (r->pacer) {
-                pacer_remove_waiter(r->pacer, r);
-                http_pacer_unref(r->pacer);
+                pacer_cancel(r->pacer, &r->pace_wait);
+                pacer_unref(r->pacer);
         }
         sd_event_source_disable_unref(r->timer);
         request_reset_attempt(r);
@@ -683,26 +515,14 @@ static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-static void request_pace(struct http_request *r) {
-        struct http_pacer *p = r->pacer;
+static void on_paced(void *userdata) {
+        request_prepare(userdata);
+}
 
+static void request_pace(struct http_request *r) {
         r->phase = PHASE_PACING;
-        if (!p) {
+        if (!r->pacer || pacer_acquire(r->pacer, &r->pace_wait, on_paced, r))
                 request_prepare(r);
-                return;
-        }
-        /* FIFO: nobody overtakes a request already waiting. */
-        if (!p->wait_head && token_bucket_take(&p->bucket, now_usec(r->client))) {
-                request_prepare(r);
-                return;
-        }
-        r->wait_next = NULL;
-        if (p->wait_tail)
-                p->wait_tail->wait_next = r;
-        else
-                p->wait_head = r;
-        p->wait_tail = r;
-        pacer_arm(p);
 }
 
 static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -958,9 +778,9 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 r->throttles++;
                 c->stats.throttles++;
                 if (r->pacer)
-                        token_bucket_throttled(&r->pacer->bucket);
+                        pacer_throttled(r->pacer);
         } else if (r->pacer && r->transport_error == 0 && r->status >= 200 && r->status < 300)
-                token_bucket_succeeded(&r->pacer->bucket);
+                pacer_succeeded(r->pacer);
 
         if (cls == RETRY_NO) {
                 request_finish(r, 0);
@@ -1080,7 +900,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         r->prepare = p->prepare;
         r->done = p->done;
         r->userdata = p->userdata;
-        r->pacer = http_pacer_ref(p->pacer);
+        r->pacer = pacer_ref(p->pacer);
         k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_request_timer, r);
         if (k < 0) {
                 request_free(r);

@@ -1,17 +1,15 @@
-/* HTTP for the AWS client: curl's multi-socket API driven by sd-event, with
- * AWS "standard" retries (full-jitter backoff under a retry quota) and
- * pacing (one token bucket per API, shared by every request that names it).
+/* HTTP for the AWS client: curl's multi-socket API driven by sd-event, and
+ * the life of a request: pace (pacer.h), prepare (the caller signs), send,
+ * classify (retry.h), back off and try again or deliver.
  *
  * One http_client owns one curl multi handle, so connections are kept alive
  * and reused across requests. Nothing here blocks, sleeps or starts a thread:
  * every wait (backoff, pacing, sockets, curl's timer) is an sd-event source.
  *
  * This module never logs above debug and never logs a header value: request
- * headers carry signatures and session tokens.
- *
- * The pure parts (retry classification, backoff, quota, token bucket, AWS
- * error parsing, URL policy) are exported so they can be tested without a
- * network. */
+ * headers carry signatures and session tokens. The pure parts live beside it:
+ * url.h (which URLs), retry.h (which answers to retry, and when), pacer.h
+ * (token buckets), aws-error.h (reading an AWS error answer). */
 #pragma once
 
 #include <json-c/json.h>
@@ -35,24 +33,6 @@ void http_global_cleanup(void);
 
 /* ---- pure helpers ---------------------------------------------------- */
 
-/* Token bucket with AIMD rate: capacity tokens at most, refilled at rate per
- * second. A throttling answer halves the rate (not below floor); each success
- * adds a tenth of the ceiling back (not above ceiling). */
-struct token_bucket {
-        double ceiling, rate, floor;
-        double capacity, tokens;
-        uint64_t last_usec;
-};
-void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec);
-/* Refill to now and take one token if there is one. */
-bool token_bucket_take(struct token_bucket *b, uint64_t now_usec);
-/* Microseconds from now until one whole token is available (0: now). */
-uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec);
-void token_bucket_throttled(struct token_bucket *b);
-void token_bucket_succeeded(struct token_bucket *b);
-/* Full, and at its ceiling rate: forgetting it changes nothing. */
-bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec);
-
 /* ---- the client ------------------------------------------------------ */
 
 struct http_client_options {
@@ -71,7 +51,7 @@ void http_client_options_default(struct http_client_options *o);
 
 struct http_client;
 struct http_request;
-struct http_pacer;
+struct pacer;
 
 struct http_client_stats {
         uint64_t requests;      /* requests finished (delivered) */
@@ -95,18 +75,6 @@ struct http_client *http_client_free(struct http_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_client *, http_client_free);
 void http_client_get_stats(const struct http_client *c, struct http_client_stats *ret);
 sd_event *http_client_get_event(struct http_client *c);
-
-/* A pacer: a token bucket and the FIFO of requests waiting on it. Rate in
- * requests per second; the bucket holds one token, so calls are spaced at
- * least 1/rate apart and no window ever sees more than the rate (+1). */
-int http_pacer_new(struct http_client *c, const char *name, double rate, struct http_pacer **ret);
-struct http_pacer *http_pacer_ref(struct http_pacer *p);
-struct http_pacer *http_pacer_unref(struct http_pacer *p);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_pacer *, http_pacer_unref);
-/* No request waits or holds a reference, and the bucket is idle. */
-bool http_pacer_is_idle(struct http_pacer *p);
-double http_pacer_rate(const struct http_pacer *p);
-const char *http_pacer_name(const struct http_pacer *p);
 
 /* What a finished request delivers. Everything is borrowed for the duration
  * of the done callback only. */
@@ -143,7 +111,7 @@ struct http_request_params {
         const char *url;
         const void *body;               /* copied; may be NULL */
         size_t body_len;
-        struct http_pacer *pacer;       /* referenced; may be NULL */
+        struct pacer *pacer;            /* referenced; may be NULL */
         unsigned max_attempts;          /* 0: the client's */
         uint64_t timeout_usec;          /* 0: the client's */
         uint64_t connect_timeout_usec;  /* 0: the client's */

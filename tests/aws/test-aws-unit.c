@@ -12,6 +12,7 @@
 #include "aws/creds-file.h"
 #include "aws/aws-error.h"
 #include "aws/http.h"
+#include "aws/pacer.h"
 #include "aws/retry.h"
 #include "aws/url.h"
 #include "kinesis.h"
