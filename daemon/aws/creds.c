@@ -204,10 +204,6 @@ void creds_invalidate(struct creds_provider *p) {
         p->stale_at_usec = 0;
 }
 
-const char *creds_source(const struct creds_provider *p) {
-        return p->have ? p->source : NULL;
-}
-
 unsigned creds_fetch_count(const struct creds_provider *p) {
         return p->fetches;
 }

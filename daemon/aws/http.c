@@ -461,20 +461,6 @@ struct http_request *http_request_cancel(struct http_request *r) {
         return NULL;
 }
 
-unsigned http_request_attempt(const struct http_request *r) {
-        return r->attempt;
-}
-
-const char *http_request_url(const struct http_request *r) {
-        return r->url;
-}
-
-const void *http_request_body(const struct http_request *r, size_t *ret_len) {
-        if (ret_len)
-                *ret_len = r->body_len;
-        return r->body ? r->body : "";
-}
-
 const char *http_response_header(const struct http_response *resp, const char *name) {
         const struct http_request *r = resp->request;
         size_t n = strlen(name);

@@ -137,6 +137,3 @@ int http_request_add_header(struct http_request *r, const char *name, const char
 void http_request_resume(struct http_request *r, int error);
 /* Abort and free; done is not called. NULL is fine. Returns NULL. */
 struct http_request *http_request_cancel(struct http_request *r);
-unsigned http_request_attempt(const struct http_request *r); /* 1 for the first */
-const char *http_request_url(const struct http_request *r);
-const void *http_request_body(const struct http_request *r, size_t *ret_len);
