@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/endpoint.h"
 #include "aws/pacer.h"
 #include "aws/retry.h"
 #include "aws/sigv4.h"
@@ -71,87 +72,6 @@ bool kinesis_result_is_final(const struct kinesis_result *r) {
         return r->error == 0 && retry_classify(0, r->http_status, r->error_type, r->error_message) == RETRY_NO;
 }
 
-/* ---- resolution -------------------------------------------------------- */
-
-static bool region_valid(const char *r) {
-        size_t n = strlen(r);
-        if (n == 0 || n > 32)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!(islower((unsigned char) r[i]) || isdigit((unsigned char) r[i]) || r[i] == '-'))
-                        return false;
-        return true;
-}
-
-int kinesis_resolve_region(const char *override, const char *config_profile, char **ret) {
-        const char *e;
-        _cleanup_free_ char *v = NULL;
-
-        if (override && *override)
-                v = strdup(override);
-        else if ((e = getenv("AWS_REGION")) && *e)
-                v = strdup(e);
-        else if ((e = getenv("AWS_DEFAULT_REGION")) && *e)
-                v = strdup(e);
-        else {
-                struct aws_profile p = {};
-                int r = aws_profile_load(aws_profile_name(config_profile), &p);
-                if (r < 0)
-                        return r;
-                /* Said here too: with credentials from the environment the
-                 * credential chain never reads this file, but the region does. */
-                if (p.config_insecure && p.region)
-                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
-                                    "the region kinesisd uses.", p.config_path);
-                v = TAKE_PTR(p.region);
-                aws_profile_done(&p);
-                if (!v)
-                        return -ENOENT;
-        }
-        if (!v)
-                return -ENOMEM;
-        if (!region_valid(v))
-                return -EINVAL;
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
-int kinesis_resolve_endpoint(const char *override, const char *region, char **ret) {
-        const char *e;
-        _cleanup_free_ char *v = NULL;
-        int r;
-
-        if (override && *override)
-                v = strdup(override);
-        else if ((e = getenv("AWS_ENDPOINT_URL_KINESIS")) && *e)
-                v = strdup(e);
-        else if ((e = getenv("AWS_ENDPOINT_URL")) && *e)
-                v = strdup(e);
-        else {
-                if (!region || !region_valid(region))
-                        return -EINVAL;
-                if (asprintf(&v, "https://kinesis.%s.amazonaws.com%s", region,
-                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                        v = NULL;
-        }
-        if (!v)
-                return -ENOMEM;
-        r = url_check(v, false);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
-const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle) {
-        const char *e;
-
-        if (config_ca_bundle && *config_ca_bundle)
-                return config_ca_bundle;
-        e = getenv("AWS_CA_BUNDLE");
-        return e && *e ? e : NULL;
-}
-
 /* ---- client ------------------------------------------------------------ */
 
 struct pacer_entry {
@@ -207,7 +127,7 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
         struct kinesis_client *c;
         int r;
 
-        if (!region || !region_valid(region) || !endpoint)
+        if (!endpoint_region_is_valid(region) || !endpoint)
                 return -EINVAL;
         r = url_check(endpoint, false);
         if (r < 0)

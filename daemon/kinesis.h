@@ -69,20 +69,6 @@ struct kinesis_options {
         double rate_fraction;        /* of DESIGN §6 rates; default 0.8 */
 };
 
-/* ---- resolution (DESIGN §5): the daemon and kinesis-call use these ---- */
-
-/* Region: override (--region or aws.region) > AWS_REGION > AWS_DEFAULT_REGION >
- * the profile's region in the config file. -ENOENT if none; -EINVAL if the
- * name is not a region name. */
-int kinesis_resolve_region(const char *override, const char *config_profile, char **ret);
-/* Endpoint: override (--endpoint or aws.endpoint) > AWS_ENDPOINT_URL_KINESIS >
- * AWS_ENDPOINT_URL > https://kinesis.<region>.amazonaws.com (.com.cn for cn-*).
- * The result passed url_check() (-EPERM for plain http to a non-loopback
- * host). */
-int kinesis_resolve_endpoint(const char *override, const char *region, char **ret);
-/* CA bundle: config's aws.ca_bundle > AWS_CA_BUNDLE > NULL (curl's default). */
-const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle);
-
 /* ---- the client ------------------------------------------------------ */
 
 int kinesis_client_new(struct http_client *http, struct creds_provider *creds, const char *region,

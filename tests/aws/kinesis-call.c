@@ -21,6 +21,7 @@
 
 #include "aws/creds.h"
 #include "aws/aws-error.h"
+#include "aws/endpoint.h"
 #include "aws/http.h"
 #include "kinesis.h"
 #include "log.h"
@@ -293,13 +294,13 @@ int main(int argc, char **argv) {
         x.operation = argv[optind];
         x.json_template = argv[optind + 1];
 
-        r = kinesis_resolve_region(region_opt, profile, &region);
+        r = endpoint_resolve_region(region_opt, NULL, profile, &region, NULL);
         if (r < 0) {
                 fprintf(stderr, "kinesis-call: no usable region (--region, AWS_REGION, AWS_DEFAULT_REGION, "
                                 "profile region): %s\n", strerror(-r));
                 return 2;
         }
-        r = kinesis_resolve_endpoint(endpoint_opt, region, &endpoint);
+        r = endpoint_resolve_kinesis(endpoint_opt, NULL, region, &endpoint, NULL);
         if (r == -EPERM) {
                 fprintf(stderr, "kinesis-call: refusing plain http:// endpoint: only loopback hosts may "
                                 "be reached without TLS\n");
@@ -309,7 +310,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "kinesis-call: no usable endpoint: %s\n", strerror(-r));
                 return 2;
         }
-        ho.ca_bundle = kinesis_resolve_ca_bundle(ca_opt);
+        ho.ca_bundle = endpoint_ca_bundle(ca_opt);
         ho.user_agent = "kinesisd-kinesis-call";
 
         if (http_global_init() < 0) {

@@ -11,6 +11,7 @@
 
 #include "aws/creds-file.h"
 #include "aws/aws-error.h"
+#include "aws/endpoint.h"
 #include "aws/http.h"
 #include "aws/pacer.h"
 #include "aws/retry.h"
@@ -478,8 +479,25 @@ static void test_container_url(void) {
         unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 }
 
+static void test_region_names(void) {
+        static const char *const good[] = {
+                "us-west-2", "cn-north-1", "us-gov-west-1", "eu-isoe-west-1", "ap-southeast-12",
+        };
+        static const char *const bad[] = {
+                "", "US-WEST-2", "us-west", "uswest2", "us-west-2a", "us-west-123", "u-west-2",
+                "usa-west-2", "us--2", "us-west-", "us-west-2-", "us-1", "us-west-2; x",
+                "us-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                CHECK(endpoint_region_is_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK(!endpoint_region_is_valid(bad[i]));
+        CHECK(!endpoint_region_is_valid(NULL));
+}
+
 static void test_resolution(void) {
         char *v = NULL;
+        const char *src = NULL;
         char cfg[] = "/tmp/kinesisd-aws-unit-XXXXXX";
         int fd = mkstemp(cfg);
 
@@ -494,59 +512,77 @@ static void test_resolution(void) {
         unsetenv("AWS_PROFILE");
         setenv("AWS_REGION", "eu-central-1", 1);
         setenv("AWS_DEFAULT_REGION", "us-east-2", 1);
-        CHECK_INTEQ(kinesis_resolve_region("us-west-2", "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region("us-west-2", NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "us-west-2");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, "eu-west-3", "p", &v, &src), 0);
+        CHECK_STREQ(v, "eu-west-3");
+        CHECK_STREQ(src, "aws.region");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_region("us-west-2", "eu-west-3", "p", &v, &src), 0);
+        CHECK_STREQ(v, "us-west-2");
+        CHECK_STREQ(src, "--region");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, &src), 0);
         CHECK_STREQ(v, "eu-central-1");
+        CHECK_STREQ(src, "$AWS_REGION");
         free(v);
         unsetenv("AWS_REGION");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "us-east-2");
         free(v);
         unsetenv("AWS_DEFAULT_REGION");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "ap-east-1");
         free(v);
         setenv("AWS_PROFILE", "p", 1);
-        CHECK_INTEQ(kinesis_resolve_region(NULL, NULL, &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, NULL, &v, &src), 0);
         CHECK_STREQ(v, "ap-east-1");
+        CHECK_STREQ(src, "the profile's region");
         free(v);
         unsetenv("AWS_PROFILE");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, NULL, &v), -ENOENT);
-        CHECK_INTEQ(kinesis_resolve_region("US-EAST-1; x", NULL, &v), -EINVAL);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, NULL, &v, NULL), -ENOENT);
+        CHECK_INTEQ(endpoint_resolve_region("US-EAST-1; x", NULL, NULL, &v, NULL), -EINVAL);
         unlink(cfg);
         unsetenv("AWS_CONFIG_FILE");
         unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 
         unsetenv("AWS_ENDPOINT_URL");
         unsetenv("AWS_ENDPOINT_URL_KINESIS");
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "https://kinesis.us-east-1.amazonaws.com");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "cn-north-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "cn-north-1", &v, NULL), 0);
         CHECK_STREQ(v, "https://kinesis.cn-north-1.amazonaws.com.cn");
         free(v);
         setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "http://127.0.0.1:1");
         free(v);
         setenv("AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:2", 1);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "http://127.0.0.1:2");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint("http://localhost:3", "us-east-1", &v), 0);
-        CHECK_STREQ(v, "http://localhost:3");
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, &src), 0);
+        CHECK_STREQ(src, "$AWS_ENDPOINT_URL_KINESIS");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint("http://192.0.2.1/", "us-east-1", &v), -EPERM);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, "http://localhost:4", "us-east-1", &v, &src), 0);
+        CHECK_STREQ(v, "http://localhost:4");
+        CHECK_STREQ(src, "aws.endpoint");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_kinesis("http://localhost:3", "http://localhost:4", "us-east-1", &v, &src), 0);
+        CHECK_STREQ(v, "http://localhost:3");
+        CHECK_STREQ(src, "--endpoint");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_kinesis("http://192.0.2.1/", NULL, "us-east-1", &v, NULL), -EPERM);
         unsetenv("AWS_ENDPOINT_URL");
         unsetenv("AWS_ENDPOINT_URL_KINESIS");
 
         setenv("AWS_CA_BUNDLE", "/env/ca.pem", 1);
-        CHECK_STREQ(kinesis_resolve_ca_bundle("/cfg/ca.pem"), "/cfg/ca.pem");
-        CHECK_STREQ(kinesis_resolve_ca_bundle(NULL), "/env/ca.pem");
+        CHECK_STREQ(endpoint_ca_bundle("/cfg/ca.pem"), "/cfg/ca.pem");
+        CHECK_STREQ(endpoint_ca_bundle(NULL), "/env/ca.pem");
         unsetenv("AWS_CA_BUNDLE");
-        CHECK(kinesis_resolve_ca_bundle(NULL) == NULL);
+        CHECK(endpoint_ca_bundle(NULL) == NULL);
 }
 
 static void check_json(json_object *o, const char *expected) {
@@ -717,6 +753,7 @@ int main(void) {
         test_split_command();
         test_credentials_json();
         test_container_url();
+        test_region_names();
         test_resolution();
         test_builders();
         test_parsers();
