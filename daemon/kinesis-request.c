@@ -1,0 +1,243 @@
+/* Kinesis JSON 1.1 request bodies, one builder per operation kinesisd uses
+ * (see kinesis-request.h).
+ *
+ * Must never: log, send anything, or emit a key AWS does not document for
+ * the operation. */
+#include "kinesis-request.h"
+
+#include <errno.h>
+
+#include "util.h"
+
+static int add_str(json_object *o, const char *key, const char *v) {
+        json_object *s;
+        if (!v)
+                return -EINVAL;
+        s = json_object_new_string(v);
+        if (!s)
+                return -ENOMEM;
+        return json_object_object_add(o, key, s) < 0 ? -ENOMEM : 0;
+}
+
+static int add_int(json_object *o, const char *key, int64_t v) {
+        json_object *i = json_object_new_int64(v);
+        if (!i)
+                return -ENOMEM;
+        return json_object_object_add(o, key, i) < 0 ? -ENOMEM : 0;
+}
+
+static json_object *obj_with(const char *key, const char *value) {
+        json_object *o = json_object_new_object();
+        if (o && add_str(o, key, value) < 0)
+                o = (json_object_put(o), NULL);
+        return o;
+}
+
+static json_object *finish(json_object *o, int r) {
+        if (r < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static const char *mode_name(enum stream_mode m) {
+        return m == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED";
+}
+
+static int add_tag_map(json_object *o, const char *key, const struct stream_tag *tags, size_t n) {
+        json_object *m = json_object_new_object();
+        int r = 0;
+        if (!m)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = add_str(m, tags[i].key, tags[i].value ? tags[i].value : "");
+        if (r < 0) {
+                json_object_put(m);
+                return r;
+        }
+        return json_object_object_add(o, key, m) < 0 ? -ENOMEM : 0;
+}
+
+json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, unsigned shards,
+                                       const struct stream_tag *tags, size_t n_tags,
+                                       unsigned max_record_size_kib) {
+        json_object *o = obj_with("StreamName", name), *md;
+        int r;
+
+        if (!o)
+                return NULL;
+        if (mode == STREAM_MODE_PROVISIONED)
+                r = add_int(o, "ShardCount", shards);
+        else
+                r = 0;
+        md = obj_with("StreamMode", mode_name(mode));
+        if (r >= 0)
+                r = md && json_object_object_add(o, "StreamModeDetails", md) >= 0 ? 0 : -ENOMEM;
+        if (r >= 0 && tags && n_tags > 0)
+                r = add_tag_map(o, "Tags", tags, n_tags);
+        if (r >= 0 && max_record_size_kib > 0)
+                r = add_int(o, "MaxRecordSizeInKiB", max_record_size_kib);
+        return finish(o, r);
+}
+
+json_object *kinesis_req_update_shard_count(const char *name, unsigned target) {
+        json_object *o = obj_with("StreamName", name);
+        int r;
+        if (!o)
+                return NULL;
+        r = add_int(o, "TargetShardCount", target);
+        if (r >= 0)
+                r = add_str(o, "ScalingType", "UNIFORM_SCALING");
+        return finish(o, r);
+}
+
+json_object *kinesis_req_update_stream_mode(const char *arn, enum stream_mode mode) {
+        json_object *o = obj_with("StreamARN", arn), *md;
+        if (!o)
+                return NULL;
+        md = obj_with("StreamMode", mode_name(mode));
+        return finish(o, md && json_object_object_add(o, "StreamModeDetails", md) >= 0 ? 0 : -ENOMEM);
+}
+
+json_object *kinesis_req_retention(const char *name, unsigned hours) {
+        json_object *o = obj_with("StreamName", name);
+        return o ? finish(o, add_int(o, "RetentionPeriodHours", hours)) : NULL;
+}
+
+static json_object *encryption(const char *name, const char *kms_key) {
+        json_object *o = obj_with("StreamName", name);
+        int r;
+        if (!o)
+                return NULL;
+        r = add_str(o, "EncryptionType", "KMS");
+        if (r >= 0)
+                r = add_str(o, "KeyId", kms_key);
+        return finish(o, r);
+}
+
+json_object *kinesis_req_start_encryption(const char *name, const char *kms_key) {
+        return encryption(name, kms_key);
+}
+
+json_object *kinesis_req_stop_encryption(const char *name, const char *kms_key) {
+        return encryption(name, kms_key);
+}
+
+static const char *const metric_names[SHARD_METRIC_COUNT] = {
+        "IncomingBytes",
+        "IncomingRecords",
+        "OutgoingBytes",
+        "OutgoingRecords",
+        "WriteProvisionedThroughputExceeded",
+        "ReadProvisionedThroughputExceeded",
+        "IteratorAgeMilliseconds",
+};
+
+const char *kinesis_metric_name(unsigned bit_index) {
+        return bit_index < SHARD_METRIC_COUNT ? metric_names[bit_index] : NULL;
+}
+
+json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
+        json_object *o = obj_with("StreamName", name), *a;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        a = json_object_new_array();
+        if (!a)
+                return finish(o, -ENOMEM);
+        if ((metrics & METRIC_ALL) == METRIC_ALL)
+                r = json_object_array_add(a, json_object_new_string("ALL"));
+        else
+                for (unsigned i = 0; i < SHARD_METRIC_COUNT && r >= 0; i++)
+                        if (metrics & (1u << i))
+                                r = json_object_array_add(a, json_object_new_string(metric_names[i]));
+        if (r < 0) {
+                json_object_put(a);
+                return finish(o, -ENOMEM);
+        }
+        return finish(o, json_object_object_add(o, "ShardLevelMetrics", a) < 0 ? -ENOMEM : 0);
+}
+
+json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with("StreamName", name);
+        return o ? finish(o, add_tag_map(o, "Tags", tags, n)) : NULL;
+}
+
+json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with("StreamName", name), *a;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        a = json_object_new_array();
+        if (!a)
+                return finish(o, -ENOMEM);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = json_object_array_add(a, json_object_new_string(tags[i].key));
+        if (r < 0) {
+                json_object_put(a);
+                return finish(o, -ENOMEM);
+        }
+        return finish(o, json_object_object_add(o, "TagKeys", a) < 0 ? -ENOMEM : 0);
+}
+
+json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_str(o, "ConsumerName", consumer)) : NULL;
+}
+
+json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
+}
+
+json_object *kinesis_req_describe_stream_summary(const char *name) {
+        return obj_with("StreamName", name);
+}
+
+json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,
+                                      const char *exclusive_start_name) {
+        json_object *o = json_object_new_object();
+        int r = 0;
+        if (!o)
+                return NULL;
+        if (limit)
+                r = add_int(o, "Limit", limit);
+        /* NextToken cannot be combined with other parameters. */
+        if (r >= 0 && next_token) {
+                json_object_object_del(o, "Limit");
+                r = add_str(o, "NextToken", next_token);
+        } else if (r >= 0 && exclusive_start_name)
+                r = add_str(o, "ExclusiveStartStreamName", exclusive_start_name);
+        return finish(o, r);
+}
+
+json_object *kinesis_req_list_tags(const char *name, unsigned limit, const char *exclusive_start_key) {
+        json_object *o = obj_with("StreamName", name);
+        int r = 0;
+        if (!o)
+                return NULL;
+        if (limit)
+                r = add_int(o, "Limit", limit);
+        if (r >= 0 && exclusive_start_key)
+                r = add_str(o, "ExclusiveStartTagKey", exclusive_start_key);
+        return finish(o, r);
+}
+
+json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const char *next_token) {
+        json_object *o = obj_with("StreamARN", arn);
+        int r = 0;
+        if (!o)
+                return NULL;
+        if (limit)
+                r = add_int(o, "MaxResults", limit);
+        if (r >= 0 && next_token)
+                r = add_str(o, "NextToken", next_token);
+        return finish(o, r);
+}
+
+json_object *kinesis_req_describe_limits(void) {
+        return json_object_new_object();
+}
