@@ -24,6 +24,7 @@
 #include "aws/pacer.h"
 #include "aws/retry.h"
 #include "aws/url.h"
+#include "buf.h"
 #include "log.h"
 
 _Static_assert(HTTP_MAX_BODY <= AWS_JSON_MAX, "every body the client keeps can be parsed");
@@ -75,12 +76,6 @@ enum request_phase {
         PHASE_SENDING,
 };
 
-struct dynbuf {
-        char *data;
-        size_t len, alloc, max;
-        bool too_big;
-};
-
 struct http_request {
         struct http_client *client;
         struct http_request *next, *prev;          /* client->requests */
@@ -111,7 +106,7 @@ struct http_request {
         unsigned last_retry_cost;
 
         /* The last attempt's outcome. */
-        struct dynbuf resp_body, resp_headers;
+        struct buf resp_body, resp_headers;
         long status;
         int transport_error;
         /* curl's text, and room for what note_verification() adds. */
@@ -119,36 +114,6 @@ struct http_request {
         json_object *json;
         char *err_code, *err_message;
 };
-
-static void dynbuf_reset(struct dynbuf *b) {
-        free(b->data);
-        b->data = NULL;
-        b->len = b->alloc = 0;
-        b->too_big = false;
-}
-
-static int dynbuf_append(struct dynbuf *b, const char *p, size_t n) {
-        if (n > b->max - b->len) {
-                b->too_big = true;
-                return -EFBIG;
-        }
-        if (b->len + n + 1 > b->alloc) {
-                size_t a = b->alloc ? b->alloc : 1024;
-                while (a < b->len + n + 1)
-                        a *= 2;
-                if (a > b->max + 1)
-                        a = b->max + 1;
-                char *d = realloc(b->data, a);
-                if (!d)
-                        return -ENOMEM;
-                b->data = d;
-                b->alloc = a;
-        }
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return 0;
-}
 
 void http_client_options_default(struct http_client_options *o) {
         *o = (struct http_client_options){
@@ -415,8 +380,8 @@ sd_event *http_client_get_event(struct http_client *c) {
 /* ---- requests -------------------------------------------------------- */
 
 static void request_reset_attempt(struct http_request *r) {
-        dynbuf_reset(&r->resp_body);
-        dynbuf_reset(&r->resp_headers);
+        buf_done(&r->resp_body);
+        buf_done(&r->resp_headers);
         r->status = 0;
         r->transport_error = 0;
         r->curl_error[0] = 0;
@@ -516,7 +481,8 @@ static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata
         size_t n = size * nmemb;
 
         /* Returning less than n makes curl abort the transfer. */
-        if (dynbuf_append(&r->resp_body, ptr, n) < 0)
+        buf_append(&r->resp_body, ptr, n);
+        if (r->resp_body.err < 0)
                 return 0;
         return n;
 }
@@ -527,16 +493,18 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
 
         /* A new status line (after 100-continue or similar) starts over. */
         if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
-                dynbuf_reset(&r->resp_headers);
+                buf_done(&r->resp_headers);
                 return n;
         }
         while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
                 k--;
         if (k == 0 || !memchr(ptr, ':', k))
                 return n;
-        if (dynbuf_append(&r->resp_headers, ptr, k) < 0 || dynbuf_append(&r->resp_headers, "", 1) < 0)
+        /* Records are NUL-separated: "name: value\0". */
+        buf_append(&r->resp_headers, ptr, k);
+        buf_putc(&r->resp_headers, 0);
+        if (r->resp_headers.err < 0)
                 return 0;
-        /* dynbuf_append keeps a NUL after the data; records are NUL-separated. */
         return n;
 }
 
@@ -742,7 +710,7 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         r->headers = NULL;
 
         r->status = cc == CURLE_OK ? status : 0;
-        r->transport_error = curl_code_to_errno(cc, r->resp_body.too_big);
+        r->transport_error = curl_code_to_errno(cc, r->resp_body.err == -EFBIG);
         if (curl_code_is_verification(cc))
                 note_verification(r);
         if (r->transport_error == 0) {
@@ -859,8 +827,8 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         if (c->requests)
                 c->requests->prev = r;
         c->requests = r;
-        r->resp_body.max = HTTP_MAX_BODY;
-        r->resp_headers.max = HTTP_MAX_HEADER_BYTES;
+        r->resp_body = BUF_INIT(HTTP_MAX_BODY, false);
+        r->resp_headers = BUF_INIT(HTTP_MAX_HEADER_BYTES, false);
         r->method = strdup(p->method);
         r->url = strdup(p->url);
         r->log_name = p->log_name ? strdup(p->log_name) : NULL;
