@@ -6,6 +6,7 @@
 #include "kinesis-request.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "util.h"
 
@@ -24,6 +25,26 @@ static int add_int(json_object *o, const char *key, int64_t v) {
         if (!i)
                 return -ENOMEM;
         return json_object_object_add(o, key, i) < 0 ? -ENOMEM : 0;
+}
+
+/* key: an array of the n strings. */
+static int add_str_array(json_object *o, const char *key, const char *const *v, size_t n) {
+        json_object *a = json_object_new_array();
+        int r = 0;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                json_object *e = json_object_new_string(v[i]);
+                r = e ? json_object_array_add(a, e) : -ENOMEM;
+                if (r < 0)
+                        json_object_put(e);
+        }
+        if (r < 0) {
+                json_object_put(a);
+                return -ENOMEM;
+        }
+        return json_object_object_add(o, key, a) < 0 ? -ENOMEM : 0;
 }
 
 static json_object *obj_with(const char *key, const char *value) {
@@ -139,25 +160,19 @@ const char *kinesis_metric_name(unsigned bit_index) {
 }
 
 json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
-        json_object *o = obj_with("StreamName", name), *a;
-        int r = 0;
+        json_object *o = obj_with("StreamName", name);
+        const char *names[SHARD_METRIC_COUNT];
+        size_t n = 0;
 
         if (!o)
                 return NULL;
-        a = json_object_new_array();
-        if (!a)
-                return finish(o, -ENOMEM);
         if ((metrics & METRIC_ALL) == METRIC_ALL)
-                r = json_object_array_add(a, json_object_new_string("ALL"));
+                names[n++] = "ALL";
         else
-                for (unsigned i = 0; i < SHARD_METRIC_COUNT && r >= 0; i++)
+                for (unsigned i = 0; i < SHARD_METRIC_COUNT; i++)
                         if (metrics & (1u << i))
-                                r = json_object_array_add(a, json_object_new_string(metric_names[i]));
-        if (r < 0) {
-                json_object_put(a);
-                return finish(o, -ENOMEM);
-        }
-        return finish(o, json_object_object_add(o, "ShardLevelMetrics", a) < 0 ? -ENOMEM : 0);
+                                names[n++] = metric_names[i];
+        return finish(o, add_str_array(o, "ShardLevelMetrics", names, n));
 }
 
 json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
@@ -166,21 +181,17 @@ json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tag
 }
 
 json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name), *a;
-        int r = 0;
+        json_object *o = obj_with("StreamName", name);
+        _cleanup_free_ const char **keys = NULL;
 
         if (!o)
                 return NULL;
-        a = json_object_new_array();
-        if (!a)
+        keys = calloc(n > 0 ? n : 1, sizeof *keys);
+        if (!keys)
                 return finish(o, -ENOMEM);
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = json_object_array_add(a, json_object_new_string(tags[i].key));
-        if (r < 0) {
-                json_object_put(a);
-                return finish(o, -ENOMEM);
-        }
-        return finish(o, json_object_object_add(o, "TagKeys", a) < 0 ? -ENOMEM : 0);
+        for (size_t i = 0; i < n; i++)
+                keys[i] = tags[i].key;
+        return finish(o, add_str_array(o, "TagKeys", keys, n));
 }
 
 json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
@@ -214,28 +225,26 @@ json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,
         return finish(o, r);
 }
 
-json_object *kinesis_req_list_tags(const char *name, unsigned limit, const char *exclusive_start_key) {
-        json_object *o = obj_with("StreamName", name);
+/* One page of a listing of what key names: its size, and where to go on. */
+static json_object *page(const char *key, const char *value, const char *limit_key, unsigned limit,
+                         const char *token_key, const char *token) {
+        json_object *o = obj_with(key, value);
         int r = 0;
         if (!o)
                 return NULL;
         if (limit)
-                r = add_int(o, "Limit", limit);
-        if (r >= 0 && exclusive_start_key)
-                r = add_str(o, "ExclusiveStartTagKey", exclusive_start_key);
+                r = add_int(o, limit_key, limit);
+        if (r >= 0 && token)
+                r = add_str(o, token_key, token);
         return finish(o, r);
 }
 
+json_object *kinesis_req_list_tags(const char *name, unsigned limit, const char *exclusive_start_key) {
+        return page("StreamName", name, "Limit", limit, "ExclusiveStartTagKey", exclusive_start_key);
+}
+
 json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const char *next_token) {
-        json_object *o = obj_with("StreamARN", arn);
-        int r = 0;
-        if (!o)
-                return NULL;
-        if (limit)
-                r = add_int(o, "MaxResults", limit);
-        if (r >= 0 && next_token)
-                r = add_str(o, "NextToken", next_token);
-        return finish(o, r);
+        return page("StreamARN", arn, "MaxResults", limit, "NextToken", next_token);
 }
 
 json_object *kinesis_req_describe_limits(void) {
