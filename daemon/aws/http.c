@@ -1,4 +1,7 @@
-/* HTTP for the AWS client: curl multi-socket on sd-event, retries, pacing.
+/* HTTP for the AWS client: curl multi-socket on sd-event, and the life of a
+ * request. What to retry and how long to wait is retry.c's, pacing is
+ * pacer.c's, which URLs are allowed is url.c's, reading an error is
+ * aws-error.c's: this file only drives them.
  *
  * A request goes through the same cycle for every attempt:
  *     pace (wait for a token) -> prepare (caller signs) -> send -> classify
@@ -10,14 +13,11 @@
  * only when asked), or log a header value or a body above debug. */
 #include "aws/http.h"
 
-#include <arpa/inet.h>
-#include <inttypes.h>
 #include <curl/curl.h>
-#include <math.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "aws/aws-error.h"
@@ -29,9 +29,12 @@
 
 _Static_assert(HTTP_MAX_BODY <= AWS_JSON_MAX, "every body the client keeps can be parsed");
 
-
-
-/* ---- pure helpers ---------------------------------------------------- */
+/* Easy handles kept for reuse between attempts. */
+#define HTTP_SPARE_HANDLES 8
+/* Connections kept open in all: this many times the per-host limit. */
+#define HTTP_MAXCONNECTS_FACTOR 4
+/* Calls to prepare() that say "not yet" before the request fails with -ELOOP. */
+#define HTTP_MAX_PREPARE_CALLS 1000
 
 int http_global_init(void) {
         return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
@@ -64,7 +67,7 @@ struct http_client {
         struct http_client_stats stats;
         /* Easy handles of finished attempts, reset for the next one: creating
          * and freeing one per request was a good part of each call's cost. */
-        CURL *spare[8];
+        CURL *spare[HTTP_SPARE_HANDLES];
         size_t n_spare;
 };
 
@@ -320,7 +323,7 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
             curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                               c->opts.max_host_connections) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
-                              c->opts.max_host_connections * 4) != CURLM_OK ||
+                              c->opts.max_host_connections * HTTP_MAXCONNECTS_FACTOR) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING) != CURLM_OK) {
                 r = -EIO;
                 goto fail;
@@ -587,7 +590,7 @@ static void request_prepare(struct http_request *r) {
         request_reset_attempt(r);
         if (r->prepare) {
                 /* A prepare that keeps saying "not yet" after resumes is broken. */
-                if (++r->n_prepare_calls > 1000) {
+                if (++r->n_prepare_calls > HTTP_MAX_PREPARE_CALLS) {
                         request_finish(r, -ELOOP);
                         return;
                 }
