@@ -24,6 +24,12 @@
 #define KINESIS_TARGET_PREFIX "Kinesis_20131202."
 #define KINESIS_CONTENT_TYPE "application/x-amz-json-1.1"
 #define KINESIS_MAX_PAGES 10000
+#define KINESIS_MAX_OPERATION_NAME 64
+/* Calls per second of an operation DESIGN §6 does not name. */
+#define KINESIS_DEFAULT_RATE 5
+/* Our page token for ListStreams answers without NextToken: "name:" and the
+ * last stream name, continued with ExclusiveStartStreamName. */
+#define NAME_TOKEN "name:"
 
 
 /* ---- rates (DESIGN §6) ------------------------------------------------ */
@@ -67,7 +73,7 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {
                 }
         if (ret_per_stream)
                 *ret_per_stream = false;
-        return 5;
+        return KINESIS_DEFAULT_RATE;
 }
 
 bool kinesis_result_is_final(const struct kinesis_result *r) {
@@ -139,7 +145,7 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
                 return -ENOMEM;
         c->http = http;
         c->creds = creds;
-        c->fraction = o && o->rate_fraction > 0 && o->rate_fraction <= 1 ? o->rate_fraction : 0.8;
+        c->fraction = o && o->rate_fraction > 0 && o->rate_fraction <= 1 ? o->rate_fraction : KINESIS_RATE_FRACTION_DEFAULT;
         c->region = strdup(region);
         c->endpoint = strdup(endpoint);
         if (!c->region || !c->endpoint) {
@@ -438,7 +444,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
 
 static bool operation_valid(const char *op) {
         size_t n = op ? strlen(op) : 0;
-        if (n == 0 || n > 64)
+        if (n == 0 || n > KINESIS_MAX_OPERATION_NAME)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (!isalpha((unsigned char) op[i]))
@@ -562,8 +568,8 @@ static json_object *page_request(struct kinesis_call *call) {
         switch (call->page_kind) {
         case PAGE_STREAMS:
                 /* NextToken when the service gave one; older answers page by name. */
-                if (call->page_token && strncmp(call->page_token, "name:", 5) == 0)
-                        return kinesis_req_list_streams(call->limit, NULL, call->page_token + 5);
+                if (call->page_token && strncmp(call->page_token, NAME_TOKEN, strlen(NAME_TOKEN)) == 0)
+                        return kinesis_req_list_streams(call->limit, NULL, call->page_token + strlen(NAME_TOKEN));
                 return kinesis_req_list_streams(call->limit, call->page_token, NULL);
         case PAGE_TAGS:
                 return kinesis_req_list_tags(call->stream_name, call->limit, call->page_token);
@@ -588,11 +594,11 @@ static void page_done(struct kinesis_call *call, const struct kinesis_result *r)
                 k = kinesis_parse_list_streams(r->body, &call->streams, &call->n, &more, &next);
                 if (k >= 0 && more && !next && call->n > 0) {
                         /* Only names: continue after the last one. */
-                        if (asprintf(&next, "name:%s", call->streams[call->n - 1].name) < 0) {
+                        if (asprintf(&next, NAME_TOKEN "%s", call->streams[call->n - 1].name) < 0) {
                                 next = NULL;
                                 k = -ENOMEM;
                         }
-                } else if (k >= 0 && next && strncmp(next, "name:", 5) == 0)
+                } else if (k >= 0 && next && strncmp(next, NAME_TOKEN, strlen(NAME_TOKEN)) == 0)
                         k = -EBADMSG; /* a token we would misread */
                 break;
         case PAGE_TAGS:

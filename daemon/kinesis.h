@@ -68,8 +68,11 @@ struct kinesis_counters {
         uint64_t retries;    /* attempts after the first */
 };
 
+/* The share of DESIGN §6 rates a client uses unless told otherwise. */
+#define KINESIS_RATE_FRACTION_DEFAULT 0.8
+
 struct kinesis_options {
-        double rate_fraction;        /* of DESIGN §6 rates; default 0.8 */
+        double rate_fraction;        /* of DESIGN §6 rates; default KINESIS_RATE_FRACTION_DEFAULT */
 };
 
 /* ---- the client ------------------------------------------------------ */
