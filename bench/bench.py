@@ -471,7 +471,7 @@ def per_stream_inclusive(small_file, big_file, n_small, n_big, wanted):
 # kinesisd functions whose inclusive cost per stream explains a steady pass.
 PER_STREAM_FUNCTIONS = ["export_now", "state_export", "call_prepare", "sigv4_sign", "request_prepare",
                         "on_socket_io", "on_curl_timer", "client_check_completions", "call_done",
-                        "http_json_parse", "on_describe", "kinesis_parse_stream_summary", "go_plan",
+                        "aws_json_parse", "on_describe", "kinesis_parse_stream_summary", "go_plan",
                         "plan_stream", "config_load", "on_list_streams"]
 
 

@@ -1,5 +1,6 @@
-/* Kinesis operations: JSON 1.1 requests, signing, pacing, response and error
- * parsing (see kinesis.h).
+/* The Kinesis client: one call sent through the HTTP layer, paced, signed
+ * afresh each attempt, retried once with fresh credentials when AWS says they
+ * are stale, and paged listings gathered into one callback (see kinesis.h).
  *
  * Must never: log a header, a credential or a request body above debug; talk
  * to an endpoint http.c refuses; call back from within kinesis_call(). */
@@ -10,14 +11,25 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/creds.h"
+#include "aws/endpoint.h"
+#include "aws/http.h"
+#include "aws/pacer.h"
+#include "aws/retry.h"
 #include "aws/sigv4.h"
+#include "aws/url.h"
 #include "json-util.h"
 #include "log.h"
 
 #define KINESIS_TARGET_PREFIX "Kinesis_20131202."
 #define KINESIS_CONTENT_TYPE "application/x-amz-json-1.1"
-#define KINESIS_MAX_LIST_ITEMS 100000 /* across all pages of one listing */
 #define KINESIS_MAX_PAGES 10000
+#define KINESIS_MAX_OPERATION_NAME 64
+/* Calls per second of an operation DESIGN §6 does not name. */
+#define KINESIS_DEFAULT_RATE 5
+/* Our page token for ListStreams answers without NextToken: "name:" and the
+ * last stream name, continued with ExclusiveStartStreamName. */
+#define NAME_TOKEN "name:"
 
 
 /* ---- rates (DESIGN §6) ------------------------------------------------ */
@@ -61,88 +73,11 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {
                 }
         if (ret_per_stream)
                 *ret_per_stream = false;
-        return 5;
+        return KINESIS_DEFAULT_RATE;
 }
 
-/* ---- resolution -------------------------------------------------------- */
-
-static bool region_valid(const char *r) {
-        size_t n = strlen(r);
-        if (n == 0 || n > 32)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!(islower((unsigned char) r[i]) || isdigit((unsigned char) r[i]) || r[i] == '-'))
-                        return false;
-        return true;
-}
-
-int kinesis_resolve_region(const char *override, const char *config_profile, char **ret) {
-        const char *e;
-        _cleanup_free_ char *v = NULL;
-
-        if (override && *override)
-                v = strdup(override);
-        else if ((e = getenv("AWS_REGION")) && *e)
-                v = strdup(e);
-        else if ((e = getenv("AWS_DEFAULT_REGION")) && *e)
-                v = strdup(e);
-        else {
-                struct aws_profile p = {};
-                int r = aws_profile_load(aws_profile_name(config_profile), &p);
-                if (r < 0)
-                        return r;
-                /* Said here too: with credentials from the environment the
-                 * credential chain never reads this file, but the region does. */
-                if (p.config_insecure && p.region)
-                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
-                                    "the region kinesisd uses.", p.config_path);
-                v = TAKE_PTR(p.region);
-                aws_profile_done(&p);
-                if (!v)
-                        return -ENOENT;
-        }
-        if (!v)
-                return -ENOMEM;
-        if (!region_valid(v))
-                return -EINVAL;
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
-int kinesis_resolve_endpoint(const char *override, const char *region, char **ret) {
-        const char *e;
-        _cleanup_free_ char *v = NULL;
-        int r;
-
-        if (override && *override)
-                v = strdup(override);
-        else if ((e = getenv("AWS_ENDPOINT_URL_KINESIS")) && *e)
-                v = strdup(e);
-        else if ((e = getenv("AWS_ENDPOINT_URL")) && *e)
-                v = strdup(e);
-        else {
-                if (!region || !region_valid(region))
-                        return -EINVAL;
-                if (asprintf(&v, "https://kinesis.%s.amazonaws.com%s", region,
-                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                        v = NULL;
-        }
-        if (!v)
-                return -ENOMEM;
-        r = http_url_check(v, false);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
-const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle) {
-        const char *e;
-
-        if (config_ca_bundle && *config_ca_bundle)
-                return config_ca_bundle;
-        e = getenv("AWS_CA_BUNDLE");
-        return e && *e ? e : NULL;
+bool kinesis_result_is_final(const struct kinesis_result *r) {
+        return r->error == 0 && retry_classify(0, r->http_status, r->error_type, r->error_message) == RETRY_NO;
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -150,7 +85,7 @@ const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle) {
 struct pacer_entry {
         char *operation;
         char *stream; /* NULL: the account-wide bucket of the operation */
-        struct http_pacer *pacer;
+        struct pacer *pacer;
 };
 
 enum page_kind { PAGE_NONE, PAGE_STREAMS, PAGE_TAGS, PAGE_CONSUMERS };
@@ -200,9 +135,9 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
         struct kinesis_client *c;
         int r;
 
-        if (!region || !region_valid(region) || !endpoint)
+        if (!endpoint_region_is_valid(region) || !endpoint)
                 return -EINVAL;
-        r = http_url_check(endpoint, false);
+        r = url_check(endpoint, false);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof *c);
@@ -210,14 +145,14 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
                 return -ENOMEM;
         c->http = http;
         c->creds = creds;
-        c->fraction = o && o->rate_fraction > 0 && o->rate_fraction <= 1 ? o->rate_fraction : 0.8;
+        c->fraction = o && o->rate_fraction > 0 && o->rate_fraction <= 1 ? o->rate_fraction : KINESIS_RATE_FRACTION_DEFAULT;
         c->region = strdup(region);
         c->endpoint = strdup(endpoint);
         if (!c->region || !c->endpoint) {
                 kinesis_client_free(c);
                 return -ENOMEM;
         }
-        r = http_url_host_path(endpoint, &c->host, &c->path);
+        r = url_host_path(endpoint, &c->host, &c->path);
         if (r < 0) {
                 kinesis_client_free(c);
                 return r;
@@ -236,7 +171,7 @@ struct kinesis_client *kinesis_client_free(struct kinesis_client *c) {
         for (size_t i = 0; i < c->n_pacers; i++) {
                 free(c->pacers[i].operation);
                 free(c->pacers[i].stream);
-                http_pacer_unref(c->pacers[i].pacer);
+                pacer_unref(c->pacers[i].pacer);
         }
         free(c->pacers);
         free(c->region);
@@ -246,14 +181,6 @@ struct kinesis_client *kinesis_client_free(struct kinesis_client *c) {
         sigv4_key_cache_wipe(&c->key_cache);
         free(c);
         return NULL;
-}
-
-const char *kinesis_client_region(const struct kinesis_client *c) {
-        return c->region;
-}
-
-const char *kinesis_client_endpoint(const struct kinesis_client *c) {
-        return c->endpoint;
 }
 
 const struct kinesis_counters *kinesis_client_counters(const struct kinesis_client *c) {
@@ -266,10 +193,10 @@ static void pacers_gc(struct kinesis_client *c) {
 
         for (size_t i = 0; i < c->n_pacers; i++) {
                 struct pacer_entry *e = &c->pacers[i];
-                if (e->stream && http_pacer_is_idle(e->pacer)) {
+                if (e->stream && pacer_is_idle(e->pacer)) {
                         free(e->operation);
                         free(e->stream);
-                        http_pacer_unref(e->pacer);
+                        pacer_unref(e->pacer);
                         continue;
                 }
                 c->pacers[j++] = *e;
@@ -278,7 +205,7 @@ static void pacers_gc(struct kinesis_client *c) {
 }
 
 static int pacer_for(struct kinesis_client *c, const char *operation, const char *stream,
-                     struct http_pacer **ret) {
+                     struct pacer **ret) {
         bool per_stream;
         double rate = kinesis_operation_rate(operation, &per_stream);
         _cleanup_free_ char *name = NULL;
@@ -309,7 +236,7 @@ static int pacer_for(struct kinesis_client *c, const char *operation, const char
                 free(n->stream);
                 return -ENOMEM;
         }
-        r = http_pacer_new(c->http, name, rate * c->fraction, &n->pacer);
+        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction, &n->pacer);
         if (r < 0) {
                 free(n->operation);
                 free(n->stream);
@@ -427,7 +354,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
 
 static int call_send(struct kinesis_call *call) {
         struct kinesis_client *c = call->client;
-        struct http_pacer *pacer = NULL;
+        struct pacer *pacer = NULL;
         _cleanup_free_ char *log_name = NULL;
         int r;
 
@@ -517,7 +444,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
 
 static bool operation_valid(const char *op) {
         size_t n = op ? strlen(op) : 0;
-        if (n == 0 || n > 64)
+        if (n == 0 || n > KINESIS_MAX_OPERATION_NAME)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (!isalpha((unsigned char) op[i]))
@@ -605,31 +532,6 @@ int kinesis_call(struct kinesis_client *c, const char *operation, json_object *r
 
 /* ---- paged listings ---------------------------------------------------- */
 
-void kinesis_stream_entries_free(struct kinesis_stream_entry *e, size_t n) {
-        for (size_t i = 0; e && i < n; i++) {
-                free(e[i].name);
-                free(e[i].arn);
-        }
-        free(e);
-}
-
-void kinesis_tags_free(struct stream_tag *t, size_t n) {
-        for (size_t i = 0; t && i < n; i++) {
-                free(t[i].key);
-                free(t[i].value);
-        }
-        free(t);
-}
-
-void kinesis_consumers_free(struct stream_consumer_obs *c, size_t n) {
-        for (size_t i = 0; c && i < n; i++) {
-                free(c[i].name);
-                free(c[i].arn);
-                free(c[i].status);
-        }
-        free(c);
-}
-
 static void page_deliver(struct kinesis_call *call, const struct kinesis_result *r, bool ok) {
         struct kinesis_client *c = call->client;
         size_t n = ok ? call->n : 0;
@@ -666,8 +568,8 @@ static json_object *page_request(struct kinesis_call *call) {
         switch (call->page_kind) {
         case PAGE_STREAMS:
                 /* NextToken when the service gave one; older answers page by name. */
-                if (call->page_token && strncmp(call->page_token, "name:", 5) == 0)
-                        return kinesis_req_list_streams(call->limit, NULL, call->page_token + 5);
+                if (call->page_token && strncmp(call->page_token, NAME_TOKEN, strlen(NAME_TOKEN)) == 0)
+                        return kinesis_req_list_streams(call->limit, NULL, call->page_token + strlen(NAME_TOKEN));
                 return kinesis_req_list_streams(call->limit, call->page_token, NULL);
         case PAGE_TAGS:
                 return kinesis_req_list_tags(call->stream_name, call->limit, call->page_token);
@@ -692,11 +594,11 @@ static void page_done(struct kinesis_call *call, const struct kinesis_result *r)
                 k = kinesis_parse_list_streams(r->body, &call->streams, &call->n, &more, &next);
                 if (k >= 0 && more && !next && call->n > 0) {
                         /* Only names: continue after the last one. */
-                        if (asprintf(&next, "name:%s", call->streams[call->n - 1].name) < 0) {
+                        if (asprintf(&next, NAME_TOKEN "%s", call->streams[call->n - 1].name) < 0) {
                                 next = NULL;
                                 k = -ENOMEM;
                         }
-                } else if (k >= 0 && next && strncmp(next, "name:", 5) == 0)
+                } else if (k >= 0 && next && strncmp(next, NAME_TOKEN, strlen(NAME_TOKEN)) == 0)
                         k = -EBADMSG; /* a token we would misread */
                 break;
         case PAGE_TAGS:
@@ -787,488 +689,3 @@ int kinesis_list_consumers(struct kinesis_client *c, const char *stream_name, co
                            (void *) cb, userdata, ret);
 }
 
-/* ---- request builders ---------------------------------------------------- */
-
-static int add_str(json_object *o, const char *key, const char *v) {
-        json_object *s;
-        if (!v)
-                return -EINVAL;
-        s = json_object_new_string(v);
-        if (!s)
-                return -ENOMEM;
-        return json_object_object_add(o, key, s) < 0 ? -ENOMEM : 0;
-}
-
-static int add_int(json_object *o, const char *key, int64_t v) {
-        json_object *i = json_object_new_int64(v);
-        if (!i)
-                return -ENOMEM;
-        return json_object_object_add(o, key, i) < 0 ? -ENOMEM : 0;
-}
-
-static json_object *obj_with(const char *key, const char *value) {
-        json_object *o = json_object_new_object();
-        if (o && add_str(o, key, value) < 0)
-                o = (json_object_put(o), NULL);
-        return o;
-}
-
-static json_object *finish(json_object *o, int r) {
-        if (r < 0) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-static const char *mode_name(enum stream_mode m) {
-        return m == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED";
-}
-
-static int add_tag_map(json_object *o, const char *key, const struct stream_tag *tags, size_t n) {
-        json_object *m = json_object_new_object();
-        int r = 0;
-        if (!m)
-                return -ENOMEM;
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = add_str(m, tags[i].key, tags[i].value ? tags[i].value : "");
-        if (r < 0) {
-                json_object_put(m);
-                return r;
-        }
-        return json_object_object_add(o, key, m) < 0 ? -ENOMEM : 0;
-}
-
-json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, unsigned shards,
-                                       const struct stream_tag *tags, size_t n_tags,
-                                       unsigned max_record_size_kib) {
-        json_object *o = obj_with("StreamName", name), *md;
-        int r;
-
-        if (!o)
-                return NULL;
-        if (mode == STREAM_MODE_PROVISIONED)
-                r = add_int(o, "ShardCount", shards);
-        else
-                r = 0;
-        md = obj_with("StreamMode", mode_name(mode));
-        if (r >= 0)
-                r = md && json_object_object_add(o, "StreamModeDetails", md) >= 0 ? 0 : -ENOMEM;
-        if (r >= 0 && tags && n_tags > 0)
-                r = add_tag_map(o, "Tags", tags, n_tags);
-        if (r >= 0 && max_record_size_kib > 0)
-                r = add_int(o, "MaxRecordSizeInKiB", max_record_size_kib);
-        return finish(o, r);
-}
-
-json_object *kinesis_req_update_shard_count(const char *name, unsigned target) {
-        json_object *o = obj_with("StreamName", name);
-        int r;
-        if (!o)
-                return NULL;
-        r = add_int(o, "TargetShardCount", target);
-        if (r >= 0)
-                r = add_str(o, "ScalingType", "UNIFORM_SCALING");
-        return finish(o, r);
-}
-
-json_object *kinesis_req_update_stream_mode(const char *arn, enum stream_mode mode) {
-        json_object *o = obj_with("StreamARN", arn), *md;
-        if (!o)
-                return NULL;
-        md = obj_with("StreamMode", mode_name(mode));
-        return finish(o, md && json_object_object_add(o, "StreamModeDetails", md) >= 0 ? 0 : -ENOMEM);
-}
-
-json_object *kinesis_req_retention(const char *name, unsigned hours) {
-        json_object *o = obj_with("StreamName", name);
-        return o ? finish(o, add_int(o, "RetentionPeriodHours", hours)) : NULL;
-}
-
-static json_object *encryption(const char *name, const char *kms_key) {
-        json_object *o = obj_with("StreamName", name);
-        int r;
-        if (!o)
-                return NULL;
-        r = add_str(o, "EncryptionType", "KMS");
-        if (r >= 0)
-                r = add_str(o, "KeyId", kms_key);
-        return finish(o, r);
-}
-
-json_object *kinesis_req_start_encryption(const char *name, const char *kms_key) {
-        return encryption(name, kms_key);
-}
-
-json_object *kinesis_req_stop_encryption(const char *name, const char *kms_key) {
-        return encryption(name, kms_key);
-}
-
-json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
-        json_object *o = obj_with("StreamName", name), *a;
-        int r = 0;
-
-        if (!o)
-                return NULL;
-        a = json_object_new_array();
-        if (!a)
-                return finish(o, -ENOMEM);
-        if ((metrics & METRIC_ALL) == METRIC_ALL)
-                r = json_object_array_add(a, json_object_new_string("ALL"));
-        else
-                for (unsigned i = 0; i < SHARD_METRIC_COUNT && r >= 0; i++)
-                        if (metrics & (1u << i))
-                                r = json_object_array_add(a, json_object_new_string(shard_metric_name(i)));
-        if (r < 0) {
-                json_object_put(a);
-                return finish(o, -ENOMEM);
-        }
-        return finish(o, json_object_object_add(o, "ShardLevelMetrics", a) < 0 ? -ENOMEM : 0);
-}
-
-json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name);
-        return o ? finish(o, add_tag_map(o, "Tags", tags, n)) : NULL;
-}
-
-json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name), *a;
-        int r = 0;
-
-        if (!o)
-                return NULL;
-        a = json_object_new_array();
-        if (!a)
-                return finish(o, -ENOMEM);
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = json_object_array_add(a, json_object_new_string(tags[i].key));
-        if (r < 0) {
-                json_object_put(a);
-                return finish(o, -ENOMEM);
-        }
-        return finish(o, json_object_object_add(o, "TagKeys", a) < 0 ? -ENOMEM : 0);
-}
-
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
-        json_object *o = obj_with("StreamARN", arn);
-        return o ? finish(o, add_str(o, "ConsumerName", consumer)) : NULL;
-}
-
-json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer) {
-        return kinesis_req_register_consumer(arn, consumer);
-}
-
-json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
-        json_object *o = obj_with("StreamARN", arn);
-        return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
-}
-
-json_object *kinesis_req_describe_stream_summary(const char *name) {
-        return obj_with("StreamName", name);
-}
-
-json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,
-                                      const char *exclusive_start_name) {
-        json_object *o = json_object_new_object();
-        int r = 0;
-        if (!o)
-                return NULL;
-        if (limit)
-                r = add_int(o, "Limit", limit);
-        /* NextToken cannot be combined with other parameters. */
-        if (r >= 0 && next_token) {
-                json_object_object_del(o, "Limit");
-                r = add_str(o, "NextToken", next_token);
-        } else if (r >= 0 && exclusive_start_name)
-                r = add_str(o, "ExclusiveStartStreamName", exclusive_start_name);
-        return finish(o, r);
-}
-
-json_object *kinesis_req_list_tags(const char *name, unsigned limit, const char *exclusive_start_key) {
-        json_object *o = obj_with("StreamName", name);
-        int r = 0;
-        if (!o)
-                return NULL;
-        if (limit)
-                r = add_int(o, "Limit", limit);
-        if (r >= 0 && exclusive_start_key)
-                r = add_str(o, "ExclusiveStartTagKey", exclusive_start_key);
-        return finish(o, r);
-}
-
-json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const char *next_token) {
-        json_object *o = obj_with("StreamARN", arn);
-        int r = 0;
-        if (!o)
-                return NULL;
-        if (limit)
-                r = add_int(o, "MaxResults", limit);
-        if (r >= 0 && next_token)
-                r = add_str(o, "NextToken", next_token);
-        return finish(o, r);
-}
-
-json_object *kinesis_req_describe_limits(void) {
-        return json_object_new_object();
-}
-
-/* ---- response parsers ---------------------------------------------------- */
-
-static json_object *get(const json_object *o, const char *key, json_type t) {
-        json_object *v;
-        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
-            !json_object_is_type(v, t))
-                return NULL;
-        return v;
-}
-
-static const char *get_str(const json_object *o, const char *key) {
-        json_object *v = get(o, key, json_type_string);
-        const char *s = v ? json_object_get_string(v) : NULL;
-        /* Names, ARNs and tags are all far below this; longer is not an answer we trust. */
-        return s && strlen(s) <= 4096 ? s : NULL;
-}
-
-static bool get_uint(const json_object *o, const char *key, unsigned *ret) {
-        json_object *v = get(o, key, json_type_int);
-        int64_t x;
-        if (!v)
-                return false;
-        x = json_object_get_int64(v);
-        if (x < 0 || x > UINT32_MAX)
-                return false;
-        *ret = (unsigned) x;
-        return true;
-}
-
-static int dup_opt(const char *s, char **ret) {
-        if (!s) {
-                *ret = NULL;
-                return 0;
-        }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
-
-static unsigned metric_bits(const json_object *summary) {
-        json_object *em = get(summary, "EnhancedMonitoring", json_type_array);
-        unsigned bits = 0;
-
-        for (size_t i = 0; em && i < json_object_array_length(em) && i < 16; i++) {
-                json_object *m = get(json_object_array_get_idx(em, i), "ShardLevelMetrics", json_type_array);
-                for (size_t j = 0; m && j < json_object_array_length(m) && j < 64; j++) {
-                        json_object *s = json_object_array_get_idx(m, j);
-                        if (!json_object_is_type(s, json_type_string))
-                                continue;
-                        const char *name = json_object_get_string(s);
-                        if (streq(name, "ALL"))
-                                bits |= METRIC_ALL;
-                        for (unsigned k = 0; k < SHARD_METRIC_COUNT; k++)
-                                if (streq(name, shard_metric_name(k)))
-                                        bits |= 1u << k;
-                }
-        }
-        return bits;
-}
-
-int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs) {
-        json_object *s = get(body, "StreamDescriptionSummary", json_type_object);
-        const char *name, *arn, *status, *enc, *key, *mode = NULL;
-        _cleanup_free_ char *n = NULL, *a = NULL, *k = NULL;
-        unsigned shards = 0, retention = 0, maxrec = 0, consumers = 0;
-
-        if (!s)
-                return -EBADMSG;
-        name = get_str(s, "StreamName");
-        arn = get_str(s, "StreamARN");
-        status = get_str(s, "StreamStatus");
-        if (!name || !arn || !status)
-                return -EBADMSG;
-        (void) get_uint(s, "OpenShardCount", &shards);
-        (void) get_uint(s, "RetentionPeriodHours", &retention);
-        (void) get_uint(s, "MaxRecordSizeInKiB", &maxrec);
-        (void) get_uint(s, "ConsumerCount", &consumers);
-        enc = get_str(s, "EncryptionType");
-        key = enc && streq(enc, "KMS") ? get_str(s, "KeyId") : NULL;
-        mode = get_str(get(s, "StreamModeDetails", json_type_object), "StreamMode");
-        if (dup_opt(name, &n) < 0 || dup_opt(arn, &a) < 0 || dup_opt(key, &k) < 0)
-                return -ENOMEM;
-
-        free(obs->name);
-        free(obs->arn);
-        free(obs->kms_key);
-        obs->exists = true;
-        obs->name = TAKE_PTR(n);
-        obs->arn = TAKE_PTR(a);
-        obs->kms_key = TAKE_PTR(k);
-        obs->status = stream_status_from_string(status);
-        obs->mode = mode && streq(mode, "ON_DEMAND") ? STREAM_MODE_ON_DEMAND : STREAM_MODE_PROVISIONED;
-        obs->open_shards = shards;
-        obs->retention_hours = retention;
-        obs->metrics = metric_bits(s);
-        obs->max_record_size_kib = maxrec;
-        obs->consumer_count = consumers;
-        return 0;
-}
-
-static int grow(void **p, size_t n, size_t size) {
-        void *q;
-        if (n >= KINESIS_MAX_LIST_ITEMS)
-                return -EBADMSG;
-        q = realloc(*p, (n + 1) * size);
-        if (!q)
-                return -ENOMEM;
-        *p = q;
-        return 0;
-}
-
-int kinesis_parse_list_streams(const json_object *body, struct kinesis_stream_entry **entries,
-                               size_t *n, bool *ret_has_more, char **ret_next_token) {
-        json_object *sums = get(body, "StreamSummaries", json_type_array);
-        json_object *names = get(body, "StreamNames", json_type_array);
-        json_object *more = get(body, "HasMoreStreams", json_type_boolean);
-        const char *token = get_str(body, "NextToken");
-        int r;
-
-        if (!sums && !names)
-                return -EBADMSG;
-        if (sums)
-                for (size_t i = 0; i < json_object_array_length(sums); i++) {
-                        json_object *s = json_object_array_get_idx(sums, i);
-                        const char *name = get_str(s, "StreamName");
-                        if (!name)
-                                return -EBADMSG;
-                        r = grow((void **) entries, *n, sizeof **entries);
-                        if (r < 0)
-                                return r;
-                        struct kinesis_stream_entry *e = &(*entries)[*n];
-                        *e = (struct kinesis_stream_entry){ .has_summary = true };
-                        const char *mode =
-                                get_str(get(s, "StreamModeDetails", json_type_object), "StreamMode");
-                        e->status = stream_status_from_string(get_str(s, "StreamStatus"));
-                        e->mode = mode && streq(mode, "ON_DEMAND") ? STREAM_MODE_ON_DEMAND
-                                                                   : STREAM_MODE_PROVISIONED;
-                        if (dup_opt(name, &e->name) < 0 || dup_opt(get_str(s, "StreamARN"), &e->arn) < 0) {
-                                free(e->name);
-                                return -ENOMEM;
-                        }
-                        (*n)++;
-                }
-        else
-                for (size_t i = 0; i < json_object_array_length(names); i++) {
-                        json_object *s = json_object_array_get_idx(names, i);
-                        if (!json_object_is_type(s, json_type_string) || json_object_get_string_len(s) > 4096)
-                                return -EBADMSG;
-                        r = grow((void **) entries, *n, sizeof **entries);
-                        if (r < 0)
-                                return r;
-                        struct kinesis_stream_entry *e = &(*entries)[*n];
-                        *e = (struct kinesis_stream_entry){};
-                        e->name = strdup(json_object_get_string(s));
-                        if (!e->name)
-                                return -ENOMEM;
-                        (*n)++;
-                }
-        if (ret_has_more)
-                *ret_has_more = more && json_object_get_boolean(more);
-        if (ret_next_token) {
-                *ret_next_token = NULL;
-                if (token && dup_opt(token, ret_next_token) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-int kinesis_parse_list_tags(const json_object *body, struct stream_tag **tags, size_t *n,
-                            bool *ret_has_more) {
-        json_object *a = get(body, "Tags", json_type_array);
-        json_object *more = get(body, "HasMoreTags", json_type_boolean);
-        int r;
-
-        if (!a)
-                return -EBADMSG;
-        for (size_t i = 0; i < json_object_array_length(a); i++) {
-                json_object *t = json_object_array_get_idx(a, i);
-                const char *k = get_str(t, "Key"), *v = get_str(t, "Value");
-                if (!k)
-                        return -EBADMSG;
-                r = grow((void **) tags, *n, sizeof **tags);
-                if (r < 0)
-                        return r;
-                struct stream_tag *e = &(*tags)[*n];
-                e->key = strdup(k);
-                e->value = strdup(v ? v : "");
-                if (!e->key || !e->value) {
-                        free(e->key);
-                        free(e->value);
-                        return -ENOMEM;
-                }
-                (*n)++;
-        }
-        if (ret_has_more)
-                *ret_has_more = more && json_object_get_boolean(more);
-        return 0;
-}
-
-static int parse_consumer_obj(const json_object *o, struct stream_consumer_obs *ret) {
-        const char *name = get_str(o, "ConsumerName"), *arn = get_str(o, "ConsumerARN");
-        const char *status = get_str(o, "ConsumerStatus");
-        struct stream_consumer_obs c = {};
-
-        if (!name || !arn)
-                return -EBADMSG;
-        if (dup_opt(name, &c.name) < 0 || dup_opt(arn, &c.arn) < 0 || dup_opt(status, &c.status) < 0) {
-                free(c.name);
-                free(c.arn);
-                free(c.status);
-                return -ENOMEM;
-        }
-        *ret = c;
-        return 0;
-}
-
-int kinesis_parse_list_consumers(const json_object *body, struct stream_consumer_obs **consumers,
-                                 size_t *n, char **ret_next_token) {
-        json_object *a = get(body, "Consumers", json_type_array);
-        const char *token = get_str(body, "NextToken");
-        int r;
-
-        if (!a)
-                return -EBADMSG;
-        for (size_t i = 0; i < json_object_array_length(a); i++) {
-                r = grow((void **) consumers, *n, sizeof **consumers);
-                if (r < 0)
-                        return r;
-                r = parse_consumer_obj(json_object_array_get_idx(a, i), &(*consumers)[*n]);
-                if (r < 0)
-                        return r;
-                (*n)++;
-        }
-        if (ret_next_token) {
-                *ret_next_token = NULL;
-                if (token && dup_opt(token, ret_next_token) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-int kinesis_parse_consumer(const json_object *body, struct stream_consumer_obs *ret) {
-        json_object *o = get(body, "ConsumerDescription", json_type_object);
-        if (!o)
-                o = get(body, "Consumer", json_type_object);
-        if (!o)
-                return -EBADMSG;
-        return parse_consumer_obj(o, ret);
-}
-
-int kinesis_parse_describe_limits(const json_object *body, struct kinesis_limits *ret) {
-        struct kinesis_limits l = {};
-
-        if (!get_uint(body, "ShardLimit", &l.shard_limit) ||
-            !get_uint(body, "OpenShardCount", &l.open_shard_count))
-                return -EBADMSG;
-        (void) get_uint(body, "OnDemandStreamCount", &l.on_demand_stream_count);
-        (void) get_uint(body, "OnDemandStreamCountLimit", &l.on_demand_stream_count_limit);
-        *ret = l;
-        return 0;
-}

@@ -13,17 +13,21 @@
  * InvalidSignatureException the credentials are dropped and the call is
  * made once more with fresh ones.
  *
- * Typed helpers build each request body and parse each response into the
- * structs of stream.h. They are pure and never log. */
+ * The bodies of requests are built by kinesis-request.h, answers parsed by
+ * kinesis-response.h; both are pure and never log. */
 #pragma once
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aws/creds.h"
-#include "aws/http.h"
+#include "kinesis-request.h" /* for callers: the bodies kinesis_call() takes */
+#include "kinesis-response.h"
 #include "stream.h"
+#include "util.h"
+
+struct creds_provider;
+struct http_client;
 
 struct kinesis_client;
 struct kinesis_call;
@@ -48,6 +52,11 @@ static inline bool kinesis_result_ok(const struct kinesis_result *r) {
         return r->error == 0 && r->http_status >= 200 && r->http_status < 300;
 }
 
+/* An answer no retry would change: success, or a refusal (access, quota,
+ * invalid request). Not a transport failure, nor an answer the HTTP layer
+ * retries (throttling, 5xx) that used up its attempts: that is an outage. */
+bool kinesis_result_is_final(const struct kinesis_result *r);
+
 typedef void (*kinesis_callback)(struct kinesis_client *c, const struct kinesis_result *r,
                                  void *userdata);
 
@@ -59,23 +68,12 @@ struct kinesis_counters {
         uint64_t retries;    /* attempts after the first */
 };
 
+/* The share of DESIGN §6 rates a client uses unless told otherwise. */
+#define KINESIS_RATE_FRACTION_DEFAULT 0.8
+
 struct kinesis_options {
-        double rate_fraction;        /* of DESIGN §6 rates; default 0.8 */
+        double rate_fraction;        /* of DESIGN §6 rates; default KINESIS_RATE_FRACTION_DEFAULT */
 };
-
-/* ---- resolution (DESIGN §5): the daemon and kinesis-call use these ---- */
-
-/* Region: override (--region or aws.region) > AWS_REGION > AWS_DEFAULT_REGION >
- * the profile's region in the config file. -ENOENT if none; -EINVAL if the
- * name is not a region name. */
-int kinesis_resolve_region(const char *override, const char *config_profile, char **ret);
-/* Endpoint: override (--endpoint or aws.endpoint) > AWS_ENDPOINT_URL_KINESIS >
- * AWS_ENDPOINT_URL > https://kinesis.<region>.amazonaws.com (.com.cn for cn-*).
- * The result passed http_url_check() (-EPERM for plain http to a non-loopback
- * host). */
-int kinesis_resolve_endpoint(const char *override, const char *region, char **ret);
-/* CA bundle: config's aws.ca_bundle > AWS_CA_BUNDLE > NULL (curl's default). */
-const char *kinesis_resolve_ca_bundle(const char *config_ca_bundle);
 
 /* ---- the client ------------------------------------------------------ */
 
@@ -85,8 +83,6 @@ int kinesis_client_new(struct http_client *http, struct creds_provider *creds, c
 /* Cancels every call still pending (no callbacks). */
 struct kinesis_client *kinesis_client_free(struct kinesis_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kinesis_client *, kinesis_client_free);
-const char *kinesis_client_region(const struct kinesis_client *c);
-const char *kinesis_client_endpoint(const struct kinesis_client *c);
 const struct kinesis_counters *kinesis_client_counters(const struct kinesis_client *c);
 
 /* Start one operation. request is taken (freed whatever happens; NULL means
@@ -107,15 +103,6 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream);
 
 /* ---- paged listings: every page, one callback ------------------------- */
 
-struct kinesis_stream_entry {
-        char *name;
-        char *arn;                 /* NULL if the answer carried only names */
-        enum stream_status status; /* UNKNOWN without StreamSummaries */
-        enum stream_mode mode;
-        bool has_summary;
-};
-void kinesis_stream_entries_free(struct kinesis_stream_entry *e, size_t n);
-
 /* On success r->error == 0 and r->http_status 2xx; the arrays are the
  * callee's (free with the *_free helpers). On failure (of any page) they are
  * NULL and r describes the failing page. limit 0: AWS's default page size. */
@@ -128,7 +115,6 @@ typedef void (*kinesis_list_tags_cb)(struct kinesis_client *c, const struct kine
                                      struct stream_tag *tags, size_t n, void *userdata);
 int kinesis_list_tags(struct kinesis_client *c, const char *stream_name, unsigned limit,
                       kinesis_list_tags_cb cb, void *userdata, struct kinesis_call **ret);
-void kinesis_tags_free(struct stream_tag *t, size_t n);
 
 typedef void (*kinesis_list_consumers_cb)(struct kinesis_client *c, const struct kinesis_result *r,
                                           struct stream_consumer_obs *consumers, size_t n,
@@ -136,56 +122,3 @@ typedef void (*kinesis_list_consumers_cb)(struct kinesis_client *c, const struct
 int kinesis_list_consumers(struct kinesis_client *c, const char *stream_name, const char *stream_arn,
                            unsigned limit, kinesis_list_consumers_cb cb, void *userdata,
                            struct kinesis_call **ret);
-void kinesis_consumers_free(struct stream_consumer_obs *c, size_t n);
-
-/* ---- request builders (pure; NULL on OOM or invalid arguments) -------- */
-
-/* shards ignored for on-demand; tags may be NULL; max_record_size_kib 0: omitted. */
-json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, unsigned shards,
-                                       const struct stream_tag *tags, size_t n_tags,
-                                       unsigned max_record_size_kib);
-json_object *kinesis_req_update_shard_count(const char *name, unsigned target);
-json_object *kinesis_req_update_stream_mode(const char *arn, enum stream_mode mode);
-/* For both IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod. */
-json_object *kinesis_req_retention(const char *name, unsigned hours);
-json_object *kinesis_req_start_encryption(const char *name, const char *kms_key);
-json_object *kinesis_req_stop_encryption(const char *name, const char *kms_key);
-/* For both Enable- and DisableEnhancedMonitoring; metrics is enum shard_metric
- * bits (METRIC_ALL becomes "ALL"). */
-json_object *kinesis_req_monitoring(const char *name, unsigned metrics);
-json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n);
-/* Keys only (values ignored). */
-json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n);
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer);
-json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer);
-json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib);
-json_object *kinesis_req_describe_stream_summary(const char *name);
-json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,
-                                      const char *exclusive_start_name);
-json_object *kinesis_req_list_tags(const char *name, unsigned limit, const char *exclusive_start_key);
-json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const char *next_token);
-json_object *kinesis_req_describe_limits(void);
-
-/* ---- response parsers (pure) ------------------------------------------ */
-
-/* DescribeStreamSummary -> obs (name, arn, status, mode, open shards,
- * retention, kms key, metrics, max record size, consumer count; exists =
- * true). Does not touch tags/consumers or the budgets. -EBADMSG if the
- * summary is missing or malformed. */
-int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs);
-/* One ListStreams page, appended to *entries. Handles answers with
- * StreamSummaries and answers with only StreamNames. */
-int kinesis_parse_list_streams(const json_object *body, struct kinesis_stream_entry **entries,
-                               size_t *n, bool *ret_has_more, char **ret_next_token);
-int kinesis_parse_list_tags(const json_object *body, struct stream_tag **tags, size_t *n,
-                            bool *ret_has_more);
-int kinesis_parse_list_consumers(const json_object *body, struct stream_consumer_obs **consumers,
-                                 size_t *n, char **ret_next_token);
-/* DescribeStreamConsumer (ConsumerDescription) or RegisterStreamConsumer (Consumer). */
-int kinesis_parse_consumer(const json_object *body, struct stream_consumer_obs *ret);
-
-struct kinesis_limits {
-        unsigned shard_limit, open_shard_count;
-        unsigned on_demand_stream_count, on_demand_stream_count_limit;
-};
-int kinesis_parse_describe_limits(const json_object *body, struct kinesis_limits *ret);

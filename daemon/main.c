@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "aws/http.h"
+#include "aws/url.h"
 #include "config.h"
 #include "log.h"
 #include "manager.h"
@@ -141,7 +142,7 @@ static int parse_argv(int argc, char *argv[], struct args *ret) {
                 case ARG_ENDPOINT: {
                         /* Refused here, before any configuration is read: a bad
                          * command line is exit 64, not a configuration error. */
-                        int k = http_url_check(optarg, false);
+                        int k = url_check(optarg, false);
                         if (k < 0) {
                                 fprintf(stderr, "kinesisd: --endpoint %s: %s\nTry 'kinesisd --help'.\n", optarg,
                                         k == -EPERM ? "plain http:// is allowed only to loopback hosts"

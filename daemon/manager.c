@@ -12,6 +12,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "aws/endpoint.h"
 #include "log.h"
 #include "manager-internal.h"
 
@@ -85,30 +86,6 @@ static const char *stream_region(const struct manager *m, const struct stream_de
         return d->region;
 }
 
-/* Where the endpoint came from, for messages (same order as
- * kinesis_resolve_endpoint()). */
-static void endpoint_source(const struct manager *m, const struct config *c, const char **ret_src,
-                            const char **ret_url) {
-        const char *e;
-
-        if (m->opts.endpoint) {
-                *ret_src = "--endpoint";
-                *ret_url = m->opts.endpoint;
-        } else if (c->endpoint) {
-                *ret_src = "aws.endpoint";
-                *ret_url = c->endpoint;
-        } else if ((e = getenv("AWS_ENDPOINT_URL_KINESIS")) && *e) {
-                *ret_src = "$AWS_ENDPOINT_URL_KINESIS";
-                *ret_url = e;
-        } else if ((e = getenv("AWS_ENDPOINT_URL")) && *e) {
-                *ret_src = "$AWS_ENDPOINT_URL";
-                *ret_url = e;
-        } else {
-                *ret_src = "the region";
-                *ret_url = NULL;
-        }
-}
-
 struct built {
         char *default_region;
         struct creds_provider *creds;
@@ -129,8 +106,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         struct built b = {};
         int r;
 
-        r = kinesis_resolve_region(m->opts.region ? m->opts.region : c->region, c->profile,
-                                   &b.default_region);
+        r = endpoint_resolve_region(m->opts.region, c->region, c->profile, &b.default_region, NULL);
         if (r < 0 && c->n_streams > 0) {
                 bool all_have_region = true;
                 for (size_t i = 0; i < c->n_streams; i++)
@@ -153,16 +129,16 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         for (size_t i = 0; i < c->n_streams; i++) {
                 const char *region = stream_region(m, &c->streams[i], b.default_region);
                 _cleanup_free_ char *endpoint = NULL;
+                struct endpoint_setting es;
                 struct region_ctx *g;
                 struct region_ctx **n;
 
                 if (region_find(b.regions, b.n_regions, region))
                         continue;
-                r = kinesis_resolve_endpoint(m->opts.endpoint ? m->opts.endpoint : c->endpoint, region,
-                                             &endpoint);
+                endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, &es);
+                r = endpoint_kinesis_url(&es, region, &endpoint);
                 if (r < 0) {
-                        const char *src, *url;
-                        endpoint_source(m, c, &src, &url);
+                        const char *src = es.source, *url = es.value;
                         if (r == -EPERM)
                                 log_error_errno(r, "Refusing the endpoint %s (from %s) for %s: plain http:// "
                                                    "is allowed only to loopback hosts.", strna(url), src, region);
@@ -437,7 +413,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         m->reload_error = mfree(m->reload_error);
         m->metrics.config_reload_failed = false;
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
-        ca_bundle = kinesis_resolve_ca_bundle(c->ca_bundle);
+        ca_bundle = endpoint_ca_bundle(c->ca_bundle);
         r = http_client_set_ca_bundle(m->http, ca_bundle);
         if (r < 0)
                 log_error_errno(r, "Cannot switch to the CA bundle %s, keeping the old one: %m", ca_bundle);
@@ -530,7 +506,7 @@ int manager_load(struct manager *m) {
                 log_warning("%s declares no stream.", m->opts.config_path);
 
         http_client_options_default(&ho);
-        ho.ca_bundle = kinesis_resolve_ca_bundle(c->ca_bundle);
+        ho.ca_bundle = endpoint_ca_bundle(c->ca_bundle);
         r = http_client_new(m->event, &ho, &m->http);
         if (r < 0) {
                 config_free(c);

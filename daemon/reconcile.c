@@ -284,9 +284,7 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
         struct log_fields f = fields(r);
         /* An answer the HTTP layer would have retried (5xx, throttling) that
          * arrives here has used up its attempts: an outage, not a refusal. */
-        bool terminal = res->error == 0 &&
-                        http_retry_classify(0, res->http_status, res->error_type, res->error_message) ==
-                                HTTP_RETRY_NO;
+        bool terminal = kinesis_result_is_final(res);
 
         result_text(res, text, sizeof text);
         f.aws_operation = res->operation;

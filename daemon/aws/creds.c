@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "aws/aws-error.h"
+#include "aws/url.h"
 #include "json-util.h"
 #include "log.h"
 
@@ -202,10 +204,6 @@ void creds_invalidate(struct creds_provider *p) {
         p->stale_at_usec = 0;
 }
 
-const char *creds_source(const struct creds_provider *p) {
-        return p->have ? p->source : NULL;
-}
-
 unsigned creds_fetch_count(const struct creds_provider *p) {
         return p->fetches;
 }
@@ -255,7 +253,7 @@ static void process_finish(struct creds_provider *p, int status) {
                 fetch_done(p, -EFBIG, NULL);
                 return;
         }
-        o = http_json_parse(p->out ? p->out : "", p->out_len);
+        o = aws_json_parse(p->out ? p->out : "", p->out_len);
         process_cleanup(p, false);
         if (!o || !json_object_object_get_ex(o, "Version", &v) ||
             !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
@@ -435,9 +433,9 @@ static int container_prepare(struct http_request *req, void *userdata) {
 static bool container_url_allowed(const char *url) {
         _cleanup_free_ char *host = NULL;
 
-        if (http_url_check(url, false) == 0)
+        if (url_check(url, false) == 0)
                 return true;
-        if (strncasecmp(url, "http://", 7) != 0 || http_url_host_path(url, &host, NULL) < 0)
+        if (strncasecmp(url, "http://", 7) != 0 || url_host_path(url, &host, NULL) < 0)
                 return false;
         /* The ECS and EKS Pod Identity agents; never the instance metadata host. */
         return streq(host, "169.254.170.2") || streq(host, "169.254.170.23") ||

@@ -50,8 +50,5 @@ int creds_request(struct creds_provider *p, creds_callback cb, void *userdata,
 struct creds_wait *creds_wait_cancel(struct creds_wait *w);
 /* Forget the cached credentials (after ExpiredTokenException and the like). */
 void creds_invalidate(struct creds_provider *p);
-/* Which provider supplied the cached credentials ("environment variables",
- * "the shared credentials file, profile ops", ...), or NULL. */
-const char *creds_source(const struct creds_provider *p);
 /* Number of completed fetches (for tests and metrics). */
 unsigned creds_fetch_count(const struct creds_provider *p);

@@ -1,4 +1,7 @@
-/* HTTP for the AWS client: curl multi-socket on sd-event, retries, pacing.
+/* HTTP for the AWS client: curl multi-socket on sd-event, and the life of a
+ * request. What to retry and how long to wait is retry.c's, pacing is
+ * pacer.c's, which URLs are allowed is url.c's, reading an error is
+ * aws-error.c's: this file only drives them.
  *
  * A request goes through the same cycle for every attempt:
  *     pace (wait for a token) -> prepare (caller signs) -> send -> classify
@@ -10,22 +13,28 @@
  * only when asked), or log a header value or a body above debug. */
 #include "aws/http.h"
 
-#include <arpa/inet.h>
-#include <inttypes.h>
 #include <curl/curl.h>
-#include <math.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "aws/aws-error.h"
+#include "aws/pacer.h"
+#include "aws/retry.h"
+#include "aws/url.h"
+#include "buf.h"
 #include "log.h"
 
-#define JSON_MAX_DEPTH 64
+_Static_assert(HTTP_MAX_BODY <= AWS_JSON_MAX, "every body the client keeps can be parsed");
 
-
-/* ---- pure helpers ---------------------------------------------------- */
+/* Easy handles kept for reuse between attempts. */
+#define HTTP_SPARE_HANDLES 8
+/* Connections kept open in all: this many times the per-host limit. */
+#define HTTP_MAXCONNECTS_FACTOR 4
+/* Calls to prepare() that say "not yet" before the request fails with -ELOOP. */
+#define HTTP_MAX_PREPARE_CALLS 1000
 
 int http_global_init(void) {
         return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
@@ -33,393 +42,6 @@ int http_global_init(void) {
 
 void http_global_cleanup(void) {
         curl_global_cleanup();
-}
-
-bool http_host_is_loopback(const char *host) {
-        struct in_addr a4;
-        struct in6_addr a6;
-        char buf[64];
-
-        if (!host || !*host)
-                return false;
-        if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
-                return true;
-        /* curl gives IPv6 literals in brackets. */
-        size_t n = strlen(host);
-        if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
-                if (n - 2 >= sizeof buf)
-                        return false;
-                memcpy(buf, host + 1, n - 2);
-                buf[n - 2] = 0;
-                /* No zone ids: "::1%eth0" is not something we need. */
-                return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-        }
-        if (inet_pton(AF_INET6, host, &a6) == 1)
-                return IN6_IS_ADDR_LOOPBACK(&a6);
-        /* Dotted quad only: inet_aton() would take "127.1" or "0x7f.1" too. */
-        if (inet_pton(AF_INET, host, &a4) == 1)
-                return (ntohl(a4.s_addr) >> 24) == 127;
-        return false;
-}
-
-static bool host_is_link_local_credential_endpoint(const char *host) {
-        static const char *const hosts[] = {
-                "169.254.169.254", "169.254.170.2", "169.254.170.23",
-                "[fd00:ec2::254]", "[fd00:ec2::23]",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
-                if (strcasecmp(host, hosts[i]) == 0)
-                        return true;
-        return false;
-}
-
-static void curl_url_cleanupp(CURLU **u) {
-        if (*u)
-                curl_url_cleanup(*u);
-}
-
-static void curl_freep(char **p) {
-        if (*p)
-                curl_free(*p);
-}
-
-static int url_parse(const char *url, CURLU **ret) {
-        CURLU *u;
-
-        if (!url || strlen(url) > 4096)
-                return -EINVAL;
-        u = curl_url();
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-                curl_url_cleanup(u);
-                return -EINVAL;
-        }
-        *ret = u;
-        return 0;
-}
-
-int http_url_check(const char *url, bool allow_link_local) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *scheme = NULL, *host = NULL;
-        int r;
-
-        r = url_parse(url, &u);
-        if (r < 0)
-                return r;
-        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-                return -EINVAL;
-        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
-                return -EPROTONOSUPPORT;
-        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
-                return -EINVAL;
-        if (strcasecmp(scheme, "https") == 0)
-                return 0;
-        if (http_host_is_loopback(host))
-                return 0;
-        if (allow_link_local && host_is_link_local_credential_endpoint(host))
-                return 0;
-        return -EPERM;
-}
-
-static bool url_is_loopback(const char *url) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *host = NULL;
-
-        if (url_parse(url, &u) < 0 || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-                return false;
-        return http_host_is_loopback(host);
-}
-
-int http_url_host_path(const char *url, char **ret_host, char **ret_path) {
-        __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *host = NULL, *port = NULL, *path = NULL;
-        _cleanup_free_ char *h = NULL, *p = NULL;
-        int r;
-
-        r = url_parse(url, &u);
-        if (r < 0)
-                return r;
-        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-                return -EINVAL;
-        /* Only a port the URL names: curl sends Host without a default one. */
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-                port = NULL;
-        if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-                path = NULL;
-        if (port ? asprintf(&h, "%s:%s", host, port) < 0 : !(h = strdup(host)))
-                return -ENOMEM;
-        p = strdup(path && *path ? path : "/");
-        if (!p)
-                return -ENOMEM;
-        if (ret_host)
-                *ret_host = TAKE_PTR(h);
-        if (ret_path)
-                *ret_path = TAKE_PTR(p);
-        return 0;
-}
-
-bool http_error_is_throttle(const char *code, const char *message) {
-        static const char *const codes[] = {
-                "Throttling",
-                "ThrottlingException",
-                "ThrottledException",
-                "RequestThrottledException",
-                "TooManyRequestsException",
-                "ProvisionedThroughputExceededException",
-                "TransactionInProgressException",
-                "RequestLimitExceeded",
-                "BandwidthLimitExceeded",
-                "RequestThrottled",
-                "SlowDown",
-                "PriorRequestNotComplete",
-                "EC2ThrottledException",
-        };
-        if (!code)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
-                if (streq(code, codes[i]))
-                        return true;
-        /* Kinesis says LimitExceededException both for "slow down" and for
-         * account quotas (shard limit, ...); only the former is worth a retry. */
-        if (streq(code, "LimitExceededException") && message &&
-            (strcasestr(message, "Rate exceeded") || strcasestr(message, "simultaneously")))
-                return true;
-        return false;
-}
-
-static bool error_is_transient_code(const char *code) {
-        static const char *const codes[] = {
-                "RequestTimeout", "RequestTimeoutException", "InternalFailure",
-                "InternalError", "ServiceUnavailable",
-        };
-        if (!code)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
-                if (streq(code, codes[i]))
-                        return true;
-        return false;
-}
-
-enum http_retry_class http_retry_classify(int transport_error, long status, const char *code,
-                                          const char *message) {
-        if (transport_error < 0)
-                switch (transport_error) {
-                case -ETIMEDOUT:
-                        return HTTP_RETRY_TIMEOUT;
-                case -ECONNREFUSED:
-                case -ECONNRESET:
-                case -EHOSTUNREACH:
-                case -ENETUNREACH:
-                case -EBADMSG:
-                case -EPIPE:
-                case -EIO:
-                        return HTTP_RETRY_TRANSIENT;
-                default: /* -EFBIG, -EPERM, -EKEYREJECTED, -ENOMEM, ...: retrying changes nothing */
-                        return HTTP_RETRY_NO;
-                }
-        if (http_error_is_throttle(code, message))
-                return HTTP_RETRY_THROTTLE;
-        if (status == 429 && !code)
-                return HTTP_RETRY_THROTTLE;
-        if (error_is_transient_code(code))
-                return HTTP_RETRY_TRANSIENT;
-        if (status >= 500 && status <= 599)
-                return HTTP_RETRY_TRANSIENT;
-        return HTTP_RETRY_NO;
-}
-
-const char *http_retry_class_to_string(enum http_retry_class c) {
-        switch (c) {
-        case HTTP_RETRY_NO:
-                return "final";
-        case HTTP_RETRY_TRANSIENT:
-                return "transient";
-        case HTTP_RETRY_TIMEOUT:
-                return "timeout";
-        case HTTP_RETRY_THROTTLE:
-                return "throttled";
-        }
-        return "?";
-}
-
-void http_retry_quota_init(struct http_retry_quota *q, unsigned max) {
-        q->available = q->max = max;
-}
-
-bool http_retry_quota_acquire(struct http_retry_quota *q, bool timeout, unsigned *ret_cost) {
-        unsigned cost = timeout ? HTTP_RETRY_TIMEOUT_COST : HTTP_RETRY_COST;
-        if (cost > q->available)
-                return false;
-        q->available -= cost;
-        if (ret_cost)
-                *ret_cost = cost;
-        return true;
-}
-
-void http_retry_quota_release(struct http_retry_quota *q, unsigned last_cost) {
-        unsigned add = last_cost > 0 ? last_cost : HTTP_RETRY_NO_RETRY_INCREMENT;
-        q->available = q->available + add > q->max ? q->max : q->available + add;
-}
-
-uint64_t http_rng_next(uint64_t *state) {
-        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
-uint64_t http_backoff_usec(uint64_t *rng, unsigned attempt, uint64_t base_usec, uint64_t cap_usec) {
-        uint64_t ceiling = base_usec;
-
-        for (unsigned i = 0; i < attempt && ceiling < cap_usec; i++)
-                ceiling = ceiling > UINT64_MAX / 2 ? UINT64_MAX : ceiling * 2;
-        if (ceiling > cap_usec)
-                ceiling = cap_usec;
-        /* 53 random bits -> [0, 1]. */
-        double f = (double) (http_rng_next(rng) >> 11) / (double) (UINT64_C(1) << 53);
-        return (uint64_t) (f * (double) ceiling);
-}
-
-void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec) {
-        if (rate <= 0)
-                rate = 0.01;
-        if (capacity < 1)
-                capacity = 1;
-        *b = (struct token_bucket){
-                .ceiling = rate,
-                .rate = rate,
-                /* Never slower than a call every 10 s, however hard AWS pushes back. */
-                .floor = fmin(rate, fmax(rate / 16, 0.1)),
-                .capacity = capacity,
-                .tokens = capacity,
-                .last_usec = now_usec,
-        };
-}
-
-static void token_bucket_refill(struct token_bucket *b, uint64_t now_usec) {
-        if (now_usec <= b->last_usec)
-                return;
-        b->tokens += (double) (now_usec - b->last_usec) / 1e6 * b->rate;
-        if (b->tokens > b->capacity)
-                b->tokens = b->capacity;
-        b->last_usec = now_usec;
-}
-
-bool token_bucket_take(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        /* Tolerate rounding: a token "almost there" by a nanosecond counts. */
-        if (b->tokens < 1 - 1e-9)
-                return false;
-        b->tokens -= 1;
-        if (b->tokens < 0)
-                b->tokens = 0;
-        return true;
-}
-
-uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        if (b->tokens >= 1 - 1e-9)
-                return 0;
-        return (uint64_t) ceil((1 - b->tokens) / b->rate * 1e6);
-}
-
-void token_bucket_throttled(struct token_bucket *b) {
-        b->rate = fmax(b->floor, b->rate / 2);
-}
-
-void token_bucket_succeeded(struct token_bucket *b) {
-        b->rate = fmin(b->ceiling, b->rate + b->ceiling / 10);
-}
-
-bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec) {
-        token_bucket_refill(b, now_usec);
-        return b->rate >= b->ceiling && b->tokens >= b->capacity - 1e-9;
-}
-
-json_object *http_json_parse(const char *text, size_t len) {
-        json_tokener *tok;
-        json_object *o;
-
-        if (!text || len == 0 || len > HTTP_MAX_BODY || len > INT32_MAX)
-                return NULL;
-        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, text, (int) len);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) < len) {
-                /* Allow trailing whitespace only. */
-                size_t end = json_tokener_get_parse_end(tok);
-                bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
-                for (size_t i = end; ok && i < len; i++)
-                        if (!strchr(" \t\r\n", text[i]))
-                                ok = false;
-                if (!ok) {
-                        json_object_put(o);
-                        o = NULL;
-                }
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
-void http_aws_error_code_normalize(char *code) {
-        char *p;
-
-        if (!code)
-                return;
-        p = strrchr(code, '#');
-        if (p)
-                memmove(code, p + 1, strlen(p + 1) + 1);
-        p = strchr(code, ':');
-        if (p)
-                *p = 0;
-        /* Trim whitespace the header may carry. */
-        size_t n = strlen(code);
-        while (n > 0 && strchr(" \t\r\n", code[n - 1]))
-                code[--n] = 0;
-}
-
-static const char *json_get_string(const json_object *o, const char *key) {
-        json_object *v;
-
-        if (!o || !json_object_is_type(o, json_type_object))
-                return NULL;
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-int http_aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
-                         char **ret_message) {
-        _cleanup_free_ char *code = NULL, *message = NULL;
-        const char *c = error_type_header && *error_type_header ? error_type_header : NULL;
-        const char *m;
-
-        if (!c)
-                c = json_get_string(body, "__type");
-        if (!c)
-                c = json_get_string(body, "code");
-        m = json_get_string(body, "message");
-        if (!m)
-                m = json_get_string(body, "Message");
-        if (c) {
-                code = strndup(c, 256);
-                if (!code)
-                        return -ENOMEM;
-                http_aws_error_code_normalize(code);
-                if (!*code)
-                        code = mfree(code);
-        }
-        if (m) {
-                message = strndup(m, 2048);
-                if (!message)
-                        return -ENOMEM;
-        }
-        *ret_code = TAKE_PTR(code);
-        *ret_message = TAKE_PTR(message);
-        return 0;
 }
 
 /* ---- the client ------------------------------------------------------ */
@@ -438,24 +60,15 @@ struct http_client {
         struct http_client_options opts;
         char *ca_bundle;
         char *user_agent;
-        struct http_retry_quota quota;
+        struct retry_quota quota;
         uint64_t rng;
         struct sock_ctx *socks;
         struct http_request *requests; /* every live request */
         struct http_client_stats stats;
         /* Easy handles of finished attempts, reset for the next one: creating
          * and freeing one per request was a good part of each call's cost. */
-        CURL *spare[8];
+        CURL *spare[HTTP_SPARE_HANDLES];
         size_t n_spare;
-};
-
-struct http_pacer {
-        unsigned n_ref;
-        struct http_client *client;
-        char *name;
-        struct token_bucket bucket;
-        struct http_request *wait_head, *wait_tail;
-        sd_event_source *timer;
 };
 
 enum request_phase {
@@ -466,17 +79,11 @@ enum request_phase {
         PHASE_SENDING,
 };
 
-struct dynbuf {
-        char *data;
-        size_t len, alloc, max;
-        bool too_big;
-};
-
 struct http_request {
         struct http_client *client;
         struct http_request *next, *prev;          /* client->requests */
-        struct http_request *wait_next;            /* pacer FIFO */
-        struct http_pacer *pacer;
+        struct pacer *pacer;
+        struct pacer_waiter pace_wait;
         enum request_phase phase;
         bool resume_prepare;                        /* PHASE_KICK: go straight to prepare */
         int resume_error;
@@ -502,7 +109,7 @@ struct http_request {
         unsigned last_retry_cost;
 
         /* The last attempt's outcome. */
-        struct dynbuf resp_body, resp_headers;
+        struct buf resp_body, resp_headers;
         long status;
         int transport_error;
         /* curl's text, and room for what note_verification() adds. */
@@ -510,36 +117,6 @@ struct http_request {
         json_object *json;
         char *err_code, *err_message;
 };
-
-static void dynbuf_reset(struct dynbuf *b) {
-        free(b->data);
-        b->data = NULL;
-        b->len = b->alloc = 0;
-        b->too_big = false;
-}
-
-static int dynbuf_append(struct dynbuf *b, const char *p, size_t n) {
-        if (n > b->max - b->len) {
-                b->too_big = true;
-                return -EFBIG;
-        }
-        if (b->len + n + 1 > b->alloc) {
-                size_t a = b->alloc ? b->alloc : 1024;
-                while (a < b->len + n + 1)
-                        a *= 2;
-                if (a > b->max + 1)
-                        a = b->max + 1;
-                char *d = realloc(b->data, a);
-                if (!d)
-                        return -ENOMEM;
-                b->data = d;
-                b->alloc = a;
-        }
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return 0;
-}
 
 void http_client_options_default(struct http_client_options *o) {
         *o = (struct http_client_options){
@@ -549,7 +126,7 @@ void http_client_options_default(struct http_client_options *o) {
                 .max_host_connections = 4,
                 .backoff_base_usec = 100 * USEC_PER_MSEC,
                 .backoff_cap_usec = 20 * USEC_PER_SEC,
-                .retry_quota = HTTP_RETRY_QUOTA_INITIAL,
+                .retry_quota = RETRY_QUOTA_INITIAL,
         };
 }
 
@@ -725,10 +302,8 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
                 r = -ENOMEM;
                 goto fail;
         }
-        http_retry_quota_init(&c->quota, c->opts.retry_quota);
-        c->rng = c->opts.rng_seed;
-        if (!c->rng && getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != sizeof c->rng)
-                c->rng = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
+        retry_quota_init(&c->quota, c->opts.retry_quota);
+        c->rng = retry_rng_seed(c->opts.rng_seed);
 
         c->multi = curl_multi_init();
         if (!c->multi) {
@@ -748,7 +323,7 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
             curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                               c->opts.max_host_connections) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
-                              c->opts.max_host_connections * 4) != CURLM_OK ||
+                              c->opts.max_host_connections * HTTP_MAXCONNECTS_FACTOR) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING) != CURLM_OK) {
                 r = -EIO;
                 goto fail;
@@ -805,115 +380,11 @@ sd_event *http_client_get_event(struct http_client *c) {
         return c->event;
 }
 
-/* ---- pacers ---------------------------------------------------------- */
-
-static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata);
-
-static void pacer_arm(struct http_pacer *p) {
-        uint64_t now = now_usec(p->client), d;
-        int r;
-
-        if (!p->wait_head) {
-                (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-                return;
-        }
-        d = token_bucket_delay(&p->bucket, now);
-        r = sd_event_source_set_time(p->timer, now + d);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_debug_errno(r, "HTTP: cannot arm pacer %s: %m", p->name);
-}
-
-static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct http_pacer *p = http_pacer_ref(userdata);
-        uint64_t now = now_usec(p->client);
-
-        while (p->wait_head && token_bucket_take(&p->bucket, now)) {
-                struct http_request *r = p->wait_head;
-                p->wait_head = r->wait_next;
-                if (!p->wait_head)
-                        p->wait_tail = NULL;
-                r->wait_next = NULL;
-                request_prepare(r);
-        }
-        pacer_arm(p);
-        http_pacer_unref(p);
-        return 0;
-}
-
-int http_pacer_new(struct http_client *c, const char *name, double rate, struct http_pacer **ret) {
-        struct http_pacer *p;
-        int r;
-
-        p = calloc(1, sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        p->n_ref = 1;
-        p->client = c;
-        p->name = strdup(name ? name : "?");
-        if (!p->name) {
-                free(p);
-                return -ENOMEM;
-        }
-        token_bucket_init(&p->bucket, rate, 1, now_usec(c));
-        r = sd_event_add_time(c->event, &p->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_pacer_timer, p);
-        if (r < 0) {
-                free(p->name);
-                free(p);
-                return r;
-        }
-        (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(p->timer, "http-pacer");
-        *ret = p;
-        return 0;
-}
-
-struct http_pacer *http_pacer_ref(struct http_pacer *p) {
-        if (p)
-                p->n_ref++;
-        return p;
-}
-
-struct http_pacer *http_pacer_unref(struct http_pacer *p) {
-        if (!p || --p->n_ref > 0)
-                return NULL;
-        sd_event_source_disable_unref(p->timer);
-        free(p->name);
-        free(p);
-        return NULL;
-}
-
-bool http_pacer_is_idle(struct http_pacer *p) {
-        return p->n_ref <= 1 && !p->wait_head && token_bucket_idle(&p->bucket, now_usec(p->client));
-}
-
-double http_pacer_rate(const struct http_pacer *p) {
-        return p->bucket.rate;
-}
-
-const char *http_pacer_name(const struct http_pacer *p) {
-        return p->name;
-}
-
-static void pacer_remove_waiter(struct http_pacer *p, struct http_request *r) {
-        struct http_request **i = &p->wait_head, *prev = NULL;
-
-        for (; *i; prev = *i, i = &(*i)->wait_next)
-                if (*i == r) {
-                        *i = r->wait_next;
-                        if (p->wait_tail == r)
-                                p->wait_tail = prev;
-                        r->wait_next = NULL;
-                        return;
-                }
-}
-
 /* ---- requests -------------------------------------------------------- */
 
 static void request_reset_attempt(struct http_request *r) {
-        dynbuf_reset(&r->resp_body);
-        dynbuf_reset(&r->resp_headers);
+        buf_done(&r->resp_body);
+        buf_done(&r->resp_headers);
         r->status = 0;
         r->transport_error = 0;
         r->curl_error[0] = 0;
@@ -934,8 +405,8 @@ static void request_free(struct http_request *r) {
         if (r->easy)
                 easy_put(c, r->easy);
         if (r->pacer) {
-                pacer_remove_waiter(r->pacer, r);
-                http_pacer_unref(r->pacer);
+                pacer_cancel(r->pacer, &r->pace_wait);
+                pacer_unref(r->pacer);
         }
         sd_event_source_disable_unref(r->timer);
         request_reset_attempt(r);
@@ -956,20 +427,6 @@ struct http_request *http_request_cancel(struct http_request *r) {
         if (r && !r->in_done)
                 request_free(r);
         return NULL;
-}
-
-unsigned http_request_attempt(const struct http_request *r) {
-        return r->attempt;
-}
-
-const char *http_request_url(const struct http_request *r) {
-        return r->url;
-}
-
-const void *http_request_body(const struct http_request *r, size_t *ret_len) {
-        if (ret_len)
-                *ret_len = r->body_len;
-        return r->body ? r->body : "";
 }
 
 const char *http_response_header(const struct http_response *resp, const char *name) {
@@ -1012,26 +469,14 @@ static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-static void request_pace(struct http_request *r) {
-        struct http_pacer *p = r->pacer;
+static void on_paced(void *userdata) {
+        request_prepare(userdata);
+}
 
+static void request_pace(struct http_request *r) {
         r->phase = PHASE_PACING;
-        if (!p) {
+        if (!r->pacer || pacer_acquire(r->pacer, &r->pace_wait, on_paced, r))
                 request_prepare(r);
-                return;
-        }
-        /* FIFO: nobody overtakes a request already waiting. */
-        if (!p->wait_head && token_bucket_take(&p->bucket, now_usec(r->client))) {
-                request_prepare(r);
-                return;
-        }
-        r->wait_next = NULL;
-        if (p->wait_tail)
-                p->wait_tail->wait_next = r;
-        else
-                p->wait_head = r;
-        p->wait_tail = r;
-        pacer_arm(p);
 }
 
 static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -1039,7 +484,8 @@ static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata
         size_t n = size * nmemb;
 
         /* Returning less than n makes curl abort the transfer. */
-        if (dynbuf_append(&r->resp_body, ptr, n) < 0)
+        buf_append(&r->resp_body, ptr, n);
+        if (r->resp_body.err < 0)
                 return 0;
         return n;
 }
@@ -1050,16 +496,18 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
 
         /* A new status line (after 100-continue or similar) starts over. */
         if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
-                dynbuf_reset(&r->resp_headers);
+                buf_done(&r->resp_headers);
                 return n;
         }
         while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
                 k--;
         if (k == 0 || !memchr(ptr, ':', k))
                 return n;
-        if (dynbuf_append(&r->resp_headers, ptr, k) < 0 || dynbuf_append(&r->resp_headers, "", 1) < 0)
+        /* Records are NUL-separated: "name: value\0". */
+        buf_append(&r->resp_headers, ptr, k);
+        buf_putc(&r->resp_headers, 0);
+        if (r->resp_headers.err < 0)
                 return 0;
-        /* dynbuf_append keeps a NUL after the data; records are NUL-separated. */
         return n;
 }
 
@@ -1142,7 +590,7 @@ static void request_prepare(struct http_request *r) {
         request_reset_attempt(r);
         if (r->prepare) {
                 /* A prepare that keeps saying "not yet" after resumes is broken. */
-                if (++r->n_prepare_calls > 1000) {
+                if (++r->n_prepare_calls > HTTP_MAX_PREPARE_CALLS) {
                         request_finish(r, -ELOOP);
                         return;
                 }
@@ -1241,7 +689,7 @@ static void note_verification(struct http_request *r) {
         size_t n = strlen(r->curl_error);
 
         /* The host only: a URL could carry a user name and password. */
-        if (http_url_host_path(r->url, &host, NULL) < 0)
+        if (url_host_path(r->url, &host, NULL) < 0)
                 host = NULL;
         if (n == 0)
                 n = (size_t) snprintf(r->curl_error, sizeof r->curl_error, "TLS verification failed");
@@ -1254,7 +702,7 @@ static void note_verification(struct http_request *r) {
 /* After one transfer: keep its outcome, decide between delivering and retrying. */
 static void request_attempt_done(struct http_request *r, CURLcode cc) {
         struct http_client *c = r->client;
-        enum http_retry_class cls;
+        enum retry_class cls;
         long status = 0;
         int k;
 
@@ -1265,55 +713,55 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         r->headers = NULL;
 
         r->status = cc == CURLE_OK ? status : 0;
-        r->transport_error = curl_code_to_errno(cc, r->resp_body.too_big);
+        r->transport_error = curl_code_to_errno(cc, r->resp_body.err == -EFBIG);
         if (curl_code_is_verification(cc))
                 note_verification(r);
         if (r->transport_error == 0) {
                 const char *type_hdr = http_response_header(
                         &(struct http_response){ .request = r }, "x-amzn-ErrorType");
                 if (r->resp_body.len > 0) {
-                        r->json = http_json_parse(r->resp_body.data, r->resp_body.len);
+                        r->json = aws_json_parse(r->resp_body.data, r->resp_body.len);
                         /* A 2xx answer we cannot read is as good as a lost one. */
                         if (!r->json && r->expect_json && status >= 200 && status < 300)
                                 r->transport_error = -EBADMSG;
                 }
                 if (status >= 300 &&
-                    http_aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
+                    aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
                         r->transport_error = -ENOMEM;
         }
 
-        cls = http_retry_classify(r->transport_error, r->status, r->err_code, r->err_message);
-        if (cls == HTTP_RETRY_THROTTLE) {
+        cls = retry_classify(r->transport_error, r->status, r->err_code, r->err_message);
+        if (cls == RETRY_THROTTLE) {
                 r->throttles++;
                 c->stats.throttles++;
                 if (r->pacer)
-                        token_bucket_throttled(&r->pacer->bucket);
+                        pacer_throttled(r->pacer);
         } else if (r->pacer && r->transport_error == 0 && r->status >= 200 && r->status < 300)
-                token_bucket_succeeded(&r->pacer->bucket);
+                pacer_succeeded(r->pacer);
 
-        if (cls == HTTP_RETRY_NO) {
+        if (cls == RETRY_NO) {
                 request_finish(r, 0);
                 return;
         }
         if (r->attempt >= r->max_attempts) {
                 log_debug("HTTP: %s: %s (%s), giving up after %u attempts", strna(r->log_name),
                           r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
-                          http_retry_class_to_string(cls), r->attempt);
+                          retry_class_to_string(cls), r->attempt);
                 request_finish(r, 0);
                 return;
         }
-        if (!http_retry_quota_acquire(&c->quota, cls == HTTP_RETRY_TIMEOUT, &r->last_retry_cost)) {
+        if (!retry_quota_acquire(&c->quota, cls == RETRY_TIMEOUT, &r->last_retry_cost)) {
                 log_debug("HTTP: %s: retry quota spent (%u left), not retrying", strna(r->log_name),
                           c->quota.available);
                 request_finish(r, 0);
                 return;
         }
-        uint64_t delay = http_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
+        uint64_t delay = retry_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
                                            c->opts.backoff_cap_usec);
         c->stats.retries++;
         log_debug("HTTP: %s: %s (%s), retry %u in %" PRIu64 " ms", strna(r->log_name),
                   r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
-                  http_retry_class_to_string(cls), r->attempt, delay / USEC_PER_MSEC);
+                  retry_class_to_string(cls), r->attempt, delay / USEC_PER_MSEC);
         r->phase = PHASE_BACKOFF;
         k = arm_request_timer(r, delay);
         if (k < 0)
@@ -1337,7 +785,7 @@ static void request_finish(struct http_request *r, int error) {
         };
 
         if (resp.error == 0 && r->status >= 200 && r->status < 300)
-                http_retry_quota_release(&c->quota, r->attempt > 1 ? r->last_retry_cost : 0);
+                retry_quota_release(&c->quota, r->attempt > 1 ? r->last_retry_cost : 0);
         c->stats.requests++;
         r->in_done = true;
         if (r->done)
@@ -1368,7 +816,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         struct http_request *r;
         int k;
 
-        k = http_url_check(p->url, p->allow_link_local);
+        k = url_check(p->url, p->allow_link_local);
         if (k < 0)
                 return k;
         if (!p->method || !p->done)
@@ -1382,8 +830,8 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         if (c->requests)
                 c->requests->prev = r;
         c->requests = r;
-        r->resp_body.max = HTTP_MAX_BODY;
-        r->resp_headers.max = HTTP_MAX_HEADER_BYTES;
+        r->resp_body = BUF_INIT(HTTP_MAX_BODY, false);
+        r->resp_headers = BUF_INIT(HTTP_MAX_HEADER_BYTES, false);
         r->method = strdup(p->method);
         r->url = strdup(p->url);
         r->log_name = p->log_name ? strdup(p->log_name) : NULL;
@@ -1409,7 +857,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         r->prepare = p->prepare;
         r->done = p->done;
         r->userdata = p->userdata;
-        r->pacer = http_pacer_ref(p->pacer);
+        r->pacer = pacer_ref(p->pacer);
         k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_request_timer, r);
         if (k < 0) {
                 request_free(r);

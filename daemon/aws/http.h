@@ -1,17 +1,15 @@
-/* HTTP for the AWS client: curl's multi-socket API driven by sd-event, with
- * AWS "standard" retries (full-jitter backoff under a retry quota) and
- * pacing (one token bucket per API, shared by every request that names it).
+/* HTTP for the AWS client: curl's multi-socket API driven by sd-event, and
+ * the life of a request: pace (pacer.h), prepare (the caller signs), send,
+ * classify (retry.h), back off and try again or deliver.
  *
  * One http_client owns one curl multi handle, so connections are kept alive
  * and reused across requests. Nothing here blocks, sleeps or starts a thread:
  * every wait (backoff, pacing, sockets, curl's timer) is an sd-event source.
  *
  * This module never logs above debug and never logs a header value: request
- * headers carry signatures and session tokens.
- *
- * The pure parts (retry classification, backoff, quota, token bucket, AWS
- * error parsing, URL policy) are exported so they can be tested without a
- * network. */
+ * headers carry signatures and session tokens. The pure parts live beside it:
+ * url.h (which URLs), retry.h (which answers to retry, and when), pacer.h
+ * (token buckets), aws-error.h (reading an AWS error answer). */
 #pragma once
 
 #include <json-c/json.h>
@@ -35,89 +33,6 @@ void http_global_cleanup(void);
 
 /* ---- pure helpers ---------------------------------------------------- */
 
-/* Is this URL allowed? https:// to any host; http:// only to loopback
- * (127.0.0.0/8, ::1, localhost), or with allow_link_local also to the fixed
- * instance-metadata and container-credential addresses (169.254.169.254,
- * 169.254.170.2, 169.254.170.23, fd00:ec2::254, fd00:ec2::23). Returns 0,
- * -EPERM (plain http to another host), -EPROTONOSUPPORT (other scheme) or
- * -EINVAL (not a URL). */
-int http_url_check(const char *url, bool allow_link_local);
-bool http_host_is_loopback(const char *host);
-
-/* The Host header for a URL ("host" or "host:port", IPv6 in brackets) and its
- * path ("/" when empty). Returns 0, -EINVAL, -ENOMEM. */
-int http_url_host_path(const char *url, char **ret_host, char **ret_path);
-
-enum http_retry_class {
-        HTTP_RETRY_NO,        /* success or a client error: deliver */
-        HTTP_RETRY_TRANSIENT, /* 5xx, connection failure, truncated/unparseable answer */
-        HTTP_RETRY_TIMEOUT,   /* transient, but costs more quota */
-        HTTP_RETRY_THROTTLE,  /* a throttling error code: also slows the pacer */
-};
-
-/* AWS error codes that mean "slow down" (standard retry mode). For
- * LimitExceededException only when the message says the rate was exceeded
- * or too many run simultaneously: otherwise it is a quota and final. */
-bool http_error_is_throttle(const char *code, const char *message);
-/* Classify one attempt. transport_error is 0 or a negative errno of the
- * transfer (-ETIMEDOUT is a timeout; -EBADMSG a truncated or unparseable
- * answer; -EFBIG, -EPERM, -EPROTONOSUPPORT and TLS verification failures
- * (-EKEYREJECTED) are final). */
-enum http_retry_class http_retry_classify(int transport_error, long status, const char *code,
-                                          const char *message);
-const char *http_retry_class_to_string(enum http_retry_class c);
-
-/* The standard mode's retry quota. */
-#define HTTP_RETRY_QUOTA_INITIAL 500
-#define HTTP_RETRY_COST 5
-#define HTTP_RETRY_TIMEOUT_COST 10
-#define HTTP_RETRY_NO_RETRY_INCREMENT 1
-struct http_retry_quota {
-        unsigned available, max;
-};
-void http_retry_quota_init(struct http_retry_quota *q, unsigned max);
-/* Take the cost of one retry; false (and nothing taken) if not enough is left. */
-bool http_retry_quota_acquire(struct http_retry_quota *q, bool timeout, unsigned *ret_cost);
-/* A request succeeded: give back what its last retry took (last_cost > 0),
- * or add the no-retry increment (last_cost == 0). Capped at max. */
-void http_retry_quota_release(struct http_retry_quota *q, unsigned last_cost);
-
-/* A small PRNG we own (splitmix64), for jitter. */
-uint64_t http_rng_next(uint64_t *state);
-/* Full jitter: uniform in [0, min(cap, base * 2^attempt)], attempt counted from 0
- * for the first retry. */
-uint64_t http_backoff_usec(uint64_t *rng, unsigned attempt, uint64_t base_usec, uint64_t cap_usec);
-
-/* Token bucket with AIMD rate: capacity tokens at most, refilled at rate per
- * second. A throttling answer halves the rate (not below floor); each success
- * adds a tenth of the ceiling back (not above ceiling). */
-struct token_bucket {
-        double ceiling, rate, floor;
-        double capacity, tokens;
-        uint64_t last_usec;
-};
-void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec);
-/* Refill to now and take one token if there is one. */
-bool token_bucket_take(struct token_bucket *b, uint64_t now_usec);
-/* Microseconds from now until one whole token is available (0: now). */
-uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec);
-void token_bucket_throttled(struct token_bucket *b);
-void token_bucket_succeeded(struct token_bucket *b);
-/* Full, and at its ceiling rate: forgetting it changes nothing. */
-bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec);
-
-/* Parse an AWS JSON-protocol error: the code from the x-amzn-ErrorType header
- * (may be NULL) or the body's "__type" (or "code"), with any "prefix#" and
- * ":suffix" stripped; the message from "message" or "Message". Either result
- * may be NULL when absent. Bounded: body is at most HTTP_MAX_BODY. Returns 0
- * or -ENOMEM. */
-int http_aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
-                         char **ret_message);
-/* Strip "prefix#" and ":suffix" from an error code, in place. */
-void http_aws_error_code_normalize(char *code);
-/* Parse JSON with a depth limit; NULL on error. */
-json_object *http_json_parse(const char *text, size_t len);
-
 /* ---- the client ------------------------------------------------------ */
 
 struct http_client_options {
@@ -128,7 +43,7 @@ struct http_client_options {
         long max_host_connections;      /* default 4 */
         uint64_t backoff_base_usec;     /* default 100 ms */
         uint64_t backoff_cap_usec;      /* default 20 s */
-        unsigned retry_quota;           /* default HTTP_RETRY_QUOTA_INITIAL */
+        unsigned retry_quota;           /* default RETRY_QUOTA_INITIAL */
         uint64_t rng_seed;              /* 0: from getrandom() */
         const char *user_agent;         /* default "kinesisd" */
 };
@@ -136,7 +51,7 @@ void http_client_options_default(struct http_client_options *o);
 
 struct http_client;
 struct http_request;
-struct http_pacer;
+struct pacer;
 
 struct http_client_stats {
         uint64_t requests;      /* requests finished (delivered) */
@@ -160,18 +75,6 @@ struct http_client *http_client_free(struct http_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_client *, http_client_free);
 void http_client_get_stats(const struct http_client *c, struct http_client_stats *ret);
 sd_event *http_client_get_event(struct http_client *c);
-
-/* A pacer: a token bucket and the FIFO of requests waiting on it. Rate in
- * requests per second; the bucket holds one token, so calls are spaced at
- * least 1/rate apart and no window ever sees more than the rate (+1). */
-int http_pacer_new(struct http_client *c, const char *name, double rate, struct http_pacer **ret);
-struct http_pacer *http_pacer_ref(struct http_pacer *p);
-struct http_pacer *http_pacer_unref(struct http_pacer *p);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_pacer *, http_pacer_unref);
-/* No request waits or holds a reference, and the bucket is idle. */
-bool http_pacer_is_idle(struct http_pacer *p);
-double http_pacer_rate(const struct http_pacer *p);
-const char *http_pacer_name(const struct http_pacer *p);
 
 /* What a finished request delivers. Everything is borrowed for the duration
  * of the done callback only. */
@@ -208,12 +111,12 @@ struct http_request_params {
         const char *url;
         const void *body;               /* copied; may be NULL */
         size_t body_len;
-        struct http_pacer *pacer;       /* referenced; may be NULL */
+        struct pacer *pacer;            /* referenced; may be NULL */
         unsigned max_attempts;          /* 0: the client's */
         uint64_t timeout_usec;          /* 0: the client's */
         uint64_t connect_timeout_usec;  /* 0: the client's */
         bool expect_json;               /* a 2xx body must be empty or JSON, else retried */
-        bool allow_link_local;          /* see http_url_check() */
+        bool allow_link_local;          /* see url_check() */
         bool no_proxy;                  /* never through a proxy (credential endpoints) */
         const char *log_name;           /* for debug logs, e.g. "Kinesis.ListStreams" */
         http_prepare_t prepare;         /* may be NULL */
@@ -221,7 +124,7 @@ struct http_request_params {
         void *userdata;
 };
 
-/* Validates the URL (http_url_check()) before anything touches the network,
+/* Validates the URL (url_check()) before anything touches the network,
  * then starts the request from the event loop: done is never called from
  * within this function. Returns 0 and the request (owned by the client until
  * done or http_request_cancel()), -EPERM/-EPROTONOSUPPORT/-EINVAL for a
@@ -234,6 +137,3 @@ int http_request_add_header(struct http_request *r, const char *name, const char
 void http_request_resume(struct http_request *r, int error);
 /* Abort and free; done is not called. NULL is fine. Returns NULL. */
 struct http_request *http_request_cancel(struct http_request *r);
-unsigned http_request_attempt(const struct http_request *r); /* 1 for the first */
-const char *http_request_url(const struct http_request *r);
-const void *http_request_body(const struct http_request *r, size_t *ret_len);

@@ -567,16 +567,10 @@ static int signing_key(const struct sigv4_request *req, const char *date, unsign
         return 0;
 }
 
-int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
-        struct strbuf canon = {}, headers = {}, signed_list = {}, sts = {};
-        struct sigv4_result res = {};
-        char date[9], payload_hash[65], canon_hash[65];
-        unsigned char key[SHA256_LEN], sig[SHA256_LEN];
+/* The request is one we can sign; *ret_token is its session token, or NULL. */
+static int request_check(const struct sigv4_request *req, const char **ret_token) {
         const char *token;
-        int r;
 
-        if (!req || !ret)
-                return -EINVAL;
         if (!mbedtls_md_info_from_type(MBEDTLS_MD_SHA256))
                 return -EOPNOTSUPP;
         if (!req->method || !token_valid(req->method, METHOD_MAX) || !scope_part_valid(req->region) ||
@@ -593,6 +587,41 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
                 if (tl > SIGV4_MAX_TEXT)
                         return -EINVAL;
         }
+        *ret_token = token;
+        return 0;
+}
+
+/* Algorithm, time, scope, and the hash of the canonical request. */
+static void append_string_to_sign(struct strbuf *sts, const struct sigv4_request *req, const char *amz_date,
+                                  const char *date, const struct strbuf *canon) {
+        char canon_hash[65];
+
+        sigv4_sha256_hex(canon->s, canon->len, canon_hash);
+        strbuf_puts(sts, SIGV4_ALGORITHM "\n");
+        strbuf_puts(sts, amz_date);
+        strbuf_putc(sts, '\n');
+        strbuf_puts(sts, date);
+        strbuf_putc(sts, '/');
+        strbuf_puts(sts, req->region);
+        strbuf_putc(sts, '/');
+        strbuf_puts(sts, req->service);
+        strbuf_puts(sts, "/" SIGV4_TERMINATOR "\n");
+        strbuf_puts(sts, canon_hash);
+}
+
+int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
+        struct strbuf canon = {}, headers = {}, signed_list = {}, sts = {};
+        struct sigv4_result res = {};
+        char date[9], payload_hash[65];
+        unsigned char key[SHA256_LEN], sig[SHA256_LEN];
+        const char *token;
+        int r;
+
+        if (!req || !ret)
+                return -EINVAL;
+        r = request_check(req, &token);
+        if (r < 0)
+                return r;
 
         r = format_amz_date(req->now, res.amz_date);
         if (r < 0)
@@ -627,18 +656,7 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
                 goto finish;
         }
 
-        /* String to sign. */
-        sigv4_sha256_hex(canon.s, canon.len, canon_hash);
-        strbuf_puts(&sts, SIGV4_ALGORITHM "\n");
-        strbuf_puts(&sts, res.amz_date);
-        strbuf_putc(&sts, '\n');
-        strbuf_puts(&sts, date);
-        strbuf_putc(&sts, '/');
-        strbuf_puts(&sts, req->region);
-        strbuf_putc(&sts, '/');
-        strbuf_puts(&sts, req->service);
-        strbuf_puts(&sts, "/" SIGV4_TERMINATOR "\n");
-        strbuf_puts(&sts, canon_hash);
+        append_string_to_sign(&sts, req, res.amz_date, date, &canon);
         if (sts.err) {
                 r = sts.err;
                 goto finish;

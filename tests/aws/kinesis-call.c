@@ -20,6 +20,8 @@
 #include <systemd/sd-event.h>
 
 #include "aws/creds.h"
+#include "aws/aws-error.h"
+#include "aws/endpoint.h"
 #include "aws/http.h"
 #include "kinesis.h"
 #include "log.h"
@@ -174,7 +176,7 @@ static int start_one(struct ctx *x, unsigned i) {
 
         if (!text)
                 return -ENOMEM;
-        req = http_json_parse(text, strlen(text));
+        req = aws_json_parse(text, strlen(text));
         if (!req || !json_object_is_type(req, json_type_object)) {
                 json_object_put(req);
                 fprintf(stderr, "kinesis-call: the request is not a JSON object\n");
@@ -292,13 +294,13 @@ int main(int argc, char **argv) {
         x.operation = argv[optind];
         x.json_template = argv[optind + 1];
 
-        r = kinesis_resolve_region(region_opt, profile, &region);
+        r = endpoint_resolve_region(region_opt, NULL, profile, &region, NULL);
         if (r < 0) {
                 fprintf(stderr, "kinesis-call: no usable region (--region, AWS_REGION, AWS_DEFAULT_REGION, "
                                 "profile region): %s\n", strerror(-r));
                 return 2;
         }
-        r = kinesis_resolve_endpoint(endpoint_opt, region, &endpoint);
+        r = endpoint_resolve_kinesis(endpoint_opt, NULL, region, &endpoint, NULL);
         if (r == -EPERM) {
                 fprintf(stderr, "kinesis-call: refusing plain http:// endpoint: only loopback hosts may "
                                 "be reached without TLS\n");
@@ -308,7 +310,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "kinesis-call: no usable endpoint: %s\n", strerror(-r));
                 return 2;
         }
-        ho.ca_bundle = kinesis_resolve_ca_bundle(ca_opt);
+        ho.ca_bundle = endpoint_ca_bundle(ca_opt);
         ho.user_agent = "kinesisd-kinesis-call";
 
         if (http_global_init() < 0) {

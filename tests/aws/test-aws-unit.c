@@ -10,7 +10,12 @@
 #include <systemd/sd-event.h>
 
 #include "aws/creds-file.h"
+#include "aws/aws-error.h"
+#include "aws/endpoint.h"
 #include "aws/http.h"
+#include "aws/pacer.h"
+#include "aws/retry.h"
+#include "aws/url.h"
 #include "kinesis.h"
 #include "stream.h"
 #include "testlib.h"
@@ -23,67 +28,67 @@ static void test_throttle_codes(void) {
                 "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
         };
         for (size_t i = 0; i < ELEMENTSOF(throttles); i++) {
-                CHECK(http_error_is_throttle(throttles[i], NULL));
-                CHECK_INTEQ(http_retry_classify(0, 400, throttles[i], NULL), HTTP_RETRY_THROTTLE);
+                CHECK(retry_error_is_throttle(throttles[i], NULL));
+                CHECK_INTEQ(retry_classify(0, 400, throttles[i], NULL), RETRY_THROTTLE);
         }
-        CHECK(http_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
-        CHECK(http_error_is_throttle("LimitExceededException",
+        CHECK(retry_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
+        CHECK(retry_error_is_throttle("LimitExceededException",
                                      "Only 5 streams can be CREATING simultaneously"));
-        CHECK(!http_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
-        CHECK(!http_error_is_throttle("LimitExceededException", NULL));
-        CHECK(!http_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
-        CHECK(!http_error_is_throttle(NULL, NULL));
+        CHECK(!retry_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
+        CHECK(!retry_error_is_throttle("LimitExceededException", NULL));
+        CHECK(!retry_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
+        CHECK(!retry_error_is_throttle(NULL, NULL));
 }
 
 static void test_classify(void) {
-        CHECK_INTEQ(http_retry_classify(0, 200, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "ValidationException", "x"), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "ResourceNotFoundException", NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 400, "LimitExceededException", "quota"), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 403, "AccessDeniedException", NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(0, 500, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 502, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 503, "ServiceUnavailable", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 504, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 400, "RequestTimeout", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 400, "RequestTimeoutException", NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(0, 429, NULL, NULL), HTTP_RETRY_THROTTLE);
-        CHECK_INTEQ(http_retry_classify(-ETIMEDOUT, 0, NULL, NULL), HTTP_RETRY_TIMEOUT);
-        CHECK_INTEQ(http_retry_classify(-ECONNREFUSED, 0, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-ECONNRESET, 0, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-EBADMSG, 200, NULL, NULL), HTTP_RETRY_TRANSIENT);
-        CHECK_INTEQ(http_retry_classify(-EFBIG, 200, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(-EKEYREJECTED, 0, NULL, NULL), HTTP_RETRY_NO);
-        CHECK_INTEQ(http_retry_classify(-EPERM, 0, NULL, NULL), HTTP_RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 200, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ValidationException", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ResourceNotFoundException", NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "LimitExceededException", "quota"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 403, "AccessDeniedException", NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 500, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 502, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 503, "ServiceUnavailable", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 504, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 400, "RequestTimeout", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 400, "RequestTimeoutException", NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 429, NULL, NULL), RETRY_THROTTLE);
+        CHECK_INTEQ(retry_classify(-ETIMEDOUT, 0, NULL, NULL), RETRY_TIMEOUT);
+        CHECK_INTEQ(retry_classify(-ECONNREFUSED, 0, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-ECONNRESET, 0, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-EBADMSG, 200, NULL, NULL), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(-EFBIG, 200, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(-EKEYREJECTED, 0, NULL, NULL), RETRY_NO);
+        CHECK_INTEQ(retry_classify(-EPERM, 0, NULL, NULL), RETRY_NO);
 }
 
 static void test_quota(void) {
-        struct http_retry_quota q;
+        struct retry_quota q;
         unsigned cost = 0;
 
-        http_retry_quota_init(&q, 500);
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
+        retry_quota_init(&q, 500);
+        CHECK(retry_quota_acquire(&q, false, &cost));
         CHECK_INTEQ(cost, 5);
         CHECK_INTEQ(q.available, 495);
-        CHECK(http_retry_quota_acquire(&q, true, &cost));
+        CHECK(retry_quota_acquire(&q, true, &cost));
         CHECK_INTEQ(cost, 10);
         CHECK_INTEQ(q.available, 485);
         /* A retried request that succeeds gives back what its last retry took. */
-        http_retry_quota_release(&q, 10);
+        retry_quota_release(&q, 10);
         CHECK_INTEQ(q.available, 495);
         /* A first-try success adds one, never past the maximum. */
-        http_retry_quota_release(&q, 0);
+        retry_quota_release(&q, 0);
         CHECK_INTEQ(q.available, 496);
         for (int i = 0; i < 10; i++)
-                http_retry_quota_release(&q, 0);
+                retry_quota_release(&q, 0);
         CHECK_INTEQ(q.available, 500);
 
-        http_retry_quota_init(&q, 12);
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
-        CHECK(http_retry_quota_acquire(&q, false, &cost));
-        CHECK(!http_retry_quota_acquire(&q, false, &cost)); /* 2 left */
+        retry_quota_init(&q, 12);
+        CHECK(retry_quota_acquire(&q, false, &cost));
+        CHECK(retry_quota_acquire(&q, false, &cost));
+        CHECK(!retry_quota_acquire(&q, false, &cost)); /* 2 left */
         CHECK_INTEQ(q.available, 2);
-        CHECK(!http_retry_quota_acquire(&q, true, &cost));
+        CHECK(!retry_quota_acquire(&q, true, &cost));
 }
 
 static void test_backoff(void) {
@@ -98,7 +103,7 @@ static void test_backoff(void) {
                 if (bound > cap)
                         bound = cap;
                 for (int i = 0; i < 4000; i++) {
-                        uint64_t d = http_backoff_usec(&rng, attempt, base, cap);
+                        uint64_t d = retry_backoff_usec(&rng, attempt, base, cap);
                         CHECK(d <= bound);
                         sum += (double) d;
                         if (d > max)
@@ -116,10 +121,10 @@ static void test_backoff(void) {
                 prev_mean = mean;
         }
         /* Huge attempt numbers neither overflow nor pass the cap. */
-        CHECK(http_backoff_usec(&rng, 1000, base, cap) <= cap);
+        CHECK(retry_backoff_usec(&rng, 1000, base, cap) <= cap);
         /* Deterministic for a seed. */
         uint64_t a = 7, b = 7;
-        CHECK_INTEQ(http_backoff_usec(&a, 3, base, cap), http_backoff_usec(&b, 3, base, cap));
+        CHECK_INTEQ(retry_backoff_usec(&a, 3, base, cap), retry_backoff_usec(&b, 3, base, cap));
 }
 
 static void test_token_bucket(void) {
@@ -145,7 +150,7 @@ static void test_token_bucket(void) {
                 else
                         t += token_bucket_delay(&b, t);
                 /* Jitter the clock forward as a loop would. */
-                t += http_rng_next(&rng) % 3000;
+                t += retry_rng_next(&rng) % 3000;
         }
         for (size_t i = 0; i < n; i++) {
                 size_t in_window = 0;
@@ -172,42 +177,59 @@ static void test_token_bucket(void) {
 }
 
 static void test_url_policy(void) {
-        CHECK_INTEQ(http_url_check("https://kinesis.us-east-1.amazonaws.com", false), 0);
-        CHECK_INTEQ(http_url_check("https://192.0.2.1:443/", false), 0);
-        CHECK_INTEQ(http_url_check("http://127.0.0.1:4568", false), 0);
-        CHECK_INTEQ(http_url_check("http://127.8.9.10/", false), 0);
-        CHECK_INTEQ(http_url_check("http://localhost:1/", false), 0);
-        CHECK_INTEQ(http_url_check("http://[::1]:4568/", false), 0);
-        CHECK_INTEQ(http_url_check("HTTP://LOCALHOST/", false), 0);
-        CHECK_INTEQ(http_url_check("http://192.0.2.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://10.0.0.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://128.0.0.1/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://127.0.0.1.example.com/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://localhost.example.com/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://[::ffff:192.0.2.1]/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://[2001:db8::1]/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://169.254.169.254/", false), -EPERM);
-        CHECK_INTEQ(http_url_check("http://169.254.169.254/", true), 0);
-        CHECK_INTEQ(http_url_check("http://169.254.170.2/v2/creds", true), 0);
-        CHECK_INTEQ(http_url_check("http://[fd00:ec2::254]/", true), 0);
-        CHECK_INTEQ(http_url_check("http://169.254.1.1/", true), -EPERM);
-        CHECK_INTEQ(http_url_check("ftp://127.0.0.1/", false), -EPROTONOSUPPORT);
-        CHECK_INTEQ(http_url_check("file:///etc/passwd", false), -EPROTONOSUPPORT);
-        CHECK(http_url_check("not a url", false) < 0);
-        CHECK(http_url_check(NULL, false) < 0);
+        CHECK_INTEQ(url_check("https://kinesis.us-east-1.amazonaws.com", false), 0);
+        CHECK_INTEQ(url_check("https://192.0.2.1:443/", false), 0);
+        CHECK_INTEQ(url_check("http://127.0.0.1:4568", false), 0);
+        CHECK_INTEQ(url_check("http://127.8.9.10/", false), 0);
+        CHECK_INTEQ(url_check("http://localhost:1/", false), 0);
+        CHECK_INTEQ(url_check("http://[::1]:4568/", false), 0);
+        CHECK_INTEQ(url_check("HTTP://LOCALHOST/", false), 0);
+        CHECK_INTEQ(url_check("http://192.0.2.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://10.0.0.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://128.0.0.1/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://127.0.0.1.example.com/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://localhost.example.com/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://[::ffff:192.0.2.1]/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://[2001:db8::1]/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://169.254.169.254/", false), -EPERM);
+        CHECK_INTEQ(url_check("http://169.254.169.254/", true), 0);
+        CHECK_INTEQ(url_check("http://169.254.170.2/v2/creds", true), 0);
+        CHECK_INTEQ(url_check("http://[fd00:ec2::254]/", true), 0);
+        CHECK_INTEQ(url_check("http://169.254.1.1/", true), -EPERM);
+        CHECK_INTEQ(url_check("ftp://127.0.0.1/", false), -EPROTONOSUPPORT);
+        CHECK_INTEQ(url_check("file:///etc/passwd", false), -EPROTONOSUPPORT);
+        CHECK(url_check("not a url", false) < 0);
+        CHECK(url_check(NULL, false) < 0);
+        /* One loopback rule: the fully qualified localhost and every spelling of ::1. */
+        CHECK_INTEQ(url_check("http://localhost./", false), 0);
+        CHECK_INTEQ(url_check("http://[0:0:0:0:0:0:0:1]:4568/", false), 0);
+        CHECK(url_host_is_loopback("[0:0:0:0:0:0:0:1]"));
+        CHECK(!url_host_is_loopback("localhost.."));
+        /* One length cap: URL_MAX bytes. */
+        {
+                char long_url[URL_MAX + 2];
+                size_t n = strlen("https://a/");
+                memcpy(long_url, "https://a/", n);
+                memset(long_url + n, 'x', URL_MAX - n);
+                long_url[URL_MAX] = 0;
+                CHECK_INTEQ(url_check(long_url, false), 0);
+                long_url[URL_MAX] = 'x';
+                long_url[URL_MAX + 1] = 0;
+                CHECK_INTEQ(url_check(long_url, false), -EINVAL);
+        }
 
         char *host = NULL, *path = NULL;
-        CHECK_INTEQ(http_url_host_path("http://127.0.0.1:4568", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("http://127.0.0.1:4568", &host, &path), 0);
         CHECK_STREQ(host, "127.0.0.1:4568");
         CHECK_STREQ(path, "/");
         free(host);
         free(path);
-        CHECK_INTEQ(http_url_host_path("https://kinesis.cn-north-1.amazonaws.com.cn/", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("https://kinesis.cn-north-1.amazonaws.com.cn/", &host, &path), 0);
         CHECK_STREQ(host, "kinesis.cn-north-1.amazonaws.com.cn");
         CHECK_STREQ(path, "/");
         free(host);
         free(path);
-        CHECK_INTEQ(http_url_host_path("http://[::1]:99/x/y", &host, &path), 0);
+        CHECK_INTEQ(url_host_path("http://[::1]:99/x/y", &host, &path), 0);
         CHECK_STREQ(host, "[::1]:99");
         CHECK_STREQ(path, "/x/y");
         free(host);
@@ -251,30 +273,30 @@ static void test_error_parse(void) {
                 "{\"__type\":\"com.amazonaws.kinesis.v20131202#ResourceNotFoundException\","
                 "\"message\":\"Stream x not found\"}");
 
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK_STREQ(code, "ResourceNotFoundException");
         CHECK_STREQ(msg, "Stream x not found");
         free(code);
         free(msg);
         /* The header wins and loses its ":url" suffix. */
-        CHECK_INTEQ(http_aws_error_parse("ThrottlingException:http://internal.amazon.com/", body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse("ThrottlingException:http://internal.amazon.com/", body, &code, &msg), 0);
         CHECK_STREQ(code, "ThrottlingException");
         free(code);
         free(msg);
         json_object_put(body);
 
         body = json_tokener_parse("{\"code\":\"aws.protocol#SlowDown:x\",\"Message\":\"M\"}");
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK_STREQ(code, "SlowDown");
         CHECK_STREQ(msg, "M");
         free(code);
         free(msg);
         json_object_put(body);
 
-        CHECK_INTEQ(http_aws_error_parse(NULL, NULL, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, NULL, &code, &msg), 0);
         CHECK(code == NULL && msg == NULL);
         body = json_tokener_parse("{\"__type\":5,\"message\":[1]}");
-        CHECK_INTEQ(http_aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
         CHECK(code == NULL && msg == NULL);
         json_object_put(body);
 
@@ -282,9 +304,9 @@ static void test_error_parse(void) {
         char deep[300];
         memset(deep, '[', sizeof deep - 1);
         deep[sizeof deep - 1] = 0;
-        CHECK(http_json_parse(deep, strlen(deep)) == NULL);
-        CHECK(http_json_parse("{} x", 4) == NULL);
-        json_object *ok = http_json_parse("{}\n", 3);
+        CHECK(aws_json_parse(deep, strlen(deep)) == NULL);
+        CHECK(aws_json_parse("{} x", 4) == NULL);
+        json_object *ok = aws_json_parse("{}\n", 3);
         CHECK(ok != NULL);
         json_object_put(ok);
 }
@@ -440,8 +462,8 @@ static void test_container_url(void) {
         setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
         CHECK_INTEQ(aws_container_credentials_url(&url), 0);
         CHECK_STREQ(url, "http://169.254.170.2/v2/credentials/abc");
-        CHECK_INTEQ(http_url_check(url, true), 0);
-        CHECK_INTEQ(http_url_check(url, false), -EPERM);
+        CHECK_INTEQ(url_check(url, true), 0);
+        CHECK_INTEQ(url_check(url, false), -EPERM);
         free(url);
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/x", 1);
         CHECK_INTEQ(aws_container_credentials_url(&url), 0);
@@ -457,8 +479,25 @@ static void test_container_url(void) {
         unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 }
 
+static void test_region_names(void) {
+        static const char *const good[] = {
+                "us-west-2", "cn-north-1", "us-gov-west-1", "eu-isoe-west-1", "ap-southeast-12",
+        };
+        static const char *const bad[] = {
+                "", "US-WEST-2", "us-west", "uswest2", "us-west-2a", "us-west-123", "u-west-2",
+                "usa-west-2", "us--2", "us-west-", "us-west-2-", "us-1", "us-west-2; x",
+                "us-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                CHECK(endpoint_region_is_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK(!endpoint_region_is_valid(bad[i]));
+        CHECK(!endpoint_region_is_valid(NULL));
+}
+
 static void test_resolution(void) {
         char *v = NULL;
+        const char *src = NULL;
         char cfg[] = "/tmp/kinesisd-aws-unit-XXXXXX";
         int fd = mkstemp(cfg);
 
@@ -473,59 +512,77 @@ static void test_resolution(void) {
         unsetenv("AWS_PROFILE");
         setenv("AWS_REGION", "eu-central-1", 1);
         setenv("AWS_DEFAULT_REGION", "us-east-2", 1);
-        CHECK_INTEQ(kinesis_resolve_region("us-west-2", "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region("us-west-2", NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "us-west-2");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, "eu-west-3", "p", &v, &src), 0);
+        CHECK_STREQ(v, "eu-west-3");
+        CHECK_STREQ(src, "aws.region");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_region("us-west-2", "eu-west-3", "p", &v, &src), 0);
+        CHECK_STREQ(v, "us-west-2");
+        CHECK_STREQ(src, "--region");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, &src), 0);
         CHECK_STREQ(v, "eu-central-1");
+        CHECK_STREQ(src, "$AWS_REGION");
         free(v);
         unsetenv("AWS_REGION");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "us-east-2");
         free(v);
         unsetenv("AWS_DEFAULT_REGION");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, "p", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, "p", &v, NULL), 0);
         CHECK_STREQ(v, "ap-east-1");
         free(v);
         setenv("AWS_PROFILE", "p", 1);
-        CHECK_INTEQ(kinesis_resolve_region(NULL, NULL, &v), 0);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, NULL, &v, &src), 0);
         CHECK_STREQ(v, "ap-east-1");
+        CHECK_STREQ(src, "the profile's region");
         free(v);
         unsetenv("AWS_PROFILE");
-        CHECK_INTEQ(kinesis_resolve_region(NULL, NULL, &v), -ENOENT);
-        CHECK_INTEQ(kinesis_resolve_region("US-EAST-1; x", NULL, &v), -EINVAL);
+        CHECK_INTEQ(endpoint_resolve_region(NULL, NULL, NULL, &v, NULL), -ENOENT);
+        CHECK_INTEQ(endpoint_resolve_region("US-EAST-1; x", NULL, NULL, &v, NULL), -EINVAL);
         unlink(cfg);
         unsetenv("AWS_CONFIG_FILE");
         unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 
         unsetenv("AWS_ENDPOINT_URL");
         unsetenv("AWS_ENDPOINT_URL_KINESIS");
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "https://kinesis.us-east-1.amazonaws.com");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "cn-north-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "cn-north-1", &v, NULL), 0);
         CHECK_STREQ(v, "https://kinesis.cn-north-1.amazonaws.com.cn");
         free(v);
         setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "http://127.0.0.1:1");
         free(v);
         setenv("AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:2", 1);
-        CHECK_INTEQ(kinesis_resolve_endpoint(NULL, "us-east-1", &v), 0);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, NULL), 0);
         CHECK_STREQ(v, "http://127.0.0.1:2");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint("http://localhost:3", "us-east-1", &v), 0);
-        CHECK_STREQ(v, "http://localhost:3");
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, NULL, "us-east-1", &v, &src), 0);
+        CHECK_STREQ(src, "$AWS_ENDPOINT_URL_KINESIS");
         free(v);
-        CHECK_INTEQ(kinesis_resolve_endpoint("http://192.0.2.1/", "us-east-1", &v), -EPERM);
+        CHECK_INTEQ(endpoint_resolve_kinesis(NULL, "http://localhost:4", "us-east-1", &v, &src), 0);
+        CHECK_STREQ(v, "http://localhost:4");
+        CHECK_STREQ(src, "aws.endpoint");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_kinesis("http://localhost:3", "http://localhost:4", "us-east-1", &v, &src), 0);
+        CHECK_STREQ(v, "http://localhost:3");
+        CHECK_STREQ(src, "--endpoint");
+        free(v);
+        CHECK_INTEQ(endpoint_resolve_kinesis("http://192.0.2.1/", NULL, "us-east-1", &v, NULL), -EPERM);
         unsetenv("AWS_ENDPOINT_URL");
         unsetenv("AWS_ENDPOINT_URL_KINESIS");
 
         setenv("AWS_CA_BUNDLE", "/env/ca.pem", 1);
-        CHECK_STREQ(kinesis_resolve_ca_bundle("/cfg/ca.pem"), "/cfg/ca.pem");
-        CHECK_STREQ(kinesis_resolve_ca_bundle(NULL), "/env/ca.pem");
+        CHECK_STREQ(endpoint_ca_bundle("/cfg/ca.pem"), "/cfg/ca.pem");
+        CHECK_STREQ(endpoint_ca_bundle(NULL), "/env/ca.pem");
         unsetenv("AWS_CA_BUNDLE");
-        CHECK(kinesis_resolve_ca_bundle(NULL) == NULL);
+        CHECK(endpoint_ca_bundle(NULL) == NULL);
 }
 
 static void check_json(json_object *o, const char *expected) {
@@ -696,6 +753,7 @@ int main(void) {
         test_split_command();
         test_credentials_json();
         test_container_url();
+        test_region_names();
         test_resolution();
         test_builders();
         test_parsers();

@@ -2,7 +2,7 @@
  * prints (Version 1, "SessionToken") and what the container-credentials and
  * EC2 instance-metadata endpoints answer ("Token", IMDS also "Code").
  *
- * The input is the document's bytes. It is parsed with http_json_parse() as
+ * The input is the document's bytes. It is parsed with aws_json_parse() as
  * creds.c parses both (process output and HTTP bodies), then handed to
  * aws_credentials_from_json() under every token key the chain uses. The
  * Version 1 and IMDS "Code" checks that creds.c applies before that live in
@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "aws/creds-file.h"
-#include "aws/http.h"
+#include "aws/aws-error.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* The raw input as a timestamp too (up to a NUL). */
         check_iso8601(text);
 
-        o = http_json_parse(text, size);
+        o = aws_json_parse(text, size);
         if (!o)
                 return 0;
 

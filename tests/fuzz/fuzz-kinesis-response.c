@@ -2,10 +2,10 @@
  *
  * Input: an optional first line "x-amzn-ErrorType: VALUE" (the error-type
  * header, as http.c would hand it over), then the response body. The body
- * goes through http_json_parse() exactly as http.c parses an answer, and the
+ * goes through aws_json_parse() exactly as http.c parses an answer, and the
  * result (an object, any other JSON value, or NULL for an unparseable or
  * empty body) is given to every kinesis_parse_* function and to
- * http_aws_error_parse(), with and without the header.
+ * aws_error_parse(), with and without the header.
  *
  * Besides not crashing or leaking, the parsers must keep their promises:
  * what a successful parse returns is complete (names, ARNs and keys set), a
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/aws-error.h"
 #include "aws/http.h"
 #include "kinesis.h"
 #include "stream.h"
@@ -53,7 +54,7 @@ static void fuzz_error(const char *header, const json_object *body) {
         _cleanup_free_ char *code = NULL, *message = NULL;
         int r;
 
-        r = http_aws_error_parse(header, body, &code, &message);
+        r = aws_error_parse(header, body, &code, &message);
         ASSERT(r == 0 || r == -ENOMEM);
         if (r < 0)
                 return;
@@ -65,7 +66,7 @@ static void fuzz_error(const char *header, const json_object *body) {
         if (header && *header) {
                 _cleanup_free_ char *expect = strndup(header, 256);
                 ASSERT(expect);
-                http_aws_error_code_normalize(expect);
+                aws_error_code_normalize(expect);
                 if (*expect)
                         ASSERT(code && streq(code, expect));
                 else
@@ -76,7 +77,7 @@ static void fuzz_error(const char *header, const json_object *body) {
         if (code) {
                 _cleanup_free_ char *again = strdup(code);
                 ASSERT(again);
-                http_aws_error_code_normalize(again);
+                aws_error_code_normalize(again);
                 ASSERT(streq(again, code));
         }
 }
@@ -231,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 len = size - (size_t) (text - (const char *) data);
         }
 
-        body = http_json_parse(text, len);
+        body = aws_json_parse(text, len);
         if (body)
                 ASSERT(len > 0 && len <= HTTP_MAX_BODY);
         fuzz_body(header, body);

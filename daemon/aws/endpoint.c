@@ -1,0 +1,156 @@
+/* Region, endpoint and CA bundle resolution (see endpoint.h).
+ *
+ * Must never: let a later source override an earlier one, return an endpoint
+ * url.c refuses, or log a value of the environment above warning. */
+#include "aws/endpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/creds-file.h"
+#include "aws/url.h"
+#include "log.h"
+#include "util.h"
+
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define DIGITS "0123456789"
+#define REGION_NUMBER_MAX_DIGITS 2
+#define CHINA_REGION_PREFIX "cn-"
+
+static bool set(const char *s) {
+        return s && *s;
+}
+
+bool endpoint_region_is_valid(const char *region) {
+        const char *p;
+        size_t n, words = 0;
+
+        if (!region || strlen(region) > ENDPOINT_REGION_MAX)
+                return false;
+        if (strspn(region, LOWER) != 2 || region[2] != '-')
+                return false;
+        /* Words of letters, each followed by '-', up to the number. */
+        for (p = region + 3; (n = strspn(p, LOWER)) > 0; p += n + 1) {
+                if (p[n] != '-')
+                        return false;
+                words++;
+        }
+        n = strspn(p, DIGITS);
+        return words > 0 && n > 0 && n <= REGION_NUMBER_MAX_DIGITS && p[n] == '\0';
+}
+
+static int region_from_profile(const char *profile, char **ret) {
+        struct aws_profile p = {};
+        char *v;
+        int r;
+
+        r = aws_profile_load(aws_profile_name(profile), &p);
+        if (r < 0)
+                return r;
+        /* Said here too: with credentials from the environment the
+         * credential chain never reads this file, but the region does. */
+        if (p.config_insecure && p.region)
+                log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                            "the region kinesisd uses.", p.config_path);
+        v = TAKE_PTR(p.region);
+        aws_profile_done(&p);
+        if (!v)
+                return -ENOENT;
+        *ret = v;
+        return 0;
+}
+
+int endpoint_resolve_region(const char *cli, const char *config, const char *profile, char **ret,
+                            const char **ret_source) {
+        _cleanup_free_ char *v = NULL;
+        const char *source, *e;
+        int r;
+
+        if (set(cli))
+                source = "--region", e = cli;
+        else if (set(config))
+                source = "aws.region", e = config;
+        else if (set(e = getenv("AWS_REGION")))
+                source = "$AWS_REGION";
+        else if (set(e = getenv("AWS_DEFAULT_REGION")))
+                source = "$AWS_DEFAULT_REGION";
+        else
+                source = "the profile's region", e = NULL;
+        if (e)
+                v = strdup(e);
+        else {
+                r = region_from_profile(profile, &v);
+                if (r < 0)
+                        return r;
+        }
+        if (!v)
+                return -ENOMEM;
+        if (!endpoint_region_is_valid(v))
+                return -EINVAL;
+        *ret = TAKE_PTR(v);
+        if (ret_source)
+                *ret_source = source;
+        return 0;
+}
+
+void endpoint_kinesis_setting(const char *cli, const char *config, struct endpoint_setting *ret) {
+        const char *e;
+
+        if (set(cli))
+                *ret = (struct endpoint_setting){ "--endpoint", cli };
+        else if (set(config))
+                *ret = (struct endpoint_setting){ "aws.endpoint", config };
+        else if (set(e = getenv("AWS_ENDPOINT_URL_KINESIS")))
+                *ret = (struct endpoint_setting){ "$AWS_ENDPOINT_URL_KINESIS", e };
+        else if (set(e = getenv("AWS_ENDPOINT_URL")))
+                *ret = (struct endpoint_setting){ "$AWS_ENDPOINT_URL", e };
+        else
+                *ret = (struct endpoint_setting){ "the region", NULL };
+}
+
+int endpoint_kinesis_url(const struct endpoint_setting *s, const char *region, char **ret) {
+        _cleanup_free_ char *v = NULL;
+        int r;
+
+        if (s->value)
+                v = strdup(s->value);
+        else {
+                if (!endpoint_region_is_valid(region))
+                        return -EINVAL;
+                bool china = strncmp(region, CHINA_REGION_PREFIX, strlen(CHINA_REGION_PREFIX)) == 0;
+                if (asprintf(&v, "https://kinesis.%s.amazonaws.com%s", region, china ? ".cn" : "") < 0)
+                        v = NULL;
+        }
+        if (!v)
+                return -ENOMEM;
+        r = url_check(v, false);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int endpoint_resolve_kinesis(const char *cli, const char *config, const char *region, char **ret_url,
+                             const char **ret_source) {
+        struct endpoint_setting s;
+        int r;
+
+        endpoint_kinesis_setting(cli, config, &s);
+        r = endpoint_kinesis_url(&s, region, ret_url);
+        if (r < 0)
+                return r;
+        if (ret_source)
+                *ret_source = s.source;
+        return 0;
+}
+
+const char *endpoint_ca_bundle(const char *config) {
+        const char *e;
+
+        if (set(config))
+                return config;
+        e = getenv("AWS_CA_BUNDLE");
+        return set(e) ? e : NULL;
+}

@@ -1,0 +1,208 @@
+/* Token buckets and pacers (see pacer.h).
+ *
+ * Must never: call a waiter from within pacer_acquire(), let a waiter overtake
+ * one queued before it, or know what the paced calls are. */
+#include "aws/pacer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define TOKEN_EPSILON 1e-9   /* rounding slack when counting whole tokens */
+#define RATE_MIN 0.01        /* a rate of 0 or less becomes this */
+#define FLOOR_DIVISOR 16     /* throttling slows a bucket to rate/16 at most */
+#define FLOOR_RATE 0.1       /* ... and never below one call in 10 s */
+#define RECOVERY_STEPS 10    /* successes from the floor back to the ceiling, roughly */
+/* Accuracy of the timer, in microseconds: sd-event's default (0) lets a
+ * timer fire up to 250 ms late, which would dominate every call. */
+#define PACER_TIMER_ACCURACY 1
+
+void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec) {
+        if (rate <= 0)
+                rate = RATE_MIN;
+        if (capacity < 1)
+                capacity = 1;
+        *b = (struct token_bucket){
+                .ceiling = rate,
+                .rate = rate,
+                /* Never slower than a call every 10 s, however hard AWS pushes back. */
+                .floor = fmin(rate, fmax(rate / FLOOR_DIVISOR, FLOOR_RATE)),
+                .capacity = capacity,
+                .tokens = capacity,
+                .last_usec = now_usec,
+        };
+}
+
+static void token_bucket_refill(struct token_bucket *b, uint64_t now_usec) {
+        if (now_usec <= b->last_usec)
+                return;
+        b->tokens += (double) (now_usec - b->last_usec) / (double) USEC_PER_SEC * b->rate;
+        if (b->tokens > b->capacity)
+                b->tokens = b->capacity;
+        b->last_usec = now_usec;
+}
+
+bool token_bucket_take(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        /* Tolerate rounding: a token "almost there" by a nanosecond counts. */
+        if (b->tokens < 1 - TOKEN_EPSILON)
+                return false;
+        b->tokens -= 1;
+        if (b->tokens < 0)
+                b->tokens = 0;
+        return true;
+}
+
+uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        if (b->tokens >= 1 - TOKEN_EPSILON)
+                return 0;
+        return (uint64_t) ceil((1 - b->tokens) / b->rate * (double) USEC_PER_SEC);
+}
+
+void token_bucket_throttled(struct token_bucket *b) {
+        b->rate = fmax(b->floor, b->rate / 2);
+}
+
+void token_bucket_succeeded(struct token_bucket *b) {
+        b->rate = fmin(b->ceiling, b->rate + b->ceiling / RECOVERY_STEPS);
+}
+
+bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec) {
+        token_bucket_refill(b, now_usec);
+        return b->rate >= b->ceiling && b->tokens >= b->capacity - TOKEN_EPSILON;
+}
+
+struct pacer {
+        unsigned n_ref;
+        sd_event *event;
+        char *name;
+        struct token_bucket bucket;
+        struct pacer_waiter *wait_head, *wait_tail;
+        sd_event_source *timer;
+};
+
+static uint64_t pacer_now(const struct pacer *p) {
+        uint64_t t;
+        struct timespec ts;
+
+        /* sd_event_now() fails only for a clock the loop does not know. */
+        if (sd_event_now(p->event, CLOCK_MONOTONIC, &t) >= 0)
+                return t;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static void pacer_arm(struct pacer *p) {
+        uint64_t now = pacer_now(p);
+        int r;
+
+        if (!p->wait_head) {
+                (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+                return;
+        }
+        r = sd_event_source_set_time(p->timer, now + token_bucket_delay(&p->bucket, now));
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_debug_errno(r, "HTTP: cannot arm pacer %s: %m", p->name);
+}
+
+static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        /* A waiter's callback may drop the last other reference. */
+        struct pacer *p = pacer_ref(userdata);
+        uint64_t now = pacer_now(p);
+
+        while (p->wait_head && token_bucket_take(&p->bucket, now)) {
+                struct pacer_waiter *w = p->wait_head;
+                p->wait_head = w->next;
+                if (!p->wait_head)
+                        p->wait_tail = NULL;
+                w->next = NULL;
+                w->ready(w->userdata);
+        }
+        pacer_arm(p);
+        pacer_unref(p);
+        return 0;
+}
+
+int pacer_new(sd_event *e, const char *name, double rate, struct pacer **ret) {
+        _cleanup_(pacer_unrefp) struct pacer *p = NULL;
+        int r;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->n_ref = 1;
+        p->event = sd_event_ref(e);
+        p->name = strdup(name ? name : "?");
+        if (!p->name)
+                return -ENOMEM;
+        token_bucket_init(&p->bucket, rate, 1, pacer_now(p));
+        r = sd_event_add_time(e, &p->timer, CLOCK_MONOTONIC, 0, PACER_TIMER_ACCURACY, on_pacer_timer, p);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(p->timer, "http-pacer");
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+struct pacer *pacer_ref(struct pacer *p) {
+        if (p)
+                p->n_ref++;
+        return p;
+}
+
+struct pacer *pacer_unref(struct pacer *p) {
+        if (!p || --p->n_ref > 0)
+                return NULL;
+        sd_event_source_disable_unref(p->timer);
+        sd_event_unref(p->event);
+        free(p->name);
+        free(p);
+        return NULL;
+}
+
+bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata) {
+        /* FIFO: nobody overtakes a waiter already queued. */
+        if (!p->wait_head && token_bucket_take(&p->bucket, pacer_now(p)))
+                return true;
+        *w = (struct pacer_waiter){ .ready = ready, .userdata = userdata };
+        if (p->wait_tail)
+                p->wait_tail->next = w;
+        else
+                p->wait_head = w;
+        p->wait_tail = w;
+        pacer_arm(p);
+        return false;
+}
+
+void pacer_cancel(struct pacer *p, struct pacer_waiter *w) {
+        struct pacer_waiter **i = &p->wait_head, *prev = NULL;
+
+        for (; *i; prev = *i, i = &(*i)->next)
+                if (*i == w) {
+                        *i = w->next;
+                        if (p->wait_tail == w)
+                                p->wait_tail = prev;
+                        w->next = NULL;
+                        return;
+                }
+}
+
+void pacer_throttled(struct pacer *p) {
+        token_bucket_throttled(&p->bucket);
+}
+
+void pacer_succeeded(struct pacer *p) {
+        token_bucket_succeeded(&p->bucket);
+}
+
+bool pacer_is_idle(struct pacer *p) {
+        return p->n_ref <= 1 && !p->wait_head && token_bucket_idle(&p->bucket, pacer_now(p));
+}

@@ -1,0 +1,64 @@
+/* Pacing: a pacer is a named token bucket and the FIFO of waiters for its
+ * tokens, fed back with throttled/succeeded answers (AIMD). Whoever sends
+ * calls asks a pacer for a token before each attempt; the pacer knows nothing
+ * of what is sent. Pacers per (account, region, API) and per stream are
+ * built from these by their owners.
+ *
+ * Nothing here blocks: a waiter is called back from an sd-event timer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "util.h"
+
+/* Token bucket with AIMD rate: capacity tokens at most, refilled at rate per
+ * second. A throttling answer halves the rate (not below floor); each success
+ * adds a tenth of the ceiling back (not above ceiling). Pure: the caller
+ * passes the time. */
+struct token_bucket {
+        double ceiling, rate, floor;
+        double capacity, tokens;
+        uint64_t last_usec;
+};
+void token_bucket_init(struct token_bucket *b, double rate, double capacity, uint64_t now_usec);
+/* Refill to now and take one token if there is one. */
+bool token_bucket_take(struct token_bucket *b, uint64_t now_usec);
+/* Microseconds from now until one whole token is available (0: now). */
+uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec);
+void token_bucket_throttled(struct token_bucket *b);
+void token_bucket_succeeded(struct token_bucket *b);
+/* Full, and at its ceiling rate: forgetting it changes nothing. */
+bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec);
+
+struct pacer;
+
+/* One place in a pacer's queue, owned (usually embedded) by the caller. */
+typedef void (*pacer_ready_t)(void *userdata);
+struct pacer_waiter {
+        struct pacer_waiter *next; /* the pacer's FIFO */
+        pacer_ready_t ready;
+        void *userdata;
+};
+
+/* Rate in calls per second; the bucket holds one token, so calls are spaced
+ * at least 1/rate apart and no window ever sees more than the rate (+1).
+ * name is for debug logs. Returns 0 or a negative errno. */
+int pacer_new(sd_event *e, const char *name, double rate, struct pacer **ret);
+struct pacer *pacer_ref(struct pacer *p);
+struct pacer *pacer_unref(struct pacer *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pacer *, pacer_unref);
+
+/* Acquire a token, or tell me when: true if one was taken now (ready is not
+ * called); false if w now waits at the end of the FIFO, and ready(userdata)
+ * runs from the event loop once its token is taken. Nobody overtakes a
+ * waiter already queued. */
+bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata);
+/* Leave the queue (nothing happens if w is not in it). */
+void pacer_cancel(struct pacer *p, struct pacer_waiter *w);
+/* Feedback from an answer: throttled halves the rate, succeeded raises it. */
+void pacer_throttled(struct pacer *p);
+void pacer_succeeded(struct pacer *p);
+/* Nobody waits or holds a reference but the owner, and the bucket is idle. */
+bool pacer_is_idle(struct pacer *p);
