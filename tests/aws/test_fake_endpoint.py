@@ -5,11 +5,9 @@ policy, through kinesis-call against a scripted fake Kinesis endpoint on
 
   test_fake_endpoint.py KINESIS_CALL"""
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from awstest import FakeServer, Suite, stats  # noqa: E402
+from awstest import FakeServer, Suite, stats
 
 S = Suite("aws-fake-endpoint", sys.argv[1])
 SLACK = 0.08  # seconds of scheduling noise allowed on timing bounds

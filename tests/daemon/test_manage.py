@@ -4,11 +4,9 @@ never changes an existing one; manage: observe never creates or changes
 anything, only exports; drift under both stays, and --plan marks it "!".
 observe of a missing stream fails --once with exit 1 and a message naming
 the stream."""
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, change_calls, read_state  # noqa: E402
+from daemonlib import Test, change_calls
+from kinesisd_test.state import read_state
 
 T = Test("manage", "us-west-2")
 P = T.prefix

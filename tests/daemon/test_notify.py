@@ -17,12 +17,13 @@ import os
 import re
 import signal
 import socket
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Failed, Test, env_name, kill, read_state, snapshot, wait_exit  # noqa: E402
+from daemonlib import Test
+from kinesisd_test.checks import Failed
+from kinesisd_test.process import kill, wait_exit
+from kinesisd_test.state import env_name, read_state, snapshot
 
 T = Test("notify", "eu-central-1")
 P = T.prefix

@@ -5,10 +5,8 @@ region and name, the order of the configuration as loaded), exits 2 when there a
 writes nothing (the state directory is not even created) and makes no
 change in AWS."""
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, change_calls  # noqa: E402
+from daemonlib import Test, change_calls
 
 T = Test("plan", "ca-central-1")
 P = T.prefix
