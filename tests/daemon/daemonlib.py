@@ -37,6 +37,9 @@ from kinesisd_test.checks import Failed, sanitizer_report
 from kinesisd_test.environment import FAKE_SECRET_KEY, clean_env
 from kinesisd_test.process import text
 
+# The aws: section of a test's configuration; Test.write() fills it in.
+AWS_HEAD = "aws:\n  region: {region}\n  endpoint: {endpoint}\n"
+
 # What kinesisd may call without changing anything in AWS.
 READ_ONLY_OPS = {"ListStreams", "DescribeStreamSummary", "DescribeStream", "ListTagsForStream",
                  "ListStreamConsumers", "DescribeStreamConsumer", "DescribeLimits"}

@@ -15,7 +15,7 @@ import random
 import signal
 import time
 
-from daemonlib import Test
+from daemonlib import AWS_HEAD, Test
 from kinesisd_test.checks import Failed
 from kinesisd_test.state import env_name, read_state
 
@@ -28,10 +28,7 @@ state = T.path("state")
 
 
 def config(variant):
-    head = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+    head = AWS_HEAD + """reconcile:
   poll: 100ms
   interval: 1s
   timeout: 40s

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 
-from daemonlib import Test
+from daemonlib import AWS_HEAD, Test
 
 T = Test("limit", "ap-northeast-1")
 N = 12
@@ -53,10 +53,7 @@ def max_overlap(seen):
 
 def test_at_most_5_creating():
     T.private_mock(duration="%dms" % (DURATION * 1000))
-    cfg = T.write("kinesisd.yaml", """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+    cfg = T.write("kinesisd.yaml", AWS_HEAD + """reconcile:
   poll: 100ms
   timeout: 40s
 streams:

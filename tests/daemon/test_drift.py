@@ -7,15 +7,12 @@ finds nothing to change."""
 import os
 import re
 
-from daemonlib import Test, change_calls
+from daemonlib import AWS_HEAD, Test, change_calls
 
 T = Test("drift", "us-west-1")
 P = T.prefix
 
-CONFIG = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+CONFIG = AWS_HEAD + """reconcile:
   poll: 100ms
   timeout: 40s
 defaults:

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 
-from daemonlib import Test
+from daemonlib import AWS_HEAD, Test
 from kinesisd_test.checks import Failed
 from kinesisd_test.process import kill, wait_exit
 from kinesisd_test.state import env_name, read_state, snapshot
@@ -28,10 +28,7 @@ from kinesisd_test.state import env_name, read_state, snapshot
 T = Test("notify", "eu-central-1")
 P = T.prefix
 
-HEAD = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+HEAD = AWS_HEAD + """reconcile:
   poll: 100ms
   interval: 5m
   timeout: 30s

@@ -6,15 +6,12 @@ writes nothing (the state directory is not even created) and makes no
 change in AWS."""
 import os
 
-from daemonlib import Test, change_calls
+from daemonlib import AWS_HEAD, Test, change_calls
 
 T = Test("plan", "ca-central-1")
 P = T.prefix
 
-CONFIG = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+CONFIG = AWS_HEAD + """reconcile:
   poll: 100ms
 streams:
   - name: {prefix}clicks
@@ -28,10 +25,7 @@ streams:
   - name: {prefix}legacy-stream
     manage: observe
 """
-IN_SYNC = """aws:
-  region: {region}
-  endpoint: {endpoint}
-streams:
+IN_SYNC = AWS_HEAD + """streams:
   - name: {prefix}audit
     shards: 1
   - name: {prefix}orders

@@ -214,6 +214,16 @@ def stop_daemon(proc, timeout):
     return rc
 
 
+def check_stopped(rc, errp):
+    """A daemon stopped by stop_daemon() exited 0 and its stderr (in errp,
+    returned) holds no sanitizer report."""
+    with open(errp) as f:
+        err = f.read()
+    check_no_sanitizer(err)
+    check(rc == 0, "the daemon exited %d on SIGTERM, want 0" % rc, "\n".join(err.splitlines()[-30:]))
+    return err
+
+
 def check_no_secrets(stderr, secrets=(SECRET_KEY,)):
     for s in secrets:
         check(s not in stderr, "a secret appears in kinesisd's stderr")
