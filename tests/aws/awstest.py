@@ -55,8 +55,16 @@ class FakeServer:
         self.proc.stdout.close()
 
     def requests(self):
+        """The requests in arrival order; each has "t_end" (when its answer
+        left, monotonic) once it was answered."""
         with open(self.log) as f:
-            return [json.loads(l) for l in f if l.strip()]
+            lines = [json.loads(l) for l in f if l.strip()]
+        ends = {d["answered"]: d["t"] for d in lines if "answered" in d}
+        reqs = [d for d in lines if "answered" not in d]
+        for n, r in enumerate(reqs, 1):
+            if n in ends:
+                r["t_end"] = ends[n]
+        return reqs
 
 
 def stats(stderr):
