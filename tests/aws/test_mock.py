@@ -38,7 +38,7 @@ def describe(name=NAME):
     return call("DescribeStreamSummary", {"StreamName": name})["StreamDescriptionSummary"]
 
 
-def wait_active(name=NAME, timeout=30):
+def wait_active(name=NAME, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         d = describe(name)
@@ -131,7 +131,7 @@ def test_consumers():
     r = call("RegisterStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "reader"})
     S.check(r["Consumer"]["ConsumerName"] == "reader", "register", str(r))
     call("RegisterStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "auditor"})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         d = call("DescribeStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "reader"})
         if d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":

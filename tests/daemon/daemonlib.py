@@ -154,7 +154,7 @@ class Test:
         ans = self.kc("ListTagsForStream", {"StreamName": name}, region)
         return {t["Key"]: t.get("Value", "") for t in ans.get("Tags", [])}
 
-    def wait_active(self, name, region=None, timeout=30):
+    def wait_active(self, name, region=None, timeout=60):
         deadline = time.monotonic() + timeout
         while True:
             d = self.describe(name, region)
