@@ -1,81 +1,33 @@
-"""Helpers for the AWS client tests: run kinesis-call with a clean
-environment, start fake loopback servers, check results.
-
-Every test runs kinesis-call with HOME in a fresh temporary directory, no AWS_*
-variable from the caller, no proxy variables, and AWS_EC2_METADATA_DISABLED=true
-unless the test sets its own: nothing may ever reach a real AWS address."""
+"""What only the AWS client tests share: a suite that runs kinesis-call with
+a clean environment (fake static keys unless a test brings its own, HOME in
+a fresh temporary directory), fake loopback servers (fake_aws.py) in the
+background, and the --stats line. Nothing may ever reach a real AWS address."""
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
+
+from kinesisd_test import checks, mock
+from kinesisd_test.checks import Failed
+from kinesisd_test.environment import FAKE_KEYS, Scratch, clean_env
+from kinesisd_test.process import stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_aws.py")
-FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 
 
-class Failed(Exception):
-    pass
-
-
-class Suite:
+class Suite(checks.Suite, Scratch):
     def __init__(self, name, kinesis_call):
-        self.name = name
+        checks.Suite.__init__(self, name)
+        Scratch.__init__(self, "kinesisd-aws-")
         self.kc = kinesis_call
-        self.passed = 0
-        self.failed = 0
-        self.tmp = tempfile.TemporaryDirectory(prefix="kinesisd-aws-")
-        self.home = os.path.join(self.tmp.name, "home")
-        os.makedirs(self.home)
-
-    def path(self, name):
-        return os.path.join(self.tmp.name, name)
 
     def env(self, extra=None, keys=True):
-        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
-             "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                e[k] = os.environ[k]
-        if keys:
-            e.update(FAKE_KEYS)
-        for k, v in (extra or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return e
+        return clean_env(self.home, FAKE_KEYS if keys else None, extra=extra)
 
     def call(self, args, env=None, keys=True, timeout=120):
         """Run kinesis-call; returns (rc, stdout, stderr, seconds)."""
-        t0 = time.monotonic()
-        p = subprocess.run([self.kc] + list(args), env=self.env(env, keys), capture_output=True,
-                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
-
-    def check(self, cond, what, detail=""):
-        if not cond:
-            raise Failed("%s%s" % (what, ("\n    " + detail.replace("\n", "\n    ")) if detail else ""))
-
-    def run(self, fn):
-        name = fn.__name__
-        try:
-            fn()
-            self.passed += 1
-            print("PASS %s" % name, flush=True)
-        except Failed as e:
-            self.failed += 1
-            print("FAIL %s: %s" % (name, e), flush=True)
-        except Exception as e:  # a test bug is a failure too
-            self.failed += 1
-            print("FAIL %s: %s: %s" % (name, type(e).__name__, e), flush=True)
-
-    def summary(self):
-        print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))
-        return 1 if self.failed else 0
+        return mock.kinesis_call(self.kc, args, self.env(env, keys), timeout)
 
 
 class FakeServer:
@@ -99,17 +51,20 @@ class FakeServer:
         return self
 
     def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc, timeout=10)
         self.proc.stdout.close()
 
     def requests(self):
+        """The requests in arrival order; each has "t_end" (when its answer
+        left, monotonic) once it was answered."""
         with open(self.log) as f:
-            return [json.loads(l) for l in f if l.strip()]
+            lines = [json.loads(l) for l in f if l.strip()]
+        ends = {d["answered"]: d["t"] for d in lines if "answered" in d}
+        reqs = [d for d in lines if "answered" not in d]
+        for n, r in enumerate(reqs, 1):
+            if n in ends:
+                r["t_end"] = ends[n]
+        return reqs
 
 
 def stats(stderr):

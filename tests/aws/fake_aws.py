@@ -6,7 +6,8 @@
 Prints "PORT" on the first line of stdout once listening, then serves until
 killed. Every request is appended to FILE as one JSON line: arrival time
 (monotonic), method, path, target, access key id, whether a session token
-came, selected headers (never a signature).
+came, selected headers (never a signature); and when the answer to it left,
+as a line {"answered": N, "t": monotonic time}.
 
 kinesis mode: the first --fail N requests (-1: all) get the --with answer:
   throttle, limit-rate, limit-quota, 500, 503, client, expired, garbage,
@@ -71,7 +72,15 @@ class Handler(BaseHTTPRequestHandler):
             n = STATE["count"]
             with open(ARGS.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
+        self.n = n
         return n, entry
+
+    def answered(self):
+        """Log when the answer to request n left: the time between it and the
+        next arrival is the client's alone, whatever this server's speed."""
+        with LOCK:
+            with open(ARGS.log, "a") as f:
+                f.write(json.dumps({"answered": self.n, "t": time.monotonic()}) + "\n")
 
     def send(self, status, body, ctype="application/x-amz-json-1.1", headers=None):
         data = body if isinstance(body, bytes) else body.encode()
@@ -83,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()
+        self.answered()
 
     def err(self, status, typ, msg, header_form=False):
         if header_form:

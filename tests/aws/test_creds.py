@@ -11,8 +11,7 @@ import stat
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from awstest import FakeServer, Suite  # noqa: E402
+from awstest import FakeServer, Suite
 
 S = Suite("aws-credentials", sys.argv[1])
 PY = sys.executable

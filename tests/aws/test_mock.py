@@ -11,18 +11,12 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from awstest import Suite  # noqa: E402
+from awstest import Suite
+from kinesisd_test.mock import last_json
+from kinesisd_test.ports import mock_port
 
 kc, port_file = sys.argv[1], sys.argv[2]
-if not os.path.exists(port_file):
-    if os.environ.get("KINESISD_SKIP_INTEGRATION"):
-        print("kinesis-mock not running and KINESISD_SKIP_INTEGRATION set: skipping")
-        sys.exit(77)
-    print("ERROR: %s missing: the kinesis_mock fixture did not start" % port_file)
-    sys.exit(1)
-with open(port_file) as f:
-    PORT = int(f.read())
+PORT = mock_port(port_file)
 ENDPOINT = "http://127.0.0.1:%d" % PORT
 S = Suite("aws-mock", kc)
 TAG = "%d-%d" % (os.getpid(), int(time.time()) % 100000)
@@ -36,7 +30,7 @@ def call(op, req, *extra, expect=0, env=None):
                              + [op, json.dumps(req)], env=env)
     S.check(rc == expect, "%s: exit %d, expected %d" % (op, rc, expect), err + out)
     if rc == 0:
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        return last_json(out)
     return err
 
 
@@ -44,7 +38,7 @@ def describe(name=NAME):
     return call("DescribeStreamSummary", {"StreamName": name})["StreamDescriptionSummary"]
 
 
-def wait_active(name=NAME, timeout=30):
+def wait_active(name=NAME, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         d = describe(name)
@@ -137,7 +131,7 @@ def test_consumers():
     r = call("RegisterStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "reader"})
     S.check(r["Consumer"]["ConsumerName"] == "reader", "register", str(r))
     call("RegisterStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "auditor"})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         d = call("DescribeStreamConsumer", {"StreamARN": state["arn"], "ConsumerName": "reader"})
         if d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":

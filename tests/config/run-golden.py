@@ -19,18 +19,20 @@ import difflib
 import os
 import subprocess
 import sys
+import tempfile
+
+from kinesisd_test.environment import clean_env
 
 EXIT_CONFIG = 78
 
 
 def run(kinesisd, cwd, config):
-    env = dict(os.environ)
-    env["LC_ALL"] = "C"
-    for k in list(env):
-        if k.startswith("AWS_") or k in ("CONFIGURATION_DIRECTORY", "STATE_DIRECTORY"):
-            del env[k]
-    p = subprocess.run([kinesisd, "--check-config", "-c", config], cwd=cwd, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    # Nothing of the caller's environment (AWS_*, CONFIGURATION_DIRECTORY,
+    # a HOME with an ~/.aws) may change a golden output.
+    with tempfile.TemporaryDirectory(prefix="kinesisd-golden-") as home:
+        p = subprocess.run([kinesisd, "--check-config", "-c", config], cwd=cwd,
+                           env=clean_env(home, extra={"LC_ALL": "C"}),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 

@@ -17,20 +17,28 @@ instance metadata, no proxy variables, HOME in the work directory.
 
 Streams get names with a per-run prefix (test name and pid), because every
 test shares one mock. Exit status: 0 pass, 1 fail, 77 skip (the fixture did
-not start and KINESISD_SKIP_INTEGRATION is set)."""
+not start and KINESISD_SKIP_INTEGRATION is set).
+
+What every Python test shares (environment, mock client, processes, state
+readers) is in tests/lib/kinesisd_test; this module keeps the test context
+of this folder and the readers of the daemon's debug log."""
 import json
 import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import traceback
-import urllib.request
 
-SKIP_ENV = "KINESISD_SKIP_INTEGRATION"
+from kinesisd_test import mock, ports
+from kinesisd_test.checks import Failed, sanitizer_report
+from kinesisd_test.environment import FAKE_SECRET_KEY, clean_env
+from kinesisd_test.process import text
+
+# The aws: section of a test's configuration; Test.write() fills it in.
+AWS_HEAD = "aws:\n  region: {region}\n  endpoint: {endpoint}\n"
 
 # What kinesisd may call without changing anything in AWS.
 READ_ONLY_OPS = {"ListStreams", "DescribeStreamSummary", "DescribeStream", "ListTagsForStream",
@@ -38,10 +46,6 @@ READ_ONLY_OPS = {"ListStreams", "DescribeStreamSummary", "DescribeStream", "List
 
 # http.c logs every attempt at debug level: "HTTP: Kinesis.<Op> POST attempt N/M".
 _ATTEMPT_RE = re.compile(r"HTTP: Kinesis\.(\w+) POST attempt (\d+)/")
-
-
-class Failed(Exception):
-    pass
 
 
 class Test:
@@ -56,17 +60,10 @@ class Test:
         self.failures = []
         self.port = None
         if need_mock:
-            if not os.path.exists(port_file):
-                if os.environ.get(SKIP_ENV):
-                    print("kinesis-mock not running and %s set: skipping" % SKIP_ENV)
-                    sys.exit(77)
-                print("ERROR: %s missing: the kinesis_mock fixture did not start" % port_file)
-                sys.exit(1)
-            with open(port_file) as f:
-                self.port = int(f.read())
+            self.port = ports.mock_port(port_file)
         self.endpoint = "http://127.0.0.1:%d" % self.port if self.port else None
         self.regions = {region}   # where cleanup() looks
-        self.mocks = []           # private mocks: (pid file, port file)
+        self.mocks = []           # private mocks (mock.MockProcess)
         self.work = os.path.abspath(work)
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(os.path.join(self.work, "home"))
@@ -78,23 +75,9 @@ class Test:
     # ---- environment and processes -------------------------------------
 
     def env(self, extra=None):
-        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-             "HOME": os.path.join(self.work, "home"),
-             "LANG": "C.UTF-8",
-             "AWS_ACCESS_KEY_ID": self.account,
-             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-             "AWS_EC2_METADATA_DISABLED": "true",
-             "AWS_CONFIG_FILE": "/dev/null",
-             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                e[k] = os.environ[k]
-        for k, v in (extra or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return e
+        return clean_env(os.path.join(self.work, "home"),
+                         {"AWS_ACCESS_KEY_ID": self.account, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY},
+                         "/dev/null", extra)
 
     def path(self, *parts):
         return os.path.join(self.work, *parts)
@@ -119,18 +102,15 @@ class Test:
                                text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
             raise Failed("kinesisd %s did not finish within %ds\n%s" %
-                         (" ".join(args), timeout, _text(e.stderr)[-4000:]))
+                         (" ".join(args), timeout, text(e.stderr)[-4000:]))
         self.check_sanitizers(p.stderr, "kinesisd " + " ".join(args))
         return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
 
     def check_sanitizers(self, text, what):
         """Under the sanitizer build a report fails the test even when the
         exit code happens to be the one expected."""
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if marker in text:
-                i = text.index(marker)
-                self.check(False, "%s: sanitizer report" % what, text[max(0, i - 200):i + 3000])
-                return
+        report = sanitizer_report(text)
+        self.check(report is None, "%s: sanitizer report" % what, report)
 
     def once(self, config, state, *extra, expect=0, timeout=50):
         rc, out, err, secs = self.daemon("-c", config, "--state-dir", state, "--once",
@@ -147,17 +127,17 @@ class Test:
         return p
 
     def kc_raw(self, op, req, region=None):
-        p = subprocess.run([self.kc_path, "--endpoint", self.endpoint, "--region", region or self.region, op,
-                            json.dumps(req)], env=self.env(), capture_output=True, text=True,
-                           timeout=60, stdin=subprocess.DEVNULL)
-        return p.returncode, p.stdout, p.stderr
+        rc, out, err, _ = mock.kinesis_call(self.kc_path, ["--endpoint", self.endpoint, "--region",
+                                                           region or self.region, op, json.dumps(req)],
+                                            self.env(), timeout=60)
+        return rc, out, err
 
     def kc(self, op, req, region=None):
         """One Kinesis call out of band; returns the parsed answer or fails."""
         rc, out, err = self.kc_raw(op, req, region)
         if rc != 0:
             raise Failed("kinesis-call %s %s: exit %d: %s" % (op, json.dumps(req), rc, err.strip()))
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        return mock.last_json(out)
 
     def describe(self, name, region=None):
         return self.kc("DescribeStreamSummary", {"StreamName": name}, region)["StreamDescriptionSummary"]
@@ -174,7 +154,7 @@ class Test:
         ans = self.kc("ListTagsForStream", {"StreamName": name}, region)
         return {t["Key"]: t.get("Value", "") for t in ans.get("Tags", [])}
 
-    def wait_active(self, name, region=None, timeout=30):
+    def wait_active(self, name, region=None, timeout=60):
         deadline = time.monotonic() + timeout
         while True:
             d = self.describe(name, region)
@@ -184,20 +164,10 @@ class Test:
                 raise Failed("%s not ACTIVE within %ds: %s" % (name, timeout, d["StreamStatus"]))
             time.sleep(0.1)
 
-    def mock_call(self, op, req, region=None, timeout=5.0):
-        """A direct, unsigned-but-well-formed request to the mock (which
-        accepts any signature): much faster than kinesis-call for sampling."""
-        r = urllib.request.Request(
-            self.endpoint + "/", data=json.dumps(req).encode(), method="POST",
-            headers={"Content-Type": "application/x-amz-json-1.1",
-                     "X-Amz-Target": "Kinesis_20131202." + op,
-                     "Authorization": "AWS4-HMAC-SHA256 Credential=%s/20150830/%s/"
-                                      "kinesis/aws4_request, SignedHeaders=host, "
-                                      "Signature=00" % (self.account, region or self.region),
-                     "X-Amz-Date": "20150830T123600Z"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(r, timeout=timeout) as resp:
-            return json.loads(resp.read() or b"{}")
+    def mock_call(self, op, req, region=None, timeout=30.0):
+        """A direct request to the mock (forged signature, this test's
+        account): much faster than kinesis-call for sampling."""
+        return mock.call(self.port, op, req, self.account, region or self.region, timeout)
 
     # ---- checks ----------------------------------------------------------
 
@@ -219,23 +189,16 @@ class Test:
     def private_mock(self, duration="200ms", shard_limit=500):
         """Start a mock of our own (same package, same start script as the
         fixture) and point the test at it. Stopped by run()."""
-        script = os.environ.get("KINESISD_MOCK_SCRIPT")
         mock_dir = os.environ.get("KINESISD_MOCK_DIR")
-        if not script or not mock_dir:
-            raise Failed("KINESISD_MOCK_SCRIPT and KINESISD_MOCK_DIR must be set for a private mock")
-        n = len(self.mocks)
-        pid_file, port_file = self.path("mock%d.pid" % n), self.path("mock%d.port" % n)
-        env = dict(os.environ)
-        env.update({"SHARD_LIMIT": str(shard_limit), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
-        self.mocks.append((pid_file, port_file))
-        p = subprocess.run([sys.executable, script, "start", "--dir", mock_dir, "--pid-file", pid_file,
-                            "--port-file", port_file, "--log", self.path("mock%d.log" % n),
-                            "--duration", duration], env=env, capture_output=True, text=True,
-                           timeout=60)
-        if p.returncode != 0:
-            raise Failed("private kinesis-mock did not start: %s%s" % (p.stdout, p.stderr))
-        with open(port_file) as f:
-            self.port = int(f.read())
+        if not mock_dir:
+            raise Failed("KINESISD_MOCK_DIR must be set for a private mock")
+        m = mock.MockProcess(mock_dir, self.work, "mock%d" % len(self.mocks), duration=duration,
+                             env={"SHARD_LIMIT": str(shard_limit), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
+        self.mocks.append(m)
+        try:
+            self.port = m.start()
+        except RuntimeError as e:
+            raise Failed("private %s" % e)
         self.endpoint = "http://127.0.0.1:%d" % self.port
 
     def cleanup(self):
@@ -257,10 +220,8 @@ class Test:
                 print("cleanup in %s: %s" % (region, e))
 
     def stop_mocks(self):
-        script = os.environ.get("KINESISD_MOCK_SCRIPT")
-        for pid_file, port_file in self.mocks:
-            subprocess.run([sys.executable, script, "stop", "--pid-file", pid_file, "--port-file",
-                            port_file], capture_output=True, timeout=30)
+        for m in self.mocks:
+            m.stop()
 
     def run(self, *tests):
         t0 = time.monotonic()
@@ -290,12 +251,6 @@ class Test:
             print("   %.1fs" % (time.monotonic() - t1), flush=True)
 
 
-def _text(b):
-    if b is None:
-        return ""
-    return b.decode(errors="replace") if isinstance(b, bytes) else b
-
-
 # ---- reading the daemon's log ---------------------------------------------
 
 def calls(log):
@@ -310,122 +265,3 @@ def requests_sent(log):
 
 def change_calls(log):
     return [op for op in calls(log) if op not in READ_ONLY_OPS]
-
-
-# ---- the state directory --------------------------------------------------
-
-ENV_LINE = re.compile(r"^[A-Z_][A-Z0-9_]*=\S+$")
-PROM_SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+$|'
-                         r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (NaN|\+Inf|-Inf)$')
-
-
-def parse_env(text):
-    """streams.env -> dict; raises ValueError on any line that is not a
-    comment or KEY=VALUE."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if not ENV_LINE.match(line):
-            raise ValueError("bad streams.env line: %r" % line)
-        k, v = line.split("=", 1)
-        if k in out:
-            raise ValueError("duplicate variable %s" % k)
-        out[k] = v
-    if text and not text.endswith("\n"):
-        raise ValueError("streams.env does not end with a newline")
-    return out
-
-
-def parse_prom(text):
-    """metrics.prom -> {sample name with labels: float}; raises ValueError."""
-    out = {}
-    for line in text.splitlines():
-        if not line:
-            continue
-        if line.startswith("#"):
-            if not (line.startswith("# HELP ") or line.startswith("# TYPE ")):
-                raise ValueError("bad metrics.prom comment: %r" % line)
-            continue
-        if not PROM_SAMPLE.match(line):
-            raise ValueError("bad metrics.prom sample: %r" % line)
-        k, v = line.rsplit(" ", 1)
-        out[k] = float(v)
-    if text and not text.endswith("\n"):
-        raise ValueError("metrics.prom does not end with a newline")
-    return out
-
-
-def read_state(state):
-    """Read and validate every file of a state directory. Returns
-    {"json": ..., "env": {...}, "arn": {(region, name): arn}, "prom": {...},
-    "temp": [temp files]}; raises ValueError on anything malformed. Missing
-    files read as None."""
-    res = {"json": None, "env": None, "arn": {}, "prom": None, "temp": []}
-    p = os.path.join(state, "streams.json")
-    if os.path.exists(p):
-        with open(p) as f:
-            doc = json.load(f)
-        if not isinstance(doc, dict) or not isinstance(doc.get("streams"), list):
-            raise ValueError("streams.json has no streams list")
-        res["json"] = doc
-    p = os.path.join(state, "streams.env")
-    if os.path.exists(p):
-        with open(p) as f:
-            res["env"] = parse_env(f.read())
-    p = os.path.join(state, "metrics.prom")
-    if os.path.exists(p):
-        with open(p) as f:
-            res["prom"] = parse_prom(f.read())
-    for dirpath, dirs, files in os.walk(state):
-        for fn in files:
-            full = os.path.join(dirpath, fn)
-            if fn.startswith("."):
-                res["temp"].append(os.path.relpath(full, state))
-                continue
-            rel = os.path.relpath(full, state)
-            parts = rel.split(os.sep)
-            if len(parts) == 3 and parts[0] == "streams" and fn.endswith(".arn"):
-                with open(full) as f:
-                    text = f.read()
-                if not (text.startswith("arn:") and text.endswith("\n") and text.count("\n") == 1):
-                    raise ValueError("bad .arn file %s: %r" % (rel, text))
-                res["arn"][(parts[1], fn[:-4])] = text.strip()
-    return res
-
-
-def env_name(name, region, default_region, consumer=None):
-    """The streams.env variable DESIGN §4 gives a stream (or its consumer)."""
-    def up(s):
-        return re.sub(r"[^A-Z0-9]", "_", s.upper())
-    v = "KINESIS_STREAM_"
-    if region and region != default_region:
-        v += up(region) + "_"
-    v += up(name)
-    if consumer:
-        v += "_CONSUMER_" + up(consumer)
-    return v + "_ARN"
-
-
-def snapshot(state):
-    """(inode, mtime_ns) of every file under state, to see what a run wrote."""
-    out = {}
-    for dirpath, dirs, files in os.walk(state):
-        for fn in files:
-            full = os.path.join(dirpath, fn)
-            st = os.stat(full)
-            out[os.path.relpath(full, state)] = (st.st_ino, st.st_mtime_ns)
-    return out
-
-
-def wait_exit(p, timeout):
-    try:
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
-
-
-def kill(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGKILL)
-        p.wait()

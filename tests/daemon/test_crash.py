@@ -13,11 +13,11 @@ can spare."""
 import os
 import random
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Failed, Test, env_name, read_state  # noqa: E402
+from daemonlib import AWS_HEAD, Test
+from kinesisd_test.checks import Failed
+from kinesisd_test.state import env_name, read_state
 
 T = Test("crash", "sa-east-1")
 SEED = int(os.environ.get("KINESISD_CRASH_SEED", "20240611"))
@@ -28,10 +28,7 @@ state = T.path("state")
 
 
 def config(variant):
-    head = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+    head = AWS_HEAD + """reconcile:
   poll: 100ms
   interval: 1s
   timeout: 40s

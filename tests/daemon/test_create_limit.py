@@ -14,14 +14,11 @@ Two independent checks, on a mock of our own whose creations take 2 s:
   contains [first, last] time it was seen so; those observed intervals must
   never overlap more than 5 deep (a sound lower bound of the real overlap,
   however slow one round of samples is)."""
-import os
 import re
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test  # noqa: E402
+from daemonlib import AWS_HEAD, Test
 
 T = Test("limit", "ap-northeast-1")
 N = 12
@@ -56,10 +53,7 @@ def max_overlap(seen):
 
 def test_at_most_5_creating():
     T.private_mock(duration="%dms" % (DURATION * 1000))
-    cfg = T.write("kinesisd.yaml", """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+    cfg = T.write("kinesisd.yaml", AWS_HEAD + """reconcile:
   poll: 100ms
   timeout: 40s
 streams:

@@ -6,18 +6,13 @@ confirms. A declared 1 -> 8 shards goes through 2, 4 and 8. A further --once
 finds nothing to change."""
 import os
 import re
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, change_calls  # noqa: E402
+from daemonlib import AWS_HEAD, Test, change_calls
 
 T = Test("drift", "us-west-1")
 P = T.prefix
 
-CONFIG = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+CONFIG = AWS_HEAD + """reconcile:
   poll: 100ms
   timeout: 40s
 defaults:

@@ -7,10 +7,8 @@ exits 64. Needs no mock."""
 import os
 import re
 import socket
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test  # noqa: E402
+from daemonlib import Test
 
 T = Test("exitcodes", "us-east-1", need_mock=False)
 P = T.prefix

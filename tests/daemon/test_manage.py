@@ -4,19 +4,14 @@ never changes an existing one; manage: observe never creates or changes
 anything, only exports; drift under both stays, and --plan marks it "!".
 observe of a missing stream fails --once with exit 1 and a message naming
 the stream."""
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, change_calls, read_state  # noqa: E402
+from daemonlib import AWS_HEAD, Test, change_calls
+from kinesisd_test.state import read_state
 
 T = Test("manage", "us-west-2")
 P = T.prefix
 
-CONFIG = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+CONFIG = AWS_HEAD + """reconcile:
   poll: 100ms
   timeout: 30s
 defaults:
@@ -30,10 +25,7 @@ streams:
     retention_hours: 72
     manage: observe
 """
-MISSING = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+MISSING = AWS_HEAD + """reconcile:
   poll: 100ms
 streams:
   - name: {prefix}obs
@@ -110,10 +102,7 @@ def test_observe_missing_fails():
     T.check(by[P + "obs"]["status"] == "ACTIVE", "the other stream is fine", str(by[P + "obs"]))
 
 
-BAD_KEY = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+BAD_KEY = AWS_HEAD + """reconcile:
   poll: 100ms
 streams:
   - name: {prefix}badkey

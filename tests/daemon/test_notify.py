@@ -17,20 +17,21 @@ import os
 import re
 import signal
 import socket
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Failed, Test, env_name, kill, read_state, snapshot, wait_exit  # noqa: E402
+from daemonlib import AWS_HEAD, Test
+from kinesisd_test.checks import Failed
+from kinesisd_test.process import kill, wait_exit
+from kinesisd_test.state import env_name, read_state, snapshot
 
 T = Test("notify", "eu-central-1")
+# How long to wait for what should come in well under a second: bounds a
+# hang, not a speed (the machine may be busy).
+WAIT = 30
 P = T.prefix
 
-HEAD = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+HEAD = AWS_HEAD + """reconcile:
   poll: 100ms
   interval: 5m
   timeout: 30s
@@ -121,6 +122,16 @@ class Harness:
                     raise Failed("no %s within %ds; got %s" % (what, timeout, [m[2] for m in self.msgs[start:]]))
                 self.cond.wait(left)
 
+    def arrived(self, pred, timeout, start=0):
+        """Has a datagram at index >= start matching pred arrived (waiting up
+        to timeout s for it: the harness thread may lag behind a busy
+        machine)?"""
+        try:
+            self.wait_for(pred, timeout, "", start)
+            return True
+        except Failed:
+            return False
+
     def close(self):
         self.done = True
         self.thread.join()
@@ -131,6 +142,22 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settled_snapshot(quiet=1.0):
+    """snapshot(state) once no file but metrics.prom has changed for quiet s."""
+    def files():
+        return {f: v for f, v in snapshot(state).items() if f != "metrics.prom"}
+    last, since = files(), time.monotonic()
+    deadline = since + WAIT
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise Failed("the state directory kept changing for %d s" % WAIT)
+        time.sleep(0.1)
+        now = files()
+        if now != last:
+            last, since = now, time.monotonic()
+    return snapshot(state)
 
 
 def wait_until(pred, timeout, what):
@@ -158,13 +185,13 @@ def test_lifecycle():
 
 
 def lifecycle(h, p, log):
-    i = h.wait_for(lambda kv: kv.get("READY") == "1", 30, "READY=1")
+    i = h.wait_for(lambda kv: kv.get("READY") == "1", 2 * WAIT, "READY=1")
     T.check(len(h.ready_checks) >= 1 and h.ready_checks[0] == ([], []),
             "at READY=1 every stream is ACTIVE and exported", str(h.ready_checks))
     T.check(all(m[1].get("READY") != "1" for m in h.msgs[:i]), "READY=1 only once")
     T.check(any(m[1].get("STATUS", "").startswith("3 streams: ") for m in h.msgs[:i]),
             "STATUS= during start-up", str([m[2] for m in h.msgs[:i]]))
-    h.wait_for(lambda kv: kv.get("STATUS") == "3 streams: 3 active", 5, 'STATUS "3 streams: 3 active"')
+    h.wait_for(lambda kv: kv.get("STATUS") == "3 streams: 3 active", WAIT, 'STATUS "3 streams: 3 active"')
     for n in declared:
         T.check(T.describe(n)["StreamStatus"] == "ACTIVE", "%s ACTIVE" % n)
 
@@ -181,20 +208,20 @@ def lifecycle(h, p, log):
     declared[:] = [P + "a", P + "b", P + "d"]
     n0 = len(h.msgs)
     p.send_signal(signal.SIGHUP)
-    j = h.wait_for(lambda kv: kv.get("RELOADING") == "1", 10, "RELOADING=1", n0)
+    j = h.wait_for(lambda kv: kv.get("RELOADING") == "1", WAIT, "RELOADING=1", n0)
     mono = h.msgs[j][1].get("MONOTONIC_USEC", "")
     T.check(re.fullmatch(r"[0-9]+", mono) is not None, "RELOADING=1 carries MONOTONIC_USEC", h.msgs[j][2])
     if mono.isdigit():
         now = time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6
         T.check(abs(now - int(mono)) < 10e6, "MONOTONIC_USEC is CLOCK_MONOTONIC now", "%s vs %d" % (mono, now))
-    h.wait_for(lambda kv: kv.get("READY") == "1", 10, "READY=1 after reload", j + 1)
+    h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 after reload", j + 1)
 
     def reloaded():
         st = read_state(state)
         return (st["env"] is not None and env_name(P + "d", T.region, T.region) in st["env"]
                 and (T.region, P + "c") not in st["arn"] and
                 env_name(P + "c", T.region, T.region) not in st["env"])
-    wait_until(reloaded, 20, "d exported and c dropped from the exports")
+    wait_until(reloaded, WAIT, "d exported and c dropped from the exports")
     d = T.describe(P + "d")
     T.check(d["StreamStatus"] == "ACTIVE", "d created and ACTIVE", str(d))
     st = read_state(state)
@@ -202,20 +229,19 @@ def lifecycle(h, p, log):
     T.check(not os.path.exists(os.path.join(state, "streams", T.region, P + "c.arn")), "c's .arn removed")
     T.check(P + "c" not in [s["name"] for s in st["json"]["streams"]], "c gone from streams.json")
     T.check(T.describe(P + "c")["StreamARN"] == arn_c, "c still exists in AWS (never deleted)")
-    h.wait_for(lambda kv: kv.get("STATUS") == "3 streams: 3 active", 10, "STATUS after reload", j + 1)
+    h.wait_for(lambda kv: kv.get("STATUS") == "3 streams: 3 active", WAIT, "STATUS after reload", j + 1)
     with open(log) as f:
         text = f.read()
     T.check("Stream %sc is no longer declared" % P in text, "the log says c is no longer declared")
 
     # Broken reload: everything goes on as before.
-    time.sleep(0.3)  # let the last export of the reload settle
-    before = snapshot(state)
+    before = settled_snapshot()  # the last export of the reload done
     T.write("kinesisd.yaml", BROKEN)
     n0 = len(h.msgs)
     p.send_signal(signal.SIGHUP)
-    j = h.wait_for(lambda kv: kv.get("RELOADING") == "1", 10, "RELOADING=1 (broken)", n0)
-    k = h.wait_for(lambda kv: kv.get("READY") == "1", 10, "READY=1 after broken reload", j + 1)
-    s = h.wait_for(lambda kv: "reload failed" in kv.get("STATUS", ""), 10, "STATUS reload failed", j + 1)
+    j = h.wait_for(lambda kv: kv.get("RELOADING") == "1", WAIT, "RELOADING=1 (broken)", n0)
+    k = h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 after broken reload", j + 1)
+    s = h.wait_for(lambda kv: "reload failed" in kv.get("STATUS", ""), WAIT, "STATUS reload failed", j + 1)
     status = h.msgs[s][1]["STATUS"]
     T.check(re.search(re.escape(cfg) + r":\d+:\d+: ", status) is not None,
             "STATUS names FILE:LINE:COLUMN", status)
@@ -226,7 +252,7 @@ def lifecycle(h, p, log):
         if f != "metrics.prom":
             T.check(after.get(f) == before[f], "broken reload leaves %s alone" % f)
     T.check(set(after) == set(before), "same files after the broken reload")
-    wait_until(lambda: read_state(state)["prom"].get("kinesisd_config_reload_failed") == 1.0, 5,
+    wait_until(lambda: read_state(state)["prom"].get("kinesisd_config_reload_failed") == 1.0, WAIT,
                "metrics: kinesisd_config_reload_failed 1")
     T.check(p.poll() is None, "still running after the broken reload")
 
@@ -236,8 +262,7 @@ def lifecycle(h, p, log):
     p.send_signal(signal.SIGTERM)
     rc = wait_exit(p, 3)
     T.check(rc == 0, "SIGTERM: exit 0 within 3 s", "rc %s after %.1fs" % (rc, time.monotonic() - t0))
-    time.sleep(0.2)
-    T.check(any(m[1].get("STOPPING") == "1" for m in h.msgs[n0:]), "STOPPING=1 sent",
+    T.check(h.arrived(lambda kv: kv.get("STOPPING") == "1", WAIT, n0), "STOPPING=1 sent",
             str([m[2] for m in h.msgs[n0:]]))
     with open(log) as f:
         T.check_sanitizers(f.read(), "daemon")
@@ -250,14 +275,13 @@ def test_sigterm_while_creating():
                 env={"NOTIFY_SOCKET": h.path}, stderr_path=T.path("daemon2.log"))
     try:
         # Wait until a create has been sent, then stop at once.
-        wait_until(lambda: "CreateStream" in open(T.path("daemon2.log")).read(), 10, "a CreateStream")
+        wait_until(lambda: "CreateStream" in open(T.path("daemon2.log")).read(), WAIT, "a CreateStream")
         t0 = time.monotonic()
         p.send_signal(signal.SIGTERM)
         rc = wait_exit(p, 3)
         T.check(rc == 0, "SIGTERM during creation: exit 0 within 3 s",
                 "rc %s after %.1fs" % (rc, time.monotonic() - t0))
-        time.sleep(0.2)
-        T.check(any(m[1].get("STOPPING") == "1" for m in h.msgs), "STOPPING=1 sent")
+        T.check(h.arrived(lambda kv: kv.get("STOPPING") == "1", WAIT), "STOPPING=1 sent")
         T.check(not any(m[1].get("READY") == "1" for m in h.msgs), "no READY=1 before the streams are ACTIVE",
                 str([m[2] for m in h.msgs]))
         st = read_state(T.path("state2")) if os.path.isdir(T.path("state2")) else None

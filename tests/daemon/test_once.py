@@ -5,10 +5,9 @@ shards, retention, consumers), streams.env (names, another region,
 consumers), streams/<region>/<name>.arn and metrics.prom, with the ARNs AWS
 reports. A second --once rewrites no export and makes no change in AWS."""
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, calls, change_calls, env_name, read_state, requests_sent, snapshot  # noqa: E402
+from daemonlib import Test, calls, change_calls, requests_sent
+from kinesisd_test.state import env_name, read_state, snapshot
 
 T = Test("once", "us-east-2")
 REGION = T.region

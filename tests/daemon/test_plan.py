@@ -5,18 +5,13 @@ region and name, the order of the configuration as loaded), exits 2 when there a
 writes nothing (the state directory is not even created) and makes no
 change in AWS."""
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, change_calls  # noqa: E402
+from daemonlib import AWS_HEAD, Test, change_calls
 
 T = Test("plan", "ca-central-1")
 P = T.prefix
 
-CONFIG = """aws:
-  region: {region}
-  endpoint: {endpoint}
-reconcile:
+CONFIG = AWS_HEAD + """reconcile:
   poll: 100ms
 streams:
   - name: {prefix}clicks
@@ -30,10 +25,7 @@ streams:
   - name: {prefix}legacy-stream
     manage: observe
 """
-IN_SYNC = """aws:
-  region: {region}
-  endpoint: {endpoint}
-streams:
+IN_SYNC = AWS_HEAD + """streams:
   - name: {prefix}audit
     shards: 1
   - name: {prefix}orders

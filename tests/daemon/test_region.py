@@ -2,11 +2,9 @@
 """daemon-region: --region replaces aws.region, and with it the region of
 every stream that inherited it; a stream that names its own region stays
 there. The streams.env names follow the effective default region."""
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemonlib import Test, read_state  # noqa: E402
+from daemonlib import Test
+from kinesisd_test.state import read_state
 
 T = Test("region", "us-west-1")
 P = T.prefix

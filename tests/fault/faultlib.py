@@ -1,7 +1,8 @@
-"""Helpers for the fault tests: a scratch directory, the fault proxy in the
-background, kinesisd runs with a clean environment, direct questions to
-kinesis-mock, and the checks every test shares (state files, signatures,
-retry chains and their timing, sanitizer reports).
+"""Helpers for the fault tests: a scratch directory, kinesisd runs with a
+clean environment, direct questions to kinesis-mock, and the checks the fault
+tests share (state files, signatures, retry chains and their timing). The
+proxy itself is kinesisd_test.proxy; the environment, the mock client and the
+sanitizer scan are kinesisd_test's.
 
 Nothing here talks to anything but 127.0.0.1. Credentials are fake."""
 import glob
@@ -9,16 +10,16 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROXY = os.path.join(HERE, "fault_proxy.py")
-ACCESS_KEY = "AKIDEXAMPLE"
-SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+from kinesisd_test import mock, ports, state as state_files
+from kinesisd_test.checks import Failed, Skip, check, check_no_sanitizer  # noqa: F401 - re-exported
+from kinesisd_test.environment import FAKE_ACCESS_KEY as ACCESS_KEY, FAKE_SECRET_KEY as SECRET_KEY, clean_env
+from kinesisd_test.process import stop, text
+from kinesisd_test.proxy import Proxy
+
 REGION = "us-east-1"
 
 # http.h defaults the daemon runs with (not configurable from YAML).
@@ -40,23 +41,6 @@ RATES = {
 RETRYABLE_FAULTS = {"throttle", "limit-rate", "500", "503", "reset", "short-body", "stall",
                     "truncated", "malformed", "html"}
 THROTTLE_FAULTS = {"throttle", "limit-rate"}
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
-                   "runtime error:", "==ERROR", "SUMMARY: ")
-
-
-class Failed(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what, detail=""):
-    if not cond:
-        raise Failed("%s%s" % (what, ("\n    " + str(detail).replace("\n", "\n    ")) if detail else ""))
-
-
 def ceiling_rate(op):
     rate, _ = RATES.get(op, (5, False))
     return rate * RATE_FRACTION
@@ -71,137 +55,13 @@ def per_stream(op):
     return RATES.get(op, (5, False))[1]
 
 
-# ---- the proxy -------------------------------------------------------------
-
-class Proxy:
-    count = 0
-
-    def __init__(self, t, rules=None, seed=1, keys=None, stall_seconds=40.0, max_seconds=150.0):
-        Proxy.count += 1
-        self.t = t
-        n = Proxy.count
-        self.log = t.path("proxy-%d.jsonl" % n)
-        self.port_file = t.path("proxy-%d.port" % n)
-        self.stderr_path = t.path("proxy-%d.stderr" % n)
-        self.cmd = [sys.executable, PROXY, "--upstream-port", str(t.mock_port),
-                    "--port-file", self.port_file, "--log", self.log,
-                    "--schedule-json", json.dumps({"seed": seed, "rules": rules or []}),
-                    "--stall-seconds", str(stall_seconds), "--max-seconds", str(max_seconds)]
-        if keys:
-            self.cmd += ["--keys-json", json.dumps(keys)]
-        self.proc = None
-        self._entries = None
-
-    def __enter__(self):
-        self.err = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.err,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise Failed("fault proxy exited with %s" % self.proc.returncode,
-                             open(self.stderr_path).read())
-            try:
-                with open(self.port_file) as f:
-                    self.port = int(f.read().strip())
-                break
-            except (OSError, ValueError):
-                time.sleep(0.05)
-        else:
-            self.stop()
-            raise Failed("fault proxy did not start")
-        self.url = "http://127.0.0.1:%d/" % self.port
-        return self
-
-    def rule_fired(self, index):
-        """Has rule index fired yet (read from the live log)?"""
-        try:
-            with open(self.log) as f:
-                return any(json.loads(l).get("rule") == index for l in f if l.strip()) or \
-                    self._stalled(index)
-        except (OSError, ValueError):
-            return False
-
-    def _stalled(self, index):
-        # A stall is logged only when it ends: ask the proxy's status file.
-        try:
-            with open(self.log + ".active") as f:
-                return any(int(x) == index for x in f.read().split())
-        except (OSError, ValueError):
-            return False
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Failed("fault proxy ignored SIGTERM")
-        if self.proc:
-            self.err.close()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def _read_log(self, live):
-        """(entries in arrival order, summary). live: the proxy may still be
-        writing, so a line not yet whole is skipped, not an error."""
-        entries, summary = [], None
-        try:
-            with open(self.log) as f:
-                for line in f:
-                    if not line.strip():
-                        continue
-                    try:
-                        d = json.loads(line)
-                    except ValueError:
-                        if live:
-                            continue
-                        raise
-                    if "summary" in d:
-                        summary = d["summary"]
-                    else:
-                        entries.append(d)
-        except FileNotFoundError:
-            if not live:
-                raise
-        entries.sort(key=lambda e: e["seq"])
-        return entries, summary
-
-    def _load(self):
-        if self._entries is None:
-            self.stop()
-            self._entries, self._summary = self._read_log(live=False)
-        return self._entries, self._summary
-
-    def live_entries(self):
-        """The requests finished so far, read while the proxy runs."""
-        return self._read_log(live=True)[0]
-
-    def entries(self):
-        return self._load()[0]
-
-    def summary(self):
-        s = self._load()[1]
-        check(s is not None, "the fault proxy wrote no summary (did it stop cleanly?)")
-        return s
-
-
 # ---- the test context -----------------------------------------------------
 
 class Test:
     def __init__(self, case, kinesisd, mock_port_file):
         self.case = case
         self.kinesisd = kinesisd
-        if not os.path.exists(mock_port_file):
-            if os.environ.get("KINESISD_SKIP_INTEGRATION"):
-                raise Skip("kinesis-mock is not running (KINESISD_SKIP_INTEGRATION)")
-            raise Failed("no kinesis-mock port file %s (is the kinesis_mock fixture set up?)"
-                         % mock_port_file)
-        with open(mock_port_file) as f:
-            self.mock_port = int(f.read().strip())
+        self.mock_port = ports.mock_port(mock_port_file)
         self.tmp = tempfile.mkdtemp(prefix="kinesisd-fault-%s-" % case)
         self.home = self.path("home")
         os.makedirs(self.home)
@@ -257,21 +117,12 @@ class Test:
         return p
 
     def env(self, extra=None, keys=True):
-        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
-             "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true",
-             "AWS_CONFIG_FILE": self.empty_file, "AWS_SHARED_CREDENTIALS_FILE": self.empty_file}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                e[k] = os.environ[k]
-        if keys:
-            e["AWS_ACCESS_KEY_ID"] = ACCESS_KEY
-            e["AWS_SECRET_ACCESS_KEY"] = SECRET_KEY
-        for k, v in (extra or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return e
+        return clean_env(self.home, {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+                         if keys else None, self.empty_file, extra)
+
+    def proxy(self, rules=None, **kw):
+        """A fault proxy to kinesis-mock, its files in the scratch directory."""
+        return Proxy(self.tmp, self.mock_port, rules, **kw)
 
     def state_dir(self, n=0):
         return self.path("state-%d" % n)
@@ -294,9 +145,8 @@ class Test:
                                env=self.env(env, keys), capture_output=True, text=True,
                                timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
-            raise Failed("kinesisd --once did not finish within %d s" % timeout,
-                         (e.stderr or b"")[-4000:] if isinstance(e.stderr, str) else
-                         (e.stderr or b"").decode("utf-8", "replace")[-4000:])
+            raise Failed("kinesisd --once did not finish within %d s\n%s"
+                         % (timeout, text(e.stderr)[-4000:]))
         with open(self.path("kinesisd-%d.stderr" % self.runs), "w") as f:
             f.write(p.stderr)
         check_no_sanitizer(p.stderr)
@@ -316,19 +166,9 @@ class Test:
     # -- kinesis-mock, asked directly --
 
     def mock(self, op, body):
-        c = http.client.HTTPConnection("127.0.0.1", self.mock_port, timeout=10)
-        try:
-            c.request("POST", "/", body=json.dumps(body), headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": "Kinesis_20131202." + op,
-                "X-Amz-Date": "20260101T000000Z",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/"
-                                 "kinesis/aws4_request, SignedHeaders=host, Signature=00"})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, json.loads(data or b"{}")
-        finally:
-            c.close()
+        """(HTTP status, parsed answer) of one call to kinesis-mock."""
+        status, body = mock.request(self.mock_port, op, body, timeout=10)
+        return status, json.loads(body or "{}")
 
     def mock_describe(self, name):
         st, d = self.mock("DescribeStreamSummary", {"StreamName": name})
@@ -366,9 +206,22 @@ class Test:
 
 # ---- shared checks ------------------------------------------------------------
 
-def check_no_sanitizer(stderr):
-    bad = [l for l in stderr.splitlines() if any(m in l for m in SANITIZER_MARKS)]
-    check(not bad, "sanitizer report in kinesisd's stderr", "\n".join(bad[:20]))
+def stop_daemon(proc, timeout):
+    """SIGTERM; the daemon's exit status, or Failed (and killed) when it does
+    not stop within timeout s."""
+    rc = stop(proc, timeout)
+    check(rc is not None, "the daemon did not stop within %d s of SIGTERM" % timeout)
+    return rc
+
+
+def check_stopped(rc, errp):
+    """A daemon stopped by stop_daemon() exited 0 and its stderr (in errp,
+    returned) holds no sanitizer report."""
+    with open(errp) as f:
+        err = f.read()
+    check_no_sanitizer(err)
+    check(rc == 0, "the daemon exited %d on SIGTERM, want 0" % rc, "\n".join(err.splitlines()[-30:]))
+    return err
 
 
 def check_no_secrets(stderr, secrets=(SECRET_KEY,)):
@@ -379,7 +232,7 @@ def check_no_secrets(stderr, secrets=(SECRET_KEY,)):
 
 
 def env_name(name):
-    return "KINESIS_STREAM_%s_ARN" % "".join(c if c.isalnum() else "_" for c in name.upper())
+    return state_files.env_name(name, REGION, REGION)
 
 
 def check_state(state, expect):
@@ -400,18 +253,13 @@ def check_state(state, expect):
           % (sorted(by_name), sorted(expect)))
     order = [(s.get("region"), s.get("name")) for s in doc["streams"]]
     check(order == sorted(order), "streams.json is not sorted by region, name", order)
-    env = {}
     try:
         with open(os.path.join(state, "streams.env")) as f:
-            for line in f:
-                line = line.rstrip("\n")
-                if not line or line.startswith("#"):
-                    continue
-                check("=" in line, "streams.env line without '='", line)
-                k, v = line.split("=", 1)
-                env[k] = v
+            env = state_files.parse_env(f.read())
     except OSError as e:
         raise Failed("streams.env is missing: %s" % e)
+    except ValueError as e:
+        raise Failed("streams.env is malformed: %s" % e)
     for name, arn in expect.items():
         s = by_name[name]
         arn_file = os.path.join(state, "streams", REGION, name + ".arn")

@@ -8,23 +8,10 @@
  * region "r" (the seeds use those names). */
 
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz-common.h"
 #include "budget.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                                        \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);        \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 #define NOW UINT64_C(1700000000000000)
 

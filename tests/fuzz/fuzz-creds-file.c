@@ -17,35 +17,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "fuzz-common.h"
 #include "aws/creds-file.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                         \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-                                #cond);                                                      \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
 
 #define N_FIELDS 6
 static char **fields(struct aws_profile *p, size_t i) {
         char **f[N_FIELDS] = { &p->access_key_id, &p->secret_access_key, &p->session_token,
                                &p->credential_process, &p->region, &p->role_arn };
         return f[i];
-}
-
-static bool opt_eq(const char *a, const char *b) {
-        return (!a && !b) || (a && b && streq(a, b));
 }
 
 static void check_values(struct aws_profile *p) {
@@ -98,7 +80,7 @@ static int parse_one(const char *text, size_t len, const char *profile, bool con
         if (r2 >= 0) {
                 ASSERT(r2 == r);
                 for (size_t i = 0; i < N_FIELDS; i++)
-                        ASSERT(opt_eq(*fields(p, i), *fields(&again, i)));
+                        ASSERT(fuzz_opt_eq(*fields(p, i), *fields(&again, i)));
         }
         aws_profile_done(&again);
         return r;
@@ -126,7 +108,7 @@ static void check_profile(const char *text, size_t len, const char *profile) {
                                 if (before[i])
                                         ASSERT(*fields(&merged, i) == before[i]);
                                 else
-                                        ASSERT(opt_eq(*fields(&merged, i), *fields(&conf, i)));
+                                        ASSERT(fuzz_opt_eq(*fields(&merged, i), *fields(&conf, i)));
                         }
                         check_values(&merged);
                 }
@@ -197,7 +179,7 @@ static void check_load(const char *text, size_t len, const char *profile) {
                 ASSERT(loaded.in_credentials == (rc == 1));
                 ASSERT(loaded.in_config == (rf == 1));
                 for (size_t i = 0; i < N_FIELDS; i++)
-                        ASSERT(opt_eq(*fields(&loaded, i), *fields(&cred, i)));
+                        ASSERT(fuzz_opt_eq(*fields(&loaded, i), *fields(&cred, i)));
         }
         aws_profile_done(&cred);
         aws_profile_done(&loaded);

@@ -17,25 +17,11 @@
  * the result untouched; copying credentials gives equal ones. */
 
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz-common.h"
 #include "aws/creds-file.h"
 #include "aws/aws-error.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                         \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-                                #cond);                                                      \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
 
 static const char *str_member(json_object *o, const char *key) {
         json_object *v;
@@ -44,10 +30,6 @@ static const char *str_member(json_object *o, const char *key) {
             !json_object_is_type(v, json_type_string))
                 return NULL;
         return json_object_get_string(v);
-}
-
-static bool opt_eq(const char *a, const char *b) {
-        return (!a && !b) || (a && b && streq(a, b));
 }
 
 static void check_creds(json_object *o, const char *token_key) {
@@ -91,7 +73,7 @@ static void check_creds(json_object *o, const char *token_key) {
         if (r == 0) {
                 ASSERT(streq(copy.access_key_id, c.access_key_id));
                 ASSERT(streq(copy.secret_access_key, c.secret_access_key));
-                ASSERT(opt_eq(copy.session_token, c.session_token));
+                ASSERT(fuzz_opt_eq(copy.session_token, c.session_token));
                 ASSERT(copy.expiration_usec == c.expiration_usec);
                 ASSERT(copy.access_key_id != c.access_key_id);
         }

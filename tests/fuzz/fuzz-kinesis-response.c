@@ -14,28 +14,14 @@
  * normalized ("prefix#" and ":suffix" gone, no trailing blanks) and bounded. */
 
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
 
+#include "fuzz-common.h"
 #include "aws/aws-error.h"
 #include "aws/http.h"
 #include "kinesis.h"
 #include "stream.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                         \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-                                #cond);                                                      \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
 
 #define HEADER_PREFIX "x-amzn-ErrorType:"
 

@@ -14,26 +14,13 @@
  * change the signature. A refused request leaves the result untouched. */
 
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
 
+#include "fuzz-common.h"
 #include "aws/sigv4.h"
 #include "util.h"
 
 #define MAX_FUZZ_HEADERS (SIGV4_MAX_HEADERS + 2)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                                        \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "fuzz-sigv4: invariant broken: %s (line %d)\n", #cond, __LINE__);   \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 static bool is_lower_hex(const char *s, size_t n) {
         if (strlen(s) != n)

@@ -12,7 +12,7 @@ tags, no encryption (declared KMS).
 
 Both daemons start together (resync interval 2 s, poll 200 ms, log level
 info) and run until each has finished at least 4 passes after everything is
-in sync (or 150 s), then get SIGTERM. Asserted:
+in sync (or 200 s), then get SIGTERM. Asserted:
   - both exit 0 on SIGTERM;
   - every declared change appears at most twice across both logs (once per
     daemon at worst; CreateStream won by one daemon), counted per stream and
@@ -33,26 +33,18 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import mocklib  # noqa: E402
+from kinesisd_test import mock
+from kinesisd_test.environment import clean_env
+from kinesisd_test.ports import mock_port
+from kinesisd_test.process import stop
+from kinesisd_test.state import metrics
 
 REGION = "us-east-1"
 EXTRA_PASSES = 4
+# Bounds a hang, not a speed: two daemons and the mock share a loaded machine.
+SETTLE_SECONDS = 200
 CHANGE = re.compile(r"^kinesisd: [^ ]+/(?P<stream>[^:]+): Stream (?P=stream): (?P<what>.*)\.$")
 AWS_ERROR = re.compile(r"\b([A-Z][A-Za-z]+(?:Exception|Error))\b")
-
-
-def read_port(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        if os.environ.get("KINESISD_SKIP_INTEGRATION"):
-            print("SKIP: kinesis-mock is not running")
-            sys.exit(77)
-        print("ERROR: no kinesis-mock port in %s" % path, file=sys.stderr)
-        sys.exit(1)
 
 
 def classify(what):
@@ -90,7 +82,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     kinesisd, port_file = sys.argv[1:]
-    port = read_port(port_file)
+    port = mock_port(port_file)
     tmp = tempfile.mkdtemp(prefix="kinesisd-conc-")
     p = "cc%d" % os.getpid()
     failures = []
@@ -102,9 +94,9 @@ def main():
     # ---- drift prepared in the mock
     pre = {"%s-shards" % p: 1, "%s-retention" % p: 1, "%s-tags" % p: 1, "%s-enc" % p: 1}
     for name, shards in pre.items():
-        mocklib.call_retrying(port, "CreateStream", {"StreamName": name, "ShardCount": shards})
-    mocklib.wait_active(port, list(pre))
-    mocklib.call_retrying(port, "AddTagsToStream", {"StreamName": "%s-tags" % p,
+        mock.call_retrying(port, "CreateStream", {"StreamName": name, "ShardCount": shards})
+    mock.wait_active(port, list(pre))
+    mock.call_retrying(port, "AddTagsToStream", {"StreamName": "%s-tags" % p,
                                                     "Tags": {"team": "old", "stale": "yes"}})
 
     cfg = os.path.join(tmp, "kinesisd.yaml")
@@ -140,12 +132,8 @@ streams:
     shards: 1
     encryption: { kms_key: alias/aws/kinesis }
 """ % {"r": REGION, "p": p})
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDCONCURRENCY",
-           "AWS_SECRET_ACCESS_KEY": "concurrencySecretNotReal"}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        if k in os.environ:
-            env[k] = os.environ[k]
+    env = clean_env(tmp, {"AWS_ACCESS_KEY_ID": "AKIDCONCURRENCY",
+                          "AWS_SECRET_ACCESS_KEY": "concurrencySecretNotReal"})
 
     daemons = []
     for i in (1, 2):
@@ -158,7 +146,7 @@ streams:
                         "settled_at": None, "changes": None})
 
     # ---- run until both have made no change for EXTRA_PASSES passes
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
         done = True
         for d in daemons:
@@ -166,7 +154,7 @@ streams:
                 fail("daemon %d exited early (%s)" % (d["i"], d["proc"].returncode))
                 deadline = 0
                 break
-            m = mocklib.metrics(d["metrics"])
+            m = metrics(d["metrics"])
             passes, changes = m.get("kinesisd_reconcile_passes_total", 0), m.get("kinesisd_changes_total")
             if changes != d["changes"] or d["settled_at"] is None:
                 # (re)start counting quiet passes from here
@@ -179,24 +167,22 @@ streams:
             break
         time.sleep(0.3)
     else:
-        fail("the daemons did not settle within 150 s: %s" %
-             [(d["i"], d.get("passes"), d["changes"], d["settled_at"]) for d in daemons])
+        fail("the daemons did not settle within %d s: %s" %
+             (SETTLE_SECONDS, [(d["i"], d.get("passes"), d["changes"], d["settled_at"]) for d in daemons]))
 
     for d in daemons:
         if d["proc"].poll() is None:
             d["proc"].send_signal(signal.SIGTERM)
     for d in daemons:
-        try:
-            rc = d["proc"].wait(30)
-        except subprocess.TimeoutExpired:
-            d["proc"].kill()
+        rc = stop(d["proc"], 30)
+        if rc is None:
             rc = "killed"
         if rc != 0:
             fail("daemon %d: exit %s on SIGTERM" % (d["i"], rc))
         d["err"].seek(0)
         d["log"] = d["err"].read()
         d["err"].close()
-        m = mocklib.metrics(d["metrics"])
+        m = metrics(d["metrics"])
         print("daemon %d: %d passes, %d changes, %d API calls, %d API errors" %
               (d["i"], m.get("kinesisd_reconcile_passes_total", 0), m.get("kinesisd_changes_total", 0),
                m.get("kinesisd_api_calls_total", 0), m.get("kinesisd_api_errors_total", 0)))
@@ -235,26 +221,26 @@ streams:
         want = {"%s-new-a" % p: (2, 24), "%s-new-b" % p: (1, 24), "%s-shards" % p: (4, 24),
                 "%s-retention" % p: (1, 48), "%s-tags" % p: (1, 24), "%s-enc" % p: (1, 24)}
         for name, (shards, retention) in want.items():
-            s = mocklib.summary(port, name)
+            s = mock.summary(port, name)
             if s["StreamStatus"] != "ACTIVE" or s["OpenShardCount"] != shards or \
                     s["RetentionPeriodHours"] != retention:
                 fail("%s ends %s with %s shards, %sh retention; declared %d shards, %dh" %
                      (name, s["StreamStatus"], s["OpenShardCount"], s["RetentionPeriodHours"], shards,
                       retention))
-        s = mocklib.summary(port, "%s-new-c" % p)
+        s = mock.summary(port, "%s-new-c" % p)
         if s["StreamModeDetails"]["StreamMode"] != "ON_DEMAND" or s["RetentionPeriodHours"] != 72:
             fail("%s-new-c ends %s" % (p, s))
         for name in ("%s-new-b" % p, "%s-enc" % p):
-            if mocklib.summary(port, name).get("EncryptionType") != "KMS":
+            if mock.summary(port, name).get("EncryptionType") != "KMS":
                 fail("%s is not encrypted" % name)
-        tags = mocklib.call(port, "ListTagsForStream", {"StreamName": "%s-tags" % p})["Tags"]
+        tags = mock.call(port, "ListTagsForStream", {"StreamName": "%s-tags" % p})["Tags"]
         if {t["Key"]: t.get("Value", "") for t in tags} != {"team": "new"}:
             fail("%s-tags ends with tags %s, declared {team: new}" % (p, tags))
-        consumers = mocklib.call(port, "ListStreamConsumers", {
-            "StreamARN": mocklib.summary(port, "%s-new-a" % p)["StreamARN"]})["Consumers"]
+        consumers = mock.call(port, "ListStreamConsumers", {
+            "StreamARN": mock.summary(port, "%s-new-a" % p)["StreamARN"]})["Consumers"]
         if [c["ConsumerName"] for c in consumers] != ["reader"]:
             fail("%s-new-a ends with consumers %s" % (p, [c["ConsumerName"] for c in consumers]))
-    except mocklib.MockError as e:
+    except mock.MockError as e:
         fail("reading the end state: %s" % e)
 
     if failures:

@@ -34,19 +34,17 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import mocklib  # noqa: E402
-
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fault"))
-import faultlib  # noqa: E402
+from kinesisd_test import mock, ports
+from kinesisd_test.environment import clean_env
+from kinesisd_test.process import proc_cpu_ticks, proc_status_kib, stop, wait_for
+from kinesisd_test.proxy import Proxy
+from kinesisd_test.state import metrics
 
 REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "AKIDLOADTEST", "loadSecretNotReal"
@@ -64,27 +62,21 @@ class Watch(threading.Thread):
 
     def run(self):
         while not self.stop_flag:
-            v = mocklib.proc_status_kib(self.pid, "VmHWM")
+            v = proc_status_kib(self.pid, "VmHWM")
             if v is None:
                 return
             self.hwm_kib = max(self.hwm_kib, v)
             time.sleep(self.period)
 
 
-class ProxyContext:
-    """What faultlib.Proxy asks of a test: a scratch directory and the mock's port."""
-
-    def __init__(self, tmp, mock_port):
-        self.tmp, self.mock_port = tmp, mock_port
-
-    def path(self, *p):
-        return os.path.join(self.tmp, *p)
-
-
-def settled(proxy):
-    """The proxy's requests, once it has logged the last answer it sent."""
-    time.sleep(0.5)
-    return proxy.live_entries()
+def settled(proxy, want, start=0):
+    """The proxy's requests from start on, once it has logged the want
+    requests kinesisd says it made (it logs each after the answer is sent,
+    so the last lines may come after kinesisd has moved on). A proxy that
+    saw fewer is returned as it is after a generous wait, for the caller to
+    report."""
+    wait_for(lambda: len(proxy.live_entries()) - start >= want, 60)
+    return proxy.live_entries()[start:]
 
 
 def by_op(reqs):
@@ -109,15 +101,11 @@ def main():
     max_calls = n + math.ceil(n / 100) + CALLS_SLACK
 
     if not os.path.isfile(os.path.join(a.mock_dir, "main.js")):
-        if os.environ.get("KINESISD_SKIP_INTEGRATION"):
-            print("SKIP: kinesis-mock not installed")
-            return 77
-        print("ERROR: kinesis-mock not installed at %s" % a.mock_dir)
-        return 1
+        ports.skip_or_fail("kinesis-mock not installed at %s" % a.mock_dir)
 
     tmp = tempfile.mkdtemp(prefix="kinesisd-load-")
-    mock = mocklib.Mock(a.mock_script, a.mock_dir, tmp, python=a.python, duration="500ms",
-                        env={"SHARD_LIMIT": str(2 * n + 100), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
+    own_mock = mock.MockProcess(a.mock_dir, tmp, script=a.mock_script, python=a.python, duration="500ms",
+                                env={"SHARD_LIMIT": str(2 * n + 100), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
     proxy = None
     failures = []
     figures = {}
@@ -128,16 +116,16 @@ def main():
 
     try:
         t0 = time.monotonic()
-        port = mock.start()
+        port = own_mock.start()
         figures["mock start s"] = round(time.monotonic() - t0, 1)
         names = ["load-%05d" % i for i in range(n)]
         t0 = time.monotonic()
-        mocklib.create_streams(port, names[k:])
+        mock.create_streams(port, names[k:])
         figures["direct creation of %d streams s" % (n - k)] = round(time.monotonic() - t0, 1)
         print("created %d streams directly in %.1f s" % (n - k, time.monotonic() - t0), flush=True)
 
         # No faults scheduled: it forwards, verifies signatures and logs.
-        proxy = faultlib.Proxy(ProxyContext(tmp, port), keys={ACCESS_KEY: SECRET_KEY},
+        proxy = Proxy(tmp, port, keys={ACCESS_KEY: SECRET_KEY},
                                max_seconds=86400).__enter__()
         cfg = os.path.join(tmp, "kinesisd.yaml")
         with open(cfg, "w") as f:
@@ -146,9 +134,7 @@ def main():
             for name in names:
                 f.write("  - { name: %s, shards: 1 }\n" % name)
         state = os.path.join(tmp, "state")
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        env = clean_env(tmp, {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
         common = ["-c", cfg, "--state-dir", state, "--endpoint", "http://127.0.0.1:%d" % proxy.port]
 
         # ---- 2. --once: converge
@@ -164,8 +150,8 @@ def main():
             w.stop_flag = True
             w.join()
             secs = time.monotonic() - t0
-        m = mocklib.metrics(os.path.join(state, "metrics.prom"))
-        once_reqs = settled(proxy)
+        m = metrics(os.path.join(state, "metrics.prom"))
+        once_reqs = settled(proxy, int(m.get("kinesisd_api_calls_total", 0)))
         figures["--once requests (proxy)"] = len(once_reqs)
         figures["--once s"] = round(secs, 1)
         figures["--once peak RSS KiB"] = w.hwm_kib
@@ -223,12 +209,12 @@ def main():
             m = {}
             while time.monotonic() < deadline and p.poll() is None:
                 if os.path.exists(metrics_path) and os.stat(metrics_path).st_mtime > before:
-                    m = mocklib.metrics(metrics_path)
+                    m = metrics(metrics_path)
                     if m.get("kinesisd_reconcile_passes_total", 0) >= 1:
                         break
                 time.sleep(0.1)
             secs = time.monotonic() - t0
-            pass_reqs = settled(proxy)[n_before:]
+            pass_reqs = settled(proxy, int(m.get("kinesisd_api_calls_total", 0)), n_before)
             calls = len(pass_reqs)
             figures["steady pass s"] = round(secs, 1)
             figures["steady pass requests (proxy)"] = calls
@@ -255,9 +241,9 @@ def main():
                 # idle: nothing to do until the interval (1 h)
                 time.sleep(1.0)
                 r1 = len(proxy.live_entries())
-                t1 = mocklib.proc_cpu_ticks(p.pid)
+                t1 = proc_cpu_ticks(p.pid)
                 time.sleep(IDLE_SECONDS)
-                t2 = mocklib.proc_cpu_ticks(p.pid)
+                t2 = proc_cpu_ticks(p.pid)
                 r2 = len(proxy.live_entries())
                 if r2 != r1:
                     fail("the idle daemon sent %d requests in %d s" % (r2 - r1, IDLE_SECONDS))
@@ -266,15 +252,10 @@ def main():
                       (t2 - t1, IDLE_SECONDS, IDLE_MAX_TICKS, os.sysconf("SC_CLK_TCK")), flush=True)
                 if t2 - t1 > IDLE_MAX_TICKS:
                     fail("idle daemon used %d ticks of CPU in %d s" % (t2 - t1, IDLE_SECONDS))
-            hwm = max(w.hwm_kib, mocklib.proc_status_kib(p.pid, "VmHWM") or 0)
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            try:
-                rc = p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            hwm = max(w.hwm_kib, proc_status_kib(p.pid, "VmHWM") or 0)
+            rc = stop(p, 60)
+            if rc is None:
                 rc = "killed (no exit within 60 s of SIGTERM)"
-                p.wait()
             w.stop_flag = True
             peak = hwm
             figures["daemon peak RSS KiB"] = peak
@@ -294,7 +275,7 @@ def main():
             if bad:
                 fail("%d requests failed the proxy's signature check, first: %s"
                      % (len(bad), bad[0].get("sig_error")))
-        mock.stop()
+        own_mock.stop()
 
     print("figures: " + json.dumps(figures, sort_keys=True))
     if failures:

@@ -17,9 +17,9 @@ loader as the daemon, --once and --plan; the same files at 0644 must not be."""
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from seclib import Suite, check, mock_port  # noqa: E402
+from kinesisd_test.checks import check
+from kinesisd_test.ports import mock_port
+from seclib import Suite
 
 KEYS_NONE = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
 

@@ -23,9 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from seclib import LOCATED, Suite, check  # noqa: E402
+from kinesisd_test.checks import check
+from seclib import LOCATED, Suite
 
 BAD = "http://192.0.2.10/"
 # Other spellings of a non-loopback host over plain http. Each is also refused

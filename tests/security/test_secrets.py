@@ -21,9 +21,10 @@ import os
 import secrets
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from seclib import Suite, check, files_under, mock_port  # noqa: E402
+from kinesisd_test.checks import check
+from kinesisd_test.ports import mock_port
+from kinesisd_test.state import files_under
+from seclib import Suite
 
 WINDOW = 12
 

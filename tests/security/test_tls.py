@@ -53,12 +53,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from seclib import Failed, Suite, check, mock_port  # noqa: E402
+from kinesisd_test import mock
+from kinesisd_test.checks import Failed, check, check_no_sanitizer
+from kinesisd_test.ports import mock_port
+from kinesisd_test.process import kill, stop
+from seclib import Suite
 
 REGION = "us-east-1"
 WINDOW = 12
@@ -337,27 +337,13 @@ def main():
     created = []
 
     def mock_call(op, req):
-        r = urllib.request.Request(
-            "http://127.0.0.1:%d/" % port, data=json.dumps(req).encode(), method="POST",
-            headers={"Content-Type": "application/x-amz-json-1.1",
-                     "X-Amz-Target": "Kinesis_20131202." + op,
-                     "Authorization": "AWS4-HMAC-SHA256 Credential=%s/20150830/%s/kinesis/aws4_request, "
-                                      "SignedHeaders=host, Signature=00" % (account, REGION),
-                     "X-Amz-Date": "20150830T123600Z"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(r, timeout=5) as resp:
-            return json.loads(resp.read() or b"{}")
+        return mock.call(port, op, req, account, REGION)
 
     def stream_names():
         return mock_call("ListStreams", {"Limit": 1000}).get("StreamNames", [])
 
     def stream_status(name):
-        try:
-            return mock_call("DescribeStreamSummary", {"StreamName": name})["StreamDescriptionSummary"]
-        except urllib.error.HTTPError as e:
-            if e.code == 400:
-                return None
-            raise
+        return mock.summary(port, name, account=account, region=REGION)
 
     def config(name, stream, ca_bundle=None, reconcile="{ poll: 200ms, timeout: 20s }"):
         text = "aws:\n  region: %s\n  endpoint: \"%s\"\n" % (REGION, endpoint)
@@ -376,8 +362,7 @@ def main():
             outputs.append((what + " stderr", err))
             check(False, "%s: kinesisd --once did not end within %ds" % (what, timeout), err[-3000:])
         outputs.extend([(what + " stdout", out), (what + " stderr", err)])
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            check(marker not in err, "%s: sanitizer report" % what, err[-4000:])
+        check_no_sanitizer(err, what)
         return rc, out, err, secs, state
 
     def streams_json_arn(state, name):
@@ -577,20 +562,13 @@ def main():
             check(streams_json_arn(state, stream) == arn,
                   "reload: %s left the exports after a failed pass" % stream)
 
-            p.send_signal(signal.SIGTERM)
-            try:
-                rc = p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                rc = None
+            rc = stop(p, timeout=30)
             check(rc == 0, "reload: SIGTERM should end the daemon with exit 0, got %s" % rc, text()[-3000:])
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            kill(p)
             t = text()
             outputs.append((what + " stderr", t))
-            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-                check(marker not in t, "reload: sanitizer report", t[-4000:])
+            check_no_sanitizer(t, "reload")
 
     def test_no_secret_in_output():
         check(len(outputs) >= 10, "no_secret_in_output: only %d outputs collected (a run is missing)"

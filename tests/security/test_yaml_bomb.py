@@ -20,9 +20,8 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from seclib import LOCATED, Suite, check  # noqa: E402
+from kinesisd_test.checks import check
+from seclib import LOCATED, Suite
 
 LIMIT_SECONDS = 1.0
 LIMIT_RSS_KIB = 64 * 1024

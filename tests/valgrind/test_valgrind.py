@@ -21,26 +21,17 @@ Each must report "ERROR SUMMARY: 0 errors". Valgrind's own report goes to a
 log file per run (kept in the test's directory on failure)."""
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
+from kinesisd_test.environment import clean_env
+from kinesisd_test.ports import mock_port
+from kinesisd_test.process import stop
+
 ENV_KEYS = {"AWS_ACCESS_KEY_ID": "AKIDVALGRIND", "AWS_SECRET_ACCESS_KEY": "valgrindSecretNotReal"}
 SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) errors")
-
-
-def read_port(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        if os.environ.get("KINESISD_SKIP_INTEGRATION"):
-            print("SKIP: kinesis-mock is not running")
-            sys.exit(77)
-        print("ERROR: no kinesis-mock port in %s" % path, file=sys.stderr)
-        sys.exit(1)
 
 
 def main():
@@ -48,7 +39,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     valgrind, kinesisd, port_file, supp = sys.argv[1:]
-    port = read_port(port_file)
+    port = mock_port(port_file)
     keep = False
     tmp = tempfile.mkdtemp(prefix="kinesisd-valgrind-")
     p = "vg%d" % os.getpid()
@@ -86,9 +77,7 @@ streams:
     shard_level_metrics: [ALL]
 """ % {"p": p})
     state = os.path.join(tmp, "state")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    env.update(ENV_KEYS)
+    env = clean_env(tmp, ENV_KEYS)
     common = ["-c", cfg, "--state-dir", state, "--endpoint", "http://127.0.0.1:%d" % port]
     failures = []
 
@@ -145,13 +134,9 @@ streams:
         except OSError:
             pass
         time.sleep(0.2)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
+    rc = stop(proc, 120)
+    if rc is None:  # killed: no exit within 120 s of SIGTERM
+        rc = -9
     errf.seek(0)
     err = errf.read()
     errf.close()
