@@ -75,6 +75,9 @@ DescribeStreamSummary, ListStreamConsumers, DescribeStreamConsumer) go
 straight to the mock and count against nothing. Every log line then has
 "refused" (null, or "rule: message"), and the summary has "refused":
 {"total", "by_akid", "by_op"}. The 24 h budgets last as long as the proxy.
+kinesis-mock counts streams CREATING over all accounts and regions at once;
+a CreateStream the proxy admitted and the mock refuses for that reason is
+held and sent again until the mock takes it (at most 60 s).
 
 Stops by itself after --max-seconds, and on SIGTERM/SIGINT. Only ever talks to
 127.0.0.1.
@@ -127,6 +130,9 @@ ERRORS = {
                     "The difference between the request time and the current time is too large."),
 }
 FAULTS = set(ERRORS) | CORRUPTING
+# kinesis-mock's own refusal when 5 streams of any account are CREATING.
+MOCK_BUSY = b"Limit for streams being created concurrently exceeded"
+MOCK_BUSY_WAIT = 60.0
 
 
 def log_stderr(msg):
@@ -358,7 +364,20 @@ class Conn:
                 raise ClientGone()
 
     def forward(self, method, path, headers, body):
-        """Returns (status, reason, headers, body) from the mock."""
+        """Returns (status, reason, headers, body) from the mock. With
+        --limits, a CreateStream the mock refuses for its own count of
+        streams CREATING (over every account and region: AWS counts per
+        account, and the proxy has already checked that) is sent again
+        until the mock takes it, for up to MOCK_BUSY_WAIT seconds."""
+        deadline = time.monotonic() + MOCK_BUSY_WAIT
+        while True:
+            ans = self.forward_once(method, path, headers, body)
+            if (self.proxy.strict is None or ans[0] != 400 or MOCK_BUSY not in ans[3] or
+                    time.monotonic() >= deadline or self.proxy.stopping.is_set()):
+                return ans
+            time.sleep(0.05)
+
+    def forward_once(self, method, path, headers, body):
         for attempt in (1, 2):
             try:
                 if self.upstream is None:
