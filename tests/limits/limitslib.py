@@ -13,6 +13,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TESTS, "fault"))
+sys.path.insert(0, os.path.join(TESTS, "daemon"))  # daemonlib, for the kinesisd tests
 import fault_proxy  # noqa: E402
 
 MOCK_SCRIPT = os.path.join(TESTS, "kinesis-mock", "kinesis-mock.py")
@@ -114,3 +115,45 @@ class Pair:
         p = subprocess.run([sys.executable, MOCK_SCRIPT, "stop"] + self.args,
                            capture_output=True, text=True, timeout=60)
         return p.returncode, p.stdout + p.stderr
+
+
+# ---- the real kinesisd through a private pair (tests/daemon's harness) ------
+
+def daemon_pair(t, duration):
+    """Start a private mock+proxy for a daemonlib Test t (the fixture's
+    script starts the proxy beside the mock); returns (kinesisd's endpoint:
+    the proxy, the proxy's log). t's own calls still go to the mock."""
+    t.private_mock(duration=duration)
+    n = len(t.mocks) - 1
+    port = read_port(t.path("mock%d.port" % n) + ".proxy")
+    return "http://127.0.0.1:%d" % port, t.path("mock%d-proxy.jsonl" % n)
+
+
+def stream_config(names, endpoint, region):
+    """A kinesisd.yaml declaring names: 1 shard, 48 h retention, two tags and
+    one consumer each."""
+    out = ["aws:", "  region: %s" % region, "  endpoint: %s" % endpoint,
+           "reconcile:", "  poll: 200ms", "  timeout: 90s", "streams:"]
+    for n in names:
+        out += ["  - name: %s" % n, "    shards: 1", "    retention_hours: 48",
+                "    tags: { owner: limits, stream: %s }" % n, "    consumers:", "      - %s-c" % n]
+    return "\n".join(out) + "\n"
+
+
+def live_entries(log):
+    """The request lines of a proxy log that is still being written."""
+    with open(log) as f:
+        return [json.loads(l) for l in f if l.strip() and '"summary"' not in l[:12]]
+
+
+def check_converged(t, names):
+    """Every stream ACTIVE in the mock with what stream_config declared."""
+    for n in names:
+        d = t.mock_call("DescribeStreamSummary", {"StreamName": n})["StreamDescriptionSummary"]
+        tags = {x["Key"]: x.get("Value") for x in
+                t.mock_call("ListTagsForStream", {"StreamName": n}).get("Tags", [])}
+        cons = t.mock_call("ListStreamConsumers", {"StreamARN": d["StreamARN"]}).get("Consumers", [])
+        t.check(d["StreamStatus"] == "ACTIVE" and d["RetentionPeriodHours"] == 48 and
+                tags == {"owner": "limits", "stream": n} and
+                [c["ConsumerName"] for c in cons] == [n + "-c"],
+                "%s converged" % n, (d["StreamStatus"], d["RetentionPeriodHours"], tags, cons))
