@@ -8,7 +8,8 @@ it expects refusals in PORT_FILE.allow-refusals/):
   - 6 CreateStream within one second: exactly the 6th is refused, 400
     LimitExceededException with AWS's rate message, and never reaches the
     mock.
-Through a private mock+proxy pair whose creations take 3 s:
+Through a private mock+proxy pair whose creations take 6 s (room for a
+slow host between the 5th and the 6th):
   - a 6th stream while 5 are CREATING is refused with AWS's "simultaneously
     ... CREATING or DELETING" message, and admitted once one is ACTIVE;
   - UpdateShardCount to more than twice the open shards is refused, twice
@@ -53,16 +54,29 @@ def refusal_ok(status, headers, doc, message):
             bool(headers.get("x-amzn-requestid")))
 
 
+def six_creates(proxy_port, akid, tag):
+    """6 CreateStream one after the other: (names, answers, seconds taken)."""
+    names = ["rate-%d-%s-%d" % (os.getpid(), tag, i) for i in range(6)]
+    t0 = time.monotonic()
+    answers = [lib.call(proxy_port, akid, REGION, "CreateStream", {"StreamName": n, "ShardCount": 1})
+               for n in names]
+    return names, answers, time.monotonic() - t0
+
+
 def test_fixture_rate(port_file):
     mock_port, proxy_port = lib.read_port(port_file), lib.read_port(port_file + ".proxy")
     akid = lib.new_account("rate")
     open(os.path.join(port_file + ".allow-refusals", akid), "w").close()
-    names = ["rate-%d-%d" % (os.getpid(), i) for i in range(6)]
-    t0 = time.monotonic()
-    answers = [lib.call(proxy_port, akid, REGION, "CreateStream", {"StreamName": n, "ShardCount": 1})
-               for n in names]
-    secs = time.monotonic() - t0
+    created = []
     try:
+        # The claim needs all 6 within one second; a loaded host may not
+        # manage that, so up to 3 tries (each on a fresh second).
+        for attempt in range(3):
+            names, answers, secs = six_creates(proxy_port, akid, attempt)
+            created += names
+            if secs < 1.0:
+                break
+            time.sleep(1.1)
         check(secs < 1.0, "6 CreateStream sent within one second (%.2fs)" % secs)
         check([a[0] for a in answers] == [200] * 5 + [400], "exactly the 6th refused",
               [a[0] for a in answers])
@@ -74,12 +88,12 @@ def test_fixture_rate(port_file):
         check(all(lib.status_of(mock_port, akid, REGION, n) for n in names[:5]),
               "the 5 admitted streams exist in the mock")
     finally:
-        for n in names:
+        for n in created:
             lib.mock(mock_port, akid, REGION, "DeleteStream", {"StreamName": n})
 
 
 def test_private_pair(work):
-    pair = lib.Pair(os.path.join(work, "pair"), duration="3s").start()
+    pair = lib.Pair(os.path.join(work, "pair"), duration="6s").start()
     akid, other = lib.new_account("busy"), lib.new_account("other")
     pair.allow(akid)
     call = lambda op, req, who=akid: lib.call(pair.proxy_port, who, REGION, op, req)  # noqa: E731
@@ -100,8 +114,8 @@ def test_private_pair(work):
         # Another account has room of its own.
         check(call("CreateStream", {"StreamName": names[5], "ShardCount": 1}, other)[0] == 200,
               "another account may create meanwhile")
-        check(wait_for(lambda: lib.status_of(pair.mock_port, akid, REGION, names[0]) == "ACTIVE", 15),
-              "the first stream became ACTIVE")
+        first_active = lambda: lib.status_of(pair.mock_port, akid, REGION, names[0]) == "ACTIVE"  # noqa
+        check(wait_for(first_active, 20), "the first stream became ACTIVE")
         st, _, doc = call("CreateStream", {"StreamName": names[5], "ShardCount": 1})
         check(st == 200, "the 6th stream admitted once one is ACTIVE", doc)
 
