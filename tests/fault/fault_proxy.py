@@ -3,7 +3,7 @@
 
   fault_proxy.py --upstream-port-file F | --upstream-port N
                  --port-file F --log F [--schedule FILE | --schedule-json TEXT]
-                 [--keys-json TEXT] [--max-seconds S] [--stall-seconds S]
+                 [--keys-json TEXT] [--max-seconds S] [--stall-seconds S] [--limits]
 
 Listens on 127.0.0.1 (a free port, written to --port-file once listening) and
 forwards every request to http://127.0.0.1:<upstream>/ over one keep-alive
@@ -12,7 +12,9 @@ as long as the client wants (the daemon reuses its connections).
 
 Every request's SigV4 signature is verified independently of the daemon's
 signer, from the secret keys in --keys-json ({"AKID": "secret", ...}; default:
-the test key pair of tests/aws). A request that does not verify is answered
+the test key pair of tests/aws; an entry "*" is the secret of every other
+access key id, as the tests that sign with a 12-digit account id use one
+secret for all). A request that does not verify is answered
 403 InvalidSignatureException and counted as a mismatch; it never reaches the
 mock.
 
@@ -63,10 +65,25 @@ stalled client went away), held (seconds a stall held). A final line
 {"summary": ...} carries the totals, mismatches included. While a stall
 holds, LOG.active lists the rule index of each stall in progress, one a line.
 
+--limits: before the schedule, every request that verifies goes through
+aws_limits.py, AWS's Kinesis control-plane limits for the account (the
+access key id, as kinesis-mock takes it) and region (of the credential
+scope). A refused request is answered 400 LimitExceededException with AWS's
+message (x-amzn-ErrorType and x-amzn-RequestId set) and never reaches the
+mock. The calls the proxy makes to learn what the account holds (ListStreams,
+DescribeStreamSummary, ListStreamConsumers, DescribeStreamConsumer) go
+straight to the mock and count against nothing. Every log line then has
+"refused" (null, or "rule: message"), and the summary has "refused":
+{"total", "by_akid", "by_op"}. The 24 h budgets last as long as the proxy.
+kinesis-mock counts streams CREATING over all accounts and regions at once;
+a CreateStream the proxy admitted and the mock refuses for that reason is
+held and sent again until the mock takes it (at most 60 s).
+
 Stops by itself after --max-seconds, and on SIGTERM/SIGINT. Only ever talks to
 127.0.0.1.
 """
 import argparse
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -81,6 +98,8 @@ import struct
 import sys
 import threading
 import time
+
+import aws_limits
 
 DEFAULT_KEYS = {"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 TARGET_PREFIX = "Kinesis_20131202."
@@ -111,6 +130,9 @@ ERRORS = {
                     "The difference between the request time and the current time is too large."),
 }
 FAULTS = set(ERRORS) | CORRUPTING
+# kinesis-mock's own refusal when 5 streams of any account are CREATING.
+MOCK_BUSY = b"Limit for streams being created concurrently exceeded"
+MOCK_BUSY_WAIT = 60.0
 
 
 def log_stderr(msg):
@@ -140,7 +162,7 @@ def verify_sigv4(method, path, headers, body, keys):
     if not m:
         return False, None, "malformed Authorization header"
     akid, date, region, service, signed, signature = m.groups()
-    if akid not in keys:
+    if secret_for(keys, akid) is None:
         return False, akid, "unknown access key id"
     names = signed.split(";")
     if names != sorted(names) or len(set(names)) != len(names):
@@ -169,19 +191,53 @@ def verify_sigv4(method, path, headers, body, keys):
         query = ""
     if query:
         return False, akid, "unexpected query string"
-    creq = "\n".join([method, path or "/", "", "".join(lines), signed,
+    want = sigv4_signature(secret_for(keys, akid), method, path, "".join(lines), signed, body,
+                           amz_date, region, service)
+    if not hmac.compare_digest(want, signature):
+        return False, akid, "signature mismatch"
+    return True, akid, None
+
+
+def sigv4_signature(secret, method, path, canonical_headers, signed, body, amz_date, region,
+                    service="kinesis"):
+    """The hex signature of a request (no query string)."""
+    date = amz_date[:8]
+    creq = "\n".join([method, path or "/", "", canonical_headers, signed,
                       hashlib.sha256(body).hexdigest()])
     scope = "%s/%s/%s/aws4_request" % (date, region, service)
     sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                      hashlib.sha256(creq.encode("utf-8")).hexdigest()])
-    k = _hmac(("AWS4" + keys[akid]).encode("utf-8"), date)
+    k = _hmac(("AWS4" + secret).encode("utf-8"), date)
     k = _hmac(k, region)
     k = _hmac(k, service)
     k = _hmac(k, "aws4_request")
-    want = hmac.new(k, sts.encode("utf-8"), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, signature):
-        return False, akid, "signature mismatch"
-    return True, akid, None
+    return hmac.new(k, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def secret_for(keys, akid):
+    """The secret of akid; a "*" entry in keys stands for every other akid."""
+    return keys[akid] if akid in keys else keys.get("*")
+
+
+def sign(akid, secret, region, host, op, body, when=None):
+    """Headers for a signed Kinesis JSON request to POST / (tests drive the
+    proxy with these; the same code checks them on arrival)."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    headers = {"content-type": JSON_CT, "host": host, "x-amz-date": amz_date,
+               "x-amz-target": TARGET_PREFIX + op}
+    signed = ";".join(sorted(headers))
+    canon = "".join("%s:%s\n" % (n, canonical_value(headers[n])) for n in sorted(headers))
+    sig = sigv4_signature(secret, "POST", "/", canon, signed, body, amz_date, region)
+    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s/%s/kinesis/aws4_request, "
+                                "SignedHeaders=%s, Signature=%s"
+                                % (akid, amz_date[:8], region, signed, sig))
+    return headers
+
+
+def scope_of(auth):
+    """(akid, region) of an Authorization header, or (None, None)."""
+    m = AUTH_RE.match((auth or "").strip())
+    return (m.group(1), m.group(3)) if m else (None, None)
 
 
 # ---- the schedule --------------------------------------------------------
@@ -308,7 +364,20 @@ class Conn:
                 raise ClientGone()
 
     def forward(self, method, path, headers, body):
-        """Returns (status, reason, headers, body) from the mock."""
+        """Returns (status, reason, headers, body) from the mock. With
+        --limits, a CreateStream the mock refuses for its own count of
+        streams CREATING (over every account and region: AWS counts per
+        account, and the proxy has already checked that) is sent again
+        until the mock takes it, for up to MOCK_BUSY_WAIT seconds."""
+        deadline = time.monotonic() + MOCK_BUSY_WAIT
+        while True:
+            ans = self.forward_once(method, path, headers, body)
+            if (self.proxy.strict is None or ans[0] != 400 or MOCK_BUSY not in ans[3] or
+                    time.monotonic() >= deadline or self.proxy.stopping.is_set()):
+                return ans
+            time.sleep(0.05)
+
+    def forward_once(self, method, path, headers, body):
         for attempt in (1, 2):
             try:
                 if self.upstream is None:
@@ -421,6 +490,8 @@ class Conn:
                  "error_type": None, "body_sha256": hashlib.sha256(body).hexdigest(),
                  "body_len": len(body), "content_type": hd.get("content-type"),
                  "signature": signature_of(hd.get("authorization", ""))}
+        if p.strict is not None:
+            entry["refused"] = None
         try:
             return self.answer(entry, method, path, headers, body, keep, op, stream, akid, ok)
         finally:
@@ -439,7 +510,31 @@ class Conn:
             self.send(403, "Forbidden", [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid)],
                       json.dumps({"__type": "InvalidSignatureException", "message": msg}).encode(), keep)
             return keep
+        if p.strict is None:
+            return self.scheduled(entry, method, path, headers, body, keep, op, stream, akid)
+        _, region = scope_of(dict((n.lower(), v) for n, v in headers).get("authorization"))
+        with p.strict.serial(op, akid, region):
+            verdict = p.strict.admit(op, akid, region, body)
+            if isinstance(verdict, aws_limits.Refusal):
+                p.strict.count_refusal(akid, op)
+                entry["refused"] = verdict.reason()
+                entry["status"] = 400
+                entry["error_type"] = verdict.error_type
+                self.send(400, "Bad Request",
+                          [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid),
+                           ("x-amzn-ErrorType", verdict.error_type + ":")],
+                          json.dumps({"__type": verdict.error_type,
+                                      "message": verdict.message}).encode(), keep)
+                return keep
+            try:
+                return self.scheduled(entry, method, path, headers, body, keep, op, stream, akid)
+            finally:
+                p.strict.done(verdict, op, akid, region, body, entry.get("upstream_status"))
 
+    def scheduled(self, entry, method, path, headers, body, keep, op, stream, akid):
+        """The request as the fault schedule has it: forwarded, or faulted."""
+        p = self.proxy
+        rid = "fault-%08d" % entry["seq"]
         rule = p.schedule.pick(op, stream, akid)
         if rule is None:
             status, reason, rh, data = self.forward(method, path, headers, body)
@@ -565,6 +660,171 @@ def error_type_of(headers, data):
         return None
 
 
+def _json_object(body):
+    try:
+        doc = json.loads(body.decode("utf-8")) if body else {}
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+class Strict:
+    """--limits: every request goes through aws_limits before the schedule.
+    What the model needs to know about the account (streams CREATING or
+    DELETING, open shards, consumers) is asked of the mock directly, signed
+    as the account but never counted against it."""
+
+    BUSY = ("CREATING", "DELETING")
+    SETTLED_TTL = 5.0
+
+    def __init__(self, upstream_port, clock=time.monotonic):
+        self.model = aws_limits.Limits(clock)
+        self.port = upstream_port
+        self.lock = threading.Lock()
+        self.scope_locks = {}
+        self.by_akid = {}
+        self.by_op = {}
+        # consumers registered through here and not yet seen ACTIVE:
+        # (account, region) -> {(stream ARN, consumer name)}
+        self.pending_consumers = {}
+        self.statuses = {}  # (account, region) -> {stream: (status, when seen)}
+        self.local = threading.local()
+
+    def serial(self, op, account, region):
+        """Operations whose limit depends on what the account holds are
+        admitted one at a time per account and region (observe, decide,
+        forward), so two of them cannot both see room for one more."""
+        if not aws_limits.needs(op):
+            return contextlib.nullcontext()
+        with self.lock:
+            return self.scope_locks.setdefault((account, region), threading.Lock())
+
+    def ask(self, account, region, op, req):
+        """One call to the mock as the account (over a keep-alive connection
+        of this thread's own); the answer, or None."""
+        for attempt in (1, 2):
+            c = getattr(self.local, "conn", None)
+            if c is None:
+                c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                c.request("POST", "/", body=json.dumps(req).encode(), headers={
+                    "Content-Type": JSON_CT, "X-Amz-Target": TARGET_PREFIX + op,
+                    "X-Amz-Date": "20150830T123600Z",
+                    "Authorization": "AWS4-HMAC-SHA256 Credential=%s/20150830/%s/kinesis/"
+                                     "aws4_request, SignedHeaders=host, Signature=00"
+                                     % (account, region)})
+                r = c.getresponse()
+                data = r.read()
+                return json.loads(data or b"{}") if r.status == 200 else None
+            except (OSError, http.client.HTTPException, ValueError):
+                c.close()
+                self.local.conn = None
+        return None
+
+    def stream_names(self, account, region):
+        names, start = [], None
+        while True:
+            req = {"Limit": 1000}
+            if start:
+                req["ExclusiveStartStreamName"] = start
+            ans = self.ask(account, region, "ListStreams", req) or {}
+            got = ans.get("StreamNames") or []
+            names += got
+            if not ans.get("HasMoreStreams") or not got:
+                return names
+            start = got[-1]
+
+    def summary(self, account, region, body):
+        req = {k: body[k] for k in ("StreamName", "StreamARN") if isinstance(body.get(k), str)}
+        ans = self.ask(account, region, "DescribeStreamSummary", req) if req else None
+        return (ans or {}).get("StreamDescriptionSummary") or {}
+
+    def busy_streams(self, account, region):
+        """Streams CREATING or DELETING in the account now. A stream seen
+        in another state is asked again only after SETTLED_TTL seconds (it
+        can only turn busy by a DeleteStream, and one through here is
+        noted at once); a busy or unknown one every time."""
+        now = time.monotonic()
+        seen = self.statuses.setdefault((account, region), {})
+        names = self.stream_names(account, region)
+        for gone in set(seen) - set(names):
+            del seen[gone]
+        n = 0
+        for name in names:
+            status, at = seen.get(name, (None, 0.0))
+            if status is None or status in self.BUSY or now - at > self.SETTLED_TTL:
+                status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
+                seen[name] = (status, now)
+            n += status in self.BUSY
+        return n
+
+    def consumers(self, account, region, arn):
+        out, token = [], None
+        while True:
+            req = {"NextToken": token} if token else {"StreamARN": arn}
+            ans = self.ask(account, region, "ListStreamConsumers", req) or {}
+            out += ans.get("Consumers") or []
+            token = ans.get("NextToken")
+            if not token:
+                return out
+
+    def creating_consumers(self, account, region):
+        with self.lock:
+            pending = set(self.pending_consumers.get((account, region), ()))
+        still = set()
+        for arn, name in pending:
+            ans = self.ask(account, region, "DescribeStreamConsumer",
+                           {"StreamARN": arn, "ConsumerName": name}) or {}
+            if (ans.get("ConsumerDescription") or {}).get("ConsumerStatus") == "CREATING":
+                still.add((arn, name))
+        with self.lock:
+            self.pending_consumers[(account, region)] = (
+                self.pending_consumers.get((account, region), set()) - pending) | still
+        return len(still)
+
+    def facts(self, op, account, region, body):
+        want = aws_limits.needs(op)
+        facts = {}
+        if "busy_streams" in want:
+            facts["busy_streams"] = self.busy_streams(account, region)
+        if "open_shards" in want:
+            facts["open_shards"] = self.summary(account, region, body).get("OpenShardCount")
+        if "stream_consumers" in want and isinstance(body.get("StreamARN"), str):
+            facts["stream_consumers"] = len(self.consumers(account, region, body["StreamARN"]))
+        if "creating_consumers" in want:
+            facts["creating_consumers"] = self.creating_consumers(account, region)
+        return facts
+
+    def admit(self, op, account, region, body):
+        doc = _json_object(body)
+        return self.model.admit(op, account, region, doc, self.facts(op, account, region, doc))
+
+    def done(self, verdict, op, account, region, body, upstream_status):
+        ok = upstream_status is not None and 200 <= upstream_status < 300
+        self.model.done(verdict, ok)
+        if ok and op == "DeleteStream":
+            stream = aws_limits.stream_of(_json_object(body))
+            with self.lock:
+                self.statuses.setdefault((account, region), {})[stream] = ("DELETING", 0.0)
+        if ok and op == "RegisterStreamConsumer":
+            doc = _json_object(body)
+            key = (doc.get("StreamARN"), doc.get("ConsumerName"))
+            if not all(isinstance(k, str) for k in key):
+                return
+            with self.lock:
+                self.pending_consumers.setdefault((account, region), set()).add(key)
+
+    def count_refusal(self, akid, op):
+        with self.lock:
+            self.by_akid[akid] = self.by_akid.get(akid, 0) + 1
+            self.by_op[op] = self.by_op.get(op, 0) + 1
+
+    def refusals(self):
+        with self.lock:
+            return {"total": sum(self.by_op.values()), "by_akid": dict(self.by_akid),
+                    "by_op": dict(self.by_op)}
+
+
 class Proxy:
     def __init__(self, a, schedule, keys):
         self.upstream_port = a.upstream_port
@@ -581,6 +841,7 @@ class Proxy:
         self.requests = 0
         self.faults = {}
         self.stalling = {}  # seq -> rule index of the stalls in progress
+        self.strict = Strict(a.upstream_port) if getattr(a, "limits", False) else None
         self.log = open(a.log, "a", buffering=1)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -654,11 +915,14 @@ class Proxy:
             except OSError:
                 pass
         with self.lock:
-            self.log.write(json.dumps({"summary": {
+            summary = {
                 "requests": self.requests, "connections": self.n_conns,
                 "mismatches": self.mismatches, "faults": self.faults,
                 "rules": [{"index": r.index, "fault": r.fault, "seen": r.seen, "fired": r.fired}
-                          for r in self.schedule.rules]}}) + "\n")
+                          for r in self.schedule.rules]}
+            if self.strict is not None:
+                summary["refused"] = self.strict.refusals()
+            self.log.write(json.dumps({"summary": summary}) + "\n")
             self.log.close()
 
 
@@ -675,6 +939,8 @@ def main():
     ap.add_argument("--keys-json", help='{"AKID": "secret", ...} (default: the test key)')
     ap.add_argument("--max-seconds", type=float, default=150.0)
     ap.add_argument("--stall-seconds", type=float, default=40.0)
+    ap.add_argument("--limits", action="store_true",
+                    help="refuse what AWS's control-plane limits would (aws_limits.py)")
     a = ap.parse_args()
 
     if a.upstream_port_file:

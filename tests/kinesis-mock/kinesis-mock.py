@@ -1,21 +1,45 @@
 #!/usr/bin/env python3
-"""Start and stop kinesis-mock for the CTest fixture "kinesis_mock".
+"""Start and stop kinesis-mock, and the strict proxy in front of it, for the
+CTest fixture "kinesis_mock" (and for tests that start a private pair).
 
   kinesis-mock.py start --dir PKG --pid-file F --port-file F --log F [--duration 200ms]
-  kinesis-mock.py stop  --pid-file F --port-file F
+                        [--limits-proxy-port-file P] [--proxy-log L] [--no-limits-proxy]
+  kinesis-mock.py stop  --pid-file F --port-file F --log F [--limits-proxy-port-file P]
+                        [--proxy-log L]
 
 start: picks two free loopback ports, runs `node main.js` from PKG in the
 background (its own session, output to the log), waits until ListStreams
-answers on http://127.0.0.1:PORT/, then writes PORT to the port file.
-stop: SIGTERM, a grace period, then SIGKILL; removes the pid and port files.
-State changes take --duration; the account shard limit is 1000 unless
-SHARD_LIMIT is set.
+answers on http://127.0.0.1:PORT/, then writes PORT to the port file. State
+changes take --duration; the account shard limit is 1000 unless SHARD_LIMIT
+is set. The mock listens on every interface; we only ever talk to 127.0.0.1.
 
-The mock listens on every interface; we only ever talk to 127.0.0.1.
+Then it starts tests/fault/fault_proxy.py --limits in front of the mock (on
+127.0.0.1, its own session): a strict AWS that refuses what AWS's Kinesis
+control-plane limits would (tests/fault/aws_limits.py), per account (the
+12-digit access key id a test signs with) and region. Its port goes to
+--limits-proxy-port-file (default "<port file>.proxy"), its pid to
+"<pid file>.proxy", its JSON-lines log to --proxy-log (default: beside the
+mock log, "<log without extension>-proxy.jsonl"). The mock's own port file is
+unchanged: setup, cleanup and inspection by the test harness go straight to
+the mock and spend no account's budget; only the kinesisd under test is
+pointed at the proxy. The proxy's 24 h budgets live as long as it does (one
+fixture: the whole ctest run).
+
+stop: SIGTERM, a grace period, then SIGKILL, for the proxy and the mock;
+removes the pid and port files. Then it reads the proxy's log and FAILS
+(exit 1, one line per refusal: akid, op, reason) if any request was refused
+for an account that did not declare that it expects refusals.
+
+Expecting refusals: a test whose account is meant to be refused creates an
+empty file named after its access key id in the directory
+"<port file>.allow-refusals/" (e.g. build/tests/kinesis-mock.port.allow-
+refusals/123456789012) before it sends the requests. start empties that
+directory; refusals for the akids named there are reported but do not fail.
 """
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +49,10 @@ import urllib.error
 import urllib.request
 
 SKIP_ENV = "KINESISD_SKIP_INTEGRATION"
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROXY = os.path.join(os.path.dirname(HERE), "fault", "fault_proxy.py")
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"  # every test account's fake secret
+PROXY_LIFETIME = 7 * 24 * 3600.0  # the fixture stops it long before
 
 
 def free_port():
@@ -86,12 +114,73 @@ def read_pid(path):
         return None
 
 
+def proxy_paths(a):
+    """(pid file, port file, log, allow-refusals dir) of the strict proxy."""
+    log = a.proxy_log
+    if not log:
+        base = a.log if a.log != os.devnull else a.port_file
+        log = os.path.splitext(base)[0] + "-proxy.jsonl"
+    return (a.pid_file + ".proxy", a.limits_proxy_port_file or a.port_file + ".proxy", log,
+            a.port_file + ".allow-refusals")
+
+
+def start_proxy(a, mock_port):
+    pid_file, port_file, log, allow = proxy_paths(a)
+    shutil.rmtree(allow, ignore_errors=True)
+    os.makedirs(allow)
+    if os.path.exists(log):
+        os.unlink(log)
+    err = open(log + ".stderr", "ab")
+    proc = subprocess.Popen([sys.executable, PROXY, "--upstream-port", str(mock_port),
+                             "--port-file", port_file, "--log", log, "--limits",
+                             "--keys-json", json.dumps({"*": SECRET}),
+                             "--max-seconds", str(PROXY_LIFETIME)],
+                            stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    err.close()
+    with open(pid_file, "w") as f:
+        f.write("%d\n" % proc.pid)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        if os.path.exists(port_file):
+            print("strict proxy pid %d on 127.0.0.1 port file %s, log %s" % (proc.pid, port_file, log))
+            return True
+        time.sleep(0.05)
+    print("ERROR: the strict proxy did not start; see %s.stderr" % log, file=sys.stderr)
+    stop_pid(proc.pid)
+    return False
+
+
+def refusals(log, allow):
+    """(unexpected, expected) refusals in the proxy log: lists of (akid, op, reason)."""
+    try:
+        allowed = set(os.listdir(allow))
+    except OSError:
+        allowed = set()
+    bad, ok = [], []
+    try:
+        with open(log) as f:
+            lines = f.readlines()
+    except OSError:
+        return bad, ok
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("refused"):
+            (ok if e.get("akid") in allowed else bad).append((e.get("akid"), e.get("op"), e["refused"]))
+    return bad, ok
+
+
 def cmd_start(a):
     # A mock left behind by an interrupted run goes first.
-    old = read_pid(a.pid_file)
-    if old:
-        stop_pid(old)
-    for p in (a.port_file, a.pid_file):
+    for old in (read_pid(a.pid_file + ".proxy"), read_pid(a.pid_file)):
+        if old:
+            stop_pid(old)
+    for p in (a.port_file, a.pid_file) + proxy_paths(a)[:2]:
         if os.path.exists(p):
             os.unlink(p)
     main_js = os.path.join(a.dir, "main.js")
@@ -147,7 +236,10 @@ def cmd_start(a):
                 f.write("%d\n" % plain)
             os.rename(a.port_file + ".tmp", a.port_file)
             print("kinesis-mock pid %d listening on 127.0.0.1:%d (tls %d)" % (proc.pid, plain, tls))
-            return 0
+            if a.no_limits_proxy or start_proxy(a, plain):
+                return 0
+            stop_pid(proc.pid)
+            return 1
         except (urllib.error.URLError, OSError, ValueError) as e:
             last = e
             time.sleep(0.25)
@@ -158,12 +250,23 @@ def cmd_start(a):
 
 
 def cmd_stop(a):
-    pid = read_pid(a.pid_file)
-    if pid:
-        stop_pid(pid)
-    for p in (a.pid_file, a.port_file):
+    pid_file, port_file, log, allow = proxy_paths(a)
+    for p in (pid_file, a.pid_file):
+        pid = read_pid(p)
+        if pid:
+            stop_pid(pid)
+    for p in (a.pid_file, a.port_file, pid_file, port_file):
         if os.path.exists(p):
             os.unlink(p)
+    bad, ok = refusals(log, allow)
+    if ok:
+        print("%d refusal(s) for accounts that expected them" % len(ok))
+    if bad:
+        print("FAIL: the strict proxy refused %d request(s) of accounts that did not expect "
+              "refusals (%s):" % (len(bad), log))
+        for akid, op, reason in bad:
+            print("  %s %s %s" % (akid, op, reason))
+        return 1
     return 0
 
 
@@ -176,6 +279,10 @@ def main():
     ap.add_argument("--log", default=os.devnull)
     ap.add_argument("--duration", default="200ms")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--limits-proxy-port-file",
+                    help='where the strict proxy writes its port (default "<port file>.proxy")')
+    ap.add_argument("--proxy-log", help="the strict proxy's log (default: beside --log)")
+    ap.add_argument("--no-limits-proxy", action="store_true", help="start the mock alone")
     a = ap.parse_args()
     return cmd_start(a) if a.action == "start" else cmd_stop(a)
 
