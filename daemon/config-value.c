@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/endpoint.h"
+#include "aws/url.h"
 #include "config-diag.h"
 
 /* Long enough for any sane interval; keeps now + duration far from overflow. */
@@ -25,12 +27,9 @@
 #define KMS_MULTI_REGION_PREFIX "mrk-"
 #define KMS_ARN_PREFIX "arn:"
 #define KMS_ARN_PARTITION "arn:aws" /* aws, aws-cn, aws-us-gov, ... */
-#define ENDPOINT_MAX 2048
 #define PORT_MAX 65535
 #define PORT_MAX_DIGITS 5
 #define PROFILE_MAX_LEN 256
-#define REGION_MAX_LEN 32
-#define REGION_NUMBER_MAX_DIGITS 2
 /* Room for the choices of any key, as "a, b or c". */
 #define CHOICE_LIST_SIZE 256
 
@@ -223,35 +222,8 @@ int value_duration(const struct walk *w, const struct key_desc *k, const char *l
         return 0;
 }
 
-static bool is_lower(char c) {
-        return c >= 'a' && c <= 'z';
-}
-
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
-}
-
-/* us-west-2, cn-north-1, us-gov-west-1: two letters, one or more words, a number. */
-static bool region_is_valid(const char *s) {
-        const char *p;
-        unsigned words = 0;
-
-        if (strlen(s) > REGION_MAX_LEN || !is_lower(s[0]) || !is_lower(s[1]) || s[2] != '-')
-                return false;
-        for (p = s + 3;;) {
-                const char *start = p;
-                if (is_digit(*p)) {
-                        while (is_digit(*p))
-                                p++;
-                        return *p == '\0' && words > 0 && p - start <= REGION_NUMBER_MAX_DIGITS;
-                }
-                while (is_lower(*p))
-                        p++;
-                if (p == start || *p != '-')
-                        return false;
-                p++;
-                words++;
-        }
 }
 
 int value_region(const struct walk *w, const struct key_desc *k, const char *label,
@@ -261,7 +233,7 @@ int value_region(const struct walk *w, const struct key_desc *k, const char *lab
 
         if (!t)
                 return -EINVAL;
-        if (!region_is_valid(t))
+        if (!endpoint_region_is_valid(t))
                 return walk_error(w, v, "%s: %s is not an AWS region name (like us-west-2)", label,
                                   diag_quote(v, q));
         return set_string(w, dest, t);
@@ -279,14 +251,6 @@ int value_profile(const struct walk *w, const struct key_desc *k, const char *la
         return set_string(w, dest, t);
 }
 
-static bool host_is_loopback(const char *host, size_t len) {
-        if (len == 9 && strncasecmp(host, "localhost", 9) == 0)
-                return true;
-        if (len == 5 && memcmp(host, "[::1]", 5) == 0)
-                return true;
-        return len >= 4 && memcmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") >= len;
-}
-
 /* NULL if s is an http(s) URL kinesisd may talk to, else what is wrong. */
 static const char *endpoint_problem(const char *s) {
         const char *host, *end, *colon;
@@ -299,7 +263,7 @@ static const char *endpoint_problem(const char *s) {
                 https = false, host = s + 7;
         else
                 return "is not an http:// or https:// URL";
-        if (strlen(s) > ENDPOINT_MAX)
+        if (strlen(s) > URL_MAX)
                 return "is too long";
         if (strpbrk(s, " \t"))
                 return "must not contain spaces";
@@ -337,8 +301,9 @@ static const char *endpoint_problem(const char *s) {
                 if (n == 0 || n > PORT_MAX)
                         return "has an invalid port";
         }
-        /* DESIGN §5: credentials travel in plain text over http://. */
-        if (!https && !host_is_loopback(host, hlen))
+        /* DESIGN §5: credentials travel in plain text over http://. The one
+         * loopback rule of the HTTP client and the command line. */
+        if (!https && !url_is_loopback(s))
                 return "uses http://, which is only allowed for a loopback host (localhost, 127.0.0.1, [::1])";
         return NULL;
 }

@@ -17,6 +17,8 @@
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define DIGITS "0123456789"
 #define REGION_NUMBER_MAX_DIGITS 2
+#define REGION_FIRST_MIN 2
+#define REGION_FIRST_MAX 4
 #define CHINA_REGION_PREFIX "cn-"
 
 static bool set(const char *s) {
@@ -29,10 +31,13 @@ bool endpoint_region_is_valid(const char *region) {
 
         if (!region || strlen(region) > ENDPOINT_REGION_MAX)
                 return false;
-        if (strspn(region, LOWER) != 2 || region[2] != '-')
+        /* The first part names the partition's geography: two letters
+         * (us-, eu-, cn-), or up to four (eusc-de-east-1). */
+        n = strspn(region, LOWER);
+        if (n < REGION_FIRST_MIN || n > REGION_FIRST_MAX || region[n] != '-')
                 return false;
         /* Words of letters, each followed by '-', up to the number. */
-        for (p = region + 3; (n = strspn(p, LOWER)) > 0; p += n + 1) {
+        for (p = region + n + 1; (n = strspn(p, LOWER)) > 0; p += n + 1) {
                 if (p[n] != '-')
                         return false;
                 words++;

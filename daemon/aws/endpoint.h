@@ -17,9 +17,10 @@
 /* The longest region name accepted. */
 #define ENDPOINT_REGION_MAX 32
 
-/* An AWS region name: two lowercase letters, one or more lowercase words and
- * a number of one or two digits, joined by '-' (us-west-2, cn-north-1,
- * us-gov-west-1, eu-isoe-west-1), at most ENDPOINT_REGION_MAX bytes. */
+/* An AWS region name: two to four lowercase letters, one or more lowercase
+ * words and a number of one or two digits, joined by '-' (us-west-2,
+ * cn-north-1, us-gov-west-1, eu-isoe-west-1, eusc-de-east-1), at most
+ * ENDPOINT_REGION_MAX bytes. */
 bool endpoint_region_is_valid(const char *region);
 
 /* The region, from the command line (cli), the configuration (config),

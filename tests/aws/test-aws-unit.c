@@ -482,10 +482,11 @@ static void test_container_url(void) {
 static void test_region_names(void) {
         static const char *const good[] = {
                 "us-west-2", "cn-north-1", "us-gov-west-1", "eu-isoe-west-1", "ap-southeast-12",
+                "eusc-de-east-1",
         };
         static const char *const bad[] = {
                 "", "US-WEST-2", "us-west", "uswest2", "us-west-2a", "us-west-123", "u-west-2",
-                "usa-west-2", "us--2", "us-west-", "us-west-2-", "us-1", "us-west-2; x",
+                "usaxy-west-2", "us--2", "us-west-", "us-west-2-", "us-1", "us-west-2; x",
                 "us-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1",
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
