@@ -58,12 +58,16 @@ class Test:
         self.kinesisd, self.kc_path, port_file, work = sys.argv[1:5]
         self.passed = 0
         self.failures = []
-        self.port = None
+        self.port_file = port_file
+        self.port = None          # the mock: the harness's own calls go there
+        self.endpoint = None      # the strict proxy in front of it: for kinesisd
         if need_mock:
             self.port = ports.mock_port(port_file)
-        self.endpoint = "http://127.0.0.1:%d" % self.port if self.port else None
+            self.endpoint = "http://127.0.0.1:%d" % ports.proxy_port(port_file)
+        self.mock_endpoint = "http://127.0.0.1:%d" % self.port if self.port else None
         self.regions = {region}   # where cleanup() looks
         self.mocks = []           # private mocks (mock.MockProcess)
+        self.refusals_allowed = False
         self.work = os.path.abspath(work)
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(os.path.join(self.work, "home"))
@@ -127,7 +131,7 @@ class Test:
         return p
 
     def kc_raw(self, op, req, region=None):
-        rc, out, err, _ = mock.kinesis_call(self.kc_path, ["--endpoint", self.endpoint, "--region",
+        rc, out, err, _ = mock.kinesis_call(self.kc_path, ["--endpoint", self.mock_endpoint, "--region",
                                                            region or self.region, op, json.dumps(req)],
                                             self.env(), timeout=60)
         return rc, out, err
@@ -199,7 +203,18 @@ class Test:
             self.port = m.start()
         except RuntimeError as e:
             raise Failed("private %s" % e)
-        self.endpoint = "http://127.0.0.1:%d" % self.port
+        self.mock_endpoint = "http://127.0.0.1:%d" % self.port
+        self.endpoint = "http://127.0.0.1:%d" % m.proxy_port
+
+    def allow_refusals(self):
+        """This test's account is meant to be refused by the strict proxy
+        (another party spends the account's budget, say): its refusals do
+        not fail the run."""
+        self.refusals_allowed = True
+        if self.port_file and os.path.exists(self.port_file):
+            ports.allow_refusals(self.port_file, self.account)
+        for m in self.mocks:
+            m.allow_refusals(self.account)
 
     def cleanup(self):
         """Delete every stream of this test's account (the shared mock's
@@ -221,7 +236,11 @@ class Test:
 
     def stop_mocks(self):
         for m in self.mocks:
-            m.stop()
+            rc, out = m.stop()
+            # A private pair's proxy answers for its refusals here, as the
+            # fixture's stop does for the shared one.
+            self.check(rc == 0 or self.refusals_allowed,
+                       "the strict proxy of a private mock refused kinesisd", out[-3000:])
 
     def run(self, *tests):
         t0 = time.monotonic()

@@ -9,6 +9,7 @@ import glob
 import http.client
 import json
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -71,6 +72,10 @@ class Test:
         open(self.empty_file, "w").close()
         # Unique per test and per run: the mock lives as long as the fixture.
         self.tag = "%s-%d-%d" % (case, os.getpid(), int(time.time() * 1000) % 100000)
+        # An account of its own (the mock takes a 12-digit access key id as
+        # the account): AWS's limits per account, which the strict proxy
+        # enforces, are then this test's alone.
+        self.account = "%012d" % random.Random(self.tag).randrange(10 ** 11, 10 ** 12)
         self.runs = 0
         self.names = []
 
@@ -117,11 +122,12 @@ class Test:
         return p
 
     def env(self, extra=None, keys=True):
-        return clean_env(self.home, {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        return clean_env(self.home, {"AWS_ACCESS_KEY_ID": self.account, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
                          if keys else None, self.empty_file, extra)
 
     def proxy(self, rules=None, **kw):
         """A fault proxy to kinesis-mock, its files in the scratch directory."""
+        kw.setdefault("keys", {"*": SECRET_KEY})
         return Proxy(self.tmp, self.mock_port, rules, **kw)
 
     def state_dir(self, n=0):
@@ -167,7 +173,7 @@ class Test:
 
     def mock(self, op, body):
         """(HTTP status, parsed answer) of one call to kinesis-mock."""
-        status, body = mock.request(self.mock_port, op, body, timeout=10)
+        status, body = mock.request(self.mock_port, op, body, account=self.account, timeout=10)
         return status, json.loads(body or "{}")
 
     def mock_describe(self, name):

@@ -12,8 +12,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TESTS, "fault"))
-sys.path.insert(0, os.path.join(TESTS, "daemon"))  # daemonlib, for the kinesisd tests
 import fault_proxy  # noqa: E402
 
 MOCK_SCRIPT = os.path.join(TESTS, "kinesis-mock", "kinesis-mock.py")

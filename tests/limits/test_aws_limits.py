@@ -9,7 +9,6 @@ import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fault"))
 import aws_limits as L  # noqa: E402
 
 ACCT, OTHER = "111122223333", "444455556666"

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import limitslib as lib  # noqa: E402  (puts tests/daemon on the path too)
 from daemonlib import Test  # noqa: E402
 

@@ -10,7 +10,6 @@ paces per account (issue 12)."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import limitslib as lib  # noqa: E402
 from daemonlib import Test, kill, wait_exit  # noqa: E402
 

@@ -23,7 +23,6 @@ import shutil
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import limitslib as lib  # noqa: E402
 
 REGION = "eu-central-1"

@@ -34,12 +34,14 @@ import tempfile
 import time
 
 from kinesisd_test import mock
-from kinesisd_test.environment import clean_env
-from kinesisd_test.ports import mock_port
+from kinesisd_test.environment import FAKE_SECRET_KEY, clean_env
+from kinesisd_test.ports import allow_refusals, mock_port, proxy_port
 from kinesisd_test.process import stop
 from kinesisd_test.state import metrics
 
 REGION = "us-east-1"
+# The test's own account (the mock takes a 12-digit key id as the account).
+ACCOUNT = "%012d" % (200000000000 + os.getpid())
 EXTRA_PASSES = 4
 # Bounds a hang, not a speed: two daemons and the mock share a loaded machine.
 SETTLE_SECONDS = 200
@@ -83,6 +85,10 @@ def main():
         return 2
     kinesisd, port_file = sys.argv[1:]
     port = mock_port(port_file)
+    kinesisd_port = proxy_port(port_file)  # the daemons meet AWS's limits
+    # Two daemons on one account share its budgets: each may be refused now
+    # and then, and must wait rather than fail (what this test checks).
+    allow_refusals(port_file, ACCOUNT)
     tmp = tempfile.mkdtemp(prefix="kinesisd-conc-")
     p = "cc%d" % os.getpid()
     failures = []
@@ -94,10 +100,12 @@ def main():
     # ---- drift prepared in the mock
     pre = {"%s-shards" % p: 1, "%s-retention" % p: 1, "%s-tags" % p: 1, "%s-enc" % p: 1}
     for name, shards in pre.items():
-        mock.call_retrying(port, "CreateStream", {"StreamName": name, "ShardCount": shards})
-    mock.wait_active(port, list(pre))
+        mock.call_retrying(port, "CreateStream", {"StreamName": name, "ShardCount": shards},
+                           account=ACCOUNT)
+    mock.wait_active(port, list(pre), account=ACCOUNT)
     mock.call_retrying(port, "AddTagsToStream", {"StreamName": "%s-tags" % p,
-                                                    "Tags": {"team": "old", "stale": "yes"}})
+                                                    "Tags": {"team": "old", "stale": "yes"}},
+                       account=ACCOUNT)
 
     cfg = os.path.join(tmp, "kinesisd.yaml")
     with open(cfg, "w") as f:
@@ -132,15 +140,16 @@ streams:
     shards: 1
     encryption: { kms_key: alias/aws/kinesis }
 """ % {"r": REGION, "p": p})
-    env = clean_env(tmp, {"AWS_ACCESS_KEY_ID": "AKIDCONCURRENCY",
-                          "AWS_SECRET_ACCESS_KEY": "concurrencySecretNotReal"})
+    # An account of the test's own (a 12-digit key id) for the daemons and
+    # the harness's calls alike; the strict proxy verifies the fake secret.
+    env = clean_env(tmp, {"AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY})
 
     daemons = []
     for i in (1, 2):
         state = os.path.join(tmp, "state%d" % i)
         err = open(os.path.join(tmp, "daemon%d.err" % i), "w+")
         proc = subprocess.Popen([kinesisd, "-c", cfg, "--state-dir", state, "--endpoint",
-                                 "http://127.0.0.1:%d" % port], env=env, stdout=subprocess.DEVNULL,
+                                 "http://127.0.0.1:%d" % kinesisd_port], env=env, stdout=subprocess.DEVNULL,
                                 stderr=err, stdin=subprocess.DEVNULL)
         daemons.append({"i": i, "proc": proc, "err": err, "metrics": os.path.join(state, "metrics.prom"),
                         "settled_at": None, "changes": None})
@@ -221,23 +230,25 @@ streams:
         want = {"%s-new-a" % p: (2, 24), "%s-new-b" % p: (1, 24), "%s-shards" % p: (4, 24),
                 "%s-retention" % p: (1, 48), "%s-tags" % p: (1, 24), "%s-enc" % p: (1, 24)}
         for name, (shards, retention) in want.items():
-            s = mock.summary(port, name)
+            s = mock.summary(port, name, account=ACCOUNT)
             if s["StreamStatus"] != "ACTIVE" or s["OpenShardCount"] != shards or \
                     s["RetentionPeriodHours"] != retention:
                 fail("%s ends %s with %s shards, %sh retention; declared %d shards, %dh" %
                      (name, s["StreamStatus"], s["OpenShardCount"], s["RetentionPeriodHours"], shards,
                       retention))
-        s = mock.summary(port, "%s-new-c" % p)
+        s = mock.summary(port, "%s-new-c" % p, account=ACCOUNT)
         if s["StreamModeDetails"]["StreamMode"] != "ON_DEMAND" or s["RetentionPeriodHours"] != 72:
             fail("%s-new-c ends %s" % (p, s))
         for name in ("%s-new-b" % p, "%s-enc" % p):
-            if mock.summary(port, name).get("EncryptionType") != "KMS":
+            if mock.summary(port, name, account=ACCOUNT).get("EncryptionType") != "KMS":
                 fail("%s is not encrypted" % name)
-        tags = mock.call(port, "ListTagsForStream", {"StreamName": "%s-tags" % p})["Tags"]
+        tags = mock.call(port, "ListTagsForStream", {"StreamName": "%s-tags" % p},
+                         account=ACCOUNT)["Tags"]
         if {t["Key"]: t.get("Value", "") for t in tags} != {"team": "new"}:
             fail("%s-tags ends with tags %s, declared {team: new}" % (p, tags))
         consumers = mock.call(port, "ListStreamConsumers", {
-            "StreamARN": mock.summary(port, "%s-new-a" % p)["StreamARN"]})["Consumers"]
+            "StreamARN": mock.summary(port, "%s-new-a" % p, account=ACCOUNT)["StreamARN"]},
+            account=ACCOUNT)["Consumers"]
         if [c["ConsumerName"] for c in consumers] != ["reader"]:
             fail("%s-new-a ends with consumers %s" % (p, [c["ConsumerName"] for c in consumers]))
     except mock.MockError as e:

@@ -143,11 +143,24 @@ class MockProcess:
             raise RuntimeError("kinesis-mock did not start: %s%s" % (r.stdout, r.stderr))
         with open(self.port_file) as f:
             self.port = int(f.read())
+        # The script starts the strict proxy beside the mock.
+        with open(self.port_file + ".proxy") as f:
+            self.proxy_port = int(f.read())
         return self.port
 
+    def allow_refusals(self, akid):
+        """The account akid is meant to be refused (see the script's stop)."""
+        d = self.port_file + ".allow-refusals"
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, akid), "w").close()
+
     def stop(self):
-        subprocess.run([self.python, self.script, "stop", "--pid-file", self.pid_file, "--port-file",
-                        self.port_file], capture_output=True, timeout=60)
+        """Stops the proxy and the mock; returns (exit code, output): not 0
+        when the proxy refused an account that did not expect it."""
+        p = subprocess.run([self.python, self.script, "stop", "--pid-file", self.pid_file, "--port-file",
+                            self.port_file, "--log", self.log], capture_output=True, text=True,
+                           timeout=60)
+        return p.returncode, p.stdout + p.stderr
 
 
 def kinesis_call(kc_path, args, env, timeout=120):

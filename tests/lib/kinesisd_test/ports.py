@@ -24,3 +24,19 @@ def mock_port(port_file):
     except (OSError, ValueError):
         skip_or_fail("no kinesis-mock port in %s: the kinesis_mock fixture did not start"
                      % port_file)
+
+
+def proxy_port(port_file):
+    """The port of the strict proxy the fixture starts in front of the mock
+    ("<port file>.proxy"): where the kinesisd under test is pointed, so that
+    it meets AWS's limits. The harness's own calls go to mock_port()."""
+    return mock_port(port_file + ".proxy")
+
+
+def allow_refusals(port_file, akid):
+    """Declare that the account akid is meant to be refused by the strict
+    proxy (tests/kinesis-mock/kinesis-mock.py: the fixture's stop fails on
+    any other refusal)."""
+    d = port_file + ".allow-refusals"
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, akid), "w").close()

@@ -1,8 +1,9 @@
 """tests/fault/fault_proxy.py in the background, between kinesisd and
 kinesis-mock: it injects the faults of a schedule (none: it only forwards),
 checks every request's signature on its own and logs each request as a JSON
-line. Used by the fault tests and, with no faults, by the load test to
-count calls on the wire."""
+line. With limits (the default) it also refuses what AWS's control-plane
+limits would. Used by the fault tests and, with no faults, by the load test
+to count calls on the wire."""
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ class Proxy:
     count = 0
 
     def __init__(self, workdir, mock_port, rules=None, seed=1, keys=None, stall_seconds=40.0,
-                 max_seconds=150.0):
+                 max_seconds=150.0, limits=True, refusals_ok=False):
         Proxy.count += 1
         n = Proxy.count
         self.log = os.path.join(workdir, "proxy-%d.jsonl" % n)
@@ -33,8 +34,13 @@ class Proxy:
                     "--stall-seconds", str(stall_seconds), "--max-seconds", str(max_seconds)]
         if keys:
             self.cmd += ["--keys-json", json.dumps(keys)]
+        if limits:
+            # AWS's limits too (tests/fault/aws_limits.py): a behaviour that
+            # works only because the mock is lenient does not work on AWS.
+            self.cmd += ["--limits"]
         self.proc = None
         self._entries = None
+        self.refusals_ok = refusals_ok
 
     def _stderr(self):
         with open(self.stderr_path) as f:
@@ -118,6 +124,12 @@ class Proxy:
         if self._entries is None:
             self.stop()
             self._entries, self._summary = self._read_log(live=False)
+            refused = ["%s %s: %s" % (e.get("akid"), e.get("op"), e["refused"])
+                       for e in self._entries if e.get("refused")]
+            # A single kinesisd that AWS's limits would refuse is a defect,
+            # whatever else the test checks.
+            check(self.refusals_ok or not refused,
+                  "the strict proxy refused %d request(s)" % len(refused), "\n".join(refused[:10]))
         return self._entries, self._summary
 
     def live_entries(self):
