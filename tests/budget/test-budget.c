@@ -368,6 +368,37 @@ static void test_tolerated(void) {
         budget_book_free(b);
 }
 
+/* --plan's read: a bad file is reported and read as empty, never moved. */
+static void test_readonly(void) {
+        _cleanup_free_ char *dir = new_dir("readonly");
+        _cleanup_close_ int fd = open_dir(dir);
+        struct budget_book *b = NULL;
+        char *warning = NULL;
+
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(b && !warning && budget_book_size(b) == 0);
+        budget_book_free(b);
+        b = NULL;
+
+        write_text(dir, BUDGET_FILE,
+                   "{\"version\":1,\"streams\":[{\"region\":\"r\",\"name\":\"s\","
+                   "\"update_shard_count\":[1700000000000000]}]}\n");
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(!warning);
+        CHECK_INTEQ(budget_used(b, "r", "s", BUDGET_UPDATE_SHARD_COUNT, NOW), 1);
+        budget_book_free(b);
+        b = NULL;
+
+        write_text(dir, BUDGET_FILE, "{\"version\": 1, \"str");
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(b && budget_book_size(b) == 0);
+        CHECK(warning && strstr(warning, "budgets.json: it is not valid JSON") && strstr(warning, "left as it is"));
+        CHECK(exists(dir, BUDGET_FILE));
+        CHECK(!exists(dir, BUDGET_FILE_CORRUPT));
+        free(warning);
+        budget_book_free(b);
+}
+
 struct bad_case {
         const char *name;
         const char *content;
@@ -686,6 +717,7 @@ int main(void) {
         test_missing();
         test_round_trip();
         test_tolerated();
+        test_readonly();
         test_bad_files();
         test_odd_files();
         test_oversized();
