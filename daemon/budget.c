@@ -694,8 +694,9 @@ static int load(int dirfd, bool set_aside_bad, struct budget_book **ret, char **
                 r = set_aside(dirfd, what, &warning);
                 if (r < 0)
                         return r;
-        } else if (what && asprintf(&warning, BUDGET_FILE ": %s; left as it is, read as if no budget were spent",
-                                    what) < 0)
+        } else if (what &&
+                   asprintf(&warning, BUDGET_FILE ": %s; left as it is, read as if no budget were spent",
+                            what) < 0)
                 return -ENOMEM;
         if (!b) {
                 b = budget_book_new();

@@ -288,9 +288,11 @@ static unsigned budget_left(const struct stream_obs *obs, enum budget_kind k) {
         return used >= limit ? 0 : limit - used;
 }
 
-/* " from YYYY-MM-DD HH:MM UTC": when the window frees its first call of kind k, given that `taking`
- * more are made now. Nothing when that time is unknown. */
-static void sbuf_next_free(struct sbuf *out, const struct stream_obs *obs, enum budget_kind k, unsigned taking) {
+/* " from YYYY-MM-DD HH:MM UTC": when the window frees its first call of
+ * kind k, given that `taking` more are made now. Nothing when that time is
+ * unknown. */
+static void sbuf_next_free(struct sbuf *out, const struct stream_obs *obs, enum budget_kind k,
+                           unsigned taking) {
         uint64_t t = obs->budget[k].used > 0 ? obs->budget[k].oldest_usec : taking > 0 ? obs->now_usec : 0;
         time_t sec;
         struct tm tm;
@@ -299,24 +301,25 @@ static void sbuf_next_free(struct sbuf *out, const struct stream_obs *obs, enum 
         if (t == 0)
                 return;
         t += BUDGET_WINDOW_USEC;
-        sec = (time_t) (t / 1000000);
+        sec = (time_t)(t / 1000000);
         if (!gmtime_r(&sec, &tm) || strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
                 return;
         sbuf_printf(out, " from %s UTC", when);
 }
 
 /* "<what> needs N calls, M left in the rolling 24 h window; <API> budget
- * N/24 h spent, the next call from YYYY-MM-DD HH:MM UTC". taking: calls of this kind the
- * plan makes now, before the refused ones. */
-static void refuse_budget(struct builder *b, const struct stream_obs *obs, enum budget_kind k, unsigned needed,
-                          unsigned taking, const char *what_singular, const char *what_plural) {
+ * N/24 h spent, the next call from YYYY-MM-DD HH:MM UTC". taking: calls of
+ * this kind the plan makes now, before the refused ones. */
+static void refuse_budget(struct builder *b, const struct stream_obs *obs, enum budget_kind k,
+                          unsigned needed, unsigned taking, const char *what_singular,
+                          const char *what_plural) {
         unsigned left = budget_left(obs, k) - taking;
 
         sbuf_printf(&b->refusal, " needs %u %s, %u left in the rolling 24 h window", needed,
                     needed == 1 ? what_singular : what_plural, left);
         if (left == 0) {
-                sbuf_printf(&b->refusal, "; %s budget %u/24 h spent, the next call", budget_kind_to_string(k),
-                            budget_limit(k));
+                sbuf_printf(&b->refusal, "; %s budget %u/24 h spent, the next call",
+                            budget_kind_to_string(k), budget_limit(k));
                 sbuf_next_free(&b->refusal, obs, k, taking);
         }
 }
@@ -443,7 +446,7 @@ static void plan_shard_steps_push(const struct stream_obs *obs, unsigned from, u
         if (now < n) {
                 sbuf_item(&b->refusal);
                 sbuf_printf(&b->refusal, "shards %u -> %u", now > 0 ? steps[now - 1] : from, to);
-                refuse_budget(b, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned) (n - now), (unsigned) now,
+                refuse_budget(b, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned)(n - now), (unsigned)now,
                               "scaling call", "scaling calls");
         }
         if (now == 0)
@@ -452,16 +455,16 @@ static void plan_shard_steps_push(const struct stream_obs *obs, unsigned from, u
         sbuf_printf(&b->summary, "shards %u -> %u", from, to);
         if (n == 1)
                 return;
+        const char *lead = now == 1 && now < n ? " (step " : " (steps ";
         for (size_t i = 0; i < now; i++)
-                sbuf_printf(&b->summary, "%s%u", i > 0 ? ", " : now == 1 && now < n ? " (step " : " (steps ",
-                            steps[i]);
+                sbuf_printf(&b->summary, "%s%u", i > 0 ? ", " : lead, steps[i]);
         if (now < n) {
                 sbuf_printf(&b->summary, " now;");
                 for (size_t i = now; i < n && i < ELEMENTSOF(steps); i++)
                         sbuf_printf(&b->summary, "%s%u", i > now ? ", " : " ", steps[i]);
                 if (n > ELEMENTSOF(steps))
                         sbuf_printf(&b->summary, ", ...");
-                sbuf_next_free(&b->summary, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned) now);
+                sbuf_next_free(&b->summary, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned)now);
         }
         sbuf_printf(&b->summary, ")");
 }
@@ -513,7 +516,8 @@ static void plan_encryption(const struct stream_decl *decl, const struct stream_
         enum budget_kind k = decl->kms_key ? BUDGET_START_ENCRYPTION : BUDGET_STOP_ENCRYPTION;
         if (act && budget_left(obs, k) == 0) {
                 sbuf_item(&b->refusal);
-                sbuf_printf(&b->refusal, "encryption %s -> %s", obs->kms_key ?: "none", decl->kms_key ?: "none");
+                sbuf_printf(&b->refusal, "encryption %s -> %s", obs->kms_key ?: "none",
+                            decl->kms_key ?: "none");
                 refuse_budget(b, obs, k, 1, 0, "encryption change", "encryption changes");
                 return;
         }

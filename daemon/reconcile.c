@@ -573,9 +573,10 @@ static void go_plan(struct reconciler *r) {
                 poll_later(r);
                 return;
         }
-        if (r->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE && creation_pending(r)) {
-                log_fields(LOG_INFO, fields_of(r), "Stream %s: every declared setting applied since its creation.",
-                           r->decl->name);
+        if (r->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
+            creation_pending(r)) {
+                log_fields(LOG_INFO, fields_of(r),
+                           "Stream %s: every declared setting applied since its creation.", r->decl->name);
                 budget_clear_pending(r->settings.budget, r->region->region, r->decl->name);
                 r->ops->changed(r, r->owner);
         }
@@ -586,7 +587,8 @@ static void go_plan(struct reconciler *r) {
 /* ---- the budget book ---------------------------------------------------- */
 
 static bool creation_pending(const struct reconciler *r) {
-        return r->settings.budget && budget_pending(r->settings.budget, r->region->region, r->decl->name, NULL);
+        return r->settings.budget &&
+               budget_pending(r->settings.budget, r->region->region, r->decl->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
@@ -595,8 +597,9 @@ static void budget_count(struct reconciler *r, const struct action *a, uint64_t 
         int k = reconcile_budget_count(r->settings.budget, r->region->region, r->decl->name, a->type, now);
 
         if (k < 0)
-                log_fields_errno(LOG_WARNING, k, fields_of(r), "Stream %s: cannot record %s in the budget book: %m",
-                                 r->decl->name, action_type_to_string(a->type));
+                log_fields_errno(LOG_WARNING, k, fields_of(r),
+                                 "Stream %s: cannot record %s in the budget book: %m", r->decl->name,
+                                 action_type_to_string(a->type));
 }
 
 static void record_change(struct reconciler *r, const struct action *a) {

@@ -392,7 +392,8 @@ static void test_readonly(void) {
         write_text(dir, BUDGET_FILE, "{\"version\": 1, \"str");
         CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
         CHECK(b && budget_book_size(b) == 0);
-        CHECK(warning && strstr(warning, "budgets.json: it is not valid JSON") && strstr(warning, "left as it is"));
+        CHECK(warning && strstr(warning, "budgets.json: it is not valid JSON") &&
+              strstr(warning, "left as it is"));
         CHECK(exists(dir, BUDGET_FILE));
         CHECK(!exists(dir, BUDGET_FILE_CORRUPT));
         free(warning);
