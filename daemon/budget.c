@@ -61,6 +61,7 @@ struct budget_stream {
 struct budget_book {
         struct budget_stream **streams; /* sorted by region, name */
         size_t n, allocated;
+        uint64_t changes; /* see budget_book_changes() */
 };
 
 static bool kind_valid(enum budget_kind k) {
@@ -235,6 +236,7 @@ int budget_record(struct budget_book *b, const char *region, const char *name, e
         if (r < 0)
                 return r;
         stream_add_time(s, k, now);
+        b->changes++;
         return 0;
 }
 
@@ -313,16 +315,22 @@ int budget_set_pending(struct budget_book *b, const char *region, const char *na
                 return r;
         s->pending = true;
         s->created_at = created_at;
+        b->changes++;
         return 0;
 }
 
 void budget_clear_pending(struct budget_book *b, const char *region, const char *name) {
         struct budget_stream *s = book_find(b, region, name);
 
-        if (s) {
+        if (s && s->pending) {
                 s->pending = false;
                 s->created_at = 0;
+                b->changes++;
         }
+}
+
+uint64_t budget_book_changes(const struct budget_book *b) {
+        return b ? b->changes : 0;
 }
 
 bool budget_pending(const struct budget_book *b, const char *region, const char *name,

@@ -46,6 +46,12 @@ struct budget_book *budget_book_free(struct budget_book *b);
 /* Streams in the book (those with a call recorded or a creation pending). */
 size_t budget_book_size(const struct budget_book *b);
 
+/* Counts budget_record, budget_set_pending and budget_clear_pending calls
+ * that changed the book, so that a caller can tell whether it has anything
+ * new to save (expiry alone never needs saving: budget_used reads through
+ * it). */
+uint64_t budget_book_changes(const struct budget_book *b);
+
 /* The API's name for a kind ("UpdateShardCount", ...), NULL if out of range. */
 const char *budget_kind_to_string(enum budget_kind k);
 /* Calls AWS allows per stream per rolling 24 h; 0 for a kind out of range. */

@@ -19,15 +19,22 @@
 
 static int state_path(const struct manager *m, const struct config *c, const char **ret, char **ret_alloc);
 
-/* Write budgets.json when the book changed (budget_save compares). A
- * failure is logged and retried with the next export: the book stays in
- * memory, so only a crash before then could lose a count. */
+/* Write budgets.json when the book changed since it was last saved (and
+ * then only if its bytes differ: budget_save compares). A failure is logged
+ * and retried with the next export: the book stays in memory, so only a
+ * crash before then could lose a count. */
 void manager_save_budget(struct manager *m) {
+        uint64_t changes;
         int r;
 
         if (!writes_state(m) || !m->state || !m->budget)
                 return;
+        changes = budget_book_changes(m->budget);
+        if (changes == m->budget_saved)
+                return;
         r = budget_save(state_dir_fd(m->state), m->budget, now_usec(CLOCK_REALTIME));
+        if (r >= 0)
+                m->budget_saved = changes;
         if (r < 0)
                 log_warning_errno(r, "Cannot write %s/%s, keeping the budgets in memory: %m", m->state_path,
                                   BUDGET_FILE);
@@ -70,6 +77,8 @@ int manager_load_budget(struct manager *m, const struct config *c) {
         if (warning)
                 log_warning("%s/%s", p, warning);
         m->budget = b;
+        /* A file set aside is replaced by a valid one at the first export. */
+        m->budget_saved = warning ? UINT64_MAX : budget_book_changes(b);
         log_debug("Budgets of %zu stream%s read from %s/%s.", budget_book_size(b),
                   budget_book_size(b) == 1 ? "" : "s", p, BUDGET_FILE);
         return 0;

@@ -36,6 +36,7 @@ struct manager {
         char *state_path;
         struct state_dir *state;
         struct budget_book *budget; /* budgets.json: read at start, saved with the exports */
+        uint64_t budget_saved;      /* budget_book_changes() when last saved; UINT64_MAX: save */
 
         struct http_client *http;
         struct creds_provider *creds;

@@ -205,6 +205,27 @@ static void test_future(void) {
         budget_book_free(b);
 }
 
+/* What a saver needs to know: whether anything was recorded since. */
+static void test_changes(void) {
+        struct budget_book *b = budget_book_new();
+
+        CHECK(budget_book_changes(b) == 0);
+        CHECK(budget_book_changes(NULL) == 0);
+        CHECK_INTEQ(budget_record(b, "r", "s", BUDGET_START_ENCRYPTION, NOW), 0);
+        CHECK(budget_book_changes(b) == 1);
+        CHECK_INTEQ(budget_record(b, "r", "bad name", BUDGET_START_ENCRYPTION, NOW), -EINVAL);
+        CHECK(budget_book_changes(b) == 1);
+        CHECK_INTEQ(budget_set_pending(b, "r", "s", NOW), 0);
+        CHECK(budget_book_changes(b) == 2);
+        budget_clear_pending(b, "r", "s");
+        CHECK(budget_book_changes(b) == 3);
+        budget_clear_pending(b, "r", "s"); /* not pending: nothing changes */
+        budget_clear_pending(b, "r", "other");
+        budget_expire(b, NOW + 2 * DAY);
+        CHECK(budget_book_changes(b) == 3);
+        budget_book_free(b);
+}
+
 static void test_pending_and_forget(void) {
         struct budget_book *b = budget_book_new();
         uint64_t t = 0;
@@ -715,6 +736,7 @@ int main(void) {
         test_window();
         test_future();
         test_pending_and_forget();
+        test_changes();
         test_missing();
         test_round_trip();
         test_tolerated();

@@ -17,7 +17,7 @@ import re
 import time
 
 from daemonlib import AWS_HEAD, Test, calls, change_calls
-from kinesisd_test.state import snapshot
+from kinesisd_test.state import read_streams_json, snapshot
 
 T = Test("budgets", "eu-west-1")
 P = T.prefix
@@ -104,6 +104,9 @@ def test_alternate():
     T.check(proxy_calls("UpdateShardCount", P + "flip") == 10,
             "10 UpdateShardCount calls reached the strict proxy in all",
             str(proxy_calls("UpdateShardCount", P + "flip")))
+    doc = read_streams_json(os.path.join(state, "streams.json"))
+    errs = [s.get("last_error") or "" for s in doc["streams"] if s["name"] == P + "flip"]
+    T.check(errs and SPENT_RE.search(errs[0]), "streams.json's last_error says the budget is spent", str(errs))
     e = book_entry(P + "flip")
     T.check(e is not None and len(e.get("update_shard_count", [])) == 10,
             "budgets.json holds the 10 calls", json.dumps(book()))
