@@ -61,6 +61,7 @@ struct budget_stream {
 struct budget_book {
         struct budget_stream **streams; /* sorted by region, name */
         size_t n, allocated;
+        uint64_t changes; /* see budget_book_changes() */
 };
 
 static bool kind_valid(enum budget_kind k) {
@@ -235,6 +236,7 @@ int budget_record(struct budget_book *b, const char *region, const char *name, e
         if (r < 0)
                 return r;
         stream_add_time(s, k, now);
+        b->changes++;
         return 0;
 }
 
@@ -288,6 +290,22 @@ uint64_t budget_next_free(const struct budget_book *b, const char *region, const
         return effective(s->times[kinds[k].offset + first], now) + BUDGET_WINDOW_USEC;
 }
 
+uint64_t budget_oldest(const struct budget_book *b, const char *region, const char *name, enum budget_kind k,
+                       uint64_t now) {
+        const struct budget_stream *s;
+        unsigned first;
+
+        if (!kind_valid(k))
+                return 0;
+        s = book_find(b, region, name);
+        if (!s)
+                return 0;
+        first = first_counted(s, k, now);
+        if (first >= s->n[k])
+                return 0;
+        return effective(s->times[kinds[k].offset + first], now);
+}
+
 int budget_set_pending(struct budget_book *b, const char *region, const char *name, uint64_t created_at) {
         struct budget_stream *s;
         int r;
@@ -297,16 +315,22 @@ int budget_set_pending(struct budget_book *b, const char *region, const char *na
                 return r;
         s->pending = true;
         s->created_at = created_at;
+        b->changes++;
         return 0;
 }
 
 void budget_clear_pending(struct budget_book *b, const char *region, const char *name) {
         struct budget_stream *s = book_find(b, region, name);
 
-        if (s) {
+        if (s && s->pending) {
                 s->pending = false;
                 s->created_at = 0;
+                b->changes++;
         }
+}
+
+uint64_t budget_book_changes(const struct budget_book *b) {
+        return b ? b->changes : 0;
 }
 
 bool budget_pending(const struct budget_book *b, const char *region, const char *name,
@@ -645,7 +669,7 @@ static int set_aside(int dirfd, const char *what, char **ret_warning) {
         return 0;
 }
 
-int budget_load(int dirfd, struct budget_book **ret, char **ret_warning) {
+static int load(int dirfd, bool set_aside_bad, struct budget_book **ret, char **ret_warning) {
         _cleanup_book_ struct budget_book *b = NULL;
         _cleanup_free_ char *text = NULL, *warning = NULL;
         const char *what = NULL;
@@ -674,11 +698,14 @@ int budget_load(int dirfd, struct budget_book **ret, char **ret_warning) {
         default:
                 return r;
         }
-        if (what) {
+        if (what && set_aside_bad) {
                 r = set_aside(dirfd, what, &warning);
                 if (r < 0)
                         return r;
-        }
+        } else if (what &&
+                   asprintf(&warning, BUDGET_FILE ": %s; left as it is, read as if no budget were spent",
+                            what) < 0)
+                return -ENOMEM;
         if (!b) {
                 b = budget_book_new();
                 if (!b)
@@ -688,6 +715,14 @@ int budget_load(int dirfd, struct budget_book **ret, char **ret_warning) {
         if (ret_warning)
                 *ret_warning = TAKE_PTR(warning);
         return 0;
+}
+
+int budget_load(int dirfd, struct budget_book **ret, char **ret_warning) {
+        return load(dirfd, true, ret, ret_warning);
+}
+
+int budget_load_readonly(int dirfd, struct budget_book **ret, char **ret_warning) {
+        return load(dirfd, false, ret, ret_warning);
 }
 
 int budget_save(int dirfd, struct budget_book *b, uint64_t now) {

@@ -46,6 +46,12 @@ struct budget_book *budget_book_free(struct budget_book *b);
 /* Streams in the book (those with a call recorded or a creation pending). */
 size_t budget_book_size(const struct budget_book *b);
 
+/* Counts budget_record, budget_set_pending and budget_clear_pending calls
+ * that changed the book, so that a caller can tell whether it has anything
+ * new to save (expiry alone never needs saving: budget_used reads through
+ * it). */
+uint64_t budget_book_changes(const struct budget_book *b);
+
 /* The API's name for a kind ("UpdateShardCount", ...), NULL if out of range. */
 const char *budget_kind_to_string(enum budget_kind k);
 /* Calls AWS allows per stream per rolling 24 h; 0 for a kind out of range. */
@@ -64,6 +70,11 @@ unsigned budget_used(const struct budget_book *b, const char *region, const char
  * the oldest counted call leaves the window (never later than now + 24 h). */
 uint64_t budget_next_free(const struct budget_book *b, const char *region, const char *name,
                           enum budget_kind k, uint64_t now);
+
+/* The time of the oldest call of kind k counted at now (the first to leave
+ * the window, 24 h later), or 0 if none is counted. */
+uint64_t budget_oldest(const struct budget_book *b, const char *region, const char *name, enum budget_kind k,
+                       uint64_t now);
 
 /* kinesisd created the stream at created_at and has not applied every
  * declared setting yet. Same returns as budget_record. */
@@ -100,6 +111,10 @@ int budget_parse(const char *text, size_t len, struct budget_book **ret, const c
  * otherwise *ret_warning is set to NULL (ret_warning may be NULL). Other
  * errors (unreadable file, -ENOMEM) are returned. */
 int budget_load(int dirfd, struct budget_book **ret, char **ret_warning);
+/* The same for a reader that must not change the state directory (--plan): a
+ * bad file is left where it is and read as an empty book, with *ret_warning
+ * saying so. */
+int budget_load_readonly(int dirfd, struct budget_book **ret, char **ret_warning);
 /* budget_expire, then replace dirfd/budgets.json atomically (mode 0644) if
  * its content changes. Returns 1 if written, 0 if unchanged, negative errno
  * (-EINVAL for no book; -EFBIG over BUDGET_FILE_MAX: the old file is left as

@@ -40,8 +40,9 @@ static void help(void) {
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n"
                "\n"
-               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed or\n"
-               "AWS was unreachable, 2 --plan found changes, 64 bad command line,\n"
+               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed,\n"
+               "kept drift its spent 24 h budget leaves for later, or AWS was\n"
+               "unreachable, 2 --plan found changes, 64 bad command line,\n"
                "78 configuration invalid.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");

@@ -4,6 +4,7 @@
  *
  * Must never export before AWS has answered for every stream (that would
  * drop exports of streams not looked at yet), and never in --plan mode. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,73 @@
 #define EXPORT_DELAY_USEC (50 * USEC_PER_MSEC)
 /* How late the export timer may fire, to be woken together with others. */
 #define EXPORT_ACCURACY_USEC (10 * USEC_PER_MSEC)
+
+static int state_path(const struct manager *m, const struct config *c, const char **ret, char **ret_alloc);
+
+/* Write budgets.json when the book changed since it was last saved (and
+ * then only if its bytes differ: budget_save compares). A failure is logged
+ * and retried with the next export: the book stays in memory, so only a
+ * crash before then could lose a count. */
+void manager_save_budget(struct manager *m) {
+        uint64_t changes;
+        int r;
+
+        if (!writes_state(m) || !m->state || !m->budget)
+                return;
+        changes = budget_book_changes(m->budget);
+        if (changes == m->budget_saved)
+                return;
+        r = budget_save(state_dir_fd(m->state), m->budget, now_usec(CLOCK_REALTIME));
+        if (r >= 0)
+                m->budget_saved = changes;
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s/%s, keeping the budgets in memory: %m", m->state_path,
+                                  BUDGET_FILE);
+        else if (r > 0)
+                log_debug("Budgets saved to %s/%s.", m->state_path, BUDGET_FILE);
+}
+
+/* Read budgets.json before the first pass. Daemon and --once: from the
+ * opened state directory, setting a bad file aside. --plan writes nothing:
+ * it reads the file where it is, if the directory exists, and a bad file is
+ * read as empty and left in place. The warning names the file. */
+int manager_load_budget(struct manager *m, const struct config *c) {
+        _cleanup_free_ char *alloc = NULL, *warning = NULL;
+        _cleanup_close_ int fd = -1;
+        struct budget_book *b = NULL;
+        const char *p;
+        int r;
+
+        if (m->budget)
+                return 0;
+        if (writes_state(m)) {
+                p = m->state_path;
+                r = budget_load(state_dir_fd(m->state), &b, &warning);
+        } else {
+                r = state_path(m, c, &p, &alloc);
+                if (r < 0)
+                        return r;
+                fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Cannot open the state directory %s to read %s: %m", p,
+                                               BUDGET_FILE);
+                if (fd < 0) {
+                        b = budget_book_new();
+                        r = b ? 0 : -ENOMEM;
+                } else
+                        r = budget_load_readonly(fd, &b, &warning);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s/%s: %m", p, BUDGET_FILE);
+        if (warning)
+                log_warning("%s/%s", p, warning);
+        m->budget = b;
+        /* A file set aside is replaced by a valid one at the first export. */
+        m->budget_saved = warning ? UINT64_MAX : budget_book_changes(b);
+        log_debug("Budgets of %zu stream%s read from %s/%s.", budget_book_size(b),
+                  budget_book_size(b) == 1 ? "" : "s", p, BUDGET_FILE);
+        return 0;
+}
 
 static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         struct kinesis_counters c = m->counters_base;
@@ -44,6 +112,7 @@ int manager_export_now(struct manager *m) {
         m->export_timer = sd_event_source_disable_unref(m->export_timer);
         if (!writes_state(m) || !m->state)
                 return 0;
+        manager_save_budget(m);
         /* Until AWS has answered for every stream, an export would drop the
          * .arn files and env lines of streams not looked at yet (the previous
          * run's exports are still in the directory): wait. The first answer
@@ -99,24 +168,35 @@ void manager_export_soon(struct manager *m) {
                 (void) manager_export_now(m);
 }
 
-int manager_open_state(struct manager *m, const struct config *c) {
+/* The state directory's path: --state-dir, state_dir:, $STATE_DIRECTORY or
+ * the default. *ret_alloc holds what *ret points to when it was allocated. */
+static int state_path(const struct manager *m, const struct config *c, const char **ret, char **ret_alloc) {
         const char *p = m->opts.state_dir;
         const char *env = getenv("STATE_DIRECTORY");
-        _cleanup_free_ char *first = NULL;
-        struct state_dir *d = NULL;
-        int r;
 
+        *ret_alloc = NULL;
         if (!p)
                 p = c->state_dir;
         if (!p && env && *env) {
                 /* systemd may list several, separated by ':'; ours is the first. */
-                first = strndup(env, strcspn(env, ":"));
-                if (!first)
+                *ret_alloc = strndup(env, strcspn(env, ":"));
+                if (!*ret_alloc)
                         return log_oom();
-                p = first;
+                p = *ret_alloc;
         }
-        if (!p)
-                p = DEFAULT_STATE_DIR;
+        *ret = p ? p : DEFAULT_STATE_DIR;
+        return 0;
+}
+
+int manager_open_state(struct manager *m, const struct config *c) {
+        _cleanup_free_ char *first = NULL;
+        struct state_dir *d = NULL;
+        const char *p;
+        int r;
+
+        r = state_path(m, c, &p, &first);
+        if (r < 0)
+                return r;
         if (m->state && streq_ptr(m->state_path, p))
                 return 0;
         r = state_dir_open(p, &d);

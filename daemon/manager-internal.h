@@ -12,6 +12,7 @@
 
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "budget.h"
 #include "config.h"
 #include "kinesis.h"
 #include "manager.h"
@@ -34,6 +35,8 @@ struct manager {
         char *default_region;
         char *state_path;
         struct state_dir *state;
+        struct budget_book *budget; /* budgets.json: read at start, saved with the exports */
+        uint64_t budget_saved;      /* budget_book_changes() when last saved; UINT64_MAX: save */
 
         struct http_client *http;
         struct creds_provider *creds;
@@ -97,6 +100,8 @@ int manager_open_state(struct manager *m, const struct config *c);
 int manager_export_now(struct manager *m);
 void manager_export_soon(struct manager *m);
 void manager_seed_from_previous_export(struct manager *m);
+int manager_load_budget(struct manager *m, const struct config *c);
+void manager_save_budget(struct manager *m);
 
 /* manager-notify.c: STATUS= and the start-up time extension. */
 void manager_notify_status(struct manager *m);

@@ -46,9 +46,20 @@ static void print_plan(struct manager *m) {
                 printf("%s\n", line ? line : d->name);
                 if (p->verdict == PLAN_CREATE || p->verdict == PLAN_CHANGE)
                         changes = true;
+                /* Drift --once would leave (a budget spent, ...): it would exit 1. */
+                if (p->refusal)
+                        failed = true;
         }
         fflush(stdout);
         m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
+}
+
+/* --once never exits 0 while drift it was meant to fix remains. */
+static bool any_refused(const struct manager *m) {
+        for (size_t i = 0; i < m->n_streams; i++)
+                if (reconciler_refused(m->streams[i]))
+                        return true;
+        return false;
 }
 
 static void pass_done(struct manager *m) {
@@ -83,7 +94,7 @@ static void pass_done(struct manager *m) {
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
-                        if (!reconciler_ready(m->streams[i])) {
+                        if (!reconciler_ready(m->streams[i]) || reconciler_refused(m->streams[i])) {
                                 const struct stream_decl *d = reconciler_decl(m->streams[i]);
                                 log_fields(LOG_ERR,
                                            (&(struct log_fields){
@@ -96,7 +107,7 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
-                m->result = ready == m->n_streams ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                m->result = ready == m->n_streams && !any_refused(m) ? MANAGER_OK : MANAGER_STREAM_FAILED;
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_DAEMON:

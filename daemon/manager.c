@@ -231,6 +231,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 .poll_usec = c->poll_usec,
                 .timeout_usec = c->timeout_usec,
                 .plan_only = m->opts.mode == RUN_PLAN,
+                .budget = m->budget,
         };
         int r = 0;
 
@@ -273,6 +274,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 const struct stream_decl *d = reconciler_decl(old[i]);
                 const char *region = reconcile_region_of(old[i])->region;
                 bool kept = manager_index_find(new_index, m->n_streams, region, d->name) != NULL;
+                if (!kept && m->budget)
+                        budget_forget(m->budget, region, d->name, now_usec(CLOCK_REALTIME));
                 if (!kept)
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
@@ -448,6 +451,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
         state_dir_free(m->state);
+        budget_book_free(m->budget);
         config_free(m->config);
         free(m->default_region);
         free(m->state_path);
@@ -518,6 +522,11 @@ int manager_load(struct manager *m) {
                 return -EINVAL;
         }
         if (writes_state(m) && manager_open_state(m, c) < 0) {
+                config_free(c);
+                built_done(&b);
+                return -EIO;
+        }
+        if (manager_load_budget(m, c) < 0) {
                 config_free(c);
                 built_done(&b);
                 return -EIO;

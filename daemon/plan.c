@@ -3,8 +3,9 @@
  * one-line summary for --plan (DESIGN §1.4, §2).
  *
  * It must stay pure: no I/O, no clock, no logging, no mutable globals. The
- * budgets AWS enforces over a rolling 24 h (UpdateShardCount, UpdateStreamMode)
- * arrive already counted in struct stream_obs. It never plans a deletion of
+ * budgets AWS enforces per stream over a rolling 24 h (UpdateShardCount,
+ * UpdateStreamMode, Start/StopStreamEncryption) arrive already counted in
+ * struct stream_obs, with the time they were counted at. It never plans a deletion of
  * anything: not a stream, not an undeclared consumer, not an aws: tag.
  *
  * The order of the actions, and why:
@@ -34,6 +35,10 @@
  *   mode ON_DEMAND -> PROVISIONED          (reported only: "exists as ON_DEMAND")
  *   shards 4 -> 16 (steps 8, 16)           ("(steps ...)" only with more than one
  *                                           call, and only when acting)
+ *   shards 1 -> 10 (steps 2, 4 now; 8, 10 from 2023-11-15 12:13 UTC)
+ *                                          (the scaling budget allows only some
+ *                                           steps: the rest are refused, with the
+ *                                           time the window frees the next call)
  *   retention 24h -> 48h
  *   encryption none -> KEY, KEY -> none, KEY -> KEY
  *   metrics +A,B -C                        (a full set of seven is written ALL)
@@ -51,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "plan.h"
 #include "util.h"
@@ -277,16 +283,45 @@ static bool consumer_observed(const struct stream_obs *obs, const char *name) {
         return false;
 }
 
-static void refuse_budget(struct builder *b, unsigned needed, unsigned used, unsigned per_day,
-                          const char *what_singular, const char *what_plural) {
-        unsigned left = used >= per_day ? 0 : per_day - used;
+static unsigned budget_left(const struct stream_obs *obs, enum budget_kind k) {
+        unsigned limit = budget_limit(k), used = obs->budget[k].used;
+        return used >= limit ? 0 : limit - used;
+}
+
+/* " from YYYY-MM-DD HH:MM UTC": when the window frees its first call of
+ * kind k, given that `taking` more are made now. Nothing when that time is
+ * unknown. */
+static void sbuf_next_free(struct sbuf *out, const struct stream_obs *obs, enum budget_kind k,
+                           unsigned taking) {
+        uint64_t t = obs->budget[k].used > 0 ? obs->budget[k].oldest_usec : taking > 0 ? obs->now_usec : 0;
+        time_t sec;
+        struct tm tm;
+        char when[32];
+
+        if (t == 0)
+                return;
+        t += BUDGET_WINDOW_USEC;
+        sec = (time_t)(t / 1000000);
+        if (!gmtime_r(&sec, &tm) || strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
+                return;
+        sbuf_printf(out, " from %s UTC", when);
+}
+
+/* "<what> needs N calls, M left in the rolling 24 h window; <API> budget
+ * N/24 h spent, the next call from YYYY-MM-DD HH:MM UTC". taking: calls of
+ * this kind the plan makes now, before the refused ones. */
+static void refuse_budget(struct builder *b, const struct stream_obs *obs, enum budget_kind k,
+                          unsigned needed, unsigned taking, const char *what_singular,
+                          const char *what_plural) {
+        unsigned left = budget_left(obs, k) - taking;
 
         sbuf_printf(&b->refusal, " needs %u %s, %u left in the rolling 24 h window", needed,
                     needed == 1 ? what_singular : what_plural, left);
-}
-
-static bool budget_allows(unsigned needed, unsigned used, unsigned per_day) {
-        return used < per_day && needed <= per_day - used;
+        if (left == 0) {
+                sbuf_printf(&b->refusal, "; %s budget %u/24 h spent, the next call",
+                            budget_kind_to_string(k), budget_limit(k));
+                sbuf_next_free(&b->refusal, obs, k, taking);
+        }
 }
 
 /* The stream is missing and will be created. */
@@ -379,11 +414,10 @@ static enum stream_mode plan_mode(const struct stream_decl *decl, const struct s
                 sbuf_printf(&b->summary, "exists as %s", mode_upper(obs->mode));
                 return obs->mode;
         }
-        if (!budget_allows(1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY)) {
+        if (budget_left(obs, BUDGET_UPDATE_STREAM_MODE) == 0) {
                 sbuf_item(&b->refusal);
                 sbuf_printf(&b->refusal, "mode %s -> %s", mode_upper(obs->mode), mode_upper(decl->mode));
-                refuse_budget(b, 1, obs->mode_changes_last_24h, PLAN_MAX_MODE_CHANGES_PER_DAY, "mode change",
-                              "mode changes");
+                refuse_budget(b, obs, BUDGET_UPDATE_STREAM_MODE, 1, 0, "mode change", "mode changes");
                 return obs->mode;
         }
         a = builder_push(b, ACTION_UPDATE_STREAM_MODE);
@@ -394,34 +428,45 @@ static enum stream_mode plan_mode(const struct stream_decl *decl, const struct s
         return decl->mode;
 }
 
-/* The UpdateShardCount calls from one count to another, within budget. */
+/* The UpdateShardCount calls from one count to another: those today's
+ * budget allows now, the rest refused with the time the budget frees a call.
+ * Steps taken now are never wasted: each is on the way to the declared count,
+ * and the next run goes on from where they left the stream. */
 static void plan_shard_steps_push(const struct stream_obs *obs, unsigned from, unsigned to, struct builder *b) {
-        size_t n = plan_shard_steps(from, to, NULL, 0);
-        unsigned steps[PLAN_MAX_SCALINGS_PER_DAY];
+        unsigned steps[32]; /* 1 -> 100000 takes 17 */
+        size_t n = plan_shard_steps(from, to, steps, ELEMENTSOF(steps));
+        size_t left = budget_left(obs, BUDGET_UPDATE_SHARD_COUNT), now = n < left ? n : left;
         struct action *a;
 
-        if (!budget_allows(n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY)) {
-                /* Half a scaling is worse than none: it burns the budget and
-                 * leaves the stream at a count nobody declared. */
-                sbuf_item(&b->refusal);
-                sbuf_printf(&b->refusal, "shards %u -> %u", from, to);
-                refuse_budget(b, (unsigned) n, obs->scalings_last_24h, PLAN_MAX_SCALINGS_PER_DAY,
-                              "scaling call", "scaling calls");
-                return;
-        }
-        /* n <= PLAN_MAX_SCALINGS_PER_DAY here. */
-        (void) plan_shard_steps(from, to, steps, ELEMENTSOF(steps));
-        sbuf_item(&b->summary);
-        sbuf_printf(&b->summary, "shards %u -> %u", from, to);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < now; i++) {
                 a = builder_push(b, ACTION_UPDATE_SHARD_COUNT);
                 if (a)
                         a->value = steps[i];
-                if (n > 1)
-                        sbuf_printf(&b->summary, "%s%u", i == 0 ? " (steps " : ", ", steps[i]);
         }
-        if (n > 1)
-                sbuf_printf(&b->summary, ")");
+        if (now < n) {
+                sbuf_item(&b->refusal);
+                sbuf_printf(&b->refusal, "shards %u -> %u", now > 0 ? steps[now - 1] : from, to);
+                refuse_budget(b, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned)(n - now), (unsigned)now,
+                              "scaling call", "scaling calls");
+        }
+        if (now == 0)
+                return;
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "shards %u -> %u", from, to);
+        if (n == 1)
+                return;
+        const char *lead = now == 1 && now < n ? " (step " : " (steps ";
+        for (size_t i = 0; i < now; i++)
+                sbuf_printf(&b->summary, "%s%u", i > 0 ? ", " : lead, steps[i]);
+        if (now < n) {
+                sbuf_printf(&b->summary, " now;");
+                for (size_t i = now; i < n && i < ELEMENTSOF(steps); i++)
+                        sbuf_printf(&b->summary, "%s%u", i > now ? ", " : " ", steps[i]);
+                if (n > ELEMENTSOF(steps))
+                        sbuf_printf(&b->summary, ", ...");
+                sbuf_next_free(&b->summary, obs, BUDGET_UPDATE_SHARD_COUNT, (unsigned)now);
+        }
+        sbuf_printf(&b->summary, ")");
 }
 
 /* Shards only mean something to a stream that is (or is about to be)
@@ -468,6 +513,14 @@ static void plan_encryption(const struct stream_decl *decl, const struct stream_
 
         if (streq_ptr(decl->kms_key, obs->kms_key))
                 return;
+        enum budget_kind k = decl->kms_key ? BUDGET_START_ENCRYPTION : BUDGET_STOP_ENCRYPTION;
+        if (act && budget_left(obs, k) == 0) {
+                sbuf_item(&b->refusal);
+                sbuf_printf(&b->refusal, "encryption %s -> %s", obs->kms_key ?: "none",
+                            decl->kms_key ?: "none");
+                refuse_budget(b, obs, k, 1, 0, "encryption change", "encryption changes");
+                return;
+        }
         if (act) {
                 if (decl->kms_key) {
                         /* Also replaces a different key: no stop needed first. */

@@ -14,8 +14,7 @@
 
 #include "log.h"
 #include "reconcile-action.h"
-
-#define DAY_USEC (24 * 3600 * USEC_PER_SEC)
+#include "reconcile-budget.h"
 
 enum reconcile_phase {
         PHASE_IDLE,
@@ -57,16 +56,12 @@ struct reconciler {
         bool settled; /* the owner was told this pass */
         bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
         bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
-        bool created;     /* this pass created the stream */
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
 
-        /* History kept across passes and reloads (CLOCK_REALTIME). */
-        uint64_t scalings[PLAN_MAX_SCALINGS_PER_DAY];
-        size_t n_scalings;
-        uint64_t mode_changes[PLAN_MAX_MODE_CHANGES_PER_DAY];
-        size_t n_mode_changes;
+        /* History kept across passes and reloads (CLOCK_REALTIME); the
+         * budgets are in the manager's book (settings.budget). */
         uint64_t last_change_usec;
         char *last_error;
         char *last_refusal; /* warned once per distinct text */
@@ -76,6 +71,7 @@ struct reconciler {
 static void describe(struct reconciler *r);
 static void go_plan(struct reconciler *r);
 static void act(struct reconciler *r);
+static bool creation_pending(const struct reconciler *r);
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -418,15 +414,6 @@ static void obs_reset(struct reconciler *r) {
                 r->ops->changed(r, r->owner);
 }
 
-static unsigned count_recent(uint64_t *v, size_t *n, uint64_t now) {
-        size_t k = 0;
-        for (size_t i = 0; i < *n; i++)
-                if (now - v[i] < DAY_USEC)
-                        v[k++] = v[i];
-        *n = k;
-        return (unsigned) k;
-}
-
 static void on_describe(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
         struct stream_obs o = {};
@@ -538,15 +525,16 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        r->obs.scalings_last_24h = count_recent(r->scalings, &r->n_scalings, now);
-        r->obs.mode_changes_last_24h = count_recent(r->mode_changes, &r->n_mode_changes, now);
+        reconcile_budget_fill(r->settings.budget, r->region->region, r->decl->name, now, &r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
-         * this pass created is still being created: it gets its declared
-         * retention, encryption, metrics and consumers like any new stream. */
+         * kinesisd created is still being created until every declared
+         * setting is applied, in this run or a later one (the book keeps it
+         * pending across restarts): it gets its declared retention,
+         * encryption, metrics and consumers like any new stream. */
         struct stream_decl as_new;
         const struct stream_decl *d = r->decl;
-        if (r->created && d->manage == MANAGE_CREATE_ONLY) {
+        if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
                 as_new.manage = MANAGE_FULL;
                 d = &as_new;
@@ -585,23 +573,40 @@ static void go_plan(struct reconciler *r) {
                 poll_later(r);
                 return;
         }
+        if (r->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
+            creation_pending(r)) {
+                log_fields(LOG_INFO, fields_of(r),
+                           "Stream %s: every declared setting applied since its creation.", r->decl->name);
+                budget_clear_pending(r->settings.budget, r->region->region, r->decl->name);
+                r->ops->changed(r, r->owner);
+        }
         set_last_error(r, r->plan.refusal);
         settle(r, PHASE_DONE);
+}
+
+/* ---- the budget book ---------------------------------------------------- */
+
+static bool creation_pending(const struct reconciler *r) {
+        return r->settings.budget &&
+               budget_pending(r->settings.budget, r->region->region, r->decl->name, NULL);
+}
+
+/* Count a call AWS counts against the stream's budget, or a creation whose
+ * settings are not all applied yet. */
+static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
+        int k = reconcile_budget_count(r->settings.budget, r->region->region, r->decl->name, a->type, now);
+
+        if (k < 0)
+                log_fields_errno(LOG_WARNING, k, fields_of(r),
+                                 "Stream %s: cannot record %s in the budget book: %m", r->decl->name,
+                                 action_type_to_string(a->type));
 }
 
 static void record_change(struct reconciler *r, const struct action *a) {
         uint64_t now = now_usec(CLOCK_REALTIME);
 
         r->last_change_usec = now;
-        if (a->type == ACTION_UPDATE_SHARD_COUNT) {
-                count_recent(r->scalings, &r->n_scalings, now);
-                if (r->n_scalings < ELEMENTSOF(r->scalings))
-                        r->scalings[r->n_scalings++] = now;
-        } else if (a->type == ACTION_UPDATE_STREAM_MODE) {
-                count_recent(r->mode_changes, &r->n_mode_changes, now);
-                if (r->n_mode_changes < ELEMENTSOF(r->mode_changes))
-                        r->mode_changes[r->n_mode_changes++] = now;
-        }
+        budget_count(r, a, now);
         r->ops->change_made(r, r->owner);
         r->ops->changed(r, r->owner);
 }
@@ -625,7 +630,6 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 record_change(r, a);
                 if (a->type == ACTION_CREATE_STREAM) {
-                        r->created = true;
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = now_usec(CLOCK_MONOTONIC);
@@ -746,10 +750,6 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         stream_obs_done(&r->obs);
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
-        memcpy(r->scalings, old->scalings, sizeof r->scalings);
-        r->n_scalings = old->n_scalings;
-        memcpy(r->mode_changes, old->mode_changes, sizeof r->mode_changes);
-        r->n_mode_changes = old->n_mode_changes;
         r->last_change_usec = old->last_change_usec;
         free(r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
@@ -799,7 +799,6 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->stopping = false;
         r->settled = false;
         r->terminal = false;
-        r->created = false;
         r->actions_this_pass = 0;
         r->wait_started = 0;
         r->waited = false;
@@ -837,6 +836,10 @@ struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
 
 bool reconciler_ready(const struct reconciler *r) {
         return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
+}
+
+bool reconciler_refused(const struct reconciler *r) {
+        return r->phase == PHASE_DONE && r->have_plan && r->plan.refusal != NULL;
 }
 
 bool reconciler_failed(const struct reconciler *r) {

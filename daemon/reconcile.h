@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "budget.h"
 #include "kinesis.h"
 #include "plan.h"
 #include "state.h"
@@ -45,6 +46,9 @@ struct reconcile_settings {
         uint64_t poll_usec;
         uint64_t timeout_usec;
         bool plan_only;              /* observe and plan; never act */
+        struct budget_book *budget;  /* the manager's, shared by every reconciler:
+                                        read for the planner, written after each
+                                        counted call and CreateStream; NULL: none */
 };
 
 int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
@@ -53,9 +57,9 @@ int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile
 /* Cancels whatever is in flight (no callbacks) and releases its create slot. */
 struct reconciler *reconciler_free(struct reconciler *r);
 
-/* Carry what is known about the stream (observation, scaling history, last
- * change and error) from the reconciler of the previous configuration, so a
- * reload neither forgets the budget nor drops exports. */
+/* Carry what is known about the stream (observation, last change and error)
+ * from the reconciler of the previous configuration, so a reload does not
+ * drop exports. (Budgets live in the manager's book, not here.) */
 void reconciler_adopt(struct reconciler *r, struct reconciler *old);
 
 /* The time of the last change a previous run of kinesisd made (from the
@@ -78,6 +82,9 @@ struct reconcile_region *reconcile_region_of(const struct reconciler *r);
 /* Settled this pass with the stream ACTIVE and nothing left to do. */
 bool reconciler_ready(const struct reconciler *r);
 bool reconciler_failed(const struct reconciler *r);
+/* Settled this pass with declared settings it may not change now (a budget
+ * spent, ...): the plan's refusal says which; reconciler_last_error too. */
+bool reconciler_refused(const struct reconciler *r);
 /* Failed in a way the next pass will not fix by itself (a refused request). */
 bool reconciler_failed_terminally(const struct reconciler *r);
 /* AWS has answered at least once about the stream's existence (or a pass

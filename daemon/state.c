@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "atomic-file.h"
+#include "budget.h"
 #include "env-name.h"
 #include "log.h"
 #include "state-json.h"
@@ -89,6 +90,12 @@ static bool arn_is_exportable(const char *arn) {
 
 static bool is_top_level_export(const char *name) {
         return streq(name, STREAMS_JSON) || streq(name, STREAMS_ENV) || streq(name, METRICS_PROM);
+}
+
+/* A top-level file whose crash-left temp files we remove: the exports and
+ * the budget book (budget.c writes it in this directory the same way). */
+static bool is_top_level_temp_target(const char *name) {
+        return is_top_level_export(name) || streq(name, BUDGET_FILE);
 }
 
 /* "<name>.arn" with a path-safe name: a file we could have written. */
@@ -174,7 +181,7 @@ static void remove_stale_temps(int dirfd, bool region_dir) {
         while ((de = readdir(dir))) {
                 if (!atomic_file_temp_target(de->d_name, target))
                         continue;
-                if (region_dir ? !is_arn_file_name(target, stem) : !is_top_level_export(target))
+                if (region_dir ? !is_arn_file_name(target, stem) : !is_top_level_temp_target(target))
                         continue;
                 if (!is_regular_nofollow(dirfd, de->d_name))
                         continue;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+
 enum stream_mode {
         STREAM_MODE_PROVISIONED,
         STREAM_MODE_ON_DEMAND,
@@ -92,6 +94,12 @@ struct stream_consumer_obs {
         char *status; /* CREATING, DELETING, ACTIVE */
 };
 
+struct stream_budget {
+        unsigned used;        /* calls counted in the window ending now */
+        uint64_t oldest_usec; /* CLOCK_REALTIME of the oldest of them (it leaves the
+                                 window 24 h later, freeing a call); 0 if none */
+};
+
 struct stream_obs {
         bool exists;
         char *name;
@@ -113,11 +121,12 @@ struct stream_obs {
         struct stream_consumer_obs *consumers; /* sorted by name */
         size_t n_consumers;
 
-        /* UpdateShardCount calls made in the rolling 24 h window, as far as
-         * kinesisd knows (DescribeLimits does not report it), and UpdateStreamMode
-         * calls likewise. Used by the planner's budget. */
-        unsigned scalings_last_24h;
-        unsigned mode_changes_last_24h;
+        /* The per-stream budgets AWS counts over a rolling 24 h, as far as
+         * kinesisd's book knows (budget.h; DescribeLimits does not report
+         * them), indexed by enum budget_kind, and the CLOCK_REALTIME they were
+         * counted at: the planner's only clock, for the times --plan shows. */
+        struct stream_budget budget[_BUDGET_KIND_MAX];
+        uint64_t now_usec;
 };
 
 void stream_obs_done(struct stream_obs *o);

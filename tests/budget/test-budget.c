@@ -205,6 +205,27 @@ static void test_future(void) {
         budget_book_free(b);
 }
 
+/* What a saver needs to know: whether anything was recorded since. */
+static void test_changes(void) {
+        struct budget_book *b = budget_book_new();
+
+        CHECK(budget_book_changes(b) == 0);
+        CHECK(budget_book_changes(NULL) == 0);
+        CHECK_INTEQ(budget_record(b, "r", "s", BUDGET_START_ENCRYPTION, NOW), 0);
+        CHECK(budget_book_changes(b) == 1);
+        CHECK_INTEQ(budget_record(b, "r", "bad name", BUDGET_START_ENCRYPTION, NOW), -EINVAL);
+        CHECK(budget_book_changes(b) == 1);
+        CHECK_INTEQ(budget_set_pending(b, "r", "s", NOW), 0);
+        CHECK(budget_book_changes(b) == 2);
+        budget_clear_pending(b, "r", "s");
+        CHECK(budget_book_changes(b) == 3);
+        budget_clear_pending(b, "r", "s"); /* not pending: nothing changes */
+        budget_clear_pending(b, "r", "other");
+        budget_expire(b, NOW + 2 * DAY);
+        CHECK(budget_book_changes(b) == 3);
+        budget_book_free(b);
+}
+
 static void test_pending_and_forget(void) {
         struct budget_book *b = budget_book_new();
         uint64_t t = 0;
@@ -365,6 +386,38 @@ static void test_tolerated(void) {
         CHECK(budget_pending(b, "r", "s", &t));
         CHECK(t == 7);
         CHECK(!exists(dir, BUDGET_FILE_CORRUPT));
+        budget_book_free(b);
+}
+
+/* --plan's read: a bad file is reported and read as empty, never moved. */
+static void test_readonly(void) {
+        _cleanup_free_ char *dir = new_dir("readonly");
+        _cleanup_close_ int fd = open_dir(dir);
+        struct budget_book *b = NULL;
+        char *warning = NULL;
+
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(b && !warning && budget_book_size(b) == 0);
+        budget_book_free(b);
+        b = NULL;
+
+        write_text(dir, BUDGET_FILE,
+                   "{\"version\":1,\"streams\":[{\"region\":\"r\",\"name\":\"s\","
+                   "\"update_shard_count\":[1700000000000000]}]}\n");
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(!warning);
+        CHECK_INTEQ(budget_used(b, "r", "s", BUDGET_UPDATE_SHARD_COUNT, NOW), 1);
+        budget_book_free(b);
+        b = NULL;
+
+        write_text(dir, BUDGET_FILE, "{\"version\": 1, \"str");
+        CHECK_INTEQ(budget_load_readonly(fd, &b, &warning), 0);
+        CHECK(b && budget_book_size(b) == 0);
+        CHECK(warning && strstr(warning, "budgets.json: it is not valid JSON") &&
+              strstr(warning, "left as it is"));
+        CHECK(exists(dir, BUDGET_FILE));
+        CHECK(!exists(dir, BUDGET_FILE_CORRUPT));
+        free(warning);
         budget_book_free(b);
 }
 
@@ -683,9 +736,11 @@ int main(void) {
         test_window();
         test_future();
         test_pending_and_forget();
+        test_changes();
         test_missing();
         test_round_trip();
         test_tolerated();
+        test_readonly();
         test_bad_files();
         test_odd_files();
         test_oversized();

@@ -32,6 +32,10 @@ struct decl_spec {
         enum manage_mode manage;
 };
 
+/* 2023-11-14 22:13:20 UTC: the planner's "now" in every case. */
+#define PLAN_NOW  UINT64_C(1700000000000000)
+#define PLAN_HOUR (UINT64_C(3600) * 1000000)
+
 struct obs_spec {
         bool missing;
         enum stream_mode mode;
@@ -42,7 +46,7 @@ struct obs_spec {
         unsigned maxrec;
         const char *tags;       /* NULL: not known (ListTagsForStream not read) */
         const char *consumers;  /* NULL: not known */
-        unsigned scalings, mode_changes;
+        unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
 
@@ -160,9 +164,18 @@ static void free_decl(struct stream_decl *d) {
 static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         *o = (struct stream_obs) {
                 .exists = !s->missing,
-                .scalings_last_24h = s->scalings,
-                .mode_changes_last_24h = s->mode_changes,
+                .now_usec = PLAN_NOW,
         };
+        const unsigned used[_BUDGET_KIND_MAX] = {
+                [BUDGET_UPDATE_SHARD_COUNT] = s->scalings,
+                [BUDGET_UPDATE_STREAM_MODE] = s->mode_changes,
+                [BUDGET_START_ENCRYPTION] = s->enc_starts,
+                [BUDGET_STOP_ENCRYPTION] = s->enc_stops,
+        };
+        /* The oldest counted call was made 10 h before "now": it leaves the
+         * window at 12:13 UTC the next day. */
+        for (unsigned k = 0; k < _BUDGET_KIND_MAX; k++)
+                o->budget[k] = (struct stream_budget){ used[k], used[k] ? PLAN_NOW - PLAN_HOUR * 10 : 0 };
         if (s->missing)
                 return;
         o->name = xstrdup("orders");
@@ -511,18 +524,30 @@ static const struct plan_case plan_cases[] = {
           "shards 25 -> 7 (steps 13, 7)", NULL, "~ orders   shards 25 -> 7 (steps 13, 7)" },
         { "shards 1 -> 10000 exceeds the budget",
           { P(10000) }, { P(1) },
-          PLAN_OBSERVE, "",
-          "shards 1 -> 10000 needs 14 scaling calls, 10 left in the rolling 24 h window (no change)",
-          "shards 1 -> 10000 needs 14 scaling calls, 10 left in the rolling 24 h window",
-          "! orders   shards 1 -> 10000 needs 14 scaling calls, 10 left in the rolling 24 h window (no "
-          "change)" },
+          PLAN_CHANGE, "UpdateShardCount 2 | UpdateShardCount 4 | UpdateShardCount 8 | UpdateShardCount 16 | "
+          "UpdateShardCount 32 | UpdateShardCount 64 | UpdateShardCount 128 | UpdateShardCount 256 | "
+          "UpdateShardCount 512 | UpdateShardCount 1024",
+          "shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 now; 2048, 4096, 8192, "
+          "10000 from 2023-11-15 22:13 UTC)",
+          "shards 1024 -> 10000 needs 4 scaling calls, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC",
+          "~ orders   shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 now; 2048, "
+          "4096, 8192, 10000 from 2023-11-15 22:13 UTC); refused: shards 1024 -> 10000 needs 4 "
+          "scaling calls, 0 left in the rolling 24 h window; UpdateShardCount budget 10/24 h spent, "
+          "the next call from 2023-11-15 22:13 UTC" },
         { "shards 10000 -> 1 exceeds the budget",
           { P(1) }, { P(10000) },
-          PLAN_OBSERVE, "",
-          "shards 10000 -> 1 needs 14 scaling calls, 10 left in the rolling 24 h window (no change)",
-          "shards 10000 -> 1 needs 14 scaling calls, 10 left in the rolling 24 h window",
-          "! orders   shards 10000 -> 1 needs 14 scaling calls, 10 left in the rolling 24 h window (no "
-          "change)" },
+          PLAN_CHANGE, "UpdateShardCount 5000 | UpdateShardCount 2500 | UpdateShardCount 1250 | UpdateShardCount "
+          "625 | UpdateShardCount 313 | UpdateShardCount 157 | UpdateShardCount 79 | "
+          "UpdateShardCount 40 | UpdateShardCount 20 | UpdateShardCount 10",
+          "shards 10000 -> 1 (steps 5000, 2500, 1250, 625, 313, 157, 79, 40, 20, 10 now; 5, 3, 2, 1 "
+          "from 2023-11-15 22:13 UTC)",
+          "shards 10 -> 1 needs 4 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC",
+          "~ orders   shards 10000 -> 1 (steps 5000, 2500, 1250, 625, 313, 157, 79, 40, 20, 10 now; "
+          "5, 3, 2, 1 from 2023-11-15 22:13 UTC); refused: shards 10 -> 1 needs 4 scaling calls, 0 "
+          "left in the rolling 24 h window; UpdateShardCount budget 10/24 h spent, the next call "
+          "from 2023-11-15 22:13 UTC" },
         { "shards 1 -> 1024 uses the whole budget",
           { P(1024) }, { P(1) },
           PLAN_CHANGE,
@@ -533,34 +558,74 @@ static const struct plan_case plan_cases[] = {
           "~ orders   shards 1 -> 1024 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)" },
         { "shards 1 -> 1024 one call short",
           { P(1024) }, { P(1), .scalings = 1 },
-          PLAN_OBSERVE, "",
-          "shards 1 -> 1024 needs 10 scaling calls, 9 left in the rolling 24 h window (no change)",
-          "shards 1 -> 1024 needs 10 scaling calls, 9 left in the rolling 24 h window",
-          "! orders   shards 1 -> 1024 needs 10 scaling calls, 9 left in the rolling 24 h window (no "
-          "change)" },
+          PLAN_CHANGE, "UpdateShardCount 2 | UpdateShardCount 4 | UpdateShardCount 8 | UpdateShardCount 16 | "
+          "UpdateShardCount 32 | UpdateShardCount 64 | UpdateShardCount 128 | UpdateShardCount 256 | "
+          "UpdateShardCount 512",
+          "shards 1 -> 1024 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512 now; 1024 from 2023-11-15 "
+          "12:13 UTC)",
+          "shards 512 -> 1024 needs 1 scaling call, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "~ orders   shards 1 -> 1024 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512 now; 1024 from "
+          "2023-11-15 12:13 UTC); refused: shards 512 -> 1024 needs 1 scaling call, 0 left in the "
+          "rolling 24 h window; UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 "
+          "12:13 UTC" },
         { "scaling budget spent",
           { P(16) }, { P(4), .scalings = 10 },
           PLAN_OBSERVE, "",
-          "shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window (no change)",
-          "shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window",
-          "! orders   shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window (no change)" },
+          "shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "! orders   shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)" },
         { "scaling budget overspent does not wrap",
           { P(5) }, { P(3), .scalings = 13 },
           PLAN_OBSERVE, "",
-          "shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window (no change)",
-          "shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window",
-          "! orders   shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window (no change)" },
+          "shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "! orders   shards 3 -> 5 needs 1 scaling call, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)" },
         { "refused shards, other corrections still planned",
           { P(10000), .retention = 48 }, { P(1) },
-          PLAN_CHANGE, "IncreaseStreamRetentionPeriod 48",
-          "retention 24h -> 48h",
-          "shards 1 -> 10000 needs 14 scaling calls, 10 left in the rolling 24 h window",
-          "~ orders   retention 24h -> 48h; refused: shards 1 -> 10000 needs 14 scaling calls, "
-          "10 left in the rolling 24 h window" },
+          PLAN_CHANGE, "UpdateShardCount 2 | UpdateShardCount 4 | UpdateShardCount 8 | UpdateShardCount 16 | "
+          "UpdateShardCount 32 | UpdateShardCount 64 | UpdateShardCount 128 | UpdateShardCount 256 | "
+          "UpdateShardCount 512 | UpdateShardCount 1024 | IncreaseStreamRetentionPeriod 48",
+          "shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 now; 2048, 4096, 8192, "
+          "10000 from 2023-11-15 22:13 UTC); retention 24h -> 48h",
+          "shards 1024 -> 10000 needs 4 scaling calls, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC",
+          "~ orders   shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 now; 2048, "
+          "4096, 8192, 10000 from 2023-11-15 22:13 UTC); retention 24h -> 48h; refused: shards 1024 "
+          "-> 10000 needs 4 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC" },
         { "remaining budget exactly enough",
           { P(16) }, { P(2), .scalings = 7 },
           PLAN_CHANGE, "UpdateShardCount 4 | UpdateShardCount 8 | UpdateShardCount 16",
           "shards 2 -> 16 (steps 4, 8, 16)", NULL, "~ orders   shards 2 -> 16 (steps 4, 8, 16)" },
+        { "part of the steps now, the rest once the window frees a call",
+          { P(10) }, { P(1), .scalings = 7 },
+          PLAN_CHANGE, "UpdateShardCount 2 | UpdateShardCount 4 | UpdateShardCount 8",
+          "shards 1 -> 10 (steps 2, 4, 8 now; 10 from 2023-11-15 12:13 UTC)",
+          "shards 8 -> 10 needs 1 scaling call, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "~ orders   shards 1 -> 10 (steps 2, 4, 8 now; 10 from 2023-11-15 12:13 UTC); refused: shards "
+          "8 -> 10 needs 1 scaling call, 0 left in the rolling 24 h window; UpdateShardCount budget "
+          "10/24 h spent, the next call from 2023-11-15 12:13 UTC" },
+        { "one step now",
+          { P(16) }, { P(2), .scalings = 9 },
+          PLAN_CHANGE, "UpdateShardCount 4",
+          "shards 2 -> 16 (step 4 now; 8, 16 from 2023-11-15 12:13 UTC)",
+          "shards 4 -> 16 needs 2 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount "
+          "budget 10/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "~ orders   shards 2 -> 16 (step 4 now; 8, 16 from 2023-11-15 12:13 UTC); refused: shards 4 "
+          "-> 16 needs 2 scaling calls, 0 left in the rolling 24 h window; UpdateShardCount budget "
+          "10/24 h spent, the next call from 2023-11-15 12:13 UTC" },
+        { "no call counted before: the steps taken now free up in 24 h",
+          { P(3) }, { P(1), .scalings = 0 },
+          PLAN_CHANGE, "UpdateShardCount 2 | UpdateShardCount 3",
+          "shards 1 -> 3 (steps 2, 3)", NULL, "~ orders   shards 1 -> 3 (steps 2, 3)" },
         { "shards 10000 -> 5000",
           { P(5000) }, { P(10000) },
           PLAN_CHANGE, "UpdateShardCount 5000", "shards 10000 -> 5000", NULL,
@@ -589,42 +654,89 @@ static const struct plan_case plan_cases[] = {
         { "mode-change budget spent",
           { OD }, { P(4), .mode_changes = 2 },
           PLAN_OBSERVE, "",
-          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window (no change)",
-          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window",
+          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC",
           "! orders   mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h "
-          "window (no change)" },
+          "window; UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no "
+          "change)" },
         { "mode refused: shards wait, retention goes ahead",
           { P(16), .retention = 48 }, { OD, .shards = 4, .mode_changes = 2 },
           PLAN_CHANGE, "IncreaseStreamRetentionPeriod 48",
           "retention 24h -> 48h",
-          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window",
-          "~ orders   retention 24h -> 48h; refused: mode ON_DEMAND -> PROVISIONED needs 1 mode change, "
-          "0 left in the rolling 24 h window" },
+          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "~ orders   retention 24h -> 48h; refused: mode ON_DEMAND -> PROVISIONED needs 1 mode "
+          "change, 0 left in the rolling 24 h window; UpdateStreamMode budget 2/24 h spent, the next "
+          "call from 2023-11-15 12:13 UTC" },
         { "mode to on-demand refused: no shard steps for a stray count",
           { OD, .shards = 5 }, { P(3), .mode_changes = 2 },
           PLAN_OBSERVE, "",
-          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window (no change)",
-          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window",
+          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC",
           "! orders   mode PROVISIONED -> ON_DEMAND needs 1 mode change, 0 left in the rolling 24 h "
-          "window (no change)" },
+          "window; UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no "
+          "change)" },
         { "one mode change left",
           { OD }, { P(4), .mode_changes = 1 },
           PLAN_CHANGE, "UpdateStreamMode ON_DEMAND",
           "mode PROVISIONED -> ON_DEMAND", NULL, "~ orders   mode PROVISIONED -> ON_DEMAND" },
         { "mode switch planned, shard steps refused",
           { P(10000) }, { OD, .shards = 1 },
-          PLAN_CHANGE, "UpdateStreamMode PROVISIONED",
-          "mode ON_DEMAND -> PROVISIONED",
-          "shards 1 -> 10000 needs 14 scaling calls, 10 left in the rolling 24 h window",
-          "~ orders   mode ON_DEMAND -> PROVISIONED; refused: shards 1 -> 10000 needs 14 scaling calls, "
-          "10 left in the rolling 24 h window" },
+          PLAN_CHANGE, "UpdateStreamMode PROVISIONED | UpdateShardCount 2 | UpdateShardCount 4 | UpdateShardCount "
+          "8 | UpdateShardCount 16 | UpdateShardCount 32 | UpdateShardCount 64 | UpdateShardCount "
+          "128 | UpdateShardCount 256 | UpdateShardCount 512 | UpdateShardCount 1024",
+          "mode ON_DEMAND -> PROVISIONED; shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, 128, 256, "
+          "512, 1024 now; 2048, 4096, 8192, 10000 from 2023-11-15 22:13 UTC)",
+          "shards 1024 -> 10000 needs 4 scaling calls, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC",
+          "~ orders   mode ON_DEMAND -> PROVISIONED; shards 1 -> 10000 (steps 2, 4, 8, 16, 32, 64, "
+          "128, 256, 512, 1024 now; 2048, 4096, 8192, 10000 from 2023-11-15 22:13 UTC); refused: "
+          "shards 1024 -> 10000 needs 4 scaling calls, 0 left in the rolling 24 h window; "
+          "UpdateShardCount budget 10/24 h spent, the next call from 2023-11-15 22:13 UTC" },
         { "both budgets spent",
           { P(16) }, { OD, .shards = 4, .scalings = 10, .mode_changes = 2 },
           PLAN_OBSERVE, "",
-          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window (no change)",
-          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window",
+          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h window; "
+          "UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC",
           "! orders   mode ON_DEMAND -> PROVISIONED needs 1 mode change, 0 left in the rolling 24 h "
-          "window (no change)" },
+          "window; UpdateStreamMode budget 2/24 h spent, the next call from 2023-11-15 12:13 UTC (no "
+          "change)" },
+        { "encryption start budget spent",
+          { P(1), .kms = "k" }, { P(1), .enc_starts = 25 },
+          PLAN_OBSERVE, "",
+          "encryption none -> k needs 1 encryption change, 0 left in the rolling 24 h window; "
+          "StartStreamEncryption budget 25/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)",
+          "encryption none -> k needs 1 encryption change, 0 left in the rolling 24 h window; "
+          "StartStreamEncryption budget 25/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "! orders   encryption none -> k needs 1 encryption change, 0 left in the rolling 24 h window; "
+          "StartStreamEncryption budget 25/24 h spent, the next call from 2023-11-15 12:13 UTC (no change)" },
+        { "encryption stop budget spent, retention goes ahead",
+          { P(1), .retention = 48 }, { P(1), .kms = "k", .enc_stops = 25 },
+          PLAN_CHANGE, "IncreaseStreamRetentionPeriod 48",
+          "retention 24h -> 48h",
+          "encryption k -> none needs 1 encryption change, 0 left in the rolling 24 h window; "
+          "StopStreamEncryption budget 25/24 h spent, the next call from 2023-11-15 12:13 UTC",
+          "~ orders   retention 24h -> 48h; refused: encryption k -> none needs 1 encryption change, 0 "
+          "left in the rolling 24 h window; StopStreamEncryption budget 25/24 h spent, the next call "
+          "from 2023-11-15 12:13 UTC" },
+        { "last encryption start in the budget",
+          { P(1), .kms = "k" }, { P(1), .enc_starts = 24 },
+          PLAN_CHANGE, "StartStreamEncryption k", "encryption none -> k", NULL,
+          "~ orders   encryption none -> k" },
+        { "a spent stop budget does not hold back a start",
+          { P(1), .kms = "k2" }, { P(1), .kms = "k", .enc_stops = 25 },
+          PLAN_CHANGE, "StartStreamEncryption k2", "encryption k -> k2", NULL,
+          "~ orders   encryption k -> k2" },
+        { "encryption budget spent: reported only under create-only",
+          { P(1), .kms = "k", CREATE_ONLY }, { P(1), .enc_starts = 25 },
+          PLAN_OBSERVE, "", "encryption none -> k (create-only, no change)", NULL,
+          "! orders   encryption none -> k (create-only, no change)" },
         { "provisioned -> on-demand with encryption",
           { OD, .kms = "k" }, { P(8) },
           PLAN_CHANGE, "UpdateStreamMode ON_DEMAND | StartStreamEncryption k",

@@ -817,7 +817,10 @@ static void test_stale_temps(void) {
         write_text(dir, ".metrics.prom.zzzzzz", "");
         write_text(dir, ".streams.env.000000", "KINESIS_");
         write_text(region_w, ".orders.arn.Q1w2E3", "arn:aws:kin");
+        write_text(dir, ".budgets.json.a1B2c3", "{\"version\": 1, \"str");
+        write_text(dir, "budgets.json", "{\"version\":1,\"streams\":[]}\n");
         /* Not ours: kept. */
+        write_text(dir, ".budgets.json.corrupt", "x");
         write_text(dir, ".streams.json.toolong1", "x");
         write_text(dir, ".streams.json.AB-123", "x");
         write_text(dir, ".other.ABCDEF", "x");
@@ -836,6 +839,9 @@ static void test_stale_temps(void) {
         CHECK(!exists(dir, ".metrics.prom.zzzzzz"));
         CHECK(!exists(dir, ".streams.env.000000"));
         CHECK(!exists(region_w, ".orders.arn.Q1w2E3"));
+        CHECK(!exists(dir, ".budgets.json.a1B2c3"));
+        CHECK(exists(dir, "budgets.json"));
+        CHECK(exists(dir, ".budgets.json.corrupt"));
         CHECK(exists(dir, ".streams.json.toolong1"));
         CHECK(exists(dir, ".streams.json.AB-123"));
         CHECK(exists(dir, ".other.ABCDEF"));
