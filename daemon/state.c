@@ -458,6 +458,8 @@ static int render_metrics(FILE *f, const void *userdata) {
                 { "kinesisd_api_throttled_total", m->api_throttled,
                   "Kinesis API requests answered with a throttling error." },
                 { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
+                { "kinesisd_conflicts_total", m->conflicts,
+                  "Corrections kinesisd found changed back by another party." },
                 { "kinesisd_reconcile_passes_total", m->reconcile_passes, "Reconcile passes completed." },
         };
         for (size_t g = 0; g < ELEMENTSOF(gauges); g++) {

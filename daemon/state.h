@@ -41,6 +41,7 @@ struct state_metrics {
         uint64_t api_errors;
         uint64_t api_throttled;
         uint64_t changes_made;
+        uint64_t conflicts;               /* corrections found changed back by another party */
         uint64_t reconcile_passes;
         uint64_t last_pass_usec;          /* CLOCK_REALTIME, 0: never */
         uint64_t last_pass_duration_usec;
