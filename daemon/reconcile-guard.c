@@ -46,9 +46,7 @@ enum guard_verdict guard_before_act(struct reconcile_guard *g, const struct acti
                                     uint64_t *ret_wait) {
         if (g->last_key != action_key(a)) {
                 /* Something else this time: the last change took effect. */
-                g->last_key = 0;
-                g->attempts = 0;
-                g->waited = false;
+                guard_nothing_to_do(g);
                 return GUARD_ACT;
         }
         /* Accepted, and the stream, ACTIVE again, still needs it. AWS may
@@ -74,6 +72,12 @@ void guard_accepted(struct reconcile_guard *g, const struct action *a) {
         g->waited = false;
         if (a->type != ACTION_CREATE_STREAM)
                 conflict_corrected(&g->conflicts, guard_action_setting(a->type));
+}
+
+void guard_nothing_to_do(struct reconcile_guard *g) {
+        g->last_key = 0;
+        g->attempts = 0;
+        g->waited = false;
 }
 
 unsigned guard_attempts(const struct reconcile_guard *g) {

@@ -44,6 +44,10 @@ enum guard_verdict guard_before_act(struct reconcile_guard *g, const struct acti
                                     uint64_t *ret_wait);
 /* AWS accepted a: remember it, and tell the conflict tracker. */
 void guard_accepted(struct reconcile_guard *g, const struct action *a);
+/* The stream needs no change now: whatever was accepted took effect, and a
+ * later plan asking for it again (after someone changed it back) is not a
+ * change without effect. */
+void guard_nothing_to_do(struct reconcile_guard *g);
 /* Times the change of the last guard_before_act() was accepted. */
 unsigned guard_attempts(const struct reconcile_guard *g);
 

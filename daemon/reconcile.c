@@ -611,6 +611,7 @@ static void go_plan(struct reconciler *r) {
                 act_guarded(r);
                 return;
         }
+        guard_nothing_to_do(&r->guard);
         if (!r->obs.exists) {
                 /* manage: observe, and nothing there to observe. */
                 fail(r, false, NULL, "does not exist (manage: observe)");
