@@ -40,9 +40,9 @@ static void help(void) {
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n"
                "\n"
-               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed or\n"
-               "AWS was unreachable, 2 --plan found changes, 64 bad command line,\n"
-               "78 configuration invalid.\n"
+               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed, still\n"
+               "differs (--once) or would fail (--plan), or AWS was unreachable, 2 --plan\n"
+               "found changes, 64 bad command line, 78 configuration invalid.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
 }
