@@ -30,7 +30,7 @@ static uint64_t fnv_str(uint64_t h, const char *s) {
  * the same thing. */
 static uint64_t action_key(const struct action *a) {
         uint64_t h = UINT64_C(0xcbf29ce484222325);
-        unsigned v[5] = { (unsigned) a->type, a->value, (unsigned) a->mode, a->metrics, a->max_record_size_kib };
+        unsigned v[5] = {(unsigned)a->type, a->value, (unsigned)a->mode, a->metrics, a->max_record_size_kib};
 
         h = fnv(h, v, sizeof v);
         h = fnv_str(h, a->kms_key);
@@ -97,14 +97,14 @@ static const char *quote(const char *s, char *buf, size_t n) {
                 return "none";
         buf[o++] = '"';
         for (; s[i] && i < 64 && o + 8 < n; i++) {
-                unsigned char c = (unsigned char) s[i];
+                unsigned char c = (unsigned char)s[i];
 
                 if (c < 0x20 || c == 0x7f)
-                        o += (size_t) snprintf(buf + o, n - o, "\\x%02x", c);
+                        o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
                 else if (c == '"' || c == '\\')
-                        o += (size_t) snprintf(buf + o, n - o, "\\%c", c);
+                        o += (size_t)snprintf(buf + o, n - o, "\\%c", c);
                 else
-                        buf[o++] = (char) c;
+                        buf[o++] = (char)c;
         }
         if (s[i] && o + 4 < n) {
                 memcpy(buf + o, "...", 3);
@@ -115,8 +115,8 @@ static const char *quote(const char *s, char *buf, size_t n) {
         return buf;
 }
 
-void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a, const struct stream_obs *obs,
-                          const char *still, char *buf, size_t n) {
+void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a,
+                          const struct stream_obs *obs, const char *still, char *buf, size_t n) {
         const char *op = action_type_to_string(a->type);
         unsigned k = g->attempts;
         char q1[300], q2[300];
@@ -182,8 +182,8 @@ unsigned guard_observe(struct reconcile_guard *g, const struct plan *p, uint64_t
         unsigned reverted = 0;
 
         for (unsigned s = 0; s < _SETTING_MAX; s++)
-                if (conflict_observe(&g->conflicts, (enum stream_setting) s, !(p->differs & (1u << s)), now_mono,
-                                     hold_base_usec) == CONFLICT_REVERTED)
+                if (conflict_observe(&g->conflicts, (enum stream_setting)s, !(p->differs & (1u << s)),
+                                     now_mono, hold_base_usec) == CONFLICT_REVERTED)
                         reverted |= 1u << s;
         return reverted;
 }
@@ -198,7 +198,8 @@ static void metrics_text(unsigned bits, char *buf, size_t n) {
         }
         for (unsigned i = 0; i < SHARD_METRIC_COUNT && o < n; i++)
                 if (bits & (1u << i))
-                        o += (size_t) snprintf(buf + o, n - o, "%s%s", o ? "," : "", strna(shard_metric_name(i)));
+                        o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? "," : "",
+                                              strna(shard_metric_name(i)));
 }
 
 static const struct stream_tag *tag_find(const struct stream_tag *tags, size_t n, const char *key) {
@@ -210,7 +211,7 @@ static const struct stream_tag *tag_find(const struct stream_tag *tags, size_t n
 
 /* The differing keys with both values: key "B" in AWS, kinesisd set "A". */
 static void tags_text(const struct stream_decl *decl, const struct stream_obs *obs, char *buf, size_t n) {
-        size_t o = (size_t) snprintf(buf, n, "tags were changed back:");
+        size_t o = (size_t)snprintf(buf, n, "tags were changed back:");
         char k[300], v1[300], v2[300];
         const char *sep = " ";
 
@@ -219,19 +220,19 @@ static void tags_text(const struct stream_decl *decl, const struct stream_obs *o
 
                 if (t && streq(strempty(t->value), strempty(decl->tags[i].value)))
                         continue;
-                o += (size_t) snprintf(buf + o, n - o, "%s%s %s in AWS, kinesisd set %s", sep,
-                                       quote(decl->tags[i].key, k, sizeof k),
-                                       t ? quote(strempty(t->value), v1, sizeof v1) : "missing",
-                                       quote(strempty(decl->tags[i].value), v2, sizeof v2));
+                o += (size_t)snprintf(buf + o, n - o, "%s%s %s in AWS, kinesisd set %s", sep,
+                                      quote(decl->tags[i].key, k, sizeof k),
+                                      t ? quote(strempty(t->value), v1, sizeof v1) : "missing",
+                                      quote(strempty(decl->tags[i].value), v2, sizeof v2));
                 sep = "; ";
         }
         for (size_t i = 0; i < obs->n_tags && o < n; i++) {
                 if (tag_find(decl->tags, decl->n_tags, obs->tags[i].key) ||
                     strncasecmp(strempty(obs->tags[i].key), "aws:", 4) == 0)
                         continue;
-                o += (size_t) snprintf(buf + o, n - o, "%s%s %s in AWS, not declared", sep,
-                                       quote(obs->tags[i].key, k, sizeof k),
-                                       quote(strempty(obs->tags[i].value), v1, sizeof v1));
+                o += (size_t)snprintf(buf + o, n - o, "%s%s %s in AWS, not declared", sep,
+                                      quote(obs->tags[i].key, k, sizeof k),
+                                      quote(strempty(obs->tags[i].value), v1, sizeof v1));
                 sep = "; ";
         }
 }
@@ -246,12 +247,12 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
                          mode_name(decl->mode));
                 break;
         case SETTING_SHARDS:
-                snprintf(buf, n, "shards was changed back to %u after kinesisd set %u (declared)", obs->open_shards,
-                         decl->shards);
+                snprintf(buf, n, "shards was changed back to %u after kinesisd set %u (declared)",
+                         obs->open_shards, decl->shards);
                 break;
         case SETTING_RETENTION:
-                snprintf(buf, n, "retention was changed back to %uh after kinesisd set %uh", obs->retention_hours,
-                         decl->retention_hours);
+                snprintf(buf, n, "retention was changed back to %uh after kinesisd set %uh",
+                         obs->retention_hours, decl->retention_hours);
                 break;
         case SETTING_ENCRYPTION:
                 snprintf(buf, n, "encryption was changed back to key %s after kinesisd set key %s",
@@ -270,7 +271,8 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
                 tags_text(decl, obs, buf, n);
                 break;
         default:
-                snprintf(buf, n, "%s were changed back after kinesisd set them", strna(stream_setting_to_string(s)));
+                snprintf(buf, n, "%s were changed back after kinesisd set them",
+                         strna(stream_setting_to_string(s)));
         }
 }
 
@@ -278,29 +280,31 @@ static void format_span(uint64_t usec, char *buf, size_t n) {
         uint64_t sec = (usec + 999999) / 1000000;
 
         if (sec < 120)
-                snprintf(buf, n, "%llu s", (unsigned long long) sec);
+                snprintf(buf, n, "%llu s", (unsigned long long)sec);
         else if (sec < 2 * 3600)
-                snprintf(buf, n, "%llu min", (unsigned long long) ((sec + 59) / 60));
+                snprintf(buf, n, "%llu min", (unsigned long long)((sec + 59) / 60));
         else
-                snprintf(buf, n, "%llu h", (unsigned long long) ((sec + 3599) / 3600));
+                snprintf(buf, n, "%llu h", (unsigned long long)((sec + 3599) / 3600));
 }
 
-void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting s, const struct stream_decl *decl,
-                            const struct stream_obs *obs, uint64_t now, char *buf, size_t n) {
+void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting s,
+                            const struct stream_decl *decl, const struct stream_obs *obs, uint64_t now,
+                            char *buf, size_t n) {
         uint64_t until = conflict_hold_until(&g->conflicts, s);
         char what[1024], hold[32];
 
         guard_conflict_text(s, decl, obs, what, sizeof what);
         format_span(until > now ? until - now : 0, hold, sizeof hold);
-        snprintf(buf, n, "Stream %s: %s; another party manages it. Not correcting %s for %s.", decl->name, what,
-                 strna(stream_setting_to_string(s)), hold);
+        snprintf(buf, n, "Stream %s: %s; another party manages it. Not correcting %s for %s.", decl->name,
+                 what, strna(stream_setting_to_string(s)), hold);
 }
 
 static bool tags_equal(const struct stream_decl *a, const struct stream_decl *b) {
         if (a->tags_declared != b->tags_declared || a->n_tags != b->n_tags)
                 return false;
         for (size_t i = 0; i < a->n_tags; i++)
-                if (!streq_ptr(a->tags[i].key, b->tags[i].key) || !streq_ptr(a->tags[i].value, b->tags[i].value))
+                if (!streq_ptr(a->tags[i].key, b->tags[i].key) ||
+                    !streq_ptr(a->tags[i].value, b->tags[i].value))
                         return false;
         return true;
 }
@@ -337,11 +341,11 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
         }
 }
 
-void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old, const struct stream_decl *decl,
-                 const struct stream_decl *old_decl) {
+void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
+                 const struct stream_decl *decl, const struct stream_decl *old_decl) {
         /* A change without effect is tried afresh under the new configuration. */
         g->conflicts = old->conflicts;
         for (unsigned s = 0; s < _SETTING_MAX; s++)
-                if (!setting_equal((enum stream_setting) s, decl, old_decl))
-                        conflict_forget(&g->conflicts, (enum stream_setting) s);
+                if (!setting_equal((enum stream_setting)s, decl, old_decl))
+                        conflict_forget(&g->conflicts, (enum stream_setting)s);
 }

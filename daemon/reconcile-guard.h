@@ -26,9 +26,9 @@
 
 struct reconcile_guard {
         struct conflict_tracker conflicts;
-        uint64_t last_key;  /* fingerprint of the last change AWS accepted; 0: none */
-        unsigned attempts;  /* acceptances of that change in a row */
-        bool waited;        /* the wait after the last acceptance is over */
+        uint64_t last_key; /* fingerprint of the last change AWS accepted; 0: none */
+        unsigned attempts; /* acceptances of that change in a row */
+        bool waited;       /* the wait after the last acceptance is over */
 };
 
 enum guard_verdict {
@@ -53,8 +53,8 @@ unsigned guard_attempts(const struct reconcile_guard *g);
 
 /* "UpdateShardCount to 10 was accepted 3 times but AWS still shows 1 open
  * shard": a change without effect, for the failure message. */
-void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a, const struct stream_obs *obs,
-                          const char *still, char *buf, size_t n);
+void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a,
+                          const struct stream_obs *obs, const char *still, char *buf, size_t n);
 
 /* The setting an action changes. */
 enum stream_setting guard_action_setting(enum action_type t);
@@ -72,10 +72,11 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
 /* The warning for setting s found changed back at now (CLOCK_MONOTONIC):
  * "Stream orders: shards was changed back to 2 after kinesisd set 4
  * (declared); another party manages it. Not correcting shards for 10 min." */
-void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting s, const struct stream_decl *decl,
-                            const struct stream_obs *obs, uint64_t now, char *buf, size_t n);
+void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting s,
+                            const struct stream_decl *decl, const struct stream_obs *obs, uint64_t now,
+                            char *buf, size_t n);
 
 /* Carry the conflict history of a reconciler into the one of a new
  * configuration, forgetting the settings whose declaration changed. */
-void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old, const struct stream_decl *decl,
-                 const struct stream_decl *old_decl);
+void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
+                 const struct stream_decl *decl, const struct stream_decl *old_decl);

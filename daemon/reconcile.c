@@ -553,8 +553,8 @@ static void act_guarded(struct reconciler *r) {
                 return;
         case GUARD_WAIT:
                 r->phase = PHASE_POLL;
-                k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10, on_timer,
-                                               r);
+                k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                                               on_timer, r);
                 if (k < 0)
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;

@@ -7,13 +7,13 @@
 #include "testlib.h"
 
 #define MSEC UINT64_C(1000)
-#define SEC UINT64_C(1000000)
+#define SEC  UINT64_C(1000000)
 
 static void test_no_effect_sequence(void) {
         struct reconcile_guard g = {};
-        struct action a = { .type = ACTION_UPDATE_SHARD_COUNT, .value = 10 };
-        struct action other = { .type = ACTION_UPDATE_SHARD_COUNT, .value = 8 };
-        struct stream_obs obs = { .exists = true, .open_shards = 1 };
+        struct action a = {.type = ACTION_UPDATE_SHARD_COUNT, .value = 10};
+        struct action other = {.type = ACTION_UPDATE_SHARD_COUNT, .value = 8};
+        struct stream_obs obs = {.exists = true, .open_shards = 1};
         uint64_t wait = 0;
         char buf[256];
 
@@ -44,8 +44,8 @@ static void test_no_effect_sequence(void) {
 
 static void test_effect_then_changed_back(void) {
         struct reconcile_guard g = {};
-        struct stream_tag t = { .key = (char *) "owner", .value = (char *) "A" };
-        struct action a = { .type = ACTION_ADD_TAGS, .tags = &t, .n_tags = 1 };
+        struct stream_tag t = {.key = (char *)"owner", .value = (char *)"A"};
+        struct action a = {.type = ACTION_ADD_TAGS, .tags = &t, .n_tags = 1};
         uint64_t wait = 0;
 
         CHECK_INTEQ(guard_before_act(&g, &a, SEC, &wait), GUARD_ACT);
@@ -59,9 +59,9 @@ static void test_effect_then_changed_back(void) {
 
 static void test_conflict_observed(void) {
         struct reconcile_guard g = {};
-        struct stream_tag t = { .key = (char *) "owner", .value = (char *) "A" };
-        struct action a = { .type = ACTION_ADD_TAGS, .tags = &t, .n_tags = 1 };
-        struct plan in_sync = {}, differs = { .differs = 1u << SETTING_TAGS };
+        struct stream_tag t = {.key = (char *)"owner", .value = (char *)"A"};
+        struct action a = {.type = ACTION_ADD_TAGS, .tags = &t, .n_tags = 1};
+        struct plan in_sync = {}, differs = {.differs = 1u << SETTING_TAGS};
 
         guard_accepted(&g, &a);
         CHECK_INTEQ(guard_observe(&g, &in_sync, 10 * SEC, 2 * SEC), 0);
@@ -74,24 +74,33 @@ static void test_conflict_observed(void) {
 
 static void test_conflict_messages(void) {
         struct reconcile_guard g = {};
-        struct stream_tag dtags[] = { { (char *) "owner", (char *) "A" }, { (char *) "team", (char *) "x" } };
-        struct stream_tag otags[] = { { (char *) "aws:cdk", (char *) "1" },
-                                      { (char *) "extra", (char *) "e\n\"q\"" },
-                                      { (char *) "owner", (char *) "B" },
-                                      { (char *) "team", (char *) "x" } };
-        struct stream_decl d = { .name = (char *) "orders", .shards = 4, .retention_hours = 48, .tags = dtags,
-                                 .n_tags = 2, .tags_declared = true };
-        struct stream_obs o = { .exists = true, .open_shards = 2, .retention_hours = 24, .tags = otags,
-                                .n_tags = 4, .tags_known = true };
-        struct plan differs = { .differs = 1u << SETTING_SHARDS };
+        struct stream_tag dtags[] = {{(char *)"owner", (char *)"A"}, {(char *)"team", (char *)"x"}};
+        struct stream_tag otags[] = {{(char *)"aws:cdk", (char *)"1"},
+                                     {(char *)"extra", (char *)"e\n\"q\""},
+                                     {(char *)"owner", (char *)"B"},
+                                     {(char *)"team", (char *)"x"}};
+        struct stream_decl d = {.name = (char *)"orders",
+                                .shards = 4,
+                                .retention_hours = 48,
+                                .tags = dtags,
+                                .n_tags = 2,
+                                .tags_declared = true};
+        struct stream_obs o = {.exists = true,
+                               .open_shards = 2,
+                               .retention_hours = 24,
+                               .tags = otags,
+                               .n_tags = 4,
+                               .tags_known = true};
+        struct plan differs = {.differs = 1u << SETTING_SHARDS};
         char buf[1024];
 
         conflict_corrected(&g.conflicts, SETTING_SHARDS);
-        (void) conflict_observe(&g.conflicts, SETTING_SHARDS, true, 0, 600 * SEC);
+        (void)conflict_observe(&g.conflicts, SETTING_SHARDS, true, 0, 600 * SEC);
         CHECK_INTEQ(guard_observe(&g, &differs, 100 * SEC, 600 * SEC), 1u << SETTING_SHARDS);
         guard_conflict_message(&g, SETTING_SHARDS, &d, &o, 100 * SEC, buf, sizeof buf);
-        CHECK_STREQ(buf, "Stream orders: shards was changed back to 2 after kinesisd set 4 (declared); another "
-                         "party manages it. Not correcting shards for 10 min.");
+        CHECK_STREQ(buf,
+                    "Stream orders: shards was changed back to 2 after kinesisd set 4 (declared); another "
+                    "party manages it. Not correcting shards for 10 min.");
         guard_conflict_text(SETTING_RETENTION, &d, &o, buf, sizeof buf);
         CHECK_STREQ(buf, "retention was changed back to 24h after kinesisd set 48h");
         /* Tags: the differing keys with both values, AWS's text escaped,
@@ -103,13 +112,13 @@ static void test_conflict_messages(void) {
 
 static void test_adopt_forgets_changed_declarations(void) {
         struct reconcile_guard old = {}, g = {};
-        struct stream_decl d1 = { .name = (char *) "s", .shards = 4, .retention_hours = 48 };
+        struct stream_decl d1 = {.name = (char *)"s", .shards = 4, .retention_hours = 48};
         struct stream_decl d2 = d1;
-        struct plan differs = { .differs = (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) };
+        struct plan differs = {.differs = (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION)};
 
         for (unsigned s = SETTING_SHARDS; s <= SETTING_RETENTION; s++) {
-                conflict_corrected(&old.conflicts, (enum stream_setting) s);
-                (void) conflict_observe(&old.conflicts, (enum stream_setting) s, true, 0, SEC);
+                conflict_corrected(&old.conflicts, (enum stream_setting)s);
+                (void)conflict_observe(&old.conflicts, (enum stream_setting)s, true, 0, SEC);
         }
         CHECK_INTEQ(guard_observe(&old, &differs, 10 * SEC, 100 * SEC),
                     (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION));

@@ -1208,9 +1208,9 @@ static void test_hold_and_differs(void) {
                     0);
         CHECK_INTEQ(p.verdict, PLAN_OBSERVE);
         CHECK_INTEQ(p.n_actions, 0);
-        CHECK_STREQ(p.summary, "shards 2 -> 4 held (changed back by another party); retention 24h -> 48h held "
-                               "(changed back by another party); tags ~1 held (changed back by another party) "
-                               "(no change)");
+        CHECK_STREQ(p.summary, "shards 2 -> 4 held (changed back by another party); "
+                               "retention 24h -> 48h held (changed back by another party); "
+                               "tags ~1 held (changed back by another party) (no change)");
         CHECK_INTEQ(p.held, (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) | (1u << SETTING_TAGS));
         plan_done(&p);
         free_decl(&decl);
