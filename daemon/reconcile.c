@@ -941,5 +941,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .n_consumers = n,
                 .last_change_usec = r->last_change_usec,
                 .last_error = r->last_error,
+                .conflict_held = (unsigned) __builtin_popcount(
+                        conflict_held_mask(&r->guard.conflicts, now_usec(CLOCK_MONOTONIC))),
         };
 }

@@ -11,14 +11,15 @@ back on every pass, silently. Asserted:
   below one per setting per pass per daemon: corrections of a setting
   changed back are held with exponential backoff (measured: 11 flips in 16
   passes over 25 s, where flipping every pass would be about 32);
-- metrics.prom counts the conflicts (kinesisd_conflicts_total >= 1)."""
+- metrics.prom counts the conflicts (kinesisd_conflicts_total >= 1) and
+  shows the settings held per stream (kinesisd_stream_conflict_held)."""
 import os
 import re
 import time
 
 from daemonlib import AWS_HEAD, Test, calls
 from kinesisd_test.process import stop, wait_for
-from kinesisd_test.state import metrics
+from kinesisd_test.state import metrics, parse_prom
 
 T = Test("conflict", "sa-east-1")
 P = T.prefix
@@ -49,6 +50,16 @@ def conflict_lines(log):
     return [l for l in log.splitlines() if "[MESSAGE_ID=%s]" % CONFLICT_ID in l]
 
 
+def held_now(d):
+    """Settings a daemon holds now, per its metrics.prom (0 while unreadable)."""
+    try:
+        with open(d["metrics"]) as f:
+            prom = parse_prom(f.read())
+    except (OSError, ValueError):
+        return 0
+    return sum(v for k, v in prom.items() if k.startswith("kinesisd_stream_conflict_held{"))
+
+
 def test_two_daemons():
     # Two daemons pace their calls on one stream each for itself: together
     # they may pass a per-stream rate the strict proxy enforces. That is the
@@ -74,9 +85,14 @@ def test_two_daemons():
         seen = wait_for(lambda: all(len(conflict_lines(read(d["log"]))) >= 2 for d in daemons), 60)
         T.check(seen, "each daemon warns of both conflicts within 60 s",
                 "\n".join(d["who"] + ":\n" + read(d["log"])[-3000:] for d in daemons))
-        rest = WATCH - (time.monotonic() - t0)
-        if rest > 0:
-            time.sleep(rest)
+        # Meanwhile metrics.prom shows, per stream, the settings held.
+        while time.monotonic() - t0 < WATCH:
+            for d in daemons:
+                d["held_seen"] = max(d.get("held_seen", 0), held_now(d))
+            time.sleep(0.2)
+        T.check(all(d.get("held_seen", 0) >= 1 for d in daemons),
+                "metrics: kinesisd_stream_conflict_held >= 1 while a setting is held, in each daemon",
+                [d.get("held_seen") for d in daemons])
         # metrics.prom is written at the end of each pass.
         counted = wait_for(lambda: all(metrics(d["metrics"]).get("kinesisd_conflicts_total", 0) >= 1
                                        for d in daemons), 20)
