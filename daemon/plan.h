@@ -60,7 +60,8 @@ struct action {
 
 enum plan_verdict {
         PLAN_IN_SYNC,      /* nothing to do */
-        PLAN_CREATE,       /* the stream does not exist and will be created */
+        PLAN_CREATE,       /* the stream does not exist (or is being deleted) and will be
+                              created */
         PLAN_CHANGE,       /* it exists and differs; actions correct it */
         PLAN_OBSERVE,      /* differs (or missing) but nothing may be done now: manage forbids
                               changes, or every correction is refused (budget spent, see
