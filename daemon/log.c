@@ -118,11 +118,17 @@ _printf_(7, 0) static int log_internalv(int level, int error, const struct log_f
         else {
                 /* Plain lines: the stream (and region) in front, so a line read
                  * on its own still says what it is about. */
+                /* At debug level the MESSAGE_ID follows, as journalctl -o
+                 * verbose would show it: the catalog entry is findable. */
+                bool id = f && f->message_id && max_level >= LOG_DEBUG;
+
                 if (f && f->stream)
-                        fprintf(stderr, "kinesisd: %s%s%s: %s\n", f->region ? f->region : "",
-                                f->region ? "/" : "", f->stream, msg);
+                        fprintf(stderr, "kinesisd: %s%s%s: %s%s%s%s\n", f->region ? f->region : "",
+                                f->region ? "/" : "", f->stream, msg, id ? " [MESSAGE_ID=" : "",
+                                id ? f->message_id : "", id ? "]" : "");
                 else
-                        fprintf(stderr, "kinesisd: %s\n", msg);
+                        fprintf(stderr, "kinesisd: %s%s%s%s\n", msg, id ? " [MESSAGE_ID=" : "",
+                                id ? f->message_id : "", id ? "]" : "");
         }
         errno = saved;
         return -error;

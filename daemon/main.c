@@ -40,10 +40,10 @@ static void help(void) {
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n"
                "\n"
-               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed,\n"
-               "kept drift its spent 24 h budget leaves for later, or AWS was\n"
-               "unreachable, 2 --plan found changes, 64 bad command line,\n"
-               "78 configuration invalid.\n"
+               "Exit status: 0 success (--plan: nothing to change), 1 a stream failed, still\n"
+               "differs (--once: a spent 24 h budget, a setting held after a conflict) or\n"
+               "would fail (--plan), or AWS was unreachable, 2 --plan found changes, 64 bad\n"
+               "command line, 78 configuration invalid.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
 }

@@ -46,24 +46,18 @@ static void print_plan(struct manager *m) {
                 printf("%s\n", line ? line : d->name);
                 if (p->verdict == PLAN_CREATE || p->verdict == PLAN_CHANGE)
                         changes = true;
-                /* Drift --once would leave (a budget spent, ...): it would exit 1. */
-                if (p->refusal)
+                /* What --once would fail on, as far as one look can tell: a
+                 * stream it cannot observe or create, drift a spent budget
+                 * leaves for later. */
+                if (p->fails || p->refusal)
                         failed = true;
         }
         fflush(stdout);
         m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
 }
 
-/* --once never exits 0 while drift it was meant to fix remains. */
-static bool any_refused(const struct manager *m) {
-        for (size_t i = 0; i < m->n_streams; i++)
-                if (reconciler_refused(m->streams[i]))
-                        return true;
-        return false;
-}
-
 static void pass_done(struct manager *m) {
-        size_t ready = 0, failed = 0, transient = 0;
+        size_t ready = 0, converged = 0, failed = 0, transient = 0;
 
         m->pass_running = false;
         m->metrics.reconcile_passes++;
@@ -72,6 +66,8 @@ static void pass_done(struct manager *m) {
         for (size_t i = 0; i < m->n_streams; i++) {
                 if (reconciler_ready(m->streams[i]))
                         ready++;
+                if (reconciler_converged(m->streams[i]))
+                        converged++;
                 if (reconciler_failed(m->streams[i])) {
                         failed++;
                         if (!reconciler_failed_terminally(m->streams[i]))
@@ -94,7 +90,7 @@ static void pass_done(struct manager *m) {
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
-                        if (!reconciler_ready(m->streams[i]) || reconciler_refused(m->streams[i])) {
+                        if (!reconciler_converged(m->streams[i])) {
                                 const struct stream_decl *d = reconciler_decl(m->streams[i]);
                                 log_fields(LOG_ERR,
                                            (&(struct log_fields){
@@ -107,7 +103,8 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
-                m->result = ready == m->n_streams && !any_refused(m) ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                /* Drift left as it was (a budget, a conflict) is not success. */
+                m->result = converged == m->n_streams ? MANAGER_OK : MANAGER_STREAM_FAILED;
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_DAEMON:
@@ -178,6 +175,12 @@ static void on_change_made(struct reconciler *r, void *owner) {
         m->metrics.changes_made++;
 }
 
+static void on_conflict(struct reconciler *r, void *owner) {
+        struct manager *m = owner;
+        m->metrics.conflicts++;
+        manager_export_soon(m);
+}
+
 static void on_call_started(void *owner) {
         struct manager *m = owner;
         m->in_flight++;
@@ -195,6 +198,7 @@ const struct reconcile_ops manager_reconcile_ops = {
         .change_made = on_change_made,
         .call_started = on_call_started,
         .call_finished = manager_call_finished,
+        .conflict = on_conflict,
 };
 
 static int entry_cmp(const void *a, const void *b) {

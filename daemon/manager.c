@@ -232,6 +232,9 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 .timeout_usec = c->timeout_usec,
                 .plan_only = m->opts.mode == RUN_PLAN,
                 .budget = m->budget,
+                /* A setting changed back is left alone for one resync
+                 * interval at first, then twice as long each time. */
+                .conflict_hold_usec = c->interval_usec,
         };
         int r = 0;
 

@@ -46,6 +46,10 @@
  *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
  *   consumers +2
  *   in sync
+ * A stream being deleted is planned as a missing one, its summary starting
+ * "being deleted, then create: ...". A setting held after a conflict (the
+ * caller's hold mask) gets no action; its phrase goes into the refusal as
+ * "tags ~1 held (changed back by another party)".
  * Under manage: create-only the differences end in " (create-only, no change)",
  * under manage: observe in ", declared manage: observe (no change)". A plan whose
  * every correction is refused reads "<refusal> (no change)". */
@@ -654,53 +658,130 @@ static void plan_consumers(const struct stream_decl *decl, const struct stream_o
         }
 }
 
+/* Around each setting's comparison: a held setting is compared without
+ * acting, into a summary of its own that becomes part of the refusal; every
+ * setting that left a trace (an action, a phrase, a refusal) differs. */
+struct setting_mark {
+        enum stream_setting setting;
+        bool held;
+        size_t n_actions, summary_len, refusal_len;
+        struct sbuf summary; /* the builder's, while a held setting writes its own */
+};
+
+static bool setting_begin(struct builder *b, enum stream_setting s, bool act, unsigned hold,
+                          struct setting_mark *m) {
+        *m = (struct setting_mark) {
+                .setting = s,
+                .held = act && (hold & (1u << s)),
+                .n_actions = b->n_actions,
+                .summary_len = b->summary.len,
+                .refusal_len = b->refusal.len,
+        };
+        if (m->held) {
+                m->summary = b->summary;
+                b->summary = (struct sbuf) {};
+        }
+        return act && !m->held;
+}
+
+static void setting_end(struct builder *b, struct setting_mark *m, unsigned *differs, unsigned *held) {
+        if (m->held) {
+                if (b->summary.oom)
+                        b->oom = true;
+                if (b->summary.len > 0) {
+                        *differs |= 1u << m->setting;
+                        *held |= 1u << m->setting;
+                        sbuf_item(&b->refusal);
+                        sbuf_printf(&b->refusal, "%s held (changed back by another party)", b->summary.s);
+                }
+                sbuf_done(&b->summary);
+                b->summary = m->summary;
+                return;
+        }
+        if (b->n_actions != m->n_actions || b->summary.len != m->summary_len ||
+            b->refusal.len != m->refusal_len)
+                *differs |= 1u << m->setting;
+}
+
 /* The stream exists: find every difference, setting by setting, in the
  * order the actions are to run. */
 static void plan_existing(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
-                          struct builder *b) {
-        enum stream_mode mode_after = plan_mode(decl, obs, act, b);
+                          unsigned hold, struct builder *b, unsigned *differs, unsigned *held) {
+        struct setting_mark m;
+        enum stream_mode mode_after;
+        bool a;
 
-        plan_shards(decl, obs, mode_after, act, b);
-        plan_retention(decl, obs, act, b);
-        plan_encryption(decl, obs, act, b);
-        plan_metrics(decl, obs, act, b);
-        plan_max_record_size(decl, obs, act, b);
-        plan_tags(decl, obs, act, b);
-        plan_consumers(decl, obs, act, b);
+        a = setting_begin(b, SETTING_MODE, act, hold, &m);
+        mode_after = plan_mode(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_SHARDS, act, hold, &m);
+        plan_shards(decl, obs, mode_after, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_RETENTION, act, hold, &m);
+        plan_retention(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_ENCRYPTION, act, hold, &m);
+        plan_encryption(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_METRICS, act, hold, &m);
+        plan_metrics(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_MAX_RECORD_SIZE, act, hold, &m);
+        plan_max_record_size(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_TAGS, act, hold, &m);
+        plan_tags(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_CONSUMERS, act, hold, &m);
+        plan_consumers(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+}
+
+/* The stream is missing, or being deleted (gone soon): create it unless the
+ * declaration forbids it, in which case --once would fail. */
+static enum plan_verdict plan_missing(const struct stream_decl *decl, bool deleting, struct builder *b,
+                                      struct sbuf *summary, bool *fails) {
+        const char *state = deleting ? "being deleted" : "does not exist";
+
+        if (decl->manage == MANAGE_OBSERVE) {
+                *fails = true;
+                sbuf_printf(summary, "%s, declared manage: observe (no change)", state);
+                sbuf_printf(&b->refusal, "%s; manage: observe", state);
+                return PLAN_OBSERVE;
+        }
+        if (decl->mode == STREAM_MODE_PROVISIONED && decl->shards == 0) {
+                /* The configuration requires shards here; never guess a count. */
+                *fails = true;
+                sbuf_printf(&b->refusal, "%s and declares no shard count", state);
+                sbuf_printf(summary, "%s (no change)", strempty(b->refusal.s));
+                return PLAN_OBSERVE;
+        }
+        plan_create(decl, b);
+        /* Calls on a stream being deleted fail, a CreateStream too until it
+         * is gone: the reconciler waits for that, then creates it. */
+        sbuf_printf(summary, "%s%s", deleting ? "being deleted, then " : "", strempty(b->summary.s));
+        return PLAN_CREATE;
 }
 
 int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret) {
+        return plan_stream_holding(decl, obs, 0, ret);
+}
+
+int plan_stream_holding(const struct stream_decl *decl, const struct stream_obs *obs, unsigned hold,
+                        struct plan *ret) {
         struct builder b = {};
         enum plan_verdict verdict;
         struct sbuf summary = {};
+        unsigned differs = 0, held = 0;
+        bool fails = false;
 
         if (!decl || !obs || !ret)
                 return -EINVAL;
 
-        if (!obs->exists) {
-                if (decl->manage == MANAGE_OBSERVE) {
-                        verdict = PLAN_OBSERVE;
-                        sbuf_printf(&summary, "does not exist, declared manage: observe (no change)");
-                        sbuf_printf(&b.refusal, "does not exist; manage: observe");
-                } else if (decl->mode == STREAM_MODE_PROVISIONED && decl->shards == 0) {
-                        /* The configuration requires shards here; never guess a count. */
-                        verdict = PLAN_OBSERVE;
-                        sbuf_printf(&b.refusal, "does not exist and declares no shard count");
-                        sbuf_printf(&summary, "%s (no change)", strempty(b.refusal.s));
-                } else {
-                        verdict = PLAN_CREATE;
-                        plan_create(decl, &b);
-                        sbuf_printf(&summary, "%s", strempty(b.summary.s));
-                }
-        } else if (obs->status == STREAM_STATUS_DELETING) {
-                /* Someone else is deleting it: every call would fail, and a
-                 * CreateStream too until it is gone. The next observation
-                 * after it disappears plans the creation. */
-                verdict = PLAN_OBSERVE;
-                sbuf_printf(&b.refusal, "being deleted; planned again once it is gone");
-                sbuf_printf(&summary, "%s (no change)", b.refusal.s);
-        } else if (decl->manage == MANAGE_FULL) {
-                plan_existing(decl, obs, true, &b);
+        if (!obs->exists || obs->status == STREAM_STATUS_DELETING)
+                verdict = plan_missing(decl, obs->exists, &b, &summary, &fails);
+        else if (decl->manage == MANAGE_FULL) {
+                plan_existing(decl, obs, true, hold, &b, &differs, &held);
                 if (b.n_actions > 0) {
                         verdict = PLAN_CHANGE;
                         sbuf_printf(&summary, "%s", strempty(b.summary.s));
@@ -712,7 +793,7 @@ int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, st
                         sbuf_printf(&summary, "in sync");
                 }
         } else {
-                plan_existing(decl, obs, false, &b);
+                plan_existing(decl, obs, false, 0, &b, &differs, &held);
                 if (b.summary.len > 0) {
                         const char *why = decl->manage == MANAGE_CREATE_ONLY
                                                   ? " (create-only, no change)"
@@ -738,6 +819,9 @@ int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, st
                 .n_actions = b.n_actions,
                 .summary = TAKE_PTR(summary.s),
                 .refusal = b.refusal.len > 0 ? TAKE_PTR(b.refusal.s) : NULL,
+                .differs = differs,
+                .held = held,
+                .fails = fails,
         };
         b.n_actions = 0;
         builder_done(&b);

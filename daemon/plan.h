@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conflict.h"
 #include "stream.h"
 
 /* AWS's limits the planner respects (DESIGN §6). */
@@ -59,7 +60,8 @@ struct action {
 
 enum plan_verdict {
         PLAN_IN_SYNC,      /* nothing to do */
-        PLAN_CREATE,       /* the stream does not exist and will be created */
+        PLAN_CREATE,       /* the stream does not exist (or is being deleted) and will be
+                              created */
         PLAN_CHANGE,       /* it exists and differs; actions correct it */
         PLAN_OBSERVE,      /* differs (or missing) but nothing may be done now: manage forbids
                               changes, or every correction is refused (budget spent, see
@@ -78,6 +80,14 @@ struct plan {
          * mode-change budget spent, stream missing under manage: observe, ...):
          * the plan carries everything else and says why here. NULL if none. */
         char *refusal;
+        /* The settings that differ from the declaration (1u << enum
+         * stream_setting), whether or not anything is planned for them, and
+         * those of them left alone because they were held. */
+        unsigned differs;
+        unsigned held;
+        /* --once would fail on this stream for a reason visible now: it is
+         * missing (or being deleted) and may not be created. */
+        bool fails;
 };
 
 /* Plan one stream. obs->exists false means it is not there. Returns 0,
@@ -85,6 +95,12 @@ struct plan {
  * free with plan_done(). The plan owns copies of every string it holds, so it
  * may outlive decl and obs. */
 int plan_stream(const struct stream_decl *decl, const struct stream_obs *obs, struct plan *ret);
+/* Likewise, leaving the settings in hold (1u << enum stream_setting) alone:
+ * under manage: full a held setting that differs gets no action; the plan
+ * names it in refusal as "<difference> held (changed back by another
+ * party)". */
+int plan_stream_holding(const struct stream_decl *decl, const struct stream_obs *obs, unsigned hold,
+                        struct plan *ret);
 void plan_done(struct plan *p);
 
 /* Shard steps from `from` to `to`, each within [ceil(cur/2), 2*cur] of the

@@ -87,3 +87,36 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
                 return NULL;
         }
 }
+
+bool reconcile_consumers_need_listing(const struct stream_decl *decl, const struct stream_obs *obs) {
+        const struct stream_obs *o = obs;
+
+        if (decl->n_consumers == 0)
+                return false;
+        if (!o->consumers_known || o->n_consumers != o->consumer_count)
+                return true;
+        /* Listing again only pays while one of ours is missing or not ACTIVE. */
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                bool found = false;
+                for (size_t j = 0; j < o->n_consumers; j++)
+                        if (streq(o->consumers[j].name, decl->consumers[i])) {
+                                found = !o->consumers[j].status ||
+                                        streq(o->consumers[j].status, "ACTIVE");
+                                break;
+                        }
+                if (!found)
+                        return true;
+        }
+        return false;
+}
+
+bool reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs) {
+        for (size_t j = 0; j < obs->n_consumers; j++) {
+                const char *s = obs->consumers[j].status;
+                if (s && streq(s, "CREATING"))
+                        for (size_t i = 0; i < decl->n_consumers; i++)
+                                if (streq(decl->consumers[i], obs->consumers[j].name))
+                                        return true;
+        }
+        return false;
+}

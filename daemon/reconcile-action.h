@@ -18,3 +18,9 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
 /* What a did, in the words an operator reads in the journal; obs is the
  * stream as observed before it (for "from -> to"). */
 void reconcile_action_describe(const struct action *a, const struct stream_obs *obs, char *buf, size_t n);
+
+/* Whether the stream's consumers must be listed (again): one declared is
+ * missing, not ACTIVE, or the listing is not known or out of date. */
+bool reconcile_consumers_need_listing(const struct stream_decl *decl, const struct stream_obs *obs);
+/* A declared consumer is still CREATING. */
+bool reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "reconcile-action.h"
 #include "reconcile-budget.h"
+#include "reconcile-guard.h"
 
 enum reconcile_phase {
         PHASE_IDLE,
@@ -65,6 +66,8 @@ struct reconciler {
         uint64_t last_change_usec;
         char *last_error;
         char *last_refusal; /* warned once per distinct text */
+        struct reconcile_guard guard; /* changes without effect, conflicts */
+        bool drift_left;    /* settled with a correction it may not make now */
         struct log_fields lf;
 };
 
@@ -296,39 +299,6 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
 
 static void list_consumers(struct reconciler *r);
 
-static bool consumers_need_listing(const struct reconciler *r) {
-        const struct stream_obs *o = &r->obs;
-
-        if (r->decl->n_consumers == 0)
-                return false;
-        if (!o->consumers_known || o->n_consumers != o->consumer_count)
-                return true;
-        /* Listing again only pays while one of ours is missing or not ACTIVE. */
-        for (size_t i = 0; i < r->decl->n_consumers; i++) {
-                bool found = false;
-                for (size_t j = 0; j < o->n_consumers; j++)
-                        if (streq(o->consumers[j].name, r->decl->consumers[i])) {
-                                found = !o->consumers[j].status ||
-                                        streq(o->consumers[j].status, "ACTIVE");
-                                break;
-                        }
-                if (!found)
-                        return true;
-        }
-        return false;
-}
-
-static bool consumers_settling(const struct reconciler *r) {
-        for (size_t j = 0; j < r->obs.n_consumers; j++) {
-                const char *s = r->obs.consumers[j].status;
-                if (s && streq(s, "CREATING"))
-                        for (size_t i = 0; i < r->decl->n_consumers; i++)
-                                if (streq(r->decl->consumers[i], r->obs.consumers[j].name))
-                                        return true;
-        }
-        return false;
-}
-
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
@@ -371,7 +341,7 @@ static void list_consumers(struct reconciler *r) {
 }
 
 static void after_observe(struct reconciler *r) {
-        if (consumers_need_listing(r) && r->obs.arn)
+        if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn)
                 list_consumers(r);
         else
                 go_plan(r);
@@ -518,6 +488,71 @@ static void describe(struct reconciler *r) {
 
 /* ---- planning and acting ------------------------------------------------ */
 
+/* Plan with the settings held after a conflict left alone. A fresh plan
+ * of an ACTIVE stream also tells the conflict tracker what is in sync: a
+ * correction found changed back is said once, held, and planned without. */
+static int plan_held(struct reconciler *r, const struct stream_decl *d, struct plan *ret) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        struct plan p = {};
+        unsigned reverted;
+        int k;
+
+        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
+        if (k < 0 || r->settings.plan_only || !r->obs.exists || r->obs.status != STREAM_STATUS_ACTIVE)
+                goto done;
+        reverted = guard_observe(&r->guard, &p, now, r->settings.conflict_hold_usec);
+        if (!reverted)
+                goto done;
+        for (unsigned s = 0; s < _SETTING_MAX; s++) {
+                struct log_fields f = fields(r);
+                char msg[1536];
+
+                if (!(reverted & (1u << s)))
+                        continue;
+                guard_conflict_message(&r->guard, (enum stream_setting) s, d, &r->obs, now, msg, sizeof msg);
+                f.message_id = LOG_MESSAGE_CONFLICT;
+                log_fields(LOG_WARNING, &f, "%s", msg);
+                if (r->ops->conflict)
+                        r->ops->conflict(r, r->owner);
+        }
+        plan_done(&p);
+        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
+done:
+        if (k >= 0)
+                *ret = p;
+        return k;
+}
+
+/* The plan's first change, unless the last time AWS accepted it nothing
+ * happened: then wait, send it again, or give up (reconcile-guard.h). */
+static void act_guarded(struct reconciler *r) {
+        uint64_t wait = 0;
+        char why[1024];
+        int k;
+
+        switch (guard_before_act(&r->guard, &r->plan.actions[0], r->settings.poll_usec, &wait)) {
+        case GUARD_ACT:
+                if (guard_attempts(&r->guard) > 0)
+                        log_fields(LOG_WARNING, fields_of(r),
+                                   "Stream %s: %s was accepted but did not take effect; sending it again.",
+                                   r->decl->name, action_type_to_string(r->plan.actions[0].type));
+                act(r);
+                return;
+        case GUARD_WAIT:
+                r->phase = PHASE_POLL;
+                k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                                               on_timer, r);
+                if (k < 0)
+                        fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
+                return;
+        case GUARD_GIVE_UP:
+                guard_no_effect_text(&r->guard, &r->plan.actions[0], &r->obs, r->plan.summary, why,
+                                     sizeof why);
+                fail(r, true, NULL, "%s", why);
+                return;
+        }
+}
+
 static void go_plan(struct reconciler *r) {
         struct plan p = {};
         uint64_t now = now_usec(CLOCK_REALTIME);
@@ -539,7 +574,7 @@ static void go_plan(struct reconciler *r) {
                 as_new.manage = MANAGE_FULL;
                 d = &as_new;
         }
-        k = plan_stream(d, &r->obs, &p);
+        k = plan_held(r, d, &p);
         if (k < 0) {
                 fail(r, false, NULL, "cannot plan: %s", strerror(-k));
                 return;
@@ -561,15 +596,16 @@ static void go_plan(struct reconciler *r) {
         }
 
         if (r->plan.n_actions > 0) {
-                act(r);
+                act_guarded(r);
                 return;
         }
+        guard_nothing_to_do(&r->guard);
         if (!r->obs.exists) {
                 /* manage: observe, and nothing there to observe. */
                 fail(r, false, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (consumers_settling(r)) {
+        if (reconcile_consumers_settling(r->decl, &r->obs)) {
                 poll_later(r);
                 return;
         }
@@ -580,6 +616,10 @@ static void go_plan(struct reconciler *r) {
                 budget_clear_pending(r->settings.budget, r->region->region, r->decl->name);
                 r->ops->changed(r, r->owner);
         }
+        /* Under manage: full a plan without actions that still differs was
+         * refused (a budget) or held (a conflict): the stream is ACTIVE,
+         * but not as declared. */
+        r->drift_left = d->manage == MANAGE_FULL && r->plan.verdict == PLAN_OBSERVE;
         set_last_error(r, r->plan.refusal);
         settle(r, PHASE_DONE);
 }
@@ -628,6 +668,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 f.message_id = a->type == ACTION_CREATE_STREAM ? LOG_MESSAGE_STREAM_CREATED
                                                                 : LOG_MESSAGE_DRIFT_CORRECTED;
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
+                guard_accepted(&r->guard, a);
                 record_change(r, a);
                 if (a->type == ACTION_CREATE_STREAM) {
                         r->obs.exists = true;
@@ -755,6 +796,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;
+        guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
 }
 
 int reconciler_seed_arn(struct reconciler *r, const char *arn) {
@@ -800,6 +842,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->settled = false;
         r->terminal = false;
         r->actions_this_pass = 0;
+        r->drift_left = false;
         r->wait_started = 0;
         r->waited = false;
         if (listed) {
@@ -838,8 +881,8 @@ bool reconciler_ready(const struct reconciler *r) {
         return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
 }
 
-bool reconciler_refused(const struct reconciler *r) {
-        return r->phase == PHASE_DONE && r->have_plan && r->plan.refusal != NULL;
+bool reconciler_converged(const struct reconciler *r) {
+        return reconciler_ready(r) && !r->drift_left;
 }
 
 bool reconciler_failed(const struct reconciler *r) {
@@ -897,5 +940,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .n_consumers = n,
                 .last_change_usec = r->last_change_usec,
                 .last_error = r->last_error,
+                .conflict_held = (unsigned) __builtin_popcount(
+                        conflict_held_mask(&r->guard.conflicts, now_usec(CLOCK_MONOTONIC))),
         };
 }

@@ -40,6 +40,7 @@ struct reconcile_ops {
         void (*change_made)(struct reconciler *r, void *owner); /* a change succeeded in AWS */
         void (*call_started)(void *owner);
         void (*call_finished)(void *owner);
+        void (*conflict)(struct reconciler *r, void *owner); /* a correction was changed back */
 };
 
 struct reconcile_settings {
@@ -49,6 +50,7 @@ struct reconcile_settings {
         struct budget_book *budget;  /* the manager's, shared by every reconciler:
                                         read for the planner, written after each
                                         counted call and CreateStream; NULL: none */
+        uint64_t conflict_hold_usec; /* the first hold of a setting changed back (doubles) */
 };
 
 int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
@@ -82,9 +84,9 @@ struct reconcile_region *reconcile_region_of(const struct reconciler *r);
 /* Settled this pass with the stream ACTIVE and nothing left to do. */
 bool reconciler_ready(const struct reconciler *r);
 bool reconciler_failed(const struct reconciler *r);
-/* Settled this pass with declared settings it may not change now (a budget
- * spent, ...): the plan's refusal says which; reconciler_last_error too. */
-bool reconciler_refused(const struct reconciler *r);
+/* Ready, and nothing it was meant to correct is left as it was (a change
+ * refused for a budget or held after a conflict): what --once exits 0 on. */
+bool reconciler_converged(const struct reconciler *r);
 /* Failed in a way the next pass will not fix by itself (a refused request). */
 bool reconciler_failed_terminally(const struct reconciler *r);
 /* AWS has answered at least once about the stream's existence (or a pass

@@ -416,7 +416,7 @@ static void prom_seconds(FILE *f, uint64_t usec) {
         fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
 }
 
-enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED };
+enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_CONFLICT_HELD };
 
 static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
         switch (g) {
@@ -428,6 +428,8 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
                 return s->retention_hours;
         case GAUGE_FAILED:
                 return streq_ptr(s->status, "FAILED");
+        case GAUGE_CONFLICT_HELD:
+                return s->conflict_held;
         }
         return 0;
 }
@@ -452,6 +454,8 @@ static int render_metrics(FILE *f, const void *userdata) {
                 { "kinesisd_stream_shards", GAUGE_SHARDS, "Open shards of the stream as last observed." },
                 { "kinesisd_stream_retention_hours", GAUGE_RETENTION, "Retention period of the stream in hours." },
                 { "kinesisd_stream_failed", GAUGE_FAILED, "Whether kinesisd gave up on the stream (1) or not (0)." },
+                { "kinesisd_stream_conflict_held", GAUGE_CONFLICT_HELD,
+                  "Settings of the stream left alone because another party changed them back." },
         };
         const struct {
                 const char *name;
@@ -465,6 +469,8 @@ static int render_metrics(FILE *f, const void *userdata) {
                 { "kinesisd_api_throttled_total", m->api_throttled,
                   "Kinesis API requests answered with a throttling error." },
                 { "kinesisd_changes_total", m->changes_made, "Changes kinesisd made in AWS." },
+                { "kinesisd_conflicts_total", m->conflicts,
+                  "Corrections kinesisd found changed back by another party." },
                 { "kinesisd_reconcile_passes_total", m->reconcile_passes, "Reconcile passes completed." },
         };
         for (size_t g = 0; g < ELEMENTSOF(gauges); g++) {

@@ -33,6 +33,7 @@ struct state_stream {
         size_t n_consumers;
         uint64_t last_change_usec; /* CLOCK_REALTIME of the last change kinesisd made, 0: never */
         const char *last_error;    /* NULL: none */
+        unsigned conflict_held;    /* settings left alone now: another party changed them back */
 };
 
 /* Counters for metrics.prom. */
@@ -41,6 +42,7 @@ struct state_metrics {
         uint64_t api_errors;
         uint64_t api_throttled;
         uint64_t changes_made;
+        uint64_t conflicts;               /* corrections found changed back by another party */
         uint64_t reconcile_passes;
         uint64_t last_pass_usec;          /* CLOCK_REALTIME, 0: never */
         uint64_t last_pass_duration_usec;

@@ -52,6 +52,8 @@ The first rule that matches and fires wins. Faults:
   malformed       200, a body that is not JSON
   oversized       200, a valid JSON body over 1 MiB
   html            200 text/html (an HTML page, as a captive portal or balancer sends)
+  accept          200 with the empty JSON object {}, and the request never reaches
+                  the mock: AWS accepted a change that then does not take effect
 
 truncated, malformed, oversized and html corrupt only a successful answer of
 the mock; an error answer passes unchanged (logged as fault_skipped).
@@ -129,7 +131,9 @@ ERRORS = {
     "time-skewed": (400, "RequestTimeTooSkewed",
                     "The difference between the request time and the current time is too large."),
 }
-FAULTS = set(ERRORS) | CORRUPTING
+# Answered 200 {} without forwarding: a change accepted that never happens.
+ACCEPTING = {"accept"}
+FAULTS = set(ERRORS) | CORRUPTING | ACCEPTING
 # kinesis-mock's own refusal when 5 streams of any account are CREATING.
 MOCK_BUSY = b"Limit for streams being created concurrently exceeded"
 MOCK_BUSY_WAIT = 60.0
@@ -565,6 +569,11 @@ class Conn:
                       [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid),
                        ("x-amzn-ErrorType", etype + ":")],
                       json.dumps({"__type": etype, "message": msg}).encode(), keep)
+            return keep
+
+        if f in ACCEPTING:
+            entry["status"] = 200
+            self.send(200, "OK", [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid)], b"{}", keep)
             return keep
 
         # The answer-corrupting faults: the real answer first (or a plausible one).

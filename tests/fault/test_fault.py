@@ -200,6 +200,51 @@ def client_error(t):
     check_no_secrets(err)
 
 
+# ---- changes accepted without effect ------------------------------------------------
+
+@case
+def no_effect(t):
+    """A change AWS accepts (200 {}) that never happens: UpdateShardCount is
+    sent again after growing waits, 3 times in all, then the stream fails
+    with the target and what AWS shows, and --once exits 1. A retention
+    change that is lost once takes on the second try and converges."""
+    a, b = t.stream("a"), t.stream("b")
+    cfg = t.write_config([{"name": a, "shards": 1}, {"name": b, "shards": 1}])
+    with t.proxy([]) as p:
+        rc, err, _ = t.once(p, cfg)
+    converge_and_check(t, p, [{"name": a, "shards": 1}, {"name": b, "shards": 1}], err, rc)
+
+    cfg = t.write_config([{"name": a, "shards": 2}, {"name": b, "shards": 1, "retention_hours": 48}])
+    rules = [{"op": "UpdateShardCount", "stream": a, "fault": "accept", "count": -1},
+             {"op": "IncreaseStreamRetentionPeriod", "stream": b, "fault": "accept", "count": 1}]
+    with t.proxy(rules) as p:
+        rc, err, _ = t.once(p, cfg)
+    check(rc == 1, "kinesisd --once exited %d with a change that never takes effect, want 1" % rc,
+          "\n".join(err.splitlines()[-40:]))
+    sent = [e for e in p.entries() if e["op"] == "UpdateShardCount" and e["stream"] == a]
+    check(len(sent) == 3, "UpdateShardCount of %s: want 3 attempts in all, got %d" % (a, len(sent)),
+          "\n".join("%s %.3f %s" % (e["op"], e["t"], e["fault"]) for e in sent))
+    if len(sent) == 3:
+        # The waits grow from the poll interval (100 ms): 2 x, then 4 x.
+        gaps = [sent[1]["t"] - sent[0]["t"], sent[2]["t"] - sent[1]["t"]]
+        check(gaps[0] >= 0.2 and gaps[1] >= 0.4, "waits between the attempts: want >= 0.2 s, "
+              ">= 0.4 s, got %.3f s, %.3f s" % tuple(gaps))
+    check_logged(err, a, "UpdateShardCount to 2 was accepted 3 times but AWS still shows 1 open shard",
+                 what="the failure naming the target and what AWS shows")
+    check_logged(err, a, "did not take effect; sending it again")
+    d = t.mock_describe(a)
+    check(d and d["OpenShardCount"] == 1, "%s changed although no request reached the mock" % a, d)
+    retention = [e for e in p.entries() if e["op"] == "IncreaseStreamRetentionPeriod" and e["stream"] == b]
+    check(len(retention) == 2, "IncreaseStreamRetentionPeriod of %s: want 2 (one lost, one that "
+          "takes), got %d" % (b, len(retention)))
+    t.check_converged([{"name": b, "shards": 1, "retention_hours": 48}])
+    st = check_state(t.state_dir(), {a: None, b: t.mock_describe(b)["StreamARN"]})
+    check("accepted 3 times" in (st[a].get("last_error") or ""),
+          "streams.json: last_error of %s does not say why" % a, st[a])
+    check_signatures(p)
+    check_no_secrets(err)
+
+
 # ---- broken connections and answers ---------------------------------------------------
 
 @case

@@ -434,12 +434,16 @@ static const struct plan_case plan_cases[] = {
           "create: 10000 shards, provisioned, retention 24h", NULL,
           "+ orders   create: 10000 shards, provisioned, retention 24h" },
 
-        { "stream being deleted: nothing planned",
+        { "stream being deleted: created again once it is gone",
           { P(4), .retention = 48 }, { P(2), .status = STREAM_STATUS_DELETING },
-          PLAN_OBSERVE, "",
-          "being deleted; planned again once it is gone (no change)",
-          "being deleted; planned again once it is gone",
-          "! orders   being deleted; planned again once it is gone (no change)" },
+          PLAN_CREATE, "CreateStream 4 PROVISIONED | IncreaseStreamRetentionPeriod 48",
+          "being deleted, then create: 4 shards, provisioned, retention 48h", NULL,
+          "+ orders   being deleted, then create: 4 shards, provisioned, retention 48h" },
+        { "stream being deleted under manage: observe",
+          { P(4), OBSERVE }, { P(4), .status = STREAM_STATUS_DELETING },
+          PLAN_OBSERVE, "", "being deleted, declared manage: observe (no change)",
+          "being deleted; manage: observe",
+          "! orders   being deleted, declared manage: observe (no change)" },
         { "stream updating: planned as usual (the caller waits for ACTIVE)",
           { P(4) }, { P(2), .status = STREAM_STATUS_UPDATING },
           PLAN_CHANGE, "UpdateShardCount 4", "shards 2 -> 4", NULL, "~ orders   shards 2 -> 4" },
@@ -1281,8 +1285,62 @@ static void test_deterministic(void) {
         free_obs(&obs);
 }
 
+/* The settings that differ, the ones held, and what --once would fail on. */
+static void test_hold_and_differs(void) {
+        struct stream_decl decl;
+        struct stream_obs obs;
+        struct plan p = {};
+        char actions[1024];
+
+        make_decl(&(struct decl_spec) { P(4), .retention = 48, .tags = "owner=a" }, &decl);
+        make_obs(&(struct obs_spec) { P(2), .retention = 24, .tags = "owner=b" }, &obs);
+
+        CHECK_INTEQ(plan_stream(&decl, &obs, &p), 0);
+        CHECK_INTEQ(p.differs, (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) | (1u << SETTING_TAGS));
+        CHECK_INTEQ(p.held, 0);
+        CHECK(!p.fails);
+        plan_done(&p);
+
+        /* Tags held: no AddTags, the difference is told as held. */
+        CHECK_INTEQ(plan_stream_holding(&decl, &obs, 1u << SETTING_TAGS, &p), 0);
+        render_actions(actions, sizeof actions, &p);
+        CHECK_STREQ(actions, "UpdateShardCount 4 | IncreaseStreamRetentionPeriod 48");
+        CHECK_STREQ(p.summary, "shards 2 -> 4; retention 24h -> 48h");
+        CHECK_STREQ(p.refusal, "tags ~1 held (changed back by another party)");
+        CHECK_INTEQ(p.differs, (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) | (1u << SETTING_TAGS));
+        CHECK_INTEQ(p.held, 1u << SETTING_TAGS);
+        plan_done(&p);
+
+        /* Everything held: nothing to do, said as a refusal. A hold of a
+         * setting in sync holds nothing. */
+        CHECK_INTEQ(plan_stream_holding(&decl, &obs,
+                                        (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) |
+                                                (1u << SETTING_TAGS) | (1u << SETTING_METRICS),
+                                        &p),
+                    0);
+        CHECK_INTEQ(p.verdict, PLAN_OBSERVE);
+        CHECK_INTEQ(p.n_actions, 0);
+        CHECK_STREQ(p.summary, "shards 2 -> 4 held (changed back by another party); "
+                               "retention 24h -> 48h held (changed back by another party); "
+                               "tags ~1 held (changed back by another party) (no change)");
+        CHECK_INTEQ(p.held, (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION) | (1u << SETTING_TAGS));
+        plan_done(&p);
+        free_decl(&decl);
+        free_obs(&obs);
+
+        /* Missing under manage: observe: --once fails, and --plan says so. */
+        make_decl(&(struct decl_spec) { P(1), OBSERVE }, &decl);
+        make_obs(&(struct obs_spec) { MISSING }, &obs);
+        CHECK_INTEQ(plan_stream(&decl, &obs, &p), 0);
+        CHECK(p.fails);
+        plan_done(&p);
+        free_decl(&decl);
+        free_obs(&obs);
+}
+
 int main(void) {
         test_plan_cases();
+        test_hold_and_differs();
         test_shard_steps_table();
         test_shard_steps_truncated();
         test_shard_steps_properties();

@@ -291,7 +291,7 @@ static struct state_stream base_streams[] = {
         { .name = "orders", .region = "us-west-2",
           .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/orders", .status = "ACTIVE",
           .mode = "PROVISIONED", .shards = 4, .retention_hours = 48,
-          .last_change_usec = NOW - 60 * USEC_PER_SEC },
+          .last_change_usec = NOW - 60 * USEC_PER_SEC, .conflict_held = 2 },
         { .name = "clicks", .region = "eu-west-1",
           .arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks", .status = "ACTIVE",
           .mode = "ON_DEMAND", .shards = 3, .retention_hours = 24, .consumers = clicks_consumers,
@@ -305,7 +305,7 @@ static struct state_stream base_streams[] = {
 };
 
 static const struct state_metrics base_metrics = {
-        .api_calls = 42, .api_errors = 3, .api_throttled = 2, .changes_made = 5,
+        .api_calls = 42, .api_errors = 3, .api_throttled = 2, .changes_made = 5, .conflicts = 4,
         .reconcile_passes = 7, .last_pass_usec = NOW - 1500000, .last_pass_duration_usec = 250,
         .config_reload_failed = true,
 };
@@ -441,6 +441,12 @@ static void check_metrics(const char *dir) {
                 "# TYPE kinesisd_api_errors_total counter\nkinesisd_api_errors_total 3\n",
                 "# TYPE kinesisd_api_throttled_total counter\nkinesisd_api_throttled_total 2\n",
                 "# TYPE kinesisd_changes_total counter\nkinesisd_changes_total 5\n",
+                "# TYPE kinesisd_conflicts_total counter\nkinesisd_conflicts_total 4\n",
+                "# TYPE kinesisd_stream_conflict_held gauge\n"
+                "kinesisd_stream_conflict_held{region=\"eu-west-1\",stream=\"clicks\"} 0\n"
+                "kinesisd_stream_conflict_held{region=\"us-west-2\",stream=\"a\"} 0\n"
+                "kinesisd_stream_conflict_held{region=\"us-west-2\",stream=\"audit\"} 0\n"
+                "kinesisd_stream_conflict_held{region=\"us-west-2\",stream=\"orders\"} 2\n",
                 "# TYPE kinesisd_reconcile_passes_total counter\nkinesisd_reconcile_passes_total 7\n",
                 "# TYPE kinesisd_last_pass_timestamp_seconds gauge\nkinesisd_last_pass_timestamp_seconds 1699999998.500000\n",
                 "# TYPE kinesisd_last_pass_duration_seconds gauge\nkinesisd_last_pass_duration_seconds 0.000250\n",
