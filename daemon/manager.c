@@ -20,9 +20,6 @@
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 /* How late the stop timer may fire, to be woken together with others. */
 #define STOP_ACCURACY_USEC (10 * USEC_PER_MSEC)
-/* The share of each AWS control-plane limit (§6) kinesisd uses, leaving the
- * rest to other clients of the same account and region. */
-#define AWS_LIMIT_SHARE 0.8
 
 /* ---- building from a configuration -------------------------------------- */
 
@@ -166,7 +163,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                         return log_oom();
                 }
                 r = kinesis_client_new(m->http, b.creds, region, endpoint,
-                                       &(struct kinesis_options){ .rate_fraction = AWS_LIMIT_SHARE },
+                                       &(struct kinesis_options){ .rate_fraction = c->api_share },
                                        &g->shared.client);
                 if (r < 0) {
                         built_done(&b);

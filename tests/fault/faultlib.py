@@ -28,15 +28,19 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 20.0
 CLIENT_TIMEOUT = 30.0
-RATE_FRACTION = 0.8  # manager.c's kinesis_options
-# DESIGN §6 rates (kinesis.c's table); (rate, per_stream)
+RATE_FRACTION = 0.5  # reconcile.api_share's default (config.h CONFIG_API_SHARE_DEFAULT)
+# DESIGN §6 rates (kinesis.c's table); (rate, per_stream). Unlisted: (5, False).
 RATES = {
-    "CreateStream": (5, False), "ListStreams": (5, False), "AddTagsToStream": (5, False),
+    "CreateStream": (5, False), "DeleteStream": (5, False), "ListStreams": (5, False),
+    "AddTagsToStream": (5, False), "RemoveTagsFromStream": (5, False),
+    "ListTagsForStream": (5, False), "RegisterStreamConsumer": (5, False),
     "DescribeStream": (10, False), "DescribeStreamSummary": (20, False),
-    "IncreaseStreamRetentionPeriod": (5, True), "DecreaseStreamRetentionPeriod": (5, True),
-    "EnableEnhancedMonitoring": (5, True), "DisableEnhancedMonitoring": (5, True),
-    "ListTagsForStream": (5, True), "RemoveTagsFromStream": (5, True),
-    "ListStreamConsumers": (5, True), "RegisterStreamConsumer": (5, False),
+    "UpdateShardCount": (10, False), "UpdateStreamWarmThroughput": (5, False),
+    "IncreaseStreamRetentionPeriod": (5, False), "DecreaseStreamRetentionPeriod": (5, False),
+    "EnableEnhancedMonitoring": (5, False), "DisableEnhancedMonitoring": (5, False),
+    "DescribeLimits": (1, False),
+    "ListStreamConsumers": (5, True), "DeregisterStreamConsumer": (5, True),
+    "DescribeStreamConsumer": (20, True),
 }
 # Outcomes the standard retry mode retries (http_retry_classify()).
 RETRYABLE_FAULTS = {"throttle", "limit-rate", "500", "503", "reset", "short-body", "stall",
