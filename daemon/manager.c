@@ -27,6 +27,7 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         if (!g)
                 return NULL;
         kinesis_call_cancel(g->list_call);
+        reconcile_region_done(&g->shared);
         kinesis_client_free(g->shared.client);
         kinesis_stream_entries_free(g->entries, g->n_entries);
         free(g->shared.region);

@@ -14,68 +14,14 @@
 
 #include "log.h"
 #include "reconcile-action.h"
+#include "reconcile-internal.h"
+#include "reconcile-wait.h"
 
 #define DAY_USEC (24 * 3600 * USEC_PER_SEC)
 
-enum reconcile_phase {
-        PHASE_IDLE,
-        PHASE_DESCRIBE,
-        PHASE_LIST_TAGS,
-        PHASE_LIST_CONSUMERS,
-        PHASE_WAIT_SLOT,
-        PHASE_ACT,
-        PHASE_POLL,
-        PHASE_DONE,
-        PHASE_FAILED,
-};
-
-struct reconciler {
-        sd_event *event;
-        const struct stream_decl *decl;
-        struct reconcile_region *region;
-        struct reconcile_settings settings;
-        const struct reconcile_ops *ops;
-        void *owner;
-
-        enum reconcile_phase phase;
-        bool stopping;
-        struct kinesis_call *call;
-        sd_event_source *timer;
-
-        struct stream_obs obs;
-        struct plan plan;
-        bool have_plan;
-
-        bool holds_slot;
-        bool in_slot_queue;
-        struct reconciler *slot_next;
-
-        uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
-        bool waited;           /* it was not ACTIVE at some point this pass */
-        unsigned actions_this_pass;
-        bool terminal;
-        bool settled; /* the owner was told this pass */
-        bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
-        bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
-        bool created;     /* this pass created the stream */
-        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
-                             until AWS says the stream is gone, so a start while AWS is
-                             unreachable does not take ARNs away from other services */
-
-        /* History kept across passes and reloads (CLOCK_REALTIME). */
-        uint64_t scalings[PLAN_MAX_SCALINGS_PER_DAY];
-        size_t n_scalings;
-        uint64_t mode_changes[PLAN_MAX_MODE_CHANGES_PER_DAY];
-        size_t n_mode_changes;
-        uint64_t last_change_usec;
-        char *last_error;
-        char *last_refusal; /* warned once per distinct text */
-        struct log_fields lf;
-};
 
 static void describe(struct reconciler *r);
 static void go_plan(struct reconciler *r);
-static void act(struct reconciler *r);
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -96,62 +42,6 @@ static struct log_fields fields(const struct reconciler *r) {
 static const struct log_fields *fields_of(struct reconciler *r) {
         r->lf = fields(r);
         return &r->lf;
-}
-
-static void slot_release(struct reconciler *r);
-
-static void slot_dequeue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (!r->in_slot_queue)
-                return;
-        for (struct reconciler **p = &g->slot_queue_head; *p; p = &(*p)->slot_next)
-                if (*p == r) {
-                        *p = r->slot_next;
-                        break;
-                }
-        g->slot_queue_tail = NULL;
-        for (struct reconciler *i = g->slot_queue_head; i; i = i->slot_next)
-                g->slot_queue_tail = i;
-        r->slot_next = NULL;
-        r->in_slot_queue = false;
-}
-
-static void slot_enqueue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (r->in_slot_queue)
-                return;
-        r->slot_next = NULL;
-        if (g->slot_queue_tail)
-                g->slot_queue_tail->slot_next = r;
-        else
-                g->slot_queue_head = r;
-        g->slot_queue_tail = r;
-        r->in_slot_queue = true;
-}
-
-static void slot_take(struct reconciler *r) {
-        if (r->holds_slot)
-                return;
-        r->holds_slot = true;
-        r->region->creating++;
-}
-
-static void slot_release(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (!r->holds_slot)
-                return;
-        r->holds_slot = false;
-        g->creating--;
-        /* Hand the slot to the stream that has waited longest. */
-        while (g->slot_queue_head && g->creating < RECONCILE_MAX_CREATING) {
-                struct reconciler *next = g->slot_queue_head;
-                slot_dequeue(next);
-                if (next->phase == PHASE_WAIT_SLOT && !next->stopping)
-                        act(next);
-        }
 }
 
 /* ---- settling ----------------------------------------------------------- */
@@ -189,6 +79,10 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
         slot_dequeue(r);
         if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
                 slot_release(r);
+        if (phase == PHASE_FAILED)
+                reconcile_wait_reset(&r->wait);
+        /* A probe that failed for good must not leave the queue waiting. */
+        slot_dispatch(r->region, RECONCILE_MAX_CREATING);
         if (!r->settled) {
                 r->settled = true;
                 r->ops->settled(r, r->owner);
@@ -296,6 +190,73 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
                 fail(r, terminal, &f, "%s", text);
 }
 
+/* ---- waiting on AWS (limits, busy streams) ------------------------------- */
+
+static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct reconciler *r = userdata;
+
+        r->timer = sd_event_source_disable_unref(r->timer);
+        if (r->stopping)
+                settle(r, PHASE_FAILED);
+        else
+                r->wait_step(r);
+        return 0;
+}
+
+/* An answer arrived for the step `step`. A refusal that means "not now" (a
+ * rate, the account's CREATING limit, a busy stream) makes the stream wait
+ * and try the same step again after a backoff; returns true then (and when
+ * the wait ran out: the stream failed). Success ends a wait. */
+static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void (*step)(struct reconciler *r)) {
+        enum reconcile_wait_kind kind = reconcile_wait_classify(res);
+        bool create = r->phase == PHASE_ACT && r->plan.actions[0].type == ACTION_CREATE_STREAM;
+        bool was_waiting = reconcile_wait_active(&r->wait);
+        char why[1024];
+        uint64_t delay;
+        int k;
+
+        if (kind == RECONCILE_WAIT_NONE) {
+                if (kinesis_result_ok(res)) {
+                        reconcile_wait_over(&r->wait, fields_of(r));
+                        if (was_waiting)
+                                r->ops->changed(r, r->owner);
+                }
+                return false;
+        }
+        k = reconcile_wait_refused(&r->wait, res, kind, r->settings.poll_usec, r->settings.timeout_usec,
+                                   fields_of(r), why, sizeof why, &delay);
+        if (k < 0) {
+                if (create)
+                        slot_release(r);
+                fail(r, true, NULL, "%s", k == -ETIME ? why : "out of memory");
+                return true;
+        }
+        if (!was_waiting)
+                r->ops->changed(r, r->owner);
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return true;
+        }
+        if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
+                /* Hold the region's creations first, so that the freed slot
+                 * goes to nobody, then queue up again at the head. */
+                k = region_hold(r, r->settings.poll_usec);
+                slot_release(r);
+                if (k < 0) {
+                        fail(r, false, NULL, "cannot arm the hold timer: %s", strerror(-k));
+                        return true;
+                }
+                slot_requeue_first(r);
+                return true;
+        }
+        r->phase = PHASE_WAIT_AWS;
+        r->wait_step = step;
+        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        if (k < 0)
+                fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
+        return true;
+}
+
 /* ---- observing ---------------------------------------------------------- */
 
 static void list_consumers(struct reconciler *r);
@@ -338,12 +299,11 @@ static bool consumers_settling(const struct reconciler *r) {
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (wait_on(r, res, describe))
+                return false;
         if (kinesis_result_ok(res))
                 return true;
-        if (error_is(res, "ResourceInUseException"))
-                poll_later(r);
-        else
-                fail_result(r, res);
+        fail_result(r, res);
         return false;
 }
 
@@ -434,6 +394,8 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (wait_on(r, res, describe))
+                return;
         if (error_is(res, "ResourceNotFoundException")) {
                 if (r->obs.exists)
                         log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
@@ -474,8 +436,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
 
         if (r->obs.status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
-        else
+        else {
+                if (r->holds_slot)
+                        region_hold_end(r->region); /* the account has a slot free again */
                 slot_release(r);
+        }
 
         if (r->obs.status != STREAM_STATUS_ACTIVE) {
                 /* Tags and consumers are read once it is ACTIVE: this is all
@@ -613,6 +578,10 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        /* Busy: observe again, then the plan's next step. Refused for a
+         * limit: this very step again. */
+        if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
+                return;
 
         if (kinesis_result_ok(res)) {
                 struct log_fields f = fields(r);
@@ -625,6 +594,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 record_change(r, a);
                 if (a->type == ACTION_CREATE_STREAM) {
+                        r->region->hold_tries = 0;
+                        slot_dispatch(r->region, RECONCILE_MAX_CREATING); /* the probe got through */
                         r->created = true;
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
@@ -640,13 +611,6 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         if (a->type == ACTION_CREATE_STREAM)
                 slot_release(r);
-        if (error_is(res, "ResourceInUseException")) {
-                /* Busy (UPDATING, or just created by someone else): look again later. */
-                log_fields(LOG_DEBUG, fields_of(r), "Stream %s is busy (%s), waiting.", r->decl->name,
-                           strna(res->error_message));
-                poll_later(r);
-                return;
-        }
         if (error_is(res, "ResourceNotFoundException")) {
                 /* It vanished under us: plan again, which creates it. */
                 obs_reset(r);
@@ -656,7 +620,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         fail_result(r, res);
 }
 
-static void act(struct reconciler *r) {
+void act(struct reconciler *r) {
         const struct action *a = &r->plan.actions[0];
         json_object *req;
         int k;
@@ -666,7 +630,9 @@ static void act(struct reconciler *r) {
                 return;
         }
         if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
-                if (r->region->creating >= RECONCILE_MAX_CREATING) {
+                /* FIFO: behind those already queued, and nobody during a hold. */
+                if (r->region->creating >= RECONCILE_MAX_CREATING || r->region->create_hold ||
+                    r->region->slot_queue_head) {
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;
@@ -735,6 +701,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
+        reconcile_wait_reset(&r->wait);
         sd_event_unref(r->event);
         free(r);
         return NULL;
@@ -823,7 +790,7 @@ void reconciler_fail_pass(struct reconciler *r, const char *why) {
 
 void reconciler_stop(struct reconciler *r) {
         r->stopping = true;
-        if (r->phase == PHASE_POLL || r->phase == PHASE_WAIT_SLOT)
+        if (r->phase == PHASE_POLL || r->phase == PHASE_WAIT_SLOT || r->phase == PHASE_WAIT_AWS)
                 settle(r, PHASE_FAILED);
 }
 
@@ -863,6 +830,10 @@ const char *reconciler_last_error(const struct reconciler *r) {
         return r->last_error;
 }
 
+const char *reconciler_waiting(const struct reconciler *r) {
+        return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
+}
+
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf) {
         const struct stream_obs *o = &r->obs;
@@ -894,5 +865,6 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .n_consumers = n,
                 .last_change_usec = r->last_change_usec,
                 .last_error = r->last_error,
+                .waiting = reconciler_waiting(r),
         };
 }

@@ -409,7 +409,7 @@ static void prom_seconds(FILE *f, uint64_t usec) {
         fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
 }
 
-enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED };
+enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_WAITING };
 
 static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
         switch (g) {
@@ -421,6 +421,8 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
                 return s->retention_hours;
         case GAUGE_FAILED:
                 return streq_ptr(s->status, "FAILED");
+        case GAUGE_WAITING:
+                return s->waiting != NULL;
         }
         return 0;
 }
@@ -445,6 +447,8 @@ static int render_metrics(FILE *f, const void *userdata) {
                 { "kinesisd_stream_shards", GAUGE_SHARDS, "Open shards of the stream as last observed." },
                 { "kinesisd_stream_retention_hours", GAUGE_RETENTION, "Retention period of the stream in hours." },
                 { "kinesisd_stream_failed", GAUGE_FAILED, "Whether kinesisd gave up on the stream (1) or not (0)." },
+                { "kinesisd_stream_waiting", GAUGE_WAITING,
+                  "Whether the stream waits on an AWS limit or a busy stream (1) or not (0)." },
         };
         const struct {
                 const char *name;

@@ -33,6 +33,7 @@ struct state_stream {
         size_t n_consumers;
         uint64_t last_change_usec; /* CLOCK_REALTIME of the last change kinesisd made, 0: never */
         const char *last_error;    /* NULL: none */
+        const char *waiting;       /* what it waits on in AWS (a limit, a busy stream); NULL: not */
 };
 
 /* Counters for metrics.prom. */

@@ -32,8 +32,11 @@ static void test_throttle_codes(void) {
                 CHECK_INTEQ(retry_classify(0, 400, throttles[i], NULL), RETRY_THROTTLE);
         }
         CHECK(retry_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
-        CHECK(retry_error_is_throttle("LimitExceededException",
-                                     "Only 5 streams can be CREATING simultaneously"));
+        /* A concurrency refusal is waited out by the reconciler, not retried at once. */
+        CHECK(!retry_error_is_throttle("LimitExceededException",
+                                      "Only 5 streams can be CREATING simultaneously"));
+        CHECK(!retry_error_is_throttle("LimitExceededException",
+                                      "Limit for streams being created concurrently exceeded"));
         CHECK(!retry_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
         CHECK(!retry_error_is_throttle("LimitExceededException", NULL));
         CHECK(!retry_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
