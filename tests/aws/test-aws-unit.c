@@ -632,8 +632,12 @@ static void test_builders(void) {
         CHECK(kinesis_req_retention(NULL, 24) == NULL);
 
         CHECK(kinesis_operation_rate("DescribeStreamSummary", &per_stream) == 20 && !per_stream);
-        CHECK(kinesis_operation_rate("ListTagsForStream", &per_stream) == 5 && per_stream);
-        CHECK(kinesis_operation_rate("IncreaseStreamRetentionPeriod", &per_stream) == 5 && per_stream);
+        /* DESIGN §6: tags and retention are per account; consumer listing per stream. */
+        CHECK(kinesis_operation_rate("ListTagsForStream", &per_stream) == 5 && !per_stream);
+        CHECK(kinesis_operation_rate("IncreaseStreamRetentionPeriod", &per_stream) == 5 && !per_stream);
+        CHECK(kinesis_operation_rate("UpdateShardCount", &per_stream) == 10 && !per_stream);
+        CHECK(kinesis_operation_rate("ListStreamConsumers", &per_stream) == 5 && per_stream);
+        CHECK(kinesis_operation_rate("DescribeStreamConsumer", &per_stream) == 20 && per_stream);
         CHECK(kinesis_operation_rate("CreateStream", &per_stream) == 5 && !per_stream);
         CHECK(kinesis_operation_rate("Whatever", &per_stream) == 5 && !per_stream);
 }
