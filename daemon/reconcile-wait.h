@@ -15,6 +15,9 @@
 #include "kinesis.h"
 #include "log.h"
 
+/* A region's creation hold lasts at least this long at first: a creation
+ * takes seconds, so probing faster only collects refusals. */
+#define RECONCILE_HOLD_MIN_USEC USEC_PER_SEC
 /* The longest pause between two tries while waiting. */
 #define RECONCILE_WAIT_MAX_USEC (30 * USEC_PER_SEC)
 

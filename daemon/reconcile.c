@@ -63,6 +63,14 @@ static void mark_observed(struct reconciler *r) {
         r->ops->changed(r, r->owner);
 }
 
+/* Give back consumer slots down to `keep` (what is still CREATING). */
+static void consumer_slots_release(struct reconciler *r, unsigned keep) {
+        while (r->consumer_slots > keep) {
+                r->consumer_slots--;
+                r->region->consumers_creating--;
+        }
+}
+
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
         /* A pass cut short by shutdown says nothing about the stream's health. */
@@ -79,8 +87,10 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
         slot_dequeue(r);
         if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
                 slot_release(r);
-        if (phase == PHASE_FAILED)
+        if (phase == PHASE_FAILED) {
                 reconcile_wait_reset(&r->wait);
+                consumer_slots_release(r, 0);
+        }
         /* A probe that failed for good must not leave the queue waiting. */
         slot_dispatch(r->region, RECONCILE_MAX_CREATING);
         if (!r->settled) {
@@ -114,12 +124,25 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
 
 /* ---- waiting ------------------------------------------------------------ */
 
+static void list_consumers(struct reconciler *r);
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
+                return 0;
+        }
+        if (r->poll_act) {
+                r->poll_act = false;
+                act(r);
+                return 0;
+        }
+        if (r->poll_consumers) {
+                /* Only its consumers are settling: the stream itself is ACTIVE. */
+                r->poll_consumers = false;
+                list_consumers(r);
                 return 0;
         }
         describe(r);
@@ -240,7 +263,8 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
         if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
                 /* Hold the region's creations first, so that the freed slot
                  * goes to nobody, then queue up again at the head. */
-                k = region_hold(r, r->settings.poll_usec);
+                k = region_hold(r, r->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->settings.poll_usec
+                                                                               : RECONCILE_HOLD_MIN_USEC);
                 slot_release(r);
                 if (k < 0) {
                         fail(r, false, NULL, "cannot arm the hold timer: %s", strerror(-k));
@@ -283,15 +307,20 @@ static bool consumers_need_listing(const struct reconciler *r) {
         return false;
 }
 
-static bool consumers_settling(const struct reconciler *r) {
+/* How many of its declared consumers are CREATING. */
+static unsigned consumers_settling(const struct reconciler *r) {
+        unsigned n = 0;
+
         for (size_t j = 0; j < r->obs.n_consumers; j++) {
                 const char *s = r->obs.consumers[j].status;
                 if (s && streq(s, "CREATING"))
                         for (size_t i = 0; i < r->decl->n_consumers; i++)
-                                if (streq(r->decl->consumers[i], r->obs.consumers[j].name))
-                                        return true;
+                                if (streq(r->decl->consumers[i], r->obs.consumers[j].name)) {
+                                        n++;
+                                        break;
+                                }
         }
-        return false;
+        return n;
 }
 
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
@@ -317,6 +346,8 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
         r->obs.consumers_known = true;
+        consumer_slots_release(r, consumers_settling(r));
+        r->consumers_fresh = true;
         r->ops->changed(r, r->owner);
         go_plan(r);
 }
@@ -335,7 +366,7 @@ static void list_consumers(struct reconciler *r) {
 }
 
 static void after_observe(struct reconciler *r) {
-        if (consumers_need_listing(r) && r->obs.arn)
+        if (consumers_need_listing(r) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
         else
                 go_plan(r);
@@ -351,6 +382,7 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
         r->obs.tags = tags;
         r->obs.n_tags = n;
         r->obs.tags_known = true;
+        r->tags_fresh = true;
         after_observe(r);
 }
 
@@ -465,7 +497,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         }
         r->wait_started = 0;
 
-        if (r->decl->tags_declared)
+        if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -546,7 +578,8 @@ static void go_plan(struct reconciler *r) {
                 fail(r, false, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (consumers_settling(r)) {
+        if (consumers_settling(r) > 0) {
+                r->poll_consumers = r->obs.arn != NULL;
                 poll_later(r);
                 return;
         }
@@ -578,6 +611,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
+                consumer_slots_release(r, r->consumer_slots - 1);
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
@@ -593,6 +628,10 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                                                                 : LOG_MESSAGE_DRIFT_CORRECTED;
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 record_change(r, a);
+                if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
+                        r->tags_fresh = false;
+                if (a->type == ACTION_REGISTER_CONSUMER)
+                        r->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
                         r->region->hold_tries = 0;
                         slot_dispatch(r->region, RECONCILE_MAX_CREATING); /* the probe got through */
@@ -638,6 +677,18 @@ void act(struct reconciler *r) {
                         return;
                 }
                 slot_take(r);
+        }
+        if (a->type == ACTION_REGISTER_CONSUMER) {
+                /* At most 5 consumers CREATING in the account: look again
+                 * after the poll interval (ours turn ACTIVE in seconds). */
+                if (r->region->consumers_creating >= RECONCILE_MAX_CONSUMERS_CREATING) {
+                        r->poll_consumers = false;
+                        r->poll_act = true;
+                        poll_later(r);
+                        return;
+                }
+                r->consumer_slots++;
+                r->region->consumers_creating++;
         }
         if (++r->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
                 fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
@@ -695,6 +746,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
                 return NULL;
         cancel_pending(r);
         slot_release(r);
+        consumer_slots_release(r, 0);
         stream_obs_done(&r->obs);
         if (r->have_plan)
                 plan_done(&r->plan);
@@ -768,6 +820,9 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->terminal = false;
         r->created = false;
         r->actions_this_pass = 0;
+        r->tags_fresh = r->consumers_fresh = false;
+        r->poll_consumers = r->poll_act = false;
+        consumer_slots_release(r, 0);
         r->wait_started = 0;
         r->waited = false;
         if (listed) {

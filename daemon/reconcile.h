@@ -19,6 +19,8 @@
 
 /* AWS allows at most 5 streams CREATING at once per account and region. */
 #define RECONCILE_MAX_CREATING 5
+/* AWS allows at most 5 consumers CREATING at once per account and region. */
+#define RECONCILE_MAX_CONSUMERS_CREATING 5
 /* Changes one stream may make in one pass before it counts as not converging:
  * far above any legitimate plan (14 scaling steps + 50 tag chunks ...). */
 #define RECONCILE_MAX_ACTIONS_PER_PASS 100
@@ -36,6 +38,7 @@ struct reconcile_region {
          * no CreateStream of ours until the hold ends, on a backoff timer or
          * when one of our CREATING streams turns ACTIVE. Then one stream
          * tries first; the rest follow once it got through. */
+        unsigned consumers_creating; /* consumers of ours registered and not ACTIVE yet */
         bool create_hold;
         unsigned hold_tries;
         uint64_t hold_rng;
