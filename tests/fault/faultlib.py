@@ -317,13 +317,17 @@ def retryable(e):
 def chains(entries, gap_break=25.0):
     """Group attempts of one HTTP request: a request follows the previous one
     with the same operation, stream and body when that one ended in an outcome
-    the standard mode retries. Returns a list of lists, in arrival order."""
+    the standard mode retries. Returns a list of lists, in arrival order.
+    The HTTP layer never makes more than MAX_ATTEMPTS: a request after those
+    is the reconciler trying the step again after a wait (throttling is not
+    a failure), so it opens a new chain."""
     open_chain = {}
     out = []
     for e in entries:
         key = (e["op"], e["stream"], e["body_sha256"])
         c = open_chain.get(key)
-        if c is not None and retryable(c[-1]) and e["t"] - c[-1]["t_end"] < gap_break:
+        if c is not None and retryable(c[-1]) and e["t"] - c[-1]["t_end"] < gap_break and \
+                len(c) < MAX_ATTEMPTS:
             c.append(e)
         else:
             c = [e]
