@@ -194,11 +194,8 @@ def throttle_storm(t):
         refused = [e for e in p.entries() if e["op"] == op and e["stream"] == s and e.get("fault")]
         check(len(refused) == n, "%s of %s: %d throttled answers, as the rule says" % (op, s, n),
               len(refused))
-        # The HTTP layer gave up at least once: the reconciler tried the
-        # same step again after a pause (its debug line), never failing.
-        again = stderr_lines(err, s, "still waits", op)
-        check(len(again) >= 1, "%s of %s: tried again by the reconciler after the HTTP layer's "
-              "attempts ran out" % (op, s), "\n".join(stderr_lines(err, s, "wait")))
+        # (The "waits" line above is the reconciler's: it sees an answer
+        # only once the HTTP layer's attempts ran out.)
         ts = sorted(e["t"] for e in p.entries() if e["op"] == op and e["stream"] == s)
         gaps = [y - x for x, y in zip(ts, ts[1:])]
         check(max(gaps) >= 0.05, "%s of %s: a pause between the throttled calls" % (op, s),
@@ -795,8 +792,9 @@ def daemon_mixed(t):
 
 @case
 def outage_recovery(t):
-    """A 503 outage (and a throttling storm) long enough to use up one call's
-    retries: the daemon fails that stream for the pass, but as a transient
+    """A 503 outage long enough to use up one call's retries (and a throttling
+    storm, which the streams wait out in the same pass: issue 12): the daemon
+    fails the 503 stream for the pass, but as a transient
     failure it tries again in the next pass 30 s later (manager.c
     RETRY_PASS_USEC), not after the 5 min resync interval; it then converges."""
     a, b, c, d = t.stream("a"), t.stream("b"), t.stream("c"), t.stream("d")
@@ -829,9 +827,11 @@ def outage_recovery(t):
               "\n".join(describe_chain(x) for x in cs))
         gap = cs[1][0]["t"] - cs[0][-1]["t_end"]
         # The retry pass comes 30 s after the pass settles (1 s timer slack),
-        # after the other streams' own retries; 40 s still tells it apart
-        # from the 5 min resync interval this guards against.
-        check(gap <= 40, "%s of %s was tried again %.1f s after the outage used up its retries" %
+        # after the other streams converged: they wait out their throttling
+        # (issue 12) at the pacer's floor rate, which takes up to ~20 s more;
+        # 60 s still tells it apart from the 5 min resync interval this
+        # guards against.
+        check(gap <= 60, "%s of %s was tried again %.1f s after the outage used up its retries" %
               (op, s, gap))
     check(not stderr_lines(err, d, "quota"), "a rate limit (LimitExceededException \"Rate "
           "exceeded\") is reported as a quota", "\n".join(stderr_lines(err, d, "quota")))
