@@ -67,10 +67,10 @@ struct reconciler {
          * new pass) makes them worth a ListTagsForStream again, a call AWS
          * allows 5 times a second per account. */
         bool tags_fresh;
-        bool consumers_fresh;     /* likewise the consumers, until we register one */
-        unsigned consumer_slots;  /* its consumers counted in region->consumers_creating */
-        bool poll_consumers;      /* the poll timer lists consumers, not the stream */
-        bool poll_act;            /* the poll timer tries the plan's step again (a consumer slot) */
+        bool consumers_fresh;    /* likewise the consumers, until we register one */
+        unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
+        bool poll_consumers;     /* the poll timer lists consumers, not the stream */
+        bool poll_act;           /* the poll timer tries the plan's step again (a consumer slot) */
 
         struct reconcile_wait wait;
         void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */

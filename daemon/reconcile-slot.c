@@ -73,8 +73,8 @@ void slot_release(struct reconciler *r) {
 /* Hand free slots to the streams that have waited longest; at most `max`
  * of them (one: a probe after a hold). Nothing moves during a hold. */
 void slot_dispatch(struct reconcile_region *g, unsigned max) {
-        for (unsigned n = 0; n < max && !g->create_hold && g->slot_queue_head &&
-                             g->creating < RECONCILE_MAX_CREATING;) {
+        for (unsigned n = 0;
+             n < max && !g->create_hold && g->slot_queue_head && g->creating < RECONCILE_MAX_CREATING;) {
                 struct reconciler *next = g->slot_queue_head;
                 slot_dequeue(next);
                 if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {

@@ -34,10 +34,10 @@ enum reconcile_wait_kind {
 enum reconcile_wait_kind reconcile_wait_classify(const struct kinesis_result *res);
 
 struct reconcile_wait {
-        uint64_t since;   /* CLOCK_MONOTONIC of the first refusal; 0: not waiting */
-        unsigned tries;   /* refusals since */
+        uint64_t since; /* CLOCK_MONOTONIC of the first refusal; 0: not waiting */
+        unsigned tries; /* refusals since */
         enum reconcile_wait_kind kind;
-        char *reason;     /* "CreateStream: LimitExceededException: ..." (escaped) */
+        char *reason; /* "CreateStream: LimitExceededException: ..." (escaped) */
         uint64_t rng;
 };
 
