@@ -15,6 +15,7 @@
 #include "config.h"
 #include "kinesis.h"
 #include "manager.h"
+#include "reconcile-wait.h"
 #include "reconcile.h"
 #include "state.h"
 #include "util.h"
@@ -23,6 +24,9 @@ struct region_ctx {
         struct reconcile_region shared; /* first: reconcilers see only this */
         struct manager *manager;
         struct kinesis_call *list_call;
+        /* ListStreams throttled: the region's pass waits, then lists again. */
+        struct reconcile_wait list_wait;
+        sd_event_source *list_timer;
         struct kinesis_stream_entry *entries; /* sorted by name */
         size_t n_entries;
 };

@@ -27,6 +27,8 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         if (!g)
                 return NULL;
         kinesis_call_cancel(g->list_call);
+        sd_event_source_disable_unref(g->list_timer);
+        reconcile_wait_reset(&g->list_wait);
         reconcile_region_done(&g->shared);
         kinesis_client_free(g->shared.client);
         kinesis_stream_entries_free(g->entries, g->n_entries);
@@ -48,6 +50,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);
+                g->list_timer = sd_event_source_disable_unref(g->list_timer);
         }
         if (ret_old) {
                 *ret_old = TAKE_PTR(m->streams);

@@ -75,6 +75,14 @@ static const char *kind_text(enum reconcile_wait_kind k) {
         return "AWS";
 }
 
+/* "Stream NAME", or for the region's listing "Listing the streams of REGION". */
+static void subject(const struct log_fields *f, char *buf, size_t n) {
+        if (f->stream)
+                snprintf(buf, n, "Stream %s", f->stream);
+        else
+                snprintf(buf, n, "Listing the streams of %s", strna(f->region));
+}
+
 uint64_t reconcile_wait_backoff(uint64_t *rng, unsigned tries, uint64_t base_usec) {
         uint64_t ceiling = base_usec > 0 ? base_usec : USEC_PER_SEC;
 
@@ -95,7 +103,7 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
                            enum reconcile_wait_kind kind, uint64_t poll_usec, uint64_t timeout_usec,
                            const struct log_fields *f, char *ret_why, size_t n_why, uint64_t *ret_delay) {
         uint64_t now = now_monotonic();
-        char text[WAIT_TEXT_MAX * 4 + 8], reason[WAIT_TEXT_MAX * 4 + 128];
+        char text[WAIT_TEXT_MAX * 4 + 8], reason[WAIT_TEXT_MAX * 4 + 128], who[256];
         struct log_fields lf = *f;
 
         escape_into(text, sizeof text, res->error_message);
@@ -104,6 +112,7 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
         lf.aws_operation = res->operation;
         lf.aws_error = res->error_type;
         lf.aws_request_id = res->request_id;
+        subject(f, who, sizeof who);
         if (!reconcile_wait_active(w) || w->kind != kind || !streq_ptr(w->reason, reason)) {
                 char *copy = strdup(reason);
                 if (!copy)
@@ -112,14 +121,14 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
                 w->reason = copy;
                 if (!reconcile_wait_active(w)) {
                         w->since = now;
-                        log_fields(LOG_NOTICE, &lf, "Stream %s waits on %s (%s); trying again with backoff "
-                                   "for up to %llu s.", strna(f->stream), kind_text(kind), reason,
+                        log_fields(LOG_NOTICE, &lf, "%s waits on %s (%s); trying again with backoff "
+                                   "for up to %llu s.", who, kind_text(kind), reason,
                                    (unsigned long long) (timeout_usec / USEC_PER_SEC));
                 } else
-                        log_fields(LOG_DEBUG, &lf, "Stream %s still waits: %s", strna(f->stream), reason);
+                        log_fields(LOG_DEBUG, &lf, "%s still waits: %s", who, reason);
                 w->kind = kind;
         } else
-                log_fields(LOG_DEBUG, &lf, "Stream %s still waits: %s", strna(f->stream), reason);
+                log_fields(LOG_DEBUG, &lf, "%s still waits: %s", who, reason);
         w->tries++;
         if (now - w->since >= timeout_usec) {
                 snprintf(ret_why, n_why, "waited %llu s on %s, and AWS still refuses (%s, %u times)",
@@ -132,10 +141,13 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
 }
 
 void reconcile_wait_over(struct reconcile_wait *w, const struct log_fields *f) {
+        char who[256];
+
         if (!reconcile_wait_active(w))
                 return;
-        log_fields(LOG_INFO, f, "Stream %s goes on after waiting %.1f s on %s (%u refusals).",
-                   strna(f->stream), (double) (now_monotonic() - w->since) / USEC_PER_SEC, kind_text(w->kind),
+        subject(f, who, sizeof who);
+        log_fields(LOG_INFO, f, "%s goes on after waiting %.1f s on %s (%u refusals).", who,
+                   (double) (now_monotonic() - w->since) / USEC_PER_SEC, kind_text(w->kind),
                    w->tries);
         reconcile_wait_reset(w);
 }

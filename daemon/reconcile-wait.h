@@ -41,7 +41,7 @@ struct reconcile_wait {
         uint64_t rng;
 };
 
-/* One more refusal. Logs at notice the first time (with AWS_ERROR= and
+/* One more refusal (f->stream NULL: the region's ListStreams). Logs at notice the first time (with AWS_ERROR= and
  * AWS_REQUEST_ID=), at debug after. Returns the pause before the next try
  * (about poll_usec, doubling to RECONCILE_WAIT_MAX_USEC, with jitter), or
  * -ETIME when the wait has lasted timeout_usec (then ret_why says what it

@@ -175,7 +175,8 @@ def throttle_storm(t):
     streams = [{"name": a, "shards": 1}, {"name": b, "shards": 1}]
     rules = [{"op": "CreateStream", "stream": a, "fault": "throttle", "count": MAX_ATTEMPTS + 2},
              {"op": "DescribeStreamSummary", "stream": b, "fault": "limit-rate",
-              "count": 2 * MAX_ATTEMPTS}]
+              "count": 2 * MAX_ATTEMPTS},
+             {"op": "ListStreams", "fault": "throttle", "count": MAX_ATTEMPTS + 1}]
     cfg = t.write_config(streams)
     t0 = time.monotonic()
     with t.proxy(rules) as p:
@@ -190,6 +191,10 @@ def throttle_storm(t):
               "\n".join(stderr_lines(err, s, "wait")))
         check(len(stderr_lines(err, s, "goes on after waiting")) == 1, "%s: one line saying it goes on" % s,
               "\n".join(stderr_lines(err, s, "goes on")))
+    lists = stderr_lines(err, "Listing the streams of", "waits on a rate limit")
+    check(len(lists) == 1 and len(stderr_lines(err, "Listing the streams of", "goes on")) == 1,
+          "ListStreams throttled past its attempts: the pass waits, says so once, goes on",
+          "\n".join(stderr_lines(err, "Listing the streams")))
     for op, s, n in (("CreateStream", a, MAX_ATTEMPTS + 2), ("DescribeStreamSummary", b, 2 * MAX_ATTEMPTS)):
         refused = [e for e in p.entries() if e["op"] == op and e["stream"] == s and e.get("fault")]
         check(len(refused) == n, "%s of %s: %d throttled answers, as the rule says" % (op, s, n),
