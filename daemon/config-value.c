@@ -222,6 +222,38 @@ int value_duration(const struct walk *w, const struct key_desc *k, const char *l
         return 0;
 }
 
+/* A share of AWS's limits: a decimal in (0, 1] or a percentage in (0%, 100%].
+ * strtod() alone would take "inf", "nan", hex and locale forms: only digits,
+ * one dot and an optional trailing '%' are let through. */
+int value_share(const struct walk *w, const struct key_desc *k, const char *label,
+                const struct node *v, void *dest) {
+        const char *t = value_scalar(w, label, v, "a share");
+        char q[QUOTE_SIZE];
+        size_t len, digits;
+        bool percent;
+        double x;
+
+        if (!t)
+                return -EINVAL;
+        len = strlen(t);
+        percent = len > 0 && t[len - 1] == '%';
+        /* A sign is read (so "-1" is out of range, not "not a share"). */
+        digits = strspn(t + (t[0] == '-'), "0123456789.") + (t[0] == '-');
+        if (len == 0 || digits != len - percent || digits == 0 || strchr(t, '.') != strrchr(t, '.') ||
+            streq(t, ".") || digits > 32)
+                return walk_error(w, v, "%s: %s is not a share (a number above 0 and at most 1, "
+                                        "like 0.5, or a percentage like 50%%)",
+                                  label, diag_quote(v, q));
+        x = strtod(t, NULL);
+        if (percent)
+                x /= 100;
+        if (!(x > 0) || x > 1)
+                return walk_error(w, v, "%s: %s is out of range (above 0 and at most 1, or at most 100%%)",
+                                  label, diag_quote(v, q));
+        *(double *) dest = x;
+        return 0;
+}
+
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }

@@ -30,6 +30,8 @@ int value_uint_range(const struct walk *w, const struct key_desc *k, const char 
                      const struct node *v, void *dest);   /* unsigned, k->min..k->max */
 int value_duration(const struct walk *w, const struct key_desc *k, const char *label,
                    const struct node *v, void *dest);     /* uint64_t usec */
+int value_share(const struct walk *w, const struct key_desc *k, const char *label,
+                const struct node *v, void *dest);        /* double in (0, 1] */
 int value_region(const struct walk *w, const struct key_desc *k, const char *label,
                  const struct node *v, void *dest);       /* char * */
 int value_profile(const struct walk *w, const struct key_desc *k, const char *label,

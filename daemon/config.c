@@ -229,6 +229,7 @@ static const struct key_desc reconcile_keys[] = {
         { .name = "interval", .parse = value_duration, .offset = offsetof(struct config, interval_usec) },
         { .name = "poll", .parse = value_duration, .offset = offsetof(struct config, poll_usec) },
         { .name = "timeout", .parse = value_duration, .offset = offsetof(struct config, timeout_usec) },
+        { .name = "api_share", .parse = value_share, .offset = offsetof(struct config, api_share) },
 };
 
 static const struct key_desc state_keys[] = {
@@ -830,6 +831,7 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
         l.config->interval_usec = CONFIG_INTERVAL_DEFAULT;
         l.config->poll_usec = CONFIG_POLL_DEFAULT;
         l.config->timeout_usec = CONFIG_TIMEOUT_DEFAULT;
+        l.config->api_share = CONFIG_API_SHARE_DEFAULT;
         l.config->path = strdup(path);
         if (!l.config->path)
                 return -ENOMEM;

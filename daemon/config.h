@@ -27,6 +27,7 @@ struct config {
         uint64_t interval_usec; /* default 5 min */
         uint64_t poll_usec;     /* default 2 s */
         uint64_t timeout_usec;  /* default 30 min */
+        double api_share;       /* of each AWS limit, (0, 1]; default CONFIG_API_SHARE_DEFAULT */
 
         /* state: */
         char *state_dir;  /* NULL: not set in the file */
@@ -41,6 +42,11 @@ struct config_errors {
         size_t n;
         size_t n_dropped; /* past the cap (CONFIG_MAX_ERRORS), counted only */
 };
+/* kinesisd is one client of the account among many (KCL workers, Firehose,
+ * other tools): it leaves them half of every limit. On real AWS a creation
+ * takes 30-60 s, so the 5-CREATING rule, not the call rate, bounds how fast
+ * new streams converge. */
+#define CONFIG_API_SHARE_DEFAULT 0.5
 #define CONFIG_MAX_ERRORS 50
 #define CONFIG_FILE_MAX ((size_t) 1024 * 1024)
 #define CONFIG_DEPTH_MAX 64

@@ -39,29 +39,39 @@ static const struct {
         double rate;
         bool per_stream;
 } op_rates[] = {
+        /* Per account and region. */
         { "CreateStream", 5, false },
         { "DeleteStream", 5, false },
         { "ListStreams", 5, false },
         { "AddTagsToStream", 5, false },
+        { "RemoveTagsFromStream", 5, false },
+        { "ListTagsForStream", 5, false },
+        { "RegisterStreamConsumer", 5, false },
         { "DescribeStream", 10, false },
         { "DescribeStreamSummary", 20, false },
-        { "IncreaseStreamRetentionPeriod", 5, true },
-        { "DecreaseStreamRetentionPeriod", 5, true },
-        { "EnableEnhancedMonitoring", 5, true },
-        { "DisableEnhancedMonitoring", 5, true },
-        { "ListTagsForStream", 5, true },
-        { "RemoveTagsFromStream", 5, true },
-        /* Not in DESIGN §6; AWS documents these as low-rate control calls. */
-        { "UpdateShardCount", 5, false },
-        { "UpdateStreamMode", 5, false },
-        { "StartStreamEncryption", 5, true },
-        { "StopStreamEncryption", 5, true },
-        { "RegisterStreamConsumer", 5, false },
-        { "DeregisterStreamConsumer", 5, false },
-        { "DescribeStreamConsumer", 20, false },
-        { "ListStreamConsumers", 5, true },
+        { "UpdateShardCount", 10, false },
+        { "UpdateStreamWarmThroughput", 5, false },
+        /* No TPS stated: paced as 5 per account each, like their neighbours. */
+        { "IncreaseStreamRetentionPeriod", 5, false },
+        { "DecreaseStreamRetentionPeriod", 5, false },
+        { "EnableEnhancedMonitoring", 5, false },
+        { "DisableEnhancedMonitoring", 5, false },
         { "UpdateMaxRecordSize", 5, false },
+        { "GetResourcePolicy", 5, false },
+        { "PutResourcePolicy", 5, false },
+        { "DeleteResourcePolicy", 5, false },
+        { "TagResource", 5, false },
+        { "UntagResource", 5, false },
+        { "ListTagsForResource", 5, false },
+        { "UpdateStreamMode", 5, false },
+        { "StartStreamEncryption", 5, false },
+        { "StopStreamEncryption", 5, false },
+        { "UpdateStreamRecordDistributionStrategy", 5, false },
         { "DescribeLimits", 1, false },
+        /* Per stream. */
+        { "ListStreamConsumers", 5, true },
+        { "DeregisterStreamConsumer", 5, true },
+        { "DescribeStreamConsumer", 20, true },
 };
 
 double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {

@@ -68,7 +68,8 @@ struct kinesis_counters {
         uint64_t retries;    /* attempts after the first */
 };
 
-/* The share of DESIGN §6 rates a client uses unless told otherwise. */
+/* The share of DESIGN §6 rates a client uses unless told otherwise (the
+ * daemon always tells: reconcile.api_share). */
 #define KINESIS_RATE_FRACTION_DEFAULT 0.8
 
 struct kinesis_options {

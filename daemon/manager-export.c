@@ -32,7 +32,7 @@ void manager_save_budget(struct manager *m) {
         changes = budget_book_changes(m->budget);
         if (changes == m->budget_saved)
                 return;
-        r = budget_save(state_dir_fd(m->state), m->budget, now_usec(CLOCK_REALTIME));
+        r = budget_save(state_dir_fd(m->state), m->budget, clock_now_usec(CLOCK_REALTIME));
         if (r >= 0)
                 m->budget_saved = changes;
         if (r < 0)
@@ -139,7 +139,7 @@ int manager_export_now(struct manager *m) {
         r = state_export(m->state,
                          &(struct state_export){
                                  .default_region = m->default_region,
-                                 .now_usec = now_usec(CLOCK_REALTIME),
+                                 .now_usec = clock_now_usec(CLOCK_REALTIME),
                                  .streams = streams,
                                  .n_streams = m->n_streams,
                                  .metrics = &metrics,

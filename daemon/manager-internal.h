@@ -16,6 +16,7 @@
 #include "config.h"
 #include "kinesis.h"
 #include "manager.h"
+#include "reconcile-wait.h"
 #include "reconcile.h"
 #include "state.h"
 #include "util.h"
@@ -24,6 +25,9 @@ struct region_ctx {
         struct reconcile_region shared; /* first: reconcilers see only this */
         struct manager *manager;
         struct kinesis_call *list_call;
+        /* ListStreams throttled: the region's pass waits, then lists again. */
+        struct reconcile_wait list_wait;
+        sd_event_source *list_timer;
         struct kinesis_stream_entry *entries; /* sorted by name */
         size_t n_entries;
 };
@@ -71,12 +75,6 @@ struct manager {
         struct state_metrics metrics;
         uint64_t pass_started_usec;
 };
-
-static inline uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
 
 static inline bool writes_state(const struct manager *m) {
         return m->opts.mode != RUN_PLAN;

@@ -13,7 +13,7 @@
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
 
 void manager_notify_status(struct manager *m) {
-        size_t active = 0, creating = 0, updating = 0, failed = 0, other = 0;
+        size_t active = 0, creating = 0, updating = 0, failed = 0, other = 0, waiting = 0;
         char buf[512];
 
         if (m->opts.mode != RUN_DAEMON)
@@ -22,6 +22,8 @@ void manager_notify_status(struct manager *m) {
                 const struct stream_obs *o = reconciler_obs(m->streams[i]);
                 if (reconciler_failed(m->streams[i]))
                         failed++;
+                else if (reconciler_waiting(m->streams[i]))
+                        waiting++;
                 else if (o->exists && o->status == STREAM_STATUS_ACTIVE)
                         active++;
                 else if (o->exists && o->status == STREAM_STATUS_CREATING)
@@ -40,6 +42,7 @@ void manager_notify_status(struct manager *m) {
         PART(updating, "updating");
         PART(failed, "failed");
         PART(other, "pending");
+        PART(waiting, "waiting on AWS limits");
 #undef PART
         if (m->reload_error && k > 0 && (size_t) k < sizeof buf)
                 snprintf(buf + k, sizeof buf - (size_t) k, "; reload failed: %s", m->reload_error);

@@ -61,8 +61,8 @@ static void pass_done(struct manager *m) {
 
         m->pass_running = false;
         m->metrics.reconcile_passes++;
-        m->metrics.last_pass_usec = now_usec(CLOCK_REALTIME);
-        m->metrics.last_pass_duration_usec = now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        m->metrics.last_pass_usec = clock_now_usec(CLOCK_REALTIME);
+        m->metrics.last_pass_duration_usec = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
         for (size_t i = 0; i < m->n_streams; i++) {
                 if (reconciler_ready(m->streams[i]))
                         ready++;
@@ -212,6 +212,34 @@ static bool region_lists(const struct region_ctx *g, const char *name) {
                bsearch(&key, g->entries, g->n_entries, sizeof key, entry_cmp) != NULL;
 }
 
+static void region_list(struct region_ctx *g);
+
+static int on_list_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct region_ctx *g = userdata;
+
+        g->list_timer = sd_event_source_disable_unref(g->list_timer);
+        if (!g->manager->stopping)
+                region_list(g);
+        return 0;
+}
+
+/* ListStreams throttled: list again after a backoff, until reconcile.timeout.
+ * Returns true when a retry is armed. */
+static bool list_waits(struct region_ctx *g, const struct kinesis_result *res) {
+        struct manager *m = g->manager;
+        struct log_fields f = { .region = g->shared.region };
+        char why[1024];
+        uint64_t delay;
+
+        if (reconcile_wait_classify(res) != RECONCILE_WAIT_RATE || m->stopping)
+                return false;
+        if (reconcile_wait_refused(&g->list_wait, res, RECONCILE_WAIT_RATE, m->config->poll_usec,
+                                   m->config->timeout_usec, &f, why, sizeof why, &delay) < 0)
+                return false;
+        return sd_event_add_time_relative(m->event, &g->list_timer, CLOCK_MONOTONIC, delay, delay / 10,
+                                          on_list_timer, g) >= 0;
+}
+
 static void on_list_streams(struct kinesis_client *c, const struct kinesis_result *res,
                             struct kinesis_stream_entry *entries, size_t n, void *userdata) {
         struct region_ctx *g = userdata;
@@ -223,6 +251,12 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
         g->entries = NULL;
         g->n_entries = 0;
 
+        if (list_waits(g, res))
+                return;
+        if (kinesis_result_ok(res))
+                reconcile_wait_over(&g->list_wait, &(struct log_fields){ .region = g->shared.region });
+        else
+                reconcile_wait_reset(&g->list_wait);
         if (!kinesis_result_ok(res)) {
                 char why[512];
                 if (res->error < 0)
@@ -257,6 +291,22 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
         pump(m);
 }
 
+static void region_list(struct region_ctx *g) {
+        struct manager *m = g->manager;
+        int r;
+
+        g->list_call = kinesis_call_cancel(g->list_call);
+        on_call_started(m);
+        r = kinesis_list_streams(g->shared.client, LIST_STREAMS_LIMIT, on_list_streams, g, &g->list_call);
+        if (r < 0) {
+                manager_call_finished(m);
+                log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
+                for (size_t j = 0; j < m->n_streams; j++)
+                        if (reconcile_region_of(m->streams[j]) == &g->shared)
+                                fail_unstarted(m, m->streams[j], "cannot start ListStreams");
+        }
+}
+
 void manager_pass_start(struct manager *m) {
         if (m->stopping)
                 return;
@@ -271,7 +321,7 @@ void manager_pass_start(struct manager *m) {
                 schedule_pass(m, RETRY_PASS_USEC);
                 return;
         }
-        m->pass_started_usec = now_usec(CLOCK_MONOTONIC);
+        m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
         if (m->n_streams == 0) {
                 pass_done(m);
                 return;
@@ -279,20 +329,8 @@ void manager_pass_start(struct manager *m) {
         log_debug("Pass started: %zu stream%s in %zu region%s.", m->n_streams,
                   m->n_streams == 1 ? "" : "s", m->n_regions, m->n_regions == 1 ? "" : "s");
         for (size_t i = 0; i < m->n_regions; i++) {
-                struct region_ctx *g = m->regions[i];
-                int r;
-
-                g->list_call = kinesis_call_cancel(g->list_call);
-                on_call_started(m);
-                r = kinesis_list_streams(g->shared.client, LIST_STREAMS_LIMIT, on_list_streams, g,
-                                         &g->list_call);
-                if (r < 0) {
-                        manager_call_finished(m);
-                        log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
-                        for (size_t j = 0; j < m->n_streams; j++)
-                                if (reconcile_region_of(m->streams[j]) == &g->shared)
-                                        fail_unstarted(m, m->streams[j], "cannot start ListStreams");
-                }
+                m->regions[i]->list_timer = sd_event_source_disable_unref(m->regions[i]->list_timer);
+                region_list(m->regions[i]);
         }
 }
 

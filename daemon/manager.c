@@ -20,9 +20,6 @@
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 /* How late the stop timer may fire, to be woken together with others. */
 #define STOP_ACCURACY_USEC (10 * USEC_PER_MSEC)
-/* The share of each AWS control-plane limit (§6) kinesisd uses, leaving the
- * rest to other clients of the same account and region. */
-#define AWS_LIMIT_SHARE 0.8
 
 /* ---- building from a configuration -------------------------------------- */
 
@@ -30,6 +27,9 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         if (!g)
                 return NULL;
         kinesis_call_cancel(g->list_call);
+        sd_event_source_disable_unref(g->list_timer);
+        reconcile_wait_reset(&g->list_wait);
+        reconcile_region_done(&g->shared);
         kinesis_client_free(g->shared.client);
         kinesis_stream_entries_free(g->entries, g->n_entries);
         free(g->shared.region);
@@ -50,6 +50,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);
+                g->list_timer = sd_event_source_disable_unref(g->list_timer);
         }
         if (ret_old) {
                 *ret_old = TAKE_PTR(m->streams);
@@ -166,7 +167,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                         return log_oom();
                 }
                 r = kinesis_client_new(m->http, b.creds, region, endpoint,
-                                       &(struct kinesis_options){ .rate_fraction = AWS_LIMIT_SHARE },
+                                       &(struct kinesis_options){ .rate_fraction = c->api_share },
                                        &g->shared.client);
                 if (r < 0) {
                         built_done(&b);
@@ -278,7 +279,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 const char *region = reconcile_region_of(old[i])->region;
                 bool kept = manager_index_find(new_index, m->n_streams, region, d->name) != NULL;
                 if (!kept && m->budget)
-                        budget_forget(m->budget, region, d->name, now_usec(CLOCK_REALTIME));
+                        budget_forget(m->budget, region, d->name, clock_now_usec(CLOCK_REALTIME));
                 if (!kept)
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
@@ -391,7 +392,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (m->opts.mode != RUN_DAEMON || m->stopping)
                 return 0;
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu",
-                          (unsigned long long) now_usec(CLOCK_MONOTONIC));
+                          (unsigned long long) clock_now_usec(CLOCK_MONOTONIC));
         log_info("Reloading the configuration from %s.", m->opts.config_path);
 
         r = load_config(m, &c, &first);

@@ -110,13 +110,17 @@ bool reconcile_consumers_need_listing(const struct stream_decl *decl, const stru
         return false;
 }
 
-bool reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs) {
+unsigned reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs) {
+        unsigned n = 0;
+
         for (size_t j = 0; j < obs->n_consumers; j++) {
                 const char *s = obs->consumers[j].status;
                 if (s && streq(s, "CREATING"))
                         for (size_t i = 0; i < decl->n_consumers; i++)
-                                if (streq(decl->consumers[i], obs->consumers[j].name))
-                                        return true;
+                                if (streq(decl->consumers[i], obs->consumers[j].name)) {
+                                        n++;
+                                        break;
+                                }
         }
-        return false;
+        return n;
 }

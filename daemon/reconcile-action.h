@@ -22,5 +22,5 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
 /* Whether the stream's consumers must be listed (again): one declared is
  * missing, not ACTIVE, or the listing is not known or out of date. */
 bool reconcile_consumers_need_listing(const struct stream_decl *decl, const struct stream_obs *obs);
-/* A declared consumer is still CREATING. */
-bool reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs);
+/* How many of its declared consumers are CREATING. */
+unsigned reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs);

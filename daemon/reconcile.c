@@ -15,72 +15,11 @@
 #include "log.h"
 #include "reconcile-action.h"
 #include "reconcile-budget.h"
-#include "reconcile-guard.h"
-
-enum reconcile_phase {
-        PHASE_IDLE,
-        PHASE_DESCRIBE,
-        PHASE_LIST_TAGS,
-        PHASE_LIST_CONSUMERS,
-        PHASE_WAIT_SLOT,
-        PHASE_ACT,
-        PHASE_POLL,
-        PHASE_DONE,
-        PHASE_FAILED,
-};
-
-struct reconciler {
-        sd_event *event;
-        const struct stream_decl *decl;
-        struct reconcile_region *region;
-        struct reconcile_settings settings;
-        const struct reconcile_ops *ops;
-        void *owner;
-
-        enum reconcile_phase phase;
-        bool stopping;
-        struct kinesis_call *call;
-        sd_event_source *timer;
-
-        struct stream_obs obs;
-        struct plan plan;
-        bool have_plan;
-
-        bool holds_slot;
-        bool in_slot_queue;
-        struct reconciler *slot_next;
-
-        uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
-        bool waited;           /* it was not ACTIVE at some point this pass */
-        unsigned actions_this_pass;
-        bool terminal;
-        bool settled; /* the owner was told this pass */
-        bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
-        bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
-        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
-                             until AWS says the stream is gone, so a start while AWS is
-                             unreachable does not take ARNs away from other services */
-
-        /* History kept across passes and reloads (CLOCK_REALTIME); the
-         * budgets are in the manager's book (settings.budget). */
-        uint64_t last_change_usec;
-        char *last_error;
-        char *last_refusal; /* warned once per distinct text */
-        struct reconcile_guard guard; /* changes without effect, conflicts */
-        bool drift_left;    /* settled with a correction it may not make now */
-        struct log_fields lf;
-};
+#include "reconcile-internal.h"
 
 static void describe(struct reconciler *r);
 static void go_plan(struct reconciler *r);
-static void act(struct reconciler *r);
 static bool creation_pending(const struct reconciler *r);
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
 
 static struct log_fields fields(const struct reconciler *r) {
         return (struct log_fields){
@@ -95,62 +34,6 @@ static struct log_fields fields(const struct reconciler *r) {
 static const struct log_fields *fields_of(struct reconciler *r) {
         r->lf = fields(r);
         return &r->lf;
-}
-
-static void slot_release(struct reconciler *r);
-
-static void slot_dequeue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (!r->in_slot_queue)
-                return;
-        for (struct reconciler **p = &g->slot_queue_head; *p; p = &(*p)->slot_next)
-                if (*p == r) {
-                        *p = r->slot_next;
-                        break;
-                }
-        g->slot_queue_tail = NULL;
-        for (struct reconciler *i = g->slot_queue_head; i; i = i->slot_next)
-                g->slot_queue_tail = i;
-        r->slot_next = NULL;
-        r->in_slot_queue = false;
-}
-
-static void slot_enqueue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (r->in_slot_queue)
-                return;
-        r->slot_next = NULL;
-        if (g->slot_queue_tail)
-                g->slot_queue_tail->slot_next = r;
-        else
-                g->slot_queue_head = r;
-        g->slot_queue_tail = r;
-        r->in_slot_queue = true;
-}
-
-static void slot_take(struct reconciler *r) {
-        if (r->holds_slot)
-                return;
-        r->holds_slot = true;
-        r->region->creating++;
-}
-
-static void slot_release(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (!r->holds_slot)
-                return;
-        r->holds_slot = false;
-        g->creating--;
-        /* Hand the slot to the stream that has waited longest. */
-        while (g->slot_queue_head && g->creating < RECONCILE_MAX_CREATING) {
-                struct reconciler *next = g->slot_queue_head;
-                slot_dequeue(next);
-                if (next->phase == PHASE_WAIT_SLOT && !next->stopping)
-                        act(next);
-        }
 }
 
 /* ---- settling ----------------------------------------------------------- */
@@ -172,6 +55,14 @@ static void mark_observed(struct reconciler *r) {
         r->ops->changed(r, r->owner);
 }
 
+/* Give back consumer slots down to `keep` (what is still CREATING). */
+static void consumer_slots_release(struct reconciler *r, unsigned keep) {
+        while (r->consumer_slots > keep) {
+                r->consumer_slots--;
+                r->region->consumers_creating--;
+        }
+}
+
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
         /* A pass cut short by shutdown says nothing about the stream's health. */
@@ -188,6 +79,12 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
         slot_dequeue(r);
         if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
                 slot_release(r);
+        if (phase == PHASE_FAILED) {
+                reconcile_wait_reset(&r->wait);
+                consumer_slots_release(r, 0);
+        }
+        /* A probe that failed for good must not leave the queue waiting. */
+        slot_dispatch(r->region, RECONCILE_MAX_CREATING);
         if (!r->settled) {
                 r->settled = true;
                 r->ops->settled(r, r->owner);
@@ -219,12 +116,25 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
 
 /* ---- waiting ------------------------------------------------------------ */
 
+static void list_consumers(struct reconciler *r);
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
+                return 0;
+        }
+        if (r->poll_act) {
+                r->poll_act = false;
+                act(r);
+                return 0;
+        }
+        if (r->poll_consumers) {
+                /* Only its consumers are settling: the stream itself is ACTIVE. */
+                r->poll_consumers = false;
+                list_consumers(r);
                 return 0;
         }
         describe(r);
@@ -234,7 +144,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* The stream is not ACTIVE yet (or was busy): look again after the poll
  * interval, unless it has been waiting past its timeout. */
 static void poll_later(struct reconciler *r) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         int k;
 
         if (r->wait_started == 0)
@@ -295,6 +205,74 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
                 fail(r, terminal, &f, "%s", text);
 }
 
+/* ---- waiting on AWS (limits, busy streams) ------------------------------- */
+
+static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct reconciler *r = userdata;
+
+        r->timer = sd_event_source_disable_unref(r->timer);
+        if (r->stopping)
+                settle(r, PHASE_FAILED);
+        else
+                r->wait_step(r);
+        return 0;
+}
+
+/* An answer arrived for the step `step`. A refusal that means "not now" (a
+ * rate, the account's CREATING limit, a busy stream) makes the stream wait
+ * and try the same step again after a backoff; returns true then (and when
+ * the wait ran out: the stream failed). Success ends a wait. */
+static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void (*step)(struct reconciler *r)) {
+        enum reconcile_wait_kind kind = reconcile_wait_classify(res);
+        bool create = r->phase == PHASE_ACT && r->plan.actions[0].type == ACTION_CREATE_STREAM;
+        bool was_waiting = reconcile_wait_active(&r->wait);
+        char why[1024];
+        uint64_t delay;
+        int k;
+
+        if (kind == RECONCILE_WAIT_NONE) {
+                if (kinesis_result_ok(res)) {
+                        reconcile_wait_over(&r->wait, fields_of(r));
+                        if (was_waiting)
+                                r->ops->changed(r, r->owner);
+                }
+                return false;
+        }
+        k = reconcile_wait_refused(&r->wait, res, kind, r->settings.poll_usec, r->settings.timeout_usec,
+                                   fields_of(r), why, sizeof why, &delay);
+        if (k < 0) {
+                if (create)
+                        slot_release(r);
+                fail(r, true, NULL, "%s", k == -ETIME ? why : "out of memory");
+                return true;
+        }
+        if (!was_waiting)
+                r->ops->changed(r, r->owner);
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return true;
+        }
+        if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
+                /* Hold the region's creations first, so that the freed slot
+                 * goes to nobody, then queue up again at the head. */
+                k = region_hold(r, r->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->settings.poll_usec
+                                                                               : RECONCILE_HOLD_MIN_USEC);
+                slot_release(r);
+                if (k < 0) {
+                        fail(r, false, NULL, "cannot arm the hold timer: %s", strerror(-k));
+                        return true;
+                }
+                slot_requeue_first(r);
+                return true;
+        }
+        r->phase = PHASE_WAIT_AWS;
+        r->wait_step = step;
+        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        if (k < 0)
+                fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
+        return true;
+}
+
 /* ---- observing ---------------------------------------------------------- */
 
 static void list_consumers(struct reconciler *r);
@@ -304,12 +282,11 @@ static void list_consumers(struct reconciler *r);
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (wait_on(r, res, describe))
+                return false;
         if (kinesis_result_ok(res))
                 return true;
-        if (error_is(res, "ResourceInUseException"))
-                poll_later(r);
-        else
-                fail_result(r, res);
+        fail_result(r, res);
         return false;
 }
 
@@ -323,6 +300,8 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
         r->obs.consumers_known = true;
+        consumer_slots_release(r, reconcile_consumers_settling(r->decl, &r->obs));
+        r->consumers_fresh = true;
         r->ops->changed(r, r->owner);
         go_plan(r);
 }
@@ -341,7 +320,7 @@ static void list_consumers(struct reconciler *r) {
 }
 
 static void after_observe(struct reconciler *r) {
-        if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn)
+        if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
         else
                 go_plan(r);
@@ -357,6 +336,7 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
         r->obs.tags = tags;
         r->obs.n_tags = n;
         r->obs.tags_known = true;
+        r->tags_fresh = true;
         after_observe(r);
 }
 
@@ -391,6 +371,8 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (wait_on(r, res, describe))
+                return;
         if (error_is(res, "ResourceNotFoundException")) {
                 if (r->obs.exists)
                         log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
@@ -431,8 +413,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
 
         if (r->obs.status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
-        else
+        else {
+                if (r->holds_slot)
+                        region_hold_end(r->region); /* the account has a slot free again */
                 slot_release(r);
+        }
 
         if (r->obs.status != STREAM_STATUS_ACTIVE) {
                 /* Tags and consumers are read once it is ACTIVE: this is all
@@ -457,7 +442,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         }
         r->wait_started = 0;
 
-        if (r->decl->tags_declared)
+        if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -492,7 +477,7 @@ static void describe(struct reconciler *r) {
  * of an ACTIVE stream also tells the conflict tracker what is in sync: a
  * correction found changed back is said once, held, and planned without. */
 static int plan_held(struct reconciler *r, const struct stream_decl *d, struct plan *ret) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         struct plan p = {};
         unsigned reverted;
         int k;
@@ -555,7 +540,7 @@ static void act_guarded(struct reconciler *r) {
 
 static void go_plan(struct reconciler *r) {
         struct plan p = {};
-        uint64_t now = now_usec(CLOCK_REALTIME);
+        uint64_t now = clock_now_usec(CLOCK_REALTIME);
         int k;
 
         /* Everything exported (ARN, settings, consumers) has been read. */
@@ -605,7 +590,8 @@ static void go_plan(struct reconciler *r) {
                 fail(r, false, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (reconcile_consumers_settling(r->decl, &r->obs)) {
+        if (reconcile_consumers_settling(r->decl, &r->obs) > 0) {
+                r->poll_consumers = r->obs.arn != NULL;
                 poll_later(r);
                 return;
         }
@@ -643,7 +629,7 @@ static void budget_count(struct reconciler *r, const struct action *a, uint64_t 
 }
 
 static void record_change(struct reconciler *r, const struct action *a) {
-        uint64_t now = now_usec(CLOCK_REALTIME);
+        uint64_t now = clock_now_usec(CLOCK_REALTIME);
 
         r->last_change_usec = now;
         budget_count(r, a, now);
@@ -658,6 +644,12 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
+                consumer_slots_release(r, r->consumer_slots - 1);
+        /* Busy: observe again, then the plan's next step. Refused for a
+         * limit: this very step again. */
+        if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
+                return;
 
         if (kinesis_result_ok(res)) {
                 struct log_fields f = fields(r);
@@ -670,10 +662,16 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 guard_accepted(&r->guard, a);
                 record_change(r, a);
+                if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
+                        r->tags_fresh = false;
+                if (a->type == ACTION_REGISTER_CONSUMER)
+                        r->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
+                        r->region->hold_tries = 0;
+                        slot_dispatch(r->region, RECONCILE_MAX_CREATING); /* the probe got through */
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
-                        r->wait_started = now_usec(CLOCK_MONOTONIC);
+                        r->wait_started = clock_now_usec(CLOCK_MONOTONIC);
                         r->waited = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
@@ -685,13 +683,6 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         if (a->type == ACTION_CREATE_STREAM)
                 slot_release(r);
-        if (error_is(res, "ResourceInUseException")) {
-                /* Busy (UPDATING, or just created by someone else): look again later. */
-                log_fields(LOG_DEBUG, fields_of(r), "Stream %s is busy (%s), waiting.", r->decl->name,
-                           strna(res->error_message));
-                poll_later(r);
-                return;
-        }
         if (error_is(res, "ResourceNotFoundException")) {
                 /* It vanished under us: plan again, which creates it. */
                 obs_reset(r);
@@ -701,7 +692,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         fail_result(r, res);
 }
 
-static void act(struct reconciler *r) {
+void act(struct reconciler *r) {
         const struct action *a = &r->plan.actions[0];
         json_object *req;
         int k;
@@ -711,12 +702,26 @@ static void act(struct reconciler *r) {
                 return;
         }
         if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
-                if (r->region->creating >= RECONCILE_MAX_CREATING) {
+                /* FIFO: behind those already queued, and nobody during a hold. */
+                if (r->region->creating >= RECONCILE_MAX_CREATING || r->region->create_hold ||
+                    r->region->slot_queue_head) {
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;
                 }
                 slot_take(r);
+        }
+        if (a->type == ACTION_REGISTER_CONSUMER) {
+                /* At most 5 consumers CREATING in the account: look again
+                 * after the poll interval (ours turn ACTIVE in seconds). */
+                if (r->region->consumers_creating >= RECONCILE_MAX_CONSUMERS_CREATING) {
+                        r->poll_consumers = false;
+                        r->poll_act = true;
+                        poll_later(r);
+                        return;
+                }
+                r->consumer_slots++;
+                r->region->consumers_creating++;
         }
         if (++r->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
                 fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
@@ -774,12 +779,14 @@ struct reconciler *reconciler_free(struct reconciler *r) {
                 return NULL;
         cancel_pending(r);
         slot_release(r);
+        consumer_slots_release(r, 0);
         stream_obs_done(&r->obs);
         if (r->have_plan)
                 plan_done(&r->plan);
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
+        reconcile_wait_reset(&r->wait);
         sd_event_unref(r->event);
         free(r);
         return NULL;
@@ -843,6 +850,9 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->terminal = false;
         r->actions_this_pass = 0;
         r->drift_left = false;
+        r->tags_fresh = r->consumers_fresh = false;
+        r->poll_consumers = r->poll_act = false;
+        consumer_slots_release(r, 0);
         r->wait_started = 0;
         r->waited = false;
         if (listed) {
@@ -865,82 +875,6 @@ void reconciler_fail_pass(struct reconciler *r, const char *why) {
 
 void reconciler_stop(struct reconciler *r) {
         r->stopping = true;
-        if (r->phase == PHASE_POLL || r->phase == PHASE_WAIT_SLOT)
+        if (r->phase == PHASE_POLL || r->phase == PHASE_WAIT_SLOT || r->phase == PHASE_WAIT_AWS)
                 settle(r, PHASE_FAILED);
-}
-
-const struct stream_decl *reconciler_decl(const struct reconciler *r) {
-        return r->decl;
-}
-
-struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
-        return r->region;
-}
-
-bool reconciler_ready(const struct reconciler *r) {
-        return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
-}
-
-bool reconciler_converged(const struct reconciler *r) {
-        return reconciler_ready(r) && !r->drift_left;
-}
-
-bool reconciler_failed(const struct reconciler *r) {
-        return r->phase == PHASE_FAILED;
-}
-
-bool reconciler_failed_terminally(const struct reconciler *r) {
-        return r->phase == PHASE_FAILED && r->terminal;
-}
-
-bool reconciler_observed(const struct reconciler *r) {
-        return r->observed;
-}
-
-const struct stream_obs *reconciler_obs(const struct reconciler *r) {
-        return &r->obs;
-}
-
-const struct plan *reconciler_plan(const struct reconciler *r) {
-        return r->have_plan ? &r->plan : NULL;
-}
-
-const char *reconciler_last_error(const struct reconciler *r) {
-        return r->last_error;
-}
-
-void reconciler_export(const struct reconciler *r, struct state_stream *ret,
-                       struct state_consumer *buf, size_t n_buf) {
-        const struct stream_obs *o = &r->obs;
-        size_t n = 0;
-
-        for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
-                for (size_t j = 0; j < o->n_consumers; j++)
-                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i])) {
-                                buf[n++] = (struct state_consumer){ o->consumers[j].name,
-                                                                    o->consumers[j].arn };
-                                break;
-                        }
-
-        *ret = (struct state_stream){
-                .name = r->decl->name,
-                .region = r->region->region,
-                .arn = o->exists ? o->arn : r->seed_arn,
-                /* A stream whose last pass failed is FAILED, whether or not it
-                 * exists, until a pass succeeds: so kinesisd_stream_failed is
-                 * right and the status does not flicker while a new pass looks. */
-                .status = r->failed_last ? "FAILED"
-                          : !o->exists   ? "MISSING"
-                                         : stream_status_to_string(o->status),
-                .mode = o->exists ? (o->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED")
-                                  : NULL,
-                .shards = o->exists ? o->open_shards : 0,
-                .retention_hours = o->exists ? o->retention_hours : 0,
-                .consumers = buf,
-                .n_consumers = n,
-                .last_change_usec = r->last_change_usec,
-                .last_error = r->last_error,
-                .conflict_held = (unsigned) __builtin_popcount(
-                        conflict_held_mask(&r->guard.conflicts, now_usec(CLOCK_MONOTONIC))),
-        };
 }

@@ -20,6 +20,8 @@
 
 /* AWS allows at most 5 streams CREATING at once per account and region. */
 #define RECONCILE_MAX_CREATING 5
+/* AWS allows at most 5 consumers CREATING at once per account and region. */
+#define RECONCILE_MAX_CONSUMERS_CREATING 5
 /* Changes one stream may make in one pass before it counts as not converging:
  * far above any legitimate plan (14 scaling steps + 50 tag chunks ...). */
 #define RECONCILE_MAX_ACTIONS_PER_PASS 100
@@ -32,7 +34,19 @@ struct reconcile_region {
         struct kinesis_client *client;
         unsigned creating;           /* streams of ours holding a CREATING slot */
         struct reconciler *slot_queue_head, *slot_queue_tail;
+        /* AWS refused a CreateStream of ours because the account already has
+         * 5 streams CREATING or DELETING (someone else's, or other hosts'):
+         * no CreateStream of ours until the hold ends, on a backoff timer or
+         * when one of our CREATING streams turns ACTIVE. Then one stream
+         * tries first; the rest follow once it got through. */
+        unsigned consumers_creating; /* consumers of ours registered and not ACTIVE yet */
+        bool create_hold;
+        unsigned hold_tries;
+        uint64_t hold_rng;
+        sd_event_source *hold_timer;
 };
+/* Release what the region's reconcilers left in it (the hold timer). */
+void reconcile_region_done(struct reconcile_region *g);
 
 struct reconcile_ops {
         void (*settled)(struct reconciler *r, void *owner); /* done or failed for this pass */
@@ -97,6 +111,9 @@ const struct stream_obs *reconciler_obs(const struct reconciler *r);
 /* The plan of the last observation (plan_only passes), or NULL. */
 const struct plan *reconciler_plan(const struct reconciler *r);
 const char *reconciler_last_error(const struct reconciler *r);
+/* Waiting on AWS (a rate, the CREATING limit, a busy stream): what it waits
+ * on, escaped AWS text, or NULL when it does not wait. Not failed, not done. */
+const char *reconciler_waiting(const struct reconciler *r);
 
 /* Fill an export entry; strings borrowed from r; consumers written into
  * buf (at most n_buf, declared consumers only). */

@@ -164,6 +164,9 @@ static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
         fputs(",\n", f);
         json_put_key(f, in, "last_error");
         json_put_string(f, s->last_error);
+        fputs(",\n", f);
+        json_put_key(f, in, "waiting");
+        json_put_string(f, s->waiting);
         fputs(last ? "\n    }\n" : "\n    },\n", f);
         return 0;
 }

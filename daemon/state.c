@@ -416,7 +416,7 @@ static void prom_seconds(FILE *f, uint64_t usec) {
         fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
 }
 
-enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_CONFLICT_HELD };
+enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_CONFLICT_HELD, GAUGE_WAITING };
 
 static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
         switch (g) {
@@ -430,6 +430,8 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
                 return streq_ptr(s->status, "FAILED");
         case GAUGE_CONFLICT_HELD:
                 return s->conflict_held;
+        case GAUGE_WAITING:
+                return s->waiting != NULL;
         }
         return 0;
 }
@@ -456,6 +458,8 @@ static int render_metrics(FILE *f, const void *userdata) {
                 { "kinesisd_stream_failed", GAUGE_FAILED, "Whether kinesisd gave up on the stream (1) or not (0)." },
                 { "kinesisd_stream_conflict_held", GAUGE_CONFLICT_HELD,
                   "Settings of the stream left alone because another party changed them back." },
+                { "kinesisd_stream_waiting", GAUGE_WAITING,
+                  "Whether the stream waits on an AWS limit or a busy stream (1) or not (0)." },
         };
         const struct {
                 const char *name;

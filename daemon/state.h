@@ -34,6 +34,7 @@ struct state_stream {
         uint64_t last_change_usec; /* CLOCK_REALTIME of the last change kinesisd made, 0: never */
         const char *last_error;    /* NULL: none */
         unsigned conflict_held;    /* settings left alone now: another party changed them back */
+        const char *waiting;       /* what it waits on in AWS (a limit, a busy stream); NULL: not */
 };
 
 /* Counters for metrics.prom. */

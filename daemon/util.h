@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -86,6 +87,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 #define NSEC_PER_USEC UINT64_C(1000)
+
+/* Microseconds on clock (CLOCK_MONOTONIC for waits, CLOCK_REALTIME for what
+ * outlives the process). */
+static inline uint64_t clock_now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
 #define USEC_INFINITY UINT64_MAX
 
 /* Free and return NULL, for "p = mfree(p);". */

@@ -32,8 +32,11 @@ static void test_throttle_codes(void) {
                 CHECK_INTEQ(retry_classify(0, 400, throttles[i], NULL), RETRY_THROTTLE);
         }
         CHECK(retry_error_is_throttle("LimitExceededException", "Rate exceeded for stream x"));
-        CHECK(retry_error_is_throttle("LimitExceededException",
-                                     "Only 5 streams can be CREATING simultaneously"));
+        /* A concurrency refusal is waited out by the reconciler, not retried at once. */
+        CHECK(!retry_error_is_throttle("LimitExceededException",
+                                      "Only 5 streams can be CREATING simultaneously"));
+        CHECK(!retry_error_is_throttle("LimitExceededException",
+                                      "Limit for streams being created concurrently exceeded"));
         CHECK(!retry_error_is_throttle("LimitExceededException", "shard limit of 500 reached"));
         CHECK(!retry_error_is_throttle("LimitExceededException", NULL));
         CHECK(!retry_error_is_throttle("ResourceNotFoundException", "Rate exceeded"));
@@ -629,8 +632,12 @@ static void test_builders(void) {
         CHECK(kinesis_req_retention(NULL, 24) == NULL);
 
         CHECK(kinesis_operation_rate("DescribeStreamSummary", &per_stream) == 20 && !per_stream);
-        CHECK(kinesis_operation_rate("ListTagsForStream", &per_stream) == 5 && per_stream);
-        CHECK(kinesis_operation_rate("IncreaseStreamRetentionPeriod", &per_stream) == 5 && per_stream);
+        /* DESIGN §6: tags and retention are per account; consumer listing per stream. */
+        CHECK(kinesis_operation_rate("ListTagsForStream", &per_stream) == 5 && !per_stream);
+        CHECK(kinesis_operation_rate("IncreaseStreamRetentionPeriod", &per_stream) == 5 && !per_stream);
+        CHECK(kinesis_operation_rate("UpdateShardCount", &per_stream) == 10 && !per_stream);
+        CHECK(kinesis_operation_rate("ListStreamConsumers", &per_stream) == 5 && per_stream);
+        CHECK(kinesis_operation_rate("DescribeStreamConsumer", &per_stream) == 20 && per_stream);
         CHECK(kinesis_operation_rate("CreateStream", &per_stream) == 5 && !per_stream);
         CHECK(kinesis_operation_rate("Whatever", &per_stream) == 5 && !per_stream);
 }

@@ -76,7 +76,7 @@ def test_first_run():
 
     by_name = {s["name"]: s for s in got}
     keys = {"name", "region", "arn", "status", "mode", "shards", "retention_hours", "consumers",
-            "last_change", "last_error"}
+            "last_change", "last_error", "waiting"}
     for k in STREAMS:
         name, e = P + k, expected(k)
         s = by_name.get(name)
@@ -100,6 +100,7 @@ def test_first_run():
                 "%s: retention %dh" % (name, e["retention"]),
                 "%s / %s" % (s["retention_hours"], d["RetentionPeriodHours"]))
         T.check(s["last_error"] is None, "%s: no last_error" % name, str(s["last_error"]))
+        T.check(s["waiting"] is None, "%s: not waiting once converged" % name, str(s["waiting"]))
         T.check(isinstance(s["last_change"], str), "%s: last_change set (it was created)" % name,
                 str(s["last_change"]))
         if e["kms"]:

@@ -28,15 +28,19 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 20.0
 CLIENT_TIMEOUT = 30.0
-RATE_FRACTION = 0.8  # manager.c's kinesis_options
-# DESIGN §6 rates (kinesis.c's table); (rate, per_stream)
+RATE_FRACTION = 0.5  # reconcile.api_share's default (config.h CONFIG_API_SHARE_DEFAULT)
+# DESIGN §6 rates (kinesis.c's table); (rate, per_stream). Unlisted: (5, False).
 RATES = {
-    "CreateStream": (5, False), "ListStreams": (5, False), "AddTagsToStream": (5, False),
+    "CreateStream": (5, False), "DeleteStream": (5, False), "ListStreams": (5, False),
+    "AddTagsToStream": (5, False), "RemoveTagsFromStream": (5, False),
+    "ListTagsForStream": (5, False), "RegisterStreamConsumer": (5, False),
     "DescribeStream": (10, False), "DescribeStreamSummary": (20, False),
-    "IncreaseStreamRetentionPeriod": (5, True), "DecreaseStreamRetentionPeriod": (5, True),
-    "EnableEnhancedMonitoring": (5, True), "DisableEnhancedMonitoring": (5, True),
-    "ListTagsForStream": (5, True), "RemoveTagsFromStream": (5, True),
-    "ListStreamConsumers": (5, True), "RegisterStreamConsumer": (5, False),
+    "UpdateShardCount": (10, False), "UpdateStreamWarmThroughput": (5, False),
+    "IncreaseStreamRetentionPeriod": (5, False), "DecreaseStreamRetentionPeriod": (5, False),
+    "EnableEnhancedMonitoring": (5, False), "DisableEnhancedMonitoring": (5, False),
+    "DescribeLimits": (1, False),
+    "ListStreamConsumers": (5, True), "DeregisterStreamConsumer": (5, True),
+    "DescribeStreamConsumer": (20, True),
 }
 # Outcomes the standard retry mode retries (http_retry_classify()).
 RETRYABLE_FAULTS = {"throttle", "limit-rate", "500", "503", "reset", "short-body", "stall",
@@ -313,13 +317,17 @@ def retryable(e):
 def chains(entries, gap_break=25.0):
     """Group attempts of one HTTP request: a request follows the previous one
     with the same operation, stream and body when that one ended in an outcome
-    the standard mode retries. Returns a list of lists, in arrival order."""
+    the standard mode retries. Returns a list of lists, in arrival order.
+    The HTTP layer never makes more than MAX_ATTEMPTS: a request after those
+    is the reconciler trying the step again after a wait (throttling is not
+    a failure), so it opens a new chain."""
     open_chain = {}
     out = []
     for e in entries:
         key = (e["op"], e["stream"], e["body_sha256"])
         c = open_chain.get(key)
-        if c is not None and retryable(c[-1]) and e["t"] - c[-1]["t_end"] < gap_break:
+        if c is not None and retryable(c[-1]) and e["t"] - c[-1]["t_end"] < gap_break and \
+                len(c) < MAX_ATTEMPTS:
             c.append(e)
         else:
             c = [e]

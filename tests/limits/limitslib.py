@@ -127,11 +127,15 @@ def daemon_pair(t, duration):
     return "http://127.0.0.1:%d" % port, t.path("mock%d-proxy.jsonl" % n)
 
 
-def stream_config(names, endpoint, region):
+def stream_config(names, endpoint, region, api_share=None):
     """A kinesisd.yaml declaring names: 1 shard, 48 h retention, two tags and
-    one consumer each."""
+    one consumer each; reconcile.api_share as given (None: the default)."""
     out = ["aws:", "  region: %s" % region, "  endpoint: %s" % endpoint,
-           "reconcile:", "  poll: 200ms", "  timeout: 90s", "streams:"]
+           "reconcile:", "  poll: 200ms", "  timeout: 90s"]
+    share = api_share or os.environ.get("KINESISD_TEST_API_SHARE")
+    if share:
+        out.append("  api_share: %s" % share)
+    out.append("streams:")
     for n in names:
         out += ["  - name: %s" % n, "    shards: 1", "    retention_hours: 48",
                 "    tags: { owner: limits, stream: %s }" % n, "    consumers:", "      - %s-c" % n]

@@ -297,7 +297,8 @@ static struct state_stream base_streams[] = {
           .mode = "ON_DEMAND", .shards = 3, .retention_hours = 24, .consumers = clicks_consumers,
           .n_consumers = ELEMENTSOF(clicks_consumers) },
         { .name = "audit", .region = "us-west-2", .arn = NULL, .status = "CREATING", .mode = NULL,
-          .shards = 0, .retention_hours = 24 },
+          .shards = 0, .retention_hours = 24,
+          .waiting = "CreateStream: LimitExceededException: Rate exceeded \"x\"" },
         { .name = "a", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/a",
           .status = "FAILED", .mode = "PROVISIONED", .shards = 1, .retention_hours = 24,
           .consumers = a_consumers, .n_consumers = ELEMENTSOF(a_consumers),
@@ -368,6 +369,7 @@ static void check_streams_json(const char *dir, const char *expect_generated_at)
         CHECK_INTEQ(json_int(s, "retention_hours"), 24);
         CHECK(json_is_null(s, "last_change"));
         CHECK(json_is_null(s, "last_error"));
+        CHECK(json_is_null(s, "waiting"));
 
         s = json_object_array_get_idx(arr, 1); /* a */
         CHECK_STREQ(json_str(s, "status"), "FAILED");
@@ -391,6 +393,7 @@ static void check_streams_json(const char *dir, const char *expect_generated_at)
         CHECK(json_is_null(s, "arn"));
         CHECK(json_is_null(s, "mode"));
         CHECK_STREQ(json_str(s, "status"), "CREATING");
+        CHECK_STREQ(json_str(s, "waiting"), "CreateStream: LimitExceededException: Rate exceeded \"x\"");
 
         s = json_object_array_get_idx(arr, 3); /* orders */
         CHECK_STREQ(json_str(s, "last_change"), "2023-11-14T22:12:20Z");
@@ -437,6 +440,10 @@ static void check_metrics(const char *dir) {
                 "# TYPE kinesisd_stream_failed gauge\n"
                 "kinesisd_stream_failed{region=\"eu-west-1\",stream=\"clicks\"} 0\n"
                 "kinesisd_stream_failed{region=\"us-west-2\",stream=\"a\"} 1\n",
+                "# TYPE kinesisd_stream_waiting gauge\n"
+                "kinesisd_stream_waiting{region=\"eu-west-1\",stream=\"clicks\"} 0\n"
+                "kinesisd_stream_waiting{region=\"us-west-2\",stream=\"a\"} 0\n"
+                "kinesisd_stream_waiting{region=\"us-west-2\",stream=\"audit\"} 1\n",
                 "# TYPE kinesisd_api_calls_total counter\nkinesisd_api_calls_total 42\n",
                 "# TYPE kinesisd_api_errors_total counter\nkinesisd_api_errors_total 3\n",
                 "# TYPE kinesisd_api_throttled_total counter\nkinesisd_api_throttled_total 2\n",

@@ -1,0 +1,86 @@
+/* The reconciler as its owner reads it: accessors and the entry it gives
+ * the exports (streams.json, streams.env, .arn files, metrics).
+ *
+ * Must never: change the reconciler, or call AWS. */
+#include "reconcile-internal.h"
+
+const struct stream_decl *reconciler_decl(const struct reconciler *r) {
+        return r->decl;
+}
+
+struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
+        return r->region;
+}
+
+bool reconciler_ready(const struct reconciler *r) {
+        return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
+}
+
+bool reconciler_converged(const struct reconciler *r) {
+        return reconciler_ready(r) && !r->drift_left;
+}
+
+bool reconciler_failed(const struct reconciler *r) {
+        return r->phase == PHASE_FAILED;
+}
+
+bool reconciler_failed_terminally(const struct reconciler *r) {
+        return r->phase == PHASE_FAILED && r->terminal;
+}
+
+bool reconciler_observed(const struct reconciler *r) {
+        return r->observed;
+}
+
+const struct stream_obs *reconciler_obs(const struct reconciler *r) {
+        return &r->obs;
+}
+
+const struct plan *reconciler_plan(const struct reconciler *r) {
+        return r->have_plan ? &r->plan : NULL;
+}
+
+const char *reconciler_last_error(const struct reconciler *r) {
+        return r->last_error;
+}
+
+const char *reconciler_waiting(const struct reconciler *r) {
+        return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
+}
+
+void reconciler_export(const struct reconciler *r, struct state_stream *ret,
+                       struct state_consumer *buf, size_t n_buf) {
+        const struct stream_obs *o = &r->obs;
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
+                for (size_t j = 0; j < o->n_consumers; j++)
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i])) {
+                                buf[n++] = (struct state_consumer){ o->consumers[j].name,
+                                                                    o->consumers[j].arn };
+                                break;
+                        }
+
+        *ret = (struct state_stream){
+                .name = r->decl->name,
+                .region = r->region->region,
+                .arn = o->exists ? o->arn : r->seed_arn,
+                /* A stream whose last pass failed is FAILED, whether or not it
+                 * exists, until a pass succeeds: so kinesisd_stream_failed is
+                 * right and the status does not flicker while a new pass looks. */
+                .status = r->failed_last ? "FAILED"
+                          : !o->exists   ? "MISSING"
+                                         : stream_status_to_string(o->status),
+                .mode = o->exists ? (o->mode == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED")
+                                  : NULL,
+                .shards = o->exists ? o->open_shards : 0,
+                .retention_hours = o->exists ? o->retention_hours : 0,
+                .consumers = buf,
+                .n_consumers = n,
+                .last_change_usec = r->last_change_usec,
+                .last_error = r->last_error,
+                .waiting = reconciler_waiting(r),
+                .conflict_held = (unsigned) __builtin_popcount(
+                        conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC))),
+        };
+}

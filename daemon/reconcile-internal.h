@@ -1,0 +1,95 @@
+/* What reconcile.c and reconcile-slot.c share: the reconciler itself and
+ * the slot queue's face. Nothing outside daemon/reconcile*.c includes it:
+ * the rest of the daemon sees reconcile.h. */
+#pragma once
+
+#include "log.h"
+#include "reconcile.h"
+#include "reconcile-guard.h"
+#include "reconcile-wait.h"
+
+enum reconcile_phase {
+        PHASE_IDLE,
+        PHASE_DESCRIBE,
+        PHASE_LIST_TAGS,
+        PHASE_LIST_CONSUMERS,
+        PHASE_WAIT_SLOT,
+        PHASE_ACT,
+        PHASE_POLL,
+        PHASE_WAIT_AWS, /* refused for a limit or busy: the same step again after a backoff */
+        PHASE_DONE,
+        PHASE_FAILED,
+};
+
+struct reconciler {
+        sd_event *event;
+        const struct stream_decl *decl;
+        struct reconcile_region *region;
+        struct reconcile_settings settings;
+        const struct reconcile_ops *ops;
+        void *owner;
+
+        enum reconcile_phase phase;
+        bool stopping;
+        struct kinesis_call *call;
+        sd_event_source *timer;
+
+        struct stream_obs obs;
+        struct plan plan;
+        bool have_plan;
+
+        bool holds_slot;
+        bool in_slot_queue;
+        struct reconciler *slot_next;
+
+        uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
+        bool waited;           /* it was not ACTIVE at some point this pass */
+        unsigned actions_this_pass;
+        bool terminal;
+        bool settled; /* the owner was told this pass */
+        bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
+        bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
+        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
+                             until AWS says the stream is gone, so a start while AWS is
+                             unreachable does not take ARNs away from other services */
+
+        /* History kept across passes and reloads (CLOCK_REALTIME); the
+         * budgets are in the manager's book (settings.budget). */
+        uint64_t last_change_usec;
+        char *last_error;
+        char *last_refusal; /* warned once per distinct text */
+        struct reconcile_guard guard; /* changes without effect, conflicts */
+        bool drift_left;    /* settled with a correction it may not make now */
+        struct log_fields lf;
+
+        /* The tags read this pass still hold: only a tag change of ours (or a
+         * new pass) makes them worth a ListTagsForStream again, a call AWS
+         * allows 5 times a second per account. */
+        bool tags_fresh;
+        bool consumers_fresh;    /* likewise the consumers, until we register one */
+        unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
+        bool poll_consumers;     /* the poll timer lists consumers, not the stream */
+        bool poll_act;           /* the poll timer tries the plan's step again (a consumer slot) */
+
+        struct reconcile_wait wait;
+        void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */
+};
+
+/* Send the first action of the plan (reconcile.c): CreateStream waits for a slot. */
+void act(struct reconciler *r);
+
+/* reconcile-slot.c */
+void slot_dequeue(struct reconciler *r);
+void slot_enqueue(struct reconciler *r);
+/* Back to the head of the queue (refused: it keeps its place), in PHASE_WAIT_SLOT. */
+void slot_requeue_first(struct reconciler *r);
+void slot_take(struct reconciler *r);
+/* Give r's slot back and hand free ones on. */
+void slot_release(struct reconciler *r);
+/* Hand free slots to the streams queued longest; at most max of them. */
+void slot_dispatch(struct reconcile_region *g, unsigned max);
+/* One of ours left CREATING: end a hold, let one stream try. */
+void region_hold_end(struct reconcile_region *g);
+/* A CreateStream of r was refused for the account's CREATING limit: hold
+ * the region's creations for a backoff starting near base_usec. */
+int region_hold(struct reconciler *r, uint64_t base_usec);
