@@ -7,6 +7,7 @@
 #include "kinesis.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <strings.h>
 #include <time.h>
@@ -88,6 +89,18 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {
 
 bool kinesis_result_is_final(const struct kinesis_result *r) {
         return r->error == 0 && retry_classify(0, r->http_status, r->error_type, r->error_message) == RETRY_NO;
+}
+
+double kinesis_pacer_burst(double limit, double share) {
+        /* AWS counts calls in each second. A bucket of b tokens refilled at
+         * limit * share lets at most b + limit * share calls into any one
+         * second: b = limit * (1 - share), rounded down, keeps that within
+         * the limit, so a wave of calls (five creations, their first polls)
+         * goes out at once instead of spaced, and the rate over time is still
+         * the share. At least one token: a share near 1 means no burst. */
+        double b = floor(limit * (1 - share) + 1e-9);
+
+        return b < 1 ? 1 : b;
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -246,7 +259,8 @@ static int pacer_for(struct kinesis_client *c, const char *operation, const char
                 free(n->stream);
                 return -ENOMEM;
         }
-        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction, &n->pacer);
+        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction,
+                      kinesis_pacer_burst(rate, c->fraction), &n->pacer);
         if (r < 0) {
                 free(n->operation);
                 free(n->stream);

@@ -39,7 +39,7 @@ struct reconciler {
         bool have_plan;
 
         bool holds_slot;
-        bool in_slot_queue;
+        struct reconcile_queue *queue; /* the one it waits in, or NULL */
         struct reconciler *slot_next;
 
         uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
@@ -69,7 +69,7 @@ struct reconciler {
         bool consumers_fresh;    /* likewise the consumers, until we register one */
         unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
         bool poll_consumers;     /* the poll timer lists consumers, not the stream */
-        bool poll_act;           /* the poll timer tries the plan's step again (a consumer slot) */
+        bool consumer_turn;      /* handed a consumer slot: act() registers without queueing */
 
         struct reconcile_wait wait;
         void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */
@@ -79,8 +79,13 @@ struct reconciler {
 void act(struct reconciler *r);
 
 /* reconcile-slot.c */
+/* Leave whatever queue r waits in (none: nothing happens). */
 void slot_dequeue(struct reconciler *r);
 void slot_enqueue(struct reconciler *r);
+/* Wait for a consumer slot (FIFO); act() again when one is free. */
+void consumer_slot_enqueue(struct reconciler *r);
+/* Hand free consumer slots to the streams that have waited longest. */
+void consumer_slot_dispatch(struct reconcile_region *g);
 /* Back to the head of the queue (refused: it keeps its place), in PHASE_WAIT_SLOT. */
 void slot_requeue_first(struct reconciler *r);
 void slot_take(struct reconciler *r);

@@ -1,7 +1,8 @@
-/* The create slots of one region: AWS lets an account have at most 5
- * streams CREATING or DELETING at once, so our streams queue for a slot
- * (FIFO), and while AWS says the account is full because of someone else's
- * streams, the region's creations are held (see struct reconcile_region).
+/* The slots of one region: AWS lets an account have at most 5 streams
+ * CREATING or DELETING at once, and at most 5 consumers CREATING, so our
+ * streams queue for a slot (FIFO), and while AWS says the account is full
+ * because of someone else's streams, the region's creations are held (see
+ * struct reconcile_region).
  *
  * Must never: send anything to AWS itself, or let a stream overtake one
  * queued before it. */
@@ -9,47 +10,52 @@
 
 #include "reconcile-wait.h"
 
-void slot_dequeue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
+static void queue_push(struct reconcile_queue *q, struct reconciler *r) {
+        slot_dequeue(r);
+        r->slot_next = NULL;
+        if (q->tail)
+                q->tail->slot_next = r;
+        else
+                q->head = r;
+        q->tail = r;
+        r->queue = q;
+}
 
-        if (!r->in_slot_queue)
+void slot_dequeue(struct reconciler *r) {
+        struct reconcile_queue *q = r->queue;
+        struct reconciler *prev = NULL;
+
+        if (!q)
                 return;
-        for (struct reconciler **p = &g->slot_queue_head; *p; p = &(*p)->slot_next)
-                if (*p == r) {
-                        *p = r->slot_next;
+        for (struct reconciler *i = q->head; i; prev = i, i = i->slot_next)
+                if (i == r) {
+                        if (prev)
+                                prev->slot_next = r->slot_next;
+                        else
+                                q->head = r->slot_next;
+                        if (q->tail == r)
+                                q->tail = prev;
                         break;
                 }
-        g->slot_queue_tail = NULL;
-        for (struct reconciler *i = g->slot_queue_head; i; i = i->slot_next)
-                g->slot_queue_tail = i;
         r->slot_next = NULL;
-        r->in_slot_queue = false;
+        r->queue = NULL;
 }
 
 void slot_enqueue(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
-
-        if (r->in_slot_queue)
-                return;
-        r->slot_next = NULL;
-        if (g->slot_queue_tail)
-                g->slot_queue_tail->slot_next = r;
-        else
-                g->slot_queue_head = r;
-        g->slot_queue_tail = r;
-        r->in_slot_queue = true;
+        if (r->queue != &r->region->slot_queue)
+                queue_push(&r->region->slot_queue, r);
 }
 
 /* Back to the head of the queue: refused, it keeps its place. */
 void slot_requeue_first(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
+        struct reconcile_queue *q = &r->region->slot_queue;
 
         slot_dequeue(r);
-        r->slot_next = g->slot_queue_head;
-        g->slot_queue_head = r;
-        if (!g->slot_queue_tail)
-                g->slot_queue_tail = r;
-        r->in_slot_queue = true;
+        r->slot_next = q->head;
+        q->head = r;
+        if (!q->tail)
+                q->tail = r;
+        r->queue = q;
         r->phase = PHASE_WAIT_SLOT;
 }
 
@@ -74,12 +80,28 @@ void slot_release(struct reconciler *r) {
  * of them (one: a probe after a hold). Nothing moves during a hold. */
 void slot_dispatch(struct reconcile_region *g, unsigned max) {
         for (unsigned n = 0;
-             n < max && !g->create_hold && g->slot_queue_head && g->creating < RECONCILE_MAX_CREATING;) {
-                struct reconciler *next = g->slot_queue_head;
+             n < max && !g->create_hold && g->slot_queue.head && g->creating < RECONCILE_MAX_CREATING;) {
+                struct reconciler *next = g->slot_queue.head;
                 slot_dequeue(next);
                 if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {
                         n++;
                         slot_take(next); /* so that act() does not queue it again */
+                        act(next);
+                }
+        }
+}
+
+void consumer_slot_enqueue(struct reconciler *r) {
+        queue_push(&r->region->consumer_queue, r);
+        r->phase = PHASE_WAIT_SLOT;
+}
+
+void consumer_slot_dispatch(struct reconcile_region *g) {
+        while (g->consumer_queue.head && g->consumers_creating < RECONCILE_MAX_CONSUMERS_CREATING) {
+                struct reconciler *next = g->consumer_queue.head;
+                slot_dequeue(next);
+                if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {
+                        next->consumer_turn = true;
                         act(next);
                 }
         }

@@ -57,10 +57,15 @@ static void mark_observed(struct reconciler *r) {
 
 /* Give back consumer slots down to `keep` (what is still CREATING). */
 static void consumer_slots_release(struct reconciler *r, unsigned keep) {
+        bool freed = false;
+
         while (r->consumer_slots > keep) {
                 r->consumer_slots--;
                 r->region->consumers_creating--;
+                freed = true;
         }
+        if (freed)
+                consumer_slot_dispatch(r->region);
 }
 
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
@@ -124,11 +129,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
-                return 0;
-        }
-        if (r->poll_act) {
-                r->poll_act = false;
-                act(r);
                 return 0;
         }
         if (r->poll_consumers) {
@@ -704,7 +704,7 @@ void act(struct reconciler *r) {
         if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
                 if (r->region->creating >= RECONCILE_MAX_CREATING || r->region->create_hold ||
-                    r->region->slot_queue_head) {
+                    r->region->slot_queue.head) {
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;
@@ -712,14 +712,16 @@ void act(struct reconciler *r) {
                 slot_take(r);
         }
         if (a->type == ACTION_REGISTER_CONSUMER) {
-                /* At most 5 consumers CREATING in the account: look again
-                 * after the poll interval (ours turn ACTIVE in seconds). */
-                if (r->region->consumers_creating >= RECONCILE_MAX_CONSUMERS_CREATING) {
+                /* At most 5 consumers CREATING in the account: wait in line
+                 * (FIFO) until one of ours turns ACTIVE. */
+                if (!r->consumer_turn &&
+                    (r->region->consumers_creating >= RECONCILE_MAX_CONSUMERS_CREATING ||
+                     r->region->consumer_queue.head)) {
                         r->poll_consumers = false;
-                        r->poll_act = true;
-                        poll_later(r);
+                        consumer_slot_enqueue(r);
                         return;
                 }
+                r->consumer_turn = false;
                 r->consumer_slots++;
                 r->region->consumers_creating++;
         }
@@ -851,7 +853,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->actions_this_pass = 0;
         r->drift_left = false;
         r->tags_fresh = r->consumers_fresh = false;
-        r->poll_consumers = r->poll_act = false;
+        r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = 0;
         r->waited = false;

@@ -28,18 +28,25 @@
 
 struct reconciler;
 
+/* A FIFO of reconcilers waiting for a slot (a CREATING stream, a CREATING
+ * consumer); a reconciler is in at most one at a time. */
+struct reconcile_queue {
+        struct reconciler *head, *tail;
+};
+
 /* What the reconcilers of one region share: the client and the create slots. */
 struct reconcile_region {
         char *region;
         struct kinesis_client *client;
         unsigned creating;           /* streams of ours holding a CREATING slot */
-        struct reconciler *slot_queue_head, *slot_queue_tail;
+        struct reconcile_queue slot_queue;     /* waiting for a create slot, FIFO */
         /* AWS refused a CreateStream of ours because the account already has
          * 5 streams CREATING or DELETING (someone else's, or other hosts'):
          * no CreateStream of ours until the hold ends, on a backoff timer or
          * when one of our CREATING streams turns ACTIVE. Then one stream
          * tries first; the rest follow once it got through. */
         unsigned consumers_creating; /* consumers of ours registered and not ACTIVE yet */
+        struct reconcile_queue consumer_queue; /* waiting to register one, FIFO */
         bool create_hold;
         unsigned hold_tries;
         uint64_t hold_rng;

@@ -130,7 +130,7 @@ static int on_pacer_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int pacer_new(sd_event *e, const char *name, double rate, struct pacer **ret) {
+int pacer_new(sd_event *e, const char *name, double rate, double burst, struct pacer **ret) {
         _cleanup_(pacer_unrefp) struct pacer *p = NULL;
         int r;
 
@@ -142,7 +142,7 @@ int pacer_new(sd_event *e, const char *name, double rate, struct pacer **ret) {
         p->name = strdup(name ? name : "?");
         if (!p->name)
                 return -ENOMEM;
-        token_bucket_init(&p->bucket, rate, 1, pacer_now(p));
+        token_bucket_init(&p->bucket, rate, burst, pacer_now(p));
         r = sd_event_add_time(e, &p->timer, CLOCK_MONOTONIC, 0, PACER_TIMER_ACCURACY, on_pacer_timer, p);
         if (r < 0)
                 return r;

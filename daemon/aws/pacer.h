@@ -42,10 +42,10 @@ struct pacer_waiter {
         void *userdata;
 };
 
-/* Rate in calls per second; the bucket holds one token, so calls are spaced
- * at least 1/rate apart and no window ever sees more than the rate (+1).
- * name is for debug logs. Returns 0 or a negative errno. */
-int pacer_new(sd_event *e, const char *name, double rate, struct pacer **ret);
+/* Rate in calls per second; the bucket holds burst tokens (at least one), so
+ * no one-second window ever sees more than burst + rate calls. name is for
+ * debug logs. Returns 0 or a negative errno. */
+int pacer_new(sd_event *e, const char *name, double rate, double burst, struct pacer **ret);
 struct pacer *pacer_ref(struct pacer *p);
 struct pacer *pacer_unref(struct pacer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct pacer *, pacer_unref);
