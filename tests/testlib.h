@@ -40,5 +40,15 @@ extern unsigned test_checks;
                 }                                                                       \
         } while (0)
 
+/* File helpers of the C tests; each aborts the test on a failure that is
+ * the test's own (out of memory, a directory it cannot make). */
+/* A new directory under $TMPDIR (or /tmp), with the umask set to 077 so
+ * that every mode the test checks is the code's own, not the umask's. */
+char *test_temp_dir(const char *name);
+char *test_path_join(const char *a, const char *b);          /* malloc'd "a/b" */
+char *test_new_dir(const char *base, const char *name);      /* mkdir base/name 0755 */
+int test_open_dir(const char *dir);                          /* O_DIRECTORY fd */
+char *test_read_text(const char *dir, const char *name);     /* NULL if it cannot be read */
+
 /* Print "N passed, M failed" and return the exit code for main(). */
 int test_summary(const char *name);

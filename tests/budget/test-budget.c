@@ -21,50 +21,8 @@
 
 static char *base_dir;
 
-static char *path_join(const char *a, const char *b) {
-        char *p;
-        if (asprintf(&p, "%s/%s", a, b) < 0)
-                abort();
-        return p;
-}
-
-static char *new_dir(const char *name) {
-        char *p = path_join(base_dir, name);
-        if (mkdir(p, 0755) < 0) {
-                perror(p);
-                abort();
-        }
-        return p;
-}
-
-static int open_dir(const char *dir) {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                perror(dir);
-                abort();
-        }
-        return fd;
-}
-
-static char *read_text(const char *dir, const char *name) {
-        _cleanup_free_ char *p = path_join(dir, name);
-        FILE *f = fopen(p, "re");
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m;
-
-        if (!f)
-                return NULL;
-        m = open_memstream(&buf, &len);
-        for (int c; (c = fgetc(f)) != EOF;)
-                fputc(c, m);
-        fclose(m);
-        fclose(f);
-        return buf;
-}
-
 static void write_bytes(const char *dir, const char *name, const char *data, size_t len) {
-        _cleanup_free_ char *p = path_join(dir, name);
+        _cleanup_free_ char *p = test_path_join(dir, name);
         FILE *f = fopen(p, "we");
         if (!f || fwrite(data, 1, len, f) != len) {
                 perror(p);
@@ -78,7 +36,7 @@ static void write_text(const char *dir, const char *name, const char *text) {
 }
 
 static bool lstat_at(const char *dir, const char *name, struct stat *st) {
-        _cleanup_free_ char *p = path_join(dir, name);
+        _cleanup_free_ char *p = test_path_join(dir, name);
         return lstat(p, st) == 0;
 }
 
@@ -263,8 +221,8 @@ static void test_pending_and_forget(void) {
 /* ---- budgets.json --------------------------------------------------------- */
 
 static void test_missing(void) {
-        _cleanup_free_ char *dir = new_dir("missing");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "missing");
+        _cleanup_close_ int fd = test_open_dir(dir);
         struct budget_book *b = NULL;
         char *warning = (char *)"untouched";
 
@@ -276,7 +234,7 @@ static void test_missing(void) {
         /* An empty book is still written: a valid, small file. */
         CHECK_INTEQ(budget_save(fd, b, NOW), 1);
         {
-                _cleanup_free_ char *text = read_text(dir, BUDGET_FILE);
+                _cleanup_free_ char *text = test_read_text(dir, BUDGET_FILE);
                 CHECK_STREQ(text, "{\"version\":1,\"streams\":[\n]}\n");
         }
         CHECK_INTEQ(budget_save(fd, b, NOW), 0);
@@ -289,8 +247,8 @@ static void test_missing(void) {
 }
 
 static void test_round_trip(void) {
-        _cleanup_free_ char *dir = new_dir("round-trip");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "round-trip");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *text = NULL, *text2 = NULL, *warning = NULL;
         struct budget_book *b = budget_book_new(), *l = NULL;
         struct stat st1, st2;
@@ -307,7 +265,7 @@ static void test_round_trip(void) {
 
         CHECK_INTEQ(budget_save(fd, b, NOW), 1);
         CHECK_INTEQ(budget_book_size(b), 3); /* "expired" dropped */
-        text = read_text(dir, BUDGET_FILE);
+        text = test_read_text(dir, BUDGET_FILE);
         CHECK_STREQ(
                 text,
                 "{\"version\":1,\"streams\":[\n"
@@ -362,8 +320,8 @@ static void test_round_trip(void) {
 /* Lenient where it cannot unlock a budget: unknown members, unsorted or
  * duplicated times, a stream listed twice, more times than the limit. */
 static void test_tolerated(void) {
-        _cleanup_free_ char *dir = new_dir("tolerated");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "tolerated");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *warning = NULL;
         struct budget_book *b = NULL;
         uint64_t t = 0;
@@ -391,8 +349,8 @@ static void test_tolerated(void) {
 
 /* --plan's read: a bad file is reported and read as empty, never moved. */
 static void test_readonly(void) {
-        _cleanup_free_ char *dir = new_dir("readonly");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "readonly");
+        _cleanup_close_ int fd = test_open_dir(dir);
         struct budget_book *b = NULL;
         char *warning = NULL;
 
@@ -511,19 +469,19 @@ static void test_bad_files(void) {
                         len++;
                 if (asprintf(&name, "bad-%zu", i) < 0)
                         abort();
-                dir = new_dir(name);
-                fd = open_dir(dir);
+                dir = test_new_dir(base_dir, name);
+                fd = test_open_dir(dir);
                 write_bytes(dir, BUDGET_FILE, cases[i].content, len);
                 fprintf(stderr, "bad file: %s\n", cases[i].name);
                 check_set_aside(dir, fd, cases[i].reason);
-                kept = read_text(dir, BUDGET_FILE_CORRUPT);
+                kept = test_read_text(dir, BUDGET_FILE_CORRUPT);
                 CHECK(kept && strncmp(kept, cases[i].content, strlen(cases[i].content)) == 0);
         }
 }
 
 static void test_odd_files(void) {
-        _cleanup_free_ char *dir = new_dir("odd");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "odd");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *victim = NULL, *link_target = NULL, *p = NULL;
         static const char valid[] = "{\"version\":1,\"streams\":[{\"region\":\"r\",\"name\":\"s\",\"update_"
                                     "stream_mode\":[1,2]}]}";
@@ -531,15 +489,15 @@ static void test_odd_files(void) {
 
         /* A symlink at budgets.json, even to a valid file: not followed, set
          * aside itself; the file it points at is neither read nor written. */
-        victim = new_dir("odd-victim");
+        victim = test_new_dir(base_dir, "odd-victim");
         write_text(victim, "target.json", valid);
-        link_target = path_join(victim, "target.json");
-        p = path_join(dir, BUDGET_FILE);
+        link_target = test_path_join(victim, "target.json");
+        p = test_path_join(dir, BUDGET_FILE);
         CHECK(symlink(link_target, p) == 0);
         check_set_aside(dir, fd, "symbolic link");
         CHECK(lstat_at(dir, BUDGET_FILE_CORRUPT, &st) && S_ISLNK(st.st_mode));
         {
-                _cleanup_free_ char *t = read_text(victim, "target.json");
+                _cleanup_free_ char *t = test_read_text(victim, "target.json");
                 CHECK_STREQ(t, valid);
         }
 
@@ -551,7 +509,7 @@ static void test_odd_files(void) {
         /* A directory. */
         CHECK(unlink(p) == 0);
         {
-                _cleanup_free_ char *c = path_join(dir, BUDGET_FILE_CORRUPT);
+                _cleanup_free_ char *c = test_path_join(dir, BUDGET_FILE_CORRUPT);
                 CHECK(unlink(c) == 0);
         }
         CHECK(mkdir(p, 0755) == 0);
@@ -575,8 +533,8 @@ static void test_odd_files(void) {
 }
 
 static void test_oversized(void) {
-        _cleanup_free_ char *dir = new_dir("oversized");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "oversized");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *big = malloc(BUDGET_FILE_MAX + 1);
         static const char head[] = "{\"version\":1,\"streams\":[]}";
 
@@ -604,14 +562,14 @@ static void test_oversized(void) {
 /* A book whose file would pass the load cap is not written: what is saved
  * must load. The old file stays. */
 static void test_save_too_big(void) {
-        _cleanup_free_ char *dir = new_dir("too-big");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "too-big");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *before = NULL, *after = NULL;
         struct budget_book *b = budget_book_new();
 
         CHECK_INTEQ(budget_record(b, "r", "first", BUDGET_UPDATE_SHARD_COUNT, NOW), 0);
         CHECK_INTEQ(budget_save(fd, b, NOW), 1);
-        before = read_text(dir, BUDGET_FILE);
+        before = test_read_text(dir, BUDGET_FILE);
         for (unsigned i = 0; i < 6000; i++) {
                 char name[32];
                 snprintf(name, sizeof name, "s%u", i);
@@ -621,7 +579,7 @@ static void test_save_too_big(void) {
                 }
         }
         CHECK_INTEQ(budget_save(fd, b, NOW + 100), -EFBIG);
-        after = read_text(dir, BUDGET_FILE);
+        after = test_read_text(dir, BUDGET_FILE);
         CHECK_STREQ(after, before);
         budget_book_free(b);
 }
@@ -629,8 +587,8 @@ static void test_save_too_big(void) {
 /* 10,000 streams in two regions, added in a scrambled order: every lookup
  * right, and the whole book survives a save and load. */
 static void test_many(void) {
-        _cleanup_free_ char *dir = new_dir("many");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "many");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *warning = NULL;
         struct budget_book *b = budget_book_new(), *l = NULL;
         const unsigned n = 10000;
@@ -682,8 +640,8 @@ static void test_many(void) {
 /* A file written by a clock far ahead: on load nothing locks for more than
  * 24 h, and the next save writes the times as now. */
 static void test_future_file(void) {
-        _cleanup_free_ char *dir = new_dir("future");
-        _cleanup_close_ int fd = open_dir(dir);
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "future");
+        _cleanup_close_ int fd = test_open_dir(dir);
         _cleanup_free_ char *warning = NULL, *text = NULL;
         struct budget_book *b = NULL;
 
@@ -697,7 +655,7 @@ static void test_future_file(void) {
         CHECK(budget_next_free(b, "r", "s", BUDGET_UPDATE_STREAM_MODE, NOW) == NOW + DAY);
         CHECK_INTEQ(budget_used(b, "r", "s", BUDGET_UPDATE_SHARD_COUNT, NOW), 1);
         CHECK_INTEQ(budget_save(fd, b, NOW), 1);
-        text = read_text(dir, BUDGET_FILE);
+        text = test_read_text(dir, BUDGET_FILE);
         CHECK_STREQ(text, "{\"version\":1,\"streams\":[\n"
                           "{\"region\":\"r\",\"name\":\"s\",\"update_shard_count\":[1700000000000000],"
                           "\"update_stream_mode\":[1700000000000000,1700000000000000]}\n"
@@ -721,16 +679,7 @@ static void test_parse_direct(void) {
 }
 
 int main(void) {
-        char tmpl[PATH_MAX];
-        const char *tmp = getenv("TMPDIR");
-
-        umask(077);
-        snprintf(tmpl, sizeof tmpl, "%s/test-budget.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        base_dir = mkdtemp(tmpl);
-        if (!base_dir) {
-                perror("mkdtemp");
-                return 1;
-        }
+        base_dir = test_temp_dir("test-budget");
 
         test_limits();
         test_window();

@@ -16,12 +16,11 @@ harness (a unix datagram socket the test reads).
 import os
 import re
 import signal
-import socket
-import threading
 import time
 
 from daemonlib import AWS_HEAD, Test
 from kinesisd_test.checks import Failed
+from kinesisd_test.notify import NotifySocket
 from kinesisd_test.process import kill, wait_exit
 from kinesisd_test.state import env_name, read_state, snapshot
 
@@ -61,38 +60,13 @@ state = T.path("state")
 cfg = T.path("kinesisd.yaml")
 
 
-class Harness:
-    """Collects the datagrams; on READY=1 looks at the mock and the state
+class Harness(NotifySocket):
+    """The daemon's datagrams; on READY=1 it looks at the mock and the state
     directory at once, before anything else can happen."""
 
     def __init__(self, path, expect_active):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.msgs = []          # (monotonic time, dict of the datagram's assignments, raw)
-        self.ready_checks = []  # per READY=1: (streams not ACTIVE, state files missing)
         self.expect_active = expect_active
-        self.cond = threading.Condition()
-        self.done = False
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        while not self.done:
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            raw = data.decode(errors="replace")
-            kv = dict(line.split("=", 1) for line in raw.split("\n") if "=" in line)
-            if kv.get("READY") == "1":
-                self.ready_checks.append(self.look())
-            with self.cond:
-                self.msgs.append((time.monotonic(), kv, raw))
-                self.cond.notify_all()
+        super().__init__(path, self.look)
 
     def look(self):
         not_active = []
@@ -108,34 +82,6 @@ class Harness:
         missing += [n for n in self.expect_active()
                     if not os.path.exists(os.path.join(state, "streams", T.region, n + ".arn"))]
         return not_active, missing
-
-    def wait_for(self, pred, timeout, what, start=0):
-        """Wait for a datagram at index >= start matching pred; returns its index."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for i in range(start, len(self.msgs)):
-                    if pred(self.msgs[i][1]):
-                        return i
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Failed("no %s within %ds; got %s" % (what, timeout, [m[2] for m in self.msgs[start:]]))
-                self.cond.wait(left)
-
-    def arrived(self, pred, timeout, start=0):
-        """Has a datagram at index >= start matching pred arrived (waiting up
-        to timeout s for it: the harness thread may lag behind a busy
-        machine)?"""
-        try:
-            self.wait_for(pred, timeout, "", start)
-            return True
-        except Failed:
-            return False
-
-    def close(self):
-        self.done = True
-        self.thread.join()
-        self.sock.close()
 
 
 def cpu_seconds(pid):

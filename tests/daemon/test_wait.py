@@ -17,12 +17,11 @@ or DELETING...": that is a reason to wait, not to fail.
   exported."""
 import json
 import os
-import socket
 import threading
 import time
 
 from daemonlib import AWS_HEAD, Test
-from kinesisd_test.checks import Failed
+from kinesisd_test.notify import NotifySocket
 from kinesisd_test.process import kill, wait_exit
 
 T = Test("wait", "sa-east-1")
@@ -120,51 +119,6 @@ def test_once_waits():
     print("(waited and converged in %.1f s; %d CreateStream refused)" % (secs, len(refused)))
 
 
-class Notify:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.msgs, self.done = [], False
-        self.cond = threading.Condition()
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        while not self.done:
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            kv = dict(l.split("=", 1) for l in data.decode(errors="replace").split("\n") if "=" in l)
-            if kv.get("READY") == "1":
-                kv["_at_ready"] = self.at_ready()
-            with self.cond:
-                self.msgs.append(kv)
-                self.cond.notify_all()
-
-    at_ready = None
-
-    def wait_for(self, pred, timeout, what):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for m in self.msgs:
-                    if pred(m):
-                        return m
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Failed("no %s within %ds; got %s" % (what, timeout, self.msgs))
-                self.cond.wait(left)
-
-    def close(self):
-        self.done = True
-        self.thread.join()
-        self.sock.close()
-
-
 def test_daemon_ready_after_wait():
     T.private_mock(duration="3s")
     T.allow_refusals()
@@ -172,23 +126,21 @@ def test_daemon_ready_after_wait():
     cfg = config(names, "daemon.yaml")
     state = T.path("state-daemon")
     fill_account("y")
-    h = Notify(T.path("notify.sock"))
-
     def look():
         not_active = [n for n in names
                       if T.mock_call("DescribeStreamSummary", {"StreamName": n})
                       ["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE"]
         return not_active, exported(state, names)
-    h.at_ready = look
+    h = NotifySocket(T.path("notify.sock"), look)
     p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "info",
                 env={"NOTIFY_SOCKET": T.path("notify.sock")}, stderr_path=T.path("daemon.log"))
     try:
         st = h.wait_for(lambda m: "waiting on AWS limits" in m.get("STATUS", ""), WAIT,
                         "STATUS= with waiting on AWS limits")
-        T.check(True, "STATUS= while waiting: %s" % st["STATUS"])
-        r = h.wait_for(lambda m: m.get("READY") == "1", WAIT, "READY=1")
-        T.check(r["_at_ready"] == ([], True), "at READY=1 all three are ACTIVE and exported",
-                str(r["_at_ready"]))
+        T.check(True, "STATUS= while waiting: %s" % h.msgs[st][1]["STATUS"])
+        h.wait_for(lambda m: m.get("READY") == "1", WAIT, "READY=1")
+        T.check(h.ready_checks[:1] == [([], True)], "at READY=1 all three are ACTIVE and exported",
+                str(h.ready_checks))
     finally:
         p.terminate()
         rc = wait_exit(p, 30)

@@ -23,41 +23,8 @@
 
 static char *base_dir;
 
-static char *path_join(const char *a, const char *b) {
-        char *p;
-        if (asprintf(&p, "%s/%s", a, b) < 0)
-                abort();
-        return p;
-}
-
-static char *new_dir(const char *name) {
-        char *p = path_join(base_dir, name);
-        if (mkdir(p, 0755) < 0) {
-                perror(p);
-                abort();
-        }
-        return p;
-}
-
-static char *read_text(const char *dir, const char *name) {
-        _cleanup_free_ char *p = path_join(dir, name);
-        FILE *f = fopen(p, "re");
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m;
-
-        if (!f)
-                return NULL;
-        m = open_memstream(&buf, &len);
-        for (int c; (c = fgetc(f)) != EOF;)
-                fputc(c, m);
-        fclose(m);
-        fclose(f);
-        return buf;
-}
-
 static void write_text(const char *dir, const char *name, const char *text) {
-        _cleanup_free_ char *p = path_join(dir, name);
+        _cleanup_free_ char *p = test_path_join(dir, name);
         FILE *f = fopen(p, "we");
         if (!f) {
                 perror(p);
@@ -68,7 +35,7 @@ static void write_text(const char *dir, const char *name, const char *text) {
 }
 
 static bool lstat_at(const char *dir, const char *name, struct stat *st) {
-        _cleanup_free_ char *p = path_join(dir, name);
+        _cleanup_free_ char *p = test_path_join(dir, name);
         return lstat(p, st) == 0;
 }
 
@@ -112,7 +79,7 @@ static void rm_rf(const char *path) {
 /* ---- atomic_file_write ---------------------------------------------- * */
 
 static void test_write_atomic(void) {
-        _cleanup_free_ char *dir = new_dir("atomic");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "atomic");
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct stat st1, st2;
@@ -122,7 +89,7 @@ static void test_write_atomic(void) {
         CHECK(lstat_at(dir, "f", &st1));
         CHECK(S_ISREG(st1.st_mode));
         CHECK_INTEQ(mode_of(dir, "f"), 0644);
-        text = read_text(dir, "f");
+        text = test_read_text(dir, "f");
         CHECK_STREQ(text, "hello\n");
 
         /* Same bytes: nothing happens, not even a new inode or mtime. */
@@ -138,7 +105,7 @@ static void test_write_atomic(void) {
         ino = inode_of(dir, "f");
         CHECK(ino != st1.st_ino);
         free(text);
-        text = read_text(dir, "f");
+        text = test_read_text(dir, "f");
         CHECK_STREQ(text, "hellO\n");
 
         /* A prefix of the old content is a change. */
@@ -151,7 +118,7 @@ static void test_write_atomic(void) {
 
         /* Wrong mode with right content: fixed. */
         {
-                _cleanup_free_ char *p = path_join(dir, "f");
+                _cleanup_free_ char *p = test_path_join(dir, "f");
                 CHECK(chmod(p, 0600) == 0);
         }
         CHECK_INTEQ(atomic_file_write(fd, "f", "hell", 4), 1);
@@ -166,7 +133,7 @@ static void test_write_atomic(void) {
 
         /* A directory in the way: an error, and no temp file is left. */
         {
-                _cleanup_free_ char *p = path_join(dir, "d");
+                _cleanup_free_ char *p = test_path_join(dir, "d");
                 CHECK(mkdir(p, 0755) == 0);
                 CHECK(atomic_file_write(fd, "d", "x", 1) < 0);
         }
@@ -207,7 +174,7 @@ static int render_numbered(FILE *f, const void *userdata) {
 }
 
 static void test_write_rendered(void) {
-        _cleanup_free_ char *dir = new_dir("rendered");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "rendered");
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct numbered n = { .lines = 50000, .flip_at = -1, .fail_after = -1 };
         struct stat st1, st2;
@@ -219,7 +186,7 @@ static void test_write_rendered(void) {
         size = (long) st1.st_size;
         CHECK(size > 500000);
         CHECK_INTEQ(mode_of(dir, "big"), 0644);
-        text = read_text(dir, "big");
+        text = test_read_text(dir, "big");
         CHECK(text && strncmp(text, "line 0\nline 1\n", 14) == 0);
         CHECK(text && strcmp(text + size - 11, "line 49999\n") == 0);
 
@@ -338,7 +305,7 @@ static int64_t json_int(struct json_object *o, const char *key) {
 }
 
 static void check_streams_json(const char *dir, const char *expect_generated_at) {
-        _cleanup_free_ char *text = read_text(dir, "streams.json");
+        _cleanup_free_ char *text = test_read_text(dir, "streams.json");
         struct json_object *root = text ? json_tokener_parse(text) : NULL, *arr, *s, *c;
         static const char *const order[][2] = {
                 { "eu-west-1", "clicks" }, { "us-west-2", "a" }, { "us-west-2", "audit" }, { "us-west-2", "orders" },
@@ -413,7 +380,7 @@ static const char expected_env[] =
         "KINESIS_STREAM_ORDERS_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/orders\n";
 
 static void check_streams_env(const char *dir) {
-        _cleanup_free_ char *text = read_text(dir, "streams.env");
+        _cleanup_free_ char *text = test_read_text(dir, "streams.env");
         /* DESIGN §4 does not spell out a consumer of a stream in another
          * region; whatever env_name_arn says, and it sorts between
          * KINESIS_STREAM_EU_WEST_1_CLICKS_ARN and KINESIS_STREAM_ORDERS_ARN. */
@@ -426,7 +393,7 @@ static void check_streams_env(const char *dir) {
 }
 
 static void check_metrics(const char *dir) {
-        _cleanup_free_ char *text = read_text(dir, "metrics.prom");
+        _cleanup_free_ char *text = test_read_text(dir, "metrics.prom");
         static const char *const want[] = {
                 "# HELP kinesisd_stream_active ",
                 "# TYPE kinesisd_stream_active gauge\n"
@@ -484,7 +451,7 @@ static void check_metrics(const char *dir) {
 }
 
 static void test_export(void) {
-        _cleanup_free_ char *dir = path_join(base_dir, "export/sub/state"); /* created by state_dir_open */
+        _cleanup_free_ char *dir = test_path_join(base_dir, "export/sub/state"); /* created by state_dir_open */
         _cleanup_free_ char *region_w = NULL, *region_e = NULL, *streams = NULL;
         struct state_stream streams_v[ELEMENTSOF(base_streams)];
         struct state_export e;
@@ -495,9 +462,9 @@ static void test_export(void) {
 
         memcpy(streams_v, base_streams, sizeof streams_v);
         e = base_export(streams_v, ELEMENTSOF(streams_v));
-        region_w = path_join(dir, "streams/us-west-2");
-        region_e = path_join(dir, "streams/eu-west-1");
-        streams = path_join(dir, "streams");
+        region_w = test_path_join(dir, "streams/us-west-2");
+        region_e = test_path_join(dir, "streams/eu-west-1");
+        streams = test_path_join(dir, "streams");
 
         CHECK_INTEQ(state_dir_open(dir, &d), 0);
         CHECK(d && state_dir_fd(d) >= 0);
@@ -513,10 +480,10 @@ static void test_export(void) {
         check_streams_json(dir, "2023-11-14T22:13:20Z");
         check_streams_env(dir);
         check_metrics(dir);
-        text = read_text(region_w, "orders.arn");
+        text = test_read_text(region_w, "orders.arn");
         CHECK_STREQ(text, "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n");
         free(text);
-        text = read_text(region_e, "clicks.arn");
+        text = test_read_text(region_e, "clicks.arn");
         CHECK_STREQ(text, "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks\n");
         free(text);
         CHECK(exists(region_w, "a.arn"));
@@ -573,7 +540,7 @@ static void test_export(void) {
         CHECK(inode_of(dir, "metrics.prom") != prom_ino);
         CHECK_INTEQ(inode_of(dir, "streams.env"), env_ino);
         CHECK_INTEQ(inode_of(region_w, "orders.arn"), arn_ino);
-        text = read_text(dir, "streams.json");
+        text = test_read_text(dir, "streams.json");
         CHECK(text && strstr(text, "\"generated_at\":\"2023-11-14T23:13:20Z\""));
         free(text);
 
@@ -603,13 +570,13 @@ static void test_export(void) {
         CHECK(exists(region_e, "README"));
         CHECK(!exists(region_w, "orders.arn"));
         CHECK(exists(region_w, "a.arn"));
-        text = read_text(dir, "streams.env");
+        text = test_read_text(dir, "streams.env");
         CHECK(text && !strstr(text, "CLICKS") && !strstr(text, "ORDERS"));
         free(text);
 
         /* Once README is gone, the empty region directory goes too. */
         {
-                _cleanup_free_ char *p = path_join(region_e, "README");
+                _cleanup_free_ char *p = test_path_join(region_e, "README");
                 CHECK(unlink(p) == 0);
         }
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
@@ -623,7 +590,7 @@ static void test_export(void) {
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
         CHECK_INTEQ(ch.files_removed, 1);
         CHECK_INTEQ(count_entries(streams, ""), 0);
-        text = read_text(dir, "streams.json");
+        text = test_read_text(dir, "streams.json");
         CHECK(text && strstr(text, "\"streams\":[\n  ]") != NULL);
         free(text);
         CHECK_INTEQ(count_entries(dir, "."), 0);
@@ -634,14 +601,14 @@ static void test_export(void) {
 /* ---- symlinks planted in the state directory --------------------------- */
 
 static void test_symlinks(void) {
-        _cleanup_free_ char *dir = new_dir("sym");
-        _cleanup_free_ char *outside = new_dir("outside");
-        _cleanup_free_ char *outside_dir = new_dir("outside-dir");
-        _cleanup_free_ char *target = path_join(outside, "precious");
-        _cleanup_free_ char *link = path_join(dir, "streams.json");
-        _cleanup_free_ char *streams = path_join(dir, "streams");
-        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
-        _cleanup_free_ char *region_link = path_join(dir, "streams/eu-west-1");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "sym");
+        _cleanup_free_ char *outside = test_new_dir(base_dir, "outside");
+        _cleanup_free_ char *outside_dir = test_new_dir(base_dir, "outside-dir");
+        _cleanup_free_ char *target = test_path_join(outside, "precious");
+        _cleanup_free_ char *link = test_path_join(dir, "streams.json");
+        _cleanup_free_ char *streams = test_path_join(dir, "streams");
+        _cleanup_free_ char *region_w = test_path_join(dir, "streams/us-west-2");
+        _cleanup_free_ char *region_link = test_path_join(dir, "streams/eu-west-1");
         _cleanup_free_ char *arn_link = NULL, *stray_link = NULL, *text = NULL;
         struct state_stream streams_v[ELEMENTSOF(base_streams)];
         struct state_export e;
@@ -657,10 +624,10 @@ static void test_symlinks(void) {
         /* The region directory of clicks is a symlink to a directory outside. */
         CHECK(symlink(outside_dir, region_link) == 0);
         /* orders.arn is a symlink to the precious file. */
-        arn_link = path_join(region_w, "orders.arn");
+        arn_link = test_path_join(region_w, "orders.arn");
         CHECK(symlink(target, arn_link) == 0);
         /* A stray .arn symlink for no stream: not ours, not removed, not followed. */
-        stray_link = path_join(region_w, "gone.arn");
+        stray_link = test_path_join(region_w, "gone.arn");
         CHECK(symlink(target, stray_link) == 0);
 
         CHECK_INTEQ(state_dir_open(dir, &d), 0);
@@ -669,7 +636,7 @@ static void test_symlinks(void) {
         /* eu-west-1 cannot be used: the export says so, does the rest. */
         CHECK(state_export(d, &e, &ch) < 0);
 
-        text = read_text(outside, "precious");
+        text = test_read_text(outside, "precious");
         CHECK_STREQ(text, "do not touch\n");
         CHECK_INTEQ(mode_of(outside, "precious"), 0600); /* created under umask 077, untouched */
         CHECK(lstat(link, &st) == 0 && S_ISREG(st.st_mode));
@@ -680,7 +647,7 @@ static void test_symlinks(void) {
         CHECK_INTEQ(count_entries(outside, ""), 1);
         check_streams_env(dir);
         free(text);
-        text = read_text(region_w, "orders.arn");
+        text = test_read_text(region_w, "orders.arn");
         CHECK_STREQ(text, "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n");
 
         /* A stream whose region directory is a symlink goes away: the
@@ -696,7 +663,7 @@ static void test_symlinks(void) {
          * choice, not something planted inside). */
         state_dir_free(d);
         {
-                _cleanup_free_ char *alias = path_join(base_dir, "sym-alias");
+                _cleanup_free_ char *alias = test_path_join(base_dir, "sym-alias");
                 CHECK(symlink(dir, alias) == 0);
                 d = NULL;
                 CHECK_INTEQ(state_dir_open(alias, &d), 0);
@@ -709,7 +676,7 @@ static void test_symlinks(void) {
 /* ---- names and content edge cases --------------------------------------- */
 
 static void test_escaping_and_odd_values(void) {
-        _cleanup_free_ char *dir = new_dir("odd");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "odd");
         _cleanup_free_ char *prom = NULL, *env = NULL, *json = NULL;
         struct state_stream s[] = {
                 { .name = "we\"ird\\na\nme", .region = "us-west-2",
@@ -729,18 +696,18 @@ static void test_escaping_and_odd_values(void) {
         struct state_export e = base_export(s, ELEMENTSOF(s));
         struct state_changes ch;
         struct state_dir *d = NULL;
-        _cleanup_free_ char *streams = path_join(dir, "streams");
-        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
+        _cleanup_free_ char *streams = test_path_join(dir, "streams");
+        _cleanup_free_ char *region_w = test_path_join(dir, "streams/us-west-2");
 
         CHECK_INTEQ(state_dir_open(dir, &d), 0);
         if (!d)
                 return;
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
-        prom = read_text(dir, "metrics.prom");
+        prom = test_read_text(dir, "metrics.prom");
         CHECK(prom && strstr(prom, "kinesisd_stream_active{region=\"us-west-2\",stream=\"we\\\"ird\\\\na\\nme\"} 1\n"));
         CHECK(prom && strstr(prom, "kinesisd_stream_shards{region=\"r\\\"1\",stream=\"ok\"} 1\n"));
 
-        env = read_text(dir, "streams.env");
+        env = test_read_text(dir, "streams.env");
         CHECK(env && !strstr(env, "x y") && !strstr(env, "FOO=bar") && !strstr(env, "hello"));
         CHECK(env && strstr(env, "=arn:aws:kinesis:us-west-2:123456789012:stream/weird\n"));
         /* Every line is a comment or KEY=VALUE with an upper-case key. */
@@ -756,7 +723,7 @@ static void test_escaping_and_odd_values(void) {
         }
 
         /* JSON keeps every value, escaped. */
-        json = read_text(dir, "streams.json");
+        json = test_read_text(dir, "streams.json");
         CHECK(json && strstr(json, "\"arn\":\"arn:aws:kinesis:x\\nFOO=bar\""));
 
         /* Only path-safe names with exportable ARNs get .arn files: "we..."
@@ -768,7 +735,7 @@ static void test_escaping_and_odd_values(void) {
 }
 
 static void test_refused(void) {
-        _cleanup_free_ char *dir = new_dir("refused");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "refused");
         struct state_stream dup[] = {
                 { .name = "a.b", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/a.b" },
                 { .name = "a-b", .region = "us-west-2", .arn = "arn:aws:kinesis:us-west-2:1:stream/a-b" },
@@ -807,7 +774,7 @@ static void test_refused(void) {
         /* A plain file where the state directory should be. */
         write_text(base_dir, "notadir", "x");
         {
-                _cleanup_free_ char *p = path_join(base_dir, "notadir");
+                _cleanup_free_ char *p = test_path_join(base_dir, "notadir");
                 d = NULL;
                 CHECK_INTEQ(state_dir_open(p, &d), -ENOTDIR);
                 CHECK(!d);
@@ -817,11 +784,11 @@ static void test_refused(void) {
 /* ---- stale temp files ------------------------------------------------------ */
 
 static void test_stale_temps(void) {
-        _cleanup_free_ char *dir = new_dir("stale");
-        _cleanup_free_ char *region_w = path_join(dir, "streams/us-west-2");
-        _cleanup_free_ char *streams = path_join(dir, "streams");
-        _cleanup_free_ char *outside = new_dir("stale-outside");
-        _cleanup_free_ char *link = path_join(dir, ".streams.env.Zz9Zz9");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "stale");
+        _cleanup_free_ char *region_w = test_path_join(dir, "streams/us-west-2");
+        _cleanup_free_ char *streams = test_path_join(dir, "streams");
+        _cleanup_free_ char *outside = test_new_dir(base_dir, "stale-outside");
+        _cleanup_free_ char *link = test_path_join(dir, ".streams.env.Zz9Zz9");
         struct state_dir *d = NULL;
 
         CHECK(mkdir(streams, 0755) == 0 && mkdir(region_w, 0755) == 0);
@@ -843,7 +810,7 @@ static void test_stale_temps(void) {
         write_text(region_w, "orders.arn", "arn:aws:kinesis:us-west-2:1:stream/orders\n");
         write_text(outside, "t", "x");
         {
-                _cleanup_free_ char *t = path_join(outside, "t");
+                _cleanup_free_ char *t = test_path_join(outside, "t");
                 CHECK(symlink(t, link) == 0); /* a symlink with our temp name: not a file we wrote */
         }
 
@@ -937,7 +904,7 @@ static int read_previous_of(struct state_dir *d, const char *dir, const char *te
 }
 
 static void test_read_previous(void) {
-        _cleanup_free_ char *dir = new_dir("previous");
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "previous");
         _cleanup_free_ char *json = NULL, *path = NULL;
         struct state_stream streams_v[ELEMENTSOF(base_streams)];
         struct state_export e;
@@ -963,7 +930,7 @@ static void test_read_previous(void) {
 
         /* The same document laid out otherwise (tabs, a space after ':')
          * reads the same: nesting counts, not indentation. */
-        json = read_text(dir, "streams.json");
+        json = test_read_text(dir, "streams.json");
         CHECK(json);
         if (!json)
                 goto out;
@@ -992,7 +959,7 @@ static void test_read_previous(void) {
         CHECK_INTEQ(read_previous_of(d, dir, "{\n  \"streams\":[\n  ]\n}\n"), 0);
 
         /* A NUL byte inside. */
-        path = path_join(dir, "streams.json");
+        path = test_path_join(dir, "streams.json");
         fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
         CHECK(fd >= 0 && write(fd, "{\n\0}\n", 5) == 5);
         close(fd);
@@ -1012,17 +979,8 @@ out:
 }
 
 int main(void) {
-        char tmpl[PATH_MAX];
-        const char *tmp = getenv("TMPDIR");
-
         /* Every mode check below doubles as a check that the umask does not matter. */
-        umask(077);
-        snprintf(tmpl, sizeof tmpl, "%s/test-state.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        base_dir = mkdtemp(tmpl);
-        if (!base_dir) {
-                perror("mkdtemp");
-                return 1;
-        }
+        base_dir = test_temp_dir("test-state");
 
         test_write_atomic();
         test_write_rendered();
