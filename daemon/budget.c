@@ -274,20 +274,11 @@ unsigned budget_used(const struct budget_book *b, const char *region, const char
 
 uint64_t budget_next_free(const struct budget_book *b, const char *region, const char *name,
                           enum budget_kind k, uint64_t now) {
-        const struct budget_stream *s;
-        unsigned first;
-
-        if (!kind_valid(k))
-                return 0;
-        s = book_find(b, region, name);
-        if (!s)
-                return 0;
-        first = first_counted(s, k, now);
-        if (s->n[k] - first < kinds[k].limit)
+        if (!kind_valid(k) || budget_used(b, region, name, k, now) < kinds[k].limit)
                 return 0;
         /* At most `limit` calls are kept, so the oldest counted one is the
          * one whose leaving frees a call. */
-        return effective(s->times[kinds[k].offset + first], now) + BUDGET_WINDOW_USEC;
+        return budget_oldest(b, region, name, k, now) + BUDGET_WINDOW_USEC;
 }
 
 uint64_t budget_oldest(const struct budget_book *b, const char *region, const char *name, enum budget_kind k,
