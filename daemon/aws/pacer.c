@@ -32,7 +32,10 @@ void token_bucket_init(struct token_bucket *b, double rate, double capacity, uin
                 /* Never slower than a call every 10 s, however hard AWS pushes back. */
                 .floor = fmin(rate, fmax(rate / FLOOR_DIVISOR, FLOOR_RATE)),
                 .capacity = capacity,
-                .tokens = capacity,
+                /* One token to start with, the burst only once earned by
+                 * idling: a process just restarted cannot know what the one
+                 * before it spent in the same second. */
+                .tokens = 1,
                 .last_usec = now_usec,
         };
 }

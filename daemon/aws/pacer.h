@@ -42,8 +42,9 @@ struct pacer_waiter {
         void *userdata;
 };
 
-/* Rate in calls per second; the bucket holds burst tokens (at least one), so
- * no one-second window ever sees more than burst + rate calls. name is for
+/* Rate in calls per second; the bucket holds burst tokens (at least one, and
+ * one to start with), so no one-second window ever sees more than burst +
+ * rate calls. name is for
  * debug logs. Returns 0 or a negative errno. */
 int pacer_new(sd_event *e, const char *name, double rate, double burst, struct pacer **ret);
 struct pacer *pacer_ref(struct pacer *p);

@@ -141,6 +141,15 @@ static void test_token_bucket(void) {
         CHECK(!token_bucket_take(&b, now + 62000));
         CHECK(token_bucket_take(&b, now + 62500));
 
+        /* A burst is earned by idling: one token at first, four after a
+         * quiet second, never more. */
+        token_bucket_init(&b, 2.5, 4, now);
+        CHECK(token_bucket_take(&b, now));
+        CHECK(!token_bucket_take(&b, now));
+        for (int i = 0; i < 4; i++)
+                CHECK(token_bucket_take(&b, now + 10 * USEC_PER_SEC));
+        CHECK(!token_bucket_take(&b, now + 10 * USEC_PER_SEC));
+
         /* A FIFO of 200 requests arriving in bursts never sees more than
          * rate (+1) in any one-second window. */
         uint64_t t = now + USEC_PER_SEC, sent[200];
