@@ -69,6 +69,9 @@ uint64_t token_bucket_delay(struct token_bucket *b, uint64_t now_usec) {
 
 void token_bucket_throttled(struct token_bucket *b) {
         b->rate = fmax(b->floor, b->rate / 2);
+        /* AWS said slow down: whatever burst was saved up is gone too, so
+         * the next call waits a whole interval of the lowered rate. */
+        b->tokens = 0;
 }
 
 void token_bucket_succeeded(struct token_bucket *b) {

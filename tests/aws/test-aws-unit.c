@@ -149,6 +149,12 @@ static void test_token_bucket(void) {
         for (int i = 0; i < 4; i++)
                 CHECK(token_bucket_take(&b, now + 10 * USEC_PER_SEC));
         CHECK(!token_bucket_take(&b, now + 10 * USEC_PER_SEC));
+        /* A throttling answer spends the saved burst: a whole interval of
+         * the halved rate before the next call. */
+        token_bucket_init(&b, 2.5, 4, now);
+        CHECK(token_bucket_take(&b, now + 10 * USEC_PER_SEC));
+        token_bucket_throttled(&b);
+        CHECK_INTEQ(token_bucket_delay(&b, now + 10 * USEC_PER_SEC), 800000);
 
         /* A FIFO of 200 requests arriving in bursts never sees more than
          * rate (+1) in any one-second window. */
