@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Appended where a quoted value is cut. */
-#define ELLIPSIS "..."
+#include "log.h"
+
 /* Messages a list holds before it first grows. */
 #define DIAG_ALLOC_FIRST 8
 
@@ -32,51 +32,9 @@ const char *diag_first_at(const struct node *first, const struct node *again,
         return buf;
 }
 
-static size_t utf8_width(unsigned char c) {
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc0 && c < 0xe0)
-                return 2;
-        if (c >= 0xe0 && c < 0xf0)
-                return 3;
-        if (c >= 0xf0 && c < 0xf8)
-                return 4;
-        return 1;
-}
-
 const char *diag_escape(const char *s, size_t len, bool quotes, char buf[static QUOTE_SIZE]) {
-        size_t o = 0, chars = 0;
-
-        if (quotes)
-                buf[o++] = '"';
-        for (size_t i = 0; i < len; chars++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (chars == QUOTE_CHARS) {
-                        memcpy(buf + o, ELLIPSIS, strlen(ELLIPSIS));
-                        o += strlen(ELLIPSIS);
-                        break;
-                }
-                if (c == '"' || c == '\\') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char) c;
-                        i++;
-                } else if (c < 0x20 || c == 0x7f) {
-                        o += (size_t) snprintf(buf + o, sizeof("\\xff"), "\\x%02x", c);
-                        i++;
-                } else {
-                        size_t w = utf8_width(c);
-                        if (w > len - i)
-                                w = len - i;
-                        memcpy(buf + o, s + i, w);
-                        o += w;
-                        i += w;
-                }
-        }
-        if (quotes)
-                buf[o++] = '"';
-        buf[o] = '\0';
-        return buf;
+        static_assert(QUOTE_SIZE >= LOG_ESCAPE_SIZE(QUOTE_CHARS), "room for an escaped quote");
+        return log_escape(s, len, QUOTE_CHARS, quotes, buf);
 }
 
 const char *diag_quote(const struct node *n, char buf[static QUOTE_SIZE]) {

@@ -142,3 +142,48 @@ int log_internal(int level, int error, const struct log_fields *f, const char *f
         va_end(ap);
         return r;
 }
+
+static size_t utf8_width(unsigned char c) {
+        if (c >= 0xc0 && c < 0xe0)
+                return 2;
+        if (c >= 0xe0 && c < 0xf0)
+                return 3;
+        if (c >= 0xf0 && c < 0xf8)
+                return 4;
+        return 1;
+}
+
+const char *log_escape(const char *s, size_t len, size_t max_chars, bool quotes, char *buf) {
+        size_t o = 0, chars = 0;
+
+        if (quotes)
+                buf[o++] = '"';
+        for (size_t i = 0; i < len; chars++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (chars == max_chars) {
+                        memcpy(buf + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                if (c == '"' || c == '\\') {
+                        buf[o++] = '\\';
+                        buf[o++] = (char) c;
+                        i++;
+                } else if (c < 0x20 || c == 0x7f) {
+                        o += (size_t) snprintf(buf + o, sizeof("\\xff"), "\\x%02x", c);
+                        i++;
+                } else {
+                        size_t w = utf8_width(c);
+                        if (w > len - i)
+                                w = len - i;
+                        memcpy(buf + o, s + i, w);
+                        o += w;
+                        i += w;
+                }
+        }
+        if (quotes)
+                buf[o++] = '"';
+        buf[o] = '\0';
+        return buf;
+}

@@ -76,3 +76,10 @@ int log_internal(int level, int error, const struct log_fields *f, const char *f
 static inline int log_oom(void) {
         return log_error_errno(-ENOMEM, "Out of memory.");
 }
+
+/* Foreign text (from AWS, a file, a child) for a message: control
+ * characters as \xNN, quotes and backslashes with a backslash, UTF-8 kept
+ * whole; cut after max_chars characters with "..."; in double quotes if
+ * quotes. buf needs LOG_ESCAPE_SIZE(max_chars) bytes. Returns buf. */
+#define LOG_ESCAPE_SIZE(max_chars) ((max_chars) * 4 + 8)
+const char *log_escape(const char *s, size_t len, size_t max_chars, bool quotes, char *buf);

@@ -3,10 +3,12 @@
  * reconciler decides what to say. */
 #include "reconcile-guard.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
 #include "util.h"
 
 /* ---- changes without effect ---------------------------------------------- */
@@ -88,31 +90,14 @@ static const char *mode_name(enum stream_mode m) {
         return m == STREAM_MODE_ON_DEMAND ? "ON_DEMAND" : "PROVISIONED";
 }
 
-/* A string from AWS or the configuration for a message: quoted, control
- * characters, quotes and backslashes escaped, cut after 64 bytes. */
+/* A string from AWS or the configuration for a message: quoted, escaped,
+ * cut after QUOTE_CHARS characters. */
+#define QUOTE_CHARS 64
 static const char *quote(const char *s, char *buf, size_t n) {
-        size_t o = 0, i = 0;
-
         if (!s)
                 return "none";
-        buf[o++] = '"';
-        for (; s[i] && i < 64 && o + 8 < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-
-                if (c < 0x20 || c == 0x7f)
-                        o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-                else if (c == '"' || c == '\\')
-                        o += (size_t)snprintf(buf + o, n - o, "\\%c", c);
-                else
-                        buf[o++] = (char)c;
-        }
-        if (s[i] && o + 4 < n) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o++] = '"';
-        buf[o] = '\0';
-        return buf;
+        assert(n >= LOG_ESCAPE_SIZE(QUOTE_CHARS));
+        return log_escape(s, strlen(s), QUOTE_CHARS, true, buf);
 }
 
 void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a,

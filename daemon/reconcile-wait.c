@@ -39,22 +39,6 @@ enum reconcile_wait_kind reconcile_wait_classify(const struct kinesis_result *re
         return RECONCILE_WAIT_NONE;
 }
 
-/* Foreign text for a log line: printable ASCII kept, the rest as \xNN. */
-static void escape_into(char *out, size_t n, const char *s) {
-        size_t k = 0;
-
-        for (; s && *s && k + 5 < n && k < WAIT_TEXT_MAX; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c >= 0x20 && c < 0x7f && c != '\\')
-                        out[k++] = (char) c;
-                else
-                        k += (size_t) snprintf(out + k, n - k, "\\x%02x", c);
-        }
-        if (s && *s && k + 4 < n)
-                k += (size_t) snprintf(out + k, n - k, "...");
-        out[k] = '\0';
-}
-
 static const char *kind_text(enum reconcile_wait_kind k) {
         switch (k) {
         case RECONCILE_WAIT_RATE:
@@ -97,10 +81,11 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
                            enum reconcile_wait_kind kind, uint64_t poll_usec, uint64_t timeout_usec,
                            const struct log_fields *f, char *ret_why, size_t n_why, uint64_t *ret_delay) {
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
-        char text[WAIT_TEXT_MAX * 4 + 8], reason[WAIT_TEXT_MAX * 4 + 128], who[256];
+        char text[LOG_ESCAPE_SIZE(WAIT_TEXT_MAX)], reason[LOG_ESCAPE_SIZE(WAIT_TEXT_MAX) + 128], who[256];
         struct log_fields lf = *f;
 
-        escape_into(text, sizeof text, res->error_message);
+        log_escape(strempty(res->error_message), strlen(strempty(res->error_message)), WAIT_TEXT_MAX, false,
+                   text);
         snprintf(reason, sizeof reason, "%s: %s%s%s", strna(res->operation), strna(res->error_type),
                  text[0] ? ": " : "", text);
         lf.aws_operation = res->operation;

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "file-read.h"
+#include "log.h"
 #include "testlib.h"
 
 static void test_buf(void) {
@@ -135,12 +136,30 @@ static void test_read_file_at(const char *dir) {
         close(dfd);
 }
 
+/* Foreign text in a log line: no control character, no unescaped quote,
+ * UTF-8 whole, cut where asked. */
+static void test_log_escape(void) {
+        char buf[LOG_ESCAPE_SIZE(8)];
+        const char *forged = "x\nkinesisd: ok\r\x1b]0;pwned\a";
+
+        CHECK_STREQ(log_escape(forged, strlen(forged), 8, false, buf), "x\\x0akinesi...");
+        CHECK_STREQ(log_escape("a\"b\\c", 5, 8, true, buf), "\"a\\\"b\\\\c\"");
+        CHECK_STREQ(log_escape("h\xc3\xa9llo", 6, 8, false, buf), "h\xc3\xa9llo");
+        CHECK_STREQ(log_escape("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 2, false, buf), "\xc3\xa9\xc3\xa9...");
+        CHECK_STREQ(log_escape("", 0, 8, true, buf), "\"\"");
+        for (size_t i = 0; i < strlen(forged); i++) {
+                log_escape(forged, strlen(forged), 8, false, buf);
+                CHECK(strcspn(buf, "\n\r\x1b\a") == strlen(buf));
+        }
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-util.XXXXXX";
         const char *dir = mkdtemp(tmpl);
 
         CHECK(dir != NULL);
         test_buf();
+        test_log_escape();
         if (dir) {
                 test_read_file(dir);
                 test_read_file_at(dir);
