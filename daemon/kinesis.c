@@ -94,11 +94,12 @@ bool kinesis_result_is_final(const struct kinesis_result *r) {
 double kinesis_pacer_burst(double limit, double share) {
         /* AWS counts calls in each second. A bucket of b tokens refilled at
          * limit * share lets at most b + limit * share calls into any one
-         * second: b = limit * (1 - share), rounded down, keeps that within
-         * the limit, so a wave of calls (five creations, their first polls)
-         * goes out at once instead of spaced, and the rate over time is still
-         * the share. At least one token: a share near 1 means no burst. */
-        double b = floor(limit * (1 - share) + 1e-9);
+         * second: b <= limit * (1 - share) keeps a lone kinesisd within the
+         * limit, so a wave of calls (five creations, their first polls) goes
+         * out at once instead of spaced. And b <= limit * share: hosts that
+         * split an account's share between them split its burst too. At
+         * least one token. */
+        double b = floor(limit * fmin(share, 1 - share) + 1e-9);
 
         return b < 1 ? 1 : b;
 }
