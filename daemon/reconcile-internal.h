@@ -91,6 +91,12 @@ void slot_requeue_first(struct reconciler *r);
 void slot_take(struct reconciler *r);
 /* Give r's slot back and hand free ones on. */
 void slot_release(struct reconciler *r);
+/* How many of ours may be CREATING in the region now (struct
+ * reconcile_region.create_cap). */
+unsigned slot_cap(const struct reconcile_region *g);
+/* A CreateStream of ours got through: the hold's backoff starts over, the
+ * cap grows back, queued streams follow. */
+void slot_created(struct reconcile_region *g);
 /* Hand free slots to the streams queued longest; at most max of them. */
 void slot_dispatch(struct reconcile_region *g, unsigned max);
 /* One of ours left CREATING: end a hold, let one stream try. */

@@ -59,6 +59,20 @@ void slot_requeue_first(struct reconciler *r) {
         r->phase = PHASE_WAIT_SLOT;
 }
 
+unsigned slot_cap(const struct reconcile_region *g) {
+        return g->create_cap ? g->create_cap : RECONCILE_MAX_CREATING;
+}
+
+void slot_created(struct reconcile_region *g) {
+        g->hold_tries = 0;
+        if (g->create_cap && ++g->create_ok >= g->create_cap) {
+                g->create_ok = 0;
+                if (++g->create_cap >= RECONCILE_MAX_CREATING)
+                        g->create_cap = 0;
+        }
+        slot_dispatch(g, RECONCILE_MAX_CREATING);
+}
+
 void slot_take(struct reconciler *r) {
         if (r->holds_slot)
                 return;
@@ -80,7 +94,7 @@ void slot_release(struct reconciler *r) {
  * of them (one: a probe after a hold). Nothing moves during a hold. */
 void slot_dispatch(struct reconcile_region *g, unsigned max) {
         for (unsigned n = 0;
-             n < max && !g->create_hold && g->slot_queue.head && g->creating < RECONCILE_MAX_CREATING;) {
+             n < max && !g->create_hold && g->slot_queue.head && g->creating < slot_cap(g);) {
                 struct reconciler *next = g->slot_queue.head;
                 slot_dequeue(next);
                 if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {
@@ -129,6 +143,10 @@ void region_hold_end(struct reconcile_region *g) {
 int region_hold(struct reconciler *r, uint64_t base_usec) {
         struct reconcile_region *g = r->region;
 
+        /* r still holds the slot it was refused with: the others of ours
+         * are what the account lets us have now. */
+        g->create_cap = g->creating > 1 ? g->creating - 1 : 1;
+        g->create_ok = 0;
         if (g->create_hold)
                 return 0;
         g->create_hold = true;

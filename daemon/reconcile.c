@@ -667,8 +667,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         r->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
-                        r->region->hold_tries = 0;
-                        slot_dispatch(r->region, RECONCILE_MAX_CREATING); /* the probe got through */
+                        slot_created(r->region); /* the probe got through */
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = clock_now_usec(CLOCK_MONOTONIC);
@@ -703,7 +702,7 @@ void act(struct reconciler *r) {
         }
         if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
-                if (r->region->creating >= RECONCILE_MAX_CREATING || r->region->create_hold ||
+                if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
                     r->region->slot_queue.head) {
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);

@@ -49,6 +49,13 @@ struct reconcile_region {
         struct reconcile_queue consumer_queue; /* waiting to register one, FIFO */
         bool create_hold;
         unsigned hold_tries;
+        /* How many of ours may be CREATING, as learnt from such refusals: it
+         * drops to what we hold (at least one) at each, and grows by one
+         * after as many creations as it allows go through (0: the full 5),
+         * so hosts sharing an account settle on shares of the 5 instead of
+         * colliding for all of them. */
+        unsigned create_cap;
+        unsigned create_ok;
         uint64_t hold_rng;
         sd_event_source *hold_timer;
 };

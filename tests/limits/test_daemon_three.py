@@ -6,9 +6,9 @@ strict proxy: all converge, and under 5% of their calls are refused.
   test_daemon_three.py KINESISD KINESIS_CALL PORT_FILE WORK_DIR
 
 A private mock+proxy pair (creations take 2 s). Each daemon sets
-reconcile.api_share: 0.33, the documented advice for hosts that share an
-account (kinesisd.yaml(5)): three daemons at the default share would ask
-for 1.5 times the account's rates. The CREATING limit they cannot split:
+reconcile.api_share: 0.3, the documented advice for hosts that share an
+account (kinesisd.yaml(5)): split it with a little room to spare; three
+daemons at the default share would ask for 1.5 times the account's rates. The CREATING limit they cannot split:
 their refused CreateStream calls (each a hold of that daemon's creations)
 are what the 5% allows; the account expects refusals (allow_refusals)."""
 import collections
@@ -32,7 +32,7 @@ def test_three_daemons():
     t0 = time.monotonic()
     for d in range(DAEMONS):
         cfg = T.write("kinesisd%d.yaml" % d, lib.stream_config(names[d], endpoint, T.region,
-                                                              api_share="0.33"))
+                                                              api_share="0.3"))
         procs.append(T.spawn("-c", cfg, "--state-dir", T.path("state%d" % d), "--once",
                              "--log-level", "debug", stderr_path=T.path("daemon%d.log" % d)))
     codes = [wait_exit(p, 150) for p in procs]
