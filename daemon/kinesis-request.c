@@ -180,9 +180,17 @@ json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *
         return finish(o, add_str_array(o, "TagKeys", keys, n));
 }
 
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
+static json_object *stream_and_consumer(const char *arn, const char *consumer) {
         json_object *o = obj_with("StreamARN", arn);
         return o ? finish(o, add_str(o, "ConsumerName", consumer)) : NULL;
+}
+
+json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
+        return stream_and_consumer(arn, consumer);
+}
+
+json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer) {
+        return stream_and_consumer(arn, consumer);
 }
 
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {

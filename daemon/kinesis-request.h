@@ -26,6 +26,7 @@ json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tag
 /* Keys only (values ignored). */
 json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n);
 json_object *kinesis_req_register_consumer(const char *arn, const char *consumer);
+json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer);
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib);
 json_object *kinesis_req_describe_stream_summary(const char *name);
 json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,

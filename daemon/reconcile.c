@@ -19,6 +19,7 @@
 
 static void describe(struct reconciler *r);
 static void go_plan(struct reconciler *r);
+static void poll_consumer(struct reconciler *r);
 static bool creation_pending(const struct reconciler *r);
 
 static struct log_fields fields(const struct reconciler *r) {
@@ -134,15 +135,27 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r->poll_consumers) {
                 /* Only its consumers are settling: the stream itself is ACTIVE. */
                 r->poll_consumers = false;
-                list_consumers(r);
+                poll_consumer(r);
                 return 0;
         }
         describe(r);
         return 0;
 }
 
-/* The stream is not ACTIVE yet (or was busy): look again after the poll
- * interval, unless it has been waiting past its timeout. */
+/* When to look again: a creation or registration of ours not before it
+ * could be done (settle-time.h), anything else after the poll interval. */
+static uint64_t poll_delay(const struct reconciler *r, uint64_t now) {
+        uint64_t poll = r->settings.poll_usec;
+
+        if (r->poll_consumers && r->registered_usec)
+                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->registered_usec);
+        if (!r->poll_consumers && r->created_usec)
+                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->created_usec);
+        return poll;
+}
+
+/* The stream is not ACTIVE yet (or was busy): look again later, unless it
+ * has been waiting past its timeout. */
 static void poll_later(struct reconciler *r) {
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         int k;
@@ -161,7 +174,7 @@ static void poll_later(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_POLL;
-        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, r->settings.poll_usec,
+        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
                                        r->settings.poll_usec / 10, on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
@@ -275,8 +288,6 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
 
 /* ---- observing ---------------------------------------------------------- */
 
-static void list_consumers(struct reconciler *r);
-
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
@@ -290,6 +301,29 @@ static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         return false;
 }
 
+/* A consumer we declared that AWS shows CREATING, or NULL. */
+static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
+        for (size_t j = 0; j < r->obs.n_consumers; j++) {
+                struct stream_consumer_obs *c = &r->obs.consumers[j];
+                if (c->status && streq(c->status, "CREATING"))
+                        for (size_t i = 0; i < r->decl->n_consumers; i++)
+                                if (streq(r->decl->consumers[i], c->name))
+                                        return c;
+        }
+        return NULL;
+}
+
+/* Consumers of ours left CREATING: count the sample, give their slots back. */
+static void consumers_settled(struct reconciler *r) {
+        unsigned settling = reconcile_consumers_settling(r->decl, &r->obs);
+
+        if (r->registered_usec && settling < r->consumer_slots)
+                settle_time_add(&r->region->consumer_settle, r->call_usec - r->registered_usec);
+        if (settling == 0)
+                r->registered_usec = 0;
+        consumer_slots_release(r, settling);
+}
+
 static void on_consumers(struct kinesis_client *c, const struct kinesis_result *res,
                          struct stream_consumer_obs *consumers, size_t n, void *userdata) {
         struct reconciler *r = userdata;
@@ -300,7 +334,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
         r->obs.consumers_known = true;
-        consumer_slots_release(r, reconcile_consumers_settling(r->decl, &r->obs));
+        consumers_settled(r);
         r->consumers_fresh = true;
         r->ops->changed(r, r->owner);
         go_plan(r);
@@ -310,12 +344,91 @@ static void list_consumers(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_CONSUMERS;
+        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->ops->call_started(r->owner);
         k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
                                    &r->call);
         if (k < 0) {
                 r->ops->call_finished(r->owner);
                 fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
+        }
+}
+
+static void on_consumer(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_consumer_obs got = {}, *had;
+
+        r->call = NULL;
+        r->ops->call_finished(r->owner);
+        if (wait_on(r, res, poll_consumer))
+                return;
+        if (error_is(res, "ResourceNotFoundException")) {
+                /* The consumer (or the stream) is gone: look at both again. */
+                r->consumers_fresh = false;
+                describe(r);
+                return;
+        }
+        if (!kinesis_result_ok(res)) {
+                fail_result(r, res);
+                return;
+        }
+        if (kinesis_parse_consumer(res->body, &got) < 0 || !got.status) {
+                free(got.name);
+                free(got.arn);
+                free(got.status);
+                fail(r, false, NULL, "DescribeStreamConsumer: unexpected answer");
+                return;
+        }
+        had = NULL;
+        for (size_t j = 0; j < r->obs.n_consumers; j++)
+                if (streq(r->obs.consumers[j].name, got.name))
+                        had = &r->obs.consumers[j];
+        if (!had) {
+                /* Not the one we asked about: list them all. */
+                free(got.name);
+                free(got.arn);
+                free(got.status);
+                r->consumers_fresh = false;
+                list_consumers(r);
+                return;
+        }
+        free(had->name);
+        free(had->arn);
+        free(had->status);
+        *had = got;
+        consumers_settled(r);
+        r->ops->changed(r, r->owner);
+        go_plan(r);
+}
+
+/* Ask for one of its consumers still CREATING by name: a call AWS allows
+ * 20 times a second per stream, where a listing is allowed 5. */
+static void poll_consumer(struct reconciler *r) {
+        struct stream_consumer_obs *c = consumer_creating(r);
+        json_object *req;
+        int k;
+
+        if (r->stopping) {
+                settle(r, PHASE_FAILED);
+                return;
+        }
+        if (!c || !r->obs.arn) {
+                list_consumers(r);
+                return;
+        }
+        req = kinesis_req_describe_consumer(r->obs.arn, c->name);
+        if (!req) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        r->phase = PHASE_LIST_CONSUMERS;
+        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->ops->call_started(r->owner);
+        k = kinesis_call(r->region->client, "DescribeStreamConsumer", req, r->decl->name, on_consumer, r,
+                         &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                fail(r, false, NULL, "cannot start DescribeStreamConsumer: %s", strerror(-k));
         }
 }
 
@@ -414,6 +527,9 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (r->obs.status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
         else {
+                if (r->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
+                        settle_time_add(&r->region->stream_settle, r->call_usec - r->created_usec);
+                r->created_usec = 0;
                 if (r->holds_slot)
                         region_hold_end(r->region); /* the account has a slot free again */
                 slot_release(r);
@@ -462,6 +578,7 @@ static void describe(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_DESCRIBE;
+        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->ops->call_started(r->owner);
         k = kinesis_call(r->region->client, "DescribeStreamSummary", req, r->decl->name, on_describe, r,
                          &r->call);
@@ -637,6 +754,41 @@ static void record_change(struct reconciler *r, const struct action *a) {
         r->ops->changed(r, r->owner);
 }
 
+/* RegisterStreamConsumer answered with the consumer (CREATING): take it
+ * into what we know of the stream. False when the answer does not say. */
+static bool consumer_registered(struct reconciler *r, const struct kinesis_result *res) {
+        struct stream_consumer_obs c = {}, *slot = NULL, *grown = NULL;
+
+        if (!r->obs.consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
+                return false;
+        for (size_t i = 0; i < r->obs.n_consumers; i++)
+                if (streq(r->obs.consumers[i].name, c.name))
+                        slot = &r->obs.consumers[i];
+        if (!slot && c.status) {
+                grown = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *grown);
+                if (grown)
+                        r->obs.consumers = grown;
+        }
+        if (!c.status || (!slot && !grown)) {
+                free(c.name);
+                free(c.arn);
+                free(c.status);
+                return false;
+        }
+        if (slot) {
+                free(slot->name);
+                free(slot->arn);
+                free(slot->status);
+        } else {
+                slot = &r->obs.consumers[r->obs.n_consumers++];
+                r->obs.consumer_count++;
+        }
+        *slot = c;
+        r->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->ops->changed(r, r->owner);
+        return true;
+}
+
 static void on_act(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
         const struct action *a = &r->plan.actions[0];
@@ -664,13 +816,19 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 record_change(r, a);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
                         r->tags_fresh = false;
+                if (a->type == ACTION_REGISTER_CONSUMER && consumer_registered(r, res)) {
+                        /* The answer says what a listing would: no need for one
+                         * before the consumer can be ACTIVE. */
+                        go_plan(r);
+                        return;
+                }
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         r->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
                         slot_created(r->region); /* the probe got through */
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
-                        r->wait_started = clock_now_usec(CLOCK_MONOTONIC);
+                        r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
                         r->waited = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
@@ -854,7 +1012,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->tags_fresh = r->consumers_fresh = false;
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
-        r->wait_started = 0;
+        r->wait_started = r->created_usec = r->registered_usec = 0;
         r->waited = false;
         if (listed) {
                 describe(r);

@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "kinesis.h"
 #include "plan.h"
+#include "settle-time.h"
 #include "state.h"
 #include "stream.h"
 
@@ -58,6 +59,10 @@ struct reconcile_region {
         unsigned create_ok;
         uint64_t hold_rng;
         sd_event_source *hold_timer;
+        /* How long creations and consumer registrations take here, as our
+         * polls saw them: the first poll of the next one is timed by it. */
+        struct settle_time stream_settle;
+        struct settle_time consumer_settle;
 };
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);
