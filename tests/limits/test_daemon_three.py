@@ -12,6 +12,7 @@ daemons at the default share would ask for 1.5 times the account's rates. The CR
 their refused CreateStream calls (each a hold of that daemon's creations)
 are what the 5% allows; the account expects refusals (allow_refusals)."""
 import collections
+import json
 import os
 import sys
 import time
@@ -49,6 +50,9 @@ def test_three_daemons():
     print("figures: three daemons, %d streams: %.1fs, %d of %d calls refused (%.1f%%): %s"
           % (DAEMONS * PER, secs, len(refused), len(entries), 100.0 * len(refused) / max(len(entries), 1),
              dict(collections.Counter(e["op"] for e in refused))))
+    print("figures-json: " + json.dumps({"streams": DAEMONS * PER, "seconds": round(secs, 2),
+                                         "refused": len(refused), "calls": len(entries),
+                                         "refused_by_op": dict(collections.Counter(e["op"] for e in refused))}))
     T.check(entries and len(refused) < 0.05 * len(entries),
             "%d of %d calls refused (under 5%%)" % (len(refused), len(entries)),
             [(e["op"], e["refused"]) for e in refused[:20]])
