@@ -128,6 +128,8 @@ struct kinesis_call {
         bool have_creds;
         bool refreshed_creds;
         bool in_callback;
+        kinesis_gate_t gate;
+        void *gate_userdata;
 
         /* Paged listings. */
         enum page_kind page_kind;
@@ -304,6 +306,11 @@ struct kinesis_call *kinesis_call_cancel(struct kinesis_call *call) {
         return NULL;
 }
 
+void kinesis_call_set_gate(struct kinesis_call *call, kinesis_gate_t gate, void *userdata) {
+        call->gate = gate;
+        call->gate_userdata = userdata;
+}
+
 static void on_creds(int error, const struct aws_credentials *cr, void *userdata) {
         struct kinesis_call *call = userdata;
 
@@ -322,6 +329,8 @@ static int call_prepare(struct http_request *req, void *userdata) {
         struct sigv4_result sig = {};
         int r;
 
+        if (call->gate && !call->gate(call->gate_userdata))
+                return -ECANCELED;
         if (call->have_creds)
                 cr = &call->creds;
         else {

@@ -97,6 +97,12 @@ int kinesis_call(struct kinesis_client *c, const char *operation, json_object *r
 /* No callback afterwards. NULL is fine. Returns NULL. Not from within the
  * call's own callback. */
 struct kinesis_call *kinesis_call_cancel(struct kinesis_call *call);
+/* Asked each time an attempt of the call has waited its turn in the pacer
+ * and is about to go out: false withdraws it, and the callback gets error
+ * -ECANCELED, with nothing sent. For a change that must not be made any
+ * more once its turn comes (a creation while the account is full). */
+typedef bool (*kinesis_gate_t)(void *userdata);
+void kinesis_call_set_gate(struct kinesis_call *call, kinesis_gate_t gate, void *userdata);
 
 /* The pacing rate (requests/s, before the fraction) DESIGN §6 gives an
  * operation, and whether AWS counts it per stream. Unknown operations: 5, false. */

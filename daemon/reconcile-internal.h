@@ -93,12 +93,20 @@ void consumer_slot_enqueue(struct reconciler *r);
 void consumer_slot_dispatch(struct reconcile_region *g);
 /* Back to the head of the queue (refused: it keeps its place), in PHASE_WAIT_SLOT. */
 void slot_requeue_first(struct reconciler *r);
+/* Back in line after those put back before it: its CreateStream was
+ * withdrawn before it went out. */
+void slot_requeue_withdrawn(struct reconciler *r);
 void slot_take(struct reconciler *r);
 /* Give r's slot back and hand free ones on. */
 void slot_release(struct reconciler *r);
-/* How many of ours may be CREATING in the region now (struct
- * reconcile_region.create_cap). */
+/* A share's cap now: max when nothing was refused (struct slot_share). */
+unsigned share_cap(const struct slot_share *s, unsigned max);
+/* Refused for the account's limit while holding `held` of its slots. */
+void share_refused(struct slot_share *s, unsigned held);
+/* How many of ours may be CREATING in the region now. */
 unsigned slot_cap(const struct reconcile_region *g);
+/* A RegisterStreamConsumer of ours went through. */
+void consumer_registered_ok(struct reconcile_region *g);
 /* A CreateStream of ours got through: the hold's backoff starts over, the
  * cap grows back, queued streams follow. */
 void slot_created(struct reconcile_region *g);

@@ -27,6 +27,8 @@ void slot_dequeue(struct reconciler *r) {
 
         if (!q)
                 return;
+        if (r->region->requeued_last == r)
+                r->region->requeued_last = NULL;
         for (struct reconciler *i = q->head; i; prev = i, i = i->slot_next)
                 if (i == r) {
                         if (prev)
@@ -46,32 +48,83 @@ void slot_enqueue(struct reconciler *r) {
                 queue_push(&r->region->slot_queue, r);
 }
 
-/* Back to the head of the queue: refused, it keeps its place. */
-void slot_requeue_first(struct reconciler *r) {
-        struct reconcile_queue *q = &r->region->slot_queue;
-
+/* Put r back after `after` (NULL: at the head). */
+static void queue_insert_after(struct reconcile_queue *q, struct reconciler *after, struct reconciler *r) {
         slot_dequeue(r);
-        r->slot_next = q->head;
-        q->head = r;
-        if (!q->tail)
+        if (after) {
+                r->slot_next = after->slot_next;
+                after->slot_next = r;
+        } else {
+                r->slot_next = q->head;
+                q->head = r;
+        }
+        if (q->tail == after)
                 q->tail = r;
         r->queue = q;
         r->phase = PHASE_WAIT_SLOT;
 }
 
+/* Back to the head of the queue: refused, it keeps its place. */
+void slot_requeue_first(struct reconciler *r) {
+        queue_insert_after(&r->region->slot_queue, NULL, r);
+        r->region->requeued_last = r;
+}
+
+/* Withdrawn before it went out: it was dispatched after those put back
+ * before it, and before any still in the queue. */
+void slot_requeue_withdrawn(struct reconciler *r) {
+        struct reconcile_region *g = r->region;
+        struct reconciler *after = g->requeued_last && g->requeued_last->queue == &g->slot_queue
+                                           ? g->requeued_last : NULL;
+
+        queue_insert_after(&g->slot_queue, after, r);
+        g->requeued_last = r;
+}
+
+unsigned share_cap(const struct slot_share *s, unsigned max) {
+        return s->cap ? s->cap : max;
+}
+
+/* One of ours went through: after grow_after of them, or once refusals
+ * stopped for two of the creation times `settle` learnt, one slot more. */
+static void share_granted(struct slot_share *s, unsigned max, const struct settle_time *settle) {
+        uint64_t quiet = 2 * settle_time_estimate(settle);
+        bool calm = quiet > 0 && clock_now_usec(CLOCK_MONOTONIC) - s->refused_usec >= quiet;
+
+        if (s->cap && (++s->ok >= s->grow_after || calm)) {
+                s->ok = 0;
+                if (++s->cap >= max)
+                        s->cap = s->grow_after = 0;
+        }
+}
+
+void share_refused(struct slot_share *s, unsigned held) {
+        s->cap = held > 0 ? held : 1;
+        s->ok = 0;
+        s->refused_usec = clock_now_usec(CLOCK_MONOTONIC);
+        if (!s->grow_after)
+                s->grow_after = s->cap;
+        else if (s->grow_after < RECONCILE_GROW_AFTER_MAX / 2)
+                s->grow_after *= 2;
+        else
+                s->grow_after = RECONCILE_GROW_AFTER_MAX;
+}
+
 unsigned slot_cap(const struct reconcile_region *g) {
-        return g->create_cap ? g->create_cap : RECONCILE_MAX_CREATING;
+        return share_cap(&g->create_share, RECONCILE_MAX_CREATING);
 }
 
 void slot_created(struct reconcile_region *g) {
         g->hold_tries = 0;
-        if (g->create_cap && ++g->create_ok >= g->create_cap) {
-                g->create_ok = 0;
-                if (++g->create_cap >= RECONCILE_MAX_CREATING)
-                        g->create_cap = 0;
-        }
+        share_granted(&g->create_share, RECONCILE_MAX_CREATING, &g->stream_settle);
         slot_dispatch(g, RECONCILE_MAX_CREATING);
 }
+
+void consumer_registered_ok(struct reconcile_region *g) {
+        share_granted(&g->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING, &g->consumer_settle);
+}
+
+static int hold_timer_arm(struct reconcile_region *g, sd_event *e);
 
 void slot_take(struct reconciler *r) {
         if (r->holds_slot)
@@ -87,6 +140,10 @@ void slot_release(struct reconciler *r) {
                 return;
         r->holds_slot = false;
         g->creating--;
+        /* Held, and the last of ours left CREATING other than by turning
+         * ACTIVE (failed, gone, stopped): only a timer can end the hold now. */
+        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->event) < 0)
+                g->create_hold = false;
         slot_dispatch(g, RECONCILE_MAX_CREATING);
 }
 
@@ -111,7 +168,8 @@ void consumer_slot_enqueue(struct reconciler *r) {
 }
 
 void consumer_slot_dispatch(struct reconcile_region *g) {
-        while (g->consumer_queue.head && g->consumers_creating < RECONCILE_MAX_CONSUMERS_CREATING) {
+        while (g->consumer_queue.head &&
+               g->consumers_creating < share_cap(&g->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING)) {
                 struct reconciler *next = g->consumer_queue.head;
                 slot_dequeue(next);
                 if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {
@@ -139,21 +197,35 @@ void region_hold_end(struct reconcile_region *g) {
         slot_dispatch(g, 1);
 }
 
+static int hold_timer_arm(struct reconcile_region *g, sd_event *e) {
+        return sd_event_add_time_relative(e, &g->hold_timer, CLOCK_MONOTONIC,
+                                          reconcile_wait_backoff(&g->hold_rng, g->hold_tries, g->hold_base_usec),
+                                          g->hold_base_usec / 10, on_hold_timer, g);
+}
+
 /* A CreateStream of r was refused for the account's CREATING limit. */
 int region_hold(struct reconciler *r, uint64_t base_usec) {
         struct reconcile_region *g = r->region;
 
         /* r still holds the slot it was refused with: the others of ours
          * are what the account lets us have now. */
-        g->create_cap = g->creating > 1 ? g->creating - 1 : 1;
-        g->create_ok = 0;
-        if (g->create_hold)
+        if (g->create_hold) {
+                g->create_share.cap = g->creating > 1 ? g->creating - 1 : 1;
+                g->create_share.refused_usec = clock_now_usec(CLOCK_MONOTONIC);
                 return 0;
+        }
+        share_refused(&g->create_share, g->creating - 1);
         g->create_hold = true;
         g->hold_tries++;
-        return sd_event_add_time_relative(r->event, &g->hold_timer, CLOCK_MONOTONIC,
-                                          reconcile_wait_backoff(&g->hold_rng, g->hold_tries, base_usec),
-                                          base_usec / 10, on_hold_timer, g);
+        g->hold_base_usec = base_usec;
+        /* Others of ours are CREATING: the first of them to turn ACTIVE
+         * frees a slot that is ours to take (region_hold_end), where a
+         * probe on a timer races every other host for the next free one.
+         * The timer is for when none of ours is left CREATING
+         * (slot_release). */
+        if (g->creating > 1)
+                return 0;
+        return hold_timer_arm(g, r->event);
 }
 
 void reconcile_region_done(struct reconcile_region *g) {

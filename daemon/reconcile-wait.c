@@ -33,7 +33,7 @@ enum reconcile_wait_kind reconcile_wait_classify(const struct kinesis_result *re
         /* AWS: "... simultaneously be in CREATING or DELETING state ...";
          * the mock: "Limit for streams being created concurrently exceeded". */
         if (strcasestr(msg, "simultaneously") || strcasestr(msg, "concurrently"))
-                return RECONCILE_WAIT_CONCURRENCY;
+                return strcasestr(msg, "consumer") ? RECONCILE_WAIT_CONSUMERS : RECONCILE_WAIT_CONCURRENCY;
         if (strcasestr(msg, "Rate exceeded"))
                 return RECONCILE_WAIT_RATE;
         return RECONCILE_WAIT_NONE;
@@ -45,6 +45,8 @@ static const char *kind_text(enum reconcile_wait_kind k) {
                 return "a rate limit";
         case RECONCILE_WAIT_CONCURRENCY:
                 return "the account's limit of 5 streams CREATING or DELETING";
+        case RECONCILE_WAIT_CONSUMERS:
+                return "the account's limit of 5 consumers CREATING";
         case RECONCILE_WAIT_BUSY:
                 return "the stream, busy with another change";
         case RECONCILE_WAIT_NONE:

@@ -25,6 +25,7 @@ enum reconcile_wait_kind {
         RECONCILE_WAIT_NONE,
         RECONCILE_WAIT_RATE,        /* throttled: a TPS limit */
         RECONCILE_WAIT_CONCURRENCY, /* five streams CREATING or DELETING in the account */
+        RECONCILE_WAIT_CONSUMERS,   /* five consumers CREATING in the account */
         RECONCILE_WAIT_BUSY,        /* ResourceInUseException: the stream is changing */
 };
 

@@ -265,6 +265,11 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 settle(r, PHASE_FAILED);
                 return true;
         }
+        if (kind == RECONCILE_WAIT_CONSUMERS && r->phase == PHASE_ACT &&
+            r->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
+                /* Its slot is given back already: the others of ours are
+                 * what the account lets us have now. */
+                share_refused(&r->region->consumer_share, r->region->consumers_creating);
         if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
                 /* Hold the region's creations first, so that the freed slot
                  * goes to nobody, then queue up again at the head. */
@@ -796,6 +801,17 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
+        if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
+                /* Withdrawn by create_may_go(): a hold began while it waited
+                 * for its turn. Nothing was sent; back in line. */
+                log_fields(LOG_DEBUG, fields_of(r),
+                           "Stream %s: CreateStream withdrawn before it went out (the account is full); "
+                           "back in line.", r->decl->name);
+                r->actions_this_pass--;
+                slot_release(r);
+                slot_requeue_withdrawn(r);
+                return;
+        }
         if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
                 consumer_slots_release(r, r->consumer_slots - 1);
         /* Busy: observe again, then the plan's next step. Refused for a
@@ -814,6 +830,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
                 guard_accepted(&r->guard, a);
                 record_change(r, a);
+                if (a->type == ACTION_REGISTER_CONSUMER)
+                        consumer_registered_ok(r->region);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
                         r->tags_fresh = false;
                 if (a->type == ACTION_REGISTER_CONSUMER && consumer_registered(r, res)) {
@@ -849,6 +867,15 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         fail_result(r, res);
 }
 
+/* A CreateStream that waited in the pacer goes out only if no hold began
+ * meanwhile: once AWS said the account is full, the calls queued behind
+ * the refused one would only be refused too. */
+static bool create_may_go(void *userdata) {
+        struct reconciler *r = userdata;
+
+        return !r->region->create_hold;
+}
+
 void act(struct reconciler *r) {
         const struct action *a = &r->plan.actions[0];
         json_object *req;
@@ -872,7 +899,8 @@ void act(struct reconciler *r) {
                 /* At most 5 consumers CREATING in the account: wait in line
                  * (FIFO) until one of ours turns ACTIVE. */
                 if (!r->consumer_turn &&
-                    (r->region->consumers_creating >= RECONCILE_MAX_CONSUMERS_CREATING ||
+                    (r->region->consumers_creating >=
+                             share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
                         r->poll_consumers = false;
                         consumer_slot_enqueue(r);
@@ -896,6 +924,8 @@ void act(struct reconciler *r) {
         r->ops->call_started(r->owner);
         k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
                          r, &r->call);
+        if (k >= 0 && a->type == ACTION_CREATE_STREAM)
+                kinesis_call_set_gate(r->call, create_may_go, r);
         if (k < 0) {
                 r->ops->call_finished(r->owner);
                 if (a->type == ACTION_CREATE_STREAM)

@@ -21,6 +21,9 @@
 
 /* AWS allows at most 5 streams CREATING at once per account and region. */
 #define RECONCILE_MAX_CREATING 5
+/* At most this many creations between attempts to take one more slot after
+ * refusals (struct slot_share). */
+#define RECONCILE_GROW_AFTER_MAX 32
 /* AWS allows at most 5 consumers CREATING at once per account and region. */
 #define RECONCILE_MAX_CONSUMERS_CREATING 5
 /* Changes one stream may make in one pass before it counts as not converging:
@@ -36,11 +39,28 @@ struct reconcile_queue {
 };
 
 /* What the reconcilers of one region share: the client and the create slots. */
+/* How many of an account's 5 CREATING slots (streams, or consumers) we may
+ * use, as learnt from refusals: at each, the cap drops to what we hold (at
+ * least one), and it grows by one after grow_after of ours went through (cap
+ * 0: all 5), so hosts sharing an account settle on shares of the 5 instead
+ * of colliding for all of them. grow_after starts at the cap and doubles
+ * with each refusal (up to RECONCILE_GROW_AFTER_MAX): a host whose attempts
+ * to grow keep being refused tries less often, and each try is a refused
+ * call. Once no refusal came for two creation times (the others are done,
+ * say), every one of ours that goes through adds a slot. */
+struct slot_share {
+        unsigned cap;
+        unsigned ok;
+        unsigned grow_after;
+        uint64_t refused_usec; /* CLOCK_MONOTONIC of the last refusal */
+};
+
 struct reconcile_region {
         char *region;
         struct kinesis_client *client;
         unsigned creating;           /* streams of ours holding a CREATING slot */
         struct reconcile_queue slot_queue;     /* waiting for a create slot, FIFO */
+        struct reconciler *requeued_last;      /* the last put back at its front */
         /* AWS refused a CreateStream of ours because the account already has
          * 5 streams CREATING or DELETING (someone else's, or other hosts'):
          * no CreateStream of ours until the hold ends, on a backoff timer or
@@ -50,14 +70,10 @@ struct reconcile_region {
         struct reconcile_queue consumer_queue; /* waiting to register one, FIFO */
         bool create_hold;
         unsigned hold_tries;
-        /* How many of ours may be CREATING, as learnt from such refusals: it
-         * drops to what we hold (at least one) at each, and grows by one
-         * after as many creations as it allows go through (0: the full 5),
-         * so hosts sharing an account settle on shares of the 5 instead of
-         * colliding for all of them. */
-        unsigned create_cap;
-        unsigned create_ok;
+        struct slot_share create_share;   /* of the 5 streams CREATING */
+        struct slot_share consumer_share; /* of the 5 consumers CREATING */
         uint64_t hold_rng;
+        uint64_t hold_base_usec; /* the backoff's start for the hold timer */
         sd_event_source *hold_timer;
         /* How long creations and consumer registrations take here, as our
          * polls saw them: the first poll of the next one is timed by it. */

@@ -100,4 +100,43 @@ def test_timing():
     T.check(3 * DURATION <= secs < 3 * DURATION + 8, "12 streams in %.1fs: about 3 creation times" % secs)
 
 
-T.run(test_at_most_5_creating, test_timing)
+def test_full_account_withdraws_queued():
+    """The account is full of someone else's CREATING streams (made straight
+    at the mock, 4 s each). kinesisd's first CreateStream is refused; the
+    ones already waiting for their turn in the pacer must not go out into
+    the same refusal (each would be a refused call, from a host that already
+    knows better): they are withdrawn and queued again, in order."""
+    T.private_mock(duration="4000ms")
+    T.allow_refusals()
+    foreign = ["%sx%d" % (T.prefix, i) for i in range(5)]
+    mine = ["%sw%d" % (T.prefix, i) for i in range(5)]
+    for n in foreign:
+        T.mock_call("CreateStream", {"StreamName": n, "ShardCount": 1})
+    cfg = T.write("kinesisd3.yaml", AWS_HEAD + """reconcile:
+  poll: 100ms
+  timeout: 40s
+streams:
+""" + "".join("  - name: %s\n    shards: 1\n" % n for n in mine))
+    out, err = T.once(cfg, T.path("state3"))
+    withdrawn = re.findall(r"Stream (\S+): CreateStream withdrawn before it went out", err)
+    refused = set(re.findall(r"Kinesis CreateStream (\S+): HTTP 400 LimitExceededException", err))
+    T.check(withdrawn, "CreateStream calls waiting for their turn were withdrawn", err[-3000:])
+    # Paced at 2.5 a second, the first is refused and the hold begins
+    # before the fourth and fifth are due: they never meet a refusal (the
+    # first, and one or two whose turn came before its answer, may).
+    # The line: the order their first CreateStream was answered or withdrawn.
+    line = []
+    for m in re.finditer(r"Kinesis CreateStream (\S+): HTTP|Stream (\S+): CreateStream withdrawn", err):
+        n = m.group(1) or m.group(2)
+        if n not in line:
+            line.append(n)
+    T.check(sorted(line) == sorted(mine), "each in line once: %s" % line)
+    T.check(refused and refused <= set(line[:3]),
+            "refused only at the head of the line: %s of %s" % (sorted(refused), line))
+    created = re.findall(r"Stream (\S+): created \(", err)
+    T.check(created == line, "created in the order they stood in line: %s" % created)
+    for n in mine:
+        T.check(T.describe(n)["StreamStatus"] == "ACTIVE", "%s ACTIVE" % n)
+
+
+T.run(test_at_most_5_creating, test_timing, test_full_account_withdraws_queued)
