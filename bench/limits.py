@@ -37,6 +37,8 @@ def run_script(args, script, work, share=None):
         "KINESISD_MOCK_SCRIPT": os.path.join(TESTS, "kinesis-mock", "kinesis-mock.py"),
     })
     env.pop("KINESISD_TEST_API_SHARE", None)
+    if args.out:
+        env["KINESISD_TEST_KEEP"] = "1"  # the proxy's log and the daemons' debug logs
     if share:
         env["KINESISD_TEST_API_SHARE"] = share
     build = os.path.abspath(args.build)
@@ -61,13 +63,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs of 30 streams per share (default 3)")
     ap.add_argument("--shares", default="0.5,0.8", help="api_share values (default 0.5,0.8)")
     ap.add_argument("--three", type=int, default=2, help="runs of three daemons (default 2)")
-    ap.add_argument("--out", help="keep the work directories here")
+    ap.add_argument("--out", help="keep the work directories (logs) here")
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="kinesisd-limits-bench.")
     os.makedirs(out, exist_ok=True)
 
     rows = []
-    for share in args.shares.split(","):
+    for share in args.shares.split(",") if args.runs > 0 else []:
         figs = []
         for i in range(args.runs):
             figs.append(run_script(args, "test_daemon_30.py", os.path.join(out, "30-%s-%d" % (share, i)),
