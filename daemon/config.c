@@ -18,6 +18,9 @@
  * from the main file and makes include cycles impossible. A glob that matches
  * nothing is a warning only (an empty streams.d/ is normal). A file matched
  * more than once, or the main file matched by its own glob, is read once.
+ * Globs are expanded by config-glob.c, which stops at CONFIG_FILES_MAX
+ * matches or after CONFIG_GLOB_ENTRIES_MAX directory entries for all of
+ * them together: a reload must never walk the whole file system.
  *
  * Defaults: the main file's defaults: apply to every stream; an included
  * file's defaults: apply to its own streams and win over the main file's, key
@@ -29,7 +32,6 @@
  * configuration in use: it builds a new one or a list of errors. */
 
 #include <errno.h>
-#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@
 #include <sys/stat.h>
 
 #include "config-diag.h"
+#include "config-glob.h"
 #include "config-internal.h"
 #include "config-value.h"
 #include "config-yaml.h"
@@ -47,6 +50,11 @@
 
 /* A glob that pulls in thousands of files is a mistake, not a configuration. */
 #define CONFIG_FILES_MAX 1024
+/* Directory entries the include: patterns of one load may read in all, so
+ * that a pattern with a wildcard in every component cannot walk the whole
+ * file system and hold a reload (and the only event loop) past the watchdog:
+ * far more than any streams.d/ holds, and well under a second of work. */
+#define CONFIG_GLOB_ENTRIES_MAX 65536
 #define CONFIG_INTERVAL_DEFAULT (5 * 60 * USEC_PER_SEC)
 #define CONFIG_POLL_DEFAULT (2 * USEC_PER_SEC)
 #define CONFIG_TIMEOUT_DEFAULT (30 * 60 * USEC_PER_SEC)
@@ -126,6 +134,7 @@ struct loader {
 
         struct node *main_root;
         struct slot global_defaults[_SK_MAX];
+        size_t glob_budget; /* what include: patterns may still read (config-glob.h) */
 
         size_t *stream_file; /* parallel to config->streams: index into files */
         size_t n_stream_alloc;
@@ -484,16 +493,13 @@ static char *include_pattern(const char *naming_path, const char *pattern) {
         return out;
 }
 
-static int path_cmp(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 static int walk_top(struct loader *l, size_t file, const struct node *root, bool main_file);
 
 static int load_include(struct loader *l, const struct walk *w, const struct node *entry) {
         _cleanup_free_ char *pattern = NULL;
+        _cleanup_strv_free_ char **paths = NULL;
         const char *t;
-        glob_t g = {};
+        size_t n = 0;
         char q[QUOTE_SIZE];
         int r;
 
@@ -506,31 +512,31 @@ static int load_include(struct loader *l, const struct walk *w, const struct nod
         if (!pattern)
                 return walk_oom(w);
 
-        r = glob(pattern, GLOB_NOSORT, NULL, &g);
-        if (r == GLOB_NOMATCH) {
+        r = config_glob(pattern, CONFIG_FILES_MAX, &l->glob_budget, &paths, &n);
+        if (r == -ENOMEM)
+                return walk_oom(w);
+        if (r == -E2BIG)
+                return walk_error(w, entry, "include: %s matches more than %d files", diag_quote(entry, q),
+                                  CONFIG_FILES_MAX);
+        if (r == -ENOBUFS)
+                return walk_error(w, entry,
+                                  "include: %s: stopped after %d directory entries (the limit for all "
+                                  "include: patterns together); use a narrower pattern",
+                                  diag_quote(entry, q), CONFIG_GLOB_ENTRIES_MAX);
+        if (n == 0) {
                 diag_at(&l->diags, DIAG_WARNING, w->path, w->file, entry->line, entry->column,
                         "include: %s matches no file", diag_quote(entry, q));
-                globfree(&g);
                 return 0;
         }
-        if (r == GLOB_NOSPACE) {
-                globfree(&g);
-                return walk_oom(w);
-        }
-        if (r != 0) {
-                globfree(&g);
-                return walk_error(w, entry, "include: cannot read the files of %s", diag_quote(entry, q));
-        }
 
-        /* Sorted byte-wise, not by locale, so every host loads in one order. */
-        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), path_cmp);
-        for (size_t i = 0; i < g.gl_pathc; i++) {
+        /* In byte order (config_glob()), not by locale, so every host loads in one order. */
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_(node_freep) struct node *root = NULL;
                 if (l->n_files >= CONFIG_FILES_MAX) {
                         walk_error(w, entry, "include: more than %d files in all", CONFIG_FILES_MAX);
                         break;
                 }
-                r = load_file(l, g.gl_pathv[i], false, &root);
+                r = load_file(l, paths[i], false, &root);
                 if (r == -ENOMEM)
                         break;
                 if (r > 0)
@@ -539,7 +545,6 @@ static int load_include(struct loader *l, const struct walk *w, const struct nod
                         break;
                 r = 0;
         }
-        globfree(&g);
         return r;
 }
 
@@ -825,6 +830,7 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
         if (!path || !ret)
                 return -EINVAL;
 
+        l.glob_budget = CONFIG_GLOB_ENTRIES_MAX;
         l.config = calloc(1, sizeof(*l.config));
         if (!l.config)
                 return -ENOMEM;

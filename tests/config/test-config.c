@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config-glob.h"
 #include "config.h"
 #include "env-name.h"
 #include "testlib.h"
@@ -483,6 +484,79 @@ static void test_glob_escaping(void) {
         config_free(c);
 }
 
+/* Expand a pattern below tmpdir; the matches, relative to tmpdir, joined by
+ * spaces into buf; or the error. */
+static int glob_below(const char *pattern, size_t max_matches, size_t budget, char *buf, size_t size,
+                      size_t *ret_left) {
+        _cleanup_free_ char *p = path_of(pattern);
+        _cleanup_strv_free_ char **paths = NULL;
+        size_t n = 0, o = 0, skip = strlen(tmpdir) + 1;
+        int r;
+
+        buf[0] = '\0';
+        r = config_glob(p, max_matches, &budget, &paths, &n);
+        if (ret_left)
+                *ret_left = budget;
+        if (r < 0)
+                return r;
+        CHECK(paths && !paths[n]);
+        for (size_t i = 0; i < n; i++)
+                o += (size_t) snprintf(buf + o, size - o, "%s%s", i ? " " : "", paths[i] + skip);
+        return (int) n;
+}
+
+/* The bounded include: expansion: what it matches, and where it stops. */
+static void test_glob_bounded(void) {
+        char buf[512];
+        size_t left;
+
+        make_dir("g");
+        make_dir("g/b");
+        make_dir("g/a");
+        make_dir("g/a.d");
+        make_dir("g/.hidden");
+        write_file("g/a/2.yaml", "");
+        write_file("g/a/1.yaml", "");
+        write_file("g/a.d/x.yaml", "");
+        write_file("g/b/3.yml", "");
+        write_file("g/.hidden/h.yaml", "");
+        write_file("g/a/.dot.yaml", "");
+        write_file("g/star*.yaml", "");
+
+        /* Byte order of whole paths; no hidden names without an explicit '.'. */
+        CHECK_INTEQ(glob_below("g/*/*.yaml", 100, 1000, buf, sizeof(buf), NULL), 3);
+        CHECK_STREQ(buf, "g/a.d/x.yaml g/a/1.yaml g/a/2.yaml");
+        CHECK_INTEQ(glob_below("g/.*/*.yaml", 100, 1000, buf, sizeof(buf), NULL), 1);
+        CHECK_STREQ(buf, "g/.hidden/h.yaml");
+        CHECK_INTEQ(glob_below("g/a/.*", 100, 1000, buf, sizeof(buf), NULL), 1);
+        CHECK_STREQ(buf, "g/a/.dot.yaml");
+        CHECK_INTEQ(glob_below("g/?/[0-9].y*ml", 100, 1000, buf, sizeof(buf), NULL), 3);
+        CHECK_STREQ(buf, "g/a/1.yaml g/a/2.yaml g/b/3.yml");
+        /* Escapes, literal paths, a trailing '/' and nothing at all. */
+        CHECK_INTEQ(glob_below("g/star\\*.yaml", 100, 1000, buf, sizeof(buf), NULL), 1);
+        CHECK_STREQ(buf, "g/star*.yaml");
+        CHECK_INTEQ(glob_below("g/a/1.yaml", 100, 1000, buf, sizeof(buf), NULL), 1);
+        CHECK_STREQ(buf, "g/a/1.yaml");
+        CHECK_INTEQ(glob_below("g/a/9.yaml", 100, 1000, buf, sizeof(buf), NULL), 0);
+        CHECK_INTEQ(glob_below("g/*/", 100, 1000, buf, sizeof(buf), NULL), 3);
+        CHECK_STREQ(buf, "g/a.d/ g/a/ g/b/");
+        CHECK_INTEQ(glob_below("g/nothing/*", 100, 1000, buf, sizeof(buf), NULL), 0);
+
+        /* More matches than allowed, then a budget used up: both stop early. */
+        CHECK_INTEQ(glob_below("g/*/*", 3, 1000, buf, sizeof(buf), NULL), -E2BIG);
+        CHECK_INTEQ(glob_below("g/*/*", 100, 10, buf, sizeof(buf), &left), -ENOBUFS);
+        CHECK_INTEQ(left, 0);
+        /* Two symlink loops make a tree that doubles at each level: the budget
+         * ends it. */
+        {
+                _cleanup_free_ char *l1 = path_of("g/loop"), *l2 = path_of("g/loop2");
+                CHECK(symlink(".", l1) == 0);
+                CHECK(symlink(".", l2) == 0);
+        }
+        CHECK_INTEQ(glob_below("g/loop/*/*/*/*/*/*/*/*/*/*/*/*/none", 100, 5000, buf, sizeof(buf), &left),
+                    -ENOBUFS);
+}
+
 int main(void) {
         if (!mkdtemp(tmpdir)) {
                 perror("mkdtemp");
@@ -497,6 +571,7 @@ int main(void) {
         test_file_errors();
         test_many_errors();
         test_glob_escaping();
+        test_glob_bounded();
 
         remove_tree();
         return test_summary("test-config");
