@@ -97,6 +97,39 @@ int diag_list_export(struct diag_list *d, struct config_errors *ret) {
         return 0;
 }
 
+void diag_sink_move(struct diag_sink *dst, struct diag_sink *src) {
+        struct diag_list *from[] = { &src->errors, &src->warnings }, *to[] = { &dst->errors, &dst->warnings };
+
+        for (size_t k = 0; k < ELEMENTSOF(from); k++) {
+                struct diag_list *f = from[k], *t = to[k];
+                for (size_t i = 0; i < f->n; i++) {
+                        if (t->n >= CONFIG_MAX_ERRORS) {
+                                t->n_dropped++;
+                                continue;
+                        }
+                        if (t->n == t->n_alloc) {
+                                size_t na = t->n_alloc ? t->n_alloc * 2 : DIAG_ALLOC_FIRST;
+                                struct diag *d = reallocarray(t->items, na, sizeof(*d));
+                                if (!d) {
+                                        dst->oom = true;
+                                        break;
+                                }
+                                t->items = d;
+                                t->n_alloc = na;
+                        }
+                        t->items[t->n++] = f->items[i];
+                        f->items[i].message = NULL;
+                }
+                t->n_dropped += f->n_dropped;
+        }
+        if (src->oom)
+                dst->oom = true;
+        if (src->seq > dst->seq)
+                dst->seq = src->seq;
+        diag_list_done(&src->errors);
+        diag_list_done(&src->warnings);
+}
+
 void diag_addv(struct diag_sink *s, enum diag_level level, const char *path, size_t file,
                unsigned line, unsigned column, const char *fmt, va_list ap) {
         struct diag_list *list = level == DIAG_WARNING ? &s->warnings : &s->errors;

@@ -46,6 +46,11 @@ int walk_oom(const struct walk *w);
 int diag_unknown_key(const struct walk *w, const struct node *key, const struct key_desc *keys,
                      size_t n_keys);
 
+/* Add every message of src to dst (as far as dst has room) and empty src;
+ * dst->oom is set if either ran out of memory. For messages held back until
+ * it is known whether they may be shown. */
+void diag_sink_move(struct diag_sink *dst, struct diag_sink *src);
+
 void diag_list_done(struct diag_list *d);
 /* Move the messages, in file and position order, into *ret (may be NULL). */
 int diag_list_export(struct diag_list *d, struct config_errors *ret);

@@ -299,6 +299,8 @@ static int open_collection(const struct walk *w, const yaml_event_t *ev, struct 
  * sequences and mappings, innermost last. */
 int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct node **ret_root) {
         _cleanup_(node_freep) struct node *root = NULL;
+        struct diag_sink held = { .seq = w->sink->seq };
+        struct walk pw = *w;
         struct node *stack[CONFIG_DEPTH_MAX];
         size_t depth = 0, offset;
         unsigned documents = 0;
@@ -315,6 +317,8 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
 
         if (!yaml_parser_initialize(&p))
                 return walk_oom(w);
+        /* What is found is held back until the kind of the top level is known. */
+        pw.sink = &held;
         yaml_parser_set_input_string(&p, (const unsigned char *) buf, len);
         yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
 
@@ -323,7 +327,7 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
                 struct node *n;
 
                 if (!yaml_parser_parse(&p, &ev)) {
-                        r = report_yaml_error(w, &p, buf, len);
+                        r = report_yaml_error(&pw, &p, buf, len);
                         break;
                 }
 
@@ -334,7 +338,7 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
 
                 case YAML_DOCUMENT_START_EVENT:
                         if (++documents > 1) {
-                                diag_at(w->sink, DIAG_ERROR, w->path, w->file,
+                                diag_at(pw.sink, DIAG_ERROR, pw.path, pw.file,
                                         (unsigned) ev.start_mark.line + 1,
                                         (unsigned) ev.start_mark.column + 1,
                                         "only one YAML document is allowed per file");
@@ -343,16 +347,16 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
                         break;
 
                 case YAML_ALIAS_EVENT:
-                        r = add_alias(w, &ev, stack, depth, &root);
+                        r = add_alias(&pw, &ev, stack, depth, &root);
                         break;
 
                 case YAML_SCALAR_EVENT:
-                        r = add_scalar(w, &ev, stack, depth, &root);
+                        r = add_scalar(&pw, &ev, stack, depth, &root);
                         break;
 
                 case YAML_SEQUENCE_START_EVENT:
                 case YAML_MAPPING_START_EVENT:
-                        r = open_collection(w, &ev, stack, &depth, &root);
+                        r = open_collection(&pw, &ev, stack, &depth, &root);
                         break;
 
                 case YAML_SEQUENCE_END_EVENT:
@@ -361,7 +365,7 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
                                 break;
                         n = stack[--depth];
                         if (n->kind == NODE_MAPPING)
-                                r = check_duplicate_keys(w, n);
+                                r = check_duplicate_keys(&pw, n);
                         break;
 
                 default:
@@ -370,6 +374,22 @@ int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct no
                 yaml_event_delete(&ev);
         }
         yaml_parser_delete(&p);
+
+        /* A top level that is a list or a single value is not a configuration:
+         * likely a credentials file or another file an include: glob matched.
+         * Nothing found in it is reported, since those messages quote its
+         * content (a key, an anchor, a value); what was read of it is handed
+         * on, even after a syntax error, so that the loader refuses it by its
+         * kind alone. */
+        if (r != -ENOMEM && !held.oom && root && root->kind != NODE_MAPPING && !node_is_null(root)) {
+                diag_list_done(&held.errors);
+                diag_list_done(&held.warnings);
+                *ret_root = TAKE_PTR(root);
+                return 0;
+        }
+        if (held.oom && r >= 0)
+                r = -ENOMEM;
+        diag_sink_move(w->sink, &held);
         if (r < 0)
                 return r;
         *ret_root = TAKE_PTR(root);

@@ -14,7 +14,12 @@
  * with *ret_root (NULL for a file without content), -EINVAL after a problem
  * that makes the rest of the file unreadable (already reported through w),
  * or -ENOMEM. Problems that leave the file readable (an anchor, a duplicate
- * key) are reported and the node is marked ignore. */
+ * key) are reported and the node is marked ignore.
+ *
+ * A file whose top level is a list or a single value is not a configuration
+ * (a credentials file, a token): 0 and the tree as far as it could be read,
+ * with nothing reported, not even a syntax error, since those messages quote
+ * the file; the caller refuses it by the kind of its root alone. */
 int node_parse_yaml(const struct walk *w, const char *buf, size_t len, struct node **ret_root);
 
 /* Free a tree; takes NULL, returns NULL. */

@@ -552,15 +552,18 @@ static int load_include(struct loader *l, const struct walk *w, const struct nod
 static int walk_top(struct loader *l, size_t file, const struct node *root, bool main_file) {
         struct walk w = walk_of(l, file);
         struct slot top[_TOP_MAX], file_defaults[_SK_MAX];
-        char q[QUOTE_SIZE];
         int r;
 
         if (!root || node_is_null(root) || root->ignore)
                 return 0;
+        /* Never quoted: a file that is not a mapping is most likely not a
+         * configuration at all, and may hold a secret (config-yaml.c). */
         if (root->kind != NODE_MAPPING)
                 return walk_error(&w, root,
                                   "expected a mapping (aws:, streams:, ...) at the top level, got %s",
-                                  diag_describe(root, q));
+                                  root->kind == NODE_SEQUENCE
+                                          ? "a list"
+                                          : "a single value (not shown: is this a configuration file?)");
         value_keys(&w, root, top_keys, _TOP_MAX, top);
 
         if (!main_file) {
