@@ -283,6 +283,8 @@ int value_profile(const struct walk *w, const struct key_desc *k, const char *la
         return set_string(w, dest, t);
 }
 
+static const char ENDPOINT_USER_INFORMATION[] = "must not contain user information";
+
 /* NULL if s is an http(s) URL kinesisd may talk to, else what is wrong. */
 static const char *endpoint_problem(const char *s) {
         const char *host, *end, *colon;
@@ -301,7 +303,7 @@ static const char *endpoint_problem(const char *s) {
                 return "must not contain spaces";
         end = host + strcspn(host, "/?#");
         if (memchr(host, '@', (size_t) (end - host)))
-                return "must not contain user information";
+                return ENDPOINT_USER_INFORMATION;
         /* The host ends at a port, except inside an IPv6 [literal]. */
         if (host[0] == '[') {
                 const char *close = memchr(host, ']', (size_t) (end - host));
@@ -348,6 +350,8 @@ int value_endpoint(const struct walk *w, const struct key_desc *k, const char *l
         if (!t)
                 return -EINVAL;
         problem = endpoint_problem(t);
+        if (problem == ENDPOINT_USER_INFORMATION) /* not quoted: it may hold a password */
+                return walk_error(w, v, "%s: %s (user:password@)", label, problem);
         if (problem)
                 return walk_error(w, v, "%s: %s %s", label, diag_quote(v, q), problem);
         return set_string(w, dest, t);

@@ -144,6 +144,12 @@ static int parse_argv(int argc, char *argv[], struct args *ret) {
                         /* Refused here, before any configuration is read: a bad
                          * command line is exit 64, not a configuration error. */
                         int k = url_check(optarg, false);
+                        if (k == -EACCES) {
+                                /* Not echoed: the part before '@' may be a password. */
+                                fprintf(stderr, "kinesisd: --endpoint: user information (user:password@) is not "
+                                                "allowed in the URL\nTry 'kinesisd --help'.\n");
+                                return -EINVAL;
+                        }
                         if (k < 0) {
                                 fprintf(stderr, "kinesisd: --endpoint %s: %s\nTry 'kinesisd --help'.\n", optarg,
                                         k == -EPERM ? "plain http:// is allowed only to loopback hosts"

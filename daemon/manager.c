@@ -140,7 +140,10 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 r = endpoint_kinesis_url(&es, region, &endpoint);
                 if (r < 0) {
                         const char *src = es.source, *url = es.value;
-                        if (r == -EPERM)
+                        if (r == -EACCES) /* the URL is not said: it may hold a password */
+                                log_error_errno(r, "Refusing the endpoint from %s for %s: user information "
+                                                   "(user:password@) is not allowed in the URL.", src, region);
+                        else if (r == -EPERM)
                                 log_error_errno(r, "Refusing the endpoint %s (from %s) for %s: plain http:// "
                                                    "is allowed only to loopback hosts.", strna(url), src, region);
                         else

@@ -433,9 +433,11 @@ static int container_prepare(struct http_request *req, void *userdata) {
 static bool container_url_allowed(const char *url) {
         _cleanup_free_ char *host = NULL;
 
-        if (url_check(url, false) == 0)
+        int r = url_check(url, false);
+
+        if (r == 0)
                 return true;
-        if (strncasecmp(url, "http://", 7) != 0 || url_host_path(url, &host, NULL) < 0)
+        if (r == -EACCES || strncasecmp(url, "http://", 7) != 0 || url_host_path(url, &host, NULL) < 0)
                 return false;
         /* The ECS and EKS Pod Identity agents; never the instance metadata host. */
         return streq(host, "169.254.170.2") || streq(host, "169.254.170.23") ||
@@ -454,7 +456,7 @@ static int container_start(struct creds_provider *p) {
                    *getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
         if (!relative && !container_url_allowed(url)) {
                 log_error("AWS_CONTAINER_CREDENTIALS_FULL_URI must be https:// or http:// to a loopback "
-                          "address, refusing it.");
+                          "address, without user information, refusing it.");
                 return -EPERM;
         }
         p->step = STEP_CONTAINER;

@@ -2,7 +2,8 @@
  * Host header and path of a URL, as curl's URL parser reads them.
  *
  * Must never: accept plain http to a host that is not loopback (link-local
- * credential addresses only when the caller asks), resolve a name, or log. */
+ * credential addresses only when the caller asks), accept user information,
+ * resolve a name, or log. */
 #include "aws/url.h"
 
 #include <arpa/inet.h>
@@ -81,7 +82,7 @@ static int url_parse(const char *url, CURLU **ret) {
 
 int url_check(const char *url, bool allow_link_local) {
         __attribute__((cleanup(curl_url_cleanupp))) CURLU *u = NULL;
-        __attribute__((cleanup(curl_freep))) char *scheme = NULL, *host = NULL;
+        __attribute__((cleanup(curl_freep))) char *scheme = NULL, *host = NULL, *user = NULL;
         int r;
 
         r = url_parse(url, &u);
@@ -93,6 +94,10 @@ int url_check(const char *url, bool allow_link_local) {
                 return -EPROTONOSUPPORT;
         if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
                 return -EINVAL;
+        /* "user:password@" is never how AWS authenticates; from a command line
+         * or the environment it would be a secret in every log of the URL. */
+        if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+                return -EACCES;
         if (strcasecmp(scheme, "https") == 0)
                 return 0;
         if (url_host_is_loopback(host))

@@ -7,6 +7,7 @@
  *     in any of its spellings ("[::1]", "[0:0:0:0:0:0:0:1]"), all as curl's
  *     URL parser reads the host; the instance-metadata and container
  *     credential addresses only when the caller allows link-local hosts;
+ *   - no user information ("user:password@host"), on any scheme;
  *   - at most URL_MAX bytes.
  *
  * Pure: no network, no logging. */
@@ -21,8 +22,9 @@
 /* Is this URL allowed? Returns 0, -EPERM (plain http to a host that is not
  * loopback, nor one of the fixed link-local credential addresses
  * 169.254.169.254, 169.254.170.2, 169.254.170.23, fd00:ec2::254, fd00:ec2::23
- * when allow_link_local), -EPROTONOSUPPORT (a scheme other than http and
- * https) or -EINVAL (not a URL, or longer than URL_MAX). */
+ * when allow_link_local), -EACCES (user information in the URL: never say
+ * such a URL, it may hold a password), -EPROTONOSUPPORT (a scheme other than
+ * http and https) or -EINVAL (not a URL, or longer than URL_MAX). */
 int url_check(const char *url, bool allow_link_local);
 /* A host as curl gives it (IPv6 literals in brackets): the loopback rule above. */
 bool url_host_is_loopback(const char *host);

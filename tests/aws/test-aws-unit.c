@@ -214,6 +214,11 @@ static void test_url_policy(void) {
         CHECK_INTEQ(url_check("http://169.254.170.2/v2/creds", true), 0);
         CHECK_INTEQ(url_check("http://[fd00:ec2::254]/", true), 0);
         CHECK_INTEQ(url_check("http://169.254.1.1/", true), -EPERM);
+        /* No user information anywhere: it would be a password in every log line. */
+        CHECK_INTEQ(url_check("http://user:pw@127.0.0.1:4568/", false), -EACCES);
+        CHECK_INTEQ(url_check("https://user@kinesis.us-east-1.amazonaws.com/", false), -EACCES);
+        CHECK_INTEQ(url_check("http://u:p@169.254.170.2/v2/creds", true), -EACCES);
+        CHECK_INTEQ(url_check("http://127.0.0.1:4568/a@b", false), 0);
         CHECK_INTEQ(url_check("ftp://127.0.0.1/", false), -EPROTONOSUPPORT);
         CHECK_INTEQ(url_check("file:///etc/passwd", false), -EPROTONOSUPPORT);
         CHECK(url_check("not a url", false) < 0);
