@@ -3,6 +3,7 @@
  * and turn what happened into the exit code (DESIGN §2). Nothing here knows
  * about AWS requests or systemd. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "aws/http.h"
@@ -219,6 +220,11 @@ static int run(int argc, char *argv[]) {
         struct args a = {};
         int r;
 
+        /* A closed stderr (a pipe whose reader went away) must cost the log
+         * lines, not the daemon and its final state flush: writes then fail
+         * with EPIPE instead. credential_process children get SIGPIPE back
+         * (creds.c). curl's sockets never raise it. */
+        signal(SIGPIPE, SIG_IGN);
         log_open();
         r = parse_argv(argc, argv, &a);
         config_default = a.config_default;
