@@ -86,8 +86,11 @@ static int name_cmp(const void *a, const void *b) {
 }
 
 /* The names in the directory e->path (of length plen; "" is the current
- * directory) that match the pattern component comp. */
-static char **read_matching(struct expansion *e, size_t plen, const char *comp, size_t *ret_n) {
+ * directory) that match the pattern component comp; with dirs_only, not those
+ * the directory says are neither directories nor symlinks (no descent into
+ * them would find anything). */
+static char **read_matching(struct expansion *e, size_t plen, const char *comp, bool dirs_only,
+                            size_t *ret_n) {
         _cleanup_strv_free_ char **names = NULL;
         size_t n = 0, n_alloc = 0;
         DIR *d;
@@ -108,6 +111,8 @@ static char **read_matching(struct expansion *e, size_t plen, const char *comp, 
                 if (!de)
                         break;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (dirs_only && de->d_type != DT_DIR && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
                         continue;
                 if (fnmatch(comp, de->d_name, FNM_PERIOD) != 0)
                         continue;
@@ -198,7 +203,7 @@ static void expand(struct expansion *e, size_t plen, const char *rest) {
                 e->stop = -ENOMEM;
                 return;
         }
-        names = read_matching(e, plen, comp, &n);
+        names = read_matching(e, plen, comp, !last || *end == '/', &n);
         for (size_t i = 0; i < n && e->stop == 0; i++) {
                 size_t nl = path_append(e, plen, names[i], strlen(names[i]), false);
                 if (nl == 0)
