@@ -12,8 +12,10 @@ entries or of matches and exits 78 with a FILE:LINE:COLUMN error at the
 include: entry naming the pattern and the cap. Each run gets 60 s (it takes
 well under one) and must stay under 64 MiB peak RSS (times 4 when
 KINESISD_SANITIZED=1), and gets 1 GiB of address space (unless sanitized)
-so that an unbounded expansion fails rather than eat the machine. Where strace is installed, the directories opened
-are counted too: at most the cap of 65536 entries.
+so that an unbounded expansion fails rather than eat the machine. Where
+strace works (and not under the sanitizers, whose leak check cannot run
+traced), the directories opened are counted too: at most the cap of 65536
+entries.
 
 A pattern that matches more than 1024 real files is refused the same way,
 and a plain streams.d/*.yaml still loads."""
@@ -107,6 +109,9 @@ def main():
         r.check_rss("match cap")
 
     def test_directories_opened_are_bounded():
+        if SANITIZED:
+            print("  (sanitizer build: LeakSanitizer cannot run under strace, not counted)")
+            return
         strace = shutil.which("strace")
         # strace may be there and still not allowed to trace (containers).
         if not strace or subprocess.run([strace, "-f", "-o", os.devnull, "true"],
