@@ -496,6 +496,9 @@ static int imds_request(struct creds_provider *p, const char *method, const char
                 .connect_timeout_usec = USEC_PER_SEC,
                 .allow_link_local = true,
                 .no_proxy = true,
+                /* Off EC2 the probe times out as a matter of course; once a
+                 * role was found there, a timeout is news. */
+                .quiet = !p->imds_role,
                 .log_name = "instance-metadata",
                 .prepare = imds_prepare,
                 .done = http_fetch_done,
