@@ -881,16 +881,17 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
 }
 
 /* The text a failed request is delivered with: what went wrong last, with
- * the attempts and the time they took, escaped. NULL when it did not fail
- * (or on ENOMEM: the caller then says strerror()). */
+ * the attempts and the time they took, escaped. NULL when there is nothing
+ * to say beyond strerror() (or on ENOMEM: the caller then says that). */
 static char *finish_text(struct http_request *r, int error) {
         _cleanup_free_ char *t = NULL;
         char took[32];
 
-        if (error >= 0 && !r->curl_error[0])
+        /* Nothing to add to strerror(), which the caller says. */
+        if (!r->curl_error[0] && (error >= 0 || r->attempt == 0))
                 return NULL;
         if (error >= 0 || r->attempt == 0)
-                t = strdup(r->curl_error[0] ? r->curl_error : strerror(-error));
+                t = strdup(r->curl_error);
         else if (asprintf(&t, "%s (%u attempt%s in %s)", r->curl_error[0] ? r->curl_error : strerror(-error),
                           r->attempt, r->attempt == 1 ? "" : "s",
                           format_secs(now_usec(r->client) - r->first_sent_usec, took)) < 0)
