@@ -73,7 +73,8 @@ static void add_field(struct iovec *iov, size_t *n, char *buf, size_t bufsz, con
         if (k < 0 || (size_t) k + 16 > bufsz)
                 return;
         iov[*n].iov_base = buf;
-        iov[*n].iov_len = (size_t) k + escape_into(value, strlen(value), SIZE_MAX, 0, buf + k, bufsz - (size_t) k);
+        iov[*n].iov_len = (size_t) k +
+                          escape_into(value, strlen(value), SIZE_MAX, 0, buf + k, bufsz - (size_t) k);
         (*n)++;
 }
 

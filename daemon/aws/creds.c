@@ -250,7 +250,8 @@ static int on_proc_stderr(sd_event_source *s, int fd, uint32_t revents, void *us
 }
 
 /* "; it said: \"...\"" with the child's stderr quoted and escaped, or "". */
-static const char *process_said(struct creds_provider *p, char buf[static LOG_ESCAPE_SIZE(PROCESS_STDERR_QUOTE) + 16]) {
+#define PROCESS_SAID_SIZE (LOG_ESCAPE_SIZE(PROCESS_STDERR_QUOTE) + 16)
+static const char *process_said(struct creds_provider *p, char buf[static PROCESS_SAID_SIZE]) {
         size_t n;
 
         process_read_stderr(p);
@@ -297,7 +298,7 @@ static void process_finish(struct creds_provider *p, int status) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         struct aws_credentials c = {};
         json_object *v;
-        char said_buf[LOG_ESCAPE_SIZE(PROCESS_STDERR_QUOTE) + 16];
+        char said_buf[PROCESS_SAID_SIZE];
         const char *said = process_said(p, said_buf);
         int r;
 
@@ -331,7 +332,8 @@ static void process_finish(struct creds_provider *p, int status) {
                 return;
         }
         if (*said)
-                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile), said);
+                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
+                          said);
         fetch_done(p, 0, &c);
 }
 
@@ -357,7 +359,7 @@ static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct creds_provider *p = userdata;
 
         if (mono_usec(p) >= p->proc_deadline) {
-                char said_buf[LOG_ESCAPE_SIZE(PROCESS_STDERR_QUOTE) + 16];
+                char said_buf[PROCESS_SAID_SIZE];
                 log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
                           p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
                 process_cleanup(p, true);

@@ -776,15 +776,16 @@ static void note_timeout(struct http_request *r, bool connected) {
 
         format_secs(now_usec(r->client) - r->sent_usec, took);
         if (r->too_slow)
-                snprintf(r->curl_error, sizeof r->curl_error, "answer from %s too slow: %" PRIu64 " bytes in %s",
-                         r->log_url, r->answer_bytes, took);
+                snprintf(r->curl_error, sizeof r->curl_error,
+                         "answer from %s too slow: %" PRIu64 " bytes in %s", r->log_url,
+                         r->answer_bytes, took);
         else if (!connected)
                 snprintf(r->curl_error, sizeof r->curl_error, "no connection to %s in %s", r->log_url, took);
         else if (r->answer_began_usec == 0)
                 snprintf(r->curl_error, sizeof r->curl_error, "no answer from %s in %s", r->log_url, took);
         else
-                snprintf(r->curl_error, sizeof r->curl_error, "answer from %s incomplete after %s", r->log_url,
-                         took);
+                snprintf(r->curl_error, sizeof r->curl_error, "answer from %s incomplete after %s",
+                         r->log_url, took);
 }
 
 /* Said at warning level for every attempt that timed out (at debug for a
