@@ -433,7 +433,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
                 .error_type = resp->error_code,
                 .error_message = resp->error_message,
                 .error_text = resp->error_text,
-                .request_id = http_response_header(resp, "x-amzn-RequestId"),
+                .request_id = resp->request_id,
                 .body = resp->json,
                 .operation = call->operation,
                 .stream_name = call->stream_name,

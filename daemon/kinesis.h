@@ -41,6 +41,8 @@ struct kinesis_result {
         const char *error_message; /* may be NULL */
         const char *error_text;    /* transport error description, or NULL */
         const char *request_id;    /* x-amzn-RequestId, or NULL */
+                                   /* error_type, error_message, error_text and request_id come
+                                      escaped (http.h): put them in any message as they are */
         json_object *body;         /* parsed response body (borrowed), NULL if empty */
         const char *operation;
         const char *stream_name;   /* as given to kinesis_call(), may be NULL */

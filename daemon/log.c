@@ -9,6 +9,9 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
+/* A message after the last escaping: room for some control characters. */
+#define LOG_LINE_MAX 6144
+
 static int max_level = LOG_INFO;
 static bool use_journal = false;
 
@@ -58,15 +61,20 @@ void log_open(void) {
 
 #define MAX_FIELDS 16
 
+static size_t escape_into(const char *s, size_t len, size_t max_chars, unsigned flags, char *buf, size_t n);
+
+/* NAME=value, the value's control characters escaped: a journal field holds
+ * one line of text whoever wrote the value. */
 static void add_field(struct iovec *iov, size_t *n, char *buf, size_t bufsz, const char *name,
                       const char *value) {
         if (!value || *n >= MAX_FIELDS)
                 return;
-        int k = snprintf(buf, bufsz, "%s=%s", name, value);
-        if (k < 0)
+        int k = snprintf(buf, bufsz, "%s=", name);
+        if (k < 0 || (size_t) k + 16 > bufsz)
                 return;
         iov[*n].iov_base = buf;
-        iov[*n].iov_len = (size_t) k < bufsz ? (size_t) k : bufsz - 1;
+        iov[*n].iov_len = (size_t) k +
+                          escape_into(value, strlen(value), SIZE_MAX, 0, buf + k, bufsz - (size_t) k);
         (*n)++;
 }
 
@@ -74,7 +82,7 @@ static void write_journal(int level, const struct log_fields *f, const char *fil
                           const char *func, const char *msg) {
         struct iovec iov[MAX_FIELDS];
         size_t n = 0;
-        char b_msg[4200], b_prio[32], b_file[256], b_line[32], b_func[128], b_mid[64];
+        char b_msg[LOG_LINE_MAX + 64], b_prio[32], b_file[256], b_line[32], b_func[128], b_mid[64];
         char b_f[7][1200];
         char num[16];
 
@@ -104,14 +112,18 @@ static void write_journal(int level, const struct log_fields *f, const char *fil
 
 _printf_(7, 0) static int log_internalv(int level, int error, const struct log_fields *f, const char *file,
                                         int line, const char *func, const char *fmt, va_list ap) {
-        char msg[4096];
+        char raw[4096], msg[LOG_LINE_MAX];
         int saved = errno;
 
         if (error < 0)
                 error = -error;
         /* glibc's %m reads errno: make it the error we were given. */
         errno = error;
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
+        /* Foreign text is escaped where it enters (log_escape_dup()); this is
+         * the last line of defence: one record is one line, and no byte of it
+         * is a terminal control, whatever a caller passed. */
+        (void) escape_into(raw, strlen(raw), SIZE_MAX, 0, msg, sizeof msg);
 
         if (use_journal)
                 write_journal(level, f, file, line, func, msg);
@@ -143,47 +155,108 @@ int log_internal(int level, int error, const struct log_fields *f, const char *f
         return r;
 }
 
-static size_t utf8_width(unsigned char c) {
-        if (c >= 0xc0 && c < 0xe0)
-                return 2;
-        if (c >= 0xe0 && c < 0xf0)
-                return 3;
-        if (c >= 0xf0 && c < 0xf8)
-                return 4;
-        return 1;
+/* The length of the valid UTF-8 sequence at s (at most left bytes), or 0
+ * for a byte that does not start one: a stray continuation byte, a lead byte
+ * cut short, an overlong form, a surrogate, a code point past U+10FFFF. */
+static size_t utf8_valid(const unsigned char *s, size_t left) {
+        unsigned char c = s[0];
+        size_t w;
+        unsigned char lo = 0x80, hi = 0xbf;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                w = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+                w = 3;
+                if (c == 0xe0)
+                        lo = 0xa0;
+                else if (c == 0xed)
+                        hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                w = 4;
+                if (c == 0xf0)
+                        lo = 0x90;
+                else if (c == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+        if (w > left || s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < w; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return w;
 }
 
-const char *log_escape(const char *s, size_t len, size_t max_chars, bool quotes, char *buf) {
-        size_t o = 0, chars = 0;
+enum {
+        ESCAPE_WRAP = 1 << 0,      /* in double quotes */
+        ESCAPE_QUOTES = 1 << 1,    /* '"' as "\"" */
+        ESCAPE_BACKSLASH = 1 << 2, /* '\' as "\\": the escapes stay unambiguous */
+};
 
-        if (quotes)
+/* The one escaper. Control characters (C0, DEL and C1: a terminal or a line
+ * reader would act on them) and bytes that are not UTF-8 become \xNN (the
+ * code point for C1, the byte otherwise); at most max_chars characters, then
+ * "..."; and never more than n bytes (n >= 16) with the NUL. Returns the
+ * length written. */
+static size_t escape_into(const char *s, size_t len, size_t max_chars, unsigned flags, char *buf, size_t n) {
+        const unsigned char *u = (const unsigned char *) s;
+        size_t o = 0, chars = 0;
+        /* Room kept for the widest unit, "...", the closing quote and the NUL. */
+        const size_t reserve = 4 + 3 + 1 + 1;
+
+        if (flags & ESCAPE_WRAP)
                 buf[o++] = '"';
         for (size_t i = 0; i < len; chars++) {
-                unsigned char c = (unsigned char) s[i];
+                unsigned char c = u[i];
+                size_t w = utf8_valid(u + i, len - i);
 
-                if (chars == max_chars) {
+                if (chars == max_chars || o + reserve > n) {
                         memcpy(buf + o, "...", 3);
                         o += 3;
                         break;
                 }
-                if (c == '"' || c == '\\') {
+                if ((c == '"' && (flags & ESCAPE_QUOTES)) || (c == '\\' && (flags & ESCAPE_BACKSLASH))) {
                         buf[o++] = '\\';
                         buf[o++] = (char) c;
                         i++;
-                } else if (c < 0x20 || c == 0x7f) {
+                } else if (w == 0 || c < 0x20 || c == 0x7f) {
                         o += (size_t) snprintf(buf + o, sizeof("\\xff"), "\\x%02x", c);
                         i++;
+                } else if (w == 2 && c == 0xc2 && u[i + 1] < 0xa0) {
+                        o += (size_t) snprintf(buf + o, sizeof("\\xff"), "\\x%02x", u[i + 1]);
+                        i += 2;
                 } else {
-                        size_t w = utf8_width(c);
-                        if (w > len - i)
-                                w = len - i;
                         memcpy(buf + o, s + i, w);
                         o += w;
                         i += w;
                 }
         }
-        if (quotes)
+        if (flags & ESCAPE_WRAP)
                 buf[o++] = '"';
         buf[o] = '\0';
+        return o;
+}
+
+const char *log_escape(const char *s, size_t len, size_t max_chars, bool quotes, char *buf) {
+        (void) escape_into(s, len, max_chars, ESCAPE_QUOTES | ESCAPE_BACKSLASH | (quotes ? ESCAPE_WRAP : 0),
+                           buf, LOG_ESCAPE_SIZE(max_chars));
         return buf;
+}
+
+const char *log_escape_controls(const char *s, size_t len, size_t max_chars, char *buf) {
+        (void) escape_into(s, len, max_chars, 0, buf, LOG_ESCAPE_SIZE(max_chars));
+        return buf;
+}
+
+char *log_escape_dup(const char *s, size_t len, size_t max_chars) {
+        size_t n = LOG_ESCAPE_SIZE(len < max_chars ? len : max_chars);
+        char *buf = malloc(n);
+
+        if (!buf)
+                return NULL;
+        n = escape_into(s, len, max_chars, ESCAPE_BACKSLASH, buf, n);
+        char *shrunk = realloc(buf, n + 1);
+        return shrunk ? shrunk : buf;
 }

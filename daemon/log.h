@@ -83,3 +83,12 @@ static inline int log_oom(void) {
  * quotes. buf needs LOG_ESCAPE_SIZE(max_chars) bytes. Returns buf. */
 #define LOG_ESCAPE_SIZE(max_chars) ((max_chars) * 4 + 8)
 const char *log_escape(const char *s, size_t len, size_t max_chars, bool quotes, char *buf);
+/* Foreign text kept for later messages, a status line or streams.json (an
+ * AWS error message or code, a request id, a transport error): escaped as
+ * log_escape() does without quotes, but a quote stays a quote. A newly
+ * allocated string, or NULL on ENOMEM. Escape such text once, where it
+ * enters, and keep only the escaped copy. */
+char *log_escape_dup(const char *s, size_t len, size_t max_chars);
+/* Control characters and bytes that are not UTF-8 only, cut as log_escape()
+ * cuts: for text escaped already (it comes out unchanged, only shortened). */
+const char *log_escape_controls(const char *s, size_t len, size_t max_chars, char *buf);

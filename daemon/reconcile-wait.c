@@ -85,9 +85,10 @@ int reconcile_wait_refused(struct reconcile_wait *w, const struct kinesis_result
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         char text[LOG_ESCAPE_SIZE(WAIT_TEXT_MAX)], reason[LOG_ESCAPE_SIZE(WAIT_TEXT_MAX) + 128], who[256];
         struct log_fields lf = *f;
+        const char *msg = strempty(res->error_message);
 
-        log_escape(strempty(res->error_message), strlen(strempty(res->error_message)), WAIT_TEXT_MAX, false,
-                   text);
+        /* Escaped where it entered (kinesis.h): only cut here. */
+        log_escape_controls(msg, strlen(msg), WAIT_TEXT_MAX, text);
         snprintf(reason, sizeof reason, "%s: %s%s%s", strna(res->operation), strna(res->error_type),
                  text[0] ? ": " : "", text);
         lf.aws_operation = res->operation;

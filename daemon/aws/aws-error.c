@@ -2,7 +2,8 @@
  * (see aws-error.h).
  *
  * Must never: read past the length given, recurse deeper than
- * AWS_JSON_MAX_DEPTH, or keep more of a foreign string than its cap. */
+ * AWS_JSON_MAX_DEPTH, keep more of a foreign string than its cap, or hand
+ * one on unescaped. */
 #include "aws/aws-error.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 json_object *aws_json_parse(const char *text, size_t len) {
@@ -56,39 +58,47 @@ void aws_error_code_normalize(char *code) {
                 code[--n] = 0;
 }
 
-static const char *json_get_string(const json_object *o, const char *key) {
+static const char *json_get_string(const json_object *o, const char *key, size_t *ret_len) {
         json_object *v;
 
         if (!o || !json_object_is_type(o, json_type_object))
                 return NULL;
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
+        /* The whole string: "\u0000" inside it is escaped, not an end. */
+        *ret_len = (size_t) json_object_get_string_len(v);
         return json_object_get_string(v);
 }
 
 int aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
                     char **ret_message) {
-        _cleanup_free_ char *code = NULL, *message = NULL;
+        _cleanup_free_ char *code = NULL, *message = NULL, *raw = NULL;
         const char *c = error_type_header && *error_type_header ? error_type_header : NULL;
         const char *m;
+        size_t c_len = c ? strlen(c) : 0, m_len = 0;
 
         if (!c)
-                c = json_get_string(body, "__type");
+                c = json_get_string(body, "__type", &c_len);
         if (!c)
-                c = json_get_string(body, "code");
-        m = json_get_string(body, "message");
+                c = json_get_string(body, "code", &c_len);
+        m = json_get_string(body, "message", &m_len);
         if (!m)
-                m = json_get_string(body, "Message");
+                m = json_get_string(body, "Message", &m_len);
+        /* Both go into logs, the status line and streams.json: escaped here,
+         * once, and only the escaped text is kept. */
         if (c) {
-                code = strndup(c, AWS_ERROR_CODE_MAX);
-                if (!code)
+                raw = strndup(c, c_len < AWS_ERROR_CODE_MAX ? c_len : AWS_ERROR_CODE_MAX);
+                if (!raw)
                         return -ENOMEM;
-                aws_error_code_normalize(code);
-                if (!*code)
-                        code = mfree(code);
+                aws_error_code_normalize(raw);
+                if (*raw) {
+                        code = log_escape_dup(raw, strlen(raw), AWS_ERROR_CODE_MAX);
+                        if (!code)
+                                return -ENOMEM;
+                }
         }
         if (m) {
-                message = strndup(m, AWS_ERROR_MESSAGE_MAX);
+                message = log_escape_dup(m, m_len, AWS_ERROR_MESSAGE_MAX);
                 if (!message)
                         return -ENOMEM;
         }

@@ -18,8 +18,9 @@
 
 /* Parse an AWS JSON-protocol error: the code from the x-amzn-ErrorType header
  * (may be NULL) or the body's "__type" (or "code"), with any "prefix#" and
- * ":suffix" stripped; the message from "message" or "Message". Either result
- * may be NULL when absent. Returns 0 or -ENOMEM. */
+ * ":suffix" stripped; the message from "message" or "Message". Both escaped
+ * (log_escape_dup(): control characters as \xNN), fit for any message.
+ * Either result may be NULL when absent. Returns 0 or -ENOMEM. */
 int aws_error_parse(const char *error_type_header, const json_object *body, char **ret_code,
                     char **ret_message);
 /* Strip "prefix#" and ":suffix" from an error code, in place. */

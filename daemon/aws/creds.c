@@ -2,9 +2,10 @@
  *
  * One fetch at a time walks the chain; every waiter gets its result. Network
  * fetches go through http.c; credential_process runs without a shell via
- * posix_spawnp() with its stdout on a pipe watched by sd-event, and is
- * reaped by polling waitpid(WNOHANG) on a timer, so no SIGCHLD handling is
- * needed from the rest of the daemon.
+ * posix_spawnp() with its stdout and stderr on pipes watched by sd-event,
+ * and is reaped by polling waitpid(WNOHANG) on a timer, so no SIGCHLD
+ * handling is needed from the rest of the daemon. What it writes on stderr
+ * is logged with our own messages, escaped: never passed through as it is.
  *
  * Must never log a key, a token or a document that holds one, and never
  * block the loop (reading two small local files is the only synchronous I/O). */
@@ -29,6 +30,12 @@
 extern char **environ;
 
 #define PROCESS_OUTPUT_MAX (64 * 1024)
+/* What credential_process writes on stderr: the first this many bytes are
+ * kept for the log, the rest read and dropped (the child never blocks on a
+ * full pipe). */
+#define PROCESS_STDERR_MAX 1024
+/* ... of which a message quotes at most this many characters. */
+#define PROCESS_STDERR_QUOTE 300
 #define IMDS_TOKEN_TTL "21600"
 
 enum fetch_step {
@@ -73,6 +80,10 @@ struct creds_provider {
         char *out;
         size_t out_len;
         bool out_eof, out_too_big;
+        int err_fd;
+        sd_event_source *err_src;
+        char err[PROCESS_STDERR_MAX];
+        size_t err_len;
         uint64_t proc_deadline;
 
         /* container / IMDS */
@@ -210,8 +221,59 @@ unsigned creds_fetch_count(const struct creds_provider *p) {
 
 /* ---- process --------------------------------------------------------- */
 
+/* Read what the child wrote on stderr so far (all of it once it exited). */
+static void process_read_stderr(struct creds_provider *p) {
+        char buf[4096];
+
+        if (p->err_fd < 0)
+                return;
+        for (;;) {
+                ssize_t k = read(p->err_fd, buf, sizeof buf);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN)
+                        return;
+                if (k <= 0)
+                        break; /* EOF, or an error taken as one */
+                size_t room = sizeof p->err - p->err_len, take = (size_t) k < room ? (size_t) k : room;
+                memcpy(p->err + p->err_len, buf, take);
+                p->err_len += take;
+        }
+        p->err_src = sd_event_source_disable_unref(p->err_src);
+        close(p->err_fd);
+        p->err_fd = -1;
+}
+
+static int on_proc_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        process_read_stderr(userdata);
+        return 0;
+}
+
+/* "; it said: \"...\"" with the child's stderr quoted and escaped, or "". */
+#define PROCESS_SAID_SIZE (LOG_ESCAPE_SIZE(PROCESS_STDERR_QUOTE) + 16)
+static const char *process_said(struct creds_provider *p, char buf[static PROCESS_SAID_SIZE]) {
+        size_t n;
+
+        process_read_stderr(p);
+        n = p->err_len;
+        while (n > 0 && strchr(" \t\r\n", p->err[n - 1]))
+                n--;
+        if (n == 0)
+                return "";
+        memcpy(buf, "; it said: ", 11);
+        log_escape(p->err, n, PROCESS_STDERR_QUOTE, true, buf + 11);
+        return buf;
+}
+
 static void process_cleanup(struct creds_provider *p, bool kill_it) {
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
+        p->err_src = sd_event_source_disable_unref(p->err_src);
+        if (p->err_fd >= 0) {
+                close(p->err_fd);
+                p->err_fd = -1;
+        }
+        explicit_bzero(p->err, p->err_len);
+        p->err_len = 0;
         p->proc_timer = sd_event_source_disable_unref(p->proc_timer);
         if (p->pipe_fd >= 0) {
                 close(p->pipe_fd);
@@ -236,13 +298,15 @@ static void process_finish(struct creds_provider *p, int status) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         struct aws_credentials c = {};
         json_object *v;
+        char said_buf[PROCESS_SAID_SIZE];
+        const char *said = process_said(p, said_buf);
         int r;
 
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                log_error("credential_process of profile %s failed (%s %d).",
+                log_error("credential_process of profile %s failed (%s %d)%s.",
                           aws_profile_name(p->config_profile),
                           WIFEXITED(status) ? "exit status" : "signal",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), said);
                 process_cleanup(p, false);
                 fetch_done(p, -EIO, NULL);
                 return;
@@ -257,16 +321,19 @@ static void process_finish(struct creds_provider *p, int status) {
         process_cleanup(p, false);
         if (!o || !json_object_object_get_ex(o, "Version", &v) ||
             !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
-                log_error("credential_process did not print a Version 1 JSON document.");
+                log_error("credential_process did not print a Version 1 JSON document%s.", said);
                 fetch_done(p, -EBADMSG, NULL);
                 return;
         }
         r = aws_credentials_from_json(o, "SessionToken", &c);
         if (r < 0) {
-                log_error("credential_process printed incomplete or malformed credentials.");
+                log_error("credential_process printed incomplete or malformed credentials%s.", said);
                 fetch_done(p, r, NULL);
                 return;
         }
+        if (*said)
+                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
+                          said);
         fetch_done(p, 0, &c);
 }
 
@@ -292,8 +359,9 @@ static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct creds_provider *p = userdata;
 
         if (mono_usec(p) >= p->proc_deadline) {
-                log_error("credential_process did not finish within %" PRIu64 " s, killed.",
-                          p->process_timeout_usec / USEC_PER_SEC);
+                char said_buf[PROCESS_SAID_SIZE];
+                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
+                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
                 process_cleanup(p, true);
                 fetch_done(p, -ETIMEDOUT, NULL);
                 return 0;
@@ -352,7 +420,7 @@ static int process_start(struct creds_provider *p, const char *command) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, defaults;
-        int fds[2], r;
+        int fds[2], efds[2], r;
         pid_t pid;
 
         r = aws_split_command(command, &argv);
@@ -360,6 +428,12 @@ static int process_start(struct creds_provider *p, const char *command) {
                 return r;
         if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
+        if (pipe2(efds, O_CLOEXEC | O_NONBLOCK) < 0) {
+                r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return r;
+        }
         posix_spawn_file_actions_init(&fa);
         posix_spawnattr_init(&attr);
         /* The child starts with a clean signal state whatever the daemon blocks. */
@@ -376,18 +450,25 @@ static int process_start(struct creds_provider *p, const char *command) {
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         /* dup2 clears O_CLOEXEC on the child's stdout. */
         posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+        /* Its stderr is ours to log, escaped: not our stderr. */
+        posix_spawn_file_actions_adddup2(&fa, efds[1], STDERR_FILENO);
         r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         close(fds[1]);
+        close(efds[1]);
         if (r != 0) {
                 close(fds[0]);
+                close(efds[0]);
                 return -r;
         }
         p->pid = pid;
         p->pipe_fd = fds[0];
+        p->err_fd = efds[0];
         p->proc_deadline = mono_usec(p) + p->process_timeout_usec;
         r = sd_event_add_io(p->event, &p->pipe_src, p->pipe_fd, EPOLLIN, on_proc_output, p);
+        if (r >= 0)
+                r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
                 r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, USEC_PER_MSEC,
                                       on_proc_timer, p);
@@ -498,6 +579,9 @@ static int imds_request(struct creds_provider *p, const char *method, const char
                 .connect_timeout_usec = USEC_PER_SEC,
                 .allow_link_local = true,
                 .no_proxy = true,
+                /* Off EC2 the probe times out as a matter of course; once a
+                 * role was found there, a timeout is news. */
+                .quiet = !p->imds_role,
                 .log_name = "instance-metadata",
                 .prepare = imds_prepare,
                 .done = http_fetch_done,
@@ -818,6 +902,7 @@ int creds_provider_new(sd_event *e, struct http_client *http, const struct creds
         p->event = sd_event_ref(e);
         p->http = http;
         p->pipe_fd = -1;
+        p->err_fd = -1;
         p->process_timeout_usec = o && o->process_timeout_usec ? o->process_timeout_usec : 60 * USEC_PER_SEC;
         p->refresh_before_usec = o && o->refresh_before_usec ? o->refresh_before_usec : 300 * USEC_PER_SEC;
         if (o && o->profile) {

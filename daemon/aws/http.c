@@ -10,7 +10,12 @@
  *
  * Must never: block, sleep, start threads, disable TLS verification, speak
  * plain http to a host that is not loopback (link-local credential endpoints
- * only when asked), or log a header value or a body above debug. */
+ * only when asked), log a header value or a body above debug, or hand on
+ * text from the network unescaped: the error code and message, the request
+ * id and curl's text reach a caller escaped (log_escape_dup()), once.
+ *
+ * It logs one thing above debug: an attempt that timed out, as a warning,
+ * since the caller hears nothing until the last attempt ends. */
 #include "aws/http.h"
 
 #include <curl/curl.h>
@@ -35,6 +40,16 @@ _Static_assert(HTTP_MAX_BODY <= AWS_JSON_MAX, "every body the client keeps can b
 #define HTTP_MAXCONNECTS_FACTOR 4
 /* Calls to prepare() that say "not yet" before the request fails with -ELOOP. */
 #define HTTP_MAX_PREPARE_CALLS 1000
+/* An answer that has begun must keep coming at this many bytes a second on
+ * average, judged after HTTP_LOW_SPEED_USEC: a server that trickles does not
+ * hold an attempt for its whole timeout. The wait for the first byte is the
+ * timeout's alone (curl's own low-speed limit would cut that short too). */
+#define HTTP_LOW_SPEED_BYTES 1024
+#define HTTP_LOW_SPEED_USEC (5 * USEC_PER_SEC)
+/* Foreign text handed on: at most this many characters of curl's text or a request id. */
+#define HTTP_TEXT_MAX 512
+/* A URL in a message: at most this many characters. */
+#define HTTP_URL_LOG_MAX 256
 
 int http_global_init(void) {
         return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
@@ -90,11 +105,12 @@ struct http_request {
         bool in_done;
 
         char *method, *url, *log_name;
+        char *log_url;           /* scheme://host[:port]/path, escaped: no user information */
         void *body;
         size_t body_len;
         unsigned max_attempts;
         uint64_t timeout_usec, connect_timeout_usec;
-        bool expect_json, no_proxy;
+        bool expect_json, no_proxy, quiet;
         http_prepare_t prepare;
         http_done_t done;
         void *userdata;
@@ -107,6 +123,11 @@ struct http_request {
         unsigned attempt;        /* attempts started */
         unsigned throttles;
         unsigned last_retry_cost;
+        uint64_t first_sent_usec; /* the first attempt's start */
+        uint64_t sent_usec;       /* this attempt's start */
+        uint64_t answer_began_usec; /* this attempt's first byte of an answer, 0: none yet */
+        uint64_t answer_bytes;
+        bool too_slow;
 
         /* The last attempt's outcome. */
         struct buf resp_body, resp_headers;
@@ -115,7 +136,9 @@ struct http_request {
         /* curl's text, and room for what note_verification() adds. */
         char curl_error[CURL_ERROR_SIZE + 512];
         json_object *json;
-        char *err_code, *err_message;
+        char *err_code, *err_message; /* escaped (aws_error_parse()) */
+        char *request_id;             /* escaped */
+        char *error_text;             /* escaped, for the response */
 };
 
 void http_client_options_default(struct http_client_options *o) {
@@ -392,6 +415,11 @@ static void request_reset_attempt(struct http_request *r) {
         r->json = NULL;
         r->err_code = mfree(r->err_code);
         r->err_message = mfree(r->err_message);
+        r->request_id = mfree(r->request_id);
+        r->error_text = mfree(r->error_text);
+        r->answer_began_usec = 0;
+        r->answer_bytes = 0;
+        r->too_slow = false;
         curl_slist_free_all(r->headers);
         r->headers = NULL;
 }
@@ -419,6 +447,7 @@ static void request_free(struct http_request *r) {
         free(r->method);
         free(r->url);
         free(r->log_name);
+        free(r->log_url);
         free(r->body);
         free(r);
 }
@@ -479,10 +508,33 @@ static void request_pace(struct http_request *r) {
                 request_prepare(r);
 }
 
+static void answer_progress(struct http_request *r, size_t n) {
+        if (r->answer_began_usec == 0)
+                r->answer_began_usec = now_usec(r->client);
+        r->answer_bytes += n;
+}
+
+/* The low-speed limit (HTTP_LOW_SPEED_BYTES): curl calls this as data
+ * arrives; nonzero aborts the transfer. */
+static int curl_progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow) {
+        struct http_request *r = userdata;
+        uint64_t t;
+
+        if (r->answer_began_usec == 0)
+                return 0;
+        t = now_usec(r->client) - r->answer_began_usec;
+        if (t < HTTP_LOW_SPEED_USEC || r->answer_bytes * USEC_PER_SEC / t >= HTTP_LOW_SPEED_BYTES)
+                return 0;
+        r->too_slow = true;
+        return 1;
+}
+
 static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
         struct http_request *r = userdata;
         size_t n = size * nmemb;
 
+        answer_progress(r, n);
         /* Returning less than n makes curl abort the transfer. */
         buf_append(&r->resp_body, ptr, n);
         if (r->resp_body.err < 0)
@@ -494,6 +546,7 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
         struct http_request *r = userdata;
         size_t n = size * nmemb, k = n;
 
+        answer_progress(r, n);
         /* A new status line (after 100-continue or similar) starts over. */
         if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
                 buf_done(&r->resp_headers);
@@ -521,6 +574,9 @@ static int request_send(struct http_request *r) {
         r->easy = e;
         r->attempt++;
         c->stats.attempts++;
+        r->sent_usec = now_usec(c);
+        if (r->attempt == 1)
+                r->first_sent_usec = r->sent_usec;
 
 #define SETOPT(opt, val)                                            \
         do {                                                        \
@@ -548,6 +604,9 @@ static int request_send(struct http_request *r) {
         SETOPT(CURLOPT_WRITEDATA, r);
         SETOPT(CURLOPT_HEADERFUNCTION, curl_header_cb);
         SETOPT(CURLOPT_HEADERDATA, r);
+        SETOPT(CURLOPT_NOPROGRESS, 0L);
+        SETOPT(CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+        SETOPT(CURLOPT_XFERINFODATA, r);
         SETOPT(CURLOPT_ERRORBUFFER, r->curl_error);
         SETOPT(CURLOPT_USERAGENT, c->user_agent);
         SETOPT(CURLOPT_OPENSOCKETFUNCTION, curl_opensocket_cb);
@@ -699,14 +758,55 @@ static void note_verification(struct http_request *r) {
                                 strempty(ca));
 }
 
+/* "40 ms", "2.5 s", "30 s", "151 s": a duration for a message. */
+static const char *format_secs(uint64_t usec, char buf[static 32]) {
+        if (usec < USEC_PER_SEC)
+                snprintf(buf, 32, "%" PRIu64 " ms", usec / USEC_PER_MSEC);
+        else if (usec < 10 * USEC_PER_SEC)
+                snprintf(buf, 32, "%.1f s", (double) usec / USEC_PER_SEC);
+        else
+                snprintf(buf, 32, "%" PRIu64 " s", (usec + USEC_PER_SEC / 2) / USEC_PER_SEC);
+        return buf;
+}
+
+/* A timed-out attempt, in r->curl_error: what was missing, from where and
+ * for how long (curl's text names neither the endpoint nor the phase). */
+static void note_timeout(struct http_request *r, bool connected) {
+        char took[32];
+
+        format_secs(now_usec(r->client) - r->sent_usec, took);
+        if (r->too_slow)
+                snprintf(r->curl_error, sizeof r->curl_error,
+                         "answer from %s too slow: %" PRIu64 " bytes in %s", r->log_url,
+                         r->answer_bytes, took);
+        else if (!connected)
+                snprintf(r->curl_error, sizeof r->curl_error, "no connection to %s in %s", r->log_url, took);
+        else if (r->answer_began_usec == 0)
+                snprintf(r->curl_error, sizeof r->curl_error, "no answer from %s in %s", r->log_url, took);
+        else
+                snprintf(r->curl_error, sizeof r->curl_error, "answer from %s incomplete after %s",
+                         r->log_url, took);
+}
+
+/* Said at warning level for every attempt that timed out (at debug for a
+ * probe): the caller hears of the request only when it ends, which can be
+ * minutes later. */
+static void log_attempt_timeout(struct http_request *r, const char *next) {
+        log_full(r->quiet ? LOG_DEBUG : LOG_WARNING, "%s: %s, attempt %u of %u; %s.", strna(r->log_name),
+                 r->curl_error, r->attempt, r->max_attempts, next);
+}
+
 /* After one transfer: keep its outcome, decide between delivering and retrying. */
 static void request_attempt_done(struct http_request *r, CURLcode cc) {
         struct http_client *c = r->client;
         enum retry_class cls;
+        curl_off_t pretransfer = 0;
         long status = 0;
         int k;
 
         (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        /* Zero until a connection (new or kept alive) was ready for the request. */
+        (void) curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
         easy_put(c, r->easy);
         r->easy = NULL;
         curl_slist_free_all(r->headers);
@@ -714,6 +814,10 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
 
         r->status = cc == CURLE_OK ? status : 0;
         r->transport_error = curl_code_to_errno(cc, r->resp_body.err == -EFBIG);
+        if (cc == CURLE_ABORTED_BY_CALLBACK && r->too_slow)
+                r->transport_error = -ETIMEDOUT;
+        if (r->transport_error == -ETIMEDOUT)
+                note_timeout(r, pretransfer > 0);
         if (curl_code_is_verification(cc))
                 note_verification(r);
         if (r->transport_error == 0) {
@@ -744,6 +848,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 return;
         }
         if (r->attempt >= r->max_attempts) {
+                if (r->transport_error == -ETIMEDOUT)
+                        log_attempt_timeout(r, "giving up");
                 log_debug("HTTP: %s: %s (%s), giving up after %u attempts", strna(r->log_name),
                           r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
                           retry_class_to_string(cls), r->attempt);
@@ -751,6 +857,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 return;
         }
         if (!retry_quota_acquire(&c->quota, cls == RETRY_TIMEOUT, &r->last_retry_cost)) {
+                if (r->transport_error == -ETIMEDOUT)
+                        log_attempt_timeout(r, "the retry quota is spent, giving up");
                 log_debug("HTTP: %s: retry quota spent (%u left), not retrying", strna(r->log_name),
                           c->quota.available);
                 request_finish(r, 0);
@@ -758,6 +866,11 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         }
         uint64_t delay = retry_backoff_usec(&c->rng, r->attempt - 1, c->opts.backoff_base_usec,
                                            c->opts.backoff_cap_usec);
+        if (r->transport_error == -ETIMEDOUT) {
+                char in[32], next[64];
+                snprintf(next, sizeof next, "trying again in %s", format_secs(delay, in));
+                log_attempt_timeout(r, next);
+        }
         c->stats.retries++;
         log_debug("HTTP: %s: %s (%s), retry %u in %" PRIu64 " ms", strna(r->log_name),
                   r->err_code ? r->err_code : r->curl_error[0] ? r->curl_error : "error",
@@ -768,11 +881,39 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 request_finish(r, 0);
 }
 
+/* The text a failed request is delivered with: what went wrong last, with
+ * the attempts and the time they took, escaped. NULL when there is nothing
+ * to say beyond strerror() (or on ENOMEM: the caller then says that). */
+static char *finish_text(struct http_request *r, int error) {
+        _cleanup_free_ char *t = NULL;
+        char took[32];
+
+        /* Nothing to add to strerror(), which the caller says. */
+        if (!r->curl_error[0] && (error >= 0 || r->attempt == 0))
+                return NULL;
+        if (error >= 0 || r->attempt == 0)
+                t = strdup(r->curl_error);
+        else if (asprintf(&t, "%s (%u attempt%s in %s)", r->curl_error[0] ? r->curl_error : strerror(-error),
+                          r->attempt, r->attempt == 1 ? "" : "s",
+                          format_secs(now_usec(r->client) - r->first_sent_usec, took)) < 0)
+                t = NULL;
+        return t ? log_escape_dup(t, strlen(t), HTTP_TEXT_MAX) : NULL;
+}
+
 static void request_finish(struct http_request *r, int error) {
         struct http_client *c = r->client;
+        const char *rid;
+
+        error = error < 0 ? error : r->transport_error;
+        r->error_text = finish_text(r, error);
+        rid = http_response_header(&(struct http_response){ .request = r }, "x-amzn-RequestId");
+        if (rid)
+                r->request_id = log_escape_dup(rid, strlen(rid), HTTP_TEXT_MAX);
+
         struct http_response resp = {
-                .error = error < 0 ? error : r->transport_error,
-                .error_text = r->curl_error[0] ? r->curl_error : NULL,
+                .error = error,
+                .error_text = r->error_text,
+                .request_id = r->request_id,
                 .status = r->status,
                 .body = r->resp_body.data ? r->resp_body.data : "",
                 .body_len = r->resp_body.len,
@@ -809,6 +950,18 @@ static void client_check_completions(struct http_client *c) {
                 /* May run callbacks that start or cancel other requests. */
                 request_attempt_done(r, cc);
         }
+}
+
+/* scheme://host[:port]/path for messages, escaped: never the user
+ * information or the query a URL could carry. NULL on ENOMEM. */
+static char *url_for_log(const char *url) {
+        _cleanup_free_ char *host = NULL, *path = NULL, *t = NULL;
+
+        if (url_host_path(url, &host, &path) < 0)
+                return strdup("the endpoint");
+        if (asprintf(&t, "%s://%s%s", strncasecmp(url, "http:", 5) == 0 ? "http" : "https", host, path) < 0)
+                return NULL;
+        return log_escape_dup(t, strlen(t), HTTP_URL_LOG_MAX);
 }
 
 int http_request_start(struct http_client *c, const struct http_request_params *p,
@@ -852,6 +1005,10 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         if (r->connect_timeout_usec > r->timeout_usec)
                 r->connect_timeout_usec = r->timeout_usec;
         r->expect_json = p->expect_json;
+        r->quiet = p->quiet;
+        r->log_url = url_for_log(p->url);
+        if (!r->log_url)
+                goto oom;
         /* Plain http (loopback, or link-local when allowed) never goes through a proxy. */
         r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || url_is_loopback(p->url);
         r->prepare = p->prepare;

@@ -6,8 +6,12 @@
  * and reused across requests. Nothing here blocks, sleeps or starts a thread:
  * every wait (backoff, pacing, sockets, curl's timer) is an sd-event source.
  *
- * This module never logs above debug and never logs a header value: request
- * headers carry signatures and session tokens. The pure parts live beside it:
+ * This module never logs a header value (request headers carry signatures
+ * and session tokens), and above debug only an attempt that timed out (a
+ * warning each: the request's caller hears nothing until the last one ends).
+ * Every text of the answer it hands on (error code and message, request id,
+ * error_text) is escaped (log_escape_dup()): fit for a log, a status line or
+ * a file as it is. The pure parts live beside it:
  * url.h (which URLs), retry.h (which answers to retry, and when), pacer.h
  * (token buckets), aws-error.h (reading an AWS error answer). */
 #pragma once
@@ -37,8 +41,9 @@ void http_global_cleanup(void);
 
 struct http_client_options {
         const char *ca_bundle;          /* NULL: curl's default CA store */
-        uint64_t connect_timeout_usec;  /* default 5 s */
-        uint64_t timeout_usec;          /* whole attempt; default 30 s */
+        uint64_t connect_timeout_usec;  /* until a connection is up; default 5 s */
+        uint64_t timeout_usec;          /* whole attempt; default 30 s. Once an answer begins it
+                                           must also keep coming at 1 KiB/s on average after 5 s */
         unsigned max_attempts;          /* default 5 (first try + 4 retries) */
         long max_host_connections;      /* default 4 */
         uint64_t backoff_base_usec;     /* default 100 ms */
@@ -82,12 +87,16 @@ struct http_response {
         int error;                 /* 0, or the transport error of the last attempt
                                       (-ETIMEDOUT, -ECONNREFUSED, -ECONNRESET, -EHOSTUNREACH,
                                       -EFBIG, -EBADMSG, -EKEYREJECTED, ...), or a prepare error */
-        const char *error_text;    /* curl's description of a transport error, or NULL */
+        const char *error_text;    /* what went wrong, when error < 0 with the attempts and the
+                                      time they took ("no answer from URL in 30 s (5 attempts
+                                      in 151 s)"), or curl's text; or NULL */
+        const char *request_id;    /* x-amzn-RequestId, or NULL */
         long status;               /* HTTP status of the last attempt, 0 if none */
         const char *body;          /* NUL-terminated; "" when empty */
         size_t body_len;
         json_object *json;         /* the body parsed (with expect_json), or NULL */
         const char *error_code;    /* AWS error code (normalized) when status >= 300, or NULL */
+                                   /* error_code, error_message, request_id: escaped */
         const char *error_message;
         unsigned attempts;
         unsigned throttles;        /* attempts answered with a throttling error */
@@ -118,6 +127,8 @@ struct http_request_params {
         bool expect_json;               /* a 2xx body must be empty or JSON, else retried */
         bool allow_link_local;          /* see url_check() */
         bool no_proxy;                  /* never through a proxy (credential endpoints) */
+        bool quiet;                     /* a probe that is expected to fail off its platform
+                                           (instance metadata): timeouts logged at debug */
         const char *log_name;           /* for debug logs, e.g. "Kinesis.ListStreams" */
         http_prepare_t prepare;         /* may be NULL */
         http_done_t done;

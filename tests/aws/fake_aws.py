@@ -11,7 +11,8 @@ as a line {"answered": N, "t": monotonic time}.
 
 kinesis mode: the first --fail N requests (-1: all) get the --with answer:
   throttle, limit-rate, limit-quota, 500, 503, client, expired, garbage,
-  timeout (sleep --sleep s, then answer), huge (a body over 1 MiB).
+  timeout (sleep --sleep s, then answer), huge (a body over 1 MiB),
+  trickle (the headers of a 200 at once, then its body a byte every --sleep s).
 Requests signed with --expired-akid get ExpiredTokenException. Otherwise
 DescribeStreamSummary gets a summary of the named stream, others "{}".
 
@@ -95,6 +96,22 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.answered()
 
+    def trickle(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for i in range(len(data)):
+                time.sleep(ARGS.sleep)
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+            return
+        self.answered()
+
     def err(self, status, typ, msg, header_form=False):
         if header_form:
             # The header form carries a ":url" suffix; the body names none.
@@ -135,6 +152,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, '{"StreamDescriptionSummary": {"StreamName": ')
             if w == "timeout":
                 time.sleep(ARGS.sleep)
+            if w == "trickle":
+                return self.trickle(json.dumps({"StreamNames": [], "HasMoreStreams": False,
+                                                 "Padding": "x" * 200}).encode())
             if w == "huge":
                 return self.send(200, '{"x":"' + "a" * (1024 * 1024 + 100) + '"}')
         target = (e["target"] or "").split(".")[-1]

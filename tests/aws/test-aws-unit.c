@@ -316,6 +316,16 @@ static void test_error_parse(void) {
         free(msg);
         json_object_put(body);
 
+        /* Kept escaped, NUL included: they go into logs and streams.json. */
+        body = json_tokener_parse("{\"__type\":\"Bad\\u001b[2JException\","
+                                  "\"message\":\"x\\nkinesisd: forged\\r\\u0000\\u009b\"}");
+        CHECK_INTEQ(aws_error_parse(NULL, body, &code, &msg), 0);
+        CHECK_STREQ(code, "Bad\\x1b[2JException");
+        CHECK_STREQ(msg, "x\\x0akinesisd: forged\\x0d\\x00\\x9b");
+        free(code);
+        free(msg);
+        json_object_put(body);
+
         CHECK_INTEQ(aws_error_parse(NULL, NULL, &code, &msg), 0);
         CHECK(code == NULL && msg == NULL);
         body = json_tokener_parse("{\"__type\":5,\"message\":[1]}");

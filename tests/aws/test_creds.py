@@ -158,6 +158,29 @@ def test_credential_process_failure():
         S.check(kin.requests() == [], "nothing sent without credentials")
 
 
+HOSTILE_PROC = r'''
+import sys
+sys.stderr.write("x\nkinesisd: forged line\r\x1b]0;pwned\x07\x1b[2J\n")
+sys.exit(3)
+'''
+
+
+def test_credential_process_stderr_escaped():
+    """What credential_process writes on stderr is quoted in kinesisd's own
+    message, escaped: it cannot forge a line or reach the terminal raw."""
+    script = write("hostile.py", HOSTILE_PROC, 0o700)
+    cfg = write("config-hostile", "[profile h]\ncredential_process = %s %s\n" % (PY, script))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "h",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2, "failure exits 2", err)
+        raw = [l for l in err.splitlines() if any(c < " " and c != "\t" or c == "\x7f" for c in l)]
+        S.check(not raw, "no control character on stderr", repr(raw))
+        S.check(not [l for l in err.splitlines() if l.startswith("kinesisd: forged")], "no forged line", err)
+        S.check('failed (exit status 3); it said: "x\\x0akinesisd: forged line\\x0d\\x1b]0;pwned\\x07'
+                '\\x1b[2J".' in err, "its stderr quoted, escaped", err)
+
+
 def test_missing_profile():
     with FakeServer(S, "kinesis") as kin:
         rc, out, err, _ = kcall(kin, {"AWS_PROFILE": "ghost", "AWS_CONFIG_FILE": S.path("none"),
@@ -288,7 +311,8 @@ def test_expired_token_refreshes_and_retries_once():
 
 
 for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
-          test_credential_process, test_credential_process_failure, test_missing_profile,
+          test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
+          test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
           test_imds, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
           test_expired_token_refreshes_and_retries_once):

@@ -125,6 +125,36 @@ def test_timeout_retried_then_reported():
         S.check(stats(err).get("quota") == 490, "timeout retry cost", err)
 
 
+def test_timeout_warned_per_attempt():
+    """A server that never answers: a warning for every attempt, naming the
+    URL, the attempt and what comes next; the final error says how many
+    attempts were made and how long they took."""
+    with FakeServer(S, "kinesis", "--fail", -1, "--with", "timeout", "--sleep", "5") as kin:
+        rc, out, err, _ = kcall(kin, "--timeout-ms", "400", "--max-attempts", "3", "--retry-base-ms", "5",
+                                "ListStreams", "{}")
+        S.check(rc == 2, "a timeout exits 2", err)
+        url = "no answer from %s/ in " % kin.url
+        for k, then in ((1, "trying again in"), (2, "trying again in"), (3, "giving up")):
+            want = ["Kinesis.ListStreams: " + url, ", attempt %d of 3; %s" % (k, then)]
+            S.check([l for l in err.splitlines() if all(w in l for w in want)],
+                    "a warning for attempt %d" % k, err)
+        final = [l for l in err.splitlines() if "ListStreams failed" in l]
+        S.check(final and url in final[0] and "(3 attempts in " in final[0],
+                "the final error names the URL, the attempts and the time", err)
+
+
+def test_trickle_cut_short():
+    """A server that sends its headers and then a byte now and then: the
+    attempt ends on the low-speed limit, long before its 60 s timeout, and
+    says so."""
+    with FakeServer(S, "kinesis", "--fail", -1, "--with", "trickle", "--sleep", "0.5") as kin:
+        rc, out, err, _ = kcall(kin, "--timeout-ms", "60000", "--max-attempts", "1", "ListStreams", "{}")
+        S.check(rc == 2, "a trickled answer exits 2", err)
+        S.check("answer from %s/ too slow: " % kin.url in err and "bytes in" in err,
+                "the low-speed limit ended the attempt", err)
+        S.check("(1 attempt in " in err, "the final error says one attempt", err)
+
+
 def test_huge_body_refused():
     with FakeServer(S, "kinesis", "--fail", -1, "--with", "huge") as kin:
         rc, out, err, _ = kcall(kin, "ListStreams", "{}")
@@ -238,7 +268,8 @@ def test_loopback_names_allowed():
 
 for t in (test_request_shape, test_throttling_retried, test_5xx_retried, test_garbage_retried,
           test_backoff_bounded_and_capped, test_client_errors_not_retried, test_limit_exceeded_quota_vs_rate,
-          test_retry_quota_stops_retries, test_timeout_retried_then_reported, test_huge_body_refused,
+          test_retry_quota_stops_retries, test_timeout_retried_then_reported, test_timeout_warned_per_attempt,
+          test_trickle_cut_short, test_huge_body_refused,
           test_pacing_burst, test_per_stream_buckets, test_throttling_slows_the_bucket, test_paging,
           test_plain_http_to_other_hosts_refused, test_loopback_names_allowed):
     S.run(t)

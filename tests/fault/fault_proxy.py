@@ -54,6 +54,10 @@ The first rule that matches and fires wins. Faults:
   html            200 text/html (an HTML page, as a captive portal or balancer sends)
   accept          200 with the empty JSON object {}, and the request never reaches
                   the mock: AWS accepted a change that then does not take effect
+  hostile         400 with terminal control sequences, a forged log line, a C1
+                  control and a NUL in the message, and control sequences in the
+                  error type (x-amzn-ErrorType and __type) and x-amzn-RequestId
+                  (HOSTILE_* below): text from the network the client must escape
 
 truncated, malformed, oversized and html corrupt only a successful answer of
 the mock; an error answer passes unchanged (logged as fault_skipped).
@@ -133,7 +137,14 @@ ERRORS = {
 }
 # Answered 200 {} without forwarding: a change accepted that never happens.
 ACCEPTING = {"accept"}
-FAULTS = set(ERRORS) | CORRUPTING | ACCEPTING
+# The hostile fault's answer: {stream} is filled in. A line that would pass
+# for the daemon's own, a carriage return, a window title, a bell, a screen
+# clear, a C1 CSI (U+009B) and a NUL.
+HOSTILE_TYPE = "HostileException\x1b[2J"
+HOSTILE_MESSAGE = ("x\nkinesisd: us-east-1/{stream}: Stream {stream} is ACTIVE (forged)\r"
+                   "\x1b]0;pwned\x07\x1b[2J\u009b31m\u0000end")
+HOSTILE_REQUEST_ID = "rid\x1b]0;pwned\x07"
+FAULTS = set(ERRORS) | CORRUPTING | ACCEPTING | {"hostile"}
 # kinesis-mock's own refusal when 5 streams of any account are CREATING.
 MOCK_BUSY = b"Limit for streams being created concurrently exceeded"
 MOCK_BUSY_WAIT = 60.0
@@ -569,6 +580,16 @@ class Conn:
                       [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid),
                        ("x-amzn-ErrorType", etype + ":")],
                       json.dumps({"__type": etype, "message": msg}).encode(), keep)
+            return keep
+
+        if f == "hostile":
+            entry["status"] = 400
+            entry["error_type"] = HOSTILE_TYPE
+            self.send(400, "Bad Request",
+                      [("Content-Type", JSON_CT), ("x-amzn-RequestId", HOSTILE_REQUEST_ID),
+                       ("x-amzn-ErrorType", HOSTILE_TYPE + ":")],
+                      json.dumps({"__type": HOSTILE_TYPE,
+                                  "message": HOSTILE_MESSAGE.format(stream=stream or "-")}).encode(), keep)
             return keep
 
         if f in ACCEPTING:

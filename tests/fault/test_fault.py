@@ -10,6 +10,7 @@ Set KINESISD_FAULT_KEEP=1 to keep the scratch directory (kept on failure).
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -231,6 +232,47 @@ def throttle_timeout(t):
     check(st[a].get("waiting") is None, "streams.json: a failed stream no longer waits", st[a])
 
 
+# ---- text from the network ----------------------------------------------------------
+
+# A control character other than the newline that ends a line: C0, DEL, C1.
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+@case
+def hostile_text(t):
+    """An error answer whose message carries a line that passes for kinesisd's
+    own, terminal control sequences, a C1 control and a NUL, with control
+    sequences in its error type and request id: kinesisd's stderr and
+    streams.json carry all of it escaped (\\xNN), one record a line, and not
+    one control character reaches either."""
+    a, b = t.stream("a"), t.stream("b")
+    streams = [{"name": a, "shards": 1}, {"name": b, "shards": 1}]
+    rules = [{"op": "CreateStream", "stream": a, "fault": "hostile", "count": -1}]
+    cfg = t.write_config(streams)
+    with t.proxy(rules) as p:
+        rc, err, _ = t.once(p, cfg)
+    check(p.rule_fired(0), "no CreateStream of %s got the hostile answer" % a)
+    check(rc == 1, "kinesisd --once exited %d, want 1 (%s failed)" % (rc, a), err[-3000:])
+    raw = [l for l in err.splitlines() if CONTROL.search(l)]
+    check(not raw, "control characters reach kinesisd's stderr", "\n".join(repr(l) for l in raw[:5]))
+    forged = "kinesisd: %s/%s: Stream %s is ACTIVE (forged)" % (REGION, a, a)
+    check(not [l for l in err.splitlines() if l.startswith(forged)],
+          "the answer forged a log line of its own", forged)
+    message = ("x\\x0a" + forged + "\\x0d\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\x00end")
+    etype = "HostileException\\x1b[2J"
+    check_logged(err, a, "CreateStream", etype + ": " + message,
+                 what="the failed CreateStream of %s with AWS's text escaped" % a)
+    check_logged(err, "rid\\x1b]0;pwned\\x07", what="the escaped request id")
+    arn_b = t.check_converged([streams[1]])[b]
+    st = check_state(t.state_dir(), {a: None, b: arn_b})
+    last = st[a].get("last_error") or ""
+    check(not CONTROL.search(last), "streams.json: last_error of %s holds control characters" % a,
+          repr(last))
+    check(etype + ": " + message in last, "streams.json: last_error of %s lacks AWS's escaped text" % a,
+          repr(last))
+    check_signatures(p)
+
+
 # ---- client errors ------------------------------------------------------------------
 
 @case
@@ -344,7 +386,8 @@ def reset(t):
 @case
 def stall(t):
     """An answer that never comes: the attempt times out at the client's
-    timeout, is retried, converges; other streams are not held up."""
+    timeout, with a warning that names the URL and the attempt, is retried,
+    converges; other streams are not held up."""
     a, b = t.stream("a"), t.stream("b")
     streams = [{"name": a, "shards": 1}, {"name": b, "shards": 1}]
     rules = [{"op": "DescribeStreamSummary", "stream": a, "fault": "stall", "count": 1}]
@@ -364,6 +407,10 @@ def stall(t):
     done_b = max(e["t_end"] for e in p.entries() if e["stream"] == b)
     check(done_b < stalled["t_end"], "stream %s waited for the stalled request of %s" % (b, a))
     check_logged(err, "DescribeStreamSummary", "imeout", what="DescribeStreamSummary and a timeout")
+    # Said when it happens, not only when the request ends (issue 13).
+    check_logged(err, "Kinesis.DescribeStreamSummary: no answer from %s in " % p.url,
+                 ", attempt 1 of %d; trying again in " % MAX_ATTEMPTS,
+                 what="a warning for the attempt that timed out")
 
 
 @case

@@ -153,6 +153,24 @@ static void test_log_escape(void) {
         }
 }
 
+/* Kept foreign text (an AWS message): controls, C1 controls, NUL and bytes
+ * that are not UTF-8 as \xNN, a backslash doubled, a quote as it is; and
+ * escaping it again for controls changes nothing. */
+static void test_log_escape_dup(void) {
+        static const char in[] = "a\"b\\c\x00" "d\xc2\x9b" "31m\xc3\xa9\xff\xc3\x28\xe0\x80\x8a\x7f";
+        const char *want = "a\"b\\\\c\\x00d\\x9b31m\xc3\xa9\\xff\\xc3(\\xe0\\x80\\x8a\\x7f";
+        char *e = log_escape_dup(in, sizeof in - 1, 100);
+        char again[LOG_ESCAPE_SIZE(100)];
+
+        CHECK_STREQ(e, want);
+        if (e)
+                CHECK_STREQ(log_escape_controls(e, strlen(e), 100, again), want);
+        free(e);
+        e = log_escape_dup("\x1b\x1b\x1b", 3, 2);
+        CHECK_STREQ(e, "\\x1b\\x1b...");
+        free(e);
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-util.XXXXXX";
         const char *dir = mkdtemp(tmpl);
@@ -160,6 +178,7 @@ int main(void) {
         CHECK(dir != NULL);
         test_buf();
         test_log_escape();
+        test_log_escape_dup();
         if (dir) {
                 test_read_file(dir);
                 test_read_file_at(dir);
