@@ -454,6 +454,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->export_timer);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
+        sd_event_source_disable_unref(m->export_retry_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);
         config_free(m->config);
@@ -461,6 +462,8 @@ struct manager *manager_free(struct manager *m) {
         free(m->state_path);
         free(m->reload_error);
         free(m->last_status);
+        free(m->export_status);
+        free(m->export_logged);
         free(m->pending);
         sd_event_unref(m->event);
         free(m);
