@@ -147,7 +147,7 @@ static void export_failed(struct manager *m, const struct state_changes *ch, int
 
         if (error < 0) {
                 /* Nothing was written: the export was refused (-EINVAL,
-                 * -ENOMEM). */
+                 * -ENOMEM) or the state directory cannot be opened. */
                 (void) asprintf(&logged, "nothing written: %s", strerror(-error));
                 (void) asprintf(&status, "exports not written: %s", strerror(-error));
         } else {
@@ -199,6 +199,38 @@ static void export_succeeded(struct manager *m) {
         m->export_retry_usec = 0;
 }
 
+/* The state directory removed, or replaced by another (rm -rf and mkdir, a
+ * restore, a new mount), while we ran: whatever we write through the
+ * descriptor we hold reaches no one. Open the path again (creating it) and
+ * let the export write every file there, budgets.json too. Returns 0 when
+ * the directory we hold is (again) the one at the path; negative errno
+ * (logged) when the path cannot be opened. */
+static int state_reopen_if_replaced(struct manager *m) {
+        struct state_dir *d = NULL;
+        int r;
+
+        r = state_dir_is_current(m->state);
+        if (r < 0)
+                log_debug_errno(r, "Cannot tell whether %s is still the state directory, keeping it: %m",
+                                m->state_path);
+        if (r != 0)
+                return 0;
+        r = state_dir_open(m->state_path, &d);
+        if (r < 0) {
+                if (!m->export_failing)
+                        log_error_errno(r, "The state directory %s was removed or replaced and cannot be "
+                                           "opened again: %m", m->state_path);
+                return r;
+        }
+        log_warning("The state directory %s was removed or replaced while kinesisd ran; writing every "
+                    "file into the one there now.", m->state_path);
+        state_dir_free(m->state);
+        m->state = d;
+        /* Not saved since, as far as the new directory is concerned. */
+        m->budget_saved = UINT64_MAX;
+        return 0;
+}
+
 int manager_export_now(struct manager *m) {
         _cleanup_(state_changes_done) struct state_changes ch = {};
         struct state_stream *streams = NULL;
@@ -211,6 +243,12 @@ int manager_export_now(struct manager *m) {
         m->export_timer = sd_event_source_disable_unref(m->export_timer);
         if (!writes_state(m) || !m->state)
                 return 0;
+        r = state_reopen_if_replaced(m);
+        if (r < 0) {
+                export_failed(m, NULL, r);
+                manager_notify_status(m);
+                return r;
+        }
         /* Until AWS has answered for every stream, an export would drop the
          * .arn files and env lines of streams not looked at yet (the previous
          * run's exports are still in the directory): wait. The first answer
@@ -305,8 +343,14 @@ int manager_open_state(struct manager *m, const struct config *c) {
         r = state_path(m, c, &p, &first);
         if (r < 0)
                 return r;
-        if (m->state && streq_ptr(m->state_path, p))
+        /* The same path: still the same directory? A reload is when an
+         * operator who replaced it expects it to be used. One that cannot
+         * be opened is no fault of the configuration: the exports report
+         * it and try again. */
+        if (m->state && streq_ptr(m->state_path, p)) {
+                (void) state_reopen_if_replaced(m);
                 return 0;
+        }
         r = state_dir_open(p, &d);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the state directory %s: %m", p);

@@ -44,6 +44,9 @@
 
 struct state_dir {
         int fd;
+        char *path;
+        dev_t dev; /* of fd, to see whether path still names it */
+        ino_t ino;
 };
 
 static inline void closedirp(DIR **d) {
@@ -263,6 +266,7 @@ int state_dir_open(const char *path, struct state_dir **ret) {
         _cleanup_close_ int fd = -1;
         struct state_dir *d;
         bool created = false;
+        struct stat st;
         int r;
 
         if (!path || !*path || !ret)
@@ -282,12 +286,22 @@ int state_dir_open(const char *path, struct state_dir **ret) {
                         return -errno;
         }
 
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
         remove_stale_temps_all(fd);
 
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
+        d->path = strdup(path);
+        if (!d->path) {
+                free(d);
+                return -ENOMEM;
+        }
         d->fd = TAKE_FD(fd);
+        d->dev = st.st_dev;
+        d->ino = st.st_ino;
         *ret = d;
         return 0;
 }
@@ -296,12 +310,28 @@ struct state_dir *state_dir_free(struct state_dir *d) {
         if (!d)
                 return NULL;
         closep(&d->fd);
+        free(d->path);
         free(d);
         return NULL;
 }
 
 int state_dir_fd(const struct state_dir *d) {
         return d ? d->fd : -EBADF;
+}
+
+const char *state_dir_path(const struct state_dir *d) {
+        return d ? d->path : NULL;
+}
+
+int state_dir_is_current(const struct state_dir *d) {
+        struct stat st;
+
+        if (!d)
+                return -EINVAL;
+        /* The path as given, symlinks followed: what readers open. */
+        if (stat(d->path, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        return st.st_dev == d->dev && st.st_ino == d->ino;
 }
 
 /* ---- content ---------------------------------------------------------- */

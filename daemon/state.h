@@ -104,6 +104,14 @@ int state_dir_open(const char *path, struct state_dir **ret);
 struct state_dir *state_dir_free(struct state_dir *d);
 /* The directory's O_DIRECTORY file descriptor, owned by d. */
 int state_dir_fd(const struct state_dir *d);
+/* The path d was opened from. */
+const char *state_dir_path(const struct state_dir *d);
+
+/* Whether d's path still names the directory d holds open: 1 if it does; 0
+ * if the path is gone, or now names another directory or file (removed and
+ * made again while we ran: whatever we write through d then reaches no one,
+ * and d has to be opened anew); negative errno if that cannot be told. */
+int state_dir_is_current(const struct state_dir *d);
 
 /* Write every export, remove .arn files of streams not in e.
  *

@@ -16,6 +16,11 @@
   made writable the daemon, retrying on its own, writes everything and only
   then sends READY=1; STATUS= is clean again.
 
+- The state directory removed and made again (rm -rf, mkdir) while the
+  daemon runs: after SIGHUP every file is in the new one and no descriptor
+  is left on the old; with a short interval the next pass does the same
+  without a signal; removed and not made again, it is made again, 0755.
+
 The mount cases run in a private mount namespace (the script re-executes
 itself under unshare), so no mount outlives the test; without the right to
 mount they, and the capability case without setpriv, are skipped (each
@@ -205,4 +210,82 @@ def test_daemon_retries():
         os.chmod(state, 0o755)
 
 
-T.run(test_setup, test_read_only, test_full, test_symlink, test_daemon_retries)
+def deleted_state_fds(pid, state):
+    """The daemon's descriptors on a removed state directory."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith(state) and target.endswith(" (deleted)"):
+            out.append(target)
+    return out
+
+
+def test_replaced_dir():
+    state = T.path("state-replaced")
+    log = T.path("daemon-replaced.log")
+
+    def exported():
+        try:
+            st = read_state(state)
+        except (OSError, ValueError):
+            return False
+        return (st["env"] is not None and st["json"] is not None and st["prom"] is not None
+                and all(st["env"].get(env_name(n, T.region, T.region)) == arns[n] for n in NAMES)
+                and {s["name"]: s["arn"] for s in st["json"]["streams"]} == arns
+                and all(st["arn"].get((T.region, n)) == arns[n] for n in NAMES))
+
+    def replace(make_again=True):
+        shutil.rmtree(state)
+        if make_again:
+            os.mkdir(state)
+
+    h = NotifySocket(T.path("notify-replaced.sock"), exported)
+    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "debug", env={"NOTIFY_SOCKET": h.path},
+                stderr_path=log)
+    try:
+        h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1")
+        T.require(h.ready_checks[:1] == [True], "at READY=1 every file is in place")
+
+        # Replaced, then a reload with the same configuration (interval 5 m:
+        # no pass of its own comes in between).
+        replace()
+        n0 = len(h.msgs)
+        p.send_signal(signal.SIGHUP)
+        h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 after the reload", n0)
+        T.check(wait_for(exported, WAIT), "after a reload every file is in the new directory",
+                str(os.listdir(state)))
+        T.check(deleted_state_fds(p.pid, state) == [], "no descriptor left on the removed directory",
+                str(deleted_state_fds(p.pid, state)))
+
+        # A short interval, then replaced with no signal: the next pass finds out.
+        T.write("kinesisd.yaml", CONFIG.replace("interval: 5m", "interval: 2s"))
+        n0 = len(h.msgs)
+        p.send_signal(signal.SIGHUP)
+        h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 after the second reload", n0)
+        replace()
+        T.check(wait_for(exported, WAIT), "after the next pass every file is in the new directory",
+                str(os.listdir(state)))
+        # Removed and not made again: made again, 0755.
+        replace(make_again=False)
+        T.check(wait_for(exported, WAIT), "a removed state directory is made again")
+        T.check(os.path.isdir(state) and os.stat(state).st_mode & 0o7777 == 0o755, "made again 0755")
+        T.check(deleted_state_fds(p.pid, state) == [], "still no descriptor on a removed directory",
+                str(deleted_state_fds(p.pid, state)))
+        with open(log) as f:
+            text = f.read()
+        T.check(text.count("The state directory %s was removed or replaced" % state) >= 3,
+                "the log says so each time")
+        p.send_signal(signal.SIGTERM)
+        T.check(wait_exit(p, WAIT) == 0, "exit 0 on SIGTERM")
+        with open(log) as f:
+            T.check_sanitizers(f.read(), "daemon")
+    finally:
+        kill(p)
+        h.close()
+        T.write("kinesisd.yaml", CONFIG)
+
+
+T.run(test_setup, test_read_only, test_full, test_symlink, test_daemon_retries, test_replaced_dir)

@@ -726,6 +726,35 @@ static void test_unwritable(void) {
         state_dir_free(d);
 }
 
+/* ---- a state directory replaced under a running process ------------------ */
+
+static void test_replaced_dir(void) {
+        _cleanup_free_ char *dir = test_path_join(base_dir, "replaced");
+        _cleanup_free_ char *aside = test_path_join(base_dir, "replaced.old");
+        _cleanup_free_ char *file = test_path_join(base_dir, "replaced-file");
+        struct state_dir *d = NULL;
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_STREQ(state_dir_path(d), dir);
+        CHECK_INTEQ(state_dir_is_current(d), 1);
+        /* Moved away and made again: another directory at the path. */
+        CHECK(rename(dir, aside) == 0 && mkdir(dir, 0755) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        /* Back in place: the same again. */
+        CHECK(rmdir(dir) == 0 && rename(aside, dir) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 1);
+        /* Removed. */
+        CHECK(rename(dir, aside) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        /* A file in its place. */
+        write_text(base_dir, "replaced-file", "x\n");
+        CHECK(rename(file, dir) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        state_dir_free(d);
+}
+
 /* ---- names and content edge cases --------------------------------------- */
 
 static void test_escaping_and_odd_values(void) {
@@ -1040,6 +1069,7 @@ int main(void) {
         test_export();
         test_symlinks();
         test_unwritable();
+        test_replaced_dir();
         test_escaping_and_odd_values();
         test_refused();
         test_stale_temps();
