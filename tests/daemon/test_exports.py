@@ -238,9 +238,13 @@ def test_replaced_dir():
                 and all(st["arn"].get((T.region, n)) == arns[n] for n in NAMES))
 
     def replace(make_again=True):
-        shutil.rmtree(state)
+        # rm -rf as one step: a pass of the daemon may come at any moment,
+        # and must find either the old directory or none.
+        os.rename(state, state + ".old")
+        shutil.rmtree(state + ".old")
         if make_again:
-            os.mkdir(state)
+            # The daemon may have made it again already.
+            os.makedirs(state, exist_ok=True)
 
     h = NotifySocket(T.path("notify-replaced.sock"), exported)
     p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "debug", env={"NOTIFY_SOCKET": h.path},
