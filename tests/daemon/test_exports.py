@@ -14,7 +14,8 @@
   without the capability to override that): no READY=1; STATUS= and the
   journal name the files and "Permission denied"; once the directory is
   made writable the daemon, retrying on its own, writes everything and only
-  then sends READY=1; STATUS= is clean again.
+  then sends READY=1; STATUS= is clean again. A reload in the meantime sends
+  RELOADING=1 but no READY=1.
 
 - The state directory removed and made again (rm -rf, mkdir) while the
   daemon runs: after SIGHUP every file is in the new one and no descriptor
@@ -188,6 +189,23 @@ def test_daemon_retries():
                 "no READY=1 while nothing is exported", str([m[2] for m in h.msgs[:i + 1]]))
         T.check(wait_for(lambda: "streams.env (Permission denied)" in open(log).read(), WAIT),
                 "the log names streams.env and why")
+
+        # A reload meanwhile sends RELOADING=1, but no READY=1 of its own:
+        # that would tell systemd the start-up is complete. The datagrams
+        # keep their order: a READY=1 of the first reload would come before
+        # the second reload's RELOADING=1, and its pass is done by then.
+        def passes():
+            with open(log) as f:
+                return f.read().count("Pass done:")
+        n0, before = len(h.msgs), passes()
+        p.send_signal(signal.SIGHUP)
+        h.wait_for(lambda kv: kv.get("RELOADING") == "1", WAIT, "RELOADING=1", n0)
+        T.check(wait_for(lambda: passes() > before, WAIT), "the reload's pass is done")
+        p.send_signal(signal.SIGHUP)
+        k = h.wait_for(lambda kv: kv.get("RELOADING") == "1", WAIT, "RELOADING=1 again", n0)
+        k = h.wait_for(lambda kv: kv.get("RELOADING") == "1", WAIT, "RELOADING=1 again", k + 1)
+        T.check(not any(m[1].get("READY") == "1" for m in h.msgs[:k]),
+                "no READY=1 from a reload while nothing is exported", str([m[2] for m in h.msgs[n0:k]]))
         os.chmod(state, 0o755)
         j = h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 once the directory is writable", i)
         T.check(h.ready_checks[:1] == [True], "at READY=1 every file is in place", str(h.ready_checks))
