@@ -122,7 +122,8 @@ static char *failures_text(const struct state_changes *ch, size_t max) {
                 return NULL;
         for (size_t i = 0; i < ch->n_failures && shown < max; i++, shown++)
                 fprintf(f, "%s%s (%s%s)", i > 0 ? ", " : "", ch->failures[i].path,
-                        ch->failures[i].removal ? "not removed: " : "", state_error_text(ch->failures[i].error));
+                        ch->failures[i].removal ? "not removed: " : "",
+                        state_error_text(ch->failures[i].error));
         if (ch->n_failed > shown)
                 fprintf(f, "%s%zu more", shown > 0 ? " and " : "", ch->n_failed - shown);
         if (fclose(f) != 0)
@@ -155,7 +156,8 @@ static void export_failed(struct manager *m, const struct state_changes *ch, int
                 _cleanup_free_ char *brief = failures_text(ch, EXPORT_STATUS_FILES);
 
                 (void) asprintf(&logged, "%zu of %zu stream%s not exported; cannot write: %s",
-                                ch->streams_unexported, m->n_streams, m->n_streams == 1 ? "" : "s", strna(list));
+                                ch->streams_unexported, m->n_streams, m->n_streams == 1 ? "" : "s",
+                                strna(list));
                 if (ch->streams_unexported > 0)
                         (void) asprintf(&status, "%zu not exported, cannot write %s", ch->streams_unexported,
                                         strna(brief));
@@ -183,9 +185,10 @@ static void export_failed(struct manager *m, const struct state_changes *ch, int
                 m->export_retry_usec *= 2;
         else
                 m->export_retry_usec = EXPORT_RETRY_MAX_USEC;
-        if (sd_event_add_time_relative(m->event, &m->export_retry_timer, CLOCK_MONOTONIC, m->export_retry_usec,
-                                       m->export_retry_usec / 10, on_export_retry, m) < 0)
-                log_error("Cannot arm the export retry timer; the exports are tried again with the next pass.");
+        if (sd_event_add_time_relative(m->event, &m->export_retry_timer, CLOCK_MONOTONIC,
+                                       m->export_retry_usec, m->export_retry_usec / 10, on_export_retry, m) < 0)
+                log_error("Cannot arm the export retry timer; the exports are tried again with the "
+                          "next pass.");
 }
 
 static void export_succeeded(struct manager *m) {

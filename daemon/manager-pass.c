@@ -105,7 +105,8 @@ static void pass_done(struct manager *m) {
                 (void) manager_export_now(m);
                 /* Drift left as it was (a budget, a conflict) is not success,
                  * nor is a stream whose files are not all written. */
-                m->result = converged == m->n_streams && !m->export_failing ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                m->result = converged == m->n_streams && !m->export_failing ? MANAGER_OK
+                                                                            : MANAGER_STREAM_FAILED;
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_DAEMON:

@@ -563,7 +563,8 @@ static bool arn_set_contains(const struct state_stream *const *set, size_t n, co
  * failed: in the report, and at debug level. Only the first
  * STATE_FAILURES_MAX are kept; running out of memory for one drops it from
  * the list, never from the count. */
-_printf_(4, 5) static void export_failed(struct state_changes *ch, int error, bool removal, const char *fmt, ...) {
+_printf_(4, 5) static void note_failure(struct state_changes *ch, int error, bool removal,
+                                        const char *fmt, ...) {
         _cleanup_free_ char *path = NULL;
         va_list ap;
         int l;
@@ -595,7 +596,7 @@ static void write_arn_files(int dirfd, const struct state_stream *const *set, si
                 return;
         k = open_or_create_dir(dirfd, STREAMS_DIR, &streams_fd);
         if (k < 0) {
-                export_failed(ch, k, false, STREAMS_DIR "/");
+                note_failure(ch, k, false, STREAMS_DIR "/");
                 for (size_t i = 0; i < n; i++)
                         failed[i] = true;
                 return;
@@ -610,7 +611,7 @@ static void write_arn_files(int dirfd, const struct state_stream *const *set, si
                         end++;
                 k = open_or_create_dir(streams_fd, region, &region_fd);
                 if (k < 0) {
-                        export_failed(ch, k, false, STREAMS_DIR "/%s/", region);
+                        note_failure(ch, k, false, STREAMS_DIR "/%s/", region);
                         for (; i < end; i++)
                                 failed[i] = true;
                         continue;
@@ -625,7 +626,8 @@ static void write_arn_files(int dirfd, const struct state_stream *const *set, si
                         else
                                 k = atomic_file_write(region_fd, name, content, (size_t) l);
                         if (k < 0) {
-                                export_failed(ch, k, false, STREAMS_DIR "/%s/%s" ARN_SUFFIX, region, set[i]->name);
+                                note_failure(ch, k, false, STREAMS_DIR "/%s/%s" ARN_SUFFIX, region,
+                                             set[i]->name);
                                 failed[i] = true;
                         } else if (k > 0)
                                 ch->files_written++;
@@ -649,12 +651,12 @@ static void remove_stale_arn_files(int dirfd, const struct state_stream *const *
                  * a file): nothing of ours to remove. Any other error is
                  * reported by the writing, when there was any. */
                 if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR && n == 0)
-                        export_failed(ch, errno, true, STREAMS_DIR "/");
+                        note_failure(ch, errno, true, STREAMS_DIR "/");
                 return;
         }
         k = opendir_at_fd(streams_fd, &dir);
         if (k < 0) {
-                export_failed(ch, k, true, STREAMS_DIR "/");
+                note_failure(ch, k, true, STREAMS_DIR "/");
                 return;
         }
 
@@ -669,12 +671,12 @@ static void remove_stale_arn_files(int dirfd, const struct state_stream *const *
                         continue;
                 region_fd = openat(streams_fd, region, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (region_fd < 0) {
-                        export_failed(ch, errno, true, STREAMS_DIR "/%s/", region);
+                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
                         continue;
                 }
                 k = opendir_at_fd(region_fd, &rdir);
                 if (k < 0) {
-                        export_failed(ch, k, true, STREAMS_DIR "/%s/", region);
+                        note_failure(ch, k, true, STREAMS_DIR "/%s/", region);
                         continue;
                 }
                 while ((re = readdir(rdir))) {
@@ -686,7 +688,7 @@ static void remove_stale_arn_files(int dirfd, const struct state_stream *const *
                                 continue;
                         }
                         if (unlinkat(region_fd, re->d_name, 0) < 0) {
-                                export_failed(ch, errno, true, STREAMS_DIR "/%s/%s", region, re->d_name);
+                                note_failure(ch, errno, true, STREAMS_DIR "/%s/%s", region, re->d_name);
                                 region_empty = false;
                                 continue;
                         }
@@ -695,15 +697,15 @@ static void remove_stale_arn_files(int dirfd, const struct state_stream *const *
                         region_removed_files = true;
                 }
                 if (region_removed_files && fsync(region_fd) < 0)
-                        export_failed(ch, errno, true, STREAMS_DIR "/%s/", region);
+                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
 
                 if (region_empty) {
                         /* ENOTEMPTY: something appeared meanwhile; leave it. */
                         if (unlinkat(streams_fd, region, AT_REMOVEDIR) < 0) {
                                 if (errno != ENOTEMPTY && errno != EEXIST)
-                                        export_failed(ch, errno, true, STREAMS_DIR "/%s/", region);
+                                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
                         } else if (fsync(streams_fd) < 0)
-                                export_failed(ch, errno, true, STREAMS_DIR "/");
+                                note_failure(ch, errno, true, STREAMS_DIR "/");
                 }
         }
 }
@@ -727,7 +729,7 @@ static int validate_export(const struct state_export *e) {
 
 static bool count_write(struct state_changes *ch, const char *name, int k) {
         if (k < 0) {
-                export_failed(ch, k, false, "%s", name);
+                note_failure(ch, k, false, "%s", name);
                 return false;
         }
         if (k > 0)
