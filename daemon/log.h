@@ -33,6 +33,7 @@ struct log_fields {
 #define LOG_MESSAGE_STREAM_FAILED    "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c04"
 #define LOG_MESSAGE_CONFIG_REJECTED  "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c05"
 #define LOG_MESSAGE_CONFLICT         "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c08"
+#define LOG_MESSAGE_EXPORT_FAILED    "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c09"
 
 void log_set_max_level(int level);
 int log_get_max_level(void);

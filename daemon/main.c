@@ -43,8 +43,9 @@ static void help(void) {
                "\n"
                "Exit status: 0 success (--plan: nothing to change), 1 a stream failed, still\n"
                "differs (--once: a spent 24 h budget, a setting held after a conflict) or\n"
-               "would fail (--plan), or AWS was unreachable, 2 --plan found changes, 64 bad\n"
-               "command line, 78 configuration invalid.\n"
+               "would fail (--plan), its exports could not be written (--once), or AWS was\n"
+               "unreachable, 2 --plan found changes, 64 bad command line, 78 configuration\n"
+               "invalid.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
 }

@@ -5,6 +5,7 @@
  * Must never export before AWS has answered for every stream (that would
  * drop exports of streams not looked at yet), and never in --plan mode. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,14 @@
 #define EXPORT_DELAY_USEC (50 * USEC_PER_MSEC)
 /* How late the export timer may fire, to be woken together with others. */
 #define EXPORT_ACCURACY_USEC (10 * USEC_PER_MSEC)
+/* An export with a file that could not be written is tried again after
+ * this long, twice as long each time up to the cap: a disk that is full or
+ * read-only for a while is not hammered, and one that is fixed is used soon. */
+#define EXPORT_RETRY_FIRST_USEC (1 * USEC_PER_SEC)
+#define EXPORT_RETRY_MAX_USEC (30 * USEC_PER_SEC)
+/* Failed files named in the journal and in STATUS=; the rest are counted. */
+#define EXPORT_LOG_FILES 16
+#define EXPORT_STATUS_FILES 3
 
 static int state_path(const struct manager *m, const struct config *c, const char **ret, char **ret_alloc);
 
@@ -101,25 +110,157 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         ret->api_throttled = c.throttles;
 }
 
+/* "streams.env (Read-only file system), streams/us-east-1/ (...) and 3
+ * more": the first max failed files of ch and why. */
+static char *failures_text(const struct state_changes *ch, size_t max) {
+        _cleanup_free_ char *t = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&t, &len);
+        size_t shown = 0;
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < ch->n_failures && shown < max; i++, shown++)
+                fprintf(f, "%s%s (%s%s)", i > 0 ? ", " : "", ch->failures[i].path,
+                        ch->failures[i].removal ? "not removed: " : "",
+                        state_error_text(ch->failures[i].error));
+        if (ch->n_failed > shown)
+                fprintf(f, "%s%zu more", shown > 0 ? " and " : "", ch->n_failed - shown);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(t);
+}
+
+static int on_export_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->export_retry_timer = sd_event_source_disable_unref(m->export_retry_timer);
+        (void) manager_export_now(m);
+        return 0;
+}
+
+/* An export left files unwritten: say which and why (once for each new set
+ * of failures; the same again only at debug level), and in the daemon try
+ * again with backoff. --once exits after its export and reports failure. */
+static void export_failed(struct manager *m, const struct state_changes *ch, int error) {
+        _cleanup_free_ char *logged = NULL, *status = NULL;
+        bool repeat;
+
+        if (error < 0) {
+                /* Nothing was written: the export was refused (-EINVAL,
+                 * -ENOMEM) or the state directory cannot be opened. */
+                (void) asprintf(&logged, "nothing written: %s", strerror(-error));
+                (void) asprintf(&status, "exports not written: %s", strerror(-error));
+        } else {
+                _cleanup_free_ char *list = failures_text(ch, EXPORT_LOG_FILES);
+                _cleanup_free_ char *brief = failures_text(ch, EXPORT_STATUS_FILES);
+
+                (void) asprintf(&logged, "%zu of %zu stream%s not exported; cannot write: %s",
+                                ch->streams_unexported, m->n_streams, m->n_streams == 1 ? "" : "s",
+                                strna(list));
+                if (ch->streams_unexported > 0)
+                        (void) asprintf(&status, "%zu not exported, cannot write %s", ch->streams_unexported,
+                                        strna(brief));
+                else
+                        (void) asprintf(&status, "cannot write %s", strna(brief));
+        }
+
+        m->export_failing = true;
+        m->export_unexported = error < 0 ? m->n_streams : ch->streams_unexported;
+        repeat = logged && streq_ptr(logged, m->export_logged);
+        log_full_errno_fields(repeat ? LOG_DEBUG : LOG_ERR, 0,
+                              (&(struct log_fields){ .message_id = LOG_MESSAGE_EXPORT_FAILED }),
+                              "State directory %s: %s%s", m->state_path, strna(logged),
+                              m->opts.mode == RUN_DAEMON ? " (will retry)" : "");
+        free(m->export_logged);
+        m->export_logged = TAKE_PTR(logged);
+        free(m->export_status);
+        m->export_status = TAKE_PTR(status);
+
+        if (m->opts.mode != RUN_DAEMON || m->stopping || m->export_retry_timer)
+                return;
+        if (m->export_retry_usec == 0)
+                m->export_retry_usec = EXPORT_RETRY_FIRST_USEC;
+        else if (m->export_retry_usec < EXPORT_RETRY_MAX_USEC / 2)
+                m->export_retry_usec *= 2;
+        else
+                m->export_retry_usec = EXPORT_RETRY_MAX_USEC;
+        if (sd_event_add_time_relative(m->event, &m->export_retry_timer, CLOCK_MONOTONIC,
+                                       m->export_retry_usec, m->export_retry_usec / 10, on_export_retry, m) < 0)
+                log_error("Cannot arm the export retry timer; the exports are tried again with the "
+                          "next pass.");
+}
+
+static void export_succeeded(struct manager *m) {
+        if (m->export_failing)
+                log_info("State directory %s: every export written.", m->state_path);
+        m->export_failing = false;
+        m->export_unexported = 0;
+        m->export_logged = mfree(m->export_logged);
+        m->export_status = mfree(m->export_status);
+        m->export_retry_timer = sd_event_source_disable_unref(m->export_retry_timer);
+        m->export_retry_usec = 0;
+}
+
+/* The state directory removed, or replaced by another (rm -rf and mkdir, a
+ * restore, a new mount), while we ran: whatever we write through the
+ * descriptor we hold reaches no one. Open the path again (creating it) and
+ * let the export write every file there, budgets.json too. Returns 0 when
+ * the directory we hold is (again) the one at the path; negative errno
+ * (logged) when the path cannot be opened. */
+static int state_reopen_if_replaced(struct manager *m) {
+        struct state_dir *d = NULL;
+        int r;
+
+        r = state_dir_is_current(m->state);
+        if (r < 0)
+                log_debug_errno(r, "Cannot tell whether %s is still the state directory, keeping it: %m",
+                                m->state_path);
+        if (r != 0)
+                return 0;
+        r = state_dir_open(m->state_path, &d);
+        if (r < 0) {
+                if (!m->export_failing)
+                        log_error_errno(r, "The state directory %s was removed or replaced and cannot be "
+                                           "opened again: %m", m->state_path);
+                return r;
+        }
+        log_warning("The state directory %s was removed or replaced while kinesisd ran; writing every "
+                    "file into the one there now.", m->state_path);
+        state_dir_free(m->state);
+        m->state = d;
+        /* Not saved since, as far as the new directory is concerned. */
+        m->budget_saved = UINT64_MAX;
+        return 0;
+}
+
 int manager_export_now(struct manager *m) {
+        _cleanup_(state_changes_done) struct state_changes ch = {};
         struct state_stream *streams = NULL;
         struct state_consumer *consumers = NULL;
         struct state_metrics metrics;
-        struct state_changes ch = {};
         size_t n_consumers = 0, used = 0;
+        bool was_failing = m->export_failing;
         int r;
 
         m->export_timer = sd_event_source_disable_unref(m->export_timer);
         if (!writes_state(m) || !m->state)
                 return 0;
-        manager_save_budget(m);
+        r = state_reopen_if_replaced(m);
+        if (r < 0) {
+                export_failed(m, NULL, r);
+                manager_notify_status(m);
+                return r;
+        }
         /* Until AWS has answered for every stream, an export would drop the
          * .arn files and env lines of streams not looked at yet (the previous
          * run's exports are still in the directory): wait. The first answer
          * of the last stream asks for an export again. */
         for (size_t i = 0; i < m->n_streams; i++)
-                if (!reconciler_observed(m->streams[i]))
+                if (!reconciler_observed(m->streams[i])) {
+                        manager_save_budget(m);
                         return 0;
+                }
 
         for (size_t i = 0; i < m->n_streams; i++)
                 n_consumers += reconciler_decl(m->streams[i])->n_consumers;
@@ -147,12 +288,20 @@ int manager_export_now(struct manager *m) {
                          &ch);
         free(streams);
         free(consumers);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the state directory %s: %m", m->state_path);
+        /* The exports first: on a nearly full disk they matter more than
+         * kinesisd's own book, which stays in memory until it can be saved. */
+        manager_save_budget(m);
+        if (r != 0)
+                export_failed(m, &ch, r < 0 ? r : 0);
+        else
+                export_succeeded(m);
         if (ch.files_written || ch.files_removed)
                 log_debug("State exported: %u file(s) written, %u removed.", ch.files_written,
                           ch.files_removed);
-        return 0;
+        if (was_failing || m->export_failing)
+                manager_notify_status(m);
+        manager_ready_if_exported(m);
+        return r == 0 ? 0 : r < 0 ? r : -EIO;
 }
 
 static int on_export_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -197,8 +346,14 @@ int manager_open_state(struct manager *m, const struct config *c) {
         r = state_path(m, c, &p, &first);
         if (r < 0)
                 return r;
-        if (m->state && streq_ptr(m->state_path, p))
+        /* The same path: still the same directory? A reload is when an
+         * operator who replaced it expects it to be used. One that cannot
+         * be opened is no fault of the configuration: the exports report
+         * it and try again. */
+        if (m->state && streq_ptr(m->state_path, p)) {
+                (void) state_reopen_if_replaced(m);
                 return 0;
+        }
         r = state_dir_open(p, &d);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the state directory %s: %m", p);

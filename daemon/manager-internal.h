@@ -51,7 +51,18 @@ struct manager {
 
         sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer;
 
+        /* The last export: how many declared streams it left without their
+         * files, and whether any file failed at all. While one did, the export
+         * is tried again after export_retry_usec, twice as long each time. */
+        size_t export_unexported;
+        bool export_failing;
+        char *export_status;  /* for STATUS=: the first failed files, or NULL */
+        char *export_logged;  /* the failures last logged above debug */
+        sd_event_source *export_retry_timer;
+        uint64_t export_retry_usec;
+
         bool pass_running;
+        bool first_pass_done; /* READY=1 then waits for the exports alone */
         size_t n_settled;
 
         /* Streams of this pass waiting to start, and how many have started and
@@ -91,6 +102,9 @@ struct reconciler *manager_index_find(struct reconciler **index, size_t n, const
 /* manager-pass.c: passes over every stream, and the reconcilers' callbacks. */
 extern const struct reconcile_ops manager_reconcile_ops;
 void manager_pass_start(struct manager *m);
+/* READY=1, if it is due: the first pass is done and every declared stream
+ * is exported. */
+void manager_ready_if_exported(struct manager *m);
 void manager_call_finished(void *owner);
 
 /* manager-export.c: the state directory. */

@@ -44,6 +44,8 @@ void manager_notify_status(struct manager *m) {
         PART(other, "pending");
         PART(waiting, "waiting on AWS limits");
 #undef PART
+        if (m->export_status && k > 0 && (size_t) k < sizeof buf)
+                k += snprintf(buf + k, sizeof buf - (size_t) k, "; %s", m->export_status);
         if (m->reload_error && k > 0 && (size_t) k < sizeof buf)
                 snprintf(buf + k, sizeof buf - (size_t) k, "; reload failed: %s", m->reload_error);
 
@@ -57,7 +59,10 @@ void manager_notify_status(struct manager *m) {
 static int on_extend(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
-        if (m->ready_sent || m->stopping) {
+        /* Once the first pass is done only the exports can hold READY=1
+         * back, and waiting for a disk is no progress: systemd's
+         * TimeoutStartSec= then decides how long a start-up may wait. */
+        if (m->ready_sent || m->stopping || m->first_pass_done) {
                 m->extend_timer = sd_event_source_disable_unref(m->extend_timer);
                 return 0;
         }

@@ -103,25 +103,40 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
-                /* Drift left as it was (a budget, a conflict) is not success. */
-                m->result = converged == m->n_streams ? MANAGER_OK : MANAGER_STREAM_FAILED;
+                /* Drift left as it was (a budget, a conflict) is not success,
+                 * nor is a stream whose files are not all written. */
+                m->result = converged == m->n_streams && !m->export_failing ? MANAGER_OK
+                                                                            : MANAGER_STREAM_FAILED;
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_DAEMON:
+                m->first_pass_done = true;
                 (void) manager_export_now(m);
                 manager_notify_status(m);
-                if (!m->ready_sent) {
-                        /* Every stream is ACTIVE and exported, or has failed. */
-                        (void) sd_notify(false, "READY=1");
-                        m->ready_sent = true;
-                        log_info("Ready: %zu of %zu stream%s active.", ready, m->n_streams,
-                                 m->n_streams == 1 ? "" : "s");
-                }
+                manager_ready_if_exported(m);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
                                          : m->config->interval_usec);
                 return;
         }
+}
+
+void manager_ready_if_exported(struct manager *m) {
+        size_t ready = 0;
+
+        /* Every stream is ACTIVE or has failed, and is exported: a unit
+         * ordered after us finds what it reads. An export that failed is
+         * tried again (manager-export.c), and its success calls here. */
+        if (m->opts.mode != RUN_DAEMON || m->ready_sent || !m->first_pass_done || m->stopping ||
+            m->export_unexported > 0)
+                return;
+        for (size_t i = 0; i < m->n_streams; i++)
+                if (reconciler_ready(m->streams[i]))
+                        ready++;
+        (void) sd_notify(false, "READY=1");
+        m->ready_sent = true;
+        log_info("Ready: %zu of %zu stream%s active and exported.", ready, m->n_streams,
+                 m->n_streams == 1 ? "" : "s");
 }
 
 /* Start waiting streams while the window has room. A start may settle at

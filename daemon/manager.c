@@ -384,6 +384,15 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         return 0;
 }
 
+/* READY=1 ends the reload that RELOADING=1 began. Before the first
+ * READY=1 it would instead tell systemd that start-up is complete, with
+ * streams still converging or not exported: that READY=1 is left to
+ * manager_ready_if_exported(). */
+static void manager_reload_done(struct manager *m) {
+        if (m->ready_sent)
+                (void) sd_notify(false, "READY=1");
+}
+
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct manager *m = userdata;
         struct config *c = NULL;
@@ -416,7 +425,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 free(m->last_status);
                 m->last_status = NULL;
                 manager_notify_status(m);
-                (void) sd_notify(false, "READY=1");
+                manager_reload_done(m);
                 manager_export_soon(m);
                 return 0;
         }
@@ -437,7 +446,11 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         free(m->last_status);
         m->last_status = NULL;
         manager_notify_status(m);
-        (void) sd_notify(false, "READY=1");
+        /* Not ready yet: the pass this reload starts decides, for the
+         * streams it declares now. */
+        if (!m->ready_sent)
+                m->first_pass_done = false;
+        manager_reload_done(m);
         if (r < 0)
                 return 0;
         manager_pass_start(m);
@@ -457,6 +470,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->export_timer);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
+        sd_event_source_disable_unref(m->export_retry_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);
         config_free(m->config);
@@ -464,6 +478,8 @@ struct manager *manager_free(struct manager *m) {
         free(m->state_path);
         free(m->reload_error);
         free(m->last_status);
+        free(m->export_status);
+        free(m->export_logged);
         free(m->pending);
         sd_event_unref(m->event);
         free(m);

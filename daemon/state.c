@@ -20,7 +20,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -42,6 +44,9 @@
 
 struct state_dir {
         int fd;
+        char *path;
+        dev_t dev; /* of fd, to see whether path still names it */
+        ino_t ino;
 };
 
 static inline void closedirp(DIR **d) {
@@ -117,8 +122,16 @@ static int open_or_create_dir(int dirfd, const char *name, int *ret_fd) {
 
         fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
-                if (errno != ENOENT)
-                        return -errno;
+                int r = -errno;
+                struct stat st;
+
+                /* O_NOFOLLOW | O_DIRECTORY says ENOTDIR for a symlink: say
+                 * what is in the way. */
+                if (r == -ENOTDIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISLNK(st.st_mode))
+                        return -ELOOP;
+                if (r != -ENOENT)
+                        return r;
                 if (mkdirat(dirfd, name, STATE_DIR_MODE) < 0) {
                         if (errno != EEXIST)
                                 return -errno;
@@ -253,6 +266,7 @@ int state_dir_open(const char *path, struct state_dir **ret) {
         _cleanup_close_ int fd = -1;
         struct state_dir *d;
         bool created = false;
+        struct stat st;
         int r;
 
         if (!path || !*path || !ret)
@@ -272,12 +286,22 @@ int state_dir_open(const char *path, struct state_dir **ret) {
                         return -errno;
         }
 
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
         remove_stale_temps_all(fd);
 
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
+        d->path = strdup(path);
+        if (!d->path) {
+                free(d);
+                return -ENOMEM;
+        }
         d->fd = TAKE_FD(fd);
+        d->dev = st.st_dev;
+        d->ino = st.st_ino;
         *ret = d;
         return 0;
 }
@@ -286,12 +310,28 @@ struct state_dir *state_dir_free(struct state_dir *d) {
         if (!d)
                 return NULL;
         closep(&d->fd);
+        free(d->path);
         free(d);
         return NULL;
 }
 
 int state_dir_fd(const struct state_dir *d) {
         return d ? d->fd : -EBADF;
+}
+
+const char *state_dir_path(const struct state_dir *d) {
+        return d ? d->path : NULL;
+}
+
+int state_dir_is_current(const struct state_dir *d) {
+        struct stat st;
+
+        if (!d)
+                return -EINVAL;
+        /* The path as given, symlinks followed: what readers open. */
+        if (stat(d->path, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        return st.st_dev == d->dev && st.st_ino == d->ino;
 }
 
 /* ---- content ---------------------------------------------------------- */
@@ -519,20 +559,48 @@ static bool arn_set_contains(const struct state_stream *const *set, size_t n, co
         return n > 0 && bsearch(&kp, set, n, sizeof *set, cmp_stream_ptr);
 }
 
-static void first_error(int *r, int k) {
-        if (k < 0 && *r >= 0)
-                *r = k;
+/* Note that a file (path: printf-style, relative to the state directory)
+ * failed: in the report, and at debug level. Only the first
+ * STATE_FAILURES_MAX are kept; running out of memory for one drops it from
+ * the list, never from the count. */
+_printf_(4, 5) static void note_failure(struct state_changes *ch, int error, bool removal,
+                                        const char *fmt, ...) {
+        _cleanup_free_ char *path = NULL;
+        va_list ap;
+        int l;
+
+        va_start(ap, fmt);
+        l = vasprintf(&path, fmt, ap);
+        va_end(ap);
+        if (l < 0)
+                path = NULL;
+        log_debug_errno(error, "Failed to %s %s: %m", removal ? "remove" : "write", strna(path));
+        ch->n_failed++;
+        if (!path || ch->n_failures >= STATE_FAILURES_MAX)
+                return;
+        if (!ch->failures) {
+                ch->failures = calloc(STATE_FAILURES_MAX, sizeof *ch->failures);
+                if (!ch->failures)
+                        return;
+        }
+        ch->failures[ch->n_failures++] = (struct state_failure){ TAKE_PTR(path), removal, -abs(error) };
 }
 
-static int write_arn_files(int dirfd, const struct state_stream *const *set, size_t n, unsigned *written) {
+/* Write the .arn files of set; failed[i] says whether set[i]'s failed. */
+static void write_arn_files(int dirfd, const struct state_stream *const *set, size_t n, bool *failed,
+                            struct state_changes *ch) {
         _cleanup_close_ int streams_fd = -1;
-        int r = 0, k;
+        int k;
 
         if (n == 0)
-                return 0;
+                return;
         k = open_or_create_dir(dirfd, STREAMS_DIR, &streams_fd);
-        if (k < 0)
-                return k;
+        if (k < 0) {
+                note_failure(ch, k, false, STREAMS_DIR "/");
+                for (size_t i = 0; i < n; i++)
+                        failed[i] = true;
+                return;
+        }
 
         for (size_t i = 0; i < n;) {
                 _cleanup_close_ int region_fd = -1;
@@ -543,9 +611,9 @@ static int write_arn_files(int dirfd, const struct state_stream *const *set, siz
                         end++;
                 k = open_or_create_dir(streams_fd, region, &region_fd);
                 if (k < 0) {
-                        log_debug_errno(k, "Failed to open " STREAMS_DIR "/%s: %m", region);
-                        first_error(&r, k);
-                        i = end;
+                        note_failure(ch, k, false, STREAMS_DIR "/%s/", region);
+                        for (; i < end; i++)
+                                failed[i] = true;
                         continue;
                 }
                 for (; i < end; i++) {
@@ -553,36 +621,44 @@ static int write_arn_files(int dirfd, const struct state_stream *const *set, siz
                         int l;
 
                         if (asprintf(&name, "%s" ARN_SUFFIX, set[i]->name) < 0 ||
-                            (l = asprintf(&content, "%s\n", set[i]->arn)) < 0) {
-                                first_error(&r, -ENOMEM);
-                                continue;
-                        }
-                        k = atomic_file_write(region_fd, name, content, (size_t) l);
-                        if (k < 0)
-                                log_debug_errno(k, "Failed to write " STREAMS_DIR "/%s/%s: %m", region, name);
-                        else if (k > 0)
-                                (*written)++;
-                        first_error(&r, k);
+                            (l = asprintf(&content, "%s\n", set[i]->arn)) < 0)
+                                k = -ENOMEM;
+                        else
+                                k = atomic_file_write(region_fd, name, content, (size_t) l);
+                        if (k < 0) {
+                                note_failure(ch, k, false, STREAMS_DIR "/%s/%s" ARN_SUFFIX, region,
+                                             set[i]->name);
+                                failed[i] = true;
+                        } else if (k > 0)
+                                ch->files_written++;
                 }
         }
-        return r;
 }
 
 /* Remove .arn files (regular files only, never through a symlink) of streams
  * not in set, and region directories left empty. */
-static int remove_stale_arn_files(int dirfd, const struct state_stream *const *set, size_t n, unsigned *removed) {
+static void remove_stale_arn_files(int dirfd, const struct state_stream *const *set, size_t n,
+                                   struct state_changes *ch) {
         _cleanup_close_ int streams_fd = -1;
         _cleanup_closedir_ DIR *dir = NULL;
         char stem[NAME_MAX + 1];
         struct dirent *de;
-        int r = 0, k;
+        int k;
 
         streams_fd = openat(dirfd, STREAMS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (streams_fd < 0)
-                return errno == ENOENT ? 0 : -errno;
+        if (streams_fd < 0) {
+                /* Missing, or something else in its place (a symlink,
+                 * a file): nothing of ours to remove. Any other error is
+                 * reported by the writing, when there was any. */
+                if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR && n == 0)
+                        note_failure(ch, errno, true, STREAMS_DIR "/");
+                return;
+        }
         k = opendir_at_fd(streams_fd, &dir);
-        if (k < 0)
-                return k;
+        if (k < 0) {
+                note_failure(ch, k, true, STREAMS_DIR "/");
+                return;
+        }
 
         while ((de = readdir(dir))) {
                 _cleanup_close_ int region_fd = -1;
@@ -595,12 +671,12 @@ static int remove_stale_arn_files(int dirfd, const struct state_stream *const *s
                         continue;
                 region_fd = openat(streams_fd, region, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (region_fd < 0) {
-                        first_error(&r, -errno);
+                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
                         continue;
                 }
                 k = opendir_at_fd(region_fd, &rdir);
                 if (k < 0) {
-                        first_error(&r, k);
+                        note_failure(ch, k, true, STREAMS_DIR "/%s/", region);
                         continue;
                 }
                 while ((re = readdir(rdir))) {
@@ -612,29 +688,26 @@ static int remove_stale_arn_files(int dirfd, const struct state_stream *const *s
                                 continue;
                         }
                         if (unlinkat(region_fd, re->d_name, 0) < 0) {
-                                k = -errno;
-                                log_debug_errno(k, "Failed to remove " STREAMS_DIR "/%s/%s: %m", region, re->d_name);
-                                first_error(&r, k);
+                                note_failure(ch, errno, true, STREAMS_DIR "/%s/%s", region, re->d_name);
                                 region_empty = false;
                                 continue;
                         }
                         log_debug("Removed " STREAMS_DIR "/%s/%s.", region, re->d_name);
-                        (*removed)++;
+                        ch->files_removed++;
                         region_removed_files = true;
                 }
                 if (region_removed_files && fsync(region_fd) < 0)
-                        first_error(&r, -errno);
+                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
 
                 if (region_empty) {
                         /* ENOTEMPTY: something appeared meanwhile; leave it. */
                         if (unlinkat(streams_fd, region, AT_REMOVEDIR) < 0) {
                                 if (errno != ENOTEMPTY && errno != EEXIST)
-                                        first_error(&r, -errno);
+                                        note_failure(ch, errno, true, STREAMS_DIR "/%s/", region);
                         } else if (fsync(streams_fd) < 0)
-                                first_error(&r, -errno);
+                                note_failure(ch, errno, true, STREAMS_DIR "/");
                 }
         }
-        return r;
 }
 
 /* ---- export ----------------------------------------------------------- */
@@ -654,20 +727,49 @@ static int validate_export(const struct state_export *e) {
         return 0;
 }
 
-static void count_write(const char *name, int k, unsigned *written, int *r) {
-        if (k < 0)
-                log_debug_errno(k, "Failed to write %s: %m", name);
-        else if (k > 0)
-                (*written)++;
-        first_error(r, k);
+static bool count_write(struct state_changes *ch, const char *name, int k) {
+        if (k < 0) {
+                note_failure(ch, k, false, "%s", name);
+                return false;
+        }
+        if (k > 0)
+                ch->files_written++;
+        return true;
+}
+
+/* Whether s has a line in streams.env. */
+static bool stream_in_env(const struct state_stream *s) {
+        if (arn_is_exportable(s->arn))
+                return true;
+        for (size_t j = 0; j < s->n_consumers; j++)
+                if (arn_is_exportable(s->consumers[j].arn))
+                        return true;
+        return false;
+}
+
+void state_changes_done(struct state_changes *ch) {
+        if (!ch)
+                return;
+        for (size_t i = 0; i < ch->n_failures; i++)
+                free(ch->failures[i].path);
+        free(ch->failures);
+        *ch = (struct state_changes){};
+}
+
+const char *state_error_text(int error) {
+        if (abs(error) == ELOOP)
+                return "a symbolic link, not followed";
+        return strerror(abs(error));
 }
 
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret) {
         _cleanup_free_ const struct state_stream **v = NULL;
         _cleanup_free_ const struct state_stream **arn_set = NULL;
+        _cleanup_free_ bool *arn_failed = NULL;
         struct env_lines env = {};
         size_t n_arn = 0;
-        struct state_changes changes = {};
+        struct state_changes ch = {};
+        bool env_ok, json_ok;
         int r, k;
 
         if (!d || !e)
@@ -680,7 +782,8 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         if (e->n_streams > 0) {
                 v = calloc(e->n_streams, sizeof *v);
                 arn_set = calloc(e->n_streams, sizeof *arn_set);
-                if (!v || !arn_set)
+                arn_failed = calloc(e->n_streams, sizeof *arn_failed);
+                if (!v || !arn_set || !arn_failed)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < e->n_streams; i++)
@@ -693,29 +796,42 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
 
         /* streams.env's lines first: they are where two streams meeting in one
          * variable is found (-EINVAL), and then nothing at all may be written.
-         * Then .arn files first and removals last: whoever reacts to a new
-         * streams.json or streams.env finds the .arn files it names. Each
-         * file is rendered straight into its temp file (or compared with the
-         * file in place), so no file is ever whole in memory. */
+         * Then streams.env and streams.json, which most consumers read, ahead
+         * of the many small .arn files: on a disk with little room left they
+         * get it first. metrics.prom, for a collector, and the removals come
+         * last. Each file is rendered straight into its temp file (or
+         * compared with the file in place), so no file is ever whole in
+         * memory. */
         r = streams_env_lines(e, v, e->n_streams, &env);
         if (r < 0)
                 return r;
-        r = write_arn_files(d->fd, arn_set, n_arn, &changes.files_written);
         k = atomic_file_write_rendered(d->fd, STREAMS_ENV, render_streams_env, &env, true);
-        count_write(STREAMS_ENV, k, &changes.files_written, &r);
         env_lines_free(env.v, env.n);
+        env_ok = count_write(&ch, STREAMS_ENV, k);
         k = state_json_write(d->fd, v, e->n_streams, e->now_usec);
-        count_write(STREAMS_JSON, k, &changes.files_written, &r);
+        json_ok = count_write(&ch, STREAMS_JSON, k);
+        write_arn_files(d->fd, arn_set, n_arn, arn_failed, &ch);
         if (e->metrics) {
                 struct metrics_doc m = { e->metrics, v, e->n_streams };
                 k = atomic_file_write_rendered(d->fd, METRICS_PROM, render_metrics, &m, true);
-                count_write(METRICS_PROM, k, &changes.files_written, &r);
+                (void) count_write(&ch, METRICS_PROM, k);
         }
-        first_error(&r, remove_stale_arn_files(d->fd, arn_set, n_arn, &changes.files_removed));
-        if (r < 0)
-                return r;
+        remove_stale_arn_files(d->fd, arn_set, n_arn, &ch);
 
+        /* arn_set is v's subsequence: walk both at once. */
+        for (size_t i = 0, j = 0; i < e->n_streams; i++) {
+                bool arn_bad = false;
+
+                if (j < n_arn && arn_set[j] == v[i])
+                        arn_bad = arn_failed[j++];
+                if (!json_ok || arn_bad || (!env_ok && stream_in_env(v[i])))
+                        ch.streams_unexported++;
+        }
+
+        r = ch.n_failed > 0;
         if (ret)
-                *ret = changes;
-        return 0;
+                *ret = ch;
+        else
+                state_changes_done(&ch);
+        return r;
 }

@@ -60,11 +60,39 @@ struct state_export {
         const struct state_metrics *metrics; /* NULL: metrics.prom not written */
 };
 
-/* What an export changed, for logging. */
+/* A file of the export that is not as it should be: its path relative to
+ * the state directory ("streams.env", "streams/us-east-1/orders.arn", or
+ * "streams/" and "streams/us-east-1/" for a directory that cannot be used),
+ * whether it was to be written or (a stream no longer declared) removed, and
+ * why. */
+struct state_failure {
+        char *path;
+        bool removal;
+        int error; /* negative errno; -ELOOP: a symlink in the way, not followed */
+};
+
+/* A report lists at most this many failures; the rest are only counted. */
+#define STATE_FAILURES_MAX 64
+
+/* What an export did. */
 struct state_changes {
         unsigned files_written;
         unsigned files_removed;
+        /* Streams of the export that are not wholly in place: streams.json,
+         * or the streams.env line or .arn file they should have, could not be
+         * written. A consumer cannot rely on these. */
+        size_t streams_unexported;
+        struct state_failure *failures; /* in the order tried: streams.env and
+                                           streams.json come first */
+        size_t n_failures;              /* listed, at most STATE_FAILURES_MAX */
+        size_t n_failed;                /* in all */
 };
+
+void state_changes_done(struct state_changes *ch);
+
+/* Why a file failed, in words for a log line or STATUS=: strerror(), or
+ * "a symbolic link, not followed" for -ELOOP. */
+const char *state_error_text(int error);
 
 struct state_dir;
 
@@ -76,6 +104,14 @@ int state_dir_open(const char *path, struct state_dir **ret);
 struct state_dir *state_dir_free(struct state_dir *d);
 /* The directory's O_DIRECTORY file descriptor, owned by d. */
 int state_dir_fd(const struct state_dir *d);
+/* The path d was opened from. */
+const char *state_dir_path(const struct state_dir *d);
+
+/* Whether d's path still names the directory d holds open: 1 if it does; 0
+ * if the path is gone, or now names another directory or file (removed and
+ * made again while we ran: whatever we write through d then reaches no one,
+ * and d has to be opened anew); negative errno if that cannot be told. */
+int state_dir_is_current(const struct state_dir *d);
 
 /* Write every export, remove .arn files of streams not in e.
  *
@@ -83,10 +119,16 @@ int state_dir_fd(const struct state_dir *d);
  * and looks like one ("arn:" and no character that would need quoting); its
  * .arn file also needs a region and name usable as file names
  * ([A-Za-z0-9_.-], not "." or ".."). Every stream is in streams.json and
- * metrics.prom. Each file is tried even when another fails; the first error is
- * returned. -EINVAL (before anything is written) when a stream has no name or
- * region, or two variables of streams.env would have the same name. *ret, if
- * not NULL, is set on success. */
+ * metrics.prom. streams.env and streams.json are written first, then the .arn
+ * files, metrics.prom, and the removals: on a nearly full disk the files
+ * most consumers read get the space first.
+ *
+ * Each file is tried even when another fails. Returns 0 when every file is in
+ * place; 1 when some could not be written or removed (*ret, if not NULL,
+ * lists them); -EINVAL (before anything is written) when a stream has no
+ * name or region, or two variables of streams.env would have the same name;
+ * -ENOMEM. *ret is set when the return value is not negative; release it
+ * with state_changes_done(). */
 int state_export(struct state_dir *d, const struct state_export *e, struct state_changes *ret);
 
 /* What an earlier run exported in streams.json, for a new process to seed

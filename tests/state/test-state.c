@@ -455,7 +455,7 @@ static void test_export(void) {
         _cleanup_free_ char *region_w = NULL, *region_e = NULL, *streams = NULL;
         struct state_stream streams_v[ELEMENTSOF(base_streams)];
         struct state_export e;
-        struct state_changes ch = { 99, 99 };
+        struct state_changes ch = { .files_written = 99, .files_removed = 99 };
         struct state_dir *d = NULL;
         ino_t json_ino, env_ino, prom_ino, arn_ino;
         char *text;
@@ -634,7 +634,19 @@ static void test_symlinks(void) {
         if (!d)
                 return;
         /* eu-west-1 cannot be used: the export says so, does the rest. */
-        CHECK(state_export(d, &e, &ch) < 0);
+        CHECK_INTEQ(state_export(d, &e, &ch), 1);
+        CHECK_INTEQ(ch.n_failed, 1);
+        CHECK_INTEQ(ch.n_failures, 1);
+        if (ch.n_failures == 1) {
+                CHECK_STREQ(ch.failures[0].path, "streams/eu-west-1/");
+                CHECK_INTEQ(ch.failures[0].error, -ELOOP);
+                CHECK(!ch.failures[0].removal);
+                CHECK_STREQ(state_error_text(ch.failures[0].error), "a symbolic link, not followed");
+        }
+        /* clicks alone lacks its .arn file. */
+        CHECK_INTEQ(ch.streams_unexported, 1);
+        state_changes_done(&ch);
+        CHECK(!ch.failures && ch.n_failed == 0);
 
         text = test_read_text(outside, "precious");
         CHECK_STREQ(text, "do not touch\n");
@@ -671,6 +683,76 @@ static void test_symlinks(void) {
                 CHECK_INTEQ(ch.files_written, 0);
                 state_dir_free(d);
         }
+}
+
+/* ---- files that cannot be written ----------------------------------------- */
+
+static void test_unwritable(void) {
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "fail");
+        _cleanup_free_ char *streams = test_path_join(dir, "streams");
+        struct state_stream streams_v[ELEMENTSOF(base_streams)];
+        struct state_export e;
+        struct state_changes ch = {};
+        struct state_dir *d = NULL;
+
+        memcpy(streams_v, base_streams, sizeof streams_v);
+        e = base_export(streams_v, ELEMENTSOF(streams_v));
+        /* A file where streams/ should be: no .arn file can be written. */
+        write_text(dir, "streams", "in the way\n");
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_export(d, &e, &ch), 1);
+        CHECK_INTEQ(ch.n_failed, 1);
+        if (ch.n_failures == 1) {
+                CHECK_STREQ(ch.failures[0].path, "streams/");
+                CHECK_INTEQ(ch.failures[0].error, -ENOTDIR);
+        }
+        /* orders, clicks and a have ARNs; audit has none and is whole in
+         * streams.json. */
+        CHECK_INTEQ(ch.streams_unexported, 3);
+        /* streams.env and streams.json are written all the same. */
+        check_streams_env(dir);
+        check_streams_json(dir, "2023-11-14T22:13:20Z");
+        state_changes_done(&ch);
+
+        /* Once the way is clear, the next export puts everything in place. */
+        CHECK(unlink(streams) == 0);
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.n_failed, 0);
+        CHECK_INTEQ(ch.streams_unexported, 0);
+        CHECK_INTEQ(ch.files_written, 3);
+        state_changes_done(&ch);
+        state_dir_free(d);
+}
+
+/* ---- a state directory replaced under a running process ------------------ */
+
+static void test_replaced_dir(void) {
+        _cleanup_free_ char *dir = test_path_join(base_dir, "replaced");
+        _cleanup_free_ char *aside = test_path_join(base_dir, "replaced.old");
+        _cleanup_free_ char *file = test_path_join(base_dir, "replaced-file");
+        struct state_dir *d = NULL;
+
+        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        if (!d)
+                return;
+        CHECK_STREQ(state_dir_path(d), dir);
+        CHECK_INTEQ(state_dir_is_current(d), 1);
+        /* Moved away and made again: another directory at the path. */
+        CHECK(rename(dir, aside) == 0 && mkdir(dir, 0755) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        /* Back in place: the same again. */
+        CHECK(rmdir(dir) == 0 && rename(aside, dir) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 1);
+        /* Removed. */
+        CHECK(rename(dir, aside) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        /* A file in its place. */
+        write_text(base_dir, "replaced-file", "x\n");
+        CHECK(rename(file, dir) == 0);
+        CHECK_INTEQ(state_dir_is_current(d), 0);
+        state_dir_free(d);
 }
 
 /* ---- names and content edge cases --------------------------------------- */
@@ -746,7 +828,7 @@ static void test_refused(void) {
                 { .name = "x", .region = "r", .consumers = nameless, .n_consumers = 1 },
         };
         struct state_export e = base_export(dup, ELEMENTSOF(dup));
-        struct state_changes ch = { 7, 7 };
+        struct state_changes ch = { .files_written = 7, .files_removed = 7 };
         struct state_dir *d = NULL;
 
         CHECK_INTEQ(state_dir_open(dir, &d), 0);
@@ -986,6 +1068,8 @@ int main(void) {
         test_write_rendered();
         test_export();
         test_symlinks();
+        test_unwritable();
+        test_replaced_dir();
         test_escaping_and_odd_values();
         test_refused();
         test_stale_temps();
