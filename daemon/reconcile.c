@@ -293,6 +293,25 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
 
 /* ---- observing ---------------------------------------------------------- */
 
+/* Send a question about the stream (req is taken) and wait for cb. */
+static void ask(struct reconciler *r, enum reconcile_phase phase, const char *operation, json_object *req,
+                kinesis_callback cb) {
+        int k;
+
+        if (!req) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        r->phase = phase;
+        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->ops->call_started(r->owner);
+        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->call);
+        if (k < 0) {
+                r->ops->call_finished(r->owner);
+                fail(r, false, NULL, "cannot start %s: %s", operation, strerror(-k));
+        }
+}
+
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
@@ -410,8 +429,6 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
  * 20 times a second per stream, where a listing is allowed 5. */
 static void poll_consumer(struct reconciler *r) {
         struct stream_consumer_obs *c = consumer_creating(r);
-        json_object *req;
-        int k;
 
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
@@ -421,20 +438,8 @@ static void poll_consumer(struct reconciler *r) {
                 list_consumers(r);
                 return;
         }
-        req = kinesis_req_describe_consumer(r->obs.arn, c->name);
-        if (!req) {
-                fail(r, false, NULL, "out of memory");
-                return;
-        }
-        r->phase = PHASE_LIST_CONSUMERS;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
-        k = kinesis_call(r->region->client, "DescribeStreamConsumer", req, r->decl->name, on_consumer, r,
-                         &r->call);
-        if (k < 0) {
-                r->ops->call_finished(r->owner);
-                fail(r, false, NULL, "cannot start DescribeStreamConsumer: %s", strerror(-k));
-        }
+        ask(r, PHASE_LIST_CONSUMERS, "DescribeStreamConsumer",
+            kinesis_req_describe_consumer(r->obs.arn, c->name), on_consumer);
 }
 
 static void after_observe(struct reconciler *r) {
@@ -570,27 +575,12 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
 }
 
 static void describe(struct reconciler *r) {
-        json_object *req;
-        int k;
-
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        req = kinesis_req_describe_stream_summary(r->decl->name);
-        if (!req) {
-                fail(r, false, NULL, "out of memory");
-                return;
-        }
-        r->phase = PHASE_DESCRIBE;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
-        k = kinesis_call(r->region->client, "DescribeStreamSummary", req, r->decl->name, on_describe, r,
-                         &r->call);
-        if (k < 0) {
-                r->ops->call_finished(r->owner);
-                fail(r, false, NULL, "cannot start DescribeStreamSummary: %s", strerror(-k));
-        }
+        ask(r, PHASE_DESCRIBE, "DescribeStreamSummary", kinesis_req_describe_stream_summary(r->decl->name),
+            on_describe);
 }
 
 /* ---- planning and acting ------------------------------------------------ */
