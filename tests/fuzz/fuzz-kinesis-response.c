@@ -20,10 +20,19 @@
 #include "aws/aws-error.h"
 #include "aws/http.h"
 #include "kinesis.h"
+#include "log.h"
 #include "stream.h"
 #include "util.h"
 
 #define HEADER_PREFIX "x-amzn-ErrorType:"
+
+/* Text kept from an answer is escaped: no control character, and no more
+ * than the escaped form of its cap. */
+static void check_escaped(const char *s, size_t max_chars) {
+        ASSERT(strlen(s) < LOG_ESCAPE_SIZE(max_chars));
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                ASSERT(*p >= 0x20 && *p != 0x7f);
+}
 
 static void check_error_code(const char *code) {
         size_t n;
@@ -31,7 +40,8 @@ static void check_error_code(const char *code) {
         if (!code)
                 return;
         n = strlen(code);
-        ASSERT(n >= 1 && n <= 256);
+        ASSERT(n >= 1);
+        check_escaped(code, AWS_ERROR_CODE_MAX);
         ASSERT(!strchr(code, '#') && !strchr(code, ':'));
         ASSERT(!strchr(" \t\r\n", code[n - 1]));
 }
@@ -45,17 +55,21 @@ static void fuzz_error(const char *header, const json_object *body) {
         if (r < 0)
                 return;
         check_error_code(code);
-        ASSERT(!message || strlen(message) <= 2048);
+        if (message)
+                check_escaped(message, AWS_ERROR_MESSAGE_MAX);
 
-        /* A non-empty header wins over the body: its normalized form, or
-         * nothing if normalizing leaves it empty. */
+        /* A non-empty header wins over the body: its normalized form,
+         * escaped, or nothing if normalizing leaves it empty. */
         if (header && *header) {
-                _cleanup_free_ char *expect = strndup(header, 256);
+                _cleanup_free_ char *expect = strndup(header, AWS_ERROR_CODE_MAX);
                 ASSERT(expect);
                 aws_error_code_normalize(expect);
-                if (*expect)
-                        ASSERT(code && streq(code, expect));
-                else
+                if (*expect) {
+                        _cleanup_free_ char *escaped = log_escape_dup(expect, strlen(expect),
+                                                                      AWS_ERROR_CODE_MAX);
+                        ASSERT(escaped);
+                        ASSERT(code && streq(code, escaped));
+                } else
                         ASSERT(!code);
         }
 
