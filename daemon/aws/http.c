@@ -128,6 +128,8 @@ struct http_request {
         uint64_t answer_began_usec; /* this attempt's first byte of an answer, 0: none yet */
         uint64_t answer_bytes;
         bool too_slow;
+        bool headers_done;       /* this attempt's answer reached the end of its headers */
+        bool headers_too_big;    /* ... or went past HTTP_MAX_HEADER_BYTES before it */
 
         /* The last attempt's outcome. */
         struct buf resp_body, resp_headers;
@@ -420,6 +422,8 @@ static void request_reset_attempt(struct http_request *r) {
         r->answer_began_usec = 0;
         r->answer_bytes = 0;
         r->too_slow = false;
+        r->headers_done = false;
+        r->headers_too_big = false;
         curl_slist_free_all(r->headers);
         r->headers = NULL;
 }
@@ -550,17 +554,22 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
         /* A new status line (after 100-continue or similar) starts over. */
         if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
                 buf_done(&r->resp_headers);
+                r->headers_done = false;
                 return n;
         }
         while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
                 k--;
+        if (k == 0)
+                r->headers_done = true;
         if (k == 0 || !memchr(ptr, ':', k))
                 return n;
         /* Records are NUL-separated: "name: value\0". */
         buf_append(&r->resp_headers, ptr, k);
         buf_putc(&r->resp_headers, 0);
-        if (r->resp_headers.err < 0)
+        if (r->resp_headers.err < 0) {
+                r->headers_too_big = r->resp_headers.err == -EFBIG;
                 return 0;
+        }
         return n;
 }
 
@@ -816,6 +825,17 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         r->transport_error = curl_code_to_errno(cc, r->resp_body.err == -EFBIG);
         if (cc == CURLE_ABORTED_BY_CALLBACK && r->too_slow)
                 r->transport_error = -ETIMEDOUT;
+        /* curl refuses a single header line over CURL_MAX_HTTP_HEADER with
+         * CURLE_OUT_OF_MEMORY and no text: an answer that began and broke
+         * off that way inside its headers was one of those, not our memory. */
+        if (cc == CURLE_OUT_OF_MEMORY && r->answer_began_usec != 0 && !r->headers_done)
+                r->headers_too_big = true;
+        if (r->headers_too_big && cc != CURLE_OK) {
+                /* Like an oversized body: the same answer again is no better. */
+                r->transport_error = -EFBIG;
+                snprintf(r->curl_error, sizeof r->curl_error, "response headers larger than %d bytes from %s",
+                         HTTP_MAX_HEADER_BYTES, r->log_url);
+        }
         if (r->transport_error == -ETIMEDOUT)
                 note_timeout(r, pretransfer > 0);
         if (curl_code_is_verification(cc))
