@@ -47,6 +47,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 struct region_ctx *g = m->regions[i];
                 const struct kinesis_counters *k = kinesis_client_counters(g->shared.client);
                 m->counters_base.attempts += k->attempts;
+                m->counters_base.sent += k->sent;
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);

@@ -111,6 +111,7 @@ struct http_request {
         unsigned max_attempts;
         uint64_t timeout_usec, connect_timeout_usec;
         bool expect_json, no_proxy, quiet;
+        uint64_t *sent_counter;
         http_prepare_t prepare;
         http_done_t done;
         void *userdata;
@@ -573,6 +574,24 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
         return n;
 }
 
+static void count_sent(struct http_request *r) {
+        r->client->stats.sent++;
+        if (r->sent_counter)
+                (*r->sent_counter)++;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* curl calls this each time it is about to send the request on a connection,
+ * new or kept alive. A kept-alive connection the server closed before
+ * answering makes curl send the request again on a new one by itself, within
+ * the same transfer: that resend reaches the server too, and is counted here. */
+static int curl_prereq_cb(void *userdata, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                          int conn_local_port) {
+        count_sent(userdata);
+        return CURL_PREREQFUNC_OK;
+}
+#endif
+
 static int request_send(struct http_request *r) {
         struct http_client *c = r->client;
         CURL *e;
@@ -621,6 +640,12 @@ static int request_send(struct http_request *r) {
         SETOPT(CURLOPT_OPENSOCKETFUNCTION, curl_opensocket_cb);
         SETOPT(CURLOPT_OPENSOCKETDATA, c);
         SETOPT(CURLOPT_MAXFILESIZE, (long) HTTP_MAX_BODY);
+#if LIBCURL_VERSION_NUM >= 0x075000
+        SETOPT(CURLOPT_PREREQFUNCTION, curl_prereq_cb);
+        SETOPT(CURLOPT_PREREQDATA, r);
+#else
+        count_sent(r); /* no way to see curl's own resends: count the attempt */
+#endif
         if (r->no_proxy)
                 SETOPT(CURLOPT_NOPROXY, "*");
         if (streq(r->method, "GET"))
@@ -1031,6 +1056,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
                 goto oom;
         /* Plain http (loopback, or link-local when allowed) never goes through a proxy. */
         r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || url_is_loopback(p->url);
+        r->sent_counter = p->sent_counter;
         r->prepare = p->prepare;
         r->done = p->done;
         r->userdata = p->userdata;
