@@ -858,8 +858,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         if (r->headers_too_big && cc != CURLE_OK) {
                 /* Like an oversized body: the same answer again is no better. */
                 r->transport_error = -EFBIG;
-                snprintf(r->curl_error, sizeof r->curl_error, "response headers larger than %d bytes from %s",
-                         HTTP_MAX_HEADER_BYTES, r->log_url);
+                snprintf(r->curl_error, sizeof r->curl_error,
+                         "response headers larger than %d bytes from %s", HTTP_MAX_HEADER_BYTES, r->log_url);
         }
         if (r->transport_error == -ETIMEDOUT)
                 note_timeout(r, pretransfer > 0);
