@@ -405,6 +405,7 @@ static int call_send(struct kinesis_call *call) {
                 .pacer = pacer,
                 .expect_json = true,
                 .log_name = log_name,
+                .sent_counter = &c->counters.sent,
                 .prepare = call_prepare,
                 .done = call_done,
                 .userdata = call,

@@ -64,7 +64,10 @@ typedef void (*kinesis_callback)(struct kinesis_client *c, const struct kinesis_
 
 struct kinesis_counters {
         uint64_t calls;      /* kinesis_call()s finished (delivered) */
-        uint64_t attempts;   /* HTTP requests sent */
+        uint64_t attempts;   /* HTTP attempts of the calls delivered */
+        uint64_t sent;       /* requests put on the wire, as the server sees them: every
+                                attempt (of calls cancelled later too) and every resend the
+                                HTTP library made by itself on a new connection */
         uint64_t errors;     /* calls delivered with an AWS error or a transport error */
         uint64_t throttles;  /* attempts answered with a throttling error */
         uint64_t retries;    /* attempts after the first */

@@ -98,14 +98,15 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
 
         for (size_t i = 0; i < m->n_regions; i++) {
                 const struct kinesis_counters *k = kinesis_client_counters(m->regions[i]->shared.client);
-                c.attempts += k->attempts;
+                c.sent += k->sent;
                 c.errors += k->errors;
                 c.throttles += k->throttles;
         }
         *ret = m->metrics;
-        /* Every request sent counts: each page of a listing and each retry
-         * is a call AWS sees and rate-limits. */
-        ret->api_calls = c.attempts;
+        /* Every request sent counts: each page of a listing, each retry,
+         * each resend on a new connection, and requests of calls abandoned
+         * later (a reload, a stop) are calls AWS sees and rate-limits. */
+        ret->api_calls = c.sent;
         ret->api_errors = c.errors;
         ret->api_throttled = c.throttles;
 }

@@ -80,6 +80,13 @@ struct manager {
         bool stopping;
         enum manager_result result;
         char *reload_error; /* shown in STATUS= until the next good reload */
+        /* A reload is starting from its SIGHUP until its pass has the
+         * listing of every region and RELOAD_HOLDOFF_USEC have passed. SIGHUPs
+         * meanwhile are one request: a single reload after it, which reads
+         * the files as they are then (a burst of signals is one more
+         * ListStreams per region, not one each). */
+        bool reload_starting, reload_queued;
+        sd_event_source *reload_timer;
         char *last_status;
 
         struct kinesis_counters counters_base; /* of clients freed by reloads */
@@ -93,6 +100,9 @@ static inline bool writes_state(const struct manager *m) {
 
 /* manager.c: the object, configurations, signals. */
 void manager_stop_finish(struct manager *m);
+/* A region's ListStreams was answered: a reload waiting for its pass's
+ * listing (and a reload queued behind it) may go on. */
+void manager_reload_listed(struct manager *m);
 /* A sorted copy of v for manager_index_find(), or NULL (n == 0, or out of
  * memory: callers then find nothing). */
 struct reconciler **manager_index_new(struct reconciler **v, size_t n);

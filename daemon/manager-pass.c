@@ -262,6 +262,7 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
 
         g->list_call = NULL;
         manager_call_finished(m);
+        manager_reload_listed(m); /* only arms a timer: the regions stay as they are here */
         kinesis_stream_entries_free(g->entries, g->n_entries);
         g->entries = NULL;
         g->n_entries = 0;

@@ -20,6 +20,12 @@
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
 /* How late the stop timer may fire, to be woken together with others. */
 #define STOP_ACCURACY_USEC (10 * USEC_PER_MSEC)
+/* A reload holds further SIGHUPs (as one queued reload) at least this long,
+ * even when its listing came back at once: a storm of signals (a script
+ * looping over systemctl reload) then costs a ListStreams per region a
+ * second, not one per signal. */
+#define RELOAD_HOLDOFF_USEC (1 * USEC_PER_SEC)
+#define RELOAD_ACCURACY_USEC (10 * USEC_PER_MSEC)
 
 /* ---- building from a configuration -------------------------------------- */
 
@@ -47,6 +53,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 struct region_ctx *g = m->regions[i];
                 const struct kinesis_counters *k = kinesis_client_counters(g->shared.client);
                 m->counters_base.attempts += k->attempts;
+                m->counters_base.sent += k->sent;
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);
@@ -393,16 +400,71 @@ static void manager_reload_done(struct manager *m) {
                 (void) sd_notify(false, "READY=1");
 }
 
+static void manager_reload(struct manager *m);
+
+static bool manager_listing(const struct manager *m) {
+        for (size_t i = 0; i < m->n_regions; i++)
+                if (m->regions[i]->list_call)
+                        return true;
+        return false;
+}
+
+/* The hold-off is over, or a listing came back after it was: the reload is
+ * done starting unless a region still waits for its ListStreams. */
+static int on_reload_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->reload_timer = sd_event_source_disable_unref(m->reload_timer);
+        if (manager_listing(m))
+                return 0; /* manager_reload_listed() comes back here */
+        m->reload_starting = false;
+        if (m->reload_queued && !m->stopping) {
+                m->reload_queued = false;
+                manager_reload(m);
+        }
+        return 0;
+}
+
+static int reload_timer_arm(struct manager *m, uint64_t delay) {
+        m->reload_timer = sd_event_source_disable_unref(m->reload_timer);
+        return sd_event_add_time_relative(m->event, &m->reload_timer, CLOCK_MONOTONIC, delay,
+                                          RELOAD_ACCURACY_USEC, on_reload_timer, m);
+}
+
+void manager_reload_listed(struct manager *m) {
+        /* From a region's callback: never reload from here, which would free
+         * the region under it; the timer runs from the loop. */
+        if (m->reload_starting && !m->reload_timer && !manager_listing(m) &&
+            reload_timer_arm(m, 0) < 0)
+                m->reload_starting = false; /* a signal reloads at once again */
+}
+
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct manager *m = userdata;
+
+        if (m->opts.mode != RUN_DAEMON || m->stopping)
+                return 0;
+        if (m->reload_starting) {
+                if (!m->reload_queued)
+                        log_info("Reload requested while the last one is starting: one more reload "
+                                 "follows it, with the files as they are then.");
+                m->reload_queued = true;
+                return 0;
+        }
+        manager_reload(m);
+        return 0;
+}
+
+static void manager_reload(struct manager *m) {
         struct config *c = NULL;
         struct built b = {};
         const char *ca_bundle;
         char *first = NULL;
         int r;
 
-        if (m->opts.mode != RUN_DAEMON || m->stopping)
-                return 0;
+        /* Until the pass this starts has listed every region, and for the
+         * hold-off at least, SIGHUPs become one reload after this one. */
+        m->reload_starting = reload_timer_arm(m, RELOAD_HOLDOFF_USEC) >= 0;
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu",
                           (unsigned long long) clock_now_usec(CLOCK_MONOTONIC));
         log_info("Reloading the configuration from %s.", m->opts.config_path);
@@ -427,7 +489,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 manager_notify_status(m);
                 manager_reload_done(m);
                 manager_export_soon(m);
-                return 0;
+                return;
         }
         m->reload_error = mfree(m->reload_error);
         m->metrics.config_reload_failed = false;
@@ -452,9 +514,8 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 m->first_pass_done = false;
         manager_reload_done(m);
         if (r < 0)
-                return 0;
+                return;
         manager_pass_start(m);
-        return 0;
 }
 
 /* ---- the object --------------------------------------------------------- */
@@ -471,6 +532,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
         sd_event_source_disable_unref(m->export_retry_timer);
+        sd_event_source_disable_unref(m->reload_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);
         config_free(m->config);

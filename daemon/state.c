@@ -507,7 +507,7 @@ static int render_metrics(FILE *f, const void *userdata) {
                 const char *help;
         } counters[] = {
                 { "kinesisd_api_calls_total", m->api_calls,
-                  "Kinesis API requests sent, each page and each retry included." },
+                  "Kinesis API requests sent, each page, retry and resend included." },
                 { "kinesisd_api_errors_total", m->api_errors,
                   "Kinesis API calls that failed after their retries." },
                 { "kinesisd_api_throttled_total", m->api_throttled,

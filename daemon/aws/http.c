@@ -111,6 +111,7 @@ struct http_request {
         unsigned max_attempts;
         uint64_t timeout_usec, connect_timeout_usec;
         bool expect_json, no_proxy, quiet;
+        uint64_t *sent_counter;
         http_prepare_t prepare;
         http_done_t done;
         void *userdata;
@@ -128,6 +129,8 @@ struct http_request {
         uint64_t answer_began_usec; /* this attempt's first byte of an answer, 0: none yet */
         uint64_t answer_bytes;
         bool too_slow;
+        bool headers_done;       /* this attempt's answer reached the end of its headers */
+        bool headers_too_big;    /* ... or went past HTTP_MAX_HEADER_BYTES before it */
 
         /* The last attempt's outcome. */
         struct buf resp_body, resp_headers;
@@ -420,6 +423,8 @@ static void request_reset_attempt(struct http_request *r) {
         r->answer_began_usec = 0;
         r->answer_bytes = 0;
         r->too_slow = false;
+        r->headers_done = false;
+        r->headers_too_big = false;
         curl_slist_free_all(r->headers);
         r->headers = NULL;
 }
@@ -550,19 +555,42 @@ static size_t curl_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
         /* A new status line (after 100-continue or similar) starts over. */
         if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
                 buf_done(&r->resp_headers);
+                r->headers_done = false;
                 return n;
         }
         while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
                 k--;
+        if (k == 0)
+                r->headers_done = true;
         if (k == 0 || !memchr(ptr, ':', k))
                 return n;
         /* Records are NUL-separated: "name: value\0". */
         buf_append(&r->resp_headers, ptr, k);
         buf_putc(&r->resp_headers, 0);
-        if (r->resp_headers.err < 0)
+        if (r->resp_headers.err < 0) {
+                r->headers_too_big = r->resp_headers.err == -EFBIG;
                 return 0;
+        }
         return n;
 }
+
+static void count_sent(struct http_request *r) {
+        r->client->stats.sent++;
+        if (r->sent_counter)
+                (*r->sent_counter)++;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* curl calls this each time it is about to send the request on a connection,
+ * new or kept alive. A kept-alive connection the server closed before
+ * answering makes curl send the request again on a new one by itself, within
+ * the same transfer: that resend reaches the server too, and is counted here. */
+static int curl_prereq_cb(void *userdata, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                          int conn_local_port) {
+        count_sent(userdata);
+        return CURL_PREREQFUNC_OK;
+}
+#endif
 
 static int request_send(struct http_request *r) {
         struct http_client *c = r->client;
@@ -612,6 +640,12 @@ static int request_send(struct http_request *r) {
         SETOPT(CURLOPT_OPENSOCKETFUNCTION, curl_opensocket_cb);
         SETOPT(CURLOPT_OPENSOCKETDATA, c);
         SETOPT(CURLOPT_MAXFILESIZE, (long) HTTP_MAX_BODY);
+#if LIBCURL_VERSION_NUM >= 0x075000
+        SETOPT(CURLOPT_PREREQFUNCTION, curl_prereq_cb);
+        SETOPT(CURLOPT_PREREQDATA, r);
+#else
+        count_sent(r); /* no way to see curl's own resends: count the attempt */
+#endif
         if (r->no_proxy)
                 SETOPT(CURLOPT_NOPROXY, "*");
         if (streq(r->method, "GET"))
@@ -816,6 +850,17 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         r->transport_error = curl_code_to_errno(cc, r->resp_body.err == -EFBIG);
         if (cc == CURLE_ABORTED_BY_CALLBACK && r->too_slow)
                 r->transport_error = -ETIMEDOUT;
+        /* curl refuses a single header line over CURL_MAX_HTTP_HEADER with
+         * CURLE_OUT_OF_MEMORY and no text: an answer that began and broke
+         * off that way inside its headers was one of those, not our memory. */
+        if (cc == CURLE_OUT_OF_MEMORY && r->answer_began_usec != 0 && !r->headers_done)
+                r->headers_too_big = true;
+        if (r->headers_too_big && cc != CURLE_OK) {
+                /* Like an oversized body: the same answer again is no better. */
+                r->transport_error = -EFBIG;
+                snprintf(r->curl_error, sizeof r->curl_error,
+                         "response headers larger than %d bytes from %s", HTTP_MAX_HEADER_BYTES, r->log_url);
+        }
         if (r->transport_error == -ETIMEDOUT)
                 note_timeout(r, pretransfer > 0);
         if (curl_code_is_verification(cc))
@@ -1011,6 +1056,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
                 goto oom;
         /* Plain http (loopback, or link-local when allowed) never goes through a proxy. */
         r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || url_is_loopback(p->url);
+        r->sent_counter = p->sent_counter;
         r->prepare = p->prepare;
         r->done = p->done;
         r->userdata = p->userdata;

@@ -61,6 +61,9 @@ struct pacer;
 struct http_client_stats {
         uint64_t requests;      /* requests finished (delivered) */
         uint64_t attempts;      /* transfers started */
+        uint64_t sent;          /* requests put on the wire: attempts, and the resends curl
+                                   makes by itself when a kept-alive connection turns out
+                                   closed before any answer */
         uint64_t retries;
         uint64_t throttles;     /* attempts answered with a throttling error */
         uint64_t sockets_opened;
@@ -130,6 +133,9 @@ struct http_request_params {
         bool quiet;                     /* a probe that is expected to fail off its platform
                                            (instance metadata): timeouts logged at debug */
         const char *log_name;           /* for debug logs, e.g. "Kinesis.ListStreams" */
+        uint64_t *sent_counter;         /* may be NULL; else incremented each time the request
+                                           goes on the wire (as http_client_stats.sent), also
+                                           when it is cancelled later: must outlive the request */
         http_prepare_t prepare;         /* may be NULL */
         http_done_t done;
         void *userdata;

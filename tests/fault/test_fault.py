@@ -21,6 +21,7 @@ from faultlib import (ACCESS_KEY, CLIENT_TIMEOUT, MAX_ATTEMPTS, REGION, SECRET_K
                       chain_of, check, check_chains, check_logged, check_no_secrets, check_signatures,
                       check_state, check_stopped, check_throttle_growth, describe_chain, stderr_lines,
                       stop_daemon)
+from kinesisd_test import state as state_files
 from kinesisd_test.process import kill, wait_for
 
 # How long a daemon gets to reach a state it should reach in a few seconds
@@ -411,6 +412,35 @@ def stall(t):
     check_logged(err, "Kinesis.DescribeStreamSummary: no answer from %s in " % p.url,
                  ", attempt 1 of %d; trying again in " % MAX_ATTEMPTS,
                  what="a warning for the attempt that timed out")
+
+
+@case
+def resend(t):
+    """A kept-alive connection the server closes without answering (a stall
+    shorter than the client's timeout): the HTTP library sends the request
+    again on a new connection by itself, unseen by the daemon's retry logic.
+    kinesisd_api_calls_total still counts every request the proxy received
+    (it was 1 below per resend, issue 13)."""
+    a = t.stream("a")
+    streams = [{"name": a, "shards": 1}]
+    # Every poll of the new stream goes over a connection kept alive since
+    # ListStreams and CreateStream: a closed one is resent, not failed.
+    rules = [{"op": "DescribeStreamSummary", "stream": a, "fault": "stall", "count": 3}]
+    cfg = t.write_config(streams)
+    state = t.state_dir()
+    with t.proxy(rules, stall_seconds=0.5) as p:
+        rc, err, _ = t.once(p, cfg, state=state)
+    converge_and_check(t, p, streams, err, rc)
+    entries = p.entries()
+    attempts = len(stderr_lines(err, "HTTP: Kinesis.", " POST attempt "))
+    stalled = [e for e in entries if e["fault"] == "stall"]
+    check(len(stalled) == 3, "want 3 stalled requests, the proxy saw %d" % len(stalled))
+    check(attempts < len(entries), "no request was resent by the HTTP library on its own: the "
+          "daemon made %d attempts, the proxy saw %d requests" % (attempts, len(entries)))
+    calls = state_files.metrics(os.path.join(state, "metrics.prom")).get("kinesisd_api_calls_total")
+    check(calls == len(entries), "kinesisd_api_calls_total is %s, the proxy received %d requests "
+          "(%d attempts of the daemon's own)" % (calls, len(entries), attempts),
+          "\n".join("#%d conn %d %s %s" % (e["seq"], e["conn"], e["op"], e["fault"]) for e in entries))
 
 
 @case
