@@ -231,8 +231,8 @@ static void remove_stale_temps_all(int fd) {
         }
 }
 
-/* mkdir -p: missing components are created 0755 (the last one whatever the
- * umask). Sets *ret_created when the last component was created here. */
+/* mkdir -p: missing components are created 0755, whatever the umask. Sets
+ * *ret_created when the last component was created here. */
 static int mkdir_parents(const char *path, bool *ret_created) {
         _cleanup_free_ char *p = strdup(path);
         bool created = false;
@@ -251,8 +251,13 @@ static int mkdir_parents(const char *path, bool *ret_created) {
                                 if (errno != EEXIST)
                                         return -errno;
                                 created = false;
-                        } else
+                        } else {
+                                /* mkdir() applied the umask: readers have to
+                                 * get through every directory we make. */
+                                if (chmod(p, STATE_DIR_MODE) < 0)
+                                        return -errno;
                                 created = true;
+                        }
                         *s = c;
                 }
                 if (c == 0)

@@ -471,6 +471,9 @@ static void test_export(void) {
         if (!d)
                 return;
         CHECK_INTEQ(mode_of(base_dir, "export/sub/state"), 0755);
+        /* The parents made on the way too: readers have to get through them. */
+        CHECK_INTEQ(mode_of(base_dir, "export"), 0755);
+        CHECK_INTEQ(mode_of(base_dir, "export/sub"), 0755);
 
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
         /* 3 .arn files (audit has no ARN), env, json, metrics. */
