@@ -45,7 +45,7 @@ static void help(void) {
                "differs (--once: a spent 24 h budget, a setting held after a conflict) or\n"
                "would fail (--plan), its exports could not be written (--once), or AWS was\n"
                "unreachable, 2 --plan found changes, 64 bad command line, 78 configuration\n"
-               "invalid.\n"
+               "invalid or a state directory another user could change.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
 }
