@@ -413,6 +413,12 @@ int state_dir_open(const char *path, struct state_dir **ret, struct state_dir_un
         if (fd < 0) {
                 if (errno != ENOENT)
                         return -errno;
+                /* Nothing is made below a directory that would be refused:
+                 * the walk checks every directory it looks into before it
+                 * meets the first one missing (-ENOENT). */
+                r = check_path(path, geteuid(), ret_unsafe, &walked);
+                if (r < 0 && r != -ENOENT)
+                        return r;
                 r = mkdir_parents(path, &created);
                 if (r < 0)
                         return r;

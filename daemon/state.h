@@ -132,8 +132,9 @@ void state_dir_unsafe_done(struct state_dir_unsafe *u);
  * every symbolic link (at most 40): each directory looked into on the way,
  * each symbolic link met and the state directory itself must pass
  * state_dir_refusal() for geteuid(). One that does not: -EPERM, with
- * *ret_unsafe (if not NULL) saying which and why; nothing in the directory
- * is touched. A relative path is taken from the working directory. */
+ * *ret_unsafe (if not NULL) saying which and why; nothing is made below a
+ * refused directory, and nothing in the state directory is touched. A
+ * relative path is taken from the working directory. */
 int state_dir_open(const char *path, struct state_dir **ret, struct state_dir_unsafe *ret_unsafe);
 struct state_dir *state_dir_free(struct state_dir *d);
 /* The directory's O_DIRECTORY file descriptor, owned by d. */

@@ -9,7 +9,7 @@ takes streams.env as it finds it.
   or owned by another user, a symlink on the way owned by another user: exit
   78, stderr names the state directory, the directory or link refused, its
   owner and mode and why; a streams.env planted there is left as it was and
-  nothing else is written.
+  nothing else is written; no directory is made below a refused one.
 - Accepted: a private directory in a sticky world-writable one (/tmp-like),
   reached through a symlink of our own too; parents it makes are 0755 under
   umask 077.
@@ -134,8 +134,9 @@ def test_refused_at_start():
         state = mkdir(os.path.join(parent, "state"), 0o755)
         plant(state)
         refused_at_start(state, parent, owner, mode, why)
-        # Higher up, with the state directory still to be made.
+        # Higher up, with the state directory still to be made: nothing is.
         refused_at_start(os.path.join(parent, "a", "b", "state"), parent, owner, mode, why)
+        T.check(not os.path.exists(os.path.join(parent, "a")), "%s: nothing made in it" % name)
 
     # A symlink on the way owned by another user, in a sticky directory
     # where its owner can replace it at will.

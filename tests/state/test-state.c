@@ -826,6 +826,9 @@ static void test_trust(void) {
          * could be swapped for theirs. */
         check_refused(in_ww, ww, "writable by others and not sticky");
         check_refused(in_gw, gw, "writable by its group and not sticky");
+        /* Nothing is made in them. */
+        CHECK_INTEQ(count_entries(ww, ""), 0);
+        CHECK_INTEQ(count_entries(gw, ""), 0);
         /* /tmp-like: sticky above a private directory is fine, and the
          * parents made in it are 0755, not writable by others. */
         check_accepted(in_sticky);
