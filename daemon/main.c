@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "aws/http.h"
 #include "aws/url.h"
@@ -45,9 +47,24 @@ static void help(void) {
                "differs (--once: a spent 24 h budget, a setting held after a conflict) or\n"
                "would fail (--plan), its exports could not be written (--once), or AWS was\n"
                "unreachable, 2 --plan found changes, 64 bad command line, 78 configuration\n"
-               "invalid.\n"
+               "invalid or a state directory another user could change.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
+}
+
+/* The process holds AWS secret keys and session tokens in memory: no core
+ * dump may carry them. Not dumpable, the kernel writes no core (unless
+ * fs.suid_dumpable says otherwise: then the core limit of 0 still stops a
+ * core file, and a core handler that honours the limit), and processes of
+ * the same user cannot attach to it or read its memory and environment
+ * (root with CAP_SYS_PTRACE still can, to debug it). credential_process
+ * children are dumpable again after execve(), and inherit the limit of 0.
+ * Neither is a reason not to start; a failure is only said. */
+static void forbid_core_dumps(void) {
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                log_warning_errno(errno, "Cannot make the process non-dumpable, ignoring: %m");
+        if (setrlimit(RLIMIT_CORE, &(struct rlimit){ .rlim_cur = 0, .rlim_max = 0 }) < 0)
+                log_debug_errno(errno, "Cannot set the core size limit to 0, ignoring: %m");
 }
 
 static char *default_config_path(void) {
@@ -227,6 +244,8 @@ static int run(int argc, char *argv[]) {
          * (creds.c). curl's sockets never raise it. */
         signal(SIGPIPE, SIG_IGN);
         log_open();
+        /* Before any configuration or credential is read. */
+        forbid_core_dumps();
         r = parse_argv(argc, argv, &a);
         config_default = a.config_default;
         if (r == -ENOMEM)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "manager-internal.h"
@@ -142,16 +143,17 @@ static int on_export_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* An export left files unwritten: say which and why (once for each new set
  * of failures; the same again only at debug level), and in the daemon try
- * again with backoff. --once exits after its export and reports failure. */
-static void export_failed(struct manager *m, const struct state_changes *ch, int error) {
+ * again with backoff. --once exits after its export and reports failure.
+ * why, if not NULL, says why nothing was written instead of error's text. */
+static void export_failed(struct manager *m, const struct state_changes *ch, int error, const char *why) {
         _cleanup_free_ char *logged = NULL, *status = NULL;
         bool repeat;
 
         if (error < 0) {
                 /* Nothing was written: the export was refused (-EINVAL,
                  * -ENOMEM) or the state directory cannot be opened. */
-                (void) asprintf(&logged, "nothing written: %s", strerror(-error));
-                (void) asprintf(&status, "exports not written: %s", strerror(-error));
+                (void) asprintf(&logged, "nothing written: %s", why ? why : strerror(-error));
+                (void) asprintf(&status, "exports not written: %s", why ? why : strerror(-error));
         } else {
                 _cleanup_free_ char *list = failures_text(ch, EXPORT_LOG_FILES);
                 _cleanup_free_ char *brief = failures_text(ch, EXPORT_STATUS_FILES);
@@ -203,13 +205,24 @@ static void export_succeeded(struct manager *m) {
         m->export_retry_usec = 0;
 }
 
+/* p, to be the state directory, fails the check of state_dir_open(): say
+ * which directory and why, and what follows (then). */
+static void log_unsafe(const char *p, const struct state_dir_unsafe *u, const char *then) {
+        log_error("Refusing the state directory %s: %s%s (owner uid %u, gid %u, mode %04o) %s%s.", p,
+                  S_ISLNK(u->mode) ? "the symbolic link " : "", u->path, (unsigned) u->uid,
+                  (unsigned) u->gid, (unsigned) (u->mode & 07777), u->why, then);
+}
+
 /* The state directory removed, or replaced by another (rm -rf and mkdir, a
  * restore, a new mount), while we ran: whatever we write through the
  * descriptor we hold reaches no one. Open the path again (creating it) and
- * let the export write every file there, budgets.json too. Returns 0 when
- * the directory we hold is (again) the one at the path; negative errno
- * (logged) when the path cannot be opened. */
+ * let the export write every file there, budgets.json too; a new directory
+ * others could change is refused like one at start-up, and nothing is
+ * written until it is fixed. Returns 0 when the directory we hold is (again)
+ * the one at the path; negative errno (logged, and an export failure, tried
+ * again) when the path cannot be opened or is refused. */
 static int state_reopen_if_replaced(struct manager *m) {
+        _cleanup_(state_dir_unsafe_done) struct state_dir_unsafe unsafe = {};
         struct state_dir *d = NULL;
         int r;
 
@@ -219,11 +232,20 @@ static int state_reopen_if_replaced(struct manager *m) {
                                 m->state_path);
         if (r != 0)
                 return 0;
-        r = state_dir_open(m->state_path, &d);
+        r = state_dir_open(m->state_path, &d, &unsafe);
         if (r < 0) {
-                if (!m->export_failing)
+                _cleanup_free_ char *why = NULL;
+
+                if (unsafe.path) {
+                        if (!m->export_failing)
+                                log_unsafe(m->state_path, &unsafe,
+                                           "; it was removed or replaced while kinesisd ran, and nothing is "
+                                           "written into the new one");
+                        (void) asprintf(&why, "refused, %s %s", unsafe.path, unsafe.why);
+                } else if (!m->export_failing)
                         log_error_errno(r, "The state directory %s was removed or replaced and cannot be "
                                            "opened again: %m", m->state_path);
+                export_failed(m, NULL, r, why);
                 return r;
         }
         log_warning("The state directory %s was removed or replaced while kinesisd ran; writing every "
@@ -249,7 +271,6 @@ int manager_export_now(struct manager *m) {
                 return 0;
         r = state_reopen_if_replaced(m);
         if (r < 0) {
-                export_failed(m, NULL, r);
                 manager_notify_status(m);
                 return r;
         }
@@ -293,7 +314,7 @@ int manager_export_now(struct manager *m) {
          * kinesisd's own book, which stays in memory until it can be saved. */
         manager_save_budget(m);
         if (r != 0)
-                export_failed(m, &ch, r < 0 ? r : 0);
+                export_failed(m, &ch, r < 0 ? r : 0, NULL);
         else
                 export_succeeded(m);
         if (ch.files_written || ch.files_removed)
@@ -339,6 +360,7 @@ static int state_path(const struct manager *m, const struct config *c, const cha
 }
 
 int manager_open_state(struct manager *m, const struct config *c) {
+        _cleanup_(state_dir_unsafe_done) struct state_dir_unsafe unsafe = {};
         _cleanup_free_ char *first = NULL;
         struct state_dir *d = NULL;
         const char *p;
@@ -355,7 +377,13 @@ int manager_open_state(struct manager *m, const struct config *c) {
                 (void) state_reopen_if_replaced(m);
                 return 0;
         }
-        r = state_dir_open(p, &d);
+        r = state_dir_open(p, &d, &unsafe);
+        if (r < 0 && unsafe.path) {
+                /* Not a passing fault: someone else could write what other
+                 * services read. Like a bad configuration, it needs fixing. */
+                log_unsafe(p, &unsafe, "");
+                return -EINVAL;
+        }
         if (r < 0)
                 return log_error_errno(r, "Cannot open the state directory %s: %m", p);
         state_dir_free(m->state);

@@ -117,7 +117,8 @@ void manager_pass_start(struct manager *m);
 void manager_ready_if_exported(struct manager *m);
 void manager_call_finished(void *owner);
 
-/* manager-export.c: the state directory. */
+/* manager-export.c: the state directory. Opening it logs what went wrong;
+ * -EINVAL: it (or a directory above it) is one others could change. */
 int manager_open_state(struct manager *m, const struct config *c);
 int manager_export_now(struct manager *m);
 void manager_export_soon(struct manager *m);

@@ -606,10 +606,11 @@ int manager_load(struct manager *m) {
                 config_free(c);
                 return -EINVAL;
         }
-        if (writes_state(m) && manager_open_state(m, c) < 0) {
+        if (writes_state(m) && (r = manager_open_state(m, c)) < 0) {
                 config_free(c);
                 built_done(&b);
-                return -EIO;
+                /* -EINVAL: a state directory others could write (exit 78). */
+                return r == -EINVAL ? -EINVAL : -EIO;
         }
         if (manager_load_budget(m, c) < 0) {
                 config_free(c);

@@ -231,8 +231,8 @@ static void remove_stale_temps_all(int fd) {
         }
 }
 
-/* mkdir -p: missing components are created 0755 (the last one whatever the
- * umask). Sets *ret_created when the last component was created here. */
+/* mkdir -p: missing components are created 0755, whatever the umask. Sets
+ * *ret_created when the last component was created here. */
 static int mkdir_parents(const char *path, bool *ret_created) {
         _cleanup_free_ char *p = strdup(path);
         bool created = false;
@@ -251,8 +251,13 @@ static int mkdir_parents(const char *path, bool *ret_created) {
                                 if (errno != EEXIST)
                                         return -errno;
                                 created = false;
-                        } else
+                        } else {
+                                /* mkdir() applied the umask: readers have to
+                                 * get through every directory we make. */
+                                if (chmod(p, STATE_DIR_MODE) < 0)
+                                        return -errno;
                                 created = true;
+                        }
                         *s = c;
                 }
                 if (c == 0)
@@ -262,11 +267,143 @@ static int mkdir_parents(const char *path, bool *ret_created) {
         return 0;
 }
 
-int state_dir_open(const char *path, struct state_dir **ret) {
+/* ---- trust ------------------------------------------------------------ */
+
+#define STATE_LINKS_MAX 40 /* as the kernel allows in one lookup */
+
+const char *state_dir_refusal(mode_t mode, uid_t owner, bool is_state_dir, uid_t self) {
+        if (owner != 0 && owner != self)
+                return "is owned by another user (only root and kinesisd's own user are trusted)";
+        /* A link's own mode means nothing; who owns it, and its directory, do. */
+        if (S_ISLNK(mode))
+                return NULL;
+        if (!is_state_dir && (mode & S_ISVTX))
+                return NULL;
+        if (mode & S_IWOTH)
+                return is_state_dir ? "is writable by others" : "is writable by others and not sticky";
+        if (mode & S_IWGRP)
+                return is_state_dir ? "is writable by its group" : "is writable by its group and not sticky";
+        return NULL;
+}
+
+void state_dir_unsafe_done(struct state_dir_unsafe *u) {
+        if (!u)
+                return;
+        free(u->path);
+        *u = (struct state_dir_unsafe){};
+}
+
+static int refuse(const char *path, const struct stat *st, const char *why, struct state_dir_unsafe *ret) {
+        if (ret) {
+                char *p = strdup(path);
+                if (!p)
+                        return -ENOMEM;
+                *ret = (struct state_dir_unsafe){ p, st->st_uid, st->st_gid, st->st_mode, why };
+        }
+        return -EPERM;
+}
+
+/* Walk path as the kernel resolves it (see state_dir_open()) and check what
+ * it meets. cur is the real path resolved so far, todo what is left of the
+ * path, with the targets of symbolic links put in front of it. Sets *ret_st
+ * to the state directory's stat. */
+static int check_path(const char *path, uid_t self, struct state_dir_unsafe *ret_unsafe,
+                      struct stat *ret_st) {
+        _cleanup_free_ char *todo = NULL;
+        char cur[PATH_MAX] = "/";
+        unsigned links = 0;
+        struct stat st;
+        const char *why;
+
+        if (path[0] == '/')
+                todo = strdup(path);
+        else {
+                char cwd[PATH_MAX];
+                if (!getcwd(cwd, sizeof cwd))
+                        return -errno;
+                if (asprintf(&todo, "%s/%s", cwd, path) < 0)
+                        todo = NULL;
+        }
+        if (!todo)
+                return -ENOMEM;
+        if (lstat(cur, &st) < 0)
+                return -errno;
+
+        for (char *t = todo;;) {
+                char next[PATH_MAX], *c;
+                size_t l, cl;
+
+                t += strspn(t, "/");
+                if (!*t)
+                        break;
+                c = t;
+                cl = strcspn(t, "/");
+                t += cl;
+                if (cl == 1 && c[0] == '.')
+                        continue;
+                if (cl == 2 && c[0] == '.' && c[1] == '.') {
+                        char *slash = strrchr(cur, '/');
+                        slash[slash == cur ? 1 : 0] = 0;
+                        if (lstat(cur, &st) < 0)
+                                return -errno;
+                        continue;
+                }
+                /* Looking into cur: whoever can change it can swap what we find. */
+                why = state_dir_refusal(st.st_mode, st.st_uid, false, self);
+                if (why)
+                        return refuse(cur, &st, why, ret_unsafe);
+                l = strlen(cur);
+                if (l + 1 + cl >= sizeof next)
+                        return -ENAMETOOLONG;
+                memcpy(next, cur, l);
+                if (l > 1)
+                        next[l++] = '/';
+                memcpy(next + l, c, cl);
+                next[l + cl] = 0;
+                if (lstat(next, &st) < 0)
+                        return -errno;
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t n;
+                        char *rest;
+
+                        why = state_dir_refusal(st.st_mode, st.st_uid, false, self);
+                        if (why)
+                                return refuse(next, &st, why, ret_unsafe);
+                        if (++links > STATE_LINKS_MAX)
+                                return -ELOOP;
+                        n = readlink(next, target, sizeof target);
+                        if (n < 0)
+                                return -errno;
+                        if ((size_t) n >= sizeof target)
+                                return -ENAMETOOLONG;
+                        target[n] = 0;
+                        if (asprintf(&rest, "%s/%s", target, t) < 0)
+                                return -ENOMEM;
+                        free(todo);
+                        todo = t = rest;
+                        if (target[0] == '/')
+                                strcpy(cur, "/");
+                        if (lstat(cur, &st) < 0)
+                                return -errno;
+                        continue;
+                }
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                memcpy(cur, next, l + cl + 1);
+        }
+        why = state_dir_refusal(st.st_mode, st.st_uid, true, self);
+        if (why)
+                return refuse(cur, &st, why, ret_unsafe);
+        *ret_st = st;
+        return 0;
+}
+
+int state_dir_open(const char *path, struct state_dir **ret, struct state_dir_unsafe *ret_unsafe) {
         _cleanup_close_ int fd = -1;
         struct state_dir *d;
         bool created = false;
-        struct stat st;
+        struct stat st, walked;
         int r;
 
         if (!path || !*path || !ret)
@@ -276,6 +413,12 @@ int state_dir_open(const char *path, struct state_dir **ret) {
         if (fd < 0) {
                 if (errno != ENOENT)
                         return -errno;
+                /* Nothing is made below a directory that would be refused:
+                 * the walk checks every directory it looks into before it
+                 * meets the first one missing (-ENOENT). */
+                r = check_path(path, geteuid(), ret_unsafe, &walked);
+                if (r < 0 && r != -ENOENT)
+                        return r;
                 r = mkdir_parents(path, &created);
                 if (r < 0)
                         return r;
@@ -288,6 +431,13 @@ int state_dir_open(const char *path, struct state_dir **ret) {
 
         if (fstat(fd, &st) < 0)
                 return -errno;
+        /* Checked after opening: the walk must end at the directory we hold,
+         * else it was swapped meanwhile and proves nothing. */
+        r = check_path(path, geteuid(), ret_unsafe, &walked);
+        if (r < 0)
+                return r;
+        if (walked.st_dev != st.st_dev || walked.st_ino != st.st_ino)
+                return -EAGAIN;
 
         remove_stale_temps_all(fd);
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct state_consumer {
         const char *name;
@@ -96,11 +97,45 @@ const char *state_error_text(int error);
 
 struct state_dir;
 
-/* Open (creating it and missing parents 0755 if needed) the state directory and
- * remove temp files a crash left behind (".streams.json.XXXXXX" and the like,
- * also inside streams/<region>/). The path itself may be a symlink; nothing
- * inside the directory is ever followed. */
-int state_dir_open(const char *path, struct state_dir **ret);
+/* Whether a directory on the way to the state directory can be trusted with
+ * what other services read from it: NULL if so, else why not, in words that
+ * follow its path in a message ("is writable by others"). Pure.
+ *
+ * Trusted are only directories owned by root or by self (the daemon's own
+ * uid) that no one else can change: the state directory itself must not be
+ * writable by its group or by others, sticky bit or not (anyone could add
+ * streams/ or a region directory of their own); a directory above it may be
+ * group- or world-writable only with the sticky bit (/tmp, 1777), which keeps
+ * others from renaming or removing the entry of ours below it. A symbolic
+ * link on the way (mode S_IFLNK) must be owned by root or self: in a sticky
+ * directory its owner can replace it. */
+const char *state_dir_refusal(mode_t mode, uid_t owner, bool is_state_dir, uid_t self);
+
+/* The directory (or symbolic link) that made state_dir_open() refuse a
+ * state directory, as lstat() saw it, and why (state_dir_refusal()). */
+struct state_dir_unsafe {
+        char *path;
+        uid_t uid;
+        gid_t gid;
+        mode_t mode;
+        const char *why;
+};
+void state_dir_unsafe_done(struct state_dir_unsafe *u);
+
+/* Open (creating it and missing parents 0755 whatever the umask, if needed)
+ * the state directory, check it, and remove temp files a crash left behind
+ * (".streams.json.XXXXXX" and the like, also inside streams/<region>/). The
+ * path itself may be a symlink; nothing inside the directory is ever
+ * followed.
+ *
+ * The check walks the path as the kernel resolves it, from / down, following
+ * every symbolic link (at most 40): each directory looked into on the way,
+ * each symbolic link met and the state directory itself must pass
+ * state_dir_refusal() for geteuid(). One that does not: -EPERM, with
+ * *ret_unsafe (if not NULL) saying which and why; nothing is made below a
+ * refused directory, and nothing in the state directory is touched. A
+ * relative path is taken from the working directory. */
+int state_dir_open(const char *path, struct state_dir **ret, struct state_dir_unsafe *ret_unsafe);
 struct state_dir *state_dir_free(struct state_dir *d);
 /* The directory's O_DIRECTORY file descriptor, owned by d. */
 int state_dir_fd(const struct state_dir *d);

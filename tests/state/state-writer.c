@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
         if (argc > 3)
                 end = i + strtoull(argv[3], NULL, 10);
 
-        r = state_dir_open(argv[1], &d);
+        r = state_dir_open(argv[1], &d, NULL);
         if (r < 0) {
                 fprintf(stderr, "state_dir_open(%s): %s\n", argv[1], strerror(-r));
                 return 1;

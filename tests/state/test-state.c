@@ -466,11 +466,14 @@ static void test_export(void) {
         region_e = test_path_join(dir, "streams/eu-west-1");
         streams = test_path_join(dir, "streams");
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         CHECK(d && state_dir_fd(d) >= 0);
         if (!d)
                 return;
         CHECK_INTEQ(mode_of(base_dir, "export/sub/state"), 0755);
+        /* The parents made on the way too: readers have to get through them. */
+        CHECK_INTEQ(mode_of(base_dir, "export"), 0755);
+        CHECK_INTEQ(mode_of(base_dir, "export/sub"), 0755);
 
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
         /* 3 .arn files (audit has no ARN), env, json, metrics. */
@@ -516,7 +519,7 @@ static void test_export(void) {
 
         /* The same after a restart (nothing kept in memory matters). */
         d = state_dir_free(d);
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
         CHECK_INTEQ(ch.files_written, 0);
         CHECK_INTEQ(inode_of(dir, "streams.json"), json_ino);
@@ -630,7 +633,7 @@ static void test_symlinks(void) {
         stray_link = test_path_join(region_w, "gone.arn");
         CHECK(symlink(target, stray_link) == 0);
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         /* eu-west-1 cannot be used: the export says so, does the rest. */
@@ -678,7 +681,7 @@ static void test_symlinks(void) {
                 _cleanup_free_ char *alias = test_path_join(base_dir, "sym-alias");
                 CHECK(symlink(dir, alias) == 0);
                 d = NULL;
-                CHECK_INTEQ(state_dir_open(alias, &d), 0);
+                CHECK_INTEQ(state_dir_open(alias, &d, NULL), 0);
                 CHECK_INTEQ(state_export(d, &e, &ch), 0);
                 CHECK_INTEQ(ch.files_written, 0);
                 state_dir_free(d);
@@ -699,7 +702,7 @@ static void test_unwritable(void) {
         e = base_export(streams_v, ELEMENTSOF(streams_v));
         /* A file where streams/ should be: no .arn file can be written. */
         write_text(dir, "streams", "in the way\n");
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         CHECK_INTEQ(state_export(d, &e, &ch), 1);
@@ -726,6 +729,148 @@ static void test_unwritable(void) {
         state_dir_free(d);
 }
 
+/* ---- whom the state directory trusts ------------------------------------- */
+
+static void test_refusal_table(void) {
+        static const struct {
+                mode_t mode;
+                uid_t owner;
+                bool is_state_dir;
+                uid_t self;
+                const char *why; /* a part of the reason, NULL: trusted */
+        } cases[] = {
+                { S_IFDIR | 0755, 0, true, 0, NULL },
+                { S_IFDIR | 0700, 0, true, 0, NULL },
+                { S_IFDIR | 0755, 990, true, 990, NULL },   /* the daemon's own user */
+                { S_IFDIR | 0755, 0, true, 990, NULL },     /* root */
+                { S_IFDIR | 0755, 65534, true, 990, "owned by another user" },
+                { S_IFDIR | 0755, 990, true, 0, "owned by another user" },
+                { S_IFDIR | 0775, 0, true, 0, "writable by its group" },
+                { S_IFDIR | 0757, 0, true, 0, "writable by others" },
+                { S_IFDIR | 0777, 0, true, 0, "writable by others" },
+                { S_IFDIR | 01777, 0, true, 0, "writable by others" }, /* sticky is no help here */
+                { S_IFDIR | 01775, 0, true, 0, "writable by its group" },
+                { S_IFDIR | 0755, 0, false, 0, NULL },
+                { S_IFDIR | 01777, 0, false, 0, NULL },     /* /tmp above a private directory */
+                { S_IFDIR | 01770, 0, false, 0, NULL },
+                { S_IFDIR | 0777, 0, false, 0, "writable by others and not sticky" },
+                { S_IFDIR | 0775, 0, false, 0, "writable by its group and not sticky" },
+                { S_IFDIR | 01777, 65534, false, 0, "owned by another user" },
+                { S_IFDIR | 0755, 65534, false, 0, "owned by another user" },
+                { S_IFLNK | 0777, 0, false, 0, NULL },      /* a link's mode means nothing */
+                { S_IFLNK | 0777, 990, false, 990, NULL },
+                { S_IFLNK | 0777, 65534, false, 0, "owned by another user" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *why = state_dir_refusal(cases[i].mode, cases[i].owner, cases[i].is_state_dir,
+                                                    cases[i].self);
+                if (!cases[i].why) {
+                        CHECK(!why);
+                        if (why)
+                                fprintf(stderr, "  case %zu: refused: %s\n", i, why);
+                } else {
+                        CHECK(why && strstr(why, cases[i].why));
+                        if (!why || !strstr(why, cases[i].why))
+                                fprintf(stderr, "  case %zu: %s, expected \"%s\"\n", i, strna(why),
+                                        cases[i].why);
+                }
+        }
+}
+
+/* Open path; expect a refusal naming refused (a path) with why in it. */
+static void check_refused(const char *path, const char *refused, const char *why) {
+        struct state_dir_unsafe u = {};
+        struct state_dir *d = NULL;
+
+        CHECK_INTEQ(state_dir_open(path, &d, &u), -EPERM);
+        CHECK(!d);
+        CHECK_STREQ(u.path, refused);
+        CHECK(u.why && strstr(u.why, why));
+        if (!u.why || !strstr(u.why, why))
+                fprintf(stderr, "  %s: %s, expected \"%s\"\n", path, strna(u.why), why);
+        state_dir_free(d);
+        state_dir_unsafe_done(&u);
+}
+
+static void check_accepted(const char *path) {
+        struct state_dir_unsafe u = {};
+        struct state_dir *d = NULL;
+
+        CHECK_INTEQ(state_dir_open(path, &d, &u), 0);
+        CHECK(!u.path);
+        if (u.path)
+                fprintf(stderr, "  %s refused: %s %s\n", path, u.path, strna(u.why));
+        state_dir_free(d);
+        state_dir_unsafe_done(&u);
+}
+
+static void test_trust(void) {
+        _cleanup_free_ char *top = test_new_dir(base_dir, "trust");
+        _cleanup_free_ char *ww = test_new_dir(top, "ww");
+        _cleanup_free_ char *gw = test_new_dir(top, "gw");
+        _cleanup_free_ char *sticky = test_new_dir(top, "sticky");
+        _cleanup_free_ char *self_ww = test_new_dir(top, "self-ww");
+        _cleanup_free_ char *in_ww = test_path_join(ww, "state");
+        _cleanup_free_ char *in_gw = test_path_join(gw, "state");
+        _cleanup_free_ char *in_sticky = test_path_join(sticky, "private/state");
+        _cleanup_free_ char *stale = test_path_join(self_ww, ".streams.env.AbC123");
+        _cleanup_free_ char *link = test_path_join(top, "link");
+        _cleanup_free_ char *via_link = test_path_join(top, "link/private/state");
+        _cleanup_free_ char *dotdot = test_path_join(top, "ww/../sticky/private/state");
+        struct stat st;
+
+        CHECK(chmod(ww, 0777) == 0 && chmod(gw, 0775) == 0 && chmod(sticky, 01777) == 0);
+
+        /* A directory above that others can change: the state directory in it
+         * could be swapped for theirs. */
+        check_refused(in_ww, ww, "writable by others and not sticky");
+        check_refused(in_gw, gw, "writable by its group and not sticky");
+        /* Nothing is made in them. */
+        CHECK_INTEQ(count_entries(ww, ""), 0);
+        CHECK_INTEQ(count_entries(gw, ""), 0);
+        /* /tmp-like: sticky above a private directory is fine, and the
+         * parents made in it are 0755, not writable by others. */
+        check_accepted(in_sticky);
+        /* Only looked through with "..": nothing of ours is found in ww. */
+        check_accepted(dotdot);
+        /* The state directory itself writable by others, sticky or not; its
+         * crash-left temp files are left alone when it is refused. */
+        CHECK(chmod(self_ww, 01777) == 0);
+        write_text(self_ww, ".streams.env.AbC123", "x\n");
+        check_refused(self_ww, self_ww, "writable by others");
+        CHECK(lstat(stale, &st) == 0);
+        CHECK(chmod(self_ww, 0775) == 0);
+        check_refused(self_ww, self_ww, "writable by its group");
+        CHECK(chmod(self_ww, 0755) == 0);
+        check_accepted(self_ww);
+        CHECK(lstat(stale, &st) < 0 && errno == ENOENT);
+
+        /* A symlink on the way is followed, and what it leads through is
+         * checked: here into the sticky directory. */
+        CHECK(symlink("sticky", link) == 0);
+        check_accepted(via_link);
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "  not root: the checks of other owners skipped\n");
+                return;
+        }
+        /* Another user's directory, or link, on the way. */
+        {
+                _cleanup_free_ char *theirs = test_new_dir(top, "theirs");
+                _cleanup_free_ char *in_theirs = test_path_join(theirs, "state");
+                _cleanup_free_ char *their_state = test_new_dir(sticky, "their-state");
+
+                CHECK(chown(theirs, 65534, 65534) == 0);
+                check_refused(in_theirs, theirs, "owned by another user");
+                /* In /tmp, made by someone else before us. */
+                CHECK(chown(their_state, 65534, 65534) == 0);
+                check_refused(their_state, their_state, "owned by another user");
+                CHECK(lchown(link, 65534, 65534) == 0);
+                check_refused(via_link, link, "owned by another user");
+        }
+}
+
 /* ---- a state directory replaced under a running process ------------------ */
 
 static void test_replaced_dir(void) {
@@ -734,7 +879,7 @@ static void test_replaced_dir(void) {
         _cleanup_free_ char *file = test_path_join(base_dir, "replaced-file");
         struct state_dir *d = NULL;
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         CHECK_STREQ(state_dir_path(d), dir);
@@ -781,7 +926,7 @@ static void test_escaping_and_odd_values(void) {
         _cleanup_free_ char *streams = test_path_join(dir, "streams");
         _cleanup_free_ char *region_w = test_path_join(dir, "streams/us-west-2");
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
@@ -831,7 +976,7 @@ static void test_refused(void) {
         struct state_changes ch = { .files_written = 7, .files_removed = 7 };
         struct state_dir *d = NULL;
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         /* Two streams mapping to one variable: nothing at all is written. */
@@ -858,7 +1003,7 @@ static void test_refused(void) {
         {
                 _cleanup_free_ char *p = test_path_join(base_dir, "notadir");
                 d = NULL;
-                CHECK_INTEQ(state_dir_open(p, &d), -ENOTDIR);
+                CHECK_INTEQ(state_dir_open(p, &d, NULL), -ENOTDIR);
                 CHECK(!d);
         }
 }
@@ -896,7 +1041,7 @@ static void test_stale_temps(void) {
                 CHECK(symlink(t, link) == 0); /* a symlink with our temp name: not a file we wrote */
         }
 
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         CHECK(!exists(dir, ".streams.json.AbC123"));
         CHECK(!exists(dir, ".metrics.prom.zzzzzz"));
         CHECK(!exists(dir, ".streams.env.000000"));
@@ -998,7 +1143,7 @@ static void test_read_previous(void) {
 
         memcpy(streams_v, base_streams, sizeof streams_v);
         e = base_export(streams_v, ELEMENTSOF(streams_v));
-        CHECK_INTEQ(state_dir_open(dir, &d), 0);
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
         if (!d)
                 return;
         CHECK_INTEQ(state_read_previous(d, &p), -ENOENT);
@@ -1070,6 +1215,8 @@ int main(void) {
         test_symlinks();
         test_unwritable();
         test_replaced_dir();
+        test_refusal_table();
+        test_trust();
         test_escaping_and_odd_values();
         test_refused();
         test_stale_temps();
