@@ -37,6 +37,13 @@ extern char **environ;
 /* ... of which a message quotes at most this many characters. */
 #define PROCESS_STDERR_QUOTE 300
 #define IMDS_TOKEN_TTL "21600"
+/* After a fetch that brought credentials already expired (or about to), the
+ * next one waits this long, doubling up to the cap (see fetch_done()). */
+#define EXPIRED_BACKOFF_FIRST_USEC (1 * USEC_PER_SEC)
+#define EXPIRED_BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
+/* Credentials closer than this to their expiration are not signed with: a
+ * request signed now might arrive expired. */
+#define EXPIRY_MARGIN_USEC (10 * USEC_PER_SEC)
 
 enum fetch_step {
         STEP_IDLE,
@@ -66,6 +73,12 @@ struct creds_provider {
         char *source;
         char *logged_source;
         unsigned fetches;
+        /* The cached set came already expired: it is used as it is until
+         * refetch_at (monotonic), and no fetch starts before then. */
+        bool expired_in_use;
+        uint64_t refetch_at_usec;
+        uint64_t backoff_usec; /* the next wait after another expired set; 0: none yet */
+        bool warned_expired;   /* warned once for this run of expired sets */
 
         struct creds_wait *waiters;
         sd_event_source *kick;
@@ -122,13 +135,23 @@ struct creds_wait *creds_wait_cancel(struct creds_wait *w) {
         return NULL;
 }
 
+static bool expiration_usable(uint64_t expiration_usec, uint64_t now) {
+        return !expiration_usec || now + EXPIRY_MARGIN_USEC < expiration_usec;
+}
+
 static bool cached_usable(struct creds_provider *p, uint64_t now) {
         if (!p->have)
                 return false;
-        if (!p->cached.expiration_usec)
-                return true;
-        /* Past this, a request signed now might arrive expired. */
-        return now + 10 * USEC_PER_SEC < p->cached.expiration_usec;
+        /* A set that came expired is signed with until the next fetch may
+         * start: AWS, not our clock, says whether it is refused. */
+        if (p->expired_in_use)
+                return mono_usec(p) < p->refetch_at_usec;
+        return expiration_usable(p->cached.expiration_usec, now);
+}
+
+/* No fetch before refetch_at: after an expired set, fetches are spaced. */
+static bool fetch_allowed(struct creds_provider *p) {
+        return mono_usec(p) >= p->refetch_at_usec;
 }
 
 static void deliver(struct creds_provider *p, int error) {
@@ -151,17 +174,26 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (cached_usable(p, realtime_usec()) && !(p->fetching && !p->have)) {
                 deliver(p, 0);
                 /* A stale-but-usable set still triggers the background refresh. */
-                if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec)
+                if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec &&
+                    fetch_allowed(p))
                         chain_from(p, 0);
                 return 0;
         }
-        if (!p->fetching)
-                chain_from(p, 0);
+        if (p->fetching)
+                return 0;
+        if (!fetch_allowed(p)) {
+                /* Every waiter shares the one fetch that starts then. */
+                (void) sd_event_source_set_time(s, p->refetch_at_usec);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        chain_from(p, 0);
         return 0;
 }
 
 static int kick(struct creds_provider *p) {
-        int r = sd_event_source_set_time(p->kick, mono_usec(p));
+        uint64_t now = mono_usec(p);
+        int r = sd_event_source_set_time(p->kick, p->refetch_at_usec > now ? p->refetch_at_usec : now);
         if (r >= 0)
                 r = sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
         return r;
@@ -172,7 +204,7 @@ int creds_get(struct creds_provider *p, const struct aws_credentials **ret) {
 
         if (!cached_usable(p, now))
                 return -EAGAIN;
-        if (p->stale_at_usec && now >= p->stale_at_usec && !p->fetching) {
+        if (p->stale_at_usec && now >= p->stale_at_usec && !p->fetching && fetch_allowed(p)) {
                 log_debug("Credentials from %s expire soon, refreshing.", strna(p->source));
                 (void) kick(p);
         }
@@ -212,6 +244,7 @@ void creds_invalidate(struct creds_provider *p) {
                 log_debug("Dropping cached credentials from %s.", strna(p->source));
         aws_credentials_done(&p->cached);
         p->have = false;
+        p->expired_in_use = false;
         p->stale_at_usec = 0;
 }
 
@@ -849,6 +882,43 @@ static void chain_from(struct creds_provider *p, int stage) {
         }
 }
 
+/* The set just cached is expired already, or expires within the margin.
+ *
+ * It is used, not refused: our clock may be the one that is wrong, and AWS
+ * is the judge of its own credentials (a refused one comes back as
+ * ExpiredTokenException, which the caller reports). But asking the source
+ * again at once would bring the same answer, so the next fetch waits: 1 s,
+ * then twice as long each time, up to a minute; calls that want credentials
+ * meanwhile share that one fetch. Warned about once until a valid set
+ * arrives. */
+static void expired_arrived(struct creds_provider *p, uint64_t now) {
+        uint64_t exp = p->cached.expiration_usec;
+        char when[32] = "?";
+        time_t t = (time_t) (exp / USEC_PER_SEC);
+        struct tm tm;
+
+        p->backoff_usec = p->backoff_usec ? p->backoff_usec * 2 : EXPIRED_BACKOFF_FIRST_USEC;
+        if (p->backoff_usec > EXPIRED_BACKOFF_MAX_USEC)
+                p->backoff_usec = EXPIRED_BACKOFF_MAX_USEC;
+        p->refetch_at_usec = mono_usec(p) + p->backoff_usec;
+        p->expired_in_use = true;
+        if (gmtime_r(&t, &tm))
+                (void) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (p->warned_expired) {
+                log_debug("Credentials from %s are still expired (%s); fetching again in %" PRIu64 " s.",
+                          strna(p->source), when,
+                          p->backoff_usec / USEC_PER_SEC);
+                return;
+        }
+        p->warned_expired = true;
+        log_warning("%s returned credentials that %s at %s; using them anyway (AWS decides whether "
+                    "it still accepts them) and fetching again in %" PRIu64 " s, then at doubling "
+                    "intervals up to %" PRIu64 " s.",
+                    strna(p->source),
+                    exp <= now ? "already expired" : "expire in less than 10 s,", when,
+                    p->backoff_usec / USEC_PER_SEC, EXPIRED_BACKOFF_MAX_USEC / USEC_PER_SEC);
+}
+
 static void fetch_done(struct creds_provider *p, int error, struct aws_credentials *c) {
         uint64_t now = realtime_usec();
 
@@ -874,20 +944,30 @@ static void fetch_done(struct creds_provider *p, int error, struct aws_credentia
         p->fetches++;
         free(p->source);
         p->source = TAKE_PTR(p->pending_source);
-        if (p->cached.expiration_usec) {
-                uint64_t exp = p->cached.expiration_usec;
-                uint64_t early = exp > p->refresh_before_usec ? exp - p->refresh_before_usec : 0;
-                uint64_t half = exp > now ? now + (exp - now) / 2 : now;
-                /* 5 minutes ahead, or half-way through a lifetime shorter than that. */
-                p->stale_at_usec = early > half ? early : half;
-        } else
-                p->stale_at_usec = 0;
         if (!streq_ptr(p->source, p->logged_source)) {
                 log_info("Using credentials from %s.", strna(p->source));
                 free(p->logged_source);
                 p->logged_source = p->source ? strdup(p->source) : NULL;
         } else
                 log_debug("Refreshed credentials from %s.", strna(p->source));
+        p->expired_in_use = false;
+        p->stale_at_usec = 0;
+        if (!expiration_usable(p->cached.expiration_usec, now))
+                expired_arrived(p, now);
+        else {
+                if (p->warned_expired)
+                        log_info("Credentials from %s are valid again.", strna(p->source));
+                p->warned_expired = false;
+                p->backoff_usec = 0;
+                p->refetch_at_usec = 0;
+        }
+        if (!p->expired_in_use && p->cached.expiration_usec) {
+                uint64_t exp = p->cached.expiration_usec;
+                uint64_t early = exp > p->refresh_before_usec ? exp - p->refresh_before_usec : 0;
+                uint64_t half = exp > now ? now + (exp - now) / 2 : now;
+                /* 5 minutes ahead, or half-way through a lifetime shorter than that. */
+                p->stale_at_usec = early > half ? early : half;
+        }
         deliver(p, 0);
 }
 

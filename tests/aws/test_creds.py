@@ -262,6 +262,23 @@ def test_imds():
                 "IMDSv2 sequence", str(reqs))
 
 
+def test_imds_expired_credentials_backoff():
+    """Instance metadata handing out expired credentials: used (AWS decides),
+    warned about once, and not fetched again for every call."""
+    with FakeServer(S, "kinesis") as kin, \
+            FakeServer(S, "imds", "--akid", "AKIDIMDSOLD", "--lifetime", "-3600") as md:
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
+               "AWS_CONFIG_FILE": S.path("none"), "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, env, "--repeat", "16", "--interval-ms", "20")
+        S.check(rc == 0, "exit 0: the peer does not refuse them", err)
+        S.check(akids(kin) == ["AKIDIMDSOLD"] * 16, "signed with them", str(akids(kin)))
+        fetches = len([q for q in md.requests() if q["method"] == "PUT"])
+        # Before: a fetch (three requests) per call.
+        S.check(1 <= fetches <= 3, "%d fetches for 16 calls, want a few" % fetches, err)
+        warned = [l for l in err.splitlines() if "already expired" in l]
+        S.check(len(warned) == 1 and "the EC2 instance metadata service" in warned[0], "one warning", err)
+
+
 def test_imds_disabled():
     with FakeServer(S, "kinesis") as kin, FakeServer(S, "imds", "--akid", "AKIDIMDS") as md:
         env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
@@ -314,7 +331,7 @@ for t in (test_environment, test_shared_credentials_file, test_credentials_direc
           test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
           test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
-          test_imds, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
+          test_imds, test_imds_expired_credentials_backoff, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
           test_expired_token_refreshes_and_retries_once):
     S.run(t)
 sys.exit(S.summary())
