@@ -2,10 +2,12 @@
  *
  * One fetch at a time walks the chain; every waiter gets its result. Network
  * fetches go through http.c; credential_process runs without a shell via
- * posix_spawnp() with its stdout and stderr on pipes watched by sd-event,
- * and is reaped by polling waitpid(WNOHANG) on a timer, so no SIGCHLD
- * handling is needed from the rest of the daemon. What it writes on stderr
- * is logged with our own messages, escaped: never passed through as it is.
+ * posix_spawnp() in a process group of its own, with its stdout and stderr
+ * on pipes watched by sd-event, and its exit is polled for on a timer, so no
+ * SIGCHLD handling is needed from the rest of the daemon. When it exits (or
+ * is given up on) its group is ended, SIGTERM then SIGKILL: nothing it
+ * started outlives it or holds a fetch up. What it writes on stderr is
+ * logged with our own messages, escaped: never passed through as it is.
  *
  * Must never log a key, a token or a document that holds one, and never
  * block the loop (reading two small local files is the only synchronous I/O). */
@@ -37,6 +39,10 @@ extern char **environ;
 /* ... of which a message quotes at most this many characters. */
 #define PROCESS_STDERR_QUOTE 300
 #define IMDS_TOKEN_TTL "21600"
+/* How often the child is looked at for its exit, and how long what it left
+ * in its process group has between SIGTERM and SIGKILL. */
+#define PROCESS_POLL_USEC (20 * USEC_PER_MSEC)
+#define PROCESS_KILL_GRACE_USEC (1 * USEC_PER_SEC)
 /* After a fetch that brought credentials already expired (or about to), the
  * next one waits this long, doubling up to the cap (see fetch_done()). */
 #define EXPIRED_BACKOFF_FIRST_USEC (1 * USEC_PER_SEC)
@@ -98,6 +104,8 @@ struct creds_provider {
         char err[PROCESS_STDERR_MAX];
         size_t err_len;
         uint64_t proc_deadline;
+        pid_t linger_pid; /* an ended child's group, see linger_finish() */
+        sd_event_source *linger_timer;
 
         /* container / IMDS */
         struct http_request *req;
@@ -298,7 +306,44 @@ static const char *process_said(struct creds_provider *p, char buf[static PROCES
         return buf;
 }
 
-static void process_cleanup(struct creds_provider *p, bool kill_it) {
+/* The child's process group after the child exited or was given up on: its
+ * members had SIGTERM; now SIGKILL, and the child (kept a zombie until now,
+ * so that its group id cannot be handed to anyone else) is reaped. */
+static void linger_finish(struct creds_provider *p) {
+        p->linger_timer = sd_event_source_disable_unref(p->linger_timer);
+        if (p->linger_pid <= 0)
+                return;
+        (void) kill(-p->linger_pid, SIGKILL);
+        /* Killed (or exited): reaping does not wait long. */
+        while (waitpid(p->linger_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        p->linger_pid = 0;
+}
+
+static int on_linger_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        linger_finish(userdata);
+        return 0;
+}
+
+/* End the child's process group: whatever the child left behind (a helper
+ * still holding its stdout, say) is not ours to keep running. SIGTERM now,
+ * SIGKILL after a grace; the fetch does not wait for either. */
+static void process_end_group(struct creds_provider *p) {
+        pid_t pid = p->pid;
+
+        if (pid <= 0)
+                return;
+        p->pid = 0;
+        linger_finish(p); /* the group of an earlier run, if still pending */
+        (void) kill(-pid, SIGTERM);
+        p->linger_pid = pid;
+        if (sd_event_add_time(p->event, &p->linger_timer, CLOCK_MONOTONIC,
+                              mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC, on_linger_timer,
+                              p) < 0)
+                linger_finish(p);
+}
+
+static void process_cleanup(struct creds_provider *p) {
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
         p->err_src = sd_event_source_disable_unref(p->err_src);
         if (p->err_fd >= 0) {
@@ -312,14 +357,7 @@ static void process_cleanup(struct creds_provider *p, bool kill_it) {
                 close(p->pipe_fd);
                 p->pipe_fd = -1;
         }
-        if (p->pid > 0) {
-                if (kill_it)
-                        (void) kill(p->pid, SIGKILL);
-                /* After SIGKILL (or after it exited) reaping does not wait long. */
-                while (waitpid(p->pid, NULL, kill_it ? 0 : WNOHANG) < 0 && errno == EINTR)
-                        ;
-                p->pid = 0;
-        }
+        process_end_group(p);
         if (p->out)
                 explicit_bzero(p->out, p->out_len);
         p->out = mfree(p->out);
@@ -327,105 +365,27 @@ static void process_cleanup(struct creds_provider *p, bool kill_it) {
         p->out_eof = p->out_too_big = false;
 }
 
-static void process_finish(struct creds_provider *p, int status) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        struct aws_credentials c = {};
-        json_object *v;
-        char said_buf[PROCESS_SAID_SIZE];
-        const char *said = process_said(p, said_buf);
-        int r;
-
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                log_error("credential_process of profile %s failed (%s %d)%s.",
-                          aws_profile_name(p->config_profile),
-                          WIFEXITED(status) ? "exit status" : "signal",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), said);
-                process_cleanup(p, false);
-                fetch_done(p, -EIO, NULL);
-                return;
-        }
-        if (p->out_too_big) {
-                process_cleanup(p, false);
-                log_error("credential_process printed more than %d bytes, refusing.", PROCESS_OUTPUT_MAX);
-                fetch_done(p, -EFBIG, NULL);
-                return;
-        }
-        o = aws_json_parse(p->out ? p->out : "", p->out_len);
-        process_cleanup(p, false);
-        if (!o || !json_object_object_get_ex(o, "Version", &v) ||
-            !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
-                log_error("credential_process did not print a Version 1 JSON document%s.", said);
-                fetch_done(p, -EBADMSG, NULL);
-                return;
-        }
-        r = aws_credentials_from_json(o, "SessionToken", &c);
-        if (r < 0) {
-                log_error("credential_process printed incomplete or malformed credentials%s.", said);
-                fetch_done(p, r, NULL);
-                return;
-        }
-        if (*said)
-                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
-                          said);
-        fetch_done(p, 0, &c);
-}
-
-static int process_try_reap(struct creds_provider *p) {
-        int status = 0;
-        pid_t k = waitpid(p->pid, &status, WNOHANG);
-
-        if (k == p->pid) {
-                p->pid = 0;
-                process_finish(p, status);
-                return 1;
-        }
-        if (k < 0 && errno != EINTR) {
-                p->pid = 0;
-                process_cleanup(p, false);
-                fetch_done(p, -ECHILD, NULL);
-                return 1;
-        }
-        return 0;
-}
-
-static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct creds_provider *p = userdata;
-
-        if (mono_usec(p) >= p->proc_deadline) {
-                char said_buf[PROCESS_SAID_SIZE];
-                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
-                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
-                process_cleanup(p, true);
-                fetch_done(p, -ETIMEDOUT, NULL);
-                return 0;
-        }
-        if (p->out_eof && process_try_reap(p))
-                return 0;
-        /* Output closed but not exited yet: look again shortly. */
-        uint64_t next = p->out_eof ? mono_usec(p) + 10 * USEC_PER_MSEC : p->proc_deadline;
-        (void) sd_event_source_set_time(p->proc_timer, next);
-        (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct creds_provider *p = userdata;
+/* Read what is in the stdout pipe now; at EOF stop watching it. Past the cap
+ * the rest is read and dropped, so the child never blocks on a full pipe. */
+static void process_read_stdout(struct creds_provider *p) {
         char buf[4096];
 
+        if (p->pipe_fd < 0)
+                return;
         for (;;) {
-                ssize_t k = read(fd, buf, sizeof buf);
+                ssize_t k = read(p->pipe_fd, buf, sizeof buf);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN)
-                                return 0;
+                                return;
                         break; /* treat as EOF */
                 }
                 if (k == 0)
                         break;
-                if (p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
+                if (p->out_too_big || p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
                         p->out_too_big = true;
-                        continue; /* drain, keep nothing more */
+                        continue;
                 }
                 char *n = realloc(p->out, p->out_len + (size_t) k + 1);
                 if (!n) {
@@ -441,10 +401,117 @@ static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *us
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
         close(p->pipe_fd);
         p->pipe_fd = -1;
-        if (process_try_reap(p))
+}
+
+/* The child exited (signalled: killed) with code. */
+static void process_finish(struct creds_provider *p, bool exited, int code) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        struct aws_credentials c = {};
+        json_object *v;
+        char said_buf[PROCESS_SAID_SIZE];
+        const char *said;
+        int r;
+
+        /* Everything the child wrote is in the pipes by now: read it, and do
+         * not wait for an end of file that a process it left behind holds
+         * back. */
+        process_read_stdout(p);
+        said = process_said(p, said_buf);
+        if (p->out_too_big) {
+                /* Whatever its exit status: it may have died of our not reading. */
+                log_error("credential_process of profile %s printed more than %d KiB, refusing it%s.",
+                          aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, said);
+                process_cleanup(p);
+                fetch_done(p, -EFBIG, NULL);
+                return;
+        }
+        if (!exited || code != 0) {
+                log_error("credential_process of profile %s failed (%s %d)%s.",
+                          aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code, said);
+                process_cleanup(p);
+                fetch_done(p, -EIO, NULL);
+                return;
+        }
+        o = aws_json_parse(p->out ? p->out : "", p->out_len);
+        if (!o || !json_object_object_get_ex(o, "Version", &v) ||
+            !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
+                log_error("credential_process did not print a Version 1 JSON document%s.", said);
+                process_cleanup(p);
+                fetch_done(p, -EBADMSG, NULL);
+                return;
+        }
+        r = aws_credentials_from_json(o, "SessionToken", &c);
+        if (r < 0) {
+                log_error("credential_process printed incomplete or malformed credentials%s.", said);
+                process_cleanup(p);
+                fetch_done(p, r, NULL);
+                return;
+        }
+        if (*said)
+                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
+                          said);
+        process_cleanup(p);
+        fetch_done(p, 0, &c);
+}
+
+/* Polls for the child's exit (no SIGCHLD handling needed from the rest of
+ * the daemon), and ends it at the deadline. waitid(WNOWAIT) leaves it a
+ * zombie: its process group id stays reserved until the group is ended. */
+static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct creds_provider *p = userdata;
+        siginfo_t si = {};
+        uint64_t now = mono_usec(p), next;
+
+        if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+                if (errno != EINTR) {
+                        log_error_errno(errno, "Cannot wait for credential_process: %m");
+                        p->pid = 0; /* not ours to reap any more */
+                        process_cleanup(p);
+                        fetch_done(p, -ECHILD, NULL);
+                        return 0;
+                }
+        } else if (si.si_pid == p->pid) {
+                process_finish(p, si.si_code == CLD_EXITED, si.si_status);
                 return 0;
-        (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);
+        }
+        if (now >= p->proc_deadline) {
+                char said_buf[PROCESS_SAID_SIZE];
+                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
+                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
+                process_cleanup(p);
+                fetch_done(p, -ETIMEDOUT, NULL);
+                return 0;
+        }
+        next = now + PROCESS_POLL_USEC < p->proc_deadline ? now + PROCESS_POLL_USEC : p->proc_deadline;
+        (void) sd_event_source_set_time(p->proc_timer, next);
         (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct creds_provider *p = userdata;
+
+        process_read_stdout(p);
+        if (p->out_eof) {
+                /* Most children exit right after closing their output. */
+                (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);
+                (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* A pipe whose reading end (ours) is non-blocking and close-on-exec, and
+ * whose writing end (the child's stdout or stderr) blocks, as a program
+ * expects of its output. */
+static int process_pipe(int fds[2]) {
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+                int r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return r;
+        }
         return 0;
 }
 
@@ -459,10 +526,11 @@ static int process_start(struct creds_provider *p, const char *command) {
         r = aws_split_command(command, &argv);
         if (r < 0)
                 return r;
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-                return -errno;
-        if (pipe2(efds, O_CLOEXEC | O_NONBLOCK) < 0) {
-                r = -errno;
+        r = process_pipe(fds);
+        if (r < 0)
+                return r;
+        r = process_pipe(efds);
+        if (r < 0) {
                 close(fds[0]);
                 close(fds[1]);
                 return r;
@@ -479,7 +547,9 @@ static int process_start(struct creds_provider *p, const char *command) {
         sigaddset(&defaults, SIGCHLD);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &defaults);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        /* Its own process group: what it leaves behind is ended with it. */
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         /* dup2 clears O_CLOEXEC on the child's stdout. */
         posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
@@ -503,10 +573,10 @@ static int process_start(struct creds_provider *p, const char *command) {
         if (r >= 0)
                 r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
-                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, USEC_PER_MSEC,
-                                      on_proc_timer, p);
+                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, mono_usec(p) + PROCESS_POLL_USEC,
+                                      USEC_PER_MSEC, on_proc_timer, p);
         if (r < 0) {
-                process_cleanup(p, true);
+                process_cleanup(p);
                 return r;
         }
         return 0;
@@ -1009,7 +1079,8 @@ struct creds_provider *creds_provider_free(struct creds_provider *p) {
         while (p->waiters)
                 creds_wait_cancel(p->waiters);
         p->req = http_request_cancel(p->req);
-        process_cleanup(p, true);
+        process_cleanup(p);
+        linger_finish(p);
         sd_event_source_disable_unref(p->kick);
         aws_credentials_done(&p->cached);
         free(p->config_profile);

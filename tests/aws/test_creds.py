@@ -181,6 +181,69 @@ def test_credential_process_stderr_escaped():
                 '\\x1b[2J".' in err, "its stderr quoted, escaped", err)
 
 
+BIG_PROC = r'''
+import sys
+sys.stdout.write("x" * (10 * 1024 * 1024))
+'''
+
+
+def test_credential_process_output_too_big():
+    """10 MB on stdout: the child can write it all (its end of the pipe
+    blocks as a pipe should) and the answer is refused for its size."""
+    script = write("big.py", BIG_PROC, 0o700)
+    cfg = write("config-big", "[profile big]\ncredential_process = %s %s\n" % (PY, script))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "big",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "more than 64 KiB" in err and "exit status" not in err, "too big, said so", err)
+        S.check(kin.requests() == [], "nothing sent")
+
+
+# Leaves a grandchild holding stdout open, then prints credentials and exits.
+GRANDCHILD_PROC = r'''
+import json, subprocess, sys
+g = subprocess.Popen(["sleep", "300"])  # inherits stdout and stderr
+open(sys.argv[1], "w").write(str(g.pid))
+print(json.dumps({"Version": 1, "AccessKeyId": "AKIDGRAND", "SecretAccessKey": "s"}), flush=True)
+'''
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_credential_process_grandchild():
+    """A grandchild that keeps stdout open neither holds kinesisd up to the
+    process timeout nor outlives the fetch: the child's process group is
+    ended when the child exits."""
+    script = write("grandchild.py", GRANDCHILD_PROC, 0o700)
+    pidfile = S.path("grandchild.pid")
+    cfg = write("config-grand", "[profile g]\ncredential_process = %s %s %s\n" % (PY, script, pidfile))
+    gpid = None
+    try:
+        with FakeServer(S, "kinesis") as kin:
+            rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "g",
+                                          "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+            with open(pidfile) as f:
+                gpid = int(f.read())
+            S.check(rc == 0 and akids(kin) == ["AKIDGRAND"], "credentials used", err)
+            S.check("did not finish" not in err, "no wait for the grandchild's end of stdout", err)
+            # kinesis-call has exited; the grandchild must be gone too (the
+            # deadline only bounds a hang).
+            deadline = time.monotonic() + 30
+            while alive(gpid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            S.check(not alive(gpid), "the grandchild was ended with the child's process group")
+    finally:
+        if gpid and alive(gpid):
+            os.kill(gpid, 9)
+
+
 def test_missing_profile():
     with FakeServer(S, "kinesis") as kin:
         rc, out, err, _ = kcall(kin, {"AWS_PROFILE": "ghost", "AWS_CONFIG_FILE": S.path("none"),
@@ -329,6 +392,7 @@ def test_expired_token_refreshes_and_retries_once():
 
 for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
           test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
+          test_credential_process_output_too_big, test_credential_process_grandchild,
           test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
           test_imds, test_imds_expired_credentials_backoff, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
