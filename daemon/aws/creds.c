@@ -702,6 +702,7 @@ static int imds_start(struct creds_provider *p) {
         const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
         const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
         size_t n;
+        int r;
 
         free(p->imds_base);
         if (ep && *ep)
@@ -715,6 +716,10 @@ static int imds_start(struct creds_provider *p) {
         n = strlen(p->imds_base);
         while (n > 0 && p->imds_base[n - 1] == '/')
                 p->imds_base[--n] = 0;
+        /* Said by the caller as a refusal of the endpoint, not of a request. */
+        r = url_check(p->imds_base, true);
+        if (r < 0)
+                return r;
         p->step = STEP_IMDS_TOKEN;
         return imds_request(p, "PUT", "/latest/api/token");
 }
@@ -946,9 +951,19 @@ static void chain_from(struct creds_provider *p, int stage) {
         }
         set_pending_source(p, "the EC2 instance metadata service");
         r = imds_start(p);
-        if (r < 0) {
+        if (r == -EPERM || r == -EACCES || r == -EINVAL || r == -EPROTONOSUPPORT) {
+                /* A configured endpoint that cannot be used is an error, not
+                 * the end of the chain. The URL is not quoted: it may hold a
+                 * password. */
+                log_error("AWS_EC2_METADATA_SERVICE_ENDPOINT is refused by the URL policy: %s.",
+                          r == -EPERM    ? "plain http:// is allowed only to loopback hosts and the "
+                                           "instance metadata addresses"
+                          : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                                         : "it is not an http:// or https:// URL");
+                fetch_done(p, r, NULL);
+        } else if (r < 0) {
                 log_debug_errno(r, "Cannot ask the instance metadata service: %m");
-                fetch_done(p, r == -EPERM ? r : -ENOKEY, NULL);
+                fetch_done(p, -ENOKEY, NULL);
         }
 }
 

@@ -342,6 +342,21 @@ def test_imds_expired_credentials_backoff():
         S.check(len(warned) == 1 and "the EC2 instance metadata service" in warned[0], "one warning", err)
 
 
+def test_imds_endpoint_refused():
+    """An instance metadata endpoint the URL policy refuses is an error that
+    says so, not a bare "Operation not permitted" (and is never reached)."""
+    with FakeServer(S, "kinesis") as kin:
+        base = {"AWS_EC2_METADATA_DISABLED": None, "AWS_CONFIG_FILE": S.path("none"),
+                "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, dict(base, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://192.0.2.10/"))
+        S.check(rc == 2 and "AWS_EC2_METADATA_SERVICE_ENDPOINT" in err and "refused by the URL policy" in err
+                and "plain http://" in err, "plain http to a foreign host: said what happened", err)
+        rc, out, err, _ = kcall(kin, dict(base, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://u:pw-secret@127.0.0.1:1/"))
+        S.check(rc == 2 and "user information" in err and "pw-secret" not in err,
+                "user information: said, the password not shown", err)
+        S.check(kin.requests() == [], "nothing sent")
+
+
 def test_imds_disabled():
     with FakeServer(S, "kinesis") as kin, FakeServer(S, "imds", "--akid", "AKIDIMDS") as md:
         env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
@@ -395,7 +410,8 @@ for t in (test_environment, test_shared_credentials_file, test_credentials_direc
           test_credential_process_output_too_big, test_credential_process_grandchild,
           test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
-          test_imds, test_imds_expired_credentials_backoff, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
+          test_imds, test_imds_expired_credentials_backoff, test_imds_endpoint_refused,
+          test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
           test_expired_token_refreshes_and_retries_once):
     S.run(t)
 sys.exit(S.summary())
