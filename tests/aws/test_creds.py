@@ -405,6 +405,24 @@ def test_expired_token_refreshes_and_retries_once():
         S.check(len(kin.requests()) == 2, "one retry", str(len(kin.requests())))
 
 
+def test_expired_credentials_refused_by_aws():
+    """Credentials that arrive expired and that AWS refuses: ten calls at
+    once each refresh once and report ExpiredTokenException, and the process
+    is not run again for each of them: their refreshes share a fetch that
+    waits for the backoff."""
+    cfg = write("config-refused", "[default]\ncredential_process = %s\n" % proc_command("c-refused", -3600))
+    with FakeServer(S, "kinesis", "--fail", "-1", "--with", "expired") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")},
+                                "--burst", "10", req='{"StreamName":"s{i}"}')
+        S.check(rc == 1 and "ExpiredTokenException" in err, "reported", err)
+        S.check(len(kin.requests()) == 20, "one retry per call", str(len(kin.requests())))
+        with open(S.path("c-refused")) as f:
+            runs = int(f.read())
+        # Before: a run for most refused answers (up to one per call).
+        S.check(2 <= runs <= 4, "credential_process ran %d times for 10 calls" % runs, err)
+        S.check(len([l for l in err.splitlines() if "already expired" in l]) == 1, "one warning", err)
+
+
 for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
           test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
           test_credential_process_output_too_big, test_credential_process_grandchild,
@@ -412,6 +430,6 @@ for t in (test_environment, test_shared_credentials_file, test_credentials_direc
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
           test_imds, test_imds_expired_credentials_backoff, test_imds_endpoint_refused,
           test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
-          test_expired_token_refreshes_and_retries_once):
+          test_expired_token_refreshes_and_retries_once, test_expired_credentials_refused_by_aws):
     S.run(t)
 sys.exit(S.summary())
