@@ -366,7 +366,7 @@ static void process_cleanup(struct creds_provider *p) {
 }
 
 /* Read what is in the stdout pipe now; at EOF stop watching it. Past the cap
- * the rest is read and dropped, so the child never blocks on a full pipe. */
+ * it stops with out_too_big set: the caller refuses the answer. */
 static void process_read_stdout(struct creds_provider *p) {
         char buf[4096];
 
@@ -383,14 +383,14 @@ static void process_read_stdout(struct creds_provider *p) {
                 }
                 if (k == 0)
                         break;
-                if (p->out_too_big || p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
+                if (p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
                         p->out_too_big = true;
-                        continue;
+                        return;
                 }
                 char *n = realloc(p->out, p->out_len + (size_t) k + 1);
                 if (!n) {
                         p->out_too_big = true;
-                        continue;
+                        return;
                 }
                 p->out = n;
                 memcpy(p->out + p->out_len, buf, (size_t) k);
@@ -401,6 +401,17 @@ static void process_read_stdout(struct creds_provider *p) {
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
         close(p->pipe_fd);
         p->pipe_fd = -1;
+}
+
+/* More output than any credentials document: refused as soon as it is seen,
+ * whether the child is still writing or exited; its group is ended. */
+static void process_refuse_too_big(struct creds_provider *p) {
+        char said_buf[PROCESS_SAID_SIZE];
+
+        log_error("credential_process of profile %s printed more than %d KiB, refusing it%s.",
+                  aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, process_said(p, said_buf));
+        process_cleanup(p);
+        fetch_done(p, -EFBIG, NULL);
 }
 
 /* The child exited (signalled: killed) with code. */
@@ -416,15 +427,11 @@ static void process_finish(struct creds_provider *p, bool exited, int code) {
          * not wait for an end of file that a process it left behind holds
          * back. */
         process_read_stdout(p);
-        said = process_said(p, said_buf);
         if (p->out_too_big) {
-                /* Whatever its exit status: it may have died of our not reading. */
-                log_error("credential_process of profile %s printed more than %d KiB, refusing it%s.",
-                          aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, said);
-                process_cleanup(p);
-                fetch_done(p, -EFBIG, NULL);
+                process_refuse_too_big(p);
                 return;
         }
+        said = process_said(p, said_buf);
         if (!exited || code != 0) {
                 log_error("credential_process of profile %s failed (%s %d)%s.",
                           aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code, said);
@@ -492,6 +499,10 @@ static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *us
         struct creds_provider *p = userdata;
 
         process_read_stdout(p);
+        if (p->out_too_big) {
+                process_refuse_too_big(p);
+                return 0;
+        }
         if (p->out_eof) {
                 /* Most children exit right after closing their output. */
                 (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);

@@ -196,6 +196,12 @@ def test_credential_process_output_too_big():
         rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "big",
                                       "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
         S.check(rc == 2 and "more than 64 KiB" in err and "exit status" not in err, "too big, said so", err)
+        # One that never stops writing is refused as soon as it passed the
+        # cap, not read until the process timeout.
+        cfg = write("config-endless", "[profile endless]\ncredential_process = yes\n")
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "endless",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "more than 64 KiB" in err and "did not finish" not in err, "endless, cut", err)
         S.check(kin.requests() == [], "nothing sent")
 
 
