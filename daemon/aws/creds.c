@@ -434,7 +434,8 @@ static void process_finish(struct creds_provider *p, bool exited, int code) {
         said = process_said(p, said_buf);
         if (!exited || code != 0) {
                 log_error("credential_process of profile %s failed (%s %d)%s.",
-                          aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code, said);
+                          aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code,
+                          said);
                 process_cleanup(p);
                 fetch_done(p, -EIO, NULL);
                 return;
@@ -560,7 +561,8 @@ static int process_start(struct creds_provider *p, const char *command) {
         posix_spawnattr_setsigdefault(&attr, &defaults);
         /* Its own process group: what it leaves behind is ended with it. */
         posix_spawnattr_setpgroup(&attr, 0);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setflags(&attr,
+                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         /* dup2 clears O_CLOEXEC on the child's stdout. */
         posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
@@ -584,8 +586,8 @@ static int process_start(struct creds_provider *p, const char *command) {
         if (r >= 0)
                 r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
-                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, mono_usec(p) + PROCESS_POLL_USEC,
-                                      USEC_PER_MSEC, on_proc_timer, p);
+                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC,
+                                      mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer, p);
         if (r < 0) {
                 process_cleanup(p);
                 return r;
