@@ -357,7 +357,8 @@ def test_imds_endpoint_refused():
         rc, out, err, _ = kcall(kin, dict(base, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://192.0.2.10/"))
         S.check(rc == 2 and "AWS_EC2_METADATA_SERVICE_ENDPOINT" in err and "refused by the URL policy" in err
                 and "plain http://" in err, "plain http to a foreign host: said what happened", err)
-        rc, out, err, _ = kcall(kin, dict(base, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://u:pw-secret@127.0.0.1:1/"))
+        rc, out, err, _ = kcall(kin, dict(base,
+                                          AWS_EC2_METADATA_SERVICE_ENDPOINT="http://u:pw-secret@127.0.0.1:1/"))
         S.check(rc == 2 and "user information" in err and "pw-secret" not in err,
                 "user information: said, the password not shown", err)
         S.check(kin.requests() == [], "nothing sent")
