@@ -250,6 +250,42 @@ def test_credential_process_grandchild():
             os.kill(gpid, 9)
 
 
+# Leaves a grandchild, then hangs without printing anything.
+HANGING_PROC = r'''
+import subprocess, sys, time
+g = subprocess.Popen(["sleep", "300"])
+open(sys.argv[1], "w").write("%d %d" % (g.pid, __import__("os").getpid()))
+time.sleep(300)
+'''
+
+
+def test_credential_process_timeout_ends_group():
+    """At the process timeout the child and everything it started are
+    ended, not the child alone."""
+    script = write("hanging.py", HANGING_PROC, 0o700)
+    pidfile = S.path("hanging.pids")
+    cfg = write("config-hang", "[profile h]\ncredential_process = %s %s %s\n" % (PY, script, pidfile))
+    pids = []
+    try:
+        with FakeServer(S, "kinesis") as kin:
+            rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "h",
+                                          "AWS_SHARED_CREDENTIALS_FILE": S.path("none")},
+                                    "--process-timeout-s", "2")
+            if os.path.exists(pidfile):
+                with open(pidfile) as f:
+                    pids = [int(x) for x in f.read().split()]
+            S.check(rc == 2 and "did not finish within 2 s" in err, "timed out", err)
+            S.check(len(pids) == 2, "the child started its grandchild", pids)
+            deadline = time.monotonic() + 30
+            while any(alive(p) for p in pids) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            S.check(not any(alive(p) for p in pids), "child and grandchild ended")
+    finally:
+        for p in pids:
+            if alive(p):
+                os.kill(p, 9)
+
+
 def test_missing_profile():
     with FakeServer(S, "kinesis") as kin:
         rc, out, err, _ = kcall(kin, {"AWS_PROFILE": "ghost", "AWS_CONFIG_FILE": S.path("none"),
@@ -433,6 +469,7 @@ def test_expired_credentials_refused_by_aws():
 for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
           test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
           test_credential_process_output_too_big, test_credential_process_grandchild,
+          test_credential_process_timeout_ends_group,
           test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
           test_imds, test_imds_expired_credentials_backoff, test_imds_endpoint_refused,
