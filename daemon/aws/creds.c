@@ -200,8 +200,13 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int kick(struct creds_provider *p) {
-        uint64_t now = mono_usec(p);
-        int r = sd_event_source_set_time(p->kick, p->refetch_at_usec > now ? p->refetch_at_usec : now);
+        uint64_t now = mono_usec(p), at = now;
+        int r;
+
+        /* Nothing to hand out and no fetch allowed yet: wake when one is. */
+        if (!cached_usable(p, realtime_usec()) && p->refetch_at_usec > now)
+                at = p->refetch_at_usec;
+        r = sd_event_source_set_time(p->kick, at);
         if (r >= 0)
                 r = sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
         return r;
