@@ -1008,17 +1008,15 @@ static void expired_arrived(struct creds_provider *p, uint64_t now) {
         if (gmtime_r(&t, &tm))
                 (void) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (p->warned_expired) {
-                log_debug("Credentials from %s are still expired (%s); fetching again in %" PRIu64 " s.",
-                          strna(p->source), when,
-                          p->backoff_usec / USEC_PER_SEC);
+                log_debug("Credentials from %s are still expired (%s); not asking again for %" PRIu64 " s.",
+                          strna(p->source), when, p->backoff_usec / USEC_PER_SEC);
                 return;
         }
         p->warned_expired = true;
         log_warning("%s returned credentials that %s at %s; using them anyway (AWS decides whether "
-                    "it still accepts them) and fetching again in %" PRIu64 " s, then at doubling "
-                    "intervals up to %" PRIu64 " s.",
-                    strna(p->source),
-                    exp <= now ? "already expired" : "expire in less than 10 s,", when,
+                    "it still accepts them), and not asking again for %" PRIu64 " s, then for twice "
+                    "as long each time, up to %" PRIu64 " s.",
+                    strna(p->source), exp <= now ? "already expired" : "expire in less than 10 s,", when,
                     p->backoff_usec / USEC_PER_SEC, EXPIRED_BACKOFF_MAX_USEC / USEC_PER_SEC);
 }
 
