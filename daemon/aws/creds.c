@@ -2,10 +2,12 @@
  *
  * One fetch at a time walks the chain; every waiter gets its result. Network
  * fetches go through http.c; credential_process runs without a shell via
- * posix_spawnp() with its stdout and stderr on pipes watched by sd-event,
- * and is reaped by polling waitpid(WNOHANG) on a timer, so no SIGCHLD
- * handling is needed from the rest of the daemon. What it writes on stderr
- * is logged with our own messages, escaped: never passed through as it is.
+ * posix_spawnp() in a process group of its own, with its stdout and stderr
+ * on pipes watched by sd-event, and its exit is polled for on a timer, so no
+ * SIGCHLD handling is needed from the rest of the daemon. When it exits (or
+ * is given up on) its group is ended, SIGTERM then SIGKILL: nothing it
+ * started outlives it or holds a fetch up. What it writes on stderr is
+ * logged with our own messages, escaped: never passed through as it is.
  *
  * Must never log a key, a token or a document that holds one, and never
  * block the loop (reading two small local files is the only synchronous I/O). */
@@ -37,6 +39,17 @@ extern char **environ;
 /* ... of which a message quotes at most this many characters. */
 #define PROCESS_STDERR_QUOTE 300
 #define IMDS_TOKEN_TTL "21600"
+/* How often the child is looked at for its exit, and how long what it left
+ * in its process group has between SIGTERM and SIGKILL. */
+#define PROCESS_POLL_USEC (20 * USEC_PER_MSEC)
+#define PROCESS_KILL_GRACE_USEC (1 * USEC_PER_SEC)
+/* After a fetch that brought credentials already expired (or about to), the
+ * next one waits this long, doubling up to the cap (see fetch_done()). */
+#define EXPIRED_BACKOFF_FIRST_USEC (1 * USEC_PER_SEC)
+#define EXPIRED_BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
+/* Credentials closer than this to their expiration are not signed with: a
+ * request signed now might arrive expired. */
+#define EXPIRY_MARGIN_USEC (10 * USEC_PER_SEC)
 
 enum fetch_step {
         STEP_IDLE,
@@ -66,6 +79,12 @@ struct creds_provider {
         char *source;
         char *logged_source;
         unsigned fetches;
+        /* The cached set came already expired: it is used as it is until
+         * refetch_at (monotonic), and no fetch starts before then. */
+        bool expired_in_use;
+        uint64_t refetch_at_usec;
+        uint64_t backoff_usec; /* the next wait after another expired set; 0: none yet */
+        bool warned_expired;   /* warned once for this run of expired sets */
 
         struct creds_wait *waiters;
         sd_event_source *kick;
@@ -85,6 +104,8 @@ struct creds_provider {
         char err[PROCESS_STDERR_MAX];
         size_t err_len;
         uint64_t proc_deadline;
+        pid_t linger_pid; /* an ended child's group, see linger_finish() */
+        sd_event_source *linger_timer;
 
         /* container / IMDS */
         struct http_request *req;
@@ -122,13 +143,23 @@ struct creds_wait *creds_wait_cancel(struct creds_wait *w) {
         return NULL;
 }
 
+static bool expiration_usable(uint64_t expiration_usec, uint64_t now) {
+        return !expiration_usec || now + EXPIRY_MARGIN_USEC < expiration_usec;
+}
+
 static bool cached_usable(struct creds_provider *p, uint64_t now) {
         if (!p->have)
                 return false;
-        if (!p->cached.expiration_usec)
-                return true;
-        /* Past this, a request signed now might arrive expired. */
-        return now + 10 * USEC_PER_SEC < p->cached.expiration_usec;
+        /* A set that came expired is signed with until the next fetch may
+         * start: AWS, not our clock, says whether it is refused. */
+        if (p->expired_in_use)
+                return mono_usec(p) < p->refetch_at_usec;
+        return expiration_usable(p->cached.expiration_usec, now);
+}
+
+/* No fetch before refetch_at: after an expired set, fetches are spaced. */
+static bool fetch_allowed(struct creds_provider *p) {
+        return mono_usec(p) >= p->refetch_at_usec;
 }
 
 static void deliver(struct creds_provider *p, int error) {
@@ -151,17 +182,31 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (cached_usable(p, realtime_usec()) && !(p->fetching && !p->have)) {
                 deliver(p, 0);
                 /* A stale-but-usable set still triggers the background refresh. */
-                if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec)
+                if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec &&
+                    fetch_allowed(p))
                         chain_from(p, 0);
                 return 0;
         }
-        if (!p->fetching)
-                chain_from(p, 0);
+        if (p->fetching)
+                return 0;
+        if (!fetch_allowed(p)) {
+                /* Every waiter shares the one fetch that starts then. */
+                (void) sd_event_source_set_time(s, p->refetch_at_usec);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        chain_from(p, 0);
         return 0;
 }
 
 static int kick(struct creds_provider *p) {
-        int r = sd_event_source_set_time(p->kick, mono_usec(p));
+        uint64_t now = mono_usec(p), at = now;
+        int r;
+
+        /* Nothing to hand out and no fetch allowed yet: wake when one is. */
+        if (!cached_usable(p, realtime_usec()) && p->refetch_at_usec > now)
+                at = p->refetch_at_usec;
+        r = sd_event_source_set_time(p->kick, at);
         if (r >= 0)
                 r = sd_event_source_set_enabled(p->kick, SD_EVENT_ONESHOT);
         return r;
@@ -172,7 +217,7 @@ int creds_get(struct creds_provider *p, const struct aws_credentials **ret) {
 
         if (!cached_usable(p, now))
                 return -EAGAIN;
-        if (p->stale_at_usec && now >= p->stale_at_usec && !p->fetching) {
+        if (p->stale_at_usec && now >= p->stale_at_usec && !p->fetching && fetch_allowed(p)) {
                 log_debug("Credentials from %s expire soon, refreshing.", strna(p->source));
                 (void) kick(p);
         }
@@ -212,6 +257,7 @@ void creds_invalidate(struct creds_provider *p) {
                 log_debug("Dropping cached credentials from %s.", strna(p->source));
         aws_credentials_done(&p->cached);
         p->have = false;
+        p->expired_in_use = false;
         p->stale_at_usec = 0;
 }
 
@@ -265,7 +311,44 @@ static const char *process_said(struct creds_provider *p, char buf[static PROCES
         return buf;
 }
 
-static void process_cleanup(struct creds_provider *p, bool kill_it) {
+/* The child's process group after the child exited or was given up on: its
+ * members had SIGTERM; now SIGKILL, and the child (kept a zombie until now,
+ * so that its group id cannot be handed to anyone else) is reaped. */
+static void linger_finish(struct creds_provider *p) {
+        p->linger_timer = sd_event_source_disable_unref(p->linger_timer);
+        if (p->linger_pid <= 0)
+                return;
+        (void) kill(-p->linger_pid, SIGKILL);
+        /* Killed (or exited): reaping does not wait long. */
+        while (waitpid(p->linger_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        p->linger_pid = 0;
+}
+
+static int on_linger_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        linger_finish(userdata);
+        return 0;
+}
+
+/* End the child's process group: whatever the child left behind (a helper
+ * still holding its stdout, say) is not ours to keep running. SIGTERM now,
+ * SIGKILL after a grace; the fetch does not wait for either. */
+static void process_end_group(struct creds_provider *p) {
+        pid_t pid = p->pid;
+
+        if (pid <= 0)
+                return;
+        p->pid = 0;
+        linger_finish(p); /* the group of an earlier run, if still pending */
+        (void) kill(-pid, SIGTERM);
+        p->linger_pid = pid;
+        if (sd_event_add_time(p->event, &p->linger_timer, CLOCK_MONOTONIC,
+                              mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC, on_linger_timer,
+                              p) < 0)
+                linger_finish(p);
+}
+
+static void process_cleanup(struct creds_provider *p) {
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
         p->err_src = sd_event_source_disable_unref(p->err_src);
         if (p->err_fd >= 0) {
@@ -279,14 +362,7 @@ static void process_cleanup(struct creds_provider *p, bool kill_it) {
                 close(p->pipe_fd);
                 p->pipe_fd = -1;
         }
-        if (p->pid > 0) {
-                if (kill_it)
-                        (void) kill(p->pid, SIGKILL);
-                /* After SIGKILL (or after it exited) reaping does not wait long. */
-                while (waitpid(p->pid, NULL, kill_it ? 0 : WNOHANG) < 0 && errno == EINTR)
-                        ;
-                p->pid = 0;
-        }
+        process_end_group(p);
         if (p->out)
                 explicit_bzero(p->out, p->out_len);
         p->out = mfree(p->out);
@@ -294,110 +370,32 @@ static void process_cleanup(struct creds_provider *p, bool kill_it) {
         p->out_eof = p->out_too_big = false;
 }
 
-static void process_finish(struct creds_provider *p, int status) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        struct aws_credentials c = {};
-        json_object *v;
-        char said_buf[PROCESS_SAID_SIZE];
-        const char *said = process_said(p, said_buf);
-        int r;
-
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                log_error("credential_process of profile %s failed (%s %d)%s.",
-                          aws_profile_name(p->config_profile),
-                          WIFEXITED(status) ? "exit status" : "signal",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), said);
-                process_cleanup(p, false);
-                fetch_done(p, -EIO, NULL);
-                return;
-        }
-        if (p->out_too_big) {
-                process_cleanup(p, false);
-                log_error("credential_process printed more than %d bytes, refusing.", PROCESS_OUTPUT_MAX);
-                fetch_done(p, -EFBIG, NULL);
-                return;
-        }
-        o = aws_json_parse(p->out ? p->out : "", p->out_len);
-        process_cleanup(p, false);
-        if (!o || !json_object_object_get_ex(o, "Version", &v) ||
-            !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
-                log_error("credential_process did not print a Version 1 JSON document%s.", said);
-                fetch_done(p, -EBADMSG, NULL);
-                return;
-        }
-        r = aws_credentials_from_json(o, "SessionToken", &c);
-        if (r < 0) {
-                log_error("credential_process printed incomplete or malformed credentials%s.", said);
-                fetch_done(p, r, NULL);
-                return;
-        }
-        if (*said)
-                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
-                          said);
-        fetch_done(p, 0, &c);
-}
-
-static int process_try_reap(struct creds_provider *p) {
-        int status = 0;
-        pid_t k = waitpid(p->pid, &status, WNOHANG);
-
-        if (k == p->pid) {
-                p->pid = 0;
-                process_finish(p, status);
-                return 1;
-        }
-        if (k < 0 && errno != EINTR) {
-                p->pid = 0;
-                process_cleanup(p, false);
-                fetch_done(p, -ECHILD, NULL);
-                return 1;
-        }
-        return 0;
-}
-
-static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct creds_provider *p = userdata;
-
-        if (mono_usec(p) >= p->proc_deadline) {
-                char said_buf[PROCESS_SAID_SIZE];
-                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
-                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
-                process_cleanup(p, true);
-                fetch_done(p, -ETIMEDOUT, NULL);
-                return 0;
-        }
-        if (p->out_eof && process_try_reap(p))
-                return 0;
-        /* Output closed but not exited yet: look again shortly. */
-        uint64_t next = p->out_eof ? mono_usec(p) + 10 * USEC_PER_MSEC : p->proc_deadline;
-        (void) sd_event_source_set_time(p->proc_timer, next);
-        (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct creds_provider *p = userdata;
+/* Read what is in the stdout pipe now; at EOF stop watching it. Past the cap
+ * it stops with out_too_big set: the caller refuses the answer. */
+static void process_read_stdout(struct creds_provider *p) {
         char buf[4096];
 
+        if (p->pipe_fd < 0)
+                return;
         for (;;) {
-                ssize_t k = read(fd, buf, sizeof buf);
+                ssize_t k = read(p->pipe_fd, buf, sizeof buf);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN)
-                                return 0;
+                                return;
                         break; /* treat as EOF */
                 }
                 if (k == 0)
                         break;
                 if (p->out_len + (size_t) k > PROCESS_OUTPUT_MAX) {
                         p->out_too_big = true;
-                        continue; /* drain, keep nothing more */
+                        return;
                 }
                 char *n = realloc(p->out, p->out_len + (size_t) k + 1);
                 if (!n) {
                         p->out_too_big = true;
-                        continue;
+                        return;
                 }
                 p->out = n;
                 memcpy(p->out + p->out_len, buf, (size_t) k);
@@ -408,10 +406,129 @@ static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *us
         p->pipe_src = sd_event_source_disable_unref(p->pipe_src);
         close(p->pipe_fd);
         p->pipe_fd = -1;
-        if (process_try_reap(p))
+}
+
+/* More output than any credentials document: refused as soon as it is seen,
+ * whether the child is still writing or exited; its group is ended. */
+static void process_refuse_too_big(struct creds_provider *p) {
+        char said_buf[PROCESS_SAID_SIZE];
+
+        log_error("credential_process of profile %s printed more than %d KiB, refusing it%s.",
+                  aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, process_said(p, said_buf));
+        process_cleanup(p);
+        fetch_done(p, -EFBIG, NULL);
+}
+
+/* The child exited (signalled: killed) with code. */
+static void process_finish(struct creds_provider *p, bool exited, int code) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        struct aws_credentials c = {};
+        json_object *v;
+        char said_buf[PROCESS_SAID_SIZE];
+        const char *said;
+        int r;
+
+        /* Everything the child wrote is in the pipes by now: read it, and do
+         * not wait for an end of file that a process it left behind holds
+         * back. */
+        process_read_stdout(p);
+        if (p->out_too_big) {
+                process_refuse_too_big(p);
+                return;
+        }
+        said = process_said(p, said_buf);
+        if (!exited || code != 0) {
+                log_error("credential_process of profile %s failed (%s %d)%s.",
+                          aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code,
+                          said);
+                process_cleanup(p);
+                fetch_done(p, -EIO, NULL);
+                return;
+        }
+        o = aws_json_parse(p->out ? p->out : "", p->out_len);
+        if (!o || !json_object_object_get_ex(o, "Version", &v) ||
+            !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
+                log_error("credential_process did not print a Version 1 JSON document%s.", said);
+                process_cleanup(p);
+                fetch_done(p, -EBADMSG, NULL);
+                return;
+        }
+        r = aws_credentials_from_json(o, "SessionToken", &c);
+        if (r < 0) {
+                log_error("credential_process printed incomplete or malformed credentials%s.", said);
+                process_cleanup(p);
+                fetch_done(p, r, NULL);
+                return;
+        }
+        if (*said)
+                log_debug("credential_process of profile %s ran%s", aws_profile_name(p->config_profile),
+                          said);
+        process_cleanup(p);
+        fetch_done(p, 0, &c);
+}
+
+/* Polls for the child's exit (no SIGCHLD handling needed from the rest of
+ * the daemon), and ends it at the deadline. waitid(WNOWAIT) leaves it a
+ * zombie: its process group id stays reserved until the group is ended. */
+static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct creds_provider *p = userdata;
+        siginfo_t si = {};
+        uint64_t now = mono_usec(p), next;
+
+        if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+                if (errno != EINTR) {
+                        log_error_errno(errno, "Cannot wait for credential_process: %m");
+                        p->pid = 0; /* not ours to reap any more */
+                        process_cleanup(p);
+                        fetch_done(p, -ECHILD, NULL);
+                        return 0;
+                }
+        } else if (si.si_pid == p->pid) {
+                process_finish(p, si.si_code == CLD_EXITED, si.si_status);
                 return 0;
-        (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);
+        }
+        if (now >= p->proc_deadline) {
+                char said_buf[PROCESS_SAID_SIZE];
+                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
+                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
+                process_cleanup(p);
+                fetch_done(p, -ETIMEDOUT, NULL);
+                return 0;
+        }
+        next = now + PROCESS_POLL_USEC < p->proc_deadline ? now + PROCESS_POLL_USEC : p->proc_deadline;
+        (void) sd_event_source_set_time(p->proc_timer, next);
         (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_proc_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct creds_provider *p = userdata;
+
+        process_read_stdout(p);
+        if (p->out_too_big) {
+                process_refuse_too_big(p);
+                return 0;
+        }
+        if (p->out_eof) {
+                /* Most children exit right after closing their output. */
+                (void) sd_event_source_set_time(p->proc_timer, mono_usec(p) + USEC_PER_MSEC);
+                (void) sd_event_source_set_enabled(p->proc_timer, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* A pipe whose reading end (ours) is non-blocking and close-on-exec, and
+ * whose writing end (the child's stdout or stderr) blocks, as a program
+ * expects of its output. */
+static int process_pipe(int fds[2]) {
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+                int r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return r;
+        }
         return 0;
 }
 
@@ -426,10 +543,11 @@ static int process_start(struct creds_provider *p, const char *command) {
         r = aws_split_command(command, &argv);
         if (r < 0)
                 return r;
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-                return -errno;
-        if (pipe2(efds, O_CLOEXEC | O_NONBLOCK) < 0) {
-                r = -errno;
+        r = process_pipe(fds);
+        if (r < 0)
+                return r;
+        r = process_pipe(efds);
+        if (r < 0) {
                 close(fds[0]);
                 close(fds[1]);
                 return r;
@@ -446,7 +564,10 @@ static int process_start(struct creds_provider *p, const char *command) {
         sigaddset(&defaults, SIGCHLD);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &defaults);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        /* Its own process group: what it leaves behind is ended with it. */
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setflags(&attr,
+                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         /* dup2 clears O_CLOEXEC on the child's stdout. */
         posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
@@ -470,10 +591,10 @@ static int process_start(struct creds_provider *p, const char *command) {
         if (r >= 0)
                 r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
-                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC, p->proc_deadline, USEC_PER_MSEC,
-                                      on_proc_timer, p);
+                r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC,
+                                      mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer, p);
         if (r < 0) {
-                process_cleanup(p, true);
+                process_cleanup(p);
                 return r;
         }
         return 0;
@@ -599,6 +720,7 @@ static int imds_start(struct creds_provider *p) {
         const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
         const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
         size_t n;
+        int r;
 
         free(p->imds_base);
         if (ep && *ep)
@@ -612,6 +734,10 @@ static int imds_start(struct creds_provider *p) {
         n = strlen(p->imds_base);
         while (n > 0 && p->imds_base[n - 1] == '/')
                 p->imds_base[--n] = 0;
+        /* Said by the caller as a refusal of the endpoint, not of a request. */
+        r = url_check(p->imds_base, true);
+        if (r < 0)
+                return r;
         p->step = STEP_IMDS_TOKEN;
         return imds_request(p, "PUT", "/latest/api/token");
 }
@@ -843,10 +969,55 @@ static void chain_from(struct creds_provider *p, int stage) {
         }
         set_pending_source(p, "the EC2 instance metadata service");
         r = imds_start(p);
-        if (r < 0) {
+        if (r == -EPERM || r == -EACCES || r == -EINVAL || r == -EPROTONOSUPPORT) {
+                /* A configured endpoint that cannot be used is an error, not
+                 * the end of the chain. The URL is not quoted: it may hold a
+                 * password. */
+                log_error("AWS_EC2_METADATA_SERVICE_ENDPOINT is refused by the URL policy: %s.",
+                          r == -EPERM    ? "plain http:// is allowed only to loopback hosts and the "
+                                           "instance metadata addresses"
+                          : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                                         : "it is not an http:// or https:// URL");
+                fetch_done(p, r, NULL);
+        } else if (r < 0) {
                 log_debug_errno(r, "Cannot ask the instance metadata service: %m");
-                fetch_done(p, r == -EPERM ? r : -ENOKEY, NULL);
+                fetch_done(p, -ENOKEY, NULL);
         }
+}
+
+/* The set just cached is expired already, or expires within the margin.
+ *
+ * It is used, not refused: our clock may be the one that is wrong, and AWS
+ * is the judge of its own credentials (a refused one comes back as
+ * ExpiredTokenException, which the caller reports). But asking the source
+ * again at once would bring the same answer, so the next fetch waits: 1 s,
+ * then twice as long each time, up to a minute; calls that want credentials
+ * meanwhile share that one fetch. Warned about once until a valid set
+ * arrives. */
+static void expired_arrived(struct creds_provider *p, uint64_t now) {
+        uint64_t exp = p->cached.expiration_usec;
+        char when[32] = "?";
+        time_t t = (time_t) (exp / USEC_PER_SEC);
+        struct tm tm;
+
+        p->backoff_usec = p->backoff_usec ? p->backoff_usec * 2 : EXPIRED_BACKOFF_FIRST_USEC;
+        if (p->backoff_usec > EXPIRED_BACKOFF_MAX_USEC)
+                p->backoff_usec = EXPIRED_BACKOFF_MAX_USEC;
+        p->refetch_at_usec = mono_usec(p) + p->backoff_usec;
+        p->expired_in_use = true;
+        if (gmtime_r(&t, &tm))
+                (void) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (p->warned_expired) {
+                log_debug("Credentials from %s are still expired (%s); not asking again for %" PRIu64 " s.",
+                          strna(p->source), when, p->backoff_usec / USEC_PER_SEC);
+                return;
+        }
+        p->warned_expired = true;
+        log_warning("%s returned credentials that %s at %s; using them anyway (AWS decides whether "
+                    "it still accepts them), and not asking again for %" PRIu64 " s, then for twice "
+                    "as long each time, up to %" PRIu64 " s.",
+                    strna(p->source), exp <= now ? "already expired" : "expire in less than 10 s,", when,
+                    p->backoff_usec / USEC_PER_SEC, EXPIRED_BACKOFF_MAX_USEC / USEC_PER_SEC);
 }
 
 static void fetch_done(struct creds_provider *p, int error, struct aws_credentials *c) {
@@ -874,20 +1045,30 @@ static void fetch_done(struct creds_provider *p, int error, struct aws_credentia
         p->fetches++;
         free(p->source);
         p->source = TAKE_PTR(p->pending_source);
-        if (p->cached.expiration_usec) {
-                uint64_t exp = p->cached.expiration_usec;
-                uint64_t early = exp > p->refresh_before_usec ? exp - p->refresh_before_usec : 0;
-                uint64_t half = exp > now ? now + (exp - now) / 2 : now;
-                /* 5 minutes ahead, or half-way through a lifetime shorter than that. */
-                p->stale_at_usec = early > half ? early : half;
-        } else
-                p->stale_at_usec = 0;
         if (!streq_ptr(p->source, p->logged_source)) {
                 log_info("Using credentials from %s.", strna(p->source));
                 free(p->logged_source);
                 p->logged_source = p->source ? strdup(p->source) : NULL;
         } else
                 log_debug("Refreshed credentials from %s.", strna(p->source));
+        p->expired_in_use = false;
+        p->stale_at_usec = 0;
+        if (!expiration_usable(p->cached.expiration_usec, now))
+                expired_arrived(p, now);
+        else {
+                if (p->warned_expired)
+                        log_info("Credentials from %s are valid again.", strna(p->source));
+                p->warned_expired = false;
+                p->backoff_usec = 0;
+                p->refetch_at_usec = 0;
+        }
+        if (!p->expired_in_use && p->cached.expiration_usec) {
+                uint64_t exp = p->cached.expiration_usec;
+                uint64_t early = exp > p->refresh_before_usec ? exp - p->refresh_before_usec : 0;
+                uint64_t half = exp > now ? now + (exp - now) / 2 : now;
+                /* 5 minutes ahead, or half-way through a lifetime shorter than that. */
+                p->stale_at_usec = early > half ? early : half;
+        }
         deliver(p, 0);
 }
 
@@ -929,7 +1110,8 @@ struct creds_provider *creds_provider_free(struct creds_provider *p) {
         while (p->waiters)
                 creds_wait_cancel(p->waiters);
         p->req = http_request_cancel(p->req);
-        process_cleanup(p, true);
+        process_cleanup(p);
+        linger_finish(p);
         sd_event_source_disable_unref(p->kick);
         aws_credentials_done(&p->cached);
         free(p->config_profile);

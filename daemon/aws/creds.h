@@ -7,7 +7,10 @@
  * container endpoint that refuses) ends the search with its error, as the AWS
  * SDKs do. Results are cached; temporary credentials are refreshed in the
  * background 5 minutes before they expire (or half-way through a shorter
- * lifetime), and at once after creds_invalidate().
+ * lifetime), and at once after creds_invalidate(). A set that arrives
+ * already expired is used (AWS decides whether it still takes it), warned
+ * about once, and the next fetch waits: 1 s, doubling up to 60 s, shared by
+ * every call that wants credentials meanwhile.
  *
  * Logs at info which provider supplied credentials, never a value. */
 #pragma once

@@ -11,7 +11,8 @@
  * replaced by 0..N-1; --repeat N --interval-ms M runs N calls one after the
  * other, M ms apart; --paged runs ListStreams, ListTagsForStream or
  * ListStreamConsumers through the paged helpers and prints what they
- * collected; --stats prints the counters on stderr at the end. */
+ * collected; --process-timeout-s N limits a credential_process to N s;
+ * --stats prints the counters on stderr at the end. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -227,7 +228,7 @@ static void usage(void) {
                 "                    [--max-attempts N] [--retry-base-ms N] [--retry-cap-ms N]\n"
                 "                    [--retry-quota N] [--rate-fraction F] [--timeout-ms N]\n"
                 "                    [--burst N | --repeat N [--interval-ms M]] [--paged [--limit N]]\n"
-                "                    [--stats] [--debug] OPERATION 'JSON'\n");
+                "                    [--process-timeout-s N] [--stats] [--debug] OPERATION 'JSON'\n");
 }
 
 int main(int argc, char **argv) {
@@ -247,6 +248,7 @@ int main(int argc, char **argv) {
                 { "interval-ms", required_argument, NULL, 'i' },
                 { "paged", no_argument, NULL, 'P' },
                 { "limit", required_argument, NULL, 'l' },
+                { "process-timeout-s", required_argument, NULL, 'X' },
                 { "stats", no_argument, NULL, 'S' },
                 { "debug", no_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
@@ -257,6 +259,7 @@ int main(int argc, char **argv) {
         struct kinesis_options ko = {};
         struct ctx x = { .repeat = 1 };
         bool stats = false;
+        uint64_t process_timeout_usec = 0;
         _cleanup_free_ char *region = NULL, *endpoint = NULL;
         sd_event *e = NULL;
         struct http_client *http = NULL;
@@ -282,6 +285,7 @@ int main(int argc, char **argv) {
                 case 'i': x.interval_usec = strtoull(optarg, NULL, 10) * USEC_PER_MSEC; break;
                 case 'P': x.paged = true; break;
                 case 'l': x.limit = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'X': process_timeout_usec = strtoull(optarg, NULL, 10) * USEC_PER_SEC; break;
                 case 'S': stats = true; break;
                 case 'd': log_set_max_level(LOG_DEBUG); break;
                 case 'h': usage(); return 0;
@@ -320,8 +324,13 @@ int main(int argc, char **argv) {
         r = sd_event_default(&e);
         if (r >= 0)
                 r = http_client_new(e, &ho, &http);
-        if (r >= 0)
-                r = creds_provider_new(e, http, &(struct creds_options){ .profile = profile }, &creds);
+        if (r >= 0) {
+                const struct creds_options co = {
+                        .profile = profile,
+                        .process_timeout_usec = process_timeout_usec,
+                };
+                r = creds_provider_new(e, http, &co, &creds);
+        }
         if (r >= 0)
                 r = kinesis_client_new(http, creds, region, endpoint, &ko, &x.kinesis);
         if (r < 0) {

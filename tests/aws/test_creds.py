@@ -181,6 +181,111 @@ def test_credential_process_stderr_escaped():
                 '\\x1b[2J".' in err, "its stderr quoted, escaped", err)
 
 
+BIG_PROC = r'''
+import sys
+sys.stdout.write("x" * (10 * 1024 * 1024))
+'''
+
+
+def test_credential_process_output_too_big():
+    """10 MB on stdout: the child can write it all (its end of the pipe
+    blocks as a pipe should) and the answer is refused for its size."""
+    script = write("big.py", BIG_PROC, 0o700)
+    cfg = write("config-big", "[profile big]\ncredential_process = %s %s\n" % (PY, script))
+    with FakeServer(S, "kinesis") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "big",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "more than 64 KiB" in err and "exit status" not in err, "too big, said so", err)
+        # One that never stops writing is refused as soon as it passed the
+        # cap, not read until the process timeout.
+        cfg = write("config-endless", "[profile endless]\ncredential_process = yes\n")
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "endless",
+                                      "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+        S.check(rc == 2 and "more than 64 KiB" in err and "did not finish" not in err, "endless, cut", err)
+        S.check(kin.requests() == [], "nothing sent")
+
+
+# Leaves a grandchild holding stdout open, then prints credentials and exits.
+GRANDCHILD_PROC = r'''
+import json, subprocess, sys
+g = subprocess.Popen(["sleep", "300"])  # inherits stdout and stderr
+open(sys.argv[1], "w").write(str(g.pid))
+print(json.dumps({"Version": 1, "AccessKeyId": "AKIDGRAND", "SecretAccessKey": "s"}), flush=True)
+'''
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_credential_process_grandchild():
+    """A grandchild that keeps stdout open neither holds kinesisd up to the
+    process timeout nor outlives the fetch: the child's process group is
+    ended when the child exits."""
+    script = write("grandchild.py", GRANDCHILD_PROC, 0o700)
+    pidfile = S.path("grandchild.pid")
+    cfg = write("config-grand", "[profile g]\ncredential_process = %s %s %s\n" % (PY, script, pidfile))
+    gpid = None
+    try:
+        with FakeServer(S, "kinesis") as kin:
+            rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "g",
+                                          "AWS_SHARED_CREDENTIALS_FILE": S.path("none")})
+            with open(pidfile) as f:
+                gpid = int(f.read())
+            S.check(rc == 0 and akids(kin) == ["AKIDGRAND"], "credentials used", err)
+            S.check("did not finish" not in err, "no wait for the grandchild's end of stdout", err)
+            # kinesis-call has exited; the grandchild must be gone too (the
+            # deadline only bounds a hang).
+            deadline = time.monotonic() + 30
+            while alive(gpid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            S.check(not alive(gpid), "the grandchild was ended with the child's process group")
+    finally:
+        if gpid and alive(gpid):
+            os.kill(gpid, 9)
+
+
+# Leaves a grandchild, then hangs without printing anything.
+HANGING_PROC = r'''
+import subprocess, sys, time
+g = subprocess.Popen(["sleep", "300"])
+open(sys.argv[1], "w").write("%d %d" % (g.pid, __import__("os").getpid()))
+time.sleep(300)
+'''
+
+
+def test_credential_process_timeout_ends_group():
+    """At the process timeout the child and everything it started are
+    ended, not the child alone."""
+    script = write("hanging.py", HANGING_PROC, 0o700)
+    pidfile = S.path("hanging.pids")
+    cfg = write("config-hang", "[profile h]\ncredential_process = %s %s %s\n" % (PY, script, pidfile))
+    pids = []
+    try:
+        with FakeServer(S, "kinesis") as kin:
+            rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "h",
+                                          "AWS_SHARED_CREDENTIALS_FILE": S.path("none")},
+                                    "--process-timeout-s", "2")
+            if os.path.exists(pidfile):
+                with open(pidfile) as f:
+                    pids = [int(x) for x in f.read().split()]
+            S.check(rc == 2 and "did not finish within 2 s" in err, "timed out", err)
+            S.check(len(pids) == 2, "the child started its grandchild", pids)
+            deadline = time.monotonic() + 30
+            while any(alive(p) for p in pids) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            S.check(not any(alive(p) for p in pids), "child and grandchild ended")
+    finally:
+        for p in pids:
+            if alive(p):
+                os.kill(p, 9)
+
+
 def test_missing_profile():
     with FakeServer(S, "kinesis") as kin:
         rc, out, err, _ = kcall(kin, {"AWS_PROFILE": "ghost", "AWS_CONFIG_FILE": S.path("none"),
@@ -262,6 +367,39 @@ def test_imds():
                 "IMDSv2 sequence", str(reqs))
 
 
+def test_imds_expired_credentials_backoff():
+    """Instance metadata handing out expired credentials: used (AWS decides),
+    warned about once, and not fetched again for every call."""
+    with FakeServer(S, "kinesis") as kin, \
+            FakeServer(S, "imds", "--akid", "AKIDIMDSOLD", "--lifetime", "-3600") as md:
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
+               "AWS_CONFIG_FILE": S.path("none"), "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, env, "--repeat", "16", "--interval-ms", "20")
+        S.check(rc == 0, "exit 0: the peer does not refuse them", err)
+        S.check(akids(kin) == ["AKIDIMDSOLD"] * 16, "signed with them", str(akids(kin)))
+        fetches = len([q for q in md.requests() if q["method"] == "PUT"])
+        # Before: a fetch (three requests) per call.
+        S.check(1 <= fetches <= 3, "%d fetches for 16 calls, want a few" % fetches, err)
+        warned = [l for l in err.splitlines() if "already expired" in l]
+        S.check(len(warned) == 1 and "the EC2 instance metadata service" in warned[0], "one warning", err)
+
+
+def test_imds_endpoint_refused():
+    """An instance metadata endpoint the URL policy refuses is an error that
+    says so, not a bare "Operation not permitted" (and is never reached)."""
+    with FakeServer(S, "kinesis") as kin:
+        base = {"AWS_EC2_METADATA_DISABLED": None, "AWS_CONFIG_FILE": S.path("none"),
+                "AWS_SHARED_CREDENTIALS_FILE": S.path("none")}
+        rc, out, err, _ = kcall(kin, dict(base, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://192.0.2.10/"))
+        S.check(rc == 2 and "AWS_EC2_METADATA_SERVICE_ENDPOINT" in err and "refused by the URL policy" in err
+                and "plain http://" in err, "plain http to a foreign host: said what happened", err)
+        rc, out, err, _ = kcall(kin, dict(base,
+                                          AWS_EC2_METADATA_SERVICE_ENDPOINT="http://u:pw-secret@127.0.0.1:1/"))
+        S.check(rc == 2 and "user information" in err and "pw-secret" not in err,
+                "user information: said, the password not shown", err)
+        S.check(kin.requests() == [], "nothing sent")
+
+
 def test_imds_disabled():
     with FakeServer(S, "kinesis") as kin, FakeServer(S, "imds", "--akid", "AKIDIMDS") as md:
         env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": md.url,
@@ -310,11 +448,32 @@ def test_expired_token_refreshes_and_retries_once():
         S.check(len(kin.requests()) == 2, "one retry", str(len(kin.requests())))
 
 
+def test_expired_credentials_refused_by_aws():
+    """Credentials that arrive expired and that AWS refuses: ten calls at
+    once each refresh once and report ExpiredTokenException, and the process
+    is not run again for each of them: their refreshes share a fetch that
+    waits for the backoff."""
+    cfg = write("config-refused", "[default]\ncredential_process = %s\n" % proc_command("c-refused", -3600))
+    with FakeServer(S, "kinesis", "--fail", "-1", "--with", "expired") as kin:
+        rc, out, err, _ = kcall(kin, {"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": S.path("none")},
+                                "--burst", "10", req='{"StreamName":"s{i}"}')
+        S.check(rc == 1 and "ExpiredTokenException" in err, "reported", err)
+        S.check(len(kin.requests()) == 20, "one retry per call", str(len(kin.requests())))
+        with open(S.path("c-refused")) as f:
+            runs = int(f.read())
+        # Before: a run for most refused answers (up to one per call).
+        S.check(2 <= runs <= 4, "credential_process ran %d times for 10 calls" % runs, err)
+        S.check(len([l for l in err.splitlines() if "already expired" in l]) == 1, "one warning", err)
+
+
 for t in (test_environment, test_shared_credentials_file, test_credentials_directory, test_dev_null_and_region_file_warning, test_config_file_profile_and_region,
           test_credential_process, test_credential_process_failure, test_credential_process_stderr_escaped,
+          test_credential_process_output_too_big, test_credential_process_grandchild,
+          test_credential_process_timeout_ends_group,
           test_missing_profile,
           test_insecure_file_warning, test_container_full_uri_token, test_container_full_uri_refused,
-          test_imds, test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
-          test_expired_token_refreshes_and_retries_once):
+          test_imds, test_imds_expired_credentials_backoff, test_imds_endpoint_refused,
+          test_imds_disabled, test_chain_order, test_expiring_credentials_refreshed,
+          test_expired_token_refreshes_and_retries_once, test_expired_credentials_refused_by_aws):
     S.run(t)
 sys.exit(S.summary())
