@@ -27,6 +27,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ import traceback
 from kinesisd_test import mock, ports
 from kinesisd_test.checks import Failed, sanitizer_report
 from kinesisd_test.environment import FAKE_SECRET_KEY, clean_env
-from kinesisd_test.process import text
+from kinesisd_test.process import text, wait_exit
 
 # The aws: section of a test's configuration; Test.write() fills it in.
 AWS_HEAD = "aws:\n  region: {region}\n  endpoint: {endpoint}\n"
@@ -115,6 +116,14 @@ class Test:
         exit code happens to be the one expected."""
         report = sanitizer_report(text)
         self.check(report is None, "%s: sanitizer report" % what, report)
+
+    def terminate(self, p, log, timeout=30):
+        """SIGTERM to a daemon started by spawn(): it exits 0 within timeout,
+        and its log (stderr_path) holds no sanitizer report."""
+        p.send_signal(signal.SIGTERM)
+        self.check(wait_exit(p, timeout) == 0, "exit 0 on SIGTERM")
+        with open(log, errors="replace") as f:
+            self.check_sanitizers(f.read(), "daemon")
 
     def once(self, config, state, *extra, expect=0, timeout=50):
         rc, out, err, secs = self.daemon("-c", config, "--state-dir", state, "--once",

@@ -300,10 +300,7 @@ def test_replaced_dir():
             text = f.read()
         T.check(text.count("The state directory %s was removed or replaced" % state) >= 3,
                 "the log says so each time")
-        p.send_signal(signal.SIGTERM)
-        T.check(wait_exit(p, WAIT) == 0, "exit 0 on SIGTERM")
-        with open(log) as f:
-            T.check_sanitizers(f.read(), "daemon")
+        T.terminate(p, log, WAIT)
     finally:
         kill(p)
         h.close()

@@ -31,7 +31,7 @@ import sys
 
 from daemonlib import Test
 from kinesisd_test.notify import NotifySocket
-from kinesisd_test.process import kill, wait_exit, wait_for
+from kinesisd_test.process import kill, wait_for
 
 if os.geteuid() != 0:
     print("SKIP: not root: directories of another owner cannot be made")
@@ -199,10 +199,7 @@ def test_reload_refused():
         p.send_signal(signal.SIGHUP)
         h.wait_for(lambda kv: kv.get("READY") == "1", WAIT, "READY=1 after the reload", n0)
         T.check(wait_for(lambda: exported(bad), WAIT), "fixed, a reload moves there")
-        p.send_signal(signal.SIGTERM)
-        T.check(wait_exit(p, WAIT) == 0, "exit 0 on SIGTERM")
-        with open(log) as f:
-            T.check_sanitizers(f.read(), "daemon")
+        T.terminate(p, log, WAIT)
     finally:
         kill(p)
         h.close()
@@ -241,10 +238,7 @@ def test_replaced_refused():
         # Fixed: the daemon retries on its own and writes every file.
         os.chmod(state, 0o755)
         T.check(wait_for(lambda: exported(state), WAIT), "fixed, every file is written again")
-        p.send_signal(signal.SIGTERM)
-        T.check(wait_exit(p, WAIT) == 0, "exit 0 on SIGTERM")
-        with open(log) as f:
-            T.check_sanitizers(f.read(), "daemon")
+        T.terminate(p, log, WAIT)
     finally:
         kill(p)
         h.close()
