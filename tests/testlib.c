@@ -1,6 +1,8 @@
 #include "testlib.h"
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -73,4 +75,19 @@ char *test_temp_dir(const char *name) {
                 abort();
         }
         return d;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        if (remove(path) < 0)
+                fprintf(stderr, "could not remove %s: %m\n", path);
+        return 0;
+}
+
+void test_temp_dir_done(const char *dir) {
+        if (getenv("KINESISD_TEST_KEEP")) {
+                fprintf(stderr, "kept %s\n", dir);
+                return;
+        }
+        /* Depth first, never following a symbolic link out of the tree. */
+        (void) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

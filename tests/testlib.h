@@ -45,6 +45,8 @@ extern unsigned test_checks;
 /* A new directory under $TMPDIR (or /tmp), with the umask set to 077 so
  * that every mode the test checks is the code's own, not the umask's. */
 char *test_temp_dir(const char *name);
+/* Remove it and all below (KINESISD_TEST_KEEP set: keep it, and say where). */
+void test_temp_dir_done(const char *dir);
 char *test_path_join(const char *a, const char *b);          /* malloc'd "a/b" */
 char *test_new_dir(const char *base, const char *name);      /* mkdir base/name 0755 */
 int test_open_dir(const char *dir);                          /* O_DIRECTORY fd */

@@ -45,12 +45,6 @@ static bool exists(const char *dir, const char *name) {
         return lstat_at(dir, name, &st);
 }
 
-static void rm_rf(const char *path) {
-        _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "rm -rf -- '%s'", path) < 0 || system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", path);
-}
-
 /* ---- counting ----------------------------------------------------------- */
 
 static void test_limits(void) {
@@ -698,9 +692,6 @@ int main(void) {
         test_future_file();
         test_parse_direct();
 
-        if (!getenv("KINESISD_TEST_KEEP"))
-                rm_rf(base_dir);
-        else
-                fprintf(stderr, "kept %s\n", base_dir);
+        test_temp_dir_done(base_dir);
         return test_summary("test-budget");
 }

@@ -70,12 +70,6 @@ static unsigned count_entries(const char *dir, const char *prefix) {
         return n;
 }
 
-static void rm_rf(const char *path) {
-        _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "rm -rf -- '%s'", path) < 0 || system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", path);
-}
-
 /* ---- atomic_file_write ---------------------------------------------- * */
 
 static void test_write_atomic(void) {
@@ -1222,9 +1216,6 @@ int main(void) {
         test_stale_temps();
         test_read_previous();
 
-        if (!getenv("KINESISD_TEST_KEEP"))
-                rm_rf(base_dir);
-        else
-                fprintf(stderr, "kept %s\n", base_dir);
+        test_temp_dir_done(base_dir);
         return test_summary("test-state");
 }
