@@ -104,7 +104,8 @@ int kinesis_call(struct kinesis_client *c, const char *operation, json_object *r
 struct kinesis_call *kinesis_call_cancel(struct kinesis_call *call);
 /* Asked each time an attempt of the call has waited its turn in the pacer
  * and is about to go out: false withdraws it, and the callback gets error
- * -ECANCELED, with nothing sent. For a change that must not be made any
+ * -ECANCELED with that attempt unsent (an earlier attempt of the call, one
+ * retried after a 5xx, was sent). For a change that must not be made any
  * more once its turn comes (a creation while the account is full). */
 typedef bool (*kinesis_gate_t)(void *userdata);
 void kinesis_call_set_gate(struct kinesis_call *call, kinesis_gate_t gate, void *userdata);

@@ -793,7 +793,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         r->ops->call_finished(r->owner);
         if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
                 /* Withdrawn by create_may_go(): a hold began while it waited
-                 * for its turn. Nothing was sent; back in line. */
+                 * for its turn. Back in line; if an earlier attempt (a 5xx
+                 * retried) did create it, the next try finds it there. */
                 log_fields(LOG_DEBUG, fields_of(r),
                            "Stream %s: CreateStream withdrawn before it went out (the account is full); "
                            "back in line.", r->decl->name);
