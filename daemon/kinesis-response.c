@@ -35,11 +35,8 @@ void kinesis_tags_free(struct stream_tag *t, size_t n) {
 }
 
 void kinesis_consumers_free(struct stream_consumer_obs *c, size_t n) {
-        for (size_t i = 0; c && i < n; i++) {
-                free(c[i].name);
-                free(c[i].arn);
-                free(c[i].status);
-        }
+        for (size_t i = 0; c && i < n; i++)
+                stream_consumer_obs_done(&c[i]);
         free(c);
 }
 
@@ -247,9 +244,7 @@ static int parse_consumer_obj(const json_object *o, struct stream_consumer_obs *
         if (!name || !arn)
                 return -EBADMSG;
         if (dup_opt(name, &c.name) < 0 || dup_opt(arn, &c.arn) < 0 || dup_opt(status, &c.status) < 0) {
-                free(c.name);
-                free(c.arn);
-                free(c.status);
+                stream_consumer_obs_done(&c);
                 return -ENOMEM;
         }
         *ret = c;

@@ -325,6 +325,30 @@ static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         return false;
 }
 
+/* Put c (taken: cleared) in place of the observed consumer of its name;
+ * if there is none, add it when add, else leave c as it is and say false. */
+static bool consumer_store(struct reconciler *r, struct stream_consumer_obs *c, bool add) {
+        struct stream_consumer_obs *grown;
+
+        for (size_t i = 0; i < r->obs.n_consumers; i++)
+                if (streq(r->obs.consumers[i].name, c->name)) {
+                        stream_consumer_obs_done(&r->obs.consumers[i]);
+                        r->obs.consumers[i] = *c;
+                        *c = (struct stream_consumer_obs){};
+                        return true;
+                }
+        if (!add)
+                return false;
+        grown = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *grown);
+        if (!grown)
+                return false;
+        r->obs.consumers = grown;
+        r->obs.consumers[r->obs.n_consumers++] = *c;
+        r->obs.consumer_count++;
+        *c = (struct stream_consumer_obs){};
+        return true;
+}
+
 /* A consumer we declared that AWS shows CREATING, or NULL. */
 static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
         for (size_t j = 0; j < r->obs.n_consumers; j++) {
@@ -380,7 +404,7 @@ static void list_consumers(struct reconciler *r) {
 
 static void on_consumer(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
-        struct stream_consumer_obs got = {}, *had;
+        struct stream_consumer_obs got = {};
 
         r->call = NULL;
         r->ops->call_finished(r->owner);
@@ -397,29 +421,17 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
                 return;
         }
         if (kinesis_parse_consumer(res->body, &got) < 0 || !got.status) {
-                free(got.name);
-                free(got.arn);
-                free(got.status);
+                stream_consumer_obs_done(&got);
                 fail(r, false, NULL, "DescribeStreamConsumer: unexpected answer");
                 return;
         }
-        had = NULL;
-        for (size_t j = 0; j < r->obs.n_consumers; j++)
-                if (streq(r->obs.consumers[j].name, got.name))
-                        had = &r->obs.consumers[j];
-        if (!had) {
+        if (!consumer_store(r, &got, false)) {
                 /* Not the one we asked about: list them all. */
-                free(got.name);
-                free(got.arn);
-                free(got.status);
+                stream_consumer_obs_done(&got);
                 r->consumers_fresh = false;
                 list_consumers(r);
                 return;
         }
-        free(had->name);
-        free(had->arn);
-        free(had->status);
-        *had = got;
         consumers_settled(r);
         r->ops->changed(r, r->owner);
         go_plan(r);
@@ -752,33 +764,14 @@ static void record_change(struct reconciler *r, const struct action *a) {
 /* RegisterStreamConsumer answered with the consumer (CREATING): take it
  * into what we know of the stream. False when the answer does not say. */
 static bool consumer_registered(struct reconciler *r, const struct kinesis_result *res) {
-        struct stream_consumer_obs c = {}, *slot = NULL, *grown = NULL;
+        struct stream_consumer_obs c = {};
 
         if (!r->obs.consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
                 return false;
-        for (size_t i = 0; i < r->obs.n_consumers; i++)
-                if (streq(r->obs.consumers[i].name, c.name))
-                        slot = &r->obs.consumers[i];
-        if (!slot && c.status) {
-                grown = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *grown);
-                if (grown)
-                        r->obs.consumers = grown;
-        }
-        if (!c.status || (!slot && !grown)) {
-                free(c.name);
-                free(c.arn);
-                free(c.status);
+        if (!c.status || !consumer_store(r, &c, true)) {
+                stream_consumer_obs_done(&c);
                 return false;
         }
-        if (slot) {
-                free(slot->name);
-                free(slot->arn);
-                free(slot->status);
-        } else {
-                slot = &r->obs.consumers[r->obs.n_consumers++];
-                r->obs.consumer_count++;
-        }
-        *slot = c;
         r->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->ops->changed(r, r->owner);
         return true;

@@ -76,6 +76,13 @@ enum stream_status stream_status_from_string(const char *s) {
         return STREAM_STATUS_UNKNOWN;
 }
 
+void stream_consumer_obs_done(struct stream_consumer_obs *c) {
+        free(c->name);
+        free(c->arn);
+        free(c->status);
+        *c = (struct stream_consumer_obs){};
+}
+
 void stream_obs_done(struct stream_obs *o) {
         if (!o)
                 return;
@@ -83,11 +90,8 @@ void stream_obs_done(struct stream_obs *o) {
         free(o->arn);
         free(o->kms_key);
         stream_tags_free(o->tags, o->n_tags);
-        for (size_t i = 0; i < o->n_consumers; i++) {
-                free(o->consumers[i].name);
-                free(o->consumers[i].arn);
-                free(o->consumers[i].status);
-        }
+        for (size_t i = 0; i < o->n_consumers; i++)
+                stream_consumer_obs_done(&o->consumers[i]);
         free(o->consumers);
         *o = (struct stream_obs){};
 }

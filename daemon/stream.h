@@ -130,3 +130,5 @@ struct stream_obs {
 };
 
 void stream_obs_done(struct stream_obs *o);
+/* Free what c holds and clear it. */
+void stream_consumer_obs_done(struct stream_consumer_obs *c);
