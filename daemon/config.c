@@ -40,6 +40,7 @@
 
 #include "config-diag.h"
 #include "config-glob.h"
+#include "config-policy.h"
 #include "config-internal.h"
 #include "config-value.h"
 #include "config-yaml.h"
@@ -121,6 +122,7 @@ enum {
         SK_MAX_RECORD_SIZE_KIB,
         SK_TAGS,
         SK_CONSUMERS,
+        SK_RESOURCE_POLICY,
         SK_MANAGE,
         _SK_MAX,
 };
@@ -223,6 +225,8 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_TAGS] = { .name = "tags" },
         /* Offset 0: value_consumers() fills consumers and n_consumers together. */
         [SK_CONSUMERS] = { .name = "consumers", .parse = value_consumers, .offset = 0 },
+        /* Offset 0: it fills three fields of struct stream_decl. */
+        [SK_RESOURCE_POLICY] = { .name = "resource_policy", .parse = value_resource_policy, .offset = 0 },
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
 };
@@ -309,6 +313,11 @@ static void walk_defaults(const struct walk *w, const struct node *v, struct slo
                 walk_error(w, slots[SK_NAME].key,
                            "name: cannot be set in defaults (each stream names itself)");
                 slots[SK_NAME] = (struct slot) {};
+        }
+        if (slots[SK_RESOURCE_POLICY].key) {
+                walk_error(w, slots[SK_RESOURCE_POLICY].key,
+                           "resource_policy: cannot be set in defaults (a policy names its own stream)");
+                slots[SK_RESOURCE_POLICY] = (struct slot) {};
         }
 
         stream_decl_init(&scratch);

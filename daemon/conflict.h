@@ -27,6 +27,7 @@ enum stream_setting {
         SETTING_MAX_RECORD_SIZE,
         SETTING_TAGS,
         SETTING_CONSUMERS,
+        SETTING_RESOURCE_POLICY,
         _SETTING_MAX,
 };
 /* "mode", "shards", "retention", ... (as the configuration names them). */

@@ -198,6 +198,16 @@ json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
         return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
 }
 
+/* GetResourcePolicy, DeleteResourcePolicy: the stream's or consumer's ARN. */
+json_object *kinesis_req_resource(const char *arn) {
+        return obj_with("ResourceARN", arn);
+}
+
+json_object *kinesis_req_put_resource_policy(const char *arn, const char *policy) {
+        json_object *o = obj_with("ResourceARN", arn);
+        return o ? finish(o, add_str(o, "Policy", policy)) : NULL;
+}
+
 json_object *kinesis_req_describe_stream_summary(const char *name) {
         return obj_with("StreamName", name);
 }

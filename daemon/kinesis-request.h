@@ -28,6 +28,9 @@ json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *
 json_object *kinesis_req_register_consumer(const char *arn, const char *consumer);
 json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer);
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib);
+/* {"ResourceARN": arn}: GetResourcePolicy, DeleteResourcePolicy. */
+json_object *kinesis_req_resource(const char *arn);
+json_object *kinesis_req_put_resource_policy(const char *arn, const char *policy);
 json_object *kinesis_req_describe_stream_summary(const char *name);
 json_object *kinesis_req_list_streams(unsigned limit, const char *next_token,
                                       const char *exclusive_start_name);

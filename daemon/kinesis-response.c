@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-util.h"
 #include "kinesis-request.h"
+#include "policy.h"
 #include "util.h"
 
 /* Names, ARNs and tags are all far below this; longer is not an answer we trust. */
@@ -295,4 +297,25 @@ int kinesis_parse_describe_limits(const json_object *body, struct kinesis_limits
         (void) get_uint(body, "OnDemandStreamCountLimit", &l.on_demand_stream_count_limit);
         *ret = l;
         return 0;
+}
+
+int kinesis_parse_resource_policy(const json_object *body, char **ret) {
+        json_object *v = get(body, "Policy", json_type_string);
+        _cleanup_json_ json_object *doc = NULL;
+        const char *text;
+        size_t len;
+
+        *ret = NULL;
+        if (!v)
+                return body && json_object_is_type(body, json_type_object) ? 0 : -EBADMSG;
+        text = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+        if (len > 4 * POLICY_MAX_BYTES)
+                return -EBADMSG;
+        doc = policy_parse(text, len);
+        if (!doc || !json_object_is_type(doc, json_type_object))
+                return -EBADMSG;
+        if (json_object_object_length(doc) == 0)
+                return 0; /* "{}": no policy */
+        return policy_normalize(doc, ret);
 }

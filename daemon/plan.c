@@ -23,7 +23,8 @@
  *   5. RemoveTagsFromStream before AddTagsToStream: a stream holds at most 50
  *      tags, so removing undeclared keys first lets a full set be replaced
  *      without crossing that limit.
- *   6. RegisterStreamConsumer last: it needs the stream's ARN (known once
+ *   6. PutResourcePolicy / DeleteResourcePolicy: it needs the stream's ARN.
+ *   7. RegisterStreamConsumer last: it needs the stream's ARN (known once
  *      CreateStream has run) and nothing above depends on consumers.
  * The caller waits for the stream to be ACTIVE between calls that put it into
  * UPDATING; the planner only orders them.
@@ -31,7 +32,7 @@
  * Summary phrases (joined with "; ", in the action order above):
  *   create: 2 shards, provisioned, retention 24h[, encryption KEY]
  *           [, metrics A,B | metrics ALL][, max record size N KiB][, tags N]
- *           [, consumers N]                (on-demand: "create: on-demand, ...")
+ *           [, resource policy][, consumers N]  (on-demand: "create: on-demand, ...")
  *   mode ON_DEMAND -> PROVISIONED          (reported only: "exists as ON_DEMAND")
  *   shards 4 -> 16 (steps 8, 16)           ("(steps ...)" only with more than one
  *                                           call, and only when acting)
@@ -44,6 +45,7 @@
  *   metrics +A,B -C                        (a full set of seven is written ALL)
  *   max record size 1024 KiB -> 2048 KiB
  *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
+ *   resource policy none -> declared, differs -> declared, -> none
  *   consumers +2
  *   in sync
  * A stream being deleted is planned as a missing one, its summary starting
@@ -79,6 +81,8 @@ static const char *const action_type_table[_ACTION_TYPE_MAX] = {
         [ACTION_REMOVE_TAGS] = "RemoveTagsFromStream",
         [ACTION_REGISTER_CONSUMER] = "RegisterStreamConsumer",
         [ACTION_UPDATE_MAX_RECORD_SIZE] = "UpdateMaxRecordSize",
+        [ACTION_PUT_RESOURCE_POLICY] = "PutResourcePolicy",
+        [ACTION_DELETE_RESOURCE_POLICY] = "DeleteResourcePolicy",
 };
 
 const char *action_type_to_string(enum action_type t) {
@@ -178,6 +182,7 @@ static void action_done(struct action *a) {
         }
         free(a->tags);
         free(a->consumer);
+        free(a->policy);
 }
 
 static void builder_done(struct builder *b) {
@@ -374,6 +379,11 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
          * tags at 50); the rest follow in AddTags calls. */
         if (n_tags > n_create_tags)
                 builder_push_tags(b, ACTION_ADD_TAGS, tags + n_create_tags, n_tags - n_create_tags);
+        if (decl->resource_policy) {
+                a = builder_push(b, ACTION_PUT_RESOURCE_POLICY);
+                if (a)
+                        a->policy = builder_strdup(b, decl->resource_policy);
+        }
         for (size_t i = 0; i < decl->n_consumers; i++) {
                 a = builder_push(b, ACTION_REGISTER_CONSUMER);
                 if (a)
@@ -398,6 +408,8 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 sbuf_printf(&b->summary, ", max record size %u KiB", decl->max_record_size_kib);
         if (n_tags > 0)
                 sbuf_printf(&b->summary, ", tags %zu", n_tags);
+        if (decl->resource_policy)
+                sbuf_printf(&b->summary, ", resource policy");
         if (decl->n_consumers > 0)
                 sbuf_printf(&b->summary, ", consumers %zu", decl->n_consumers);
 }
@@ -633,6 +645,28 @@ static void plan_tags(const struct stream_decl *decl, const struct stream_obs *o
                 sbuf_printf(&b->summary, " -%zu", n_del);
 }
 
+/* Policies are compared in their normal form (policy.h), and only once
+ * GetResourcePolicy was read: an equal policy is never sent again. */
+static void plan_resource_policy(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                 struct builder *b) {
+        struct action *a;
+
+        if (!decl->resource_policy_declared || !obs->policy_known ||
+            streq_ptr(decl->resource_policy_norm, obs->resource_policy))
+                return;
+        if (act) {
+                a = builder_push(b, decl->resource_policy ? ACTION_PUT_RESOURCE_POLICY
+                                                          : ACTION_DELETE_RESOURCE_POLICY);
+                if (a && decl->resource_policy)
+                        a->policy = builder_strdup(b, decl->resource_policy);
+        }
+        sbuf_item(&b->summary);
+        if (!decl->resource_policy)
+                sbuf_printf(&b->summary, "resource policy -> none");
+        else
+                sbuf_printf(&b->summary, "resource policy %s -> declared", obs->resource_policy ? "differs" : "none");
+}
+
 /* Register what is missing; never deregister what was not declared: someone
  * else may be reading through it. */
 static void plan_consumers(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
@@ -731,6 +765,9 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
         setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_TAGS, act, hold, &m);
         plan_tags(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_RESOURCE_POLICY, act, hold, &m);
+        plan_resource_policy(decl, obs, a, b);
         setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_CONSUMERS, act, hold, &m);
         plan_consumers(decl, obs, a, b);

@@ -33,6 +33,8 @@ enum action_type {
         ACTION_REMOVE_TAGS,
         ACTION_REGISTER_CONSUMER,
         ACTION_UPDATE_MAX_RECORD_SIZE,
+        ACTION_PUT_RESOURCE_POLICY,
+        ACTION_DELETE_RESOURCE_POLICY,
         _ACTION_TYPE_MAX,
 };
 /* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
@@ -56,6 +58,7 @@ struct action {
         char *consumer;              /* REGISTER_CONSUMER */
         unsigned max_record_size_kib; /* CREATE_STREAM: MaxRecordSizeInKiB; 0: leave it out
                                          (AWS's default) */
+        char *policy;                /* PUT_RESOURCE_POLICY: the JSON document */
 };
 
 enum plan_verdict {

@@ -51,6 +51,12 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
         case ACTION_UPDATE_MAX_RECORD_SIZE:
                 snprintf(buf, n, "max record size %u KiB", a->value);
                 break;
+        case ACTION_PUT_RESOURCE_POLICY:
+                snprintf(buf, n, "resource policy set");
+                break;
+        case ACTION_DELETE_RESOURCE_POLICY:
+                snprintf(buf, n, "resource policy removed");
+                break;
         default:
                 snprintf(buf, n, "%s", action_type_to_string(a->type));
         }
@@ -83,6 +89,10 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
                 return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
         case ACTION_UPDATE_MAX_RECORD_SIZE:
                 return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
+        case ACTION_PUT_RESOURCE_POLICY:
+                return arn ? kinesis_req_put_resource_policy(arn, a->policy) : NULL;
+        case ACTION_DELETE_RESOURCE_POLICY:
+                return arn ? kinesis_req_resource(arn) : NULL;
         default:
                 return NULL;
         }

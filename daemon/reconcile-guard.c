@@ -37,6 +37,7 @@ static uint64_t action_key(const struct action *a) {
         h = fnv(h, v, sizeof v);
         h = fnv_str(h, a->kms_key);
         h = fnv_str(h, a->consumer);
+        h = fnv_str(h, a->policy);
         for (size_t i = 0; i < a->n_tags; i++) {
                 h = fnv_str(h, a->tags[i].key);
                 h = fnv_str(h, a->tags[i].value);
@@ -157,6 +158,9 @@ enum stream_setting guard_action_setting(enum action_type t) {
                 return SETTING_TAGS;
         case ACTION_REGISTER_CONSUMER:
                 return SETTING_CONSUMERS;
+        case ACTION_PUT_RESOURCE_POLICY:
+        case ACTION_DELETE_RESOURCE_POLICY:
+                return SETTING_RESOURCE_POLICY;
         default:
                 return _SETTING_MAX; /* CreateStream: no one setting */
         }
@@ -255,6 +259,10 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
         case SETTING_TAGS:
                 tags_text(decl, obs, buf, n);
                 break;
+        case SETTING_RESOURCE_POLICY:
+                snprintf(buf, n, "the resource policy was %s after kinesisd set it",
+                         obs->resource_policy ? "changed" : "removed");
+                break;
         default:
                 snprintf(buf, n, "%s were changed back after kinesisd set them",
                          strna(stream_setting_to_string(s)));
@@ -321,6 +329,9 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
                 return tags_equal(a, b);
         case SETTING_CONSUMERS:
                 return consumers_equal(a, b);
+        case SETTING_RESOURCE_POLICY:
+                return a->resource_policy_declared == b->resource_policy_declared &&
+                       streq_ptr(a->resource_policy_norm, b->resource_policy_norm);
         default:
                 return true;
         }

@@ -12,6 +12,7 @@ enum reconcile_phase {
         PHASE_IDLE,
         PHASE_DESCRIBE,
         PHASE_LIST_TAGS,
+        PHASE_GET_POLICY,
         PHASE_LIST_CONSUMERS,
         PHASE_WAIT_SLOT,
         PHASE_ACT,
@@ -72,6 +73,7 @@ struct reconciler {
          * allows 5 times a second per account. */
         bool tags_fresh;
         bool consumers_fresh;    /* likewise the consumers, until we register one */
+        bool policy_fresh;       /* likewise the resource policy, until we change it */
         unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
         bool poll_consumers;     /* the poll timer lists consumers, not the stream */
         bool consumer_turn;      /* handed a consumer slot: act() registers without queueing */

@@ -454,8 +454,12 @@ static void poll_consumer(struct reconciler *r) {
             kinesis_req_describe_consumer(r->obs.arn, c->name), on_consumer);
 }
 
+static void get_policy(struct reconciler *r);
+
 static void after_observe(struct reconciler *r) {
-        if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
+        if (r->decl->resource_policy_declared && r->obs.arn && !(r->obs.policy_known && r->policy_fresh))
+                get_policy(r);
+        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
         else
                 go_plan(r);
@@ -485,6 +489,37 @@ static void list_tags(struct reconciler *r) {
                 r->ops->call_finished(r->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
         }
+}
+
+static void on_policy(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        char *policy = NULL;
+        int k;
+
+        /* AWS answers a stream without a policy with an empty one; some
+         * endpoints with ResourceNotFoundException instead (a stream that
+         * is really gone shows at the next DescribeStreamSummary). */
+        if (error_is(res, "ResourceNotFoundException")) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+        } else if (!listing_ok(r, res))
+                return;
+        else {
+                k = kinesis_parse_resource_policy(res->body, &policy);
+                if (k < 0) {
+                        fail(r, false, NULL, "GetResourcePolicy: unexpected answer: %s", strerror(-k));
+                        return;
+                }
+        }
+        free(r->obs.resource_policy);
+        r->obs.resource_policy = policy;
+        r->obs.policy_known = true;
+        r->policy_fresh = true;
+        after_observe(r);
+}
+
+static void get_policy(struct reconciler *r) {
+        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs.arn), on_policy);
 }
 
 /* Forget everything AWS told us about the stream (it is gone), keeping the
@@ -537,6 +572,8 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         o.consumers = TAKE_PTR(r->obs.consumers);
         o.n_consumers = r->obs.n_consumers;
         o.consumers_known = r->obs.consumers_known;
+        o.resource_policy = TAKE_PTR(r->obs.resource_policy);
+        o.policy_known = r->obs.policy_known;
         r->obs.n_tags = r->obs.n_consumers = 0;
         bool changed = !streq_ptr(o.arn, r->obs.arn) || o.status != r->obs.status ||
                        o.mode != r->obs.mode || o.open_shards != r->obs.open_shards ||
@@ -818,6 +855,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         consumer_registered_ok(r->region);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
                         r->tags_fresh = false;
+                if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
+                        r->policy_fresh = false;
                 if (a->type == ACTION_REGISTER_CONSUMER && consumer_registered(r, res)) {
                         /* The answer says what a listing would: no need for one
                          * before the consumer can be ACTIVE. */
@@ -1023,7 +1062,7 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->terminal = false;
         r->actions_this_pass = 0;
         r->drift_left = false;
-        r->tags_fresh = r->consumers_fresh = false;
+        r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = r->created_usec = r->registered_usec = 0;

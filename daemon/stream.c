@@ -51,6 +51,8 @@ void stream_decl_done(struct stream_decl *d) {
         for (size_t i = 0; i < d->n_consumers; i++)
                 free(d->consumers[i]);
         free(d->consumers);
+        free(d->resource_policy);
+        free(d->resource_policy_norm);
         free(d->file);
         *d = (struct stream_decl) {};
 }
@@ -89,6 +91,7 @@ void stream_obs_done(struct stream_obs *o) {
         free(o->name);
         free(o->arn);
         free(o->kms_key);
+        free(o->resource_policy);
         stream_tags_free(o->tags, o->n_tags);
         for (size_t i = 0; i < o->n_consumers; i++)
                 stream_consumer_obs_done(&o->consumers[i]);

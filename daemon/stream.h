@@ -66,6 +66,12 @@ struct stream_decl {
         bool tags_declared;           /* false: leave the stream's tags alone */
         char **consumers;             /* sorted, unique */
         size_t n_consumers;
+        /* resource_policy: not declared (leave it alone), none (remove it:
+         * both strings NULL), or a policy: the JSON to send and its normal
+         * form (policy.h) to compare with what AWS reports. */
+        bool resource_policy_declared;
+        char *resource_policy;
+        char *resource_policy_norm;
         enum manage_mode manage;
 
         /* Where it was declared, for messages. */
@@ -116,6 +122,9 @@ struct stream_obs {
         bool tags_known;              /* ListTagsForStream was read */
         struct stream_tag *tags;      /* sorted by key */
         size_t n_tags;
+
+        bool policy_known;            /* GetResourcePolicy was read */
+        char *resource_policy;        /* its normal form (policy.h); NULL: none */
 
         bool consumers_known;         /* ListStreamConsumers was read */
         struct stream_consumer_obs *consumers; /* sorted by name */

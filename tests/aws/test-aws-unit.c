@@ -659,6 +659,9 @@ static void test_builders(void) {
         check_json(kinesis_req_list_consumers("arn:x", 5, "t"),
                    "{\"StreamARN\":\"arn:x\",\"MaxResults\":5,\"NextToken\":\"t\"}");
         check_json(kinesis_req_describe_limits(), "{}");
+        check_json(kinesis_req_resource("arn:x"), "{\"ResourceARN\":\"arn:x\"}");
+        check_json(kinesis_req_put_resource_policy("arn:x", "{\"Version\":\"1\"}"),
+                   "{\"ResourceARN\":\"arn:x\",\"Policy\":\"{\\\"Version\\\":\\\"1\\\"}\"}");
         CHECK(kinesis_req_retention(NULL, 24) == NULL);
 
         CHECK(kinesis_operation_rate("DescribeStreamSummary", &per_stream) == 20 && !per_stream);
@@ -795,6 +798,42 @@ static void test_parsers(void) {
         CHECK_INTEQ(stream_status_from_string(NULL), STREAM_STATUS_UNKNOWN);
 }
 
+/* GetResourcePolicy: no policy reads as NULL however it is said; policies
+ * that differ only in form read the same. */
+static void test_policy_parse(void) {
+        static const char *const none[] = { "{}", "{\"Policy\":\"{}\"}", "{\"Policy\":\" { } \"}" };
+        static const char *const bad[] = { "{\"Policy\":\"[1]\"}", "{\"Policy\":\"{\\\"a\\\":\"}",
+                                           "{\"Policy\":\"{} x\"}", "[]" };
+        json_object *b1 = json_tokener_parse(
+                "{\"Policy\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{\\\"Effect\\\":"
+                "\\\"Allow\\\",\\\"Action\\\":[\\\"kinesis:GetRecords\\\"]}]}\"}");
+        json_object *b2 = json_tokener_parse(
+                "{\"Policy\":\"{ \\\"Statement\\\": {\\\"Action\\\": \\\"kinesis:GetRecords\\\", "
+                "\\\"Effect\\\": \\\"Allow\\\"},\\n \\\"Version\\\": \\\"2012-10-17\\\" }\"}");
+        char *p1 = NULL, *p2 = NULL, *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(none); i++) {
+                json_object *b = json_tokener_parse(none[i]);
+                p = (char *)"unset";
+                CHECK(b && kinesis_parse_resource_policy(b, &p) == 0 && p == NULL);
+                json_object_put(b);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_object *b = json_tokener_parse(bad[i]);
+                CHECK(b && kinesis_parse_resource_policy(b, &p) == -EBADMSG && p == NULL);
+                json_object_put(b);
+        }
+        CHECK(kinesis_parse_resource_policy(b1, &p1) == 0 && p1);
+        CHECK(kinesis_parse_resource_policy(b2, &p2) == 0 && p2);
+        CHECK_STREQ(p1, "{\"Statement\":{\"Action\":\"kinesis:GetRecords\",\"Effect\":\"Allow\"},"
+                        "\"Version\":\"2012-10-17\"}");
+        CHECK_STREQ(p1, p2);
+        free(p1);
+        free(p2);
+        json_object_put(b1);
+        json_object_put(b2);
+}
+
 int main(void) {
         test_throttle_codes();
         test_classify();
@@ -813,5 +852,6 @@ int main(void) {
         test_resolution();
         test_builders();
         test_parsers();
+        test_policy_parse();
         return test_summary("aws-unit");
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "policy.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct decl_spec {
         unsigned maxrec;
         const char *tags;       /* NULL: none declared; "k=v,k2=v2"; "@N": t00=v .. */
         const char *consumers;  /* NULL or "a,b" */
+        const char *policy;     /* NULL: not declared; "none"; or a JSON document */
         enum manage_mode manage;
 };
 
@@ -46,6 +48,7 @@ struct obs_spec {
         unsigned maxrec;
         const char *tags;       /* NULL: not known (ListTagsForStream not read) */
         const char *consumers;  /* NULL: not known */
+        const char *policy;     /* NULL: not known (GetResourcePolicy not read); "": none; JSON */
         unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
@@ -121,6 +124,19 @@ static char **parse_list(const char *spec, size_t *ret_n) {
         return v;
 }
 
+/* The normal form of a JSON policy, as the loader and the answer parser keep it. */
+static char *normal_policy(const char *text) {
+        json_object *doc = policy_parse(text, strlen(text));
+        char *n = NULL;
+
+        if (!doc || policy_normalize(doc, &n) < 0) {
+                fprintf(stderr, "bad test policy: %s\n", text);
+                exit(EXIT_FAILURE);
+        }
+        json_object_put(doc);
+        return n;
+}
+
 static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
         *d = (struct stream_decl) {
                 .name = xstrdup("orders"),
@@ -141,6 +157,13 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 parse_tags(s->tags, &d->tags, &d->n_tags);
         if (s->consumers)
                 d->consumers = parse_list(s->consumers, &d->n_consumers);
+        if (s->policy) {
+                d->resource_policy_declared = true;
+                if (!streq(s->policy, "none")) {
+                        d->resource_policy = xstrdup(s->policy);
+                        d->resource_policy_norm = normal_policy(s->policy);
+                }
+        }
 }
 
 static void free_tags(struct stream_tag *tags, size_t n) {
@@ -157,6 +180,8 @@ static void free_decl(struct stream_decl *d) {
         free(d->kms_key);
         free_tags(d->tags, d->n_tags);
         strv_free(d->consumers);
+        free(d->resource_policy);
+        free(d->resource_policy_norm);
         free(d->file);
         *d = (struct stream_decl) {};
 }
@@ -187,6 +212,10 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         o->kms_key = s->kms ? xstrdup(s->kms) : NULL;
         o->metrics = s->metrics;
         o->max_record_size_kib = s->maxrec;
+        if (s->policy) {
+                o->policy_known = true;
+                o->resource_policy = *s->policy ? normal_policy(s->policy) : NULL;
+        }
         if (s->tags) {
                 o->tags_known = true;
                 parse_tags(s->tags, &o->tags, &o->n_tags);
@@ -220,6 +249,7 @@ static void free_obs(struct stream_obs *o) {
                 free(o->consumers[i].status);
         }
         free(o->consumers);
+        free(o->resource_policy);
         *o = (struct stream_obs) {};
 }
 
@@ -290,6 +320,9 @@ static void render_action(char *buf, size_t size, const struct action *a) {
         case ACTION_REGISTER_CONSUMER:
                 append(buf, size, " %s", a->consumer ? a->consumer : "(null)");
                 break;
+        case ACTION_PUT_RESOURCE_POLICY:
+                append(buf, size, " %s", a->policy ? a->policy : "(null)");
+                break;
         default:
                 break;
         }
@@ -299,6 +332,8 @@ static void render_action(char *buf, size_t size, const struct action *a) {
                 append(buf, size, " STRAY-TAGS");
         if (a->consumer && a->type != ACTION_REGISTER_CONSUMER)
                 append(buf, size, " STRAY-CONSUMER");
+        if (a->policy && a->type != ACTION_PUT_RESOURCE_POLICY)
+                append(buf, size, " STRAY-POLICY");
         if (a->kms_key && a->type != ACTION_START_ENCRYPTION && a->type != ACTION_STOP_ENCRYPTION)
                 append(buf, size, " STRAY-KEY");
 }
@@ -322,6 +357,9 @@ static void render_actions(char *buf, size_t size, const struct plan *p) {
 #define OBSERVE .manage = MANAGE_OBSERVE
 #define TV10(p) p "0=v," p "1=v," p "2=v," p "3=v," p "4=v," p "5=v," p "6=v," p "7=v," p "8=v," p "9=v"
 #define TK10(p) p "0," p "1," p "2," p "3," p "4," p "5," p "6," p "7," p "8," p "9"
+#define POL_A "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"kinesis:GetRecords\"]}]}"
+#define POL_A_REORDERED "{ \"Statement\": {\"Action\": \"kinesis:GetRecords\",\n \"Effect\": \"Allow\"}, \"Version\": \"2012-10-17\" }"
+#define POL_B "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"kinesis:GetRecords\"}]}"
 #define KEY_ARN "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 struct plan_case {
@@ -871,6 +909,46 @@ static const struct plan_case plan_cases[] = {
           PLAN_CHANGE, "UpdateMaxRecordSize 4096",
           "max record size 1024 KiB -> 4096 KiB", NULL, "~ orders   max record size 1024 KiB -> 4096 KiB" },
 
+        /* --- resource policy --- */
+        { "create with a resource policy",
+          { P(1), .policy = POL_A }, { MISSING },
+          PLAN_CREATE, "CreateStream 1 PROVISIONED | PutResourcePolicy " POL_A,
+          "create: 1 shard, provisioned, retention 24h, resource policy", NULL,
+          "+ orders   create: 1 shard, provisioned, retention 24h, resource policy" },
+        { "create with policy none puts nothing",
+          { P(1), .policy = "none" }, { MISSING },
+          PLAN_CREATE, "CreateStream 1 PROVISIONED",
+          "create: 1 shard, provisioned, retention 24h", NULL,
+          "+ orders   create: 1 shard, provisioned, retention 24h" },
+        { "policy missing in AWS",
+          { P(2), .policy = POL_A }, { P(2), .policy = "" },
+          PLAN_CHANGE, "PutResourcePolicy " POL_A,
+          "resource policy none -> declared", NULL, "~ orders   resource policy none -> declared" },
+        { "policy equal once normalised (order, spaces, list of one)",
+          { P(2), .policy = POL_A }, { P(2), .policy = POL_A_REORDERED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy differs",
+          { P(2), .policy = POL_A }, { P(2), .policy = POL_B },
+          PLAN_CHANGE, "PutResourcePolicy " POL_A,
+          "resource policy differs -> declared", NULL, "~ orders   resource policy differs -> declared" },
+        { "policy none removes one",
+          { P(2), .policy = "none" }, { P(2), .policy = POL_B },
+          PLAN_CHANGE, "DeleteResourcePolicy",
+          "resource policy -> none", NULL, "~ orders   resource policy -> none" },
+        { "policy none and none in AWS",
+          { P(2), .policy = "none" }, { P(2), .policy = "" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy not read yet: nothing planned",
+          { P(2), .policy = POL_A }, { P(2) },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy not declared: one in AWS is left alone",
+          { P(2) }, { P(2), .policy = POL_B },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy differs under manage: observe",
+          { P(2), .policy = POL_A, OBSERVE }, { P(2), .policy = POL_B },
+          PLAN_OBSERVE, "", "resource policy differs -> declared, declared manage: observe (no change)", NULL,
+          "! orders   resource policy differs -> declared, declared manage: observe (no change)" },
+
         /* --- consumers --- */
         { "consumers register the missing ones",
           { P(2), .consumers = "a,b,c" }, { P(2), .consumers = "b" },
@@ -1121,6 +1199,7 @@ static void test_action_names(void) {
                 "DecreaseStreamRetentionPeriod", "StartStreamEncryption", "StopStreamEncryption",
                 "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                 "RemoveTagsFromStream", "RegisterStreamConsumer", "UpdateMaxRecordSize",
+                "PutResourcePolicy", "DeleteResourcePolicy",
         };
 
         for (unsigned t = 0; t < _ACTION_TYPE_MAX; t++)

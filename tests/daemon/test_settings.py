@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""daemon-settings: the stream settings AWS added since 2023, through the
+real binary and the strict proxy against kinesis-mock.
+
+resource_policy: a policy written as YAML, one read from a JSON file named
+relative to the included file that declares it, and none (which removes a
+policy set out of band). After --once each policy reads back as declared;
+a second --once changes nothing; a policy changed behind kinesisd's back is
+put back, while one AWS merely returns in another form (keys reordered,
+whitespace, a single statement instead of a list of one) is left alone."""
+import json
+
+from daemonlib import AWS_HEAD, Test, calls, change_calls
+
+T = Test("settings", "eu-west-3")
+P = T.prefix
+
+MAIN = AWS_HEAD + """reconcile:
+  poll: 100ms
+  timeout: 40s
+include:
+  - streams.d/*.yaml
+streams:
+  - name: {prefix}yaml
+    shards: 1
+    resource_policy:
+      Version: "2012-10-17"
+      Statement:
+        - Sid: readers
+          Effect: Allow
+          Principal: { AWS: "arn:aws:iam::111122223333:root" }
+          Action: [kinesis:GetRecords, kinesis:GetShardIterator]
+          Resource: "*"
+  - name: {prefix}none
+    shards: 1
+    resource_policy: none
+"""
+
+INCLUDED = """streams:
+  - name: {prefix}file
+    shards: 1
+    resource_policy: { file: policies/file.json }
+"""
+
+FILE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "writers", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                   "Action": ["kinesis:PutRecord", "kinesis:PutRecords"], "Resource": "*"}],
+}
+YAML_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "readers", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                   "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator"], "Resource": "*"}],
+}
+ROGUE = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "kinesis:*", "Resource": "*"}]}
+
+cfg = T.path("kinesisd.yaml")
+state = T.path("state")
+
+
+def arn(name):
+    return T.describe(name)["StreamARN"]
+
+
+def policy_of(name):
+    """The stream's policy as the mock holds it: a dict, or None."""
+    try:
+        ans = T.mock_call("GetResourcePolicy", {"ResourceARN": arn(name)})
+    except Exception as e:  # noqa: BLE001 - the mock answers "none" with an error
+        if "ResourceNotFoundException" in str(e):
+            return None
+        raise
+    text = ans.get("Policy")
+    doc = json.loads(text) if text else {}
+    return doc or None
+
+
+def plan(expect):
+    """--plan: exit 0 when in sync, 2 when it would change something."""
+    rc, out, err, _ = T.daemon("-c", cfg, "--state-dir", state, "--plan")
+    T.check(rc == expect, "--plan exit %d" % expect, "rc %d\n%s%s" % (rc, out, err[-3000:]))
+    return out
+
+
+def put_policy(name, doc, text=None):
+    T.mock_call("PutResourcePolicy", {"ResourceARN": arn(name), "Policy": text or json.dumps(doc)})
+
+
+def test_policy_converge():
+    T.write("kinesisd.yaml", MAIN)
+    T.write("streams.d/file.yaml", INCLUDED)
+    T.write("streams.d/policies/file.json", json.dumps(FILE_POLICY, indent=2) + "\n")
+    # A stream declared with none already carries a policy: it goes.
+    T.mock_call("CreateStream", {"StreamName": P + "none", "ShardCount": 1})
+    T.wait_active(P + "none")
+    put_policy(P + "none", ROGUE)
+    T.require(policy_of(P + "none") == ROGUE, "setup: a policy on the none stream")
+
+    out, err = T.once(cfg, state)
+    T.check(policy_of(P + "yaml") == YAML_POLICY, "YAML policy reads back as declared",
+            str(policy_of(P + "yaml")))
+    T.check(policy_of(P + "file") == FILE_POLICY,
+            "file policy (relative to the including file) reads back as declared", str(policy_of(P + "file")))
+    T.check(policy_of(P + "none") is None, "resource_policy: none removed the policy",
+            str(policy_of(P + "none")))
+    ops = change_calls(err)
+    T.check(ops.count("PutResourcePolicy") == 2 and ops.count("DeleteResourcePolicy") == 1,
+            "two policies put, one deleted", str(ops))
+
+
+def test_policy_second_run_changes_nothing():
+    out, err = T.once(cfg, state)
+    T.check(change_calls(err) == [], "a second --once changes nothing", str(change_calls(err)))
+    T.check(calls(err).count("GetResourcePolicy") == 3, "each declared policy read once",
+            str(calls(err)))
+    out = plan(0)
+    T.check(out.count("in sync") == 3, "--plan: all in sync", out)
+
+
+def test_policy_drift():
+    # Changed behind kinesisd's back: put back. Only reformatted: left alone.
+    put_policy(P + "yaml", ROGUE)
+    reformatted = json.dumps({"Statement": {k: v for k, v in reversed(list(FILE_POLICY["Statement"][0].items()))},
+                              "Version": "2012-10-17"}, indent=4)
+    put_policy(P + "file", None, reformatted)
+    put_policy(P + "none", ROGUE)
+    out = plan(2)
+    T.check("%sfile in sync" % P in out, "--plan: a reformatted equal policy is in sync", out)
+    T.check("%syaml" % P in out and "resource policy differs -> declared" in out, "--plan shows the drift", out)
+    T.check("resource policy -> none" in out, "--plan shows the policy to remove", out)
+    out, err = T.once(cfg, state)
+    T.check(policy_of(P + "yaml") == YAML_POLICY, "drifted policy put back", str(policy_of(P + "yaml")))
+    T.check(policy_of(P + "none") is None, "policy set out of band on a none stream removed again")
+    T.check("Stream %sfile: resource policy set." % P not in err, "a reformatted equal policy is not rewritten")
+    T.check("Stream %syaml: resource policy set." % P in err, "the correction is logged")
+    ops = change_calls(err)
+    T.check(sorted(ops) == ["DeleteResourcePolicy", "PutResourcePolicy"], "exactly the two corrections",
+            str(ops))
+    out, err = T.once(cfg, state)
+    T.check(change_calls(err) == [], "converged after the drift", str(change_calls(err)))
+
+
+T.run(test_policy_converge, test_policy_second_run_changes_nothing, test_policy_drift)
