@@ -88,7 +88,8 @@ static json_object *node_to_json(const struct walk *w, const char *label, const 
 }
 
 /* { file: PATH }: the document it names, or NULL after reporting. */
-static json_object *policy_file(const struct walk *w, const struct node *key, const struct node *v) {
+static json_object *policy_file(const struct walk *w, const char *label, const struct node *key,
+                                const struct node *v) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         const char *slash = strrchr(w->path, '/');
         json_object *doc;
@@ -99,7 +100,7 @@ static json_object *policy_file(const struct walk *w, const struct node *key, co
         if (v->ignore)
                 return NULL;
         if (v->kind != NODE_SCALAR || node_is_null(v) || v->len == 0 || strlen(v->text) != v->len) {
-                walk_error(w, v, "resource_policy.file: expected the path of a JSON file, got %s",
+                walk_error(w, v, "%s.file: expected the path of a JSON file, got %s", label,
                            diag_describe(v, q));
                 return NULL;
         }
@@ -117,19 +118,18 @@ static json_object *policy_file(const struct walk *w, const struct node *key, co
                 return NULL;
         }
         if (k < 0) {
-                walk_error(w, key, "resource_policy.file: cannot read %s: %s", diag_quote(v, q),
+                walk_error(w, key, "%s.file: cannot read %s: %s", label, diag_quote(v, q),
                            k == -EFBIG ? "larger than 1 MiB" : strerror(-k));
                 return NULL;
         }
         doc = policy_parse(text, len);
         if (!doc)
-                walk_error(w, key, "resource_policy.file: %s is not a JSON document", diag_quote(v, q));
+                walk_error(w, key, "%s.file: %s is not a JSON document", label, diag_quote(v, q));
         return doc;
 }
 
-int value_resource_policy(const struct walk *w, const struct key_desc *k, const char *label,
-                          const struct node *v, void *dest) {
-        struct stream_decl *d = dest;
+int value_policy(const struct walk *w, const char *label, const struct node *v, bool *declared,
+                 char **ret_send, char **ret_norm) {
         _cleanup_json_ json_object *doc = NULL;
         _cleanup_free_ char *send = NULL, *norm = NULL;
         const struct node *at = v;
@@ -140,9 +140,9 @@ int value_resource_policy(const struct walk *w, const struct key_desc *k, const 
         if (v->ignore)
                 return -EINVAL;
         if (v->kind == NODE_SCALAR && !node_is_null(v) && streq(v->text, "none")) {
-                d->resource_policy_declared = true;
-                d->resource_policy = mfree(d->resource_policy);
-                d->resource_policy_norm = mfree(d->resource_policy_norm);
+                *declared = true;
+                *ret_send = mfree(*ret_send);
+                *ret_norm = mfree(*ret_norm);
                 return 0;
         }
         if (v->kind != NODE_MAPPING)
@@ -150,7 +150,7 @@ int value_resource_policy(const struct walk *w, const struct key_desc *k, const 
                                   label, diag_describe(v, q));
         if (node_n_pairs(v) == 1 && v->items[0]->kind == NODE_SCALAR && streq(v->items[0]->text, "file")) {
                 at = v->items[0];
-                doc = policy_file(w, at, v->items[1]);
+                doc = policy_file(w, label, at, v->items[1]);
         } else
                 doc = node_to_json(w, label, v);
         if (!doc)
@@ -167,10 +167,18 @@ int value_resource_policy(const struct walk *w, const struct key_desc *k, const 
         r = policy_normalize(doc, &norm);
         if (r < 0)
                 return walk_oom(w);
-        d->resource_policy_declared = true;
-        free(d->resource_policy);
-        free(d->resource_policy_norm);
-        d->resource_policy = TAKE_PTR(send);
-        d->resource_policy_norm = TAKE_PTR(norm);
+        *declared = true;
+        free(*ret_send);
+        free(*ret_norm);
+        *ret_send = TAKE_PTR(send);
+        *ret_norm = TAKE_PTR(norm);
         return 0;
+}
+
+int value_resource_policy(const struct walk *w, const struct key_desc *k, const char *label,
+                          const struct node *v, void *dest) {
+        struct stream_decl *d = dest;
+
+        return value_policy(w, label, v, &d->resource_policy_declared, &d->resource_policy,
+                            &d->resource_policy_norm);
 }

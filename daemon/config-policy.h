@@ -10,3 +10,9 @@
  * resource_policy_declared, resource_policy and resource_policy_norm). */
 int value_resource_policy(const struct walk *w, const struct key_desc *k, const char *label,
                           const struct node *v, void *dest);
+
+/* The same for any owner of a policy (a consumer): sets *declared and
+ * replaces *ret_send (the JSON to send) and *ret_norm (its normal form);
+ * both NULL for none. */
+int value_policy(const struct walk *w, const char *label, const struct node *v, bool *declared,
+                 char **ret_send, char **ret_norm);

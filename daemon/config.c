@@ -450,6 +450,13 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 else
                         d.shards = 0; /* inherited from defaults: meant for provisioned streams */
         }
+        if (!failed[SK_CONSUMERS] && !failed[SK_MODE] &&
+            (d.n_consumers > STREAM_CONSUMERS_MAX_COMMITTED ||
+             (d.n_consumers > STREAM_CONSUMERS_MAX && d.mode != STREAM_MODE_ON_DEMAND)))
+                walk_error(w, own[SK_CONSUMERS].value ?: m,
+                           "consumers: %zu consumers, AWS allows at most %d per stream (%d on an on_demand "
+                           "stream of an account with a minimum throughput commitment)",
+                           d.n_consumers, STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED);
         if (d.mode == STREAM_MODE_PROVISIONED && d.manage != MANAGE_OBSERVE && d.shards == 0 &&
             !failed[SK_SHARDS] && !failed[SK_MODE] && !failed[SK_MANAGE])
                 walk_error(w, name_node,

@@ -16,6 +16,7 @@ static const char *const setting_names[_SETTING_MAX] = {
         [SETTING_TAGS] = "tags",
         [SETTING_CONSUMERS] = "consumers",
         [SETTING_RESOURCE_POLICY] = "resource_policy",
+        [SETTING_CONSUMER_DETAILS] = "consumer tags and policies",
 };
 
 const char *stream_setting_to_string(enum stream_setting s) {

@@ -28,6 +28,7 @@ enum stream_setting {
         SETTING_TAGS,
         SETTING_CONSUMERS,
         SETTING_RESOURCE_POLICY,
+        SETTING_CONSUMER_DETAILS, /* declared consumers' tags and resource policies */
         _SETTING_MAX,
 };
 /* "mode", "shards", "retention", ... (as the configuration names them). */

@@ -161,13 +161,15 @@ json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
         return finish(o, add_str_array(o, "ShardLevelMetrics", names, n));
 }
 
-json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name);
+/* {key: value, "Tags": {...}}: AddTagsToStream, TagResource. */
+static json_object *tags_of(const char *key, const char *value, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with(key, value);
         return o ? finish(o, add_tag_map(o, "Tags", tags, n)) : NULL;
 }
 
-json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name);
+/* {key: value, "TagKeys": [...]}: RemoveTagsFromStream, UntagResource. */
+static json_object *tag_keys_of(const char *key, const char *value, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with(key, value);
         _cleanup_free_ const char **keys = NULL;
 
         if (!o)
@@ -180,13 +182,31 @@ json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *
         return finish(o, add_str_array(o, "TagKeys", keys, n));
 }
 
+json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        return tags_of("StreamName", name, tags, n);
+}
+
+json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        return tag_keys_of("StreamName", name, tags, n);
+}
+
+json_object *kinesis_req_tag_resource(const char *arn, const struct stream_tag *tags, size_t n) {
+        return tags_of("ResourceARN", arn, tags, n);
+}
+
+json_object *kinesis_req_untag_resource(const char *arn, const struct stream_tag *tags, size_t n) {
+        return tag_keys_of("ResourceARN", arn, tags, n);
+}
+
 static json_object *stream_and_consumer(const char *arn, const char *consumer) {
         json_object *o = obj_with("StreamARN", arn);
         return o ? finish(o, add_str(o, "ConsumerName", consumer)) : NULL;
 }
 
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
-        return stream_and_consumer(arn, consumer);
+json_object *kinesis_req_register_consumer(const char *arn, const char *consumer, const struct stream_tag *tags,
+                                           size_t n) {
+        json_object *o = stream_and_consumer(arn, consumer);
+        return o && n > 0 ? finish(o, add_tag_map(o, "Tags", tags, n)) : o;
 }
 
 json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer) {

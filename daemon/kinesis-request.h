@@ -25,7 +25,12 @@ json_object *kinesis_req_monitoring(const char *name, unsigned metrics);
 json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n);
 /* Keys only (values ignored). */
 json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n);
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer);
+/* tags may be NULL (n 0): no Tags. */
+json_object *kinesis_req_register_consumer(const char *arn, const char *consumer, const struct stream_tag *tags,
+                                           size_t n);
+/* TagResource, UntagResource (keys only) on a stream's or consumer's ARN. */
+json_object *kinesis_req_tag_resource(const char *arn, const struct stream_tag *tags, size_t n);
+json_object *kinesis_req_untag_resource(const char *arn, const struct stream_tag *tags, size_t n);
 json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer);
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib);
 /* {"ResourceARN": arn}: GetResourcePolicy, DeleteResourcePolicy. */

@@ -83,6 +83,8 @@ static const char *const action_type_table[_ACTION_TYPE_MAX] = {
         [ACTION_UPDATE_MAX_RECORD_SIZE] = "UpdateMaxRecordSize",
         [ACTION_PUT_RESOURCE_POLICY] = "PutResourcePolicy",
         [ACTION_DELETE_RESOURCE_POLICY] = "DeleteResourcePolicy",
+        [ACTION_TAG_RESOURCE] = "TagResource",
+        [ACTION_UNTAG_RESOURCE] = "UntagResource",
 };
 
 const char *action_type_to_string(enum action_type t) {
@@ -183,6 +185,7 @@ static void action_done(struct action *a) {
         free(a->tags);
         free(a->consumer);
         free(a->policy);
+        free(a->resource_arn);
 }
 
 static void builder_done(struct builder *b) {
@@ -247,7 +250,8 @@ static void builder_push_tags(struct builder *b, enum action_type type, const st
         for (size_t i = 0; i < n; i += PLAN_TAGS_PER_CALL) {
                 size_t chunk = n - i < PLAN_TAGS_PER_CALL ? n - i : PLAN_TAGS_PER_CALL;
 
-                action_set_tags(b, builder_push(b, type), tags + i, chunk, type == ACTION_ADD_TAGS);
+                action_set_tags(b, builder_push(b, type), tags + i, chunk,
+                                type == ACTION_ADD_TAGS || type == ACTION_TAG_RESOURCE);
         }
 }
 
@@ -285,11 +289,32 @@ static bool tag_is_aws(const char *key) {
         return key && strncasecmp(key, "aws:", 4) == 0;
 }
 
-static bool consumer_observed(const struct stream_obs *obs, const char *name) {
+static const struct stream_consumer_obs *consumer_observed(const struct stream_obs *obs, const char *name) {
         for (size_t i = 0; i < obs->n_consumers; i++)
                 if (streq_ptr(obs->consumers[i].name, name))
-                        return true;
-        return false;
+                        return &obs->consumers[i];
+        return NULL;
+}
+
+/* RegisterStreamConsumer for declared consumer i, with its tags. */
+static void push_register(const struct stream_decl *decl, size_t i, struct builder *b) {
+        const struct consumer_decl *o = decl->consumer_opts ? &decl->consumer_opts[i] : NULL;
+        struct action *a = builder_push(b, ACTION_REGISTER_CONSUMER);
+        _cleanup_free_ const struct stream_tag **tags = NULL;
+
+        if (!a)
+                return;
+        a->consumer = builder_strdup(b, decl->consumers[i]);
+        if (!o || !o->tags_declared || o->n_tags == 0)
+                return;
+        tags = calloc(o->n_tags, sizeof(*tags));
+        if (!tags) {
+                b->oom = true;
+                return;
+        }
+        for (size_t j = 0; j < o->n_tags; j++)
+                tags[j] = &o->tags[j];
+        action_set_tags(b, a, tags, o->n_tags, true);
 }
 
 static unsigned budget_left(const struct stream_obs *obs, enum budget_kind k) {
@@ -384,11 +409,8 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 if (a)
                         a->policy = builder_strdup(b, decl->resource_policy);
         }
-        for (size_t i = 0; i < decl->n_consumers; i++) {
-                a = builder_push(b, ACTION_REGISTER_CONSUMER);
-                if (a)
-                        a->consumer = builder_strdup(b, decl->consumers[i]);
-        }
+        for (size_t i = 0; i < decl->n_consumers; i++)
+                push_register(decl, i, b);
         free(tags);
 
         if (decl->mode == STREAM_MODE_PROVISIONED)
@@ -599,12 +621,49 @@ static void plan_max_record_size(const struct stream_decl *decl, const struct st
         sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have, decl->max_record_size_kib);
 }
 
+/* Declared tags against what AWS has: what to put (new or changed) and
+ * what to remove (undeclared, but never aws: ones). put and del hold room
+ * for every declared and every observed tag. Returns the total count. */
+struct tag_diff {
+        const struct stream_tag **put, **del;
+        size_t n_put, n_del, n_new, n_changed;
+};
+
+static size_t tag_diff(const struct stream_tag *want, size_t n_want, const struct stream_tag *have,
+                       size_t n_have, struct tag_diff *d) {
+        for (size_t i = 0; i < n_want; i++) {
+                const struct stream_tag *o = tag_find(have, n_have, want[i].key);
+
+                if (!o)
+                        d->n_new++;
+                else if (!streq(strempty(o->value), strempty(want[i].value)))
+                        d->n_changed++;
+                else
+                        continue;
+                d->put[d->n_put++] = &want[i];
+        }
+        for (size_t i = 0; i < n_have; i++)
+                if (!tag_is_aws(have[i].key) && !tag_find(want, n_want, have[i].key))
+                        d->del[d->n_del++] = &have[i];
+        return d->n_put + d->n_del;
+}
+
+/* " +N ~N -N" (added, changed, removed; zero parts left out). */
+static void sbuf_tag_diff(struct sbuf *s, const struct tag_diff *d) {
+        if (d->n_new)
+                sbuf_printf(s, " +%zu", d->n_new);
+        if (d->n_changed)
+                sbuf_printf(s, " ~%zu", d->n_changed);
+        if (d->n_del)
+                sbuf_printf(s, " -%zu", d->n_del);
+}
+
 /* Declared tags are the whole set, but only when some are declared and only
  * when we could read what the stream has. */
 static void plan_tags(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                       struct builder *b) {
         _cleanup_free_ const struct stream_tag **put = NULL, **del = NULL;
-        size_t n_put = 0, n_del = 0, n_new = 0, n_changed = 0;
+        struct tag_diff d = {};
 
         if (!decl->tags_declared || !obs->tags_known)
                 return;
@@ -614,81 +673,131 @@ static void plan_tags(const struct stream_decl *decl, const struct stream_obs *o
                 b->oom = true;
                 return;
         }
-        for (size_t i = 0; i < decl->n_tags; i++) {
-                const struct stream_tag *o = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
-
-                if (!o)
-                        n_new++;
-                else if (!streq(strempty(o->value), strempty(decl->tags[i].value)))
-                        n_changed++;
-                else
-                        continue;
-                put[n_put++] = &decl->tags[i];
-        }
-        for (size_t i = 0; i < obs->n_tags; i++)
-                if (!tag_is_aws(obs->tags[i].key) && !tag_find(decl->tags, decl->n_tags, obs->tags[i].key))
-                        del[n_del++] = &obs->tags[i];
-
-        if (act) {
-                builder_push_tags(b, ACTION_REMOVE_TAGS, del, n_del);
-                builder_push_tags(b, ACTION_ADD_TAGS, put, n_put);
-        }
-        if (n_put + n_del == 0)
+        d.put = put;
+        d.del = del;
+        if (tag_diff(decl->tags, decl->n_tags, obs->tags, obs->n_tags, &d) == 0)
                 return;
+        if (act) {
+                builder_push_tags(b, ACTION_REMOVE_TAGS, del, d.n_del);
+                builder_push_tags(b, ACTION_ADD_TAGS, put, d.n_put);
+        }
         sbuf_item(&b->summary);
         sbuf_printf(&b->summary, "tags");
-        if (n_new)
-                sbuf_printf(&b->summary, " +%zu", n_new);
-        if (n_changed)
-                sbuf_printf(&b->summary, " ~%zu", n_changed);
-        if (n_del)
-                sbuf_printf(&b->summary, " -%zu", n_del);
+        sbuf_tag_diff(&b->summary, &d);
 }
 
-/* Policies are compared in their normal form (policy.h), and only once
- * GetResourcePolicy was read: an equal policy is never sent again. */
-static void plan_resource_policy(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
-                                 struct builder *b) {
+/* A policy against what AWS has, for the stream (consumer NULL) or one
+ * of its consumers. Policies are compared in their normal form (policy.h),
+ * and only once GetResourcePolicy was read: an equal policy is never sent
+ * again. */
+static void plan_policy(bool declared, const char *send, const char *norm, bool known, const char *have,
+                        const char *consumer, const char *arn, bool act, struct builder *b) {
         struct action *a;
 
-        if (!decl->resource_policy_declared || !obs->policy_known ||
-            streq_ptr(decl->resource_policy_norm, obs->resource_policy))
+        if (!declared || !known || streq_ptr(norm, have))
                 return;
         if (act) {
-                a = builder_push(b, decl->resource_policy ? ACTION_PUT_RESOURCE_POLICY
-                                                          : ACTION_DELETE_RESOURCE_POLICY);
-                if (a && decl->resource_policy)
-                        a->policy = builder_strdup(b, decl->resource_policy);
+                a = builder_push(b, send ? ACTION_PUT_RESOURCE_POLICY : ACTION_DELETE_RESOURCE_POLICY);
+                if (a) {
+                        a->policy = send ? builder_strdup(b, send) : NULL;
+                        a->consumer = consumer ? builder_strdup(b, consumer) : NULL;
+                        a->resource_arn = arn ? builder_strdup(b, arn) : NULL;
+                }
         }
         sbuf_item(&b->summary);
-        if (!decl->resource_policy)
+        if (consumer)
+                sbuf_printf(&b->summary, "consumer %s ", consumer);
+        if (!send)
                 sbuf_printf(&b->summary, "resource policy -> none");
         else
-                sbuf_printf(&b->summary, "resource policy %s -> declared", obs->resource_policy ? "differs" : "none");
+                sbuf_printf(&b->summary, "resource policy %s -> declared", have ? "differs" : "none");
+}
+
+static void plan_resource_policy(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                 struct builder *b) {
+        plan_policy(decl->resource_policy_declared, decl->resource_policy, decl->resource_policy_norm,
+                    obs->policy_known, obs->resource_policy, NULL, NULL, act, b);
+}
+
+/* The tags and policy of a declared consumer that is ACTIVE, with what
+ * ListTagsForResource and GetResourcePolicy said of it. */
+static void plan_consumer_details(const char *name, const struct consumer_decl *o,
+                                  const struct stream_consumer_obs *c, bool act, struct builder *b) {
+        if (o->tags_declared && c->tags_known) {
+                _cleanup_free_ const struct stream_tag **put = calloc(o->n_tags + 1, sizeof(*put));
+                _cleanup_free_ const struct stream_tag **del = calloc(c->n_tags + 1, sizeof(*del));
+                struct tag_diff d = { .put = put, .del = del };
+
+                if (!put || !del) {
+                        b->oom = true;
+                        return;
+                }
+                if (tag_diff(o->tags, o->n_tags, c->tags, c->n_tags, &d) > 0) {
+                        size_t first = b->n_actions;
+
+                        if (act) {
+                                builder_push_tags(b, ACTION_UNTAG_RESOURCE, del, d.n_del);
+                                builder_push_tags(b, ACTION_TAG_RESOURCE, put, d.n_put);
+                        }
+                        for (size_t i = first; i < b->n_actions; i++) {
+                                b->actions[i].consumer = builder_strdup(b, name);
+                                b->actions[i].resource_arn = builder_strdup(b, c->arn);
+                        }
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "consumer %s tags", name);
+                        sbuf_tag_diff(&b->summary, &d);
+                }
+        }
+        plan_policy(o->policy_declared, o->policy, o->policy_norm, c->policy_known, c->policy, name, c->arn, act,
+                    b);
 }
 
 /* Register what is missing; never deregister what was not declared: someone
  * else may be reading through it. */
 static void plan_consumers(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                            struct builder *b) {
-        struct action *a;
         size_t n = 0;
 
         if (!obs->consumers_known)
                 return;
         for (size_t i = 0; i < decl->n_consumers; i++) {
-                if (consumer_observed(obs, decl->consumers[i]))
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (c)
                         continue;
                 n++;
-                if (act) {
-                        a = builder_push(b, ACTION_REGISTER_CONSUMER);
-                        if (a)
-                                a->consumer = builder_strdup(b, decl->consumers[i]);
-                }
+                if (act)
+                        push_register(decl, i, b);
         }
         if (n > 0) {
                 sbuf_item(&b->summary);
                 sbuf_printf(&b->summary, "consumers +%zu", n);
+        }
+}
+
+/* The declared tags and policies of the consumers, compared only once all
+ * of them can be: each consumer that declares any is ACTIVE and what it
+ * declares was read. One setting for all of them (a conflict hold covers
+ * them together), so a half-read set must not look in sync. */
+static void plan_consumer_settings(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                   struct builder *b) {
+        if (!obs->consumers_known || !decl->consumer_opts)
+                return;
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                const struct consumer_decl *o = &decl->consumer_opts[i];
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (!o->tags_declared && !o->policy_declared)
+                        continue;
+                if (!c || !c->arn || !streq_ptr(c->status, "ACTIVE") || (o->tags_declared && !c->tags_known) ||
+                    (o->policy_declared && !c->policy_known))
+                        return;
+        }
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (c)
+                        plan_consumer_details(decl->consumers[i], &decl->consumer_opts[i], c, act, b);
         }
 }
 
@@ -771,6 +880,9 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
         setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_CONSUMERS, act, hold, &m);
         plan_consumers(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_CONSUMER_DETAILS, act, hold, &m);
+        plan_consumer_settings(decl, obs, a, b);
         setting_end(b, &m, differs, held);
 }
 

@@ -35,6 +35,8 @@ enum action_type {
         ACTION_UPDATE_MAX_RECORD_SIZE,
         ACTION_PUT_RESOURCE_POLICY,
         ACTION_DELETE_RESOURCE_POLICY,
+        ACTION_TAG_RESOURCE,
+        ACTION_UNTAG_RESOURCE,
         _ACTION_TYPE_MAX,
 };
 /* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
@@ -52,13 +54,18 @@ struct action {
                                         another key: StartStreamEncryption updates it in place);
                                         STOP_ENCRYPTION: the stream's current key, which
                                         StopStreamEncryption requires */
-        struct stream_tag *tags;     /* ADD_TAGS: key and value; REMOVE_TAGS: keys (value NULL);
+        struct stream_tag *tags;     /* ADD_TAGS, TAG_RESOURCE: key and value; REMOVE_TAGS,
+                                        UNTAG_RESOURCE: keys (value NULL);
                                         CREATE_STREAM: all tags (at most 50) */
         size_t n_tags;
-        char *consumer;              /* REGISTER_CONSUMER */
+        char *consumer;              /* REGISTER_CONSUMER (tags: its declared tags); and the
+                                        consumer a TAG_RESOURCE, UNTAG_RESOURCE or
+                                        *_RESOURCE_POLICY is about (NULL: the stream) */
         unsigned max_record_size_kib; /* CREATE_STREAM: MaxRecordSizeInKiB; 0: leave it out
                                          (AWS's default) */
         char *policy;                /* PUT_RESOURCE_POLICY: the JSON document */
+        char *resource_arn;          /* TAG_RESOURCE, UNTAG_RESOURCE, *_RESOURCE_POLICY of a
+                                        consumer: its ARN (NULL: the stream's) */
 };
 
 enum plan_verdict {

@@ -52,10 +52,15 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
                 snprintf(buf, n, "max record size %u KiB", a->value);
                 break;
         case ACTION_PUT_RESOURCE_POLICY:
-                snprintf(buf, n, "resource policy set");
-                break;
         case ACTION_DELETE_RESOURCE_POLICY:
-                snprintf(buf, n, "resource policy removed");
+                snprintf(buf, n, "%s%s%sresource policy %s", a->consumer ? "consumer " : "", strempty(a->consumer),
+                         a->consumer ? " " : "", a->type == ACTION_PUT_RESOURCE_POLICY ? "set" : "removed");
+                break;
+        case ACTION_TAG_RESOURCE:
+                snprintf(buf, n, "consumer %s: %zu tag(s) set", strempty(a->consumer), a->n_tags);
+                break;
+        case ACTION_UNTAG_RESOURCE:
+                snprintf(buf, n, "consumer %s: %zu tag(s) removed", strempty(a->consumer), a->n_tags);
                 break;
         default:
                 snprintf(buf, n, "%s", action_type_to_string(a->type));
@@ -86,13 +91,19 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         case ACTION_REMOVE_TAGS:
                 return kinesis_req_remove_tags(name, a->tags, a->n_tags);
         case ACTION_REGISTER_CONSUMER:
-                return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
+                return arn ? kinesis_req_register_consumer(arn, a->consumer, a->tags, a->n_tags) : NULL;
         case ACTION_UPDATE_MAX_RECORD_SIZE:
                 return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
         case ACTION_PUT_RESOURCE_POLICY:
+                arn = a->resource_arn ?: arn;
                 return arn ? kinesis_req_put_resource_policy(arn, a->policy) : NULL;
         case ACTION_DELETE_RESOURCE_POLICY:
+                arn = a->resource_arn ?: arn;
                 return arn ? kinesis_req_resource(arn) : NULL;
+        case ACTION_TAG_RESOURCE:
+                return a->resource_arn ? kinesis_req_tag_resource(a->resource_arn, a->tags, a->n_tags) : NULL;
+        case ACTION_UNTAG_RESOURCE:
+                return a->resource_arn ? kinesis_req_untag_resource(a->resource_arn, a->tags, a->n_tags) : NULL;
         default:
                 return NULL;
         }

@@ -20,6 +20,7 @@
 static void describe(struct reconciler *r);
 static void go_plan(struct reconciler *r);
 static void poll_consumer(struct reconciler *r);
+static void consumer_details(struct reconciler *r);
 static bool creation_pending(const struct reconciler *r);
 
 static struct log_fields fields(const struct reconciler *r) {
@@ -212,7 +213,12 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
         f.aws_operation = res->operation;
         f.aws_error = res->error_type;
         f.aws_request_id = res->request_id;
-        if (terminal && error_is(res, "LimitExceededException"))
+        if (terminal && error_is(res, "LimitExceededException") && streq_ptr(res->operation, "RegisterStreamConsumer"))
+                fail(r, true, &f,
+                     "AWS refused another consumer: a stream may have at most %d (%d when on-demand in an account "
+                     "with a minimum throughput commitment) (%s)",
+                     STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED, text);
+        else if (terminal && error_is(res, "LimitExceededException"))
                 fail(r, true, &f, "AWS quota reached (%s)", text);
         else
                 fail(r, terminal, &f, "%s", text);
@@ -327,11 +333,32 @@ static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
 
 /* Put c (taken: cleared) in place of the observed consumer of its name;
  * if there is none, add it when add, else leave c as it is and say false. */
+/* What was read of a consumer's tags and policy stays with it while its
+ * ARN is the same (a new ARN: a new registration, read afresh). */
+static void consumer_keep_details(struct stream_consumer_obs *to, struct stream_consumer_obs *from) {
+        if (!streq_ptr(to->arn, from->arn) || to->tags_known || to->policy_known)
+                return;
+        to->tags_known = from->tags_known;
+        to->tags = TAKE_PTR(from->tags);
+        to->n_tags = from->n_tags;
+        from->n_tags = 0;
+        to->policy_known = from->policy_known;
+        to->policy = TAKE_PTR(from->policy);
+}
+
+static struct stream_consumer_obs *consumer_find(struct reconciler *r, const char *name) {
+        for (size_t i = 0; name && i < r->obs.n_consumers; i++)
+                if (streq(r->obs.consumers[i].name, name))
+                        return &r->obs.consumers[i];
+        return NULL;
+}
+
 static bool consumer_store(struct reconciler *r, struct stream_consumer_obs *c, bool add) {
         struct stream_consumer_obs *grown;
 
         for (size_t i = 0; i < r->obs.n_consumers; i++)
                 if (streq(r->obs.consumers[i].name, c->name)) {
+                        consumer_keep_details(c, &r->obs.consumers[i]);
                         stream_consumer_obs_done(&r->obs.consumers[i]);
                         r->obs.consumers[i] = *c;
                         *c = (struct stream_consumer_obs){};
@@ -378,6 +405,11 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
 
         if (!listing_ok(r, res))
                 return;
+        for (size_t i = 0; i < n; i++) {
+                struct stream_consumer_obs *old = consumer_find(r, consumers[i].name);
+                if (old)
+                        consumer_keep_details(&consumers[i], old);
+        }
         kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
@@ -385,7 +417,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         consumers_settled(r);
         r->consumers_fresh = true;
         r->ops->changed(r, r->owner);
-        go_plan(r);
+        consumer_details(r);
 }
 
 static void list_consumers(struct reconciler *r) {
@@ -434,7 +466,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         }
         consumers_settled(r);
         r->ops->changed(r, r->owner);
-        go_plan(r);
+        consumer_details(r);
 }
 
 /* Ask for one of its consumers still CREATING by name: a call AWS allows
@@ -462,7 +494,7 @@ static void after_observe(struct reconciler *r) {
         else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
         else
-                go_plan(r);
+                consumer_details(r);
 }
 
 static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, struct stream_tag *tags,
@@ -489,6 +521,118 @@ static void list_tags(struct reconciler *r) {
                 r->ops->call_finished(r->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
         }
+}
+
+/* A declared consumer, ACTIVE, whose tags (*tags) or policy are still to
+ * be read this pass, or NULL. */
+static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *tags) {
+        const struct stream_decl *d = r->decl;
+
+        if (!d->consumer_opts || !r->obs.consumers_known)
+                return NULL;
+        for (size_t i = 0; i < d->n_consumers; i++) {
+                const struct consumer_decl *o = &d->consumer_opts[i];
+                struct stream_consumer_obs *c = consumer_find(r, d->consumers[i]);
+
+                if (!c || !c->arn || !c->status || !streq(c->status, "ACTIVE"))
+                        continue;
+                *tags = o->tags_declared && !c->tags_known;
+                if (*tags || (o->policy_declared && !c->policy_known))
+                        return c;
+        }
+        return NULL;
+}
+
+/* A consumer's tags or policy answered: 0 and the consumer they belong
+ * to, or NULL when the answer has been dealt with (a wait, a failure, a
+ * consumer gone: look at the stream again). */
+static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, const struct kinesis_result *res,
+                                                          bool policy) {
+        struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
+
+        /* A consumer without a policy may be answered ResourceNotFoundException. */
+        if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                r->consumers_fresh = false;
+                describe(r);
+                return NULL;
+        }
+        if (error_is(res, "ResourceNotFoundException")) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                return c;
+        }
+        if (!listing_ok(r, res))
+                return NULL;
+        if (!c) {
+                r->consumers_fresh = false;
+                describe(r);
+        }
+        return c;
+}
+
+static void on_consumer_tags(struct kinesis_client *cl, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_consumer_obs *c = consumer_detail_answer(r, res, false);
+        struct stream_tag *tags = NULL;
+        size_t n = 0;
+        int k;
+
+        if (!c)
+                return;
+        k = kinesis_parse_list_tags(res->body, &tags, &n, NULL);
+        if (k < 0) {
+                kinesis_tags_free(tags, n);
+                fail(r, false, NULL, "ListTagsForResource: unexpected answer: %s", strerror(-k));
+                return;
+        }
+        kinesis_tags_free(c->tags, c->n_tags);
+        c->tags = tags;
+        c->n_tags = n;
+        c->tags_known = true;
+        consumer_details(r);
+}
+
+static void on_consumer_policy(struct kinesis_client *cl, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_consumer_obs *c = consumer_detail_answer(r, res, true);
+        char *policy = NULL;
+        int k;
+
+        if (!c)
+                return;
+        if (kinesis_result_ok(res)) {
+                k = kinesis_parse_resource_policy(res->body, &policy);
+                if (k < 0) {
+                        fail(r, false, NULL, "GetResourcePolicy: unexpected answer: %s", strerror(-k));
+                        return;
+                }
+        }
+        free(c->policy);
+        c->policy = policy;
+        c->policy_known = true;
+        consumer_details(r);
+}
+
+/* Read what is declared of the consumers' tags and policies, one call at
+ * a time, then plan. */
+static void consumer_details(struct reconciler *r) {
+        bool tags = false;
+        struct stream_consumer_obs *c = consumer_unread(r, &tags);
+
+        if (!c) {
+                go_plan(r);
+                return;
+        }
+        free(r->detail_consumer);
+        r->detail_consumer = strdup(c->name);
+        if (!r->detail_consumer) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        ask(r, PHASE_LIST_CONSUMERS, tags ? "ListTagsForResource" : "GetResourcePolicy",
+            kinesis_req_resource(c->arn), tags ? on_consumer_tags : on_consumer_policy);
 }
 
 static void on_policy(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
@@ -857,6 +1001,13 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         r->tags_fresh = false;
                 if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
                         r->policy_fresh = false;
+                if (a->consumer && a->type != ACTION_REGISTER_CONSUMER) {
+                        struct stream_consumer_obs *oc = consumer_find(r, a->consumer);
+                        if (oc && (a->type == ACTION_TAG_RESOURCE || a->type == ACTION_UNTAG_RESOURCE))
+                                oc->tags_known = false;
+                        else if (oc)
+                                oc->policy_known = false;
+                }
                 if (a->type == ACTION_REGISTER_CONSUMER && consumer_registered(r, res)) {
                         /* The answer says what a listing would: no need for one
                          * before the consumer can be ACTIVE. */
@@ -925,6 +1076,14 @@ void act(struct reconciler *r) {
                     (r->region->consumers_creating >=
                              share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
+                        if (r->consumer_slots > 0 && r->obs.arn) {
+                                /* Some of the slots are its own: nobody else
+                                 * would see them turn ACTIVE and free them.
+                                 * Watch them; the plan goes on from there. */
+                                r->poll_consumers = true;
+                                poll_later(r);
+                                return;
+                        }
                         r->poll_consumers = false;
                         consumer_slot_enqueue(r);
                         return;
@@ -998,6 +1157,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
+        free(r->detail_consumer);
         reconcile_wait_reset(&r->wait);
         sd_event_unref(r->event);
         free(r);
@@ -1063,6 +1223,8 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->actions_this_pass = 0;
         r->drift_left = false;
         r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
+        for (size_t i = 0; i < r->obs.n_consumers; i++)
+                r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = r->created_usec = r->registered_usec = 0;

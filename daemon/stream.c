@@ -43,14 +43,25 @@ void stream_tags_free(struct stream_tag *tags, size_t n) {
         free(tags);
 }
 
+void consumer_decl_done(struct consumer_decl *c) {
+        stream_tags_free(c->tags, c->n_tags);
+        free(c->policy);
+        free(c->policy_norm);
+        *c = (struct consumer_decl) {};
+}
+
 void stream_decl_done(struct stream_decl *d) {
         free(d->name);
         free(d->region);
         free(d->kms_key);
         stream_tags_free(d->tags, d->n_tags);
-        for (size_t i = 0; i < d->n_consumers; i++)
+        for (size_t i = 0; i < d->n_consumers; i++) {
                 free(d->consumers[i]);
+                if (d->consumer_opts)
+                        consumer_decl_done(&d->consumer_opts[i]);
+        }
         free(d->consumers);
+        free(d->consumer_opts);
         free(d->resource_policy);
         free(d->resource_policy_norm);
         free(d->file);
@@ -82,6 +93,8 @@ void stream_consumer_obs_done(struct stream_consumer_obs *c) {
         free(c->name);
         free(c->arn);
         free(c->status);
+        stream_tags_free(c->tags, c->n_tags);
+        free(c->policy);
         *c = (struct stream_consumer_obs){};
 }
 

@@ -49,6 +49,22 @@ struct stream_tag {
         char *value;
 };
 
+/* What a consumer written as a mapping ({ name, tags, resource_policy })
+ * declares besides its name. */
+struct consumer_decl {
+        struct stream_tag *tags;
+        size_t n_tags;
+        bool tags_declared;   /* false: leave the consumer's tags alone */
+        bool policy_declared; /* like the stream's resource_policy */
+        char *policy;
+        char *policy_norm;
+};
+
+/* AWS's cap on the consumers of one stream, and on those of an on-demand
+ * stream of an account with a minimum throughput commitment. */
+#define STREAM_CONSUMERS_MAX 20
+#define STREAM_CONSUMERS_MAX_COMMITTED 50
+
 struct stream_decl {
         char *name;
         char *region;   /* never NULL after loading: the stream's own, else aws.region,
@@ -66,6 +82,7 @@ struct stream_decl {
         bool tags_declared;           /* false: leave the stream's tags alone */
         char **consumers;             /* sorted, unique */
         size_t n_consumers;
+        struct consumer_decl *consumer_opts; /* parallel to consumers; NULL when none */
         /* resource_policy: not declared (leave it alone), none (remove it:
          * both strings NULL), or a policy: the JSON to send and its normal
          * form (policy.h) to compare with what AWS reports. */
@@ -81,6 +98,8 @@ struct stream_decl {
 
 /* Free n tags and the array. */
 void stream_tags_free(struct stream_tag *tags, size_t n);
+/* Free what c owns and zero it. */
+void consumer_decl_done(struct consumer_decl *c);
 /* Free what d owns and zero it (d itself is the caller's). */
 void stream_decl_done(struct stream_decl *d);
 
@@ -98,6 +117,12 @@ struct stream_consumer_obs {
         char *name;
         char *arn;
         char *status; /* CREATING, DELETING, ACTIVE */
+        /* Read for declared consumers with tags or a policy, once ACTIVE. */
+        bool tags_known;   /* ListTagsForResource was read */
+        struct stream_tag *tags;
+        size_t n_tags;
+        bool policy_known; /* GetResourcePolicy was read */
+        char *policy;      /* normal form; NULL: none */
 };
 
 struct stream_budget {

@@ -649,7 +649,12 @@ static void test_builders(void) {
                    "{\"StreamName\":\"s\",\"ShardLevelMetrics\":[\"IncomingBytes\",\"IteratorAgeMilliseconds\"]}");
         check_json(kinesis_req_add_tags("s", tags, 1), "{\"StreamName\":\"s\",\"Tags\":{\"env\":\"prod\"}}");
         check_json(kinesis_req_remove_tags("s", tags, 2), "{\"StreamName\":\"s\",\"TagKeys\":[\"env\",\"team\"]}");
-        check_json(kinesis_req_register_consumer("arn:x", "c"), "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\"}");
+        check_json(kinesis_req_register_consumer("arn:x", "c", NULL, 0),
+                   "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\"}");
+        check_json(kinesis_req_register_consumer("arn:x", "c", tags, 1),
+                   "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\",\"Tags\":{\"env\":\"prod\"}}");
+        check_json(kinesis_req_tag_resource("arn:c", tags, 1), "{\"ResourceARN\":\"arn:c\",\"Tags\":{\"env\":\"prod\"}}");
+        check_json(kinesis_req_untag_resource("arn:c", tags, 2), "{\"ResourceARN\":\"arn:c\",\"TagKeys\":[\"env\",\"team\"]}");
         check_json(kinesis_req_update_max_record_size("arn:x", 4096),
                    "{\"StreamARN\":\"arn:x\",\"MaxRecordSizeInKiB\":4096}");
         check_json(kinesis_req_list_streams(100, NULL, NULL), "{\"Limit\":100}");

@@ -7,7 +7,14 @@ relative to the included file that declares it, and none (which removes a
 policy set out of band). After --once each policy reads back as declared;
 a second --once changes nothing; a policy changed behind kinesisd's back is
 put back, while one AWS merely returns in another form (keys reordered,
-whitespace, a single statement instead of a list of one) is left alone."""
+whitespace, a single statement instead of a list of one) is left alone.
+
+consumers as mappings (seven on one stream: more than the 5 that may be
+CREATING at once, so the stream waits on its own registrations): tags (sent on RegisterStreamConsumer, kept with
+TagResource/UntagResource on the consumer's ARN) and a consumer's own
+resource_policy; read back, unchanged by a second run, drift corrected. A
+stream declaring more consumers than AWS allows fails with a message that
+says so."""
 import json
 
 from daemonlib import AWS_HEAD, Test, calls, change_calls
@@ -34,7 +41,25 @@ streams:
   - name: {prefix}none
     shards: 1
     resource_policy: none
+  - name: {prefix}cons
+    shards: 1
+    consumers:
+      - plain
+      - p1
+      - p2
+      - p3
+      - p4
+      - name: tagged
+        tags: { team: fraud, tier: "" }
+      - name: pol
+        resource_policy:
+          Version: "2012-10-17"
+          Statement: { Effect: Allow, Principal: { AWS: "111122223333" }, Action: kinesis:SubscribeToShard,
+                       Resource: "*" }
 """
+CONSUMER_POLICY = {"Version": "2012-10-17",
+                   "Statement": {"Effect": "Allow", "Principal": {"AWS": "111122223333"},
+                                 "Action": "kinesis:SubscribeToShard", "Resource": "*"}}
 
 INCLUDED = """streams:
   - name: {prefix}file
@@ -65,10 +90,22 @@ def arn(name):
     return T.describe(name)["StreamARN"]
 
 
-def policy_of(name):
-    """The stream's policy as the mock holds it: a dict, or None."""
+def consumer_arn(stream, consumer):
+    for c in T.mock_call("ListStreamConsumers", {"StreamARN": arn(stream)}).get("Consumers", []):
+        if c["ConsumerName"] == consumer:
+            return c["ConsumerARN"]
+    raise AssertionError("consumer %s of %s not registered" % (consumer, stream))
+
+
+def consumer_tags(stream, consumer):
+    ans = T.mock_call("ListTagsForResource", {"ResourceARN": consumer_arn(stream, consumer)})
+    return {t["Key"]: t.get("Value", "") for t in ans.get("Tags", [])}
+
+
+def policy_of(name, resource_arn=None):
+    """The stream's (or the resource's) policy as the mock holds it: a dict, or None."""
     try:
-        ans = T.mock_call("GetResourcePolicy", {"ResourceARN": arn(name)})
+        ans = T.mock_call("GetResourcePolicy", {"ResourceARN": resource_arn or arn(name)})
     except Exception as e:  # noqa: BLE001 - the mock answers "none" with an error
         if "ResourceNotFoundException" in str(e):
             return None
@@ -107,17 +144,24 @@ def test_policy_converge():
     T.check(policy_of(P + "none") is None, "resource_policy: none removed the policy",
             str(policy_of(P + "none")))
     ops = change_calls(err)
-    T.check(ops.count("PutResourcePolicy") == 2 and ops.count("DeleteResourcePolicy") == 1,
-            "two policies put, one deleted", str(ops))
+    T.check(ops.count("PutResourcePolicy") == 3 and ops.count("DeleteResourcePolicy") == 1,
+            "three policies put (two streams, one consumer), one deleted", str(ops))
+    T.check(consumer_tags(P + "cons", "tagged") == {"team": "fraud", "tier": ""},
+            "consumer tags read back as declared", str(consumer_tags(P + "cons", "tagged")))
+    T.check(consumer_tags(P + "cons", "plain") == {}, "a plain consumer gets no tags")
+    got = policy_of(None, consumer_arn(P + "cons", "pol"))
+    T.check(got == CONSUMER_POLICY, "consumer policy reads back as declared", str(got))
 
 
 def test_policy_second_run_changes_nothing():
     out, err = T.once(cfg, state)
     T.check(change_calls(err) == [], "a second --once changes nothing", str(change_calls(err)))
-    T.check(calls(err).count("GetResourcePolicy") == 3, "each declared policy read once",
+    T.check(calls(err).count("GetResourcePolicy") == 4, "each declared policy read once",
+            str(calls(err)))
+    T.check(calls(err).count("ListTagsForResource") == 1, "the tagged consumer's tags read once",
             str(calls(err)))
     out = plan(0)
-    T.check(out.count("in sync") == 3, "--plan: all in sync", out)
+    T.check(out.count("in sync") == 4, "--plan: all in sync", out)
 
 
 def test_policy_drift():
@@ -143,4 +187,38 @@ def test_policy_drift():
     T.check(change_calls(err) == [], "converged after the drift", str(change_calls(err)))
 
 
-T.run(test_policy_converge, test_policy_second_run_changes_nothing, test_policy_drift)
+def test_consumer_drift():
+    tagged = consumer_arn(P + "cons", "tagged")
+    T.mock_call("TagResource", {"ResourceARN": tagged, "Tags": {"rogue": "x", "team": "other"}})
+    pol = consumer_arn(P + "cons", "pol")
+    T.mock_call("PutResourcePolicy", {"ResourceARN": pol, "Policy": json.dumps(ROGUE)})
+    out = plan(2)
+    T.check("consumer tagged tags ~1 -1" in out and "consumer pol resource policy differs -> declared" in out,
+            "--plan shows the consumers' drift", out)
+    out, err = T.once(cfg, state)
+    T.check(consumer_tags(P + "cons", "tagged") == {"team": "fraud", "tier": ""},
+            "consumer tags corrected", str(consumer_tags(P + "cons", "tagged")))
+    T.check(policy_of(None, pol) == CONSUMER_POLICY, "consumer policy put back", str(policy_of(None, pol)))
+    T.check(sorted(change_calls(err)) == ["PutResourcePolicy", "TagResource", "UntagResource"],
+            "exactly the consumer corrections", str(change_calls(err)))
+    out, err = T.once(cfg, state)
+    T.check(change_calls(err) == [], "converged after the consumers' drift", str(change_calls(err)))
+
+
+def test_consumer_limit():
+    # 21 consumers: the config allows it for an on-demand stream (50 with a
+    # minimum throughput commitment), AWS here allows 20. The strict proxy
+    # refuses the 21st, as AWS would: expected, last in this test.
+    T.allow_refusals()
+    names = ", ".join("c%02d" % i for i in range(21))
+    T.write("limit.yaml", AWS_HEAD + "reconcile: { poll: 100ms, timeout: 40s }\nstreams:\n"
+            "  - name: {prefix}many\n    mode: on_demand\n    consumers: [ %s ]\n" % names)
+    out, err = T.once(T.path("limit.yaml"), T.path("state-limit"), expect=1, timeout=90)
+    T.check("AWS refused another consumer: a stream may have at most 20" in err,
+            "the refusal says what limit it is", err[-3000:])
+    T.check(err.count("registered.") == 20, "20 consumers registered first", str(err.count("registered.")))
+    T.check("consumers CREATING" not in err, "never refused for the 5 consumers CREATING")
+
+
+T.run(test_policy_converge, test_policy_second_run_changes_nothing, test_policy_drift, test_consumer_drift,
+      test_consumer_limit)

@@ -31,6 +31,8 @@ struct decl_spec {
         const char *tags;       /* NULL: none declared; "k=v,k2=v2"; "@N": t00=v .. */
         const char *consumers;  /* NULL or "a,b" */
         const char *policy;     /* NULL: not declared; "none"; or a JSON document */
+        const char *ctags;      /* every consumer's tags: NULL none declared; "k=v,..." */
+        const char *cpolicy;    /* every consumer's policy, like policy */
         enum manage_mode manage;
 };
 
@@ -49,6 +51,9 @@ struct obs_spec {
         const char *tags;       /* NULL: not known (ListTagsForStream not read) */
         const char *consumers;  /* NULL: not known */
         const char *policy;     /* NULL: not known (GetResourcePolicy not read); "": none; JSON */
+        const char *ctags;      /* every consumer's tags: NULL not known; "k=v,..." */
+        const char *cpolicy;    /* every consumer's policy, like policy */
+        const char *cstatus;    /* every consumer's status; NULL: ACTIVE */
         unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
@@ -157,6 +162,24 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 parse_tags(s->tags, &d->tags, &d->n_tags);
         if (s->consumers)
                 d->consumers = parse_list(s->consumers, &d->n_consumers);
+        if (s->consumers && (s->ctags || s->cpolicy)) {
+                d->consumer_opts = xcalloc(d->n_consumers, sizeof(*d->consumer_opts));
+                for (size_t i = 0; i < d->n_consumers; i++) {
+                        struct consumer_decl *c = &d->consumer_opts[i];
+
+                        if (s->ctags) {
+                                c->tags_declared = true;
+                                parse_tags(s->ctags, &c->tags, &c->n_tags);
+                        }
+                        if (s->cpolicy) {
+                                c->policy_declared = true;
+                                if (!streq(s->cpolicy, "none")) {
+                                        c->policy = xstrdup(s->cpolicy);
+                                        c->policy_norm = normal_policy(s->cpolicy);
+                                }
+                        }
+                }
+        }
         if (s->policy) {
                 d->resource_policy_declared = true;
                 if (!streq(s->policy, "none")) {
@@ -179,6 +202,9 @@ static void free_decl(struct stream_decl *d) {
         free(d->region);
         free(d->kms_key);
         free_tags(d->tags, d->n_tags);
+        for (size_t i = 0; d->consumer_opts && i < d->n_consumers; i++)
+                consumer_decl_done(&d->consumer_opts[i]);
+        free(d->consumer_opts);
         strv_free(d->consumers);
         free(d->resource_policy);
         free(d->resource_policy_norm);
@@ -233,7 +259,15 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
                         o->consumers[i].name = xstrdup(names[i]);
                         o->consumers[i].arn =
                                 xstrdup("arn:aws:kinesis:us-east-1:111122223333:stream/orders/consumer/x:1");
-                        o->consumers[i].status = xstrdup("ACTIVE");
+                        o->consumers[i].status = xstrdup(s->cstatus ? s->cstatus : "ACTIVE");
+                        if (s->ctags) {
+                                o->consumers[i].tags_known = true;
+                                parse_tags(s->ctags, &o->consumers[i].tags, &o->consumers[i].n_tags);
+                        }
+                        if (s->cpolicy) {
+                                o->consumers[i].policy_known = true;
+                                o->consumers[i].policy = *s->cpolicy ? normal_policy(s->cpolicy) : NULL;
+                        }
                 }
         }
 }
@@ -243,11 +277,8 @@ static void free_obs(struct stream_obs *o) {
         free(o->arn);
         free(o->kms_key);
         free_tags(o->tags, o->n_tags);
-        for (size_t i = 0; i < o->n_consumers; i++) {
-                free(o->consumers[i].name);
-                free(o->consumers[i].arn);
-                free(o->consumers[i].status);
-        }
+        for (size_t i = 0; i < o->n_consumers; i++)
+                stream_consumer_obs_done(&o->consumers[i]);
         free(o->consumers);
         free(o->resource_policy);
         *o = (struct stream_obs) {};
@@ -319,19 +350,35 @@ static void render_action(char *buf, size_t size, const struct action *a) {
                 break;
         case ACTION_REGISTER_CONSUMER:
                 append(buf, size, " %s", a->consumer ? a->consumer : "(null)");
+                if (a->n_tags)
+                        render_tags(buf, size, a, true);
+                break;
+        case ACTION_TAG_RESOURCE:
+        case ACTION_UNTAG_RESOURCE:
+                append(buf, size, " %s", a->consumer ? a->consumer : "(null)");
+                render_tags(buf, size, a, a->type == ACTION_TAG_RESOURCE);
                 break;
         case ACTION_PUT_RESOURCE_POLICY:
-                append(buf, size, " %s", a->policy ? a->policy : "(null)");
+        case ACTION_DELETE_RESOURCE_POLICY:
+                if (a->consumer)
+                        append(buf, size, " %s", a->consumer);
+                if (a->policy)
+                        append(buf, size, " %s", a->policy);
                 break;
         default:
                 break;
         }
         /* Fields that do not belong to the action's type must stay empty. */
         if (a->n_tags && a->type != ACTION_CREATE_STREAM && a->type != ACTION_ADD_TAGS &&
-            a->type != ACTION_REMOVE_TAGS)
+            a->type != ACTION_REMOVE_TAGS && a->type != ACTION_REGISTER_CONSUMER &&
+            a->type != ACTION_TAG_RESOURCE && a->type != ACTION_UNTAG_RESOURCE)
                 append(buf, size, " STRAY-TAGS");
-        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER)
+        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER && a->type != ACTION_TAG_RESOURCE &&
+            a->type != ACTION_UNTAG_RESOURCE && a->type != ACTION_PUT_RESOURCE_POLICY &&
+            a->type != ACTION_DELETE_RESOURCE_POLICY)
                 append(buf, size, " STRAY-CONSUMER");
+        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER && !a->resource_arn)
+                append(buf, size, " NO-RESOURCE-ARN");
         if (a->policy && a->type != ACTION_PUT_RESOURCE_POLICY)
                 append(buf, size, " STRAY-POLICY");
         if (a->kms_key && a->type != ACTION_START_ENCRYPTION && a->type != ACTION_STOP_ENCRYPTION)
@@ -949,6 +996,36 @@ static const struct plan_case plan_cases[] = {
           PLAN_OBSERVE, "", "resource policy differs -> declared, declared manage: observe (no change)", NULL,
           "! orders   resource policy differs -> declared, declared manage: observe (no change)" },
 
+        /* --- consumers' tags and policies --- */
+        { "consumer registered with its tags",
+          { P(2), .consumers = "c1", .ctags = "team=a" }, { P(2), .consumers = "" },
+          PLAN_CHANGE, "RegisterStreamConsumer c1 [team=a]", "consumers +1", NULL, "~ orders   consumers +1" },
+        { "consumer tags and policy in sync",
+          { P(2), .consumers = "c1,c2", .ctags = "team=a", .cpolicy = POL_A },
+          { P(2), .consumers = "c1,c2", .ctags = "team=a", .cpolicy = POL_A_REORDERED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "consumer tags drifted",
+          { P(2), .consumers = "c1", .ctags = "team=a,tier=" },
+          { P(2), .consumers = "c1", .ctags = "team=b,rogue=x,aws:cloudformation:x=y" },
+          PLAN_CHANGE,
+          "UntagResource c1 [rogue] | TagResource c1 [team=a,tier=]",
+          "consumer c1 tags +1 ~1 -1", NULL, "~ orders   consumer c1 tags +1 ~1 -1" },
+        { "consumer policy put and removed",
+          { P(2), .consumers = "c1", .cpolicy = "none" }, { P(2), .consumers = "c1", .cpolicy = POL_B },
+          PLAN_CHANGE, "DeleteResourcePolicy c1", "consumer c1 resource policy -> none", NULL,
+          "~ orders   consumer c1 resource policy -> none" },
+        { "consumer policy missing",
+          { P(2), .consumers = "c1", .cpolicy = POL_A }, { P(2), .consumers = "c1", .cpolicy = "" },
+          PLAN_CHANGE, "PutResourcePolicy c1 " POL_A, "consumer c1 resource policy none -> declared", NULL,
+          "~ orders   consumer c1 resource policy none -> declared" },
+        { "consumer details wait until every consumer is ACTIVE and read",
+          { P(2), .consumers = "c1", .cpolicy = POL_A }, { P(2), .consumers = "c1", .cpolicy = "",
+                                                             .cstatus = "CREATING" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "consumer details not read yet",
+          { P(2), .consumers = "c1", .ctags = "a=1" }, { P(2), .consumers = "c1" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+
         /* --- consumers --- */
         { "consumers register the missing ones",
           { P(2), .consumers = "a,b,c" }, { P(2), .consumers = "b" },
@@ -1199,7 +1276,7 @@ static void test_action_names(void) {
                 "DecreaseStreamRetentionPeriod", "StartStreamEncryption", "StopStreamEncryption",
                 "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                 "RemoveTagsFromStream", "RegisterStreamConsumer", "UpdateMaxRecordSize",
-                "PutResourcePolicy", "DeleteResourcePolicy",
+                "PutResourcePolicy", "DeleteResourcePolicy", "TagResource", "UntagResource",
         };
 
         for (unsigned t = 0; t < _ACTION_TYPE_MAX; t++)
