@@ -15,7 +15,7 @@ static const char *const setting_names[_SETTING_MAX] = {
         [SETTING_MAX_RECORD_SIZE] = "max record size",
         [SETTING_TAGS] = "tags",
         [SETTING_CONSUMERS] = "consumers",
-        [SETTING_RESOURCE_POLICY] = "resource_policy",
+        [SETTING_RESOURCE_POLICY] = "resource policy",
         [SETTING_CONSUMER_DETAILS] = "consumer tags and policies",
 };
 

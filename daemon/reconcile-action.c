@@ -5,6 +5,7 @@
 #include "reconcile-action.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "kinesis.h"
 
@@ -144,4 +145,42 @@ unsigned reconcile_consumers_settling(const struct stream_decl *decl, const stru
                                 }
         }
         return n;
+}
+
+enum stream_setting reconcile_operation_setting(const char *operation, bool consumer) {
+        static const struct {
+                const char *operation;
+                enum stream_setting stream, consumer;
+        } table[] = {
+                { "UpdateMaxRecordSize", SETTING_MAX_RECORD_SIZE, _SETTING_MAX },
+                { "GetResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "PutResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "DeleteResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "ListTagsForResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+                { "TagResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+                { "UntagResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+        };
+
+        for (size_t i = 0; operation && i < ELEMENTSOF(table); i++)
+                if (strcmp(table[i].operation, operation) == 0)
+                        return consumer ? table[i].consumer : table[i].stream;
+        return _SETTING_MAX;
+}
+
+const struct stream_decl *reconcile_decl_supported(const struct stream_decl *decl, unsigned unsupported,
+                                                   struct stream_decl *scratch) {
+        bool maxrec = (unsupported & (1u << SETTING_MAX_RECORD_SIZE)) && decl->max_record_size_kib;
+        bool policy = (unsupported & (1u << SETTING_RESOURCE_POLICY)) && decl->resource_policy_declared;
+        bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->consumer_opts;
+
+        if (!maxrec && !policy && !details)
+                return decl;
+        *scratch = *decl;
+        if (maxrec)
+                scratch->max_record_size_kib = 0;
+        if (policy)
+                scratch->resource_policy_declared = false;
+        if (details)
+                scratch->consumer_opts = NULL;
+        return scratch;
 }

@@ -224,6 +224,39 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
                 fail(r, terminal, &f, "%s", text);
 }
 
+/* The endpoint does not know the operation that answered: the setting it
+ * serves is not managed in this region from now on (said once, with the
+ * answer), and true; the caller ends the call and goes on without it. False for any other
+ * answer, and for an operation no stream can do without. */
+static bool unsupported_answer(struct reconciler *r, const struct kinesis_result *res, bool consumer) {
+        enum stream_setting s;
+        char text[768];
+
+        if (!kinesis_result_is_unknown_operation(res))
+                return false;
+        s = reconcile_operation_setting(res->operation, consumer);
+        if (s == _SETTING_MAX)
+                return false;
+        if (!(r->region->unsupported & (1u << s))) {
+                struct log_fields f = fields(r);
+
+                r->region->unsupported |= 1u << s;
+                result_text(res, text, sizeof text);
+                f.aws_operation = res->operation;
+                f.aws_error = res->error_type;
+                log_fields(LOG_WARNING, &f,
+                           "The endpoint of region %s does not know %s (%s): %s is not managed there; "
+                           "streams are not failed for it.",
+                           r->region->region, res->operation, text, strna(stream_setting_to_string(s)));
+        }
+        return true;
+}
+
+/* The declaration as far as this region's endpoint can serve it. */
+static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl *scratch) {
+        return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
+}
+
 /* ---- waiting on AWS (limits, busy streams) ------------------------------- */
 
 static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -489,7 +522,10 @@ static void poll_consumer(struct reconciler *r) {
 static void get_policy(struct reconciler *r);
 
 static void after_observe(struct reconciler *r) {
-        if (r->decl->resource_policy_declared && r->obs.arn && !(r->obs.policy_known && r->policy_fresh))
+        struct stream_decl scratch;
+
+        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs.arn &&
+            !(r->obs.policy_known && r->policy_fresh))
                 get_policy(r);
         else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
@@ -526,7 +562,8 @@ static void list_tags(struct reconciler *r) {
 /* A declared consumer, ACTIVE, whose tags (*tags) or policy are still to
  * be read this pass, or NULL. */
 static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *tags) {
-        const struct stream_decl *d = r->decl;
+        struct stream_decl scratch;
+        const struct stream_decl *d = decl_supported(r, &scratch);
 
         if (!d->consumer_opts || !r->obs.consumers_known)
                 return NULL;
@@ -550,6 +587,12 @@ static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, 
                                                           bool policy) {
         struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
 
+        if (unsupported_answer(r, res, true)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                consumer_details(r);
+                return NULL;
+        }
         /* A consumer without a policy may be answered ResourceNotFoundException. */
         if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
                 r->call = NULL;
@@ -643,6 +686,12 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
         /* AWS answers a stream without a policy with an empty one; some
          * endpoints with ResourceNotFoundException instead (a stream that
          * is really gone shows at the next DescribeStreamSummary). */
+        if (unsupported_answer(r, res, false)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                after_observe(r);
+                return;
+        }
         if (error_is(res, "ResourceNotFoundException")) {
                 r->call = NULL;
                 r->ops->call_finished(r->owner);
@@ -857,8 +906,8 @@ static void go_plan(struct reconciler *r) {
          * setting is applied, in this run or a later one (the book keeps it
          * pending across restarts): it gets its declared retention,
          * encryption, metrics and consumers like any new stream. */
-        struct stream_decl as_new;
-        const struct stream_decl *d = r->decl;
+        struct stream_decl as_new, supported;
+        const struct stream_decl *d = decl_supported(r, &supported);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
                 as_new.manage = MANAGE_FULL;
@@ -979,6 +1028,11 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         }
         if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
                 consumer_slots_release(r, r->consumer_slots - 1);
+        if (unsupported_answer(r, res, a->consumer && a->type != ACTION_REGISTER_CONSUMER)) {
+                /* Plan again without the setting the endpoint cannot serve. */
+                go_plan(r);
+                return;
+        }
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))

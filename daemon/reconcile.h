@@ -79,6 +79,9 @@ struct reconcile_region {
          * polls saw them: the first poll of the next one is timed by it. */
         struct settle_time stream_settle;
         struct settle_time consumer_settle;
+        /* Settings (1u << enum stream_setting) whose operations this
+         * region's endpoint does not know: not managed there, said once. */
+        unsigned unsupported;
 };
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);

@@ -803,6 +803,30 @@ static void test_parsers(void) {
         CHECK_INTEQ(stream_status_from_string(NULL), STREAM_STATUS_UNKNOWN);
 }
 
+/* An endpoint that does not know an operation, in the spellings seen. */
+static void test_unknown_operation(void) {
+        struct kinesis_result r = { .http_status = 400, .operation = "UpdateMaxRecordSize" };
+
+        r.error_type = "UnknownOperationException";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_type = "com.amazon.coral.service#UnknownOperationException";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_type = "AccessDeniedException";
+        r.error_message = "Unable to determine service/operation name to be authorized";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_message = "User is not authorized to perform: kinesis:UpdateMaxRecordSize";
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_message = NULL;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = "ResourceNotFoundException";
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = NULL;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = "UnknownOperationException";
+        r.error = -ETIMEDOUT;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+}
+
 /* GetResourcePolicy: no policy reads as NULL however it is said; policies
  * that differ only in form read the same. */
 static void test_policy_parse(void) {
@@ -858,5 +882,6 @@ int main(void) {
         test_builders();
         test_parsers();
         test_policy_parse();
+        test_unknown_operation();
         return test_summary("aws-unit");
 }
