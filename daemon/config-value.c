@@ -435,6 +435,16 @@ int value_stream_mode(const struct walk *w, const struct key_desc *k, const char
         return 0;
 }
 
+int value_distribution(const struct walk *w, const struct key_desc *k, const char *label,
+                       const struct node *v, void *dest) {
+        static const char *const values[] = { "user_partition_key", "auto" };
+        int r = parse_choice(w, label, v, values, ELEMENTSOF(values));
+        if (r < 0)
+                return r;
+        *(enum record_distribution *) dest = r == 0 ? DISTRIBUTION_USER_PARTITION_KEY : DISTRIBUTION_AUTO;
+        return 0;
+}
+
 int value_manage(const struct walk *w, const struct key_desc *k, const char *label,
                  const struct node *v, void *dest) {
         static const char *const values[] = {

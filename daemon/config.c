@@ -123,6 +123,7 @@ enum {
         SK_TAGS,
         SK_CONSUMERS,
         SK_RESOURCE_POLICY,
+        SK_DISTRIBUTION,
         SK_MANAGE,
         _SK_MAX,
 };
@@ -227,6 +228,8 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_CONSUMERS] = { .name = "consumers", .parse = value_consumers, .offset = 0 },
         /* Offset 0: it fills three fields of struct stream_decl. */
         [SK_RESOURCE_POLICY] = { .name = "resource_policy", .parse = value_resource_policy, .offset = 0 },
+        [SK_DISTRIBUTION] = { .name = "record_distribution_strategy", .parse = value_distribution,
+                              .offset = offsetof(struct stream_decl, distribution) },
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
 };
@@ -449,6 +452,13 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                                    "shards: not allowed for an on_demand stream (AWS sizes it)");
                 else
                         d.shards = 0; /* inherited from defaults: meant for provisioned streams */
+        }
+        if (d.distribution != DISTRIBUTION_UNSET && d.mode != STREAM_MODE_ON_DEMAND) {
+                if (own[SK_DISTRIBUTION].value && !failed[SK_MODE])
+                        walk_error(w, own[SK_DISTRIBUTION].value,
+                                   "record_distribution_strategy: only for on_demand streams (a provisioned "
+                                   "stream always places records by partition key)");
+                d.distribution = DISTRIBUTION_UNSET; /* from defaults: meant for on-demand streams */
         }
         if (!failed[SK_CONSUMERS] && !failed[SK_MODE] &&
             (d.n_consumers > STREAM_CONSUMERS_MAX_COMMITTED ||

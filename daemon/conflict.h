@@ -29,6 +29,7 @@ enum stream_setting {
         SETTING_CONSUMERS,
         SETTING_RESOURCE_POLICY,
         SETTING_CONSUMER_DETAILS, /* declared consumers' tags and resource policies */
+        SETTING_DISTRIBUTION,
         _SETTING_MAX,
 };
 /* "mode", "shards", "retention", ... (as the configuration names them). */

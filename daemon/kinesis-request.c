@@ -218,6 +218,11 @@ json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
         return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
 }
 
+json_object *kinesis_req_update_distribution(const char *arn, enum record_distribution d) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_str(o, "RecordDistributionStrategy", record_distribution_to_aws(d))) : NULL;
+}
+
 /* GetResourcePolicy, DeleteResourcePolicy: the stream's or consumer's ARN. */
 json_object *kinesis_req_resource(const char *arn) {
         return obj_with("ResourceARN", arn);

@@ -33,6 +33,8 @@ json_object *kinesis_req_tag_resource(const char *arn, const struct stream_tag *
 json_object *kinesis_req_untag_resource(const char *arn, const struct stream_tag *tags, size_t n);
 json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer);
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib);
+/* UpdateStreamRecordDistributionStrategy; NULL for DISTRIBUTION_UNSET. */
+json_object *kinesis_req_update_distribution(const char *arn, enum record_distribution d);
 /* {"ResourceARN": arn}: GetResourcePolicy, DeleteResourcePolicy. */
 json_object *kinesis_req_resource(const char *arn);
 json_object *kinesis_req_put_resource_policy(const char *arn, const char *policy);

@@ -135,6 +135,7 @@ int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs
         obs->retention_hours = retention;
         obs->metrics = metric_bits(s);
         obs->max_record_size_kib = maxrec;
+        obs->distribution = record_distribution_from_aws(get_str(s, "RecordDistributionStrategy"));
         obs->consumer_count = consumers;
         return 0;
 }

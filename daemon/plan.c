@@ -18,7 +18,8 @@
  *   3. UpdateShardCount, stepped: each call may only move within half to
  *      double of the current open shards.
  *   4. Retention, encryption, enhanced monitoring (disable, then enable), max
- *      record size: independent of each other and of the shard count; a fixed
+ *      record size, record distribution (on-demand only, so after the mode):
+ *      independent of each other and of the shard count; a fixed
  *      order keeps plans stable from one run to the next.
  *   5. RemoveTagsFromStream before AddTagsToStream: a stream holds at most 50
  *      tags, so removing undeclared keys first lets a full set be replaced
@@ -44,6 +45,7 @@
  *   encryption none -> KEY, KEY -> none, KEY -> KEY
  *   metrics +A,B -C                        (a full set of seven is written ALL)
  *   max record size 1024 KiB -> 2048 KiB
+ *   record distribution USER_PARTITION_KEY -> AUTO
  *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
  *   resource policy none -> declared, differs -> declared, -> none
  *   consumers +2
@@ -85,6 +87,7 @@ static const char *const action_type_table[_ACTION_TYPE_MAX] = {
         [ACTION_DELETE_RESOURCE_POLICY] = "DeleteResourcePolicy",
         [ACTION_TAG_RESOURCE] = "TagResource",
         [ACTION_UNTAG_RESOURCE] = "UntagResource",
+        [ACTION_UPDATE_DISTRIBUTION] = "UpdateStreamRecordDistributionStrategy",
 };
 
 const char *action_type_to_string(enum action_type t) {
@@ -400,6 +403,12 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 if (a)
                         a->metrics = decl->metrics & METRIC_ALL;
         }
+        /* A new on-demand stream places records by partition key. */
+        if (decl->mode == STREAM_MODE_ON_DEMAND && decl->distribution == DISTRIBUTION_AUTO) {
+                a = builder_push(b, ACTION_UPDATE_DISTRIBUTION);
+                if (a)
+                        a->value = DISTRIBUTION_AUTO;
+        }
         /* Only a declaration past CreateStream's limit gets here (config caps
          * tags at 50); the rest follow in AddTags calls. */
         if (n_tags > n_create_tags)
@@ -428,6 +437,8 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
         }
         if (decl->max_record_size_kib)
                 sbuf_printf(&b->summary, ", max record size %u KiB", decl->max_record_size_kib);
+        if (decl->mode == STREAM_MODE_ON_DEMAND && decl->distribution == DISTRIBUTION_AUTO)
+                sbuf_printf(&b->summary, ", record distribution AUTO");
         if (n_tags > 0)
                 sbuf_printf(&b->summary, ", tags %zu", n_tags);
         if (decl->resource_policy)
@@ -619,6 +630,26 @@ static void plan_max_record_size(const struct stream_decl *decl, const struct st
         }
         sbuf_item(&b->summary);
         sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have, decl->max_record_size_kib);
+}
+
+/* On-demand streams only; a stream that does not report it uses AWS's
+ * default, USER_PARTITION_KEY. */
+static void plan_distribution(const struct stream_decl *decl, const struct stream_obs *obs,
+                              enum stream_mode mode_after, bool act, struct builder *b) {
+        enum record_distribution have = obs->distribution ?: DISTRIBUTION_USER_PARTITION_KEY;
+        struct action *a;
+
+        if (decl->distribution == DISTRIBUTION_UNSET || mode_after != STREAM_MODE_ON_DEMAND ||
+            decl->distribution == have)
+                return;
+        if (act) {
+                a = builder_push(b, ACTION_UPDATE_DISTRIBUTION);
+                if (a)
+                        a->value = decl->distribution;
+        }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "record distribution %s -> %s", record_distribution_to_aws(have),
+                    record_distribution_to_aws(decl->distribution));
 }
 
 /* Declared tags against what AWS has: what to put (new or changed) and
@@ -871,6 +902,9 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
         setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_MAX_RECORD_SIZE, act, hold, &m);
         plan_max_record_size(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_DISTRIBUTION, act, hold, &m);
+        plan_distribution(decl, obs, mode_after, a, b);
         setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_TAGS, act, hold, &m);
         plan_tags(decl, obs, a, b);

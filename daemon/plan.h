@@ -37,6 +37,7 @@ enum action_type {
         ACTION_DELETE_RESOURCE_POLICY,
         ACTION_TAG_RESOURCE,
         ACTION_UNTAG_RESOURCE,
+        ACTION_UPDATE_DISTRIBUTION,
         _ACTION_TYPE_MAX,
 };
 /* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
@@ -46,7 +47,8 @@ struct action {
         enum action_type type;
         /* CREATE_STREAM: shards (0 for on-demand) and mode, tags, max record size.
          * UPDATE_STREAM_MODE: mode. UPDATE_SHARD_COUNT: the target of this step.
-         * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB. */
+         * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB.
+         * UPDATE_DISTRIBUTION: enum record_distribution. */
         unsigned value;
         enum stream_mode mode;
         unsigned metrics;

@@ -57,6 +57,10 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
                 snprintf(buf, n, "%s%s%sresource policy %s", a->consumer ? "consumer " : "", strempty(a->consumer),
                          a->consumer ? " " : "", a->type == ACTION_PUT_RESOURCE_POLICY ? "set" : "removed");
                 break;
+        case ACTION_UPDATE_DISTRIBUTION:
+                snprintf(buf, n, "record distribution strategy %s",
+                         strna(record_distribution_to_aws((enum record_distribution)a->value)));
+                break;
         case ACTION_TAG_RESOURCE:
                 snprintf(buf, n, "consumer %s: %zu tag(s) set", strempty(a->consumer), a->n_tags);
                 break;
@@ -101,6 +105,8 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         case ACTION_DELETE_RESOURCE_POLICY:
                 arn = a->resource_arn ?: arn;
                 return arn ? kinesis_req_resource(arn) : NULL;
+        case ACTION_UPDATE_DISTRIBUTION:
+                return arn ? kinesis_req_update_distribution(arn, (enum record_distribution)a->value) : NULL;
         case ACTION_TAG_RESOURCE:
                 return a->resource_arn ? kinesis_req_tag_resource(a->resource_arn, a->tags, a->n_tags) : NULL;
         case ACTION_UNTAG_RESOURCE:
@@ -153,6 +159,7 @@ enum stream_setting reconcile_operation_setting(const char *operation, bool cons
                 enum stream_setting stream, consumer;
         } table[] = {
                 { "UpdateMaxRecordSize", SETTING_MAX_RECORD_SIZE, _SETTING_MAX },
+                { "UpdateStreamRecordDistributionStrategy", SETTING_DISTRIBUTION, _SETTING_MAX },
                 { "GetResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
                 { "PutResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
                 { "DeleteResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
@@ -172,8 +179,9 @@ const struct stream_decl *reconcile_decl_supported(const struct stream_decl *dec
         bool maxrec = (unsupported & (1u << SETTING_MAX_RECORD_SIZE)) && decl->max_record_size_kib;
         bool policy = (unsupported & (1u << SETTING_RESOURCE_POLICY)) && decl->resource_policy_declared;
         bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->consumer_opts;
+        bool distribution = (unsupported & (1u << SETTING_DISTRIBUTION)) && decl->distribution;
 
-        if (!maxrec && !policy && !details)
+        if (!maxrec && !policy && !details && !distribution)
                 return decl;
         *scratch = *decl;
         if (maxrec)
@@ -182,5 +190,7 @@ const struct stream_decl *reconcile_decl_supported(const struct stream_decl *dec
                 scratch->resource_policy_declared = false;
         if (details)
                 scratch->consumer_opts = NULL;
+        if (distribution)
+                scratch->distribution = DISTRIBUTION_UNSET;
         return scratch;
 }

@@ -165,6 +165,8 @@ enum stream_setting guard_action_setting(enum action_type t) {
         case ACTION_TAG_RESOURCE:
         case ACTION_UNTAG_RESOURCE:
                 return SETTING_CONSUMER_DETAILS;
+        case ACTION_UPDATE_DISTRIBUTION:
+                return SETTING_DISTRIBUTION;
         case ACTION_PUT_RESOURCE_POLICY:
         case ACTION_DELETE_RESOURCE_POLICY:
                 return SETTING_RESOURCE_POLICY;
@@ -353,6 +355,8 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
                 return consumers_equal(a, b, false);
         case SETTING_CONSUMER_DETAILS:
                 return consumers_equal(a, b, true);
+        case SETTING_DISTRIBUTION:
+                return a->distribution == b->distribution;
         case SETTING_RESOURCE_POLICY:
                 return a->resource_policy_declared == b->resource_policy_declared &&
                        streq_ptr(a->resource_policy_norm, b->resource_policy_norm);

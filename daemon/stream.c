@@ -68,6 +68,25 @@ void stream_decl_done(struct stream_decl *d) {
         *d = (struct stream_decl) {};
 }
 
+const char *record_distribution_to_aws(enum record_distribution d) {
+        switch (d) {
+        case DISTRIBUTION_USER_PARTITION_KEY:
+                return "USER_PARTITION_KEY";
+        case DISTRIBUTION_AUTO:
+                return "AUTO";
+        default:
+                return NULL;
+        }
+}
+
+enum record_distribution record_distribution_from_aws(const char *s) {
+        if (s && streq(s, "USER_PARTITION_KEY"))
+                return DISTRIBUTION_USER_PARTITION_KEY;
+        if (s && streq(s, "AUTO"))
+                return DISTRIBUTION_AUTO;
+        return DISTRIBUTION_UNSET;
+}
+
 static const char *const status_names[] = {
         [STREAM_STATUS_UNKNOWN] = "UNKNOWN",   [STREAM_STATUS_CREATING] = "CREATING",
         [STREAM_STATUS_DELETING] = "DELETING", [STREAM_STATUS_ACTIVE] = "ACTIVE",

@@ -18,6 +18,17 @@ enum stream_mode {
         STREAM_MODE_ON_DEMAND,
 };
 
+/* How an on-demand stream spreads records over its shards. */
+enum record_distribution {
+        DISTRIBUTION_UNSET,              /* declared: not managed; observed: not reported */
+        DISTRIBUTION_USER_PARTITION_KEY, /* AWS's default */
+        DISTRIBUTION_AUTO,
+};
+/* "USER_PARTITION_KEY", "AUTO" (AWS's names), or NULL for UNSET. */
+const char *record_distribution_to_aws(enum record_distribution d);
+/* The value for an AWS name, or DISTRIBUTION_UNSET if unknown. */
+enum record_distribution record_distribution_from_aws(const char *s);
+
 enum manage_mode {
         MANAGE_FULL,
         MANAGE_CREATE_ONLY,
@@ -77,6 +88,7 @@ struct stream_decl {
         char *kms_key;                /* NULL: encryption none */
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
+        enum record_distribution distribution; /* on-demand streams only */
         struct stream_tag *tags;      /* merged over defaults, sorted by key */
         size_t n_tags;
         bool tags_declared;           /* false: leave the stream's tags alone */
@@ -142,6 +154,7 @@ struct stream_obs {
         char *kms_key;                /* NULL when EncryptionType is NONE */
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: not reported */
+        enum record_distribution distribution;
         unsigned consumer_count;
 
         bool tags_known;              /* ListTagsForStream was read */

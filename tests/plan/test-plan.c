@@ -33,6 +33,7 @@ struct decl_spec {
         const char *policy;     /* NULL: not declared; "none"; or a JSON document */
         const char *ctags;      /* every consumer's tags: NULL none declared; "k=v,..." */
         const char *cpolicy;    /* every consumer's policy, like policy */
+        enum record_distribution dist;
         enum manage_mode manage;
 };
 
@@ -54,6 +55,7 @@ struct obs_spec {
         const char *ctags;      /* every consumer's tags: NULL not known; "k=v,..." */
         const char *cpolicy;    /* every consumer's policy, like policy */
         const char *cstatus;    /* every consumer's status; NULL: ACTIVE */
+        enum record_distribution dist; /* UNSET: not reported */
         unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
@@ -152,6 +154,7 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .kms_key = s->kms ? xstrdup(s->kms) : NULL,
                 .metrics = s->metrics,
                 .max_record_size_kib = s->maxrec,
+                .distribution = s->dist,
                 .tags_declared = s->tags != NULL,
                 .manage = s->manage,
                 .file = xstrdup("test.yaml"),
@@ -238,6 +241,7 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         o->kms_key = s->kms ? xstrdup(s->kms) : NULL;
         o->metrics = s->metrics;
         o->max_record_size_kib = s->maxrec;
+        o->distribution = s->dist;
         if (s->policy) {
                 o->policy_known = true;
                 o->resource_policy = *s->policy ? normal_policy(s->policy) : NULL;
@@ -332,6 +336,7 @@ static void render_action(char *buf, size_t size, const struct action *a) {
         case ACTION_INCREASE_RETENTION:
         case ACTION_DECREASE_RETENTION:
         case ACTION_UPDATE_MAX_RECORD_SIZE:
+        case ACTION_UPDATE_DISTRIBUTION:
                 append(buf, size, " %u", a->value);
                 break;
         case ACTION_START_ENCRYPTION:
@@ -996,6 +1001,35 @@ static const struct plan_case plan_cases[] = {
           PLAN_OBSERVE, "", "resource policy differs -> declared, declared manage: observe (no change)", NULL,
           "! orders   resource policy differs -> declared, declared manage: observe (no change)" },
 
+        /* --- record distribution strategy (2: AUTO, 1: USER_PARTITION_KEY) --- */
+        { "create on-demand with auto distribution",
+          { OD, .dist = DISTRIBUTION_AUTO }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND | UpdateStreamRecordDistributionStrategy 2",
+          "create: on-demand, retention 24h, record distribution AUTO", NULL,
+          "+ orders   create: on-demand, retention 24h, record distribution AUTO" },
+        { "create on-demand with the default distribution",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND", "create: on-demand, retention 24h", NULL,
+          "+ orders   create: on-demand, retention 24h" },
+        { "distribution to auto",
+          { OD, .dist = DISTRIBUTION_AUTO }, { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY },
+          PLAN_CHANGE, "UpdateStreamRecordDistributionStrategy 2",
+          "record distribution USER_PARTITION_KEY -> AUTO", NULL,
+          "~ orders   record distribution USER_PARTITION_KEY -> AUTO" },
+        { "distribution back to partition keys",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { OD, .dist = DISTRIBUTION_AUTO },
+          PLAN_CHANGE, "UpdateStreamRecordDistributionStrategy 1",
+          "record distribution AUTO -> USER_PARTITION_KEY", NULL,
+          "~ orders   record distribution AUTO -> USER_PARTITION_KEY" },
+        { "distribution not reported: the default",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { OD },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "distribution after a switch to on-demand",
+          { OD, .dist = DISTRIBUTION_AUTO }, { P(2) },
+          PLAN_CHANGE, "UpdateStreamMode ON_DEMAND | UpdateStreamRecordDistributionStrategy 2",
+          "mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO", NULL,
+          "~ orders   mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO" },
+
         /* --- consumers' tags and policies --- */
         { "consumer registered with its tags",
           { P(2), .consumers = "c1", .ctags = "team=a" }, { P(2), .consumers = "" },
@@ -1277,6 +1311,7 @@ static void test_action_names(void) {
                 "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                 "RemoveTagsFromStream", "RegisterStreamConsumer", "UpdateMaxRecordSize",
                 "PutResourcePolicy", "DeleteResourcePolicy", "TagResource", "UntagResource",
+                "UpdateStreamRecordDistributionStrategy",
         };
 
         for (unsigned t = 0; t < _ACTION_TYPE_MAX; t++)
