@@ -66,6 +66,9 @@
 #define SHARDS_MAX 10000
 #define MAX_RECORD_SIZE_KIB_MIN 1024
 #define MAX_RECORD_SIZE_KIB_MAX 10240
+/* AWS scales an on-demand stream's warm throughput to at most 10 GiB/s. */
+#define WARM_THROUGHPUT_MIBPS_MIN 1
+#define WARM_THROUGHPUT_MIBPS_MAX 10240
 /* "section.key" of the longest section and key. */
 #define KEY_LABEL_SIZE 64
 /* "consumer "NAME" of stream "NAME"". */
@@ -124,6 +127,7 @@ enum {
         SK_CONSUMERS,
         SK_RESOURCE_POLICY,
         SK_DISTRIBUTION,
+        SK_WARM_THROUGHPUT,
         SK_MANAGE,
         _SK_MAX,
 };
@@ -230,6 +234,9 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_RESOURCE_POLICY] = { .name = "resource_policy", .parse = value_resource_policy, .offset = 0 },
         [SK_DISTRIBUTION] = { .name = "record_distribution_strategy", .parse = value_distribution,
                               .offset = offsetof(struct stream_decl, distribution) },
+        [SK_WARM_THROUGHPUT] = { .name = "warm_throughput_mibps", .parse = value_uint_range,
+                                 .offset = offsetof(struct stream_decl, warm_throughput_mibps),
+                                 .min = WARM_THROUGHPUT_MIBPS_MIN, .max = WARM_THROUGHPUT_MIBPS_MAX },
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
 };
@@ -452,6 +459,13 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                                    "shards: not allowed for an on_demand stream (AWS sizes it)");
                 else
                         d.shards = 0; /* inherited from defaults: meant for provisioned streams */
+        }
+        if (d.warm_throughput_mibps > 0 && d.mode != STREAM_MODE_ON_DEMAND) {
+                if (own[SK_WARM_THROUGHPUT].value && !failed[SK_MODE])
+                        walk_error(w, own[SK_WARM_THROUGHPUT].value,
+                                   "warm_throughput_mibps: only for on_demand streams (a provisioned stream "
+                                   "has the throughput of its shards)");
+                d.warm_throughput_mibps = 0; /* from defaults: meant for on-demand streams */
         }
         if (d.distribution != DISTRIBUTION_UNSET && d.mode != STREAM_MODE_ON_DEMAND) {
                 if (own[SK_DISTRIBUTION].value && !failed[SK_MODE])

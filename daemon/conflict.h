@@ -30,6 +30,7 @@ enum stream_setting {
         SETTING_RESOURCE_POLICY,
         SETTING_CONSUMER_DETAILS, /* declared consumers' tags and resource policies */
         SETTING_DISTRIBUTION,
+        SETTING_WARM_THROUGHPUT,
         _SETTING_MAX,
 };
 /* "mode", "shards", "retention", ... (as the configuration names them). */

@@ -82,7 +82,7 @@ static int add_tag_map(json_object *o, const char *key, const struct stream_tag 
 
 json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, unsigned shards,
                                        const struct stream_tag *tags, size_t n_tags,
-                                       unsigned max_record_size_kib) {
+                                       unsigned max_record_size_kib, unsigned warm_mibps) {
         json_object *o = obj_with("StreamName", name), *md;
         int r;
 
@@ -99,6 +99,8 @@ json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, 
                 r = add_tag_map(o, "Tags", tags, n_tags);
         if (r >= 0 && max_record_size_kib > 0)
                 r = add_int(o, "MaxRecordSizeInKiB", max_record_size_kib);
+        if (r >= 0 && warm_mibps > 0 && mode == STREAM_MODE_ON_DEMAND)
+                r = add_int(o, "WarmThroughputMiBps", warm_mibps);
         return finish(o, r);
 }
 
@@ -218,6 +220,11 @@ json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
         return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
 }
 
+json_object *kinesis_req_update_warm_throughput(const char *arn, unsigned mibps) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_int(o, "WarmThroughputMiBps", mibps)) : NULL;
+}
+
 json_object *kinesis_req_update_distribution(const char *arn, enum record_distribution d) {
         json_object *o = obj_with("StreamARN", arn);
         return o ? finish(o, add_str(o, "RecordDistributionStrategy", record_distribution_to_aws(d))) : NULL;
@@ -277,5 +284,9 @@ json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const c
 }
 
 json_object *kinesis_req_describe_limits(void) {
+        return json_object_new_object();
+}
+
+json_object *kinesis_req_describe_account_settings(void) {
         return json_object_new_object();
 }

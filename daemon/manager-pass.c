@@ -323,6 +323,74 @@ static void region_list(struct region_ctx *g) {
         }
 }
 
+/* Whether a stream of the region needs the account's commitment to plan. */
+static bool region_needs_commitment(const struct region_ctx *g) {
+        const struct manager *m = g->manager;
+
+        for (size_t i = 0; i < m->n_streams; i++) {
+                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                if (reconcile_region_of(m->streams[i]) == &g->shared && d->warm_throughput_mibps > 0)
+                        return true;
+        }
+        return false;
+}
+
+static void on_account_settings(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct region_ctx *g = userdata;
+        struct manager *m = g->manager;
+        char *status = NULL;
+        int k = -EBADMSG;
+
+        g->account_call = NULL;
+        manager_call_finished(m);
+        if (kinesis_result_ok(res))
+                k = kinesis_parse_account_settings(res->body, &status);
+        if (k >= 0) {
+                g->account_warned = false;
+                free(g->shared.commitment_status);
+                g->shared.commitment_status = status;
+                g->shared.commitment = strncmp(status, "ENABLED", strlen("ENABLED")) == 0 ? COMMITMENT_ENABLED
+                                                                                            : COMMITMENT_NONE;
+        } else {
+                /* Unknown: warm throughput is then tried as declared. */
+                g->shared.commitment_status = mfree(g->shared.commitment_status);
+                g->shared.commitment = COMMITMENT_UNKNOWN;
+                if (!g->account_warned && !kinesis_result_is_unknown_operation(res))
+                        log_fields(LOG_WARNING,
+                                   (&(struct log_fields){ .region = g->shared.region,
+                                                         .aws_operation = "DescribeAccountSettings",
+                                                         .aws_error = res->error_type }),
+                                   "Cannot read the account settings of %s: %s%s%s", g->shared.region,
+                                   res->error < 0 ? strna(res->error_text) : strna(res->error_type),
+                                   res->error_message ? ": " : "", strempty(res->error_message));
+                g->account_warned = true;
+        }
+        if (g->list_after_account && !m->stopping) {
+                g->list_after_account = false;
+                region_list(g);
+        }
+}
+
+/* The account's settings, read along with the listing; the listing waits
+ * for them when a stream of the region needs them to plan. */
+static void region_start(struct region_ctx *g) {
+        struct manager *m = g->manager;
+        json_object *req = kinesis_req_describe_account_settings();
+        int r = -ENOMEM;
+
+        g->account_call = kinesis_call_cancel(g->account_call);
+        if (g->account_call == NULL && req) {
+                on_call_started(m);
+                r = kinesis_call(g->shared.client, "DescribeAccountSettings", req, NULL, on_account_settings, g,
+                                 &g->account_call);
+                if (r < 0)
+                        manager_call_finished(m);
+        }
+        g->list_after_account = r >= 0 && region_needs_commitment(g);
+        if (!g->list_after_account)
+                region_list(g);
+}
+
 void manager_pass_start(struct manager *m) {
         if (m->stopping)
                 return;
@@ -346,7 +414,7 @@ void manager_pass_start(struct manager *m) {
                   m->n_streams == 1 ? "" : "s", m->n_regions, m->n_regions == 1 ? "" : "s");
         for (size_t i = 0; i < m->n_regions; i++) {
                 m->regions[i]->list_timer = sd_event_source_disable_unref(m->regions[i]->list_timer);
-                region_list(m->regions[i]);
+                region_start(m->regions[i]);
         }
 }
 

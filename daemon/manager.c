@@ -33,6 +33,8 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         if (!g)
                 return NULL;
         kinesis_call_cancel(g->list_call);
+        kinesis_call_cancel(g->account_call);
+        free(g->shared.commitment_status);
         sd_event_source_disable_unref(g->list_timer);
         reconcile_wait_reset(&g->list_wait);
         reconcile_region_done(&g->shared);
@@ -57,6 +59,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);
+                g->account_call = kinesis_call_cancel(g->account_call);
                 g->list_timer = sd_event_source_disable_unref(g->list_timer);
         }
         if (ret_old) {
@@ -372,6 +375,11 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         for (size_t i = 0; i < m->n_regions; i++)
                 if (m->regions[i]->list_call) {
                         m->regions[i]->list_call = kinesis_call_cancel(m->regions[i]->list_call);
+                        manager_call_finished(m);
+                }
+        for (size_t i = 0; i < m->n_regions; i++)
+                if (m->regions[i]->account_call) {
+                        m->regions[i]->account_call = kinesis_call_cancel(m->regions[i]->account_call);
                         manager_call_finished(m);
                 }
         /* Streams this pass has not started yet have nothing to finish. */

@@ -46,6 +46,7 @@
  *   metrics +A,B -C                        (a full set of seven is written ALL)
  *   max record size 1024 KiB -> 2048 KiB
  *   record distribution USER_PARTITION_KEY -> AUTO
+ *   warm throughput 0 -> 20 MiB/s            (the target AWS reports)
  *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
  *   resource policy none -> declared, differs -> declared, -> none
  *   consumers +2
@@ -88,6 +89,7 @@ static const char *const action_type_table[_ACTION_TYPE_MAX] = {
         [ACTION_TAG_RESOURCE] = "TagResource",
         [ACTION_UNTAG_RESOURCE] = "UntagResource",
         [ACTION_UPDATE_DISTRIBUTION] = "UpdateStreamRecordDistributionStrategy",
+        [ACTION_UPDATE_WARM_THROUGHPUT] = "UpdateStreamWarmThroughput",
 };
 
 const char *action_type_to_string(enum action_type t) {
@@ -361,8 +363,16 @@ static void refuse_budget(struct builder *b, const struct stream_obs *obs, enum 
         }
 }
 
+/* Warm throughput needs an on-demand stream in an account with a minimum
+ * throughput commitment: without one it is not a difference kinesisd can
+ * correct (the reconciler says so), and unknown it is tried. */
+static bool warm_applies(const struct stream_decl *decl, const struct stream_obs *obs, enum stream_mode mode) {
+        return decl->warm_throughput_mibps > 0 && mode == STREAM_MODE_ON_DEMAND &&
+               obs->commitment != COMMITMENT_NONE;
+}
+
 /* The stream is missing and will be created. */
-static void plan_create(const struct stream_decl *decl, struct builder *b) {
+static void plan_create(const struct stream_decl *decl, const struct stream_obs *obs, struct builder *b) {
         const struct stream_tag **tags = NULL;
         size_t n_tags = decl->tags_declared ? decl->n_tags : 0;
         size_t n_create_tags = n_tags < PLAN_CREATE_MAX_TAGS ? n_tags : PLAN_CREATE_MAX_TAGS;
@@ -383,6 +393,9 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 a->mode = decl->mode;
                 a->value = decl->mode == STREAM_MODE_PROVISIONED ? decl->shards : 0;
                 a->max_record_size_kib = decl->max_record_size_kib;
+                /* Only with a known commitment: AWS refuses the whole creation without one. */
+                if (warm_applies(decl, obs, decl->mode) && obs->commitment == COMMITMENT_ENABLED)
+                        a->warm_mibps = decl->warm_throughput_mibps;
                 action_set_tags(b, a, tags, n_create_tags, true);
         }
 
@@ -439,6 +452,8 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 sbuf_printf(&b->summary, ", max record size %u KiB", decl->max_record_size_kib);
         if (decl->mode == STREAM_MODE_ON_DEMAND && decl->distribution == DISTRIBUTION_AUTO)
                 sbuf_printf(&b->summary, ", record distribution AUTO");
+        if (warm_applies(decl, obs, decl->mode) && obs->commitment == COMMITMENT_ENABLED)
+                sbuf_printf(&b->summary, ", warm throughput %u MiB/s", decl->warm_throughput_mibps);
         if (n_tags > 0)
                 sbuf_printf(&b->summary, ", tags %zu", n_tags);
         if (decl->resource_policy)
@@ -650,6 +665,24 @@ static void plan_distribution(const struct stream_decl *decl, const struct strea
         sbuf_item(&b->summary);
         sbuf_printf(&b->summary, "record distribution %s -> %s", record_distribution_to_aws(have),
                     record_distribution_to_aws(decl->distribution));
+}
+
+/* Compared with the target AWS reports, which it scales towards: the
+ * current value lags behind and would ask for the same change again. */
+static void plan_warm_throughput(const struct stream_decl *decl, const struct stream_obs *obs,
+                                 enum stream_mode mode_after, bool act, struct builder *b) {
+        struct action *a;
+
+        if (!warm_applies(decl, obs, mode_after) || obs->warm_target_mibps == decl->warm_throughput_mibps)
+                return;
+        if (act) {
+                a = builder_push(b, ACTION_UPDATE_WARM_THROUGHPUT);
+                if (a)
+                        a->value = decl->warm_throughput_mibps;
+        }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "warm throughput %u -> %u MiB/s", obs->warm_target_mibps,
+                    decl->warm_throughput_mibps);
 }
 
 /* Declared tags against what AWS has: what to put (new or changed) and
@@ -906,6 +939,9 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
         a = setting_begin(b, SETTING_DISTRIBUTION, act, hold, &m);
         plan_distribution(decl, obs, mode_after, a, b);
         setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_WARM_THROUGHPUT, act, hold, &m);
+        plan_warm_throughput(decl, obs, mode_after, a, b);
+        setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_TAGS, act, hold, &m);
         plan_tags(decl, obs, a, b);
         setting_end(b, &m, differs, held);
@@ -922,8 +958,9 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
 
 /* The stream is missing, or being deleted (gone soon): create it unless the
  * declaration forbids it, in which case --once would fail. */
-static enum plan_verdict plan_missing(const struct stream_decl *decl, bool deleting, struct builder *b,
-                                      struct sbuf *summary, bool *fails) {
+static enum plan_verdict plan_missing(const struct stream_decl *decl, const struct stream_obs *obs,
+                                      struct builder *b, struct sbuf *summary, bool *fails) {
+        bool deleting = obs->exists;
         const char *state = deleting ? "being deleted" : "does not exist";
 
         if (decl->manage == MANAGE_OBSERVE) {
@@ -939,7 +976,7 @@ static enum plan_verdict plan_missing(const struct stream_decl *decl, bool delet
                 sbuf_printf(summary, "%s (no change)", strempty(b->refusal.s));
                 return PLAN_OBSERVE;
         }
-        plan_create(decl, b);
+        plan_create(decl, obs, b);
         /* Calls on a stream being deleted fail, a CreateStream too until it
          * is gone: the reconciler waits for that, then creates it. */
         sbuf_printf(summary, "%s%s", deleting ? "being deleted, then " : "", strempty(b->summary.s));
@@ -962,7 +999,7 @@ int plan_stream_holding(const struct stream_decl *decl, const struct stream_obs 
                 return -EINVAL;
 
         if (!obs->exists || obs->status == STREAM_STATUS_DELETING)
-                verdict = plan_missing(decl, obs->exists, &b, &summary, &fails);
+                verdict = plan_missing(decl, obs, &b, &summary, &fails);
         else if (decl->manage == MANAGE_FULL) {
                 plan_existing(decl, obs, true, hold, &b, &differs, &held);
                 if (b.n_actions > 0) {

@@ -38,6 +38,7 @@ enum action_type {
         ACTION_TAG_RESOURCE,
         ACTION_UNTAG_RESOURCE,
         ACTION_UPDATE_DISTRIBUTION,
+        ACTION_UPDATE_WARM_THROUGHPUT,
         _ACTION_TYPE_MAX,
 };
 /* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
@@ -48,7 +49,7 @@ struct action {
         /* CREATE_STREAM: shards (0 for on-demand) and mode, tags, max record size.
          * UPDATE_STREAM_MODE: mode. UPDATE_SHARD_COUNT: the target of this step.
          * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB.
-         * UPDATE_DISTRIBUTION: enum record_distribution. */
+         * UPDATE_DISTRIBUTION: enum record_distribution. UPDATE_WARM_THROUGHPUT: MiB/s. */
         unsigned value;
         enum stream_mode mode;
         unsigned metrics;
@@ -65,6 +66,7 @@ struct action {
                                         *_RESOURCE_POLICY is about (NULL: the stream) */
         unsigned max_record_size_kib; /* CREATE_STREAM: MaxRecordSizeInKiB; 0: leave it out
                                          (AWS's default) */
+        unsigned warm_mibps;         /* CREATE_STREAM: WarmThroughputMiBps; 0: leave it out */
         char *policy;                /* PUT_RESOURCE_POLICY: the JSON document */
         char *resource_arn;          /* TAG_RESOURCE, UNTAG_RESOURCE, *_RESOURCE_POLICY of a
                                         consumer: its ARN (NULL: the stream's) */

@@ -57,6 +57,9 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
                 snprintf(buf, n, "%s%s%sresource policy %s", a->consumer ? "consumer " : "", strempty(a->consumer),
                          a->consumer ? " " : "", a->type == ACTION_PUT_RESOURCE_POLICY ? "set" : "removed");
                 break;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                snprintf(buf, n, "warm throughput %u -> %u MiB/s", obs->warm_target_mibps, a->value);
+                break;
         case ACTION_UPDATE_DISTRIBUTION:
                 snprintf(buf, n, "record distribution strategy %s",
                          strna(record_distribution_to_aws((enum record_distribution)a->value)));
@@ -76,7 +79,7 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         switch (a->type) {
         case ACTION_CREATE_STREAM:
                 return kinesis_req_create_stream(name, a->mode, a->value, a->tags, a->n_tags,
-                                                 a->max_record_size_kib);
+                                                 a->max_record_size_kib, a->warm_mibps);
         case ACTION_UPDATE_STREAM_MODE:
                 return arn ? kinesis_req_update_stream_mode(arn, a->mode) : NULL;
         case ACTION_UPDATE_SHARD_COUNT:
@@ -105,6 +108,8 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         case ACTION_DELETE_RESOURCE_POLICY:
                 arn = a->resource_arn ?: arn;
                 return arn ? kinesis_req_resource(arn) : NULL;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                return arn ? kinesis_req_update_warm_throughput(arn, a->value) : NULL;
         case ACTION_UPDATE_DISTRIBUTION:
                 return arn ? kinesis_req_update_distribution(arn, (enum record_distribution)a->value) : NULL;
         case ACTION_TAG_RESOURCE:
@@ -160,6 +165,7 @@ enum stream_setting reconcile_operation_setting(const char *operation, bool cons
         } table[] = {
                 { "UpdateMaxRecordSize", SETTING_MAX_RECORD_SIZE, _SETTING_MAX },
                 { "UpdateStreamRecordDistributionStrategy", SETTING_DISTRIBUTION, _SETTING_MAX },
+                { "UpdateStreamWarmThroughput", SETTING_WARM_THROUGHPUT, _SETTING_MAX },
                 { "GetResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
                 { "PutResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
                 { "DeleteResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
@@ -180,8 +186,9 @@ const struct stream_decl *reconcile_decl_supported(const struct stream_decl *dec
         bool policy = (unsupported & (1u << SETTING_RESOURCE_POLICY)) && decl->resource_policy_declared;
         bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->consumer_opts;
         bool distribution = (unsupported & (1u << SETTING_DISTRIBUTION)) && decl->distribution;
+        bool warm = (unsupported & (1u << SETTING_WARM_THROUGHPUT)) && decl->warm_throughput_mibps;
 
-        if (!maxrec && !policy && !details && !distribution)
+        if (!maxrec && !policy && !details && !distribution && !warm)
                 return decl;
         *scratch = *decl;
         if (maxrec)
@@ -192,5 +199,7 @@ const struct stream_decl *reconcile_decl_supported(const struct stream_decl *dec
                 scratch->consumer_opts = NULL;
         if (distribution)
                 scratch->distribution = DISTRIBUTION_UNSET;
+        if (warm)
+                scratch->warm_throughput_mibps = 0;
         return scratch;
 }

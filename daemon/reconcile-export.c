@@ -80,6 +80,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .last_change_usec = r->last_change_usec,
                 .last_error = r->last_error,
                 .waiting = reconciler_waiting(r),
+                .throughput_commitment = r->region->commitment_status,
+                .not_managed = r->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
                         conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC))),
         };

@@ -32,7 +32,8 @@ static uint64_t fnv_str(uint64_t h, const char *s) {
  * the same thing. */
 static uint64_t action_key(const struct action *a) {
         uint64_t h = UINT64_C(0xcbf29ce484222325);
-        unsigned v[5] = {(unsigned)a->type, a->value, (unsigned)a->mode, a->metrics, a->max_record_size_kib};
+        unsigned v[6] = {(unsigned)a->type, a->value,   (unsigned)a->mode, a->metrics, a->max_record_size_kib,
+                         a->warm_mibps};
 
         h = fnv(h, v, sizeof v);
         h = fnv_str(h, a->kms_key);
@@ -167,6 +168,8 @@ enum stream_setting guard_action_setting(enum action_type t) {
                 return SETTING_CONSUMER_DETAILS;
         case ACTION_UPDATE_DISTRIBUTION:
                 return SETTING_DISTRIBUTION;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                return SETTING_WARM_THROUGHPUT;
         case ACTION_PUT_RESOURCE_POLICY:
         case ACTION_DELETE_RESOURCE_POLICY:
                 return SETTING_RESOURCE_POLICY;
@@ -357,6 +360,8 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
                 return consumers_equal(a, b, true);
         case SETTING_DISTRIBUTION:
                 return a->distribution == b->distribution;
+        case SETTING_WARM_THROUGHPUT:
+                return a->warm_throughput_mibps == b->warm_throughput_mibps;
         case SETTING_RESOURCE_POLICY:
                 return a->resource_policy_declared == b->resource_policy_declared &&
                        streq_ptr(a->resource_policy_norm, b->resource_policy_norm);

@@ -75,6 +75,7 @@ struct reconciler {
         bool consumers_fresh;    /* likewise the consumers, until we register one */
         bool policy_fresh;       /* likewise the resource policy, until we change it */
         char *detail_consumer;   /* the consumer whose tags or policy are being read */
+        char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
         unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
         bool poll_consumers;     /* the poll timer lists consumers, not the stream */
         bool consumer_turn;      /* handed a consumer slot: act() registers without queueing */

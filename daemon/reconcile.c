@@ -252,6 +252,40 @@ static bool unsupported_answer(struct reconciler *r, const struct kinesis_result
         return true;
 }
 
+/* Declared settings this stream cannot have here, in words, or NULL: the
+ * operations the endpoint does not know, warm throughput without the
+ * account's commitment. Said once when it changes; exported as is. */
+static void note_not_managed(struct reconciler *r) {
+        const struct stream_decl *d = r->decl;
+        unsigned u = r->region->unsupported;
+        char buf[512] = "";
+        size_t o = 0;
+
+        for (unsigned s = 0; s < _SETTING_MAX; s++) {
+                bool declared = (s == SETTING_MAX_RECORD_SIZE && d->max_record_size_kib) ||
+                                (s == SETTING_RESOURCE_POLICY && d->resource_policy_declared) ||
+                                (s == SETTING_CONSUMER_DETAILS && d->consumer_opts) ||
+                                (s == SETTING_DISTRIBUTION && d->distribution) ||
+                                (s == SETTING_WARM_THROUGHPUT && d->warm_throughput_mibps);
+                if (declared && (u & (1u << s)) && o < sizeof buf)
+                        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s: the endpoint does not support it",
+                                              o ? "; " : "", strna(stream_setting_to_string(s)));
+        }
+        if (d->warm_throughput_mibps && !(u & (1u << SETTING_WARM_THROUGHPUT)) &&
+            r->region->commitment == COMMITMENT_NONE && o < sizeof buf)
+                snprintf(buf + o, sizeof buf - o,
+                         "%swarm throughput: the account has no minimum throughput commitment (%s); kinesisd "
+                         "does not change account settings",
+                         o ? "; " : "", strna(r->region->commitment_status));
+        if (streq(buf, strempty(r->not_managed)))
+                return;
+        free(r->not_managed);
+        r->not_managed = *buf ? strdup(buf) : NULL;
+        if (r->not_managed)
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: not managed here: %s.", d->name, r->not_managed);
+        r->ops->changed(r, r->owner);
+}
+
 /* The declaration as far as this region's endpoint can serve it. */
 static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl *scratch) {
         return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
@@ -908,6 +942,9 @@ static void go_plan(struct reconciler *r) {
          * encryption, metrics and consumers like any new stream. */
         struct stream_decl as_new, supported;
         const struct stream_decl *d = decl_supported(r, &supported);
+
+        r->obs.commitment = r->region->commitment;
+        note_not_managed(r);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
                 as_new.manage = MANAGE_FULL;
@@ -1212,6 +1249,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         free(r->last_refusal);
         free(r->seed_arn);
         free(r->detail_consumer);
+        free(r->not_managed);
         reconcile_wait_reset(&r->wait);
         sd_event_unref(r->event);
         free(r);

@@ -82,6 +82,11 @@ struct reconcile_region {
         /* Settings (1u << enum stream_setting) whose operations this
          * region's endpoint does not know: not managed there, said once. */
         unsigned unsupported;
+        /* The account's minimum throughput billing commitment, read by the
+         * manager once a pass (DescribeAccountSettings): its Status, "NONE",
+         * or NULL while unknown. Observed only, never changed. */
+        enum throughput_commitment commitment;
+        char *commitment_status;
 };
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);

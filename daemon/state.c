@@ -606,7 +606,15 @@ static void prom_seconds(FILE *f, uint64_t usec) {
         fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
 }
 
-enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_CONFLICT_HELD, GAUGE_WAITING };
+enum stream_gauge {
+        GAUGE_ACTIVE,
+        GAUGE_SHARDS,
+        GAUGE_RETENTION,
+        GAUGE_FAILED,
+        GAUGE_CONFLICT_HELD,
+        GAUGE_WAITING,
+        GAUGE_COMMITMENT,
+};
 
 static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
         switch (g) {
@@ -622,6 +630,8 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
                 return s->conflict_held;
         case GAUGE_WAITING:
                 return s->waiting != NULL;
+        case GAUGE_COMMITMENT:
+                return s->throughput_commitment && strncmp(s->throughput_commitment, "ENABLED", 7) == 0;
         }
         return 0;
 }
@@ -650,6 +660,9 @@ static int render_metrics(FILE *f, const void *userdata) {
                   "Settings of the stream left alone because another party changed them back." },
                 { "kinesisd_stream_waiting", GAUGE_WAITING,
                   "Whether the stream waits on an AWS limit or a busy stream (1) or not (0)." },
+                { "kinesisd_stream_throughput_commitment", GAUGE_COMMITMENT,
+                  "Whether the stream's account has a minimum throughput billing commitment (1) or not, "
+                  "or it is unknown (0)." },
         };
         const struct {
                 const char *name;

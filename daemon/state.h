@@ -36,6 +36,9 @@ struct state_stream {
         const char *last_error;    /* NULL: none */
         unsigned conflict_held;    /* settings left alone now: another party changed them back */
         const char *waiting;       /* what it waits on in AWS (a limit, a busy stream); NULL: not */
+        const char *throughput_commitment; /* the account's minimum throughput billing commitment
+                                              ("ENABLED", "DISABLED", "NONE", ...); NULL: unknown */
+        const char *not_managed;   /* declared settings left alone, and why; NULL: none */
 };
 
 /* Counters for metrics.prom. */

@@ -29,6 +29,14 @@ const char *record_distribution_to_aws(enum record_distribution d);
 /* The value for an AWS name, or DISTRIBUTION_UNSET if unknown. */
 enum record_distribution record_distribution_from_aws(const char *s);
 
+/* The account's minimum throughput billing commitment (DescribeAccountSettings),
+ * which warm throughput needs. */
+enum throughput_commitment {
+        COMMITMENT_UNKNOWN, /* not read (yet), or the endpoint does not tell */
+        COMMITMENT_NONE,    /* none, or not ENABLED */
+        COMMITMENT_ENABLED,
+};
+
 enum manage_mode {
         MANAGE_FULL,
         MANAGE_CREATE_ONLY,
@@ -89,6 +97,7 @@ struct stream_decl {
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
         enum record_distribution distribution; /* on-demand streams only */
+        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
         struct stream_tag *tags;      /* merged over defaults, sorted by key */
         size_t n_tags;
         bool tags_declared;           /* false: leave the stream's tags alone */
@@ -155,6 +164,8 @@ struct stream_obs {
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: not reported */
         enum record_distribution distribution;
+        unsigned warm_target_mibps;   /* WarmThroughput.TargetMiBps; 0: not reported */
+        enum throughput_commitment commitment; /* the account's, as the region read it */
         unsigned consumer_count;
 
         bool tags_known;              /* ListTagsForStream was read */

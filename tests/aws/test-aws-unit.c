@@ -631,10 +631,10 @@ static void test_builders(void) {
         struct stream_tag tags[] = { { (char *) "env", (char *) "prod" }, { (char *) "team", (char *) "" } };
         bool per_stream;
 
-        check_json(kinesis_req_create_stream("s", STREAM_MODE_PROVISIONED, 2, tags, 2, 0),
+        check_json(kinesis_req_create_stream("s", STREAM_MODE_PROVISIONED, 2, tags, 2, 0, 10),
                    "{\"StreamName\":\"s\",\"ShardCount\":2,\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},"
                    "\"Tags\":{\"env\":\"prod\",\"team\":\"\"}}");
-        check_json(kinesis_req_create_stream("s", STREAM_MODE_ON_DEMAND, 9, NULL, 0, 2048),
+        check_json(kinesis_req_create_stream("s", STREAM_MODE_ON_DEMAND, 9, NULL, 0, 2048, 0),
                    "{\"StreamName\":\"s\",\"StreamModeDetails\":{\"StreamMode\":\"ON_DEMAND\"},"
                    "\"MaxRecordSizeInKiB\":2048}");
         check_json(kinesis_req_update_shard_count("s", 8),

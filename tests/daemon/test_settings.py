@@ -14,8 +14,17 @@ CREATING at once, so the stream waits on its own registrations): tags (sent on R
 TagResource/UntagResource on the consumer's ARN) and a consumer's own
 resource_policy; read back, unchanged by a second run, drift corrected. A
 stream declaring more consumers than AWS allows fails with a message that
-says so."""
+says so.
+
+warm_throughput_mibps and the account's minimum throughput commitment
+(observed only): without a commitment the stream is not failed and the log,
+streams.json and metrics.prom say why; with one (enabled here directly in
+the mock, as an operator would) the warm throughput goes out with
+CreateStream, is compared with the target AWS reports, and is corrected
+after drift."""
 import json
+import os
+import time
 
 from daemonlib import AWS_HEAD, Test, calls, change_calls
 
@@ -205,6 +214,69 @@ def test_consumer_drift():
     T.check(change_calls(err) == [], "converged after the consumers' drift", str(change_calls(err)))
 
 
+WARM = AWS_HEAD + """reconcile: { poll: 100ms, timeout: 40s }
+streams:
+  - name: {prefix}warm
+    mode: on_demand
+    warm_throughput_mibps: 20
+"""
+
+
+def streams_json(state):
+    with open(os.path.join(state, "streams.json")) as f:
+        return {s["name"]: s for s in json.load(f)["streams"]}
+
+
+def metric(state, name, stream):
+    want = '%s{region="%s",stream="%s"} ' % (name, T.region, stream)
+    with open(os.path.join(state, "metrics.prom")) as f:
+        for line in f:
+            if line.startswith(want):
+                return line[len(want):].strip()
+    return None
+
+
+def test_warm_without_commitment():
+    cfg = T.write("warm.yaml", WARM)
+    state = T.path("state-warm")
+    out, err = T.once(cfg, state)
+    T.check("warm throughput: the account has no minimum throughput commitment (NONE)" in err,
+            "the log says why warm throughput is not applied", err[-3000:])
+    T.check("UpdateStreamWarmThroughput" not in calls(err), "no warm throughput call without a commitment")
+    T.check("DescribeAccountSettings" in calls(err), "the account settings were read")
+    s = streams_json(state)[P + "warm"]
+    T.check(s["throughput_commitment"] == "NONE" and "minimum throughput commitment" in (s["not_managed"] or ""),
+            "streams.json says so", str(s))
+    T.check(metric(state, "kinesisd_stream_throughput_commitment", P + "warm") == "0", "metrics.prom: 0")
+    T.check(not any(c in calls(err) for c in ("UpdateAccountSettings",)), "account settings never changed")
+
+
+def test_warm_with_commitment():
+    T.mock_call("UpdateAccountSettings", {"MinimumThroughputBillingCommitment": {"Status": "ENABLED"}})
+    T.mock_call("DeleteStream", {"StreamName": P + "warm"})
+    deadline = time.monotonic() + 30
+    while T.exists(P + "warm") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cfg = T.path("warm.yaml")
+    state = T.path("state-warm")
+    out, err = T.once(cfg, state)
+    d = T.describe(P + "warm")
+    T.check(d.get("WarmThroughput", {}).get("TargetMiBps") == 20, "created with 20 MiB/s", str(d))
+    T.check("UpdateStreamWarmThroughput" not in calls(err), "sent with CreateStream, no update needed")
+    s = streams_json(state)[P + "warm"]
+    T.check(s["throughput_commitment"] == "ENABLED" and s["not_managed"] is None, "streams.json: ENABLED", str(s))
+    T.check(metric(state, "kinesisd_stream_throughput_commitment", P + "warm") == "1", "metrics.prom: 1")
+    out, err = T.once(cfg, state)
+    T.check(change_calls(err) == [], "a second --once changes nothing", str(change_calls(err)))
+    T.mock_call("UpdateStreamWarmThroughput", {"StreamName": P + "warm", "WarmThroughputMiBps": 40})
+    T.wait_active(P + "warm")
+    out, err = T.once(cfg, state)
+    d = T.describe(P + "warm")
+    T.check(d.get("WarmThroughput", {}).get("TargetMiBps") == 20, "drift corrected back to 20", str(d))
+    T.check(change_calls(err) == ["UpdateStreamWarmThroughput"], "with one call", str(change_calls(err)))
+    T.check("warm throughput 40 -> 20 MiB/s" in err, "the correction is logged")
+
+
 def test_consumer_limit():
     # 21 consumers: the config allows it for an on-demand stream (50 with a
     # minimum throughput commitment), AWS here allows 20. The strict proxy
@@ -221,4 +293,4 @@ def test_consumer_limit():
 
 
 T.run(test_policy_converge, test_policy_second_run_changes_nothing, test_policy_drift, test_consumer_drift,
-      test_consumer_limit)
+      test_warm_without_commitment, test_warm_with_commitment, test_consumer_limit)

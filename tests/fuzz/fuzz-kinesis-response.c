@@ -220,6 +220,19 @@ static void fuzz_policy(const json_object *body) {
         free(p);
 }
 
+static void fuzz_account_settings(const json_object *body) {
+        char *status = (char *)"unset";
+        int r = kinesis_parse_account_settings(body, &status);
+
+        ASSERT(r == 0 || r == -EBADMSG || r == -ENOMEM);
+        if (r < 0)
+                ASSERT(!status);
+        else
+                /* Goes into a log line and streams.json as it is: capitals only. */
+                ASSERT(status && *status && strspn(status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(status));
+        free(r < 0 ? NULL : status);
+}
+
 static void fuzz_body(const char *header, const json_object *body) {
         fuzz_error(header, body);
         fuzz_error(NULL, body);
@@ -230,6 +243,7 @@ static void fuzz_body(const char *header, const json_object *body) {
         fuzz_consumer(body);
         fuzz_limits(body);
         fuzz_policy(body);
+        fuzz_account_settings(body);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -34,6 +34,7 @@ struct decl_spec {
         const char *ctags;      /* every consumer's tags: NULL none declared; "k=v,..." */
         const char *cpolicy;    /* every consumer's policy, like policy */
         enum record_distribution dist;
+        unsigned warm;
         enum manage_mode manage;
 };
 
@@ -56,6 +57,8 @@ struct obs_spec {
         const char *cpolicy;    /* every consumer's policy, like policy */
         const char *cstatus;    /* every consumer's status; NULL: ACTIVE */
         enum record_distribution dist; /* UNSET: not reported */
+        unsigned warm;                 /* the target reported; 0: none */
+        enum throughput_commitment commit;
         unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
@@ -155,6 +158,7 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .metrics = s->metrics,
                 .max_record_size_kib = s->maxrec,
                 .distribution = s->dist,
+                .warm_throughput_mibps = s->warm,
                 .tags_declared = s->tags != NULL,
                 .manage = s->manage,
                 .file = xstrdup("test.yaml"),
@@ -230,6 +234,7 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
          * window at 12:13 UTC the next day. */
         for (unsigned k = 0; k < _BUDGET_KIND_MAX; k++)
                 o->budget[k] = (struct stream_budget){ used[k], used[k] ? PLAN_NOW - PLAN_HOUR * 10 : 0 };
+        o->commitment = s->commit; /* the account's: known for a missing stream too */
         if (s->missing)
                 return;
         o->name = xstrdup("orders");
@@ -242,6 +247,7 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         o->metrics = s->metrics;
         o->max_record_size_kib = s->maxrec;
         o->distribution = s->dist;
+        o->warm_target_mibps = s->warm;
         if (s->policy) {
                 o->policy_known = true;
                 o->resource_policy = *s->policy ? normal_policy(s->policy) : NULL;
@@ -326,6 +332,8 @@ static void render_action(char *buf, size_t size, const struct action *a) {
                 append(buf, size, " %u %s", a->value, mode_name(a->mode));
                 if (a->max_record_size_kib)
                         append(buf, size, " rec=%u", a->max_record_size_kib);
+                if (a->warm_mibps)
+                        append(buf, size, " warm=%u", a->warm_mibps);
                 if (a->n_tags)
                         render_tags(buf, size, a, true);
                 break;
@@ -337,6 +345,7 @@ static void render_action(char *buf, size_t size, const struct action *a) {
         case ACTION_DECREASE_RETENTION:
         case ACTION_UPDATE_MAX_RECORD_SIZE:
         case ACTION_UPDATE_DISTRIBUTION:
+        case ACTION_UPDATE_WARM_THROUGHPUT:
                 append(buf, size, " %u", a->value);
                 break;
         case ACTION_START_ENCRYPTION:
@@ -1030,6 +1039,36 @@ static const struct plan_case plan_cases[] = {
           "mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO", NULL,
           "~ orders   mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO" },
 
+        /* --- warm throughput (on-demand, with the account's commitment) --- */
+        { "create with warm throughput, commitment enabled",
+          { OD, .warm = 20 }, { MISSING, .commit = COMMITMENT_ENABLED },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND warm=20",
+          "create: on-demand, retention 24h, warm throughput 20 MiB/s", NULL,
+          "+ orders   create: on-demand, retention 24h, warm throughput 20 MiB/s" },
+        { "create with warm throughput, commitment unknown: not sent with the creation",
+          { OD, .warm = 20 }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND", "create: on-demand, retention 24h", NULL,
+          "+ orders   create: on-demand, retention 24h" },
+        { "warm throughput corrected against the target",
+          { OD, .warm = 20 }, { OD, .warm = 40, .commit = COMMITMENT_ENABLED },
+          PLAN_CHANGE, "UpdateStreamWarmThroughput 20", "warm throughput 40 -> 20 MiB/s", NULL,
+          "~ orders   warm throughput 40 -> 20 MiB/s" },
+        { "warm throughput in sync with the target",
+          { OD, .warm = 20 }, { OD, .warm = 20, .commit = COMMITMENT_ENABLED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "warm throughput unknown commitment: tried",
+          { OD, .warm = 20 }, { OD },
+          PLAN_CHANGE, "UpdateStreamWarmThroughput 20", "warm throughput 0 -> 20 MiB/s", NULL,
+          "~ orders   warm throughput 0 -> 20 MiB/s" },
+        { "warm throughput without commitment: nothing to do, not a failure",
+          { OD, .warm = 20 }, { OD, .commit = COMMITMENT_NONE },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "warm throughput after a switch to on-demand",
+          { OD, .warm = 20 }, { P(2), .commit = COMMITMENT_ENABLED },
+          PLAN_CHANGE, "UpdateStreamMode ON_DEMAND | UpdateStreamWarmThroughput 20",
+          "mode PROVISIONED -> ON_DEMAND; warm throughput 0 -> 20 MiB/s", NULL,
+          "~ orders   mode PROVISIONED -> ON_DEMAND; warm throughput 0 -> 20 MiB/s" },
+
         /* --- consumers' tags and policies --- */
         { "consumer registered with its tags",
           { P(2), .consumers = "c1", .ctags = "team=a" }, { P(2), .consumers = "" },
@@ -1311,7 +1350,7 @@ static void test_action_names(void) {
                 "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                 "RemoveTagsFromStream", "RegisterStreamConsumer", "UpdateMaxRecordSize",
                 "PutResourcePolicy", "DeleteResourcePolicy", "TagResource", "UntagResource",
-                "UpdateStreamRecordDistributionStrategy",
+                "UpdateStreamRecordDistributionStrategy", "UpdateStreamWarmThroughput",
         };
 
         for (unsigned t = 0; t < _ACTION_TYPE_MAX; t++)
