@@ -8,8 +8,10 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-/* The most bytes PutResourcePolicy's Policy may hold that kinesisd sends:
- * AWS documents 20 KiB for a Kinesis Data Streams resource policy. */
+/* The most bytes of a Policy kinesisd sends with PutResourcePolicy. The
+ * Kinesis API reference gives Policy no length constraint; 20 KiB is the
+ * resource-based policy size AWS documents for other services, kept here
+ * so that an oversized declaration is refused at load, not at AWS. */
 #define POLICY_MAX_BYTES 20480
 
 /* What is wrong with a parsed policy document (not an object, no Version,
