@@ -76,7 +76,7 @@ def test_first_run():
 
     by_name = {s["name"]: s for s in got}
     keys = {"name", "region", "arn", "status", "mode", "shards", "retention_hours", "consumers",
-            "last_change", "last_error", "waiting"}
+            "last_change", "last_error", "waiting", "throughput_commitment", "not_managed"}
     for k in STREAMS:
         name, e = P + k, expected(k)
         s = by_name.get(name)
