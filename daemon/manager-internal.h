@@ -25,8 +25,7 @@ struct region_ctx {
         struct reconcile_region shared; /* first: reconcilers see only this */
         struct manager *manager;
         struct kinesis_call *list_call;
-        struct kinesis_call *account_call; /* DescribeAccountSettings */
-        bool list_after_account; /* ListStreams waits for it: a stream needs the answer to plan */
+        struct kinesis_call *account_call; /* DescribeAccountSettings, after a listing */
         bool account_warned;     /* a failed DescribeAccountSettings was said */
         /* ListStreams throttled: the region's pass waits, then lists again. */
         struct reconcile_wait list_wait;

@@ -228,6 +228,7 @@ static bool region_lists(const struct region_ctx *g, const char *name) {
 }
 
 static void region_list(struct region_ctx *g);
+static void region_account(struct region_ctx *g);
 
 static int on_list_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct region_ctx *g = userdata;
@@ -299,40 +300,19 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
         g->n_entries = n;
         if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
                 qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
+        region_account(g);
+}
+
+/* The region is listed: its streams may start. */
+static void region_start_streams(struct region_ctx *g) {
+        struct manager *m = g->manager;
+
         for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
                 if (reconcile_region_of(m->streams[i]) == &g->shared)
                         m->pending[m->n_pending++] = (struct pending_start){
                                 m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name)
                         };
         pump(m);
-}
-
-static void region_list(struct region_ctx *g) {
-        struct manager *m = g->manager;
-        int r;
-
-        g->list_call = kinesis_call_cancel(g->list_call);
-        on_call_started(m);
-        r = kinesis_list_streams(g->shared.client, LIST_STREAMS_LIMIT, on_list_streams, g, &g->list_call);
-        if (r < 0) {
-                manager_call_finished(m);
-                log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
-                for (size_t j = 0; j < m->n_streams; j++)
-                        if (reconcile_region_of(m->streams[j]) == &g->shared)
-                                fail_unstarted(m, m->streams[j], "cannot start ListStreams");
-        }
-}
-
-/* Whether a stream of the region needs the account's commitment to plan. */
-static bool region_needs_commitment(const struct region_ctx *g) {
-        const struct manager *m = g->manager;
-
-        for (size_t i = 0; i < m->n_streams; i++) {
-                const struct stream_decl *d = reconciler_decl(m->streams[i]);
-                if (reconcile_region_of(m->streams[i]) == &g->shared && d->warm_throughput_mibps > 0)
-                        return true;
-        }
-        return false;
 }
 
 static void on_account_settings(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
@@ -365,30 +345,44 @@ static void on_account_settings(struct kinesis_client *c, const struct kinesis_r
                                    res->error_message ? ": " : "", strempty(res->error_message));
                 g->account_warned = true;
         }
-        if (g->list_after_account && !m->stopping) {
-                g->list_after_account = false;
-                region_list(g);
-        }
+        if (!m->stopping)
+                region_start_streams(g);
 }
 
-/* The account's settings, read along with the listing; the listing waits
- * for them when a stream of the region needs them to plan. */
-static void region_start(struct region_ctx *g) {
+/* The account's settings, once a pass, after a listing that worked (a
+ * region AWS refuses to list is not asked more): the streams start once
+ * they are known, since warm throughput is planned with them. */
+static void region_account(struct region_ctx *g) {
         struct manager *m = g->manager;
         json_object *req = kinesis_req_describe_account_settings();
         int r = -ENOMEM;
 
         g->account_call = kinesis_call_cancel(g->account_call);
-        if (g->account_call == NULL && req) {
+        if (req) {
                 on_call_started(m);
                 r = kinesis_call(g->shared.client, "DescribeAccountSettings", req, NULL, on_account_settings, g,
                                  &g->account_call);
                 if (r < 0)
                         manager_call_finished(m);
         }
-        g->list_after_account = r >= 0 && region_needs_commitment(g);
-        if (!g->list_after_account)
-                region_list(g);
+        if (r < 0)
+                region_start_streams(g);
+}
+
+static void region_list(struct region_ctx *g) {
+        struct manager *m = g->manager;
+        int r;
+
+        g->list_call = kinesis_call_cancel(g->list_call);
+        on_call_started(m);
+        r = kinesis_list_streams(g->shared.client, LIST_STREAMS_LIMIT, on_list_streams, g, &g->list_call);
+        if (r < 0) {
+                manager_call_finished(m);
+                log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
+                for (size_t j = 0; j < m->n_streams; j++)
+                        if (reconcile_region_of(m->streams[j]) == &g->shared)
+                                fail_unstarted(m, m->streams[j], "cannot start ListStreams");
+        }
 }
 
 void manager_pass_start(struct manager *m) {
@@ -414,7 +408,7 @@ void manager_pass_start(struct manager *m) {
                   m->n_streams == 1 ? "" : "s", m->n_regions, m->n_regions == 1 ? "" : "s");
         for (size_t i = 0; i < m->n_regions; i++) {
                 m->regions[i]->list_timer = sd_event_source_disable_unref(m->regions[i]->list_timer);
-                region_start(m->regions[i]);
+                region_list(m->regions[i]);
         }
 }
 
