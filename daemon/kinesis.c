@@ -68,6 +68,7 @@ static const struct {
         { "StartStreamEncryption", 5, false },
         { "StopStreamEncryption", 5, false },
         { "UpdateStreamRecordDistributionStrategy", 5, false },
+        { "DescribeAccountSettings", 5, false },
         { "DescribeLimits", 1, false },
         /* Per stream. */
         { "ListStreamConsumers", 5, true },

@@ -253,8 +253,9 @@ static bool unsupported_answer(struct reconciler *r, const struct kinesis_result
 }
 
 /* Declared settings this stream cannot have here, in words, or NULL: the
- * operations the endpoint does not know, warm throughput without the
- * account's commitment. Said once when it changes; exported as is. */
+ * operations the endpoint does not know (said once for the region where it
+ * answered so), warm throughput without the account's commitment (said
+ * once for the stream, here). Exported as is. */
 static void note_not_managed(struct reconciler *r) {
         const struct stream_decl *d = r->decl;
         unsigned u = r->region->unsupported;
@@ -279,10 +280,11 @@ static void note_not_managed(struct reconciler *r) {
                          o ? "; " : "", strna(r->region->commitment_status));
         if (streq(buf, strempty(r->not_managed)))
                 return;
+        const char *warm = strstr(buf, "warm throughput: the account");
+        if (warm && !(r->not_managed && strstr(r->not_managed, warm)))
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s.", d->name, warm);
         free(r->not_managed);
         r->not_managed = *buf ? strdup(buf) : NULL;
-        if (r->not_managed)
-                log_fields(LOG_WARNING, fields_of(r), "Stream %s: not managed here: %s.", d->name, r->not_managed);
         r->ops->changed(r, r->owner);
 }
 

@@ -101,6 +101,11 @@ def test_unknown_operations():
         T.check(calls(err).count(op) == 1, "%s tried once for both streams" % op, str(calls(err)))
     T.check("Pass done: 2 of 2 streams ready, 0 failed." in err, "no stream failed", err[-2000:])
     T.check("PutResourcePolicy" not in calls(err), "no policy sent to an endpoint that cannot read one")
+    with open(T.path("state-kinesalite", "streams.json")) as f:
+        got = {s["name"]: s["not_managed"] for s in json.load(f)["streams"]}
+    T.check(got.get(P + "a") == "max record size: the endpoint does not support it; resource policy: the endpoint "
+            "does not support it" and got.get(P + "b") == "max record size: the endpoint does not support it",
+            "streams.json names the settings not managed", str(got))
 
 
 FAKE_CONFIG = AWS_HEAD + """reconcile:
