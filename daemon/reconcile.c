@@ -226,8 +226,9 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
 
 /* The endpoint does not know the operation that answered: the setting it
  * serves is not managed in this region from now on (said once, with the
- * answer), and true; the caller ends the call and goes on without it. False for any other
- * answer, and for an operation no stream can do without. */
+ * answer), and true; the caller ends the call and goes on without it.
+ * False for any other answer, and for an operation no stream can do
+ * without. */
 static bool unsupported_answer(struct reconciler *r, const struct kinesis_result *res, bool consumer) {
         enum stream_setting s;
         char text[768];
@@ -616,9 +617,10 @@ static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *t
         return NULL;
 }
 
-/* A consumer's tags or policy answered: 0 and the consumer they belong
- * to, or NULL when the answer has been dealt with (a wait, a failure, a
- * consumer gone: look at the stream again). */
+/* A consumer's tags or policy answered: the consumer they belong to, or
+ * NULL when the answer has been dealt with here (an operation the endpoint
+ * does not know, a wait, a failure, a consumer gone: the stream is looked
+ * at again). */
 static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, const struct kinesis_result *res,
                                                           bool policy) {
         struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
@@ -719,15 +721,15 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
         char *policy = NULL;
         int k;
 
-        /* AWS answers a stream without a policy with an empty one; some
-         * endpoints with ResourceNotFoundException instead (a stream that
-         * is really gone shows at the next DescribeStreamSummary). */
         if (unsupported_answer(r, res, false)) {
                 r->call = NULL;
                 r->ops->call_finished(r->owner);
                 after_observe(r);
                 return;
         }
+        /* AWS answers a stream without a policy with an empty one; some
+         * endpoints with ResourceNotFoundException instead (a stream that
+         * is really gone shows at the next DescribeStreamSummary). */
         if (error_is(res, "ResourceNotFoundException")) {
                 r->call = NULL;
                 r->ops->call_finished(r->owner);
