@@ -57,9 +57,24 @@ void aws_profile_done(struct aws_profile *p) {
         free(p->credential_process);
         free(p->region);
         free(p->role_arn);
+        free(p->sso_session);
+        free(p->sso_start_url);
+        free(p->sso_region);
+        free(p->sso_account_id);
+        free(p->sso_role_name);
+        aws_sso_session_done(&p->session);
         free(p->credentials_path);
         free(p->config_path);
         *p = (struct aws_profile){};
+}
+
+void aws_sso_session_done(struct aws_sso_session *s) {
+        if (!s)
+                return;
+        free(s->sso_start_url);
+        free(s->sso_region);
+        free(s->sso_registration_scopes);
+        *s = (struct aws_sso_session){};
 }
 
 const char *aws_profile_name(const char *config_profile) {
@@ -73,7 +88,7 @@ const char *aws_profile_name(const char *config_profile) {
         return "default";
 }
 
-static int home_path(const char *rel, char **ret) {
+int aws_home_path(const char *rel, char **ret) {
         const char *home = getenv("HOME");
         struct passwd *pw;
 
@@ -92,11 +107,11 @@ static int env_or_home(const char *env, const char *rel, char **ret) {
         if (e && *e) {
                 /* "~/" at the start is what users write in these variables. */
                 if (e[0] == '~' && e[1] == '/')
-                        return home_path(e + 2, ret);
+                        return aws_home_path(e + 2, ret);
                 *ret = strdup(e);
                 return *ret ? 0 : -ENOMEM;
         }
-        return home_path(rel, ret);
+        return aws_home_path(rel, ret);
 }
 
 /* Under systemd, LoadCredential=aws-credentials:... hands the file in through
@@ -134,19 +149,28 @@ static const char *rtrim(const char *start, const char *end) {
         return end;
 }
 
-/* Does "[ name ]" (section text between the brackets, trimmed) select profile? */
-static bool section_matches(const char *s, size_t n, const char *profile, bool config_file) {
-        size_t pl = strlen(profile);
+/* The section a parse looks for: "[NAME]" (kind NULL: a credentials
+ * file), "[KIND NAME]" (a config file's "profile" or "sso-session"), and
+ * "[default]" too when with_default. */
+struct ini_section {
+        const char *kind;
+        const char *name;
+        bool with_default;
+};
 
-        if (config_file) {
-                if (streq(profile, "default") && n == 7 && memcmp(s, "default", 7) == 0)
-                        return true;
-                if (n < 8 || memcmp(s, "profile", 7) != 0 || (s[7] != ' ' && s[7] != '\t'))
-                        return false;
-                const char *q = skip_space(s + 7, s + n);
-                return (size_t) (s + n - q) == pl && memcmp(q, profile, pl) == 0;
-        }
-        return n == pl && memcmp(s, profile, pl) == 0;
+/* Does "[ s ]" (section text between the brackets, trimmed) select it? */
+static bool section_matches(const char *s, size_t n, const struct ini_section *want) {
+        size_t nl = strlen(want->name), kl;
+
+        if (!want->kind)
+                return n == nl && memcmp(s, want->name, nl) == 0;
+        if (want->with_default && n == 7 && memcmp(s, "default", 7) == 0)
+                return true;
+        kl = strlen(want->kind);
+        if (n < kl + 1 || memcmp(s, want->kind, kl) != 0 || (s[kl] != ' ' && s[kl] != '\t'))
+                return false;
+        const char *q = skip_space(s + kl, s + n);
+        return (size_t) (s + n - q) == nl && memcmp(q, want->name, nl) == 0;
 }
 
 static int set_once(char **field, const char *v, size_t n) {
@@ -158,19 +182,16 @@ static int set_once(char **field, const char *v, size_t n) {
         return *field ? 0 : -ENOMEM;
 }
 
-int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
-                      struct aws_profile *p) {
-        static const struct {
-                const char *key;
-                size_t offset;
-        } keys[] = {
-                { "aws_access_key_id", offsetof(struct aws_profile, access_key_id) },
-                { "aws_secret_access_key", offsetof(struct aws_profile, secret_access_key) },
-                { "aws_session_token", offsetof(struct aws_profile, session_token) },
-                { "credential_process", offsetof(struct aws_profile, credential_process) },
-                { "region", offsetof(struct aws_profile, region) },
-                { "role_arn", offsetof(struct aws_profile, role_arn) },
-        };
+struct ini_key {
+        const char *key;
+        size_t offset; /* of a char * in the target struct */
+};
+
+/* Walk INI text for one section and fill the string fields of target named
+ * by keys (only those not set yet). Returns 1 if the section exists, 0 if
+ * not, -ENOMEM. */
+static int ini_parse(const char *text, size_t len, const struct ini_section *want,
+                     const struct ini_key *keys, size_t n_keys, void *target) {
         const char *end = text + len, *line = text;
         bool in_section = false, found = false;
         int r;
@@ -194,7 +215,7 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                                 continue;
                         }
                         const char *a = skip_space(s + 1, close), *b = rtrim(a, close);
-                        in_section = section_matches(a, (size_t) (b - a), profile, config_file);
+                        in_section = section_matches(a, (size_t) (b - a), want);
                         found = found || in_section;
                         line = next;
                         continue;
@@ -210,10 +231,10 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                         continue;
                 }
                 const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
-                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                for (size_t i = 0; i < n_keys; i++)
                         if ((size_t) (k_end - s) == strlen(keys[i].key) &&
                             strncasecmp(s, keys[i].key, (size_t) (k_end - s)) == 0) {
-                                char **field = (char **) ((char *) p + keys[i].offset);
+                                char **field = (char **) ((char *) target + keys[i].offset);
                                 r = set_once(field, v, (size_t) (e - v));
                                 if (r < 0)
                                         return r;
@@ -221,6 +242,45 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                 line = next;
         }
         return found ? 1 : 0;
+}
+
+int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
+                      struct aws_profile *p) {
+        static const struct ini_key keys[] = {
+                { "aws_access_key_id", offsetof(struct aws_profile, access_key_id) },
+                { "aws_secret_access_key", offsetof(struct aws_profile, secret_access_key) },
+                { "aws_session_token", offsetof(struct aws_profile, session_token) },
+                { "credential_process", offsetof(struct aws_profile, credential_process) },
+                { "region", offsetof(struct aws_profile, region) },
+                { "role_arn", offsetof(struct aws_profile, role_arn) },
+                { "sso_session", offsetof(struct aws_profile, sso_session) },
+                { "sso_start_url", offsetof(struct aws_profile, sso_start_url) },
+                { "sso_region", offsetof(struct aws_profile, sso_region) },
+                { "sso_account_id", offsetof(struct aws_profile, sso_account_id) },
+                { "sso_role_name", offsetof(struct aws_profile, sso_role_name) },
+        };
+        const struct ini_section want = {
+                .kind = config_file ? "profile" : NULL,
+                .name = profile,
+                .with_default = config_file && streq(profile, "default"),
+        };
+
+        return ini_parse(text, len, &want, keys, ELEMENTSOF(keys), p);
+}
+
+int aws_sso_session_parse(const char *text, size_t len, const char *name, struct aws_sso_session *s) {
+        static const struct ini_key keys[] = {
+                { "sso_start_url", offsetof(struct aws_sso_session, sso_start_url) },
+                { "sso_region", offsetof(struct aws_sso_session, sso_region) },
+                { "sso_registration_scopes", offsetof(struct aws_sso_session, sso_registration_scopes) },
+        };
+        const struct ini_section want = { .kind = "sso-session", .name = name };
+        int r;
+
+        r = ini_parse(text, len, &want, keys, ELEMENTSOF(keys), s);
+        if (r > 0)
+                s->found = true;
+        return r;
 }
 
 int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
@@ -255,6 +315,9 @@ static int load_one(const char *path, const char *profile, bool config_file,
         if (r < 0)
                 return r;
         r = aws_profile_parse(text, len, profile, config_file, p);
+        /* sso-session sections live in the config file only. */
+        if (r >= 0 && config_file && p->sso_session && *p->sso_session)
+                r = aws_sso_session_parse(text, len, p->sso_session, &p->session) < 0 ? -ENOMEM : r;
         explicit_bzero(text, len);
         if (r < 0)
                 return r;
@@ -298,29 +361,16 @@ static const char *json_str(const json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
-int aws_credentials_from_json(const json_object *o, const char *token_key,
-                              struct aws_credentials *ret) {
-        struct aws_credentials c = {};
-        const char *id, *secret, *token, *exp;
-        int r;
+int aws_credentials_make(const char *id, const char *secret, const char *token, uint64_t expiration_usec,
+                         struct aws_credentials *ret) {
+        struct aws_credentials c = { .expiration_usec = expiration_usec };
 
-        if (!o || !json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        id = json_str(o, "AccessKeyId");
-        secret = json_str(o, "SecretAccessKey");
-        token = token_key ? json_str(o, token_key) : NULL;
-        exp = json_str(o, "Expiration");
         if (!id || !secret || !*id || !*secret || strlen(id) > 128 || strlen(secret) > 1024 ||
             (token && strlen(token) > 16384))
                 return -EBADMSG;
         /* Anything that would break a header line is not a credential. */
         if (strpbrk(id, "\r\n ") || strpbrk(secret, "\r\n") || (token && strpbrk(token, "\r\n")))
                 return -EBADMSG;
-        if (exp && *exp) {
-                r = aws_parse_iso8601(exp, &c.expiration_usec);
-                if (r < 0)
-                        return -EBADMSG;
-        }
         c.access_key_id = strdup(id);
         c.secret_access_key = strdup(secret);
         if (token && *token)
@@ -331,6 +381,20 @@ int aws_credentials_from_json(const json_object *o, const char *token_key,
         }
         *ret = c;
         return 0;
+}
+
+int aws_credentials_from_json(const json_object *o, const char *token_key,
+                              struct aws_credentials *ret) {
+        const char *exp;
+        uint64_t expiration = 0;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        exp = json_str(o, "Expiration");
+        if (exp && *exp && aws_parse_iso8601(exp, &expiration) < 0)
+                return -EBADMSG;
+        return aws_credentials_make(json_str(o, "AccessKeyId"), json_str(o, "SecretAccessKey"),
+                                    token_key ? json_str(o, token_key) : NULL, expiration, ret);
 }
 
 static bool parse_digits(const char **p, int n, int *ret) {

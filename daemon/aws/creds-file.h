@@ -27,6 +27,16 @@ struct aws_credentials {
 void aws_credentials_done(struct aws_credentials *c);
 int aws_credentials_copy(const struct aws_credentials *from, struct aws_credentials *to);
 
+/* An [sso-session NAME] section of the config file. */
+struct aws_sso_session {
+        bool found;
+        char *sso_start_url, *sso_region, *sso_registration_scopes;
+};
+void aws_sso_session_done(struct aws_sso_session *s);
+/* Parse config file text for "[sso-session NAME]". Fills only the keys not
+ * set yet. Returns 1 if the section exists, 0 if not, -ENOMEM. */
+int aws_sso_session_parse(const char *text, size_t len, const char *name, struct aws_sso_session *s);
+
 /* What one profile says, merged from the credentials file (wins) and the
  * config file. */
 struct aws_profile {
@@ -36,6 +46,12 @@ struct aws_profile {
         char *credential_process;
         char *region;
         char *role_arn;         /* not supported; reported */
+        /* SSO: the name of an [sso-session NAME] section of the config file,
+         * or the legacy keys sso_start_url and sso_region in the profile
+         * itself; the account and role whose credentials the portal gives. */
+        char *sso_session;
+        char *sso_start_url, *sso_region, *sso_account_id, *sso_role_name;
+        struct aws_sso_session session; /* the section sso_session names */
         bool in_credentials;    /* the section exists in the credentials file */
         bool in_config;         /* ... in the config file */
         char *credentials_path, *config_path;
@@ -58,6 +74,10 @@ int aws_config_path(char **ret);
 int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
                       struct aws_profile *p);
 
+/* $HOME/rel (the password database's home when HOME is unset). -ENOENT if
+ * there is no home directory. */
+int aws_home_path(const char *rel, char **ret);
+
 /* Read a whole file, at most max bytes (-EFBIG past it). *ret_insecure tells
  * whether it is group- or world-writable. -ENOENT if missing. */
 int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
@@ -65,7 +85,8 @@ int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len
 
 /* Load a profile from both files. Missing files are fine. Returns 0 (with
  * in_credentials/in_config telling whether it exists), or a negative errno
- * for an unreadable file. */
+ * for an unreadable file. When the profile names an sso_session, that
+ * section of the config file is loaded into ret->session. */
 int aws_profile_load(const char *profile, struct aws_profile *ret);
 
 /* Credentials from a JSON document: AccessKeyId, SecretAccessKey, the token
@@ -74,6 +95,11 @@ int aws_profile_load(const char *profile, struct aws_profile *ret);
  * -EBADMSG if malformed or incomplete. */
 int aws_credentials_from_json(const json_object *o, const char *token_key,
                               struct aws_credentials *ret);
+
+/* Credentials from their parts, checked as aws_credentials_from_json()
+ * checks them (an empty token is none). -EBADMSG, -ENOMEM. */
+int aws_credentials_make(const char *id, const char *secret, const char *token, uint64_t expiration_usec,
+                         struct aws_credentials *ret);
 
 /* "2024-01-02T03:04:05Z", with optional fractional seconds and a "Z" or
  * "+hh:mm" offset. */
