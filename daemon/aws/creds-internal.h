@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "aws/creds.h"
+#include "aws/sso.h"
 
 extern char **environ;
 
@@ -37,6 +38,7 @@ enum fetch_step {
         STEP_IMDS_TOKEN,
         STEP_IMDS_ROLE,
         STEP_IMDS_CREDS,
+        STEP_SSO,
 };
 
 struct creds_wait {
@@ -89,11 +91,21 @@ struct creds_provider {
         /* container / IMDS */
         struct http_request *req;
         char *imds_base, *imds_token, *imds_role;
+
+        /* SSO */
+        struct sso_fetch *sso;
 };
 
 uint64_t creds_mono_usec(struct creds_provider *p);
 /* Ends the fetch: caches c (taken) or reports error to every waiter. */
 void creds_fetch_done(struct creds_provider *p, int error, struct aws_credentials *c);
+
+/* The name of the source being asked, for the log once it answers. */
+void creds_set_pending_source(struct creds_provider *p, const char *fmt, ...) _printf_(2, 3);
+
+/* creds-sso.c: 0 when the profile does not use SSO, 1 when a fetch started
+ * (it ends in creds_fetch_done()), or a negative errno (logged). */
+int creds_sso_start(struct creds_provider *p, const char *profile, const struct aws_profile *prof);
 
 /* creds-process.c */
 int creds_process_start(struct creds_provider *p, const char *command);

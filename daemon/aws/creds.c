@@ -189,8 +189,7 @@ static int try_env(struct aws_credentials *ret) {
         return 1;
 }
 
-static void set_pending_source(struct creds_provider *p, const char *fmt, ...) _printf_(2, 3);
-static void set_pending_source(struct creds_provider *p, const char *fmt, ...) {
+void creds_set_pending_source(struct creds_provider *p, const char *fmt, ...) {
         va_list ap;
 
         free(p->pending_source);
@@ -220,7 +219,7 @@ static void chain_from(struct creds_provider *p, int stage) {
                         return;
                 }
                 if (r > 0) {
-                        set_pending_source(p, "environment variables");
+                        creds_set_pending_source(p, "environment variables");
                         creds_fetch_done(p, 0, &c);
                         return;
                 }
@@ -246,11 +245,18 @@ static void chain_from(struct creds_provider *p, int stage) {
                         creds_fetch_done(p, -ENOENT, NULL);
                         return;
                 }
+                r = creds_sso_start(p, profile, &prof);
+                if (r != 0) {
+                        aws_profile_done(&prof);
+                        if (r < 0)
+                                creds_fetch_done(p, r, NULL);
+                        return;
+                }
                 if (prof.access_key_id && prof.secret_access_key) {
                         c.access_key_id = TAKE_PTR(prof.access_key_id);
                         c.secret_access_key = TAKE_PTR(prof.secret_access_key);
                         c.session_token = TAKE_PTR(prof.session_token);
-                        set_pending_source(p, prof.in_credentials ? "the shared credentials file, profile %s"
+                        creds_set_pending_source(p, prof.in_credentials ? "the shared credentials file, profile %s"
                                                                   : "the shared config file, profile %s",
                                            profile);
                         aws_profile_done(&prof);
@@ -258,7 +264,7 @@ static void chain_from(struct creds_provider *p, int stage) {
                         return;
                 }
                 if (prof.credential_process) {
-                        set_pending_source(p, "credential_process of profile %s", profile);
+                        creds_set_pending_source(p, "credential_process of profile %s", profile);
                         p->step = STEP_PROCESS;
                         r = creds_process_start(p, prof.credential_process);
                         aws_profile_done(&prof);
@@ -281,7 +287,7 @@ static void chain_from(struct creds_provider *p, int stage) {
                                         log_error_errno(r, "Cannot fetch container credentials: %m");
                                 creds_fetch_done(p, r, NULL);
                         } else
-                                set_pending_source(p, "the container credentials endpoint");
+                                creds_set_pending_source(p, "the container credentials endpoint");
                         return;
                 }
         }
@@ -289,7 +295,7 @@ static void chain_from(struct creds_provider *p, int stage) {
                 creds_fetch_done(p, -ENOKEY, NULL);
                 return;
         }
-        set_pending_source(p, "the EC2 instance metadata service");
+        creds_set_pending_source(p, "the EC2 instance metadata service");
         r = creds_imds_start(p);
         if (r == -EPERM || r == -EACCES || r == -EINVAL || r == -EPROTONOSUPPORT) {
                 /* A configured endpoint that cannot be used is an error, not
@@ -432,6 +438,7 @@ struct creds_provider *creds_provider_free(struct creds_provider *p) {
         while (p->waiters)
                 creds_wait_cancel(p->waiters);
         p->req = http_request_cancel(p->req);
+        p->sso = sso_fetch_cancel(p->sso);
         creds_process_cleanup(p);
         creds_process_linger_finish(p);
         sd_event_source_disable_unref(p->kick);

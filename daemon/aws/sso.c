@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
 #include <time.h>
@@ -430,6 +429,7 @@ static int use_token(struct sso_fetch *f) {
  * find it. A failure is survivable until the new token expires: warned. */
 static void save_refreshed(struct sso_fetch *f, const struct sso_refreshed *x, uint64_t now) {
         _cleanup_free_ char *dir = NULL;
+        char w[512];
         _cleanup_close_ int dfd = -1;
         char *text = NULL;
         size_t len = 0;
@@ -448,8 +448,8 @@ static void save_refreshed(struct sso_fetch *f, const struct sso_refreshed *x, u
                                      "until it expires, then the next refresh starts from the old one.",
                                   f->cache_path);
         else
-                log_info("Refreshed the SSO token of %s and wrote it back to %s.", f->cfg.session
-                         ? f->cfg.session : f->cfg.profile, f->cache_path);
+                log_info("Refreshed the token of %s and wrote it back to %s.", who(&f->cfg, w, sizeof w),
+                         f->cache_path);
 }
 
 static void refresh_done(struct http_request *req, const struct http_response *resp, void *userdata) {
@@ -506,7 +506,7 @@ failed:
 static void portal_done(struct http_request *req, const struct http_response *resp, void *userdata) {
         struct sso_fetch *f = userdata;
         struct aws_credentials c = {};
-        char w[512], hint[300], b[LOG_ESCAPE_SIZE(QUOTE_MAX)];
+        char w[512], hint[300], b[LOG_ESCAPE_SIZE(QUOTE_MAX)], when[32];
         int r;
 
         f->req = NULL;
@@ -533,8 +533,8 @@ static void portal_done(struct http_request *req, const struct http_response *re
                 finish(f, r, NULL);
                 return;
         }
-        log_debug("SSO role credentials for account %s, role %s expire at %" PRIu64 ".", f->cfg.account_id,
-                  q(f->cfg.role_name, b), c.expiration_usec / USEC_PER_SEC);
+        log_debug("SSO role credentials for account %s, role %s expire at %s.", f->cfg.account_id,
+                  q(f->cfg.role_name, b), format_time(c.expiration_usec, when));
         finish(f, 0, &c);
 }
 
@@ -592,14 +592,14 @@ static int token_next(struct sso_fetch *f) {
                       : !f->token.client_id || !f->token.client_secret || !f->token.registration_expires_at_usec
                               ? "there is no client registration"
                               : "the client registration expired";
-                log_error("The token of %s in %s expired at %s and cannot be refreshed (%s); %s.",
-                          who(&f->cfg, w, sizeof w), f->cache_path, format_time(exp, when), why,
+                log_error("The token of %s expired at %s and cannot be refreshed (%s; cached in %s); %s.",
+                          who(&f->cfg, w, sizeof w), format_time(exp, when), why, f->cache_path,
                           login_hint(&f->cfg, hint, sizeof hint));
                 return -EKEYEXPIRED;
         }
         if (exp <= now + TOKEN_MARGIN_USEC) {
-                log_error("The token of %s in %s expired at %s; %s.", who(&f->cfg, w, sizeof w), f->cache_path,
-                          format_time(exp, when), login_hint(&f->cfg, hint, sizeof hint));
+                log_error("The token of %s expired at %s (cached in %s); %s.", who(&f->cfg, w, sizeof w),
+                          format_time(exp, when), f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
                 return -EKEYEXPIRED;
         }
         return use_token(f);
