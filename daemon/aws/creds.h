@@ -1,8 +1,8 @@
 /* The AWS credential provider chain (DESIGN §5), asynchronous on sd-event.
  *
- * Order: environment variables; the shared credentials and config files
- * (static keys, then credential_process); container credentials; EC2 instance
- * metadata (IMDSv2 only). The first provider that is configured answers: one
+ * Order: environment variables; the profile's SSO settings (sso.h); the
+ * shared credentials and config files (static keys, then credential_process);
+ * container credentials; EC2 instance metadata (IMDSv2 only). The first provider that is configured answers: one
  * that is configured but fails (a credential_process that exits non-zero, a
  * container endpoint that refuses) ends the search with its error, as the AWS
  * SDKs do. Results are cached; temporary credentials are refreshed in the
