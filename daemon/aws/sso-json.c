@@ -37,27 +37,21 @@ int sso_cache_file_name(const char *key, char ret[static SSO_CACHE_NAME_SIZE]) {
         return 0;
 }
 
-static void wipe_free(char *s) {
-        if (s)
-                explicit_bzero(s, strlen(s));
-        free(s);
-}
-
 void sso_token_done(struct sso_token *t) {
         if (!t)
                 return;
-        wipe_free(t->access_token);
-        wipe_free(t->refresh_token);
+        free_secret(t->access_token);
+        free_secret(t->refresh_token);
         free(t->client_id);
-        wipe_free(t->client_secret);
+        free_secret(t->client_secret);
         *t = (struct sso_token){};
 }
 
 void sso_refreshed_done(struct sso_refreshed *r) {
         if (!r)
                 return;
-        wipe_free(r->access_token);
-        wipe_free(r->refresh_token);
+        free_secret(r->access_token);
+        free_secret(r->refresh_token);
         *r = (struct sso_refreshed){};
 }
 

@@ -48,12 +48,6 @@ struct sso_fetch {
         void *userdata;
 };
 
-static void wipe_free(char *s, size_t len) {
-        if (s)
-                explicit_bzero(s, len);
-        free(s);
-}
-
 void sso_config_done(struct sso_config *c) {
         if (!c)
                 return;
@@ -316,11 +310,11 @@ static void fetch_free(struct sso_fetch *f) {
         f->req = http_request_cancel(f->req);
         sso_config_done(&f->cfg);
         free(f->cache_path);
-        wipe_free(f->cache_text, f->cache_len);
+        if (f->cache_text)
+                explicit_bzero(f->cache_text, f->cache_len);
+        free(f->cache_text);
         sso_token_done(&f->token);
-        if (f->bearer)
-                explicit_bzero(f->bearer, strlen(f->bearer));
-        free(f->bearer);
+        free_secret(f->bearer);
         free(f);
 }
 
@@ -403,7 +397,7 @@ static int refresh_start(struct sso_fetch *f) {
                                        .userdata = f,
                                },
                                &f->req);
-        wipe_free(body, strlen(body));
+        free_secret(body);
         return r;
 }
 
@@ -412,9 +406,7 @@ static int use_bearer(struct sso_fetch *f, const char *token) {
 
         if (!b)
                 return -ENOMEM;
-        if (f->bearer)
-                explicit_bzero(f->bearer, strlen(f->bearer));
-        free(f->bearer);
+        free_secret(f->bearer);
         f->bearer = b;
         return 0;
 }
@@ -442,7 +434,7 @@ static void save_refreshed(struct sso_fetch *f, const struct sso_refreshed *x, u
                 dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 r = dfd < 0 ? -errno : atomic_file_write_private(dfd, f->cache_name, text, len);
         }
-        wipe_free(text, len);
+        free_secret(text);
         if (r < 0)
                 log_warning_errno(r, "Cannot write the refreshed SSO token back to %s: %m; using it "
                                      "until it expires, then the next refresh starts from the old one.",

@@ -9,7 +9,8 @@ knows no others, so a Kinesis call signed with anything else fails.
 Cases, each its own profile, token cache and stream:
   session    an sso_session profile with a valid cached token; the same
              profile's static keys in the credentials file are not used
-  legacy     the legacy keys (sso_start_url ... in the profile)
+  legacy     the legacy keys (sso_start_url ... in the profile); a token the
+             portal refuses (UnauthorizedException): the login command
   refresh    a token 5 minutes from expiry: refreshed through SSO-OIDC,
              written back to the cache file (other fields kept, mode 0600),
              and only the new token is taken by the portal
@@ -228,6 +229,18 @@ def test_legacy():
     rc, err = once("legacy", "legacy")
     S.check(rc == 0, "legacy: --once exits 0", err[-3000:])
     check_signed_by("legacy", AK["legacy"], err)
+
+    # A token the portal does not know: UnauthorizedException, and the
+    # login command for a profile without a session.
+    write_cache(url, {"startUrl": url, "region": "us-west-2", "accessToken": "at-expired-" + TAG,
+                      "expiresAt": iso(time.time() + 7200)})
+    rc, err = once("unauthorized", "legacy")
+    S.check(rc != 0, "unauthorized: --once fails", err[-3000:])
+    lines = [l for l in err.splitlines() if "UnauthorizedException" in l]
+    S.check(lines and "Session token not found or invalid" in lines[0]
+            and "aws sso login --profile legacy`" in lines[0],
+            "unauthorized: the portal's code and message, and the login command for the profile", err[-3000:])
+    check_no_fallthrough("unauthorized", err)
 
 
 def test_refresh():
