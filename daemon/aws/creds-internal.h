@@ -8,6 +8,7 @@
 
 #include "aws/creds.h"
 #include "aws/sso.h"
+#include "aws/sts.h"
 
 extern char **environ;
 
@@ -41,6 +42,26 @@ enum fetch_step {
         STEP_SSO,
 };
 
+/* What a provider draws on. */
+enum creds_kind {
+        CREDS_CHAIN,          /* the whole chain, for a profile */
+        CREDS_SOURCE_PROFILE, /* a source_profile: the sources a profile holds itself */
+        CREDS_PROFILE_KEYS,   /* a source_profile naming its own profile: its static keys */
+        CREDS_ENV,            /* credential_source = Environment */
+        CREDS_CONTAINER,      /* credential_source = EcsContainer */
+        CREDS_IMDS,           /* credential_source = Ec2InstanceMetadata */
+        CREDS_ROLE,           /* creds_provider_new_role() */
+};
+
+/* A role to assume, as a provider keeps it (owned strings). */
+struct creds_role {
+        char *role_arn, *external_id, *session_name, *region, *sts_endpoint;
+        unsigned duration_seconds;
+        char *web_token_file;   /* set: AssumeRoleWithWebIdentity with the token in it */
+        char *what;             /* for messages: "role ARN (profile \"x\" in FILE)" */
+};
+void creds_role_done(struct creds_role *r);
+
 struct creds_wait {
         struct creds_provider *provider;
         creds_callback cb;
@@ -51,7 +72,10 @@ struct creds_wait {
 struct creds_provider {
         sd_event *event;
         struct http_client *http;
+        enum creds_kind kind;
         char *config_profile;
+        char *region;           /* where STS is called; NULL: the profile's, else global */
+        char *visited;          /* the source_profile path to this provider: "a -> b" */
         uint64_t process_timeout_usec, refresh_before_usec;
 
         struct aws_credentials cached;
@@ -92,7 +116,24 @@ struct creds_provider {
         struct http_request *req;
         char *imds_base, *imds_token, *imds_role;
 
-        /* SSO */
+        /* A role (creds-role.c): the credentials of role_source sign the
+         * AssumeRole call (none for web identity). role_source is owned for
+         * the chain's source_profile or credential_source, keyed by
+         * role_source_key, and borrowed for CREDS_ROLE. */
+        struct creds_role role;
+        struct creds_provider *role_source;
+        bool role_source_owned;
+        char *role_source_key;
+        struct creds_wait *role_wait;
+        struct sts_call *sts;
+
+        /* Why the last fetch failed (creds_error_text()), and what this walk
+         * of the chain tried so far. */
+        char *error_text;
+        char *fail_text;
+        char *tried;
+
+        /* SSO (creds-sso.c) */
         struct sso_fetch *sso;
 };
 
@@ -100,12 +141,34 @@ uint64_t creds_mono_usec(struct creds_provider *p);
 /* Ends the fetch: caches c (taken) or reports error to every waiter. */
 void creds_fetch_done(struct creds_provider *p, int error, struct aws_credentials *c);
 
-/* The name of the source being asked, for the log once it answers. */
+/* Ends the fetch with error, saying why: the message is logged and kept
+ * for creds_error_text(). */
+void creds_fail(struct creds_provider *p, int error, const char *fmt, ...) _printf_(3, 4);
+/* Note what the chain tried: "environment (none)". */
+void creds_tried(struct creds_provider *p, const char *fmt, ...) _printf_(2, 3);
 void creds_set_pending_source(struct creds_provider *p, const char *fmt, ...) _printf_(2, 3);
+/* A provider of a kind, with no source yet (creds.c). */
+int creds_provider_alloc(sd_event *e, struct http_client *http, enum creds_kind kind,
+                         struct creds_provider **ret);
 
-/* creds-sso.c: 0 when the profile does not use SSO, 1 when a fetch started
- * (it ends in creds_fetch_done()), or a negative errno (logged). */
-int creds_sso_start(struct creds_provider *p, const char *profile, const struct aws_profile *prof);
+/* creds-role.c: the role in p->role, assumed with role_source's credentials
+ * or with the web identity token. Ends in creds_fetch_done(). */
+void creds_role_fetch(struct creds_provider *p);
+/* The chain's assume-role and web-identity steps for a profile: 0 if the
+ * profile (or, for web identity, the environment) does not ask for one, 1 if
+ * a fetch started (or failed, said), never a fall-through. */
+int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *prof,
+                            const char *profile);
+int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *prof,
+                            const char *profile, bool use_env);
+void creds_role_stop(struct creds_provider *p);
+/* Stops the role's calls, frees an owned source and the role. */
+void creds_role_free(struct creds_provider *p);
+
+/* creds-sso.c: the chain's SSO step for a profile: 0 if the profile does
+ * not use SSO, 1 if a fetch started (or failed, said), never a
+ * fall-through. */
+int creds_sso_from_profile(struct creds_provider *p, const struct aws_profile *prof, const char *profile);
 
 /* creds-process.c */
 int creds_process_start(struct creds_provider *p, const char *command);

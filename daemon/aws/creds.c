@@ -27,7 +27,7 @@ uint64_t creds_mono_usec(struct creds_provider *p) {
         return t;
 }
 
-static void chain_from(struct creds_provider *p, int stage);
+static void chain_walk(struct creds_provider *p);
 
 /* ---- waiters and delivery -------------------------------------------- */
 
@@ -85,7 +85,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
                 /* A stale-but-usable set still triggers the background refresh. */
                 if (!p->fetching && p->stale_at_usec && realtime_usec() >= p->stale_at_usec &&
                     fetch_allowed(p))
-                        chain_from(p, 0);
+                        chain_walk(p);
                 return 0;
         }
         if (p->fetching)
@@ -96,7 +96,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 return 0;
         }
-        chain_from(p, 0);
+        chain_walk(p);
         return 0;
 }
 
@@ -199,118 +199,269 @@ void creds_set_pending_source(struct creds_provider *p, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* Walk the chain from a stage: 0 environment, 1 files, 2 container, 3 IMDS.
- * Ends in creds_fetch_done() (now, or from a callback). */
-static void chain_from(struct creds_provider *p, int stage) {
+/* A source of a role (its source_profile or credential_source) is asked by
+ * the role's provider, which says what failed with its own context. */
+static bool provider_speaks(const struct creds_provider *p) {
+        return p->kind == CREDS_CHAIN || p->kind == CREDS_ROLE;
+}
+
+void creds_fail(struct creds_provider *p, int error, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (s && provider_speaks(p))
+                log_error("%s.", s);
+        free(p->fail_text);
+        p->fail_text = s;
+        creds_fetch_done(p, error, NULL);
+}
+
+void creds_tried(struct creds_provider *p, const char *fmt, ...) {
+        va_list ap;
+        char *s, *n;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return;
+        if (asprintf(&n, "%s%s%s", strempty(p->tried), p->tried ? ", " : "", s) < 0)
+                n = NULL;
+        free(s);
+        if (!n)
+                return;
+        free(p->tried);
+        p->tried = n;
+}
+
+const char *creds_error_text(const struct creds_provider *p) {
+        return p->error_text;
+}
+
+static bool env_keys_set(void) {
+        const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+        return id && *id && secret && *secret;
+}
+
+/* Environment variables. 1 if they answered (or failed, said). */
+static int chain_env(struct creds_provider *p) {
         struct aws_credentials c = {};
+        int r = try_env(&c);
+
+        if (r < 0) {
+                creds_fail(p, r, "AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is malformed");
+                return 1;
+        }
+        if (r == 0)
+                return 0;
+        creds_set_pending_source(p, "environment variables");
+        creds_fetch_done(p, 0, &c);
+        return 1;
+}
+
+static void answer_static(struct creds_provider *p, struct aws_profile *prof, const char *profile) {
+        struct aws_credentials c = {
+                .access_key_id = TAKE_PTR(prof->access_key_id),
+                .secret_access_key = TAKE_PTR(prof->secret_access_key),
+                .session_token = TAKE_PTR(prof->session_token),
+        };
+        creds_set_pending_source(p, prof->from_credentials & (1u << AWS_KEY_ACCESS_KEY_ID)
+                                            ? "the shared credentials file, profile %s"
+                                            : "the shared config file, profile %s",
+                                 profile);
+        creds_fetch_done(p, 0, &c);
+}
+
+/* The sources a profile holds, in the SDKs' order: assume role, web
+ * identity, SSO, static keys of the credentials file, credential_process,
+ * static keys of the config file. 1 if one answered (or failed, said), 0 if
+ * the profile names none. */
+static int chain_profile(struct creds_provider *p, struct aws_profile *prof, const char *profile) {
+        bool keys_in_credentials = prof->from_credentials & (1u << AWS_KEY_ACCESS_KEY_ID);
+        int r;
+
+        if (!prof->access_key_id != !prof->secret_access_key) {
+                enum aws_profile_key has = prof->access_key_id ? AWS_KEY_ACCESS_KEY_ID : AWS_KEY_SECRET_ACCESS_KEY;
+                creds_fail(p, -EINVAL, "profile \"%s\" in %s has %s but no %s", profile,
+                           strna(aws_profile_key_path(prof, has)), aws_profile_key_name(has),
+                           aws_profile_key_name(has == AWS_KEY_ACCESS_KEY_ID ? AWS_KEY_SECRET_ACCESS_KEY
+                                                                             : AWS_KEY_ACCESS_KEY_ID));
+                return 1;
+        }
+        if (p->kind == CREDS_PROFILE_KEYS) {
+                if (!prof->access_key_id) {
+                        creds_fail(p, -ENOKEY, "profile \"%s\" in %s names itself as source_profile but "
+                                   "holds no aws_access_key_id", profile, strna(aws_profile_path(prof)));
+                        return 1;
+                }
+                answer_static(p, prof, profile);
+                return 1;
+        }
+        if (creds_role_from_profile(p, prof, profile) > 0)
+                return 1;
+        if (creds_web_identity_from(p, prof, profile, p->kind == CREDS_CHAIN) > 0)
+                return 1;
+        if (creds_sso_from_profile(p, prof, profile) > 0)
+                return 1;
+        if (prof->access_key_id && keys_in_credentials) {
+                answer_static(p, prof, profile);
+                return 1;
+        }
+        if (prof->credential_process) {
+                creds_set_pending_source(p, "credential_process of profile %s", profile);
+                p->step = STEP_PROCESS;
+                r = creds_process_start(p, prof->credential_process);
+                if (r < 0)
+                        creds_fail(p, r, "profile \"%s\" in %s: cannot run credential_process: %s", profile,
+                                   strna(aws_profile_key_path(prof, AWS_KEY_CREDENTIAL_PROCESS)),
+                                   strerror(-r));
+                return 1;
+        }
+        if (prof->access_key_id) {
+                answer_static(p, prof, profile);
+                return 1;
+        }
+        return 0;
+}
+
+/* The environment (for the chain: AWS_WEB_IDENTITY_TOKEN_FILE), then the
+ * profile. 1 if one answered (or failed, said). */
+static int chain_files(struct creds_provider *p) {
+        _cleanup_(aws_profile_done) struct aws_profile prof = {};
         const char *profile = aws_profile_name(p->config_profile);
-        bool named = (p->config_profile && *p->config_profile) ||
+        bool named = p->kind != CREDS_CHAIN || (p->config_profile && *p->config_profile) ||
                      (getenv("AWS_PROFILE") && *getenv("AWS_PROFILE"));
         int r;
 
-        p->fetching = true;
-        p->step = STEP_IDLE;
+        r = aws_profile_load(profile, &prof);
+        if (r < 0) {
+                creds_fail(p, r, "cannot read the shared AWS credentials or config file for profile \"%s\": %s",
+                           profile, strerror(-r));
+                return 1;
+        }
+        if (prof.credentials_insecure)
+                log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                            "the credentials kinesisd uses.", prof.credentials_path);
+        if (prof.config_insecure)
+                log_warning("%s is group- or world-writable; anyone who can write it chooses "
+                            "the credentials kinesisd uses.", prof.config_path);
+        if (named && !prof.in_credentials && !prof.in_config) {
+                creds_fail(p, -ENOENT, "AWS profile %s was not found in %s or %s", profile,
+                           strna(prof.credentials_path), strna(prof.config_path));
+                return 1;
+        }
+        if (p->kind == CREDS_CHAIN && !prof.in_credentials && !prof.in_config) {
+                /* Web identity from the environment needs no profile. */
+                if (creds_web_identity_from(p, NULL, profile, true) > 0)
+                        return 1;
+                creds_tried(p, "profile \"%s\" (not in %s or %s)", profile, strna(prof.credentials_path),
+                            strna(prof.config_path));
+                return 0;
+        }
+        r = chain_profile(p, &prof, profile);
+        if (r != 0)
+                return r;
+        if (p->kind != CREDS_CHAIN) {
+                creds_fail(p, -ENOKEY, "profile \"%s\" in %s holds no credentials (no role_arn, "
+                           "web_identity_token_file, aws_access_key_id or credential_process)", profile,
+                           strna(aws_profile_path(&prof)));
+                return 1;
+        }
+        creds_tried(p, "profile \"%s\" in %s (no keys)", profile, strna(aws_profile_path(&prof)));
+        return 0;
+}
 
-        if (stage <= 0) {
-                r = try_env(&c);
-                if (r < 0) {
-                        log_error("AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is malformed.");
-                        creds_fetch_done(p, r, NULL);
-                        return;
-                }
-                if (r > 0) {
-                        creds_set_pending_source(p, "environment variables");
-                        creds_fetch_done(p, 0, &c);
-                        return;
-                }
-        }
-        if (stage <= 1) {
-                struct aws_profile prof = {};
-                r = aws_profile_load(profile, &prof);
-                if (r < 0) {
-                        log_error_errno(r, "Cannot read the shared AWS credentials or config file: %m");
-                        creds_fetch_done(p, r, NULL);
-                        return;
-                }
-                if (prof.credentials_insecure)
-                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
-                                    "the credentials kinesisd uses.", prof.credentials_path);
-                if (prof.config_insecure)
-                        log_warning("%s is group- or world-writable; anyone who can write it chooses "
-                                    "the credentials kinesisd uses.", prof.config_path);
-                if (named && !prof.in_credentials && !prof.in_config) {
-                        log_error("AWS profile %s was not found in %s or %s.", profile,
-                                  strna(prof.credentials_path), strna(prof.config_path));
-                        aws_profile_done(&prof);
-                        creds_fetch_done(p, -ENOENT, NULL);
-                        return;
-                }
-                r = creds_sso_start(p, profile, &prof);
-                if (r != 0) {
-                        aws_profile_done(&prof);
-                        if (r < 0)
-                                creds_fetch_done(p, r, NULL);
-                        return;
-                }
-                if (prof.access_key_id && prof.secret_access_key) {
-                        c.access_key_id = TAKE_PTR(prof.access_key_id);
-                        c.secret_access_key = TAKE_PTR(prof.secret_access_key);
-                        c.session_token = TAKE_PTR(prof.session_token);
-                        creds_set_pending_source(p, prof.in_credentials ? "the shared credentials file, profile %s"
-                                                                  : "the shared config file, profile %s",
-                                           profile);
-                        aws_profile_done(&prof);
-                        creds_fetch_done(p, 0, &c);
-                        return;
-                }
-                if (prof.credential_process) {
-                        creds_set_pending_source(p, "credential_process of profile %s", profile);
-                        p->step = STEP_PROCESS;
-                        r = creds_process_start(p, prof.credential_process);
-                        aws_profile_done(&prof);
-                        if (r < 0) {
-                                log_error_errno(r, "Cannot run credential_process of profile %s: %m", profile);
-                                creds_fetch_done(p, r, NULL);
-                        }
-                        return;
-                }
-                if (prof.role_arn)
-                        log_warning("Profile %s uses role_arn, which kinesisd does not support; ignoring it.",
-                                    profile);
-                aws_profile_done(&prof);
-        }
-        if (stage <= 2) {
-                r = creds_container_start(p);
-                if (r != -ENOENT) {
-                        if (r < 0) {
-                                if (r != -EPERM)
-                                        log_error_errno(r, "Cannot fetch container credentials: %m");
-                                creds_fetch_done(p, r, NULL);
-                        } else
-                                creds_set_pending_source(p, "the container credentials endpoint");
-                        return;
-                }
-        }
+/* Container credentials. 1 if they answered (or failed, said). */
+static int chain_container(struct creds_provider *p) {
+        int r = creds_container_start(p);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                creds_fail(p, r, "cannot fetch container credentials: %s", strerror(-r));
+        else
+                creds_set_pending_source(p, "the container credentials endpoint");
+        return 1;
+}
+
+static void chain_imds(struct creds_provider *p) {
+        int r;
+
         if (creds_imds_disabled()) {
+                creds_tried(p, "IMDS (disabled by AWS_EC2_METADATA_DISABLED)");
                 creds_fetch_done(p, -ENOKEY, NULL);
                 return;
         }
         creds_set_pending_source(p, "the EC2 instance metadata service");
         r = creds_imds_start(p);
-        if (r == -EPERM || r == -EACCES || r == -EINVAL || r == -EPROTONOSUPPORT) {
+        if (r == -EPERM || r == -EACCES || r == -EINVAL || r == -EPROTONOSUPPORT)
                 /* A configured endpoint that cannot be used is an error, not
                  * the end of the chain. The URL is not quoted: it may hold a
                  * password. */
-                log_error("AWS_EC2_METADATA_SERVICE_ENDPOINT is refused by the URL policy: %s.",
-                          r == -EPERM    ? "plain http:// is allowed only to loopback hosts and the "
-                                           "instance metadata addresses"
-                          : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
-                                         : "it is not an http:// or https:// URL");
-                creds_fetch_done(p, r, NULL);
-        } else if (r < 0) {
-                log_debug_errno(r, "Cannot ask the instance metadata service: %m");
+                creds_fail(p, r, "AWS_EC2_METADATA_SERVICE_ENDPOINT is refused by the URL policy: %s",
+                           r == -EPERM    ? "plain http:// is allowed only to loopback hosts and the "
+                                            "instance metadata addresses"
+                           : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                                          : "it is not an http:// or https:// URL");
+        else if (r < 0) {
+                creds_tried(p, "IMDS (%s)", strerror(-r));
                 creds_fetch_done(p, -ENOKEY, NULL);
         }
+}
+
+/* Walk the chain (or the one source of a role's credential_source). Ends in
+ * creds_fetch_done() (now, or from a callback). */
+static void chain_walk(struct creds_provider *p) {
+        p->fetching = true;
+        p->step = STEP_IDLE;
+        p->tried = mfree(p->tried);
+        p->fail_text = mfree(p->fail_text);
+
+        switch (p->kind) {
+        case CREDS_ROLE:
+                creds_role_fetch(p);
+                return;
+        case CREDS_ENV:
+                if (!env_keys_set())
+                        creds_fail(p, -ENOKEY, "credential_source Environment: AWS_ACCESS_KEY_ID and "
+                                   "AWS_SECRET_ACCESS_KEY are not set");
+                else
+                        (void) chain_env(p);
+                return;
+        case CREDS_CONTAINER:
+                if (chain_container(p) == 0)
+                        creds_fail(p, -ENOKEY, "credential_source EcsContainer: neither "
+                                   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+                                   "AWS_CONTAINER_CREDENTIALS_FULL_URI is set");
+                return;
+        case CREDS_IMDS:
+                if (creds_imds_disabled())
+                        creds_fail(p, -ENOKEY, "credential_source Ec2InstanceMetadata: disabled by "
+                                   "AWS_EC2_METADATA_DISABLED");
+                else
+                        chain_imds(p);
+                return;
+        case CREDS_SOURCE_PROFILE:
+        case CREDS_PROFILE_KEYS:
+                (void) chain_files(p);
+                return;
+        case CREDS_CHAIN:
+                break;
+        }
+        if (chain_env(p) > 0)
+                return;
+        creds_tried(p, "environment (none)");
+        if (chain_files(p) > 0)
+                return;
+        if (chain_container(p) > 0)
+                return;
+        creds_tried(p, "container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set)");
+        chain_imds(p);
 }
 
 /* The set just cached is expired already, or expires within the margin.
@@ -354,9 +505,18 @@ void creds_fetch_done(struct creds_provider *p, int error, struct aws_credential
         p->fetching = false;
         p->step = STEP_IDLE;
         if (error < 0) {
-                if (error == -ENOKEY)
-                        log_error("No AWS credentials found (environment, shared files, container, "
-                                  "instance metadata).");
+                free(p->error_text);
+                if (p->fail_text)
+                        p->error_text = TAKE_PTR(p->fail_text);
+                else if (error == -ENOKEY) {
+                        if (asprintf(&p->error_text, "no credentials: %s", strna(p->tried)) < 0)
+                                p->error_text = NULL;
+                        else if (provider_speaks(p))
+                                log_error("No AWS credentials found: %s.", strna(p->tried));
+                } else if (asprintf(&p->error_text, "%s: %s", p->pending_source ? p->pending_source
+                                                                                : "credentials",
+                                    strerror(-error)) < 0)
+                        p->error_text = NULL;
                 /* Keep a set that is still usable: a failed background refresh
                  * should not stop the daemon before the old one expires. */
                 if (!cached_usable(p, now))
@@ -373,8 +533,9 @@ void creds_fetch_done(struct creds_provider *p, int error, struct aws_credential
         p->fetches++;
         free(p->source);
         p->source = TAKE_PTR(p->pending_source);
+        p->error_text = mfree(p->error_text);
         if (!streq_ptr(p->source, p->logged_source)) {
-                log_info("Using credentials from %s.", strna(p->source));
+                log_full(provider_speaks(p) ? LOG_INFO : LOG_DEBUG, "Using credentials from %s.", strna(p->source));
                 free(p->logged_source);
                 p->logged_source = p->source ? strdup(p->source) : NULL;
         } else
@@ -400,8 +561,8 @@ void creds_fetch_done(struct creds_provider *p, int error, struct aws_credential
         deliver(p, 0);
 }
 
-int creds_provider_new(sd_event *e, struct http_client *http, const struct creds_options *o,
-                       struct creds_provider **ret) {
+int creds_provider_alloc(sd_event *e, struct http_client *http, enum creds_kind kind,
+                         struct creds_provider **ret) {
         struct creds_provider *p;
         int r;
 
@@ -410,17 +571,11 @@ int creds_provider_new(sd_event *e, struct http_client *http, const struct creds
                 return -ENOMEM;
         p->event = sd_event_ref(e);
         p->http = http;
+        p->kind = kind;
         p->pipe_fd = -1;
         p->err_fd = -1;
-        p->process_timeout_usec = o && o->process_timeout_usec ? o->process_timeout_usec : 60 * USEC_PER_SEC;
-        p->refresh_before_usec = o && o->refresh_before_usec ? o->refresh_before_usec : 300 * USEC_PER_SEC;
-        if (o && o->profile) {
-                p->config_profile = strdup(o->profile);
-                if (!p->config_profile) {
-                        creds_provider_free(p);
-                        return -ENOMEM;
-                }
-        }
+        p->process_timeout_usec = 60 * USEC_PER_SEC;
+        p->refresh_before_usec = 300 * USEC_PER_SEC;
         r = sd_event_add_time(e, &p->kick, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_kick, p);
         if (r < 0) {
                 creds_provider_free(p);
@@ -432,6 +587,29 @@ int creds_provider_new(sd_event *e, struct http_client *http, const struct creds
         return 0;
 }
 
+int creds_provider_new(sd_event *e, struct http_client *http, const struct creds_options *o,
+                       struct creds_provider **ret) {
+        struct creds_provider *p;
+        int r;
+
+        r = creds_provider_alloc(e, http, CREDS_CHAIN, &p);
+        if (r < 0)
+                return r;
+        if (o && o->process_timeout_usec)
+                p->process_timeout_usec = o->process_timeout_usec;
+        if (o && o->refresh_before_usec)
+                p->refresh_before_usec = o->refresh_before_usec;
+        /* The start of the source_profile path, for loop detection. */
+        p->visited = strdup(aws_profile_name(o ? o->profile : NULL));
+        if (!p->visited || (o && o->profile && !(p->config_profile = strdup(o->profile))) ||
+            (o && o->region && !(p->region = strdup(o->region)))) {
+                creds_provider_free(p);
+                return -ENOMEM;
+        }
+        *ret = p;
+        return 0;
+}
+
 struct creds_provider *creds_provider_free(struct creds_provider *p) {
         if (!p)
                 return NULL;
@@ -439,11 +617,17 @@ struct creds_provider *creds_provider_free(struct creds_provider *p) {
                 creds_wait_cancel(p->waiters);
         p->req = http_request_cancel(p->req);
         p->sso = sso_fetch_cancel(p->sso);
+        creds_role_free(p);
         creds_process_cleanup(p);
         creds_process_linger_finish(p);
         sd_event_source_disable_unref(p->kick);
         aws_credentials_done(&p->cached);
         free(p->config_profile);
+        free(p->region);
+        free(p->visited);
+        free(p->error_text);
+        free(p->fail_text);
+        free(p->tried);
         free(p->source);
         free(p->logged_source);
         free(p->pending_source);

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <time.h>
@@ -44,6 +45,7 @@ struct sso_fetch {
         char *bearer;           /* the access token sent to the portal: a secret */
         enum sso_step step;
         struct http_request *req;
+        char *error_text;       /* why the fetch failed */
         sso_done_t done;
         void *userdata;
 };
@@ -82,6 +84,19 @@ static const char *q(const char *s, char buf[static LOG_ESCAPE_SIZE(QUOTE_MAX)])
         return log_escape(strempty(s), strlen(strempty(s)), QUOTE_MAX, true, buf);
 }
 
+/* Replace *ret with a message; returns error. */
+static int errorf(char **ret, int error, const char *fmt, ...) _printf_(3, 4);
+static int errorf(char **ret, int error, const char *fmt, ...) {
+        va_list ap;
+
+        free(*ret);
+        va_start(ap, fmt);
+        if (vasprintf(ret, fmt, ap) < 0)
+                *ret = NULL;
+        va_end(ap);
+        return error;
+}
+
 static bool set(const char *s) {
         return s && *s;
 }
@@ -92,19 +107,18 @@ static bool account_id_is_valid(const char *s) {
 
 /* A key given in both the profile and its session must say the same. */
 static int merge_key(const char *profile, const char *path, const char *session, const char *key,
-                     const char *in_profile, const char *in_session, const char **ret) {
+                     const char *in_profile, const char *in_session, const char **ret, char **ret_error) {
         char b1[LOG_ESCAPE_SIZE(QUOTE_MAX)], b2[LOG_ESCAPE_SIZE(QUOTE_MAX)], b3[LOG_ESCAPE_SIZE(QUOTE_MAX)];
 
-        if (set(in_profile) && set(in_session) && !streq(in_profile, in_session)) {
-                log_error("AWS profile %s in %s: %s is %s, but its sso-session %s says %s.", profile,
-                          strna(path), key, q(in_profile, b1), q(session, b2), q(in_session, b3));
-                return -EINVAL;
-        }
+        if (set(in_profile) && set(in_session) && !streq(in_profile, in_session))
+                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: %s is %s, but its sso-session %s says %s",
+                              profile, strna(path), key, q(in_profile, b1), q(session, b2), q(in_session, b3));
         *ret = set(in_session) ? in_session : set(in_profile) ? in_profile : NULL;
         return 0;
 }
 
-int sso_config_from_profile(const char *profile, const struct aws_profile *p, struct sso_config *ret) {
+int sso_config_from_profile(const char *profile, const struct aws_profile *p, struct sso_config *ret,
+                            char **ret_error) {
         char b1[LOG_ESCAPE_SIZE(QUOTE_MAX)], b2[LOG_ESCAPE_SIZE(QUOTE_MAX)];
         const char *start_url = NULL, *region = NULL, *session = set(p->sso_session) ? p->sso_session : NULL;
         const char *path = p->config_path;
@@ -122,18 +136,16 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
                         return 0;
         }
         if (session) {
-                if (!p->session.found) {
-                        log_error("AWS profile %s in %s: sso_session names %s, but there is no "
-                                  "[sso-session %s] section in %s.",
-                                  profile, strna(path), q(session, b1),
-                                  log_escape(session, strlen(session), QUOTE_MAX, false, b2), strna(path));
-                        return -EINVAL;
-                }
+                if (!p->session.found)
+                        return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_session names %s, but "
+                                      "there is no [sso-session %s] section in %s", profile,
+                                      strna(aws_profile_key_path(p, AWS_KEY_SSO_SESSION)), q(session, b1),
+                                      log_escape(session, strlen(session), QUOTE_MAX, false, b2), strna(path));
                 r = merge_key(profile, path, session, "sso_start_url", p->sso_start_url,
-                              p->session.sso_start_url, &start_url);
+                              p->session.sso_start_url, &start_url, ret_error);
                 if (r >= 0)
                         r = merge_key(profile, path, session, "sso_region", p->sso_region,
-                                      p->session.sso_region, &region);
+                                      p->session.sso_region, &region, ret_error);
                 if (r < 0)
                         return r;
         } else {
@@ -156,23 +168,20 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
                 }
         if (*missing) {
                 if (session)
-                        log_error("AWS profile %s in %s uses SSO (sso_session %s) but lacks %s (in the "
-                                  "profile or its [sso-session] section).",
-                                  profile, strna(path), q(session, b1), missing);
-                else
-                        log_error("AWS profile %s in %s uses SSO but lacks %s.", profile, strna(path), missing);
-                return -EINVAL;
+                        return errorf(ret_error, -EINVAL, "profile \"%s\" in %s uses SSO (sso_session %s) but "
+                                      "lacks %s (in the profile or its [sso-session] section)",
+                                      profile, strna(path), q(session, b1), missing);
+                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s uses SSO but lacks %s", profile,
+                              strna(path), missing);
         }
-        if (!endpoint_region_is_valid(region)) {
-                log_error("AWS profile %s in %s: sso_region %s is not a region name.", profile, strna(path),
-                          q(region, b1));
-                return -EINVAL;
-        }
-        if (!account_id_is_valid(p->sso_account_id)) {
-                log_error("AWS profile %s in %s: sso_account_id %s is not a 12-digit account id.", profile,
-                          strna(path), q(p->sso_account_id, b1));
-                return -EINVAL;
-        }
+        if (!endpoint_region_is_valid(region))
+                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_region %s is not a region name",
+                              profile, strna(set(p->sso_region) ? aws_profile_key_path(p, AWS_KEY_SSO_REGION) : path),
+                              q(region, b1));
+        if (!account_id_is_valid(p->sso_account_id))
+                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_account_id %s is not a 12-digit "
+                              "account id", profile, strna(aws_profile_key_path(p, AWS_KEY_SSO_ACCOUNT_ID)),
+                              q(p->sso_account_id, b1));
         r = config_copy(&(const struct sso_config){ .profile = (char *) profile,
                                                      .session = (char *) session,
                                                      .start_url = (char *) start_url,
@@ -224,8 +233,9 @@ static int sso_endpoint(const char *var, const char *host, const char *region, c
         return 0;
 }
 
-/* base + path, after the URL policy has approved base; logs a refusal. */
-static int endpoint_url(const char *var, const char *host, const char *region, const char *path, char **ret) {
+/* base + path, after the URL policy has approved base; says why not. */
+static int endpoint_url(const char *var, const char *host, const char *region, const char *path, char **ret,
+                        char **ret_error) {
         _cleanup_free_ char *base = NULL;
         const char *source;
         char *url;
@@ -235,14 +245,13 @@ static int endpoint_url(const char *var, const char *host, const char *region, c
         if (r < 0)
                 return r;
         r = url_check(base, false);
-        if (r < 0) {
+        if (r < 0)
                 /* The URL is not quoted: it may hold a password. */
-                log_error("The SSO endpoint from %s is refused by the URL policy: %s.", strna(source),
-                          r == -EPERM    ? "plain http:// is allowed only to loopback hosts"
-                          : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
-                                         : "it is not an http:// or https:// URL");
-                return r;
-        }
+                return errorf(ret_error, r, "the SSO endpoint from %s is refused by the URL policy: %s",
+                              strna(source),
+                              r == -EPERM    ? "plain http:// is allowed only to loopback hosts"
+                              : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                                             : "it is not an http:// or https:// URL");
         if (asprintf(&url, "%s%s", base, path) < 0)
                 return -ENOMEM;
         *ret = url;
@@ -269,15 +278,15 @@ static int query_escape(const char *s, char **ret) {
 
 /* ---- messages -------------------------------------------------------- */
 
-/* "session NAME of profile P" or "profile P (legacy SSO keys)", into buf. */
+/* "sso_session "NAME" of profile "P" in FILE" or "the SSO keys of profile "P" in FILE", into buf. */
 static const char *who(const struct sso_config *c, char *buf, size_t size) {
         char b[LOG_ESCAPE_SIZE(QUOTE_MAX)];
 
         if (c->session)
-                snprintf(buf, size, "SSO session %s of AWS profile %s in %s", q(c->session, b), c->profile,
+                snprintf(buf, size, "sso_session %s of profile \"%s\" in %s", q(c->session, b), c->profile,
                          strna(c->config_path));
         else
-                snprintf(buf, size, "the SSO settings of AWS profile %s in %s", c->profile, strna(c->config_path));
+                snprintf(buf, size, "the SSO keys of profile \"%s\" in %s", c->profile, strna(c->config_path));
         return buf;
 }
 
@@ -310,6 +319,7 @@ static void fetch_free(struct sso_fetch *f) {
         f->req = http_request_cancel(f->req);
         sso_config_done(&f->cfg);
         free(f->cache_path);
+        free(f->error_text);
         if (f->cache_text)
                 explicit_bzero(f->cache_text, f->cache_len);
         free(f->cache_text);
@@ -325,12 +335,28 @@ struct sso_fetch *sso_fetch_cancel(struct sso_fetch *f) {
 
 /* Ends the fetch from an HTTP callback: the request is freed by http.c. */
 static void finish(struct sso_fetch *f, int error, struct aws_credentials *c) {
+        _cleanup_free_ char *text = TAKE_PTR(f->error_text);
         sso_done_t done = f->done;
         void *ud = f->userdata;
 
         f->req = NULL;
         fetch_free(f);
-        done(error, c, ud);
+        if (error < 0 && !text)
+                text = strdup(strerror(-error));
+        done(error, c, text, ud);
+}
+
+/* Ends the fetch with an error and why. */
+static void finish_error(struct sso_fetch *f, int error, const char *fmt, ...) _printf_(3, 4);
+static void finish_error(struct sso_fetch *f, int error, const char *fmt, ...) {
+        va_list ap;
+
+        free(f->error_text);
+        va_start(ap, fmt);
+        if (vasprintf(&f->error_text, fmt, ap) < 0)
+                f->error_text = NULL;
+        va_end(ap);
+        finish(f, error, NULL);
 }
 
 static int portal_prepare(struct http_request *r, void *userdata) {
@@ -351,7 +377,7 @@ static int portal_start(struct sso_fetch *f) {
                 return r;
         if (asprintf(&path, "/federation/credentials?account_id=%s&role_name=%s", f->cfg.account_id, role) < 0)
                 return -ENOMEM;
-        r = endpoint_url("AWS_ENDPOINT_URL_SSO", "portal.sso", f->cfg.region, path, &url);
+        r = endpoint_url("AWS_ENDPOINT_URL_SSO", "portal.sso", f->cfg.region, path, &url, &f->error_text);
         if (r < 0)
                 return r;
         f->step = SSO_STEP_PORTAL;
@@ -377,7 +403,7 @@ static int refresh_start(struct sso_fetch *f) {
         char *body = NULL;
         int r;
 
-        r = endpoint_url("AWS_ENDPOINT_URL_SSO_OIDC", "oidc", f->cfg.region, "/token", &url);
+        r = endpoint_url("AWS_ENDPOINT_URL_SSO_OIDC", "oidc", f->cfg.region, "/token", &url, &f->error_text);
         if (r < 0)
                 return r;
         r = sso_create_token_request(&f->token, &body);
@@ -490,9 +516,9 @@ failed:
                         finish(f, r, NULL);
                 return;
         }
-        log_error("The token of %s expired at %s and cannot be refreshed (%s); %s.", who(&f->cfg, w, sizeof w),
-                  format_time(f->token.expires_at_usec, when), why, login_hint(&f->cfg, hint, sizeof hint));
-        finish(f, r == -EBADMSG ? -EKEYEXPIRED : r, NULL);
+        finish_error(f, r == -EBADMSG ? -EKEYEXPIRED : r, "the token of %s expired at %s and cannot be refreshed "
+                     "(%s); %s", who(&f->cfg, w, sizeof w), format_time(f->token.expires_at_usec, when), why,
+                     login_hint(&f->cfg, hint, sizeof hint));
 }
 
 static void portal_done(struct http_request *req, const struct http_response *resp, void *userdata) {
@@ -503,26 +529,25 @@ static void portal_done(struct http_request *req, const struct http_response *re
 
         f->req = NULL;
         if (resp->error < 0) {
-                log_error_errno(resp->error, "The SSO portal did not answer GetRoleCredentials for %s: %s",
-                                who(&f->cfg, w, sizeof w), resp->error_text ? resp->error_text : "%m");
-                finish(f, resp->error, NULL);
+                finish_error(f, resp->error, "the SSO portal did not answer GetRoleCredentials for %s: %s",
+                             who(&f->cfg, w, sizeof w),
+                             resp->error_text ? resp->error_text : strerror(-resp->error));
                 return;
         }
         if (resp->status != 200) {
                 bool unauthorized = resp->status == 401 || streq_ptr(resp->error_code, "UnauthorizedException");
-                log_error("The SSO portal refused role credentials for account %s, role %s (%s): HTTP %ld %s%s%s%s%s",
-                          f->cfg.account_id, q(f->cfg.role_name, b), who(&f->cfg, w, sizeof w), resp->status,
-                          strempty(resp->error_code), resp->error_message ? ": " : "",
-                          strempty(resp->error_message), unauthorized ? "; the token is not accepted: " : "",
-                          unauthorized ? login_hint(&f->cfg, hint, sizeof hint) : "");
-                finish(f, unauthorized ? -EKEYEXPIRED : -EACCES, NULL);
+                finish_error(f, unauthorized ? -EKEYEXPIRED : -EACCES,
+                             "the SSO portal refused role credentials for account %s, role %s (%s): HTTP %ld %s%s%s%s%s",
+                             f->cfg.account_id, q(f->cfg.role_name, b), who(&f->cfg, w, sizeof w), resp->status,
+                             strempty(resp->error_code), resp->error_message ? ": " : "",
+                             strempty(resp->error_message), unauthorized ? "; the token is not accepted: " : "",
+                             unauthorized ? login_hint(&f->cfg, hint, sizeof hint) : "");
                 return;
         }
         r = sso_role_credentials_parse(resp->json, &c);
         if (r < 0) {
-                log_error("The SSO portal answered GetRoleCredentials for %s with malformed credentials.",
-                          who(&f->cfg, w, sizeof w));
-                finish(f, r, NULL);
+                finish_error(f, r, "the SSO portal answered GetRoleCredentials for %s with malformed credentials",
+                             who(&f->cfg, w, sizeof w));
                 return;
         }
         log_debug("SSO role credentials for account %s, role %s expire at %s.", f->cfg.account_id,
@@ -530,7 +555,7 @@ static void portal_done(struct http_request *req, const struct http_response *re
         finish(f, 0, &c);
 }
 
-/* Read and parse the cached token; logs what is wrong. */
+/* Read and parse the cached token; says what is wrong in f->error_text. */
 static int load_token(struct sso_fetch *f) {
         _cleanup_free_ char *dir = NULL;
         char w[512], hint[300];
@@ -540,27 +565,23 @@ static int load_token(struct sso_fetch *f) {
         if (r < 0)
                 return r;
         r = aws_home_path(CACHE_DIR, &dir);
-        if (r < 0) {
-                log_error("%s: no home directory to find the SSO token cache in.", who(&f->cfg, w, sizeof w));
-                return r;
-        }
+        if (r < 0)
+                return errorf(&f->error_text, r, "%s: no home directory to find the SSO token cache in",
+                              who(&f->cfg, w, sizeof w));
         if (asprintf(&f->cache_path, "%s/%s", dir, f->cache_name) < 0)
                 return -ENOMEM;
         r = aws_file_read(f->cache_path, SSO_CACHE_FILE_MAX, &f->cache_text, &f->cache_len, NULL);
-        if (r == -ENOENT) {
-                log_error("There is no cached SSO token for %s (%s is missing); %s.", who(&f->cfg, w, sizeof w),
-                          f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
-                return r;
-        }
-        if (r < 0) {
-                log_error_errno(r, "Cannot read the SSO token cache %s for %s: %m", f->cache_path,
-                                who(&f->cfg, w, sizeof w));
-                return r;
-        }
+        if (r == -ENOENT)
+                return errorf(&f->error_text, r, "there is no cached SSO token for %s (%s is missing); %s",
+                              who(&f->cfg, w, sizeof w), f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
+        if (r < 0)
+                return errorf(&f->error_text, r, "cannot read the SSO token cache %s for %s: %s", f->cache_path,
+                              who(&f->cfg, w, sizeof w), strerror(-r));
         r = sso_token_parse(f->cache_text, f->cache_len, &f->token);
         if (r == -EBADMSG)
-                log_error("The SSO token cache %s for %s is malformed (it needs accessToken and expiresAt); %s.",
-                          f->cache_path, who(&f->cfg, w, sizeof w), login_hint(&f->cfg, hint, sizeof hint));
+                return errorf(&f->error_text, r, "the SSO token cache %s for %s is malformed (it needs "
+                              "accessToken and expiresAt); %s", f->cache_path, who(&f->cfg, w, sizeof w),
+                              login_hint(&f->cfg, hint, sizeof hint));
         return r;
 }
 
@@ -584,21 +605,19 @@ static int token_next(struct sso_fetch *f) {
                       : !f->token.client_id || !f->token.client_secret || !f->token.registration_expires_at_usec
                               ? "there is no client registration"
                               : "the client registration expired";
-                log_error("The token of %s expired at %s and cannot be refreshed (%s; cached in %s); %s.",
-                          who(&f->cfg, w, sizeof w), format_time(exp, when), why, f->cache_path,
-                          login_hint(&f->cfg, hint, sizeof hint));
-                return -EKEYEXPIRED;
+                return errorf(&f->error_text, -EKEYEXPIRED, "the token of %s expired at %s and cannot be "
+                              "refreshed (%s; cached in %s); %s", who(&f->cfg, w, sizeof w),
+                              format_time(exp, when), why, f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
         }
-        if (exp <= now + TOKEN_MARGIN_USEC) {
-                log_error("The token of %s expired at %s (cached in %s); %s.", who(&f->cfg, w, sizeof w),
-                          format_time(exp, when), f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
-                return -EKEYEXPIRED;
-        }
+        if (exp <= now + TOKEN_MARGIN_USEC)
+                return errorf(&f->error_text, -EKEYEXPIRED, "the token of %s expired at %s (cached in %s); %s",
+                              who(&f->cfg, w, sizeof w), format_time(exp, when), f->cache_path,
+                              login_hint(&f->cfg, hint, sizeof hint));
         return use_token(f);
 }
 
 int sso_fetch_start(struct http_client *http, const struct sso_config *cfg, sso_done_t done, void *userdata,
-                    struct sso_fetch **ret) {
+                    struct sso_fetch **ret, char **ret_error) {
         struct sso_fetch *f;
         int r;
 
@@ -609,11 +628,14 @@ int sso_fetch_start(struct http_client *http, const struct sso_config *cfg, sso_
         f->done = done;
         f->userdata = userdata;
         r = config_copy(cfg, &f->cfg);
+        /* Whatever fails from here on says why in f->error_text (or is ENOMEM). */
         if (r >= 0)
                 r = load_token(f);
         if (r >= 0)
                 r = token_next(f);
         if (r < 0) {
+                free(*ret_error);
+                *ret_error = TAKE_PTR(f->error_text);
                 fetch_free(f);
                 return r;
         }

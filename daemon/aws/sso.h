@@ -16,9 +16,10 @@
  * else https://portal.sso.<region>.amazonaws.com and
  * https://oidc.<region>.amazonaws.com.
  *
- * Logs what fails, naming the profile, the session, the file and the key,
- * with AWS's error code and message escaped; never a token, a client
- * secret or a key. */
+ * Says what fails (to the caller, who logs it), naming the profile, the
+ * session, the file and the key, with AWS's error code and message escaped;
+ * logs only a refresh (info) and a refresh that failed while the old token
+ * still serves (warning); never a token, a client secret or a key. */
 #pragma once
 
 #include "aws/creds-file.h"
@@ -35,21 +36,22 @@ void sso_config_done(struct sso_config *c);
 
 /* Does profile p (named profile) take its credentials from SSO? 0: no; 1:
  * yes, *ret filled; -EINVAL: it means to but a key is missing, malformed or
- * differs between the profile and its session (logged, naming the profile,
- * the file and the key); -ENOMEM. */
-int sso_config_from_profile(const char *profile, const struct aws_profile *p, struct sso_config *ret);
+ * differs between the profile and its session (*ret_error says so, naming
+ * the profile, the file and the key); -ENOMEM. */
+int sso_config_from_profile(const char *profile, const struct aws_profile *p, struct sso_config *ret,
+                            char **ret_error);
 
 struct sso_fetch;
-/* error 0 with c (the callee takes its contents), or a negative errno:
+/* error 0 with c (the callee takes its contents), or a negative errno with
+ * error_text, what failed (no final period; NULL only on ENOMEM):
  * -EKEYEXPIRED the token is expired and cannot be refreshed, or the portal
  * does not take it (log in again); -ENOENT no cached token; -EACCES the
- * portal refused; -EBADMSG a malformed file or answer; a transport error.
- * Already logged. */
-typedef void (*sso_done_t)(int error, struct aws_credentials *c, void *userdata);
+ * portal refused; -EBADMSG a malformed file or answer; a transport error. */
+typedef void (*sso_done_t)(int error, struct aws_credentials *c, const char *error_text, void *userdata);
 
 /* Start a fetch for cfg (copied). Returns 0 (done is called later, from the
- * loop), or a negative errno (logged, done is never called). */
+ * loop), or a negative errno and *ret_error (done is never called). */
 int sso_fetch_start(struct http_client *http, const struct sso_config *cfg, sso_done_t done,
-                    void *userdata, struct sso_fetch **ret);
+                    void *userdata, struct sso_fetch **ret, char **ret_error);
 /* Abort; done is not called. NULL is fine. Returns NULL. */
 struct sso_fetch *sso_fetch_cancel(struct sso_fetch *f);

@@ -252,23 +252,31 @@ static void test_sections(void) {
         aws_sso_session_done(&s);
 }
 
-static int config_for(const char *text, const char *profile, struct sso_config *ret) {
+/* The profile's SSO settings from config text; *ret_why (may be NULL)
+ * the message of a refusal. */
+static int config_for(const char *text, const char *profile, struct sso_config *ret, char **ret_why) {
         struct aws_profile p = { .config_path = (char *) "/test/config" };
+        char *why = NULL;
         int r;
 
         CHECK(aws_profile_parse(text, strlen(text), profile, true, &p) >= 0);
         if (p.sso_session)
                 CHECK(aws_sso_session_parse(text, strlen(text), p.sso_session, &p.session) >= 0);
-        r = sso_config_from_profile(profile, &p, ret);
+        r = sso_config_from_profile(profile, &p, ret, &why);
+        CHECK(r < 0 ? why != NULL : why == NULL);
         p.config_path = NULL;
         aws_profile_done(&p);
+        if (ret_why)
+                *ret_why = why;
+        else
+                free(why);
         return r;
 }
 
 static void test_config(void) {
         struct sso_config c = {};
 
-        CHECK_INTEQ(config_for(CONFIG, "dev", &c), 1);
+        CHECK_INTEQ(config_for(CONFIG, "dev", &c, NULL), 1);
         CHECK_STREQ(c.profile, "dev");
         CHECK_STREQ(c.session, "my-sso");
         CHECK_STREQ(c.start_url, "https://d-123.awsapps.com/start");
@@ -278,16 +286,16 @@ static void test_config(void) {
         CHECK_STREQ(c.config_path, "/test/config");
         sso_config_done(&c);
 
-        CHECK_INTEQ(config_for(CONFIG, "legacy", &c), 1);
+        CHECK_INTEQ(config_for(CONFIG, "legacy", &c, NULL), 1);
         CHECK(!c.session);
         CHECK_STREQ(c.start_url, "https://old.awsapps.com/start");
         CHECK_STREQ(c.region, "us-east-1");
         sso_config_done(&c);
 
         /* Not SSO at all; or SSO keys beside static keys, as the SDKs read it. */
-        CHECK_INTEQ(config_for("[profile x]\nregion = us-east-1\n", "x", &c), 0);
+        CHECK_INTEQ(config_for("[profile x]\nregion = us-east-1\n", "x", &c, NULL), 0);
         CHECK_INTEQ(config_for("[profile x]\nsso_session = s\naws_access_key_id = A\n"
-                               "aws_secret_access_key = B\n", "x", &c), 0);
+                               "aws_secret_access_key = B\n", "x", &c, NULL), 0);
 
         static const char *const bad[] = {
                 /* no such session */
@@ -310,9 +318,25 @@ static void test_config(void) {
                 "[profile x]\nsso_start_url = https://a/start\nsso_region = Mars\nsso_account_id = 111122223333\n"
                 "sso_role_name = R\n",
         };
+        /* Each refusal names the profile, the file and what is wrong. */
+        static const char *const says[] = {
+                "sso_session names \"nope\", but there is no [sso-session nope] section in /test/config",
+                "uses SSO (sso_session \"s\") but lacks sso_start_url (in the profile or its [sso-session] section)",
+                "sso_region is \"us-west-2\", but its sso-session \"s\" says \"us-east-1\"",
+                "uses SSO but lacks sso_region",
+                "uses SSO but lacks sso_role_name",
+                "but lacks sso_account_id, sso_role_name",
+                "sso_account_id \"12\" is not a 12-digit account id",
+                "sso_region \"Mars\" is not a region name",
+        };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                CHECK_INTEQ(config_for(bad[i], "x", &c), -EINVAL);
+                char *why = NULL;
+                CHECK_INTEQ(config_for(bad[i], "x", &c, &why), -EINVAL);
                 CHECK(!c.profile);
+                CHECK(why && strstr(why, "profile \"x\" in /test/config") && strstr(why, says[i]));
+                if (why && !strstr(why, says[i]))
+                        fprintf(stderr, "  got: %s\n", why);
+                free(why);
         }
 }
 

@@ -295,7 +295,7 @@ def test_expired():
     rc, err = once("expired", "expired")
     S.check(rc != 0, "expired: --once fails", err[-3000:])
     lines = [l for l in err.splitlines() if "aws sso login --sso-session %s" % name in l]
-    S.check(lines and 'SSO session "%s" of AWS profile expired' % name in lines[0]
+    S.check(lines and 'sso_session "%s" of profile "expired"' % name in lines[0]
             and "expired at" in lines[0] and "no refresh token" in lines[0],
             "expired: the error names the session, says why and gives the login command", err[-3000:])
     S.check(not sso_requests()[before:], "expired: nothing sent to the portal or SSO-OIDC")
