@@ -110,16 +110,32 @@ static bool truthy(const char *s) {
         return s && strcasecmp(s, "true") == 0;
 }
 
-/* The service's AWS_ENDPOINT_URL_* variable (static). */
-static const char *service_variable(const char *service) {
-        return streq(service, "sts") ? "AWS_ENDPOINT_URL_STS" : "AWS_ENDPOINT_URL_KINESIS";
+/* The services kinesisd talks to: the id their [services] subsection and
+ * AWS_ENDPOINT_URL_<ID> use, and the host part of the default endpoint
+ * (HOST[-fips].REGION.DOMAIN). */
+static const struct service {
+        const char *id, *variable, *source, *host;
+} services[] = {
+        { "kinesis", "AWS_ENDPOINT_URL_KINESIS", "$AWS_ENDPOINT_URL_KINESIS", "kinesis" },
+        { "sts", "AWS_ENDPOINT_URL_STS", "$AWS_ENDPOINT_URL_STS", "sts" },
+        { "sso", "AWS_ENDPOINT_URL_SSO", "$AWS_ENDPOINT_URL_SSO", "portal.sso" },
+        { "sso_oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "$AWS_ENDPOINT_URL_SSO_OIDC", "oidc" },
+};
+
+/* The service of an id; Kinesis for one not in the table. */
+static const struct service *service_find(const char *id) {
+        for (size_t i = 0; i < ELEMENTSOF(services); i++)
+                if (streq(services[i].id, id))
+                        return &services[i];
+        return &services[0];
 }
 
 int endpoint_service_setting(const char *service, const char *cli, const char *config, const char *profile,
                              struct endpoint_setting *ret) {
         _cleanup_(aws_profile_done) struct aws_profile p = {};
         struct endpoint_setting s = {};
-        const char *var = service_variable(service), *e;
+        const struct service *svc = service_find(service);
+        const char *e;
         bool ignore;
         int r;
 
@@ -142,9 +158,8 @@ int endpoint_service_setting(const char *service, const char *cli, const char *c
         s.dualstack = set(e) ? truthy(e) : truthy(p.use_dualstack_endpoint);
         s.source = "the region";
         if (!ignore) {
-                if (set(e = getenv(var)))
-                        s.source = streq(service, "sts") ? "$AWS_ENDPOINT_URL_STS" : "$AWS_ENDPOINT_URL_KINESIS",
-                        s.value = e;
+                if (set(e = getenv(svc->variable)))
+                        s.source = svc->source, s.value = e;
                 else if (set(e = getenv("AWS_ENDPOINT_URL")))
                         s.source = "$AWS_ENDPOINT_URL", s.value = e;
                 else if (set(p.services)) {
@@ -181,7 +196,8 @@ int endpoint_service_url(const char *service, const struct endpoint_setting *s, 
                 bool china = strncmp(region, CHINA_REGION_PREFIX, strlen(CHINA_REGION_PREFIX)) == 0;
                 const char *domain = s->dualstack ? (china ? "api.amazonwebservices.com.cn" : "api.aws")
                                                   : (china ? "amazonaws.com.cn" : "amazonaws.com");
-                if (asprintf(&v, "https://%s%s.%s.%s", service, s->fips ? "-fips" : "", region, domain) < 0)
+                if (asprintf(&v, "https://%s%s.%s.%s", service_find(service)->host, s->fips ? "-fips" : "",
+                             region, domain) < 0)
                         v = NULL;
         }
         if (!v)

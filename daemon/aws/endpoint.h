@@ -8,7 +8,9 @@
  *           AWS_ENDPOINT_URL > the profile's services section > the
  *           profile's endpoint_url > https://kinesis.<region>.amazonaws.com
  *           (.amazonaws.com.cn in cn-* regions; FIPS and dual-stack forms).
- *           The same for STS (AWS_ENDPOINT_URL_STS, sts.<region>...).
+ *           The same for STS (AWS_ENDPOINT_URL_STS, sts.<region>...), the
+ *           SSO portal (AWS_ENDPOINT_URL_SSO, portal.sso.<region>...) and
+ *           SSO-OIDC (AWS_ENDPOINT_URL_SSO_OIDC, oidc.<region>...).
  * CA:       aws.ca_bundle > AWS_CA_BUNDLE > curl's default store.
  *
  * Reads the environment and the shared config file; never the network. */
@@ -36,7 +38,7 @@ int endpoint_resolve_region(const char *cli, const char *config, const char *pro
 
 /* The setting an endpoint comes from, as given. */
 struct endpoint_setting {
-        const char *source; /* "--endpoint", "aws.endpoint", "$AWS_ENDPOINT_URL_KINESIS" (or _STS),
+        const char *source; /* "--endpoint", "aws.endpoint", "$AWS_ENDPOINT_URL_KINESIS" (or _STS, _SSO, _SSO_OIDC),
                                "$AWS_ENDPOINT_URL", "the profile's services section",
                                "the profile's endpoint_url" or "the region" */
         const char *value;  /* borrowed (or owned through owned); NULL for "the region" */
@@ -45,7 +47,8 @@ struct endpoint_setting {
                                  (or the profile's use_fips_endpoint, use_dualstack_endpoint) */
 };
 void endpoint_setting_done(struct endpoint_setting *s);
-/* Which setting wins for service ("kinesis" or "sts"; no checks; an empty
+/* Which setting wins for service ("kinesis", "sts", "sso" (the SSO portal,
+ * portal.sso.REGION...) or "sso_oidc" (oidc.REGION...); no checks; an empty
  * setting counts as unset): cli > config > AWS_ENDPOINT_URL_<SERVICE> >
  * AWS_ENDPOINT_URL > the profile's services section > the profile's
  * endpoint_url > the region. AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true (or

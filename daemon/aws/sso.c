@@ -17,7 +17,6 @@
 #include "atomic-file.h"
 #include "aws/endpoint.h"
 #include "aws/sso-json.h"
-#include "aws/url.h"
 #include "log.h"
 #include "util.h"
 
@@ -198,63 +197,33 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
 
 /* ---- endpoints ------------------------------------------------------- */
 
-static bool env_true(const char *name) {
-        const char *v = getenv(name);
-        return v && strcasecmp(v, "true") == 0;
-}
-
-/* The endpoint of an SSO service: the variable for it, the global one, or
- * https://<host>.<region>.amazonaws.com (.com.cn in China). *ret_source
- * names the variable it came from (NULL: the region). */
-static int sso_endpoint(const char *var, const char *host, const char *region, char **ret,
-                        const char **ret_source) {
-        const char *v = NULL, *source = NULL;
-        char *url;
-        size_t n;
-
-        if (!env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-                if (set(getenv(var)))
-                        v = getenv(var), source = var;
-                else if (set(getenv("AWS_ENDPOINT_URL")))
-                        v = getenv("AWS_ENDPOINT_URL"), source = "AWS_ENDPOINT_URL";
-        }
-        if (v)
-                url = strdup(v);
-        else if (asprintf(&url, "https://%s.%s.amazonaws.com%s", host, region,
-                          strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                url = NULL;
-        if (!url)
-                return -ENOMEM;
-        n = strlen(url);
-        while (n > 0 && url[n - 1] == '/')
-                url[--n] = 0;
-        *ret = url;
-        *ret_source = source;
-        return 0;
-}
-
-/* base + path, after the URL policy has approved base; says why not. */
-static int endpoint_url(const char *var, const char *host, const char *region, const char *path, char **ret,
+/* The endpoint of service ("sso" or "sso_oidc", endpoint.h) + path; says
+ * why not. */
+static int endpoint_url(const struct sso_config *c, const char *service, const char *path, char **ret,
                         char **ret_error) {
         _cleanup_free_ char *base = NULL;
-        const char *source;
-        char *url;
+        const char *source = NULL;
+        size_t n;
         int r;
 
-        r = sso_endpoint(var, host, region, &base, &source);
-        if (r < 0)
+        r = endpoint_resolve_service(service, c->region, c->profile, &base, &source);
+        if (r == -ENOMEM)
                 return r;
-        r = url_check(base, false);
-        if (r < 0)
+        if (r == -EPERM || r == -EACCES || r == -EPROTONOSUPPORT || r == -EINVAL)
                 /* The URL is not quoted: it may hold a password. */
-                return errorf(ret_error, r, "the SSO endpoint from %s is refused by the URL policy: %s",
-                              strna(source),
+                return errorf(ret_error, r, "the %s endpoint from %s is refused: %s",
+                              streq(service, "sso") ? "SSO portal" : "SSO-OIDC", strna(source),
                               r == -EPERM    ? "plain http:// is allowed only to loopback hosts"
                               : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
                                              : "it is not an http:// or https:// URL");
-        if (asprintf(&url, "%s%s", base, path) < 0)
+        if (r < 0)
+                return errorf(ret_error, r, "cannot find the %s endpoint for profile \"%s\": %s",
+                              streq(service, "sso") ? "SSO portal" : "SSO-OIDC", c->profile, strerror(-r));
+        n = strlen(base);
+        while (n > 0 && base[n - 1] == '/')
+                base[--n] = 0;
+        if (asprintf(ret, "%s%s", base, path) < 0)
                 return -ENOMEM;
-        *ret = url;
         return 0;
 }
 
@@ -377,7 +346,7 @@ static int portal_start(struct sso_fetch *f) {
                 return r;
         if (asprintf(&path, "/federation/credentials?account_id=%s&role_name=%s", f->cfg.account_id, role) < 0)
                 return -ENOMEM;
-        r = endpoint_url("AWS_ENDPOINT_URL_SSO", "portal.sso", f->cfg.region, path, &url, &f->error_text);
+        r = endpoint_url(&f->cfg, "sso", path, &url, &f->error_text);
         if (r < 0)
                 return r;
         f->step = SSO_STEP_PORTAL;
@@ -403,7 +372,7 @@ static int refresh_start(struct sso_fetch *f) {
         char *body = NULL;
         int r;
 
-        r = endpoint_url("AWS_ENDPOINT_URL_SSO_OIDC", "oidc", f->cfg.region, "/token", &url, &f->error_text);
+        r = endpoint_url(&f->cfg, "sso_oidc", "/token", &url, &f->error_text);
         if (r < 0)
                 return r;
         r = sso_create_token_request(&f->token, &body);

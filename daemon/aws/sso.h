@@ -11,10 +11,12 @@
  * When the token is expired and cannot be refreshed, the error says to run
  * `aws sso login` for that session (or profile).
  *
- * Endpoints: $AWS_ENDPOINT_URL_SSO / $AWS_ENDPOINT_URL_SSO_OIDC, else
- * $AWS_ENDPOINT_URL (neither with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true),
- * else https://portal.sso.<region>.amazonaws.com and
- * https://oidc.<region>.amazonaws.com.
+ * Endpoints (endpoint.h, services "sso" and "sso_oidc"):
+ * $AWS_ENDPOINT_URL_SSO / $AWS_ENDPOINT_URL_SSO_OIDC, $AWS_ENDPOINT_URL, the
+ * profile's services section and endpoint_url (none of these with
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else
+ * https://portal.sso.<sso_region>.amazonaws.com and
+ * https://oidc.<sso_region>.amazonaws.com (FIPS and dual-stack forms).
  *
  * Says what fails (to the caller, who logs it), naming the profile, the
  * session, the file and the key, with AWS's error code and message escaped;

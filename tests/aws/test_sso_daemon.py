@@ -9,7 +9,8 @@ knows no others, so a Kinesis call signed with anything else fails.
 Cases, each its own profile, token cache and stream:
   session    an sso_session profile with a valid cached token; the same
              profile's static keys in the credentials file are not used
-  legacy     the legacy keys (sso_start_url ... in the profile); a token the
+  legacy     the legacy keys (sso_start_url ... in the profile), the portal
+             found through the profile's services section; a token the
              portal refuses (UnauthorizedException): the login command
   refresh    a token 5 minutes from expiry: refreshed through SSO-OIDC,
              written back to the cache file (other fields kept, mode 0600),
@@ -105,6 +106,11 @@ sso_start_url = https://legacy-{tag}.awsapps.com/start
 sso_region = us-west-2
 sso_account_id = {acct}
 sso_role_name = Streams Admin
+services = fake-sso
+
+[services fake-sso]
+sso =
+  endpoint_url = {fake}
 
 [profile refresh]
 sso_session = refresh-{tag}
@@ -132,7 +138,7 @@ sso_role_name = Streams Admin
 [sso-session refused-{tag}]
 sso_start_url = https://refused-{tag}.awsapps.com/start
 sso_region = eu-central-1
-""".format(tag=TAG, acct=ROLE_ACCOUNT)
+"""
 
 # Static keys the proxy would accept: a fall-through to them would succeed.
 CREDENTIALS = """[default]
@@ -165,10 +171,15 @@ def config(case):
                    % (PROXY.url, stream(case)))
 
 
-def once(case, profile):
+def once(case, profile, services_section=False):
+    """kinesisd --once with AWS_PROFILE=profile; the SSO endpoints from the
+    variables, or (services_section) from the profile's services section."""
     env = clean_env(W.home, extra={
         "AWS_CONFIG_FILE": AWS_CONFIG, "AWS_SHARED_CREDENTIALS_FILE": AWS_CREDENTIALS, "AWS_PROFILE": profile,
-        "AWS_ENDPOINT_URL_SSO": FAKE_URL, "AWS_ENDPOINT_URL_SSO_OIDC": FAKE_URL})
+        "AWS_ENDPOINT_URL_SSO": None if services_section else FAKE_URL, "AWS_ENDPOINT_URL_SSO_OIDC": FAKE_URL,
+        # Should the section not be read, the default https:// endpoint would
+        # be asked: through a dead loopback proxy, never the network.
+        "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"})
     state = W.path("state-" + case)
     os.makedirs(state, exist_ok=True)
     rc, _, err, secs = process.run([KINESISD, "-c", config(case), "--state-dir", state, "--once",
@@ -226,7 +237,7 @@ def test_legacy():
     url = "https://legacy-%s.awsapps.com/start" % TAG
     write_cache(url, {"startUrl": url, "region": "us-west-2", "accessToken": "at-legacy-" + TAG,
                       "expiresAt": iso(time.time() + 7200)})
-    rc, err = once("legacy", "legacy")
+    rc, err = once("legacy", "legacy", services_section=True)
     S.check(rc == 0, "legacy: --once exits 0", err[-3000:])
     check_signed_by("legacy", AK["legacy"], err)
 
@@ -234,7 +245,7 @@ def test_legacy():
     # login command for a profile without a session.
     write_cache(url, {"startUrl": url, "region": "us-west-2", "accessToken": "at-expired-" + TAG,
                       "expiresAt": iso(time.time() + 7200)})
-    rc, err = once("unauthorized", "legacy")
+    rc, err = once("unauthorized", "legacy", services_section=True)
     S.check(rc != 0, "unauthorized: --once fails", err[-3000:])
     lines = [l for l in err.splitlines() if "UnauthorizedException" in l]
     S.check(lines and "Session token not found or invalid" in lines[0]
@@ -349,7 +360,6 @@ def cleanup():
             pass
 
 
-AWS_CONFIG = W.write("aws-config", CONFIG, 0o600)
 AWS_CREDENTIALS = W.write("aws-credentials", CREDENTIALS, 0o600)
 write_spec()
 fake = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_sso.py"), "--spec", SPEC_PATH,
@@ -359,6 +369,7 @@ try:
     if not line.strip().isdigit():
         raise Failed("fake SSO server did not start")
     FAKE_URL = "http://127.0.0.1:%d" % int(line)
+    AWS_CONFIG = W.write("aws-config", CONFIG.format(tag=TAG, acct=ROLE_ACCOUNT, fake=FAKE_URL), 0o600)
     with Proxy(W.tmp.name, MOCK_PORT, keys=SECRETS) as PROXY:
         try:
             for t in (test_session, test_legacy, test_refresh, test_expired, test_refused, test_portal_error):
