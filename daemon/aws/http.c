@@ -453,6 +453,10 @@ static void request_free(struct http_request *r) {
         free(r->url);
         free(r->log_name);
         free(r->log_url);
+        /* A request body may hold a secret (an SSO refresh token and client
+         * secret, a web identity token): wiped, whatever it is. */
+        if (r->body)
+                explicit_bzero(r->body, r->body_len);
         free(r->body);
         free(r);
 }

@@ -28,11 +28,6 @@
 #define QUOTE_MAX 200
 #define CACHE_DIR ".aws/sso/cache"
 
-enum sso_step {
-        SSO_STEP_REFRESH,
-        SSO_STEP_PORTAL,
-};
-
 struct sso_fetch {
         struct http_client *http;
         struct sso_config cfg;
@@ -42,7 +37,6 @@ struct sso_fetch {
         size_t cache_len;
         struct sso_token token;
         char *bearer;           /* the access token sent to the portal: a secret */
-        enum sso_step step;
         struct http_request *req;
         char *error_text;       /* why the fetch failed */
         sso_done_t done;
@@ -84,14 +78,20 @@ static const char *q(const char *s, char buf[static LOG_ESCAPE_SIZE(QUOTE_MAX)])
 }
 
 /* Replace *ret with a message; returns error. */
+static int errorfv(char **ret, int error, const char *fmt, va_list ap) _printf_(3, 0);
+static int errorfv(char **ret, int error, const char *fmt, va_list ap) {
+        free(*ret);
+        if (vasprintf(ret, fmt, ap) < 0)
+                *ret = NULL;
+        return error;
+}
+
 static int errorf(char **ret, int error, const char *fmt, ...) _printf_(3, 4);
 static int errorf(char **ret, int error, const char *fmt, ...) {
         va_list ap;
 
-        free(*ret);
         va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
+        errorfv(ret, error, fmt, ap);
         va_end(ap);
         return error;
 }
@@ -320,10 +320,8 @@ static void finish_error(struct sso_fetch *f, int error, const char *fmt, ...) _
 static void finish_error(struct sso_fetch *f, int error, const char *fmt, ...) {
         va_list ap;
 
-        free(f->error_text);
         va_start(ap, fmt);
-        if (vasprintf(&f->error_text, fmt, ap) < 0)
-                f->error_text = NULL;
+        errorfv(&f->error_text, error, fmt, ap);
         va_end(ap);
         finish(f, error, NULL);
 }
@@ -349,7 +347,6 @@ static int portal_start(struct sso_fetch *f) {
         r = endpoint_url(&f->cfg, "sso", path, &url, &f->error_text);
         if (r < 0)
                 return r;
-        f->step = SSO_STEP_PORTAL;
         return http_request_start(f->http,
                                   &(struct http_request_params){
                                           .method = "GET",
@@ -378,7 +375,6 @@ static int refresh_start(struct sso_fetch *f) {
         r = sso_create_token_request(&f->token, &body);
         if (r < 0)
                 return r;
-        f->step = SSO_STEP_REFRESH;
         r = http_request_start(f->http,
                                &(struct http_request_params){
                                        .method = "POST",
