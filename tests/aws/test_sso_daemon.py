@@ -15,6 +15,8 @@ Cases, each its own profile, token cache and stream:
   refresh    a token 5 minutes from expiry: refreshed through SSO-OIDC,
              written back to the cache file (other fields kept, mode 0600),
              and only the new token is taken by the portal
+  advisory   the same refresh refused: a warning, and the old token, still
+             valid, is used
   expired    an expired token without a refresh token, and one whose refresh
              is refused (invalid_grant): an error naming the session and the
              login command, and never the [default] static keys
@@ -61,13 +63,14 @@ def cache_name(key):
 # Access key ids are 12-digit accounts (kinesis-mock keeps one namespace per
 # account); each has a secret of its own, and only the proxy and the portal
 # know it.
-AK = {c: account() for c in ("session", "legacy", "refresh", "static")}
+AK = {c: account() for c in ("session", "legacy", "refresh", "advisory", "static")}
 SECRETS = {AK[c]: "secret-%s-%s" % (c, TAG) for c in AK}
 ROLE_ACCOUNT = "123456789012"
 TOKENS = {
     "at-session-" + TAG: "session",
     "at-legacy-" + TAG: "legacy",
     "at-new-" + TAG: "refresh",  # only the refreshed token is taken
+    "at-advisory-" + TAG: "advisory",
 }
 SPEC = {
     "tokens": {tok: {"account_id": ROLE_ACCOUNT, "role_name": "Streams Admin", "accessKeyId": AK[c],
@@ -80,7 +83,7 @@ SPEC = {
     "oidc_error": None,
 }
 SECRET_TEXTS = list(SECRETS.values()) + list(TOKENS) + ["rt-1-" + TAG, "rt-2-" + TAG, "csecret-" + TAG,
-                                                      "at-old-" + TAG, "at-expired-" + TAG]
+                                                      "at-old-" + TAG, "at-expired-" + TAG, "rt-unknown-" + TAG]
 SPEC_PATH = W.path("sso-spec.json")
 SSO_LOG = W.path("sso.jsonl")
 
@@ -128,6 +131,15 @@ sso_role_name = Streams Admin
 
 [sso-session expired-{tag}]
 sso_start_url = https://expired-{tag}.awsapps.com/start
+sso_region = eu-central-1
+
+[profile advisory]
+sso_session = advisory-{tag}
+sso_account_id = {acct}
+sso_role_name = Streams Admin
+
+[sso-session advisory-{tag}]
+sso_start_url = https://advisory-{tag}.awsapps.com/start
 sso_region = eu-central-1
 
 [profile refused]
@@ -292,6 +304,31 @@ def test_refresh():
     S.check(not leftovers, "refresh: no temporary file left beside the cache", leftovers)
 
 
+def test_advisory():
+    """A refresh refused while the old token still serves: a warning, and
+    the old token is used."""
+    name = "advisory-" + TAG
+    path = write_cache(name, {"accessToken": "at-advisory-" + TAG, "expiresAt": iso(time.time() + 300),
+                              "refreshToken": "rt-unknown-" + TAG, "clientId": "cid-" + TAG,
+                              "clientSecret": "csecret-" + TAG,
+                              "registrationExpiresAt": iso(time.time() + 86400)})
+    with open(path) as f:
+        before_text = f.read()
+    before = len(sso_requests())
+    rc, err = once("advisory", "advisory")
+    S.check(rc == 0, "advisory: --once exits 0", err[-3000:])
+    check_signed_by("advisory", AK["advisory"], err)
+    warn = [l for l in err.splitlines() if "Cannot refresh the token of" in l]
+    S.check(warn and "InvalidGrantException" in warn[0] and "using the cached one" in warn[0]
+            and 'sso_session "%s"' % name in warn[0], "advisory: the failed refresh is warned about", err[-3000:])
+    reqs = sso_requests()[before:]
+    S.check(reqs and reqs[0]["path"] == "/token" and
+            all(r["bearer"] == "at-advisory-" + TAG for r in reqs[1:]) and len(reqs) >= 2,
+            "advisory: one CreateToken, then the portal with the old token", reqs)
+    with open(path) as f:
+        S.check(f.read() == before_text, "advisory: the cache file is left as it was")
+
+
 def check_no_fallthrough(case, err):
     akids, _, n = kinesis_akids(stream(case))
     S.check(n == 0, "%s: no Kinesis call at all (none with the [default] static keys)" % case,
@@ -353,7 +390,8 @@ def test_portal_error():
 
 
 def cleanup():
-    for case, ak in (("session", AK["session"]), ("legacy", AK["legacy"]), ("refresh", AK["refresh"])):
+    for case in ("session", "legacy", "refresh", "advisory"):
+        ak = AK[case]
         try:
             mock.request(MOCK_PORT, "DeleteStream", {"StreamName": stream(case)}, account=ak, timeout=10)
         except OSError:
@@ -372,7 +410,8 @@ try:
     AWS_CONFIG = W.write("aws-config", CONFIG.format(tag=TAG, acct=ROLE_ACCOUNT, fake=FAKE_URL), 0o600)
     with Proxy(W.tmp.name, MOCK_PORT, keys=SECRETS) as PROXY:
         try:
-            for t in (test_session, test_legacy, test_refresh, test_expired, test_refused, test_portal_error):
+            for t in (test_session, test_legacy, test_refresh, test_advisory, test_expired, test_refused,
+                      test_portal_error):
                 S.run(t)
         finally:
             cleanup()
