@@ -31,7 +31,8 @@ int creds_sso_from_profile(struct creds_provider *p, const struct aws_profile *p
         if (cfg.session) {
                 char b[LOG_ESCAPE_SIZE(128)];
                 creds_set_pending_source(p, "SSO session %s of profile %s",
-                                         log_escape(cfg.session, strlen(cfg.session), 128, true, b), profile);
+                                         log_escape(cfg.session, strlen(cfg.session), 128, true, b),
+                                         profile);
         } else
                 creds_set_pending_source(p, "SSO of profile %s", profile);
         p->step = STEP_SSO;

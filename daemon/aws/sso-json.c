@@ -17,10 +17,10 @@
 #include "util.h"
 
 /* Error codes and descriptions quoted in messages are cut to these. */
-#define OIDC_ERROR_MAX 256
+#define OIDC_ERROR_MAX       256
 #define OIDC_DESCRIPTION_MAX 1024
 /* An access token that says it lives longer than this is not believed. */
-#define EXPIRES_IN_MAX (366 * 24 * 3600)
+#define EXPIRES_IN_MAX       (366 * 24 * 3600)
 
 int sso_cache_file_name(const char *key, char ret[static SSO_CACHE_NAME_SIZE]) {
         const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
@@ -29,7 +29,7 @@ int sso_cache_file_name(const char *key, char ret[static SSO_CACHE_NAME_SIZE]) {
         if (!key || !*key || strlen(key) > AWS_VALUE_MAX)
                 return -EINVAL;
         if (!md || mbedtls_md_get_size(md) != sizeof digest ||
-            mbedtls_md(md, (const unsigned char *) key, strlen(key), digest) != 0)
+            mbedtls_md(md, (const unsigned char *)key, strlen(key), digest) != 0)
                 return -EIO;
         for (size_t i = 0; i < sizeof digest; i++)
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
@@ -62,7 +62,7 @@ static const char *str_member(const json_object *o, const char *key, size_t *ret
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
         if (ret_len)
-                *ret_len = (size_t) json_object_get_string_len(v);
+                *ret_len = (size_t)json_object_get_string_len(v);
         return json_object_get_string(v);
 }
 
@@ -72,7 +72,7 @@ static bool token_text_ok(const char *s, size_t len) {
         if (!s || len == 0 || len > SSO_TOKEN_MAX || strlen(s) != len)
                 return false;
         for (size_t i = 0; i < len; i++)
-                if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
                         return false;
         return true;
 }
@@ -164,7 +164,7 @@ int sso_create_token_request(const struct sso_token *t, char **ret_body) {
         body = s ? strdup(s) : NULL;
         /* json-c keeps its rendering in the object: wipe it there too. */
         if (s)
-                explicit_bzero((char *) s, strlen(s));
+                explicit_bzero((char *)s, strlen(s));
         if (!body)
                 return -ENOMEM;
         *ret_body = body;
@@ -184,7 +184,7 @@ int sso_create_token_parse(const json_object *answer, struct sso_refreshed *ret)
         in = json_object_get_int64(v);
         if (in <= 0 || in > EXPIRES_IN_MAX)
                 return -EBADMSG;
-        x.expires_in_sec = (uint64_t) in;
+        x.expires_in_sec = (uint64_t)in;
         r = dup_token(answer, "accessToken", &x.access_token);
         if (r >= 0 && !x.access_token)
                 r = -EBADMSG;
@@ -203,7 +203,7 @@ int sso_token_render_refreshed(const char *text, size_t len, const struct sso_re
         _cleanup_json_ json_object *o = NULL;
         char when[32];
         struct tm tm;
-        time_t t = (time_t) (now_usec / USEC_PER_SEC + x->expires_in_sec);
+        time_t t = (time_t)(now_usec / USEC_PER_SEC + x->expires_in_sec);
         const char *s;
         char *out;
         size_t n;
@@ -230,7 +230,7 @@ int sso_token_render_refreshed(const char *text, size_t len, const struct sso_re
                 out[n++] = '\n';
                 out[n] = 0;
         }
-        explicit_bzero((char *) s, strlen(s));
+        explicit_bzero((char *)s, strlen(s));
         if (!out)
                 return -ENOMEM;
         *ret_text = out;
@@ -253,8 +253,9 @@ int sso_role_credentials_parse(const json_object *answer, struct aws_credentials
         ms = json_object_get_int64(v);
         if (ms <= 0 || ms > INT64_C(253402300799000))
                 return -EBADMSG;
-        return aws_credentials_make(str_member(rc, "accessKeyId", NULL), str_member(rc, "secretAccessKey", NULL),
-                                    str_member(rc, "sessionToken", NULL), (uint64_t) ms * USEC_PER_MSEC, ret);
+        return aws_credentials_make(str_member(rc, "accessKeyId", NULL),
+                                    str_member(rc, "secretAccessKey", NULL),
+                                    str_member(rc, "sessionToken", NULL), (uint64_t)ms * USEC_PER_MSEC, ret);
 }
 
 int sso_oidc_error_parse(const json_object *body, char **ret_error, char **ret_description) {

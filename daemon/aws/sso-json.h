@@ -15,11 +15,11 @@
 #include "aws/creds-file.h"
 
 /* A token cache file larger than this is refused. */
-#define SSO_CACHE_FILE_MAX (64 * 1024)
+#define SSO_CACHE_FILE_MAX  (64 * 1024)
 /* "<40 hex digits>.json" and its NUL. */
 #define SSO_CACHE_NAME_SIZE 46
 /* Longest token (access or refresh) or client secret accepted. */
-#define SSO_TOKEN_MAX 16384
+#define SSO_TOKEN_MAX       16384
 
 /* The cache file name the AWS SDKs use: the SHA-1 of the key in lowercase
  * hex, then ".json". The key is the sso_session name for a profile that
@@ -28,11 +28,11 @@ int sso_cache_file_name(const char *key, char ret[static SSO_CACHE_NAME_SIZE]);
 
 /* What a token cache file holds. Times are wall-clock microseconds. */
 struct sso_token {
-        char *access_token;             /* secret */
+        char *access_token; /* secret */
         uint64_t expires_at_usec;
-        char *refresh_token;            /* secret; NULL if none */
-        char *client_id;                /* NULL if none */
-        char *client_secret;            /* secret; NULL if none */
+        char *refresh_token;                   /* secret; NULL if none */
+        char *client_id;                       /* NULL if none */
+        char *client_secret;                   /* secret; NULL if none */
         uint64_t registration_expires_at_usec; /* 0 if none */
 };
 void sso_token_done(struct sso_token *t);
@@ -55,7 +55,7 @@ int sso_create_token_request(const struct sso_token *t, char **ret_body);
 /* A CreateToken answer: accessToken, expiresIn (seconds), refreshToken
  * (optional). */
 struct sso_refreshed {
-        char *access_token;  /* secret */
+        char *access_token; /* secret */
         uint64_t expires_in_sec;
         char *refresh_token; /* secret; NULL if the answer has none */
 };

@@ -23,22 +23,22 @@
 /* A token this close to its expiry is refreshed first (the SDKs' window). */
 #define REFRESH_WINDOW_USEC (15 * 60 * USEC_PER_SEC)
 /* A token closer than this to its expiry is not sent: it may arrive expired. */
-#define TOKEN_MARGIN_USEC (10 * USEC_PER_SEC)
+#define TOKEN_MARGIN_USEC   (10 * USEC_PER_SEC)
 /* Names, URLs and values from the files are quoted in messages cut to this. */
-#define QUOTE_MAX 200
-#define CACHE_DIR ".aws/sso/cache"
+#define QUOTE_MAX           200
+#define CACHE_DIR           ".aws/sso/cache"
 
 struct sso_fetch {
         struct http_client *http;
         struct sso_config cfg;
-        char *cache_path;       /* for messages */
+        char *cache_path; /* for messages */
         char cache_name[SSO_CACHE_NAME_SIZE];
-        char *cache_text;       /* the file as read: a secret */
+        char *cache_text; /* the file as read: a secret */
         size_t cache_len;
         struct sso_token token;
-        char *bearer;           /* the access token sent to the portal: a secret */
+        char *bearer; /* the access token sent to the portal: a secret */
         struct http_request *req;
-        char *error_text;       /* why the fetch failed */
+        char *error_text; /* why the fetch failed */
         sso_done_t done;
         void *userdata;
 };
@@ -58,10 +58,10 @@ void sso_config_done(struct sso_config *c) {
 
 static int config_copy(const struct sso_config *from, struct sso_config *to) {
         struct sso_config c = {};
-        const char *const src[] = { from->profile, from->session, from->start_url, from->region,
-                                    from->account_id, from->role_name, from->config_path };
-        char **dst[] = { &c.profile, &c.session, &c.start_url, &c.region,
-                         &c.account_id, &c.role_name, &c.config_path };
+        const char *const src[] = {from->profile,    from->session,   from->start_url,  from->region,
+                                   from->account_id, from->role_name, from->config_path};
+        char **dst[] = {&c.profile,    &c.session,   &c.start_url,  &c.region,
+                        &c.account_id, &c.role_name, &c.config_path};
 
         for (size_t i = 0; i < ELEMENTSOF(src); i++)
                 if (src[i] && !(*dst[i] = strdup(src[i]))) {
@@ -110,8 +110,9 @@ static int merge_key(const char *profile, const char *path, const char *session,
         char b1[LOG_ESCAPE_SIZE(QUOTE_MAX)], b2[LOG_ESCAPE_SIZE(QUOTE_MAX)], b3[LOG_ESCAPE_SIZE(QUOTE_MAX)];
 
         if (set(in_profile) && set(in_session) && !streq(in_profile, in_session))
-                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: %s is %s, but its sso-session %s says %s",
-                              profile, strna(path), key, q(in_profile, b1), q(session, b2), q(in_session, b3));
+                return errorf(ret_error, -EINVAL,
+                              "profile \"%s\" in %s: %s is %s, but its sso-session %s says %s", profile,
+                              strna(path), key, q(in_profile, b1), q(session, b2), q(in_session, b3));
         *ret = set(in_session) ? in_session : set(in_profile) ? in_profile : NULL;
         return 0;
 }
@@ -136,10 +137,12 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
         }
         if (session) {
                 if (!p->session.found)
-                        return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_session names %s, but "
-                                      "there is no [sso-session %s] section in %s", profile,
-                                      strna(aws_profile_key_path(p, AWS_KEY_SSO_SESSION)), q(session, b1),
-                                      log_escape(session, strlen(session), QUOTE_MAX, false, b2), strna(path));
+                        return errorf(
+                                ret_error, -EINVAL,
+                                "profile \"%s\" in %s: sso_session names %s, but "
+                                "there is no [sso-session %s] section in %s",
+                                profile, strna(aws_profile_key_path(p, AWS_KEY_SSO_SESSION)), q(session, b1),
+                                log_escape(session, strlen(session), QUOTE_MAX, false, b2), strna(path));
                 r = merge_key(profile, path, session, "sso_start_url", p->sso_start_url,
                               p->session.sso_start_url, &start_url, ret_error);
                 if (r >= 0)
@@ -154,10 +157,10 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
         const struct {
                 const char *key, *value;
         } need[] = {
-                { "sso_start_url", start_url },
-                { "sso_region", region },
-                { "sso_account_id", p->sso_account_id },
-                { "sso_role_name", p->sso_role_name },
+                {"sso_start_url", start_url},
+                {"sso_region", region},
+                {"sso_account_id", p->sso_account_id},
+                {"sso_role_name", p->sso_role_name},
         };
         for (size_t i = 0; i < ELEMENTSOF(need); i++)
                 if (!set(need[i].value)) {
@@ -167,7 +170,8 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
                 }
         if (*missing) {
                 if (session)
-                        return errorf(ret_error, -EINVAL, "profile \"%s\" in %s uses SSO (sso_session %s) but "
+                        return errorf(ret_error, -EINVAL,
+                                      "profile \"%s\" in %s uses SSO (sso_session %s) but "
                                       "lacks %s (in the profile or its [sso-session] section)",
                                       profile, strna(path), q(session, b1), missing);
                 return errorf(ret_error, -EINVAL, "profile \"%s\" in %s uses SSO but lacks %s", profile,
@@ -175,19 +179,22 @@ int sso_config_from_profile(const char *profile, const struct aws_profile *p, st
         }
         if (!endpoint_region_is_valid(region))
                 return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_region %s is not a region name",
-                              profile, strna(set(p->sso_region) ? aws_profile_key_path(p, AWS_KEY_SSO_REGION) : path),
+                              profile,
+                              strna(set(p->sso_region) ? aws_profile_key_path(p, AWS_KEY_SSO_REGION) : path),
                               q(region, b1));
         if (!account_id_is_valid(p->sso_account_id))
-                return errorf(ret_error, -EINVAL, "profile \"%s\" in %s: sso_account_id %s is not a 12-digit "
-                              "account id", profile, strna(aws_profile_key_path(p, AWS_KEY_SSO_ACCOUNT_ID)),
+                return errorf(ret_error, -EINVAL,
+                              "profile \"%s\" in %s: sso_account_id %s is not a 12-digit "
+                              "account id",
+                              profile, strna(aws_profile_key_path(p, AWS_KEY_SSO_ACCOUNT_ID)),
                               q(p->sso_account_id, b1));
-        r = config_copy(&(const struct sso_config){ .profile = (char *) profile,
-                                                     .session = (char *) session,
-                                                     .start_url = (char *) start_url,
-                                                     .region = (char *) region,
-                                                     .account_id = p->sso_account_id,
-                                                     .role_name = p->sso_role_name,
-                                                     .config_path = (char *) path },
+        r = config_copy(&(const struct sso_config){.profile = (char *)profile,
+                                                   .session = (char *)session,
+                                                   .start_url = (char *)start_url,
+                                                   .region = (char *)region,
+                                                   .account_id = p->sso_account_id,
+                                                   .role_name = p->sso_role_name,
+                                                   .config_path = (char *)path},
                         &c);
         if (r < 0)
                 return r;
@@ -234,9 +241,9 @@ static int query_escape(const char *s, char **ret) {
         if (!out)
                 return -ENOMEM;
         for (; *s; s++) {
-                unsigned char ch = (unsigned char) *s;
+                unsigned char ch = (unsigned char)*s;
                 if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
-                        *o++ = (char) ch;
+                        *o++ = (char)ch;
                 else
                         o += sprintf(o, "%%%02X", ch);
         }
@@ -255,7 +262,8 @@ static const char *who(const struct sso_config *c, char *buf, size_t size) {
                 snprintf(buf, size, "sso_session %s of profile \"%s\" in %s", q(c->session, b), c->profile,
                          strna(c->config_path));
         else
-                snprintf(buf, size, "the SSO keys of profile \"%s\" in %s", c->profile, strna(c->config_path));
+                snprintf(buf, size, "the SSO keys of profile \"%s\" in %s", c->profile,
+                         strna(c->config_path));
         return buf;
 }
 
@@ -264,15 +272,15 @@ static const char *login_hint(const struct sso_config *c, char *buf, size_t size
         char b[LOG_ESCAPE_SIZE(QUOTE_MAX)];
 
         if (c->session)
-                snprintf(buf, size, "run `aws sso login --sso-session %s`", log_escape(c->session,
-                         strlen(c->session), QUOTE_MAX, false, b));
+                snprintf(buf, size, "run `aws sso login --sso-session %s`",
+                         log_escape(c->session, strlen(c->session), QUOTE_MAX, false, b));
         else
                 snprintf(buf, size, "run `aws sso login --profile %s`", c->profile);
         return buf;
 }
 
 static const char *format_time(uint64_t usec, char buf[static 32]) {
-        time_t t = (time_t) (usec / USEC_PER_SEC);
+        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
 
         if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -342,7 +350,8 @@ static int portal_start(struct sso_fetch *f) {
         r = query_escape(f->cfg.role_name, &role);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "/federation/credentials?account_id=%s&role_name=%s", f->cfg.account_id, role) < 0)
+        if (asprintf(&path, "/federation/credentials?account_id=%s&role_name=%s", f->cfg.account_id, role) <
+            0)
                 return -ENOMEM;
         r = endpoint_url(&f->cfg, "sso", path, &url, &f->error_text);
         if (r < 0)
@@ -427,8 +436,9 @@ static void save_refreshed(struct sso_fetch *f, const struct sso_refreshed *x, u
         }
         free_secret(text);
         if (r < 0)
-                log_warning_errno(r, "Cannot write the refreshed SSO token back to %s: %m; using it "
-                                     "until it expires, then the next refresh starts from the old one.",
+                log_warning_errno(r,
+                                  "Cannot write the refreshed SSO token back to %s: %m; using it "
+                                  "until it expires, then the next refresh starts from the old one.",
                                   f->cache_path);
         else
                 log_info("Refreshed the token of %s and wrote it back to %s.", who(&f->cfg, w, sizeof w),
@@ -463,10 +473,11 @@ static void refresh_done(struct http_request *req, const struct http_response *r
                 snprintf(why, sizeof why, "SSO-OIDC did not answer: %s",
                          resp->error_text ? resp->error_text : strerror(-resp->error));
         else {
-                (void) sso_oidc_error_parse(resp->json, &oerr, &odesc);
-                snprintf(why, sizeof why, "SSO-OIDC refused CreateToken: HTTP %ld %s%s%s%s%s%s", resp->status,
-                         strempty(resp->error_code), oerr && resp->error_code ? " (" : "", strempty(oerr),
-                         oerr && resp->error_code ? ")" : "", odesc ? ": " : "", strempty(odesc));
+                (void)sso_oidc_error_parse(resp->json, &oerr, &odesc);
+                snprintf(why, sizeof why, "SSO-OIDC refused CreateToken: HTTP %ld %s%s%s%s%s%s",
+                         resp->status, strempty(resp->error_code), oerr && resp->error_code ? " (" : "",
+                         strempty(oerr), oerr && resp->error_code ? ")" : "", odesc ? ": " : "",
+                         strempty(odesc));
         }
         r = resp->error < 0 ? resp->error : -EKEYEXPIRED;
 failed:
@@ -474,15 +485,17 @@ failed:
          * advisory refresh does the same. */
         if (f->token.expires_at_usec > now + TOKEN_MARGIN_USEC) {
                 log_warning("Cannot refresh the token of %s (%s); using the cached one until it "
-                            "expires at %s.", who(&f->cfg, w, sizeof w), why,
-                            format_time(f->token.expires_at_usec, when));
+                            "expires at %s.",
+                            who(&f->cfg, w, sizeof w), why, format_time(f->token.expires_at_usec, when));
                 r = use_token(f);
                 if (r < 0)
                         finish(f, r, NULL);
                 return;
         }
-        finish_error(f, r == -EBADMSG ? -EKEYEXPIRED : r, "the token of %s expired at %s and cannot be refreshed "
-                     "(%s); %s", who(&f->cfg, w, sizeof w), format_time(f->token.expires_at_usec, when), why,
+        finish_error(f, r == -EBADMSG ? -EKEYEXPIRED : r,
+                     "the token of %s expired at %s and cannot be refreshed "
+                     "(%s); %s",
+                     who(&f->cfg, w, sizeof w), format_time(f->token.expires_at_usec, when), why,
                      login_hint(&f->cfg, hint, sizeof hint));
 }
 
@@ -500,18 +513,22 @@ static void portal_done(struct http_request *req, const struct http_response *re
                 return;
         }
         if (resp->status != 200) {
-                bool unauthorized = resp->status == 401 || streq_ptr(resp->error_code, "UnauthorizedException");
+                bool unauthorized =
+                        resp->status == 401 || streq_ptr(resp->error_code, "UnauthorizedException");
                 finish_error(f, unauthorized ? -EKEYEXPIRED : -EACCES,
-                             "the SSO portal refused role credentials for account %s, role %s (%s): HTTP %ld %s%s%s%s%s",
-                             f->cfg.account_id, q(f->cfg.role_name, b), who(&f->cfg, w, sizeof w), resp->status,
-                             strempty(resp->error_code), resp->error_message ? ": " : "",
-                             strempty(resp->error_message), unauthorized ? "; the token is not accepted: " : "",
+                             "the SSO portal refused role credentials for account %s, role %s (%s): HTTP "
+                             "%ld %s%s%s%s%s",
+                             f->cfg.account_id, q(f->cfg.role_name, b), who(&f->cfg, w, sizeof w),
+                             resp->status, strempty(resp->error_code), resp->error_message ? ": " : "",
+                             strempty(resp->error_message),
+                             unauthorized ? "; the token is not accepted: " : "",
                              unauthorized ? login_hint(&f->cfg, hint, sizeof hint) : "");
                 return;
         }
         r = sso_role_credentials_parse(resp->json, &c);
         if (r < 0) {
-                finish_error(f, r, "the SSO portal answered GetRoleCredentials for %s with malformed credentials",
+                finish_error(f, r,
+                             "the SSO portal answered GetRoleCredentials for %s with malformed credentials",
                              who(&f->cfg, w, sizeof w));
                 return;
         }
@@ -538,14 +555,17 @@ static int load_token(struct sso_fetch *f) {
         r = aws_file_read(f->cache_path, SSO_CACHE_FILE_MAX, &f->cache_text, &f->cache_len, NULL);
         if (r == -ENOENT)
                 return errorf(&f->error_text, r, "there is no cached SSO token for %s (%s is missing); %s",
-                              who(&f->cfg, w, sizeof w), f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
+                              who(&f->cfg, w, sizeof w), f->cache_path,
+                              login_hint(&f->cfg, hint, sizeof hint));
         if (r < 0)
-                return errorf(&f->error_text, r, "cannot read the SSO token cache %s for %s: %s", f->cache_path,
-                              who(&f->cfg, w, sizeof w), strerror(-r));
+                return errorf(&f->error_text, r, "cannot read the SSO token cache %s for %s: %s",
+                              f->cache_path, who(&f->cfg, w, sizeof w), strerror(-r));
         r = sso_token_parse(f->cache_text, f->cache_len, &f->token);
         if (r == -EBADMSG)
-                return errorf(&f->error_text, r, "the SSO token cache %s for %s is malformed (it needs "
-                              "accessToken and expiresAt); %s", f->cache_path, who(&f->cfg, w, sizeof w),
+                return errorf(&f->error_text, r,
+                              "the SSO token cache %s for %s is malformed (it needs "
+                              "accessToken and expiresAt); %s",
+                              f->cache_path, who(&f->cfg, w, sizeof w),
                               login_hint(&f->cfg, hint, sizeof hint));
         return r;
 }
@@ -567,17 +587,20 @@ static int token_next(struct sso_fetch *f) {
                         return use_token(f);
                 }
                 why = !f->token.refresh_token ? "there is no refresh token"
-                      : !f->token.client_id || !f->token.client_secret || !f->token.registration_expires_at_usec
+                      : !f->token.client_id || !f->token.client_secret ||
+                                      !f->token.registration_expires_at_usec
                               ? "there is no client registration"
                               : "the client registration expired";
-                return errorf(&f->error_text, -EKEYEXPIRED, "the token of %s expired at %s and cannot be "
-                              "refreshed (%s; cached in %s); %s", who(&f->cfg, w, sizeof w),
-                              format_time(exp, when), why, f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
+                return errorf(&f->error_text, -EKEYEXPIRED,
+                              "the token of %s expired at %s and cannot be "
+                              "refreshed (%s; cached in %s); %s",
+                              who(&f->cfg, w, sizeof w), format_time(exp, when), why, f->cache_path,
+                              login_hint(&f->cfg, hint, sizeof hint));
         }
         if (exp <= now + TOKEN_MARGIN_USEC)
-                return errorf(&f->error_text, -EKEYEXPIRED, "the token of %s expired at %s (cached in %s); %s",
-                              who(&f->cfg, w, sizeof w), format_time(exp, when), f->cache_path,
-                              login_hint(&f->cfg, hint, sizeof hint));
+                return errorf(&f->error_text, -EKEYEXPIRED,
+                              "the token of %s expired at %s (cached in %s); %s", who(&f->cfg, w, sizeof w),
+                              format_time(exp, when), f->cache_path, login_hint(&f->cfg, hint, sizeof hint));
         return use_token(f);
 }
 

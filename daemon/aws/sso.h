@@ -30,9 +30,9 @@
 /* What a profile says about SSO, checked and merged with its session. */
 struct sso_config {
         char *profile;
-        char *session;          /* sso_session; NULL: the legacy keys */
+        char *session; /* sso_session; NULL: the legacy keys */
         char *start_url, *region, *account_id, *role_name;
-        char *config_path;      /* where they come from, for messages */
+        char *config_path; /* where they come from, for messages */
 };
 void sso_config_done(struct sso_config *c);
 
@@ -53,7 +53,7 @@ typedef void (*sso_done_t)(int error, struct aws_credentials *c, const char *err
 
 /* Start a fetch for cfg (copied). Returns 0 (done is called later, from the
  * loop), or a negative errno and *ret_error (done is never called). */
-int sso_fetch_start(struct http_client *http, const struct sso_config *cfg, sso_done_t done,
-                    void *userdata, struct sso_fetch **ret, char **ret_error);
+int sso_fetch_start(struct http_client *http, const struct sso_config *cfg, sso_done_t done, void *userdata,
+                    struct sso_fetch **ret, char **ret_error);
 /* Abort; done is not called. NULL is fine. Returns NULL. */
 struct sso_fetch *sso_fetch_cancel(struct sso_fetch *f);

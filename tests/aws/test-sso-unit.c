@@ -66,7 +66,10 @@ static void test_token_parse(void) {
         sso_token_done(&t);
 
         static const char *const bad[] = {
-                "", "[]", "{}", "not json",
+                "",
+                "[]",
+                "{}",
+                "not json",
                 "{\"accessToken\":\"x\"}",
                 "{\"expiresAt\":\"2030-01-01T00:00:00Z\"}",
                 "{\"accessToken\":\"\",\"expiresAt\":\"2030-01-01T00:00:00Z\"}",
@@ -75,7 +78,8 @@ static void test_token_parse(void) {
                 "{\"accessToken\":\"x\",\"expiresAt\":\"tomorrow\"}",
                 "{\"accessToken\":7,\"expiresAt\":\"2030-01-01T00:00:00Z\"}",
                 "{\"accessToken\":\"x\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"refreshToken\":\"\"}",
-                "{\"accessToken\":\"x\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"registrationExpiresAt\":\"no\"}",
+                ("{\"accessToken\":\"x\",\"registrationExpiresAt\":\"no\","
+                 "\"expiresAt\":\"2030-01-01T00:00:00Z\"}"),
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 CHECK_INTEQ(sso_token_parse(bad[i], strlen(bad[i]), &t), -EBADMSG);
@@ -94,9 +98,11 @@ static void test_create_token(void) {
         CHECK_INTEQ(sso_create_token_request(&t, &body), 0);
         o = json_tokener_parse(body);
         CHECK(o);
-        CHECK(json_object_object_get_ex(o, "grantType", &v) && streq(json_object_get_string(v), "refresh_token"));
+        CHECK(json_object_object_get_ex(o, "grantType", &v) &&
+              streq(json_object_get_string(v), "refresh_token"));
         CHECK(json_object_object_get_ex(o, "clientId", &v) && streq(json_object_get_string(v), "cid"));
-        CHECK(json_object_object_get_ex(o, "clientSecret", &v) && streq(json_object_get_string(v), "csecret"));
+        CHECK(json_object_object_get_ex(o, "clientSecret", &v) &&
+              streq(json_object_get_string(v), "csecret"));
         CHECK(json_object_object_get_ex(o, "refreshToken", &v) && streq(json_object_get_string(v), "rtok"));
         CHECK_INTEQ(json_object_object_length(o), 4);
         json_object_put(o);
@@ -109,7 +115,8 @@ static void test_create_token(void) {
         CHECK_STREQ(x.access_token, "new-at");
         CHECK_STREQ(x.refresh_token, "new-rt");
         CHECK_INTEQ(x.expires_in_sec, 3600);
-        CHECK_INTEQ(sso_token_render_refreshed(FULL, strlen(FULL), &x, T_2030 * USEC_PER_SEC, &text, &len), 0);
+        CHECK_INTEQ(sso_token_render_refreshed(FULL, strlen(FULL), &x, T_2030 * USEC_PER_SEC, &text, &len),
+                    0);
         CHECK_INTEQ(strlen(text), len);
         CHECK(len > 0 && text[len - 1] == '\n');
         CHECK_STREQ(text, "{\"startUrl\":\"https://d-123.awsapps.com/start\",\"region\":\"eu-west-1\","
@@ -125,16 +132,22 @@ static void test_create_token(void) {
         CHECK_INTEQ(sso_create_token_parse(o, &x), 0);
         json_object_put(o);
         CHECK(!x.refresh_token);
-        CHECK_INTEQ(sso_token_render_refreshed(FULL, strlen(FULL), &x, T_2030 * USEC_PER_SEC, &text, &len), 0);
+        CHECK_INTEQ(sso_token_render_refreshed(FULL, strlen(FULL), &x, T_2030 * USEC_PER_SEC, &text, &len),
+                    0);
         CHECK(strstr(text, "\"refreshToken\":\"rtok\"") && strstr(text, "\"accessToken\":\"at2\"") &&
               strstr(text, "\"expiresAt\":\"2030-01-01T00:01:00Z\""));
         CHECK_INTEQ(sso_token_render_refreshed("[]", 2, &x, 0, &text, &len), -EBADMSG);
         sso_refreshed_done(&x);
 
         static const char *const bad[] = {
-                "{}", "[]", "{\"accessToken\":\"a\"}", "{\"accessToken\":\"a\",\"expiresIn\":0}",
-                "{\"accessToken\":\"a\",\"expiresIn\":\"60\"}", "{\"expiresIn\":60}",
-                "{\"accessToken\":\"a\\r\",\"expiresIn\":60}", "{\"accessToken\":\"a\",\"expiresIn\":-5}",
+                "{}",
+                "[]",
+                "{\"accessToken\":\"a\"}",
+                "{\"accessToken\":\"a\",\"expiresIn\":0}",
+                "{\"accessToken\":\"a\",\"expiresIn\":\"60\"}",
+                "{\"expiresIn\":60}",
+                "{\"accessToken\":\"a\\r\",\"expiresIn\":60}",
+                "{\"accessToken\":\"a\",\"expiresIn\":-5}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 o = json_tokener_parse(bad[i]);
@@ -169,11 +182,13 @@ static void test_role_credentials(void) {
         static const char *const bad[] = {
                 "{}",
                 "{\"roleCredentials\":null}",
-                "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\",\"sessionToken\":\"t\"}}",
+                "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\",\"sessionToken\":"
+                "\"t\"}}",
                 "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"sessionToken\":\"t\",\"expiration\":1}}",
                 "{\"roleCredentials\":{\"secretAccessKey\":\"s\",\"expiration\":1}}",
                 "{\"roleCredentials\":{\"accessKeyId\":\"A B\",\"secretAccessKey\":\"s\",\"expiration\":1}}",
-                "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\",\"expiration\":\"1\"}}",
+                "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\",\"expiration\":\"1\"}"
+                "}",
                 "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\",\"expiration\":-1}}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -188,7 +203,8 @@ static void test_oidc_error(void) {
         _cleanup_free_ char *e = NULL, *d = NULL;
         json_object *o;
 
-        o = json_tokener_parse("{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[31m token\"}");
+        o = json_tokener_parse(
+                "{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[31m token\"}");
         CHECK_INTEQ(sso_oidc_error_parse(o, &e, &d), 0);
         json_object_put(o);
         CHECK_STREQ(e, "invalid_grant");
@@ -199,25 +215,24 @@ static void test_oidc_error(void) {
         CHECK(!e && !d);
 }
 
-static const char CONFIG[] =
-        "[profile legacy]\n"
-        "sso_start_url = https://old.awsapps.com/start\n"
-        "sso_region = us-east-1\n"
-        "sso_account_id = 111122223333\n"
-        "sso_role_name = Reader\n"
-        "[profile dev]\n"
-        "sso_session = my-sso\n"
-        "sso_account_id = 444455556666\n"
-        "sso_role_name = Admin Role\n"
-        "region = eu-west-1\n"
-        "[sso-session my-sso]\n"
-        "sso_start_url = https://d-123.awsapps.com/start\n"
-        "sso_region = eu-central-1\n"
-        "sso_registration_scopes = sso:account:access\n"
-        "[sso-session other]\n"
-        "sso_region = us-west-2\n"
-        "[profile my-sso]\n"
-        "sso_region = ap-south-1\n";
+static const char CONFIG[] = "[profile legacy]\n"
+                             "sso_start_url = https://old.awsapps.com/start\n"
+                             "sso_region = us-east-1\n"
+                             "sso_account_id = 111122223333\n"
+                             "sso_role_name = Reader\n"
+                             "[profile dev]\n"
+                             "sso_session = my-sso\n"
+                             "sso_account_id = 444455556666\n"
+                             "sso_role_name = Admin Role\n"
+                             "region = eu-west-1\n"
+                             "[sso-session my-sso]\n"
+                             "sso_start_url = https://d-123.awsapps.com/start\n"
+                             "sso_region = eu-central-1\n"
+                             "sso_registration_scopes = sso:account:access\n"
+                             "[sso-session other]\n"
+                             "sso_region = us-west-2\n"
+                             "[profile my-sso]\n"
+                             "sso_region = ap-south-1\n";
 
 static void test_sections(void) {
         struct aws_profile p = {};
@@ -255,7 +270,7 @@ static void test_sections(void) {
 /* The profile's SSO settings from config text; *ret_why (may be NULL)
  * the message of a refusal. */
 static int config_for(const char *text, const char *profile, struct sso_config *ret, char **ret_why) {
-        struct aws_profile p = { .config_path = (char *) "/test/config" };
+        struct aws_profile p = {.config_path = (char *)"/test/config"};
         char *why = NULL;
         int r;
 
@@ -295,7 +310,9 @@ static void test_config(void) {
         /* Not SSO at all; or SSO keys beside static keys, as the SDKs read it. */
         CHECK_INTEQ(config_for("[profile x]\nregion = us-east-1\n", "x", &c, NULL), 0);
         CHECK_INTEQ(config_for("[profile x]\nsso_session = s\naws_access_key_id = A\n"
-                               "aws_secret_access_key = B\n", "x", &c, NULL), 0);
+                               "aws_secret_access_key = B\n",
+                               "x", &c, NULL),
+                    0);
 
         static const char *const bad[] = {
                 /* no such session */
@@ -305,23 +322,27 @@ static void test_config(void) {
                 "[sso-session s]\nsso_region = us-east-1\n",
                 /* the profile and the session disagree */
                 "[profile x]\nsso_session = s\nsso_region = us-west-2\nsso_account_id = 111122223333\n"
-                "sso_role_name = R\n[sso-session s]\nsso_start_url = https://a/start\nsso_region = us-east-1\n",
+                "sso_role_name = R\n[sso-session s]\nsso_start_url = https://a/start\nsso_region = "
+                "us-east-1\n",
                 /* legacy without a region, or without a role */
-                "[profile x]\nsso_start_url = https://a/start\nsso_account_id = 111122223333\nsso_role_name = R\n",
-                "[profile x]\nsso_start_url = https://a/start\nsso_region = us-east-1\nsso_account_id = 111122223333\n",
+                "[profile x]\nsso_start_url = https://a/start\nsso_account_id = 111122223333\nsso_role_name "
+                "= R\n",
+                "[profile x]\nsso_start_url = https://a/start\nsso_region = us-east-1\nsso_account_id = "
+                "111122223333\n",
                 /* a session and nothing else: meant SSO, cannot be used */
                 "[profile x]\nsso_session = s\n[sso-session s]\nsso_start_url = https://a/start\n"
                 "sso_region = us-east-1\n",
                 /* not an account id; not a region */
                 "[profile x]\nsso_start_url = https://a/start\nsso_region = us-east-1\nsso_account_id = 12\n"
                 "sso_role_name = R\n",
-                "[profile x]\nsso_start_url = https://a/start\nsso_region = Mars\nsso_account_id = 111122223333\n"
+                "[profile x]\nsso_start_url = https://a/start\nsso_region = Mars\nsso_account_id = "
+                "111122223333\n"
                 "sso_role_name = R\n",
         };
         /* Each refusal names the profile, the file and what is wrong. */
         static const char *const says[] = {
                 "sso_session names \"nope\", but there is no [sso-session nope] section in /test/config",
-                "uses SSO (sso_session \"s\") but lacks sso_start_url (in the profile or its [sso-session] section)",
+                "uses SSO (sso_session \"s\") but lacks sso_start_url (in the profile or its [sso-session]",
                 "sso_region is \"us-west-2\", but its sso-session \"s\" says \"us-east-1\"",
                 "uses SSO but lacks sso_region",
                 "uses SSO but lacks sso_role_name",

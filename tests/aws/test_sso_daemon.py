@@ -82,8 +82,8 @@ SPEC = {
     "portal_error": None,
     "oidc_error": None,
 }
-SECRET_TEXTS = list(SECRETS.values()) + list(TOKENS) + ["rt-1-" + TAG, "rt-2-" + TAG, "csecret-" + TAG,
-                                                      "at-old-" + TAG, "at-expired-" + TAG, "rt-unknown-" + TAG]
+SECRET_TEXTS = list(SECRETS.values()) + list(TOKENS) + [
+    t + TAG for t in ("rt-1-", "rt-2-", "csecret-", "at-old-", "at-expired-", "rt-unknown-")]
 SPEC_PATH = W.path("sso-spec.json")
 SSO_LOG = W.path("sso.jsonl")
 
@@ -187,8 +187,9 @@ def once(case, profile, services_section=False):
     """kinesisd --once with AWS_PROFILE=profile; the SSO endpoints from the
     variables, or (services_section) from the profile's services section."""
     env = clean_env(W.home, extra={
-        "AWS_CONFIG_FILE": AWS_CONFIG, "AWS_SHARED_CREDENTIALS_FILE": AWS_CREDENTIALS, "AWS_PROFILE": profile,
-        "AWS_ENDPOINT_URL_SSO": None if services_section else FAKE_URL, "AWS_ENDPOINT_URL_SSO_OIDC": FAKE_URL,
+        "AWS_CONFIG_FILE": AWS_CONFIG, "AWS_SHARED_CREDENTIALS_FILE": AWS_CREDENTIALS,
+        "AWS_PROFILE": profile, "AWS_ENDPOINT_URL_SSO": None if services_section else FAKE_URL,
+        "AWS_ENDPOINT_URL_SSO_OIDC": FAKE_URL,
         # Should the section not be read, the default https:// endpoint would
         # be asked: through a dead loopback proxy, never the network.
         "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"})
@@ -262,7 +263,8 @@ def test_legacy():
     lines = [l for l in err.splitlines() if "UnauthorizedException" in l]
     S.check(lines and "Session token not found or invalid" in lines[0]
             and "aws sso login --profile legacy`" in lines[0],
-            "unauthorized: the portal's code and message, and the login command for the profile", err[-3000:])
+            "unauthorized: the portal's code and message, and the login command for the profile",
+            err[-3000:])
     check_no_fallthrough("unauthorized", err)
 
 
@@ -320,7 +322,8 @@ def test_advisory():
     check_signed_by("advisory", AK["advisory"], err)
     warn = [l for l in err.splitlines() if "Cannot refresh the token of" in l]
     S.check(warn and "InvalidGrantException" in warn[0] and "using the cached one" in warn[0]
-            and 'sso_session "%s"' % name in warn[0], "advisory: the failed refresh is warned about", err[-3000:])
+            and 'sso_session "%s"' % name in warn[0], "advisory: the failed refresh is warned about",
+            err[-3000:])
     reqs = sso_requests()[before:]
     S.check(reqs and reqs[0]["path"] == "/token" and
             all(r["bearer"] == "at-advisory-" + TAG for r in reqs[1:]) and len(reqs) >= 2,
@@ -374,7 +377,8 @@ def test_portal_error():
                             "message": "No access\x1b[31m to account\nkinesisd: forged line"}
     write_spec()
     try:
-        write_cache("corp-" + TAG, {"accessToken": "at-session-" + TAG, "expiresAt": iso(time.time() + 7200)})
+        write_cache("corp-" + TAG, {"accessToken": "at-session-" + TAG,
+                                    "expiresAt": iso(time.time() + 7200)})
         rc, err = once("portal", "session")
     finally:
         SPEC["portal_error"] = None

@@ -255,7 +255,8 @@ static void check_load(const char *text, size_t len, const char *profile) {
                         check_session(text, len, cred.sso_session, &s);
                         ASSERT(loaded.session.found == s.found);
                         for (size_t i = 0; i < N_SESSION_FIELDS; i++)
-                                ASSERT(fuzz_opt_eq(*session_fields(&loaded.session, i), *session_fields(&s, i)));
+                                ASSERT(fuzz_opt_eq(*session_fields(&loaded.session, i),
+                                                   *session_fields(&s, i)));
                         aws_sso_session_done(&s);
                 } else
                         ASSERT(!loaded.session.found);

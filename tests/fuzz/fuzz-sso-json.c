@@ -31,14 +31,14 @@ static void check_text(const char *s) {
                 return;
         ASSERT(*s && strlen(s) <= SSO_TOKEN_MAX);
         for (const char *p = s; *p; p++)
-                ASSERT((unsigned char) *p >= 0x20 && (unsigned char) *p <= 0x7e);
+                ASSERT((unsigned char)*p >= 0x20 && (unsigned char)*p <= 0x7e);
 }
 
 static void check_token(const char *text, size_t len) {
         struct sso_token t = {}, again = {}, after = {};
-        struct sso_refreshed x = { .access_token = (char *) "fuzz-new-token",
-                                   .expires_in_sec = 3600,
-                                   .refresh_token = (char *) "fuzz-new-refresh" };
+        struct sso_refreshed x = {.access_token = (char *)"fuzz-new-token",
+                                  .expires_in_sec = 3600,
+                                  .refresh_token = (char *)"fuzz-new-refresh"};
         char *out = NULL, *body = NULL;
         size_t out_len = 0;
         int r;
@@ -124,7 +124,7 @@ static void check_answers(json_object *o) {
                 ASSERT(!c.session_token || !strpbrk(c.session_token, "\r\n"));
                 ASSERT(json_object_object_get_ex(o, "roleCredentials", &rc) &&
                        json_object_object_get_ex(rc, "expiration", &v));
-                ASSERT(c.expiration_usec == (uint64_t) json_object_get_int64(v) * USEC_PER_MSEC);
+                ASSERT(c.expiration_usec == (uint64_t)json_object_get_int64(v) * USEC_PER_MSEC);
         } else
                 ASSERT(!c.access_key_id && !c.secret_access_key && !c.session_token);
         aws_credentials_done(&c);
@@ -132,9 +132,9 @@ static void check_answers(json_object *o) {
         r = sso_oidc_error_parse(o, &e, &d);
         ASSERT(r == 0 || r == -ENOMEM);
         for (const char *s = e; s && *s; s++)
-                ASSERT((unsigned char) *s >= 0x20 && *s != 0x7f);
+                ASSERT((unsigned char)*s >= 0x20 && *s != 0x7f);
         for (const char *s = d; s && *s; s++)
-                ASSERT((unsigned char) *s >= 0x20 && *s != 0x7f);
+                ASSERT((unsigned char)*s >= 0x20 && *s != 0x7f);
         free(e);
         free(d);
 }
