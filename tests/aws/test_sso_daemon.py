@@ -17,9 +17,10 @@ Cases, each its own profile, token cache and stream:
              and only the new token is taken by the portal
   advisory   the same refresh refused: a warning, and the old token, still
              valid, is used
-  expired    an expired token without a refresh token, and one whose refresh
-             is refused (invalid_grant): an error naming the session and the
-             login command, and never the [default] static keys
+  expired    an expired token without a refresh token, no cached token at
+             all, and a token whose refresh is refused (invalid_grant): an
+             error naming the session and the login command, and never the
+             [default] static keys
   portal     the portal refuses (ForbiddenException): its code and message,
              escaped, in the error
 Nothing reaches anything but 127.0.0.1; no token or key is ever logged."""
@@ -140,6 +141,15 @@ sso_role_name = Streams Admin
 
 [sso-session advisory-{tag}]
 sso_start_url = https://advisory-{tag}.awsapps.com/start
+sso_region = eu-central-1
+
+[profile missing]
+sso_session = missing-{tag}
+sso_account_id = {acct}
+sso_role_name = Streams Admin
+
+[sso-session missing-{tag}]
+sso_start_url = https://missing-{tag}.awsapps.com/start
 sso_region = eu-central-1
 
 [profile refused]
@@ -351,6 +361,15 @@ def test_expired():
             "expired: the error names the session, says why and gives the login command", err[-3000:])
     S.check(not sso_requests()[before:], "expired: nothing sent to the portal or SSO-OIDC")
     check_no_fallthrough("expired", err)
+
+    # Never logged in: no cache file at all.
+    name = "missing-" + TAG
+    rc, err = once("missing", "missing")
+    S.check(rc != 0, "missing: --once fails", err[-3000:])
+    lines = [l for l in err.splitlines() if "aws sso login --sso-session %s" % name in l]
+    S.check(lines and "no cached SSO token" in lines[0] and cache_name(name) in lines[0],
+            "missing: the error names the missing cache file and gives the login command", err[-3000:])
+    check_no_fallthrough("missing", err)
 
 
 def test_refused():
