@@ -115,52 +115,20 @@ services = fake-sso
 [services fake-sso]
 sso =
   endpoint_url = {fake}
-
-[profile refresh]
-sso_session = refresh-{tag}
+"""
+# Profiles that differ only in their session's name (= the profile's).
+SESSION_PROFILE = """
+[profile {name}]
+sso_session = {name}-{tag}
 sso_account_id = {acct}
 sso_role_name = Streams Admin
 
-[sso-session refresh-{tag}]
-sso_start_url = https://refresh-{tag}.awsapps.com/start
-sso_region = eu-central-1
-
-[profile expired]
-sso_session = expired-{tag}
-sso_account_id = {acct}
-sso_role_name = Streams Admin
-
-[sso-session expired-{tag}]
-sso_start_url = https://expired-{tag}.awsapps.com/start
-sso_region = eu-central-1
-
-[profile advisory]
-sso_session = advisory-{tag}
-sso_account_id = {acct}
-sso_role_name = Streams Admin
-
-[sso-session advisory-{tag}]
-sso_start_url = https://advisory-{tag}.awsapps.com/start
-sso_region = eu-central-1
-
-[profile missing]
-sso_session = missing-{tag}
-sso_account_id = {acct}
-sso_role_name = Streams Admin
-
-[sso-session missing-{tag}]
-sso_start_url = https://missing-{tag}.awsapps.com/start
-sso_region = eu-central-1
-
-[profile refused]
-sso_session = refused-{tag}
-sso_account_id = {acct}
-sso_role_name = Streams Admin
-
-[sso-session refused-{tag}]
-sso_start_url = https://refused-{tag}.awsapps.com/start
+[sso-session {name}-{tag}]
+sso_start_url = https://{name}-{tag}.awsapps.com/start
 sso_region = eu-central-1
 """
+CONFIG += "".join(SESSION_PROFILE.replace("{name}", n)
+                  for n in ("refresh", "expired", "advisory", "missing", "refused"))
 
 # Static keys the proxy would accept: a fall-through to them would succeed.
 CREDENTIALS = """[default]
