@@ -324,6 +324,23 @@ def test_services_section_endpoints():
     check_kinesis_signed_by(proxy_since(p0), account(8), "services section")
 
 
+def test_role_provider_api():
+    """creds_provider_new_role() (a stream's role_arn) through kinesis-call:
+    the role is assumed with the chain's credentials."""
+    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    e = T.env(env({"AWS_ACCESS_KEY_ID": "AKIASOURCEKEY0001", "AWS_SECRET_ACCESS_KEY": "source-secret-1",
+                   "AWS_ENDPOINT_URL_STS": None}))
+    rc, out, err, _ = mock.kinesis_call(T.kc_path, ["--endpoint", PROXY.url.rstrip("/"), "--region", "us-east-1",
+                                                    "--role-arn", role(9), "--external-id", "e9",
+                                                    "--sts-endpoint", STS.url, "ListStreams", "{}"], e, timeout=60)
+    T.check(rc == 0, "ListStreams with an assumed role succeeds", err[-3000:])
+    reqs = STS.requests(n0)
+    T.check(len(reqs) == 1 and reqs[0]["akid"] == "AKIASOURCEKEY0001" and reqs[0]["sig_ok"]
+            and reqs[0].get("ExternalId") == "e9" and reqs[0]["RoleSessionName"] == DEFAULT_SESSION,
+            "AssumeRole signed by the source, with the external id", reqs)
+    check_kinesis_signed_by(proxy_since(p0), account(9), "role provider")
+
+
 def main():
     global PROXY
     STS.start()
@@ -333,7 +350,7 @@ def main():
             T.run(test_source_profile_chain, test_source_profile_loop, test_credential_source_environment,
                   test_web_identity_profile, test_sts_error, test_broken_source_no_fall_through,
                   test_no_credentials_message, test_services_section_endpoints,
-                  test_web_identity_env_refresh)
+                  test_role_provider_api, test_web_identity_env_refresh)
     finally:
         STS.stop()
         SHORT.stop()
