@@ -284,15 +284,22 @@ static bool visited_has(const char *visited, const char *name) {
 
 /* "a -> b -> c" from "a\nb" and "c". */
 static char *visited_show(const char *visited, const char *last) {
-        char *s;
+        size_t n = strlen(visited) + strlen(last) + 5;
+        char *s, *q;
 
-        if (asprintf(&s, "%s -> %s", visited, last) < 0)
+        for (const char *v = visited; *v; v++)
+                n += *v == '\n' ? 3 : 0;
+        s = malloc(n);
+        if (!s)
                 return NULL;
-        for (char *q = s; *q; q++)
-                if (*q == '\n') {
-                        memmove(q + 4, q + 1, strlen(q + 1) + 1);
-                        memcpy(q, " -> ", 4);
-                }
+        q = s;
+        for (const char *v = visited; *v; v++)
+                if (*v == '\n')
+                        q = stpcpy(q, " -> ");
+                else
+                        *q++ = *v;
+        q = stpcpy(q, " -> ");
+        strcpy(q, last);
         return s;
 }
 
