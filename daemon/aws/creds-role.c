@@ -104,12 +104,29 @@ static int role_fill(struct creds_role *r, const char *arn, const char *external
 
 /* ---- the call -------------------------------------------------------- */
 
-static void on_sts(int error, const struct aws_credentials *c, const char *error_text, void *userdata) {
+/* STS refused the source's credentials as expired (or unknown: rotated):
+ * drop them from the source's cache and ask once more. */
+static bool source_refused(const char *code) {
+        return code && (streq(code, "ExpiredToken") || streq(code, "InvalidClientTokenId") ||
+                        streq(code, "SignatureDoesNotMatch"));
+}
+
+static void on_sts(int error, const struct aws_credentials *c, const char *error_code, const char *error_text,
+                   void *userdata) {
         struct creds_provider *p = userdata;
         struct aws_credentials copy = {};
         int r;
 
         p->sts = NULL;
+        if (error < 0 && p->role_source && !p->role_retried && source_refused(error_code)) {
+                log_debug("%s: STS answered %s, fetching the source's credentials again.", p->role.what,
+                          error_code);
+                p->role_retried = true;
+                creds_invalidate(p->role_source);
+                creds_role_fetch(p);
+                return;
+        }
+        p->role_retried = false;
         if (error < 0) {
                 creds_fail(p, error, "%s %s: %s",
                            p->role.web_token_file ? "AssumeRoleWithWebIdentity" : "AssumeRole",
@@ -128,7 +145,10 @@ static void on_sts(int error, const struct aws_credentials *c, const char *error
 /* Where STS is: the endpoint given, else resolved for the region (the
  * role's, the daemon's, the profile's), else STS's global endpoint. */
 static int role_target(struct creds_provider *p, char **ret_url, char **ret_region) {
-        const char *profile = aws_profile_name(p->config_profile);
+        /* A role of its own (creds_provider_new_role()) goes by its source's profile. */
+        const char *profile = aws_profile_name(p->config_profile ? p->config_profile
+                                               : p->role_source ? p->role_source->config_profile
+                                                                : NULL);
         _cleanup_free_ char *region = NULL, *url = NULL;
         int r;
 
