@@ -101,8 +101,8 @@ static void process_end_group(struct creds_provider *p) {
         (void) kill(-pid, SIGTERM);
         p->linger_pid = pid;
         if (sd_event_add_time(p->event, &p->linger_timer, CLOCK_MONOTONIC,
-                              creds_mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC, on_linger_timer,
-                              p) < 0)
+                              creds_mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC,
+                              on_linger_timer, p) < 0)
                 creds_process_linger_finish(p);
 }
 
@@ -199,7 +199,8 @@ static void process_finish(struct creds_provider *p, bool exited, int code) {
         if (!exited || code != 0) {
                 creds_process_cleanup(p);
                 creds_fail(p, -EIO, "credential_process of profile %s failed (%s %d)%s",
-                           aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code, said);
+                           aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code,
+                           said);
                 return;
         }
         o = aws_json_parse(p->out ? p->out : "", p->out_len);
@@ -350,7 +351,8 @@ int creds_process_start(struct creds_provider *p, const char *command) {
                 r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
                 r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC,
-                                      creds_mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer, p);
+                                      creds_mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer,
+                                      p);
         if (r < 0) {
                 creds_process_cleanup(p);
                 return r;

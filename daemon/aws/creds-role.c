@@ -76,8 +76,10 @@ static bool role_arn_valid(const char *s) {
                 if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f || *p == '"' || *p == '\\')
                         return false;
         p = strchr(s + 4, ':');
-        return p && strncmp(p, ":iam::", 6) == 0 && (p = strchr(p + 6, ':')) && strncmp(p, ":role/", 6) == 0 &&
-               p[6];
+        if (!p || strncmp(p, ":iam::", 6) != 0)
+                return false;
+        p = strchr(p + 6, ':');
+        return p && strncmp(p, ":role/", 6) == 0 && p[6];
 }
 
 static int role_fill(struct creds_role *r, const char *arn, const char *external_id, const char *session,
@@ -111,8 +113,8 @@ static bool source_refused(const char *code) {
                         streq(code, "SignatureDoesNotMatch"));
 }
 
-static void on_sts(int error, const struct aws_credentials *c, const char *error_code, const char *error_text,
-                   void *userdata) {
+static void on_sts(int error, const struct aws_credentials *c, const char *error_code,
+                   const char *error_text, void *userdata) {
         struct creds_provider *p = userdata;
         struct aws_credentials copy = {};
         int r;
@@ -327,7 +329,8 @@ static int make_source(struct creds_provider *p, const struct aws_profile *prof,
         _cleanup_free_ char *key = NULL;
         struct creds_provider *s = NULL;
         const char *sp = prof->source_profile, *cs = prof->credential_source;
-        const char *path = aws_profile_key_path(prof, sp ? AWS_KEY_SOURCE_PROFILE : AWS_KEY_CREDENTIAL_SOURCE);
+        const char *path =
+                aws_profile_key_path(prof, sp ? AWS_KEY_SOURCE_PROFILE : AWS_KEY_CREDENTIAL_SOURCE);
         enum creds_kind kind;
         int r;
 
@@ -448,7 +451,8 @@ int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *
                 return 1;
         r = role_fill(&p->role, prof->role_arn, prof->external_id, prof->role_session_name, duration,
                       NULL, NULL);
-        if (r >= 0 && asprintf(&p->role.what, "role %s (profile \"%s\" in %s, with the credentials of %s%s%s)",
+        if (r >= 0 && asprintf(&p->role.what,
+                               "role %s (profile \"%s\" in %s, with the credentials of %s%s%s)",
                                prof->role_arn, profile, strna(path),
                                prof->source_profile ? "profile \"" : "",
                                prof->source_profile ? prof->source_profile : prof->credential_source,
@@ -527,7 +531,8 @@ int creds_provider_new_role(sd_event *e, struct http_client *http, struct creds_
         if (!source || !o || !o->role_arn || !role_arn_valid(o->role_arn) ||
             (o->session_name && !session_name_valid(o->session_name)) ||
             (o->region && !endpoint_region_is_valid(o->region)) ||
-            (o->duration_seconds && (o->duration_seconds < DURATION_MIN || o->duration_seconds > DURATION_MAX)))
+            (o->duration_seconds &&
+             (o->duration_seconds < DURATION_MIN || o->duration_seconds > DURATION_MAX)))
                 return -EINVAL;
         r = creds_provider_alloc(e, http, CREDS_ROLE, &p);
         if (r < 0)

@@ -363,8 +363,10 @@ static void call_done(struct http_request *req, const struct http_response *resp
         sts_answer_done(&a);
         c->cb = NULL;
         sts_call_cancel(c);
-        cb(r < 0 ? r : 0, r < 0 ? NULL : &cr, r < 0 ? code : NULL, r < 0 ? (text ? text : "out of memory") : NULL,
-           ud);
+        if (r < 0)
+                cb(r, NULL, code, text ? text : "out of memory", ud);
+        else
+                cb(0, &cr, NULL, NULL, ud);
         aws_credentials_done(&cr);
 }
 

@@ -229,7 +229,8 @@ static void usage(void) {
                 "                    [--retry-quota N] [--rate-fraction F] [--timeout-ms N]\n"
                 "                    [--burst N | --repeat N [--interval-ms M]] [--paged [--limit N]]\n"
                 "                    [--process-timeout-s N] [--stats] [--debug]\n"
-                "                    [--role-arn ARN [--external-id X] [--sts-endpoint URL]] OPERATION 'JSON'\n");
+                "                    [--role-arn ARN [--external-id X] [--sts-endpoint URL]]\n"
+                "                    OPERATION 'JSON'\n");
 }
 
 int main(int argc, char **argv) {

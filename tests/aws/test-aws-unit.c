@@ -863,10 +863,11 @@ static void test_endpoint_conventions(void) {
                        "https://sts-fips.us-east-1.amazonaws.com", "the region");
 
         /* Configured endpoints: variables > services section > endpoint_url. */
-        CHECK_RESOLVED(services, "kinesis", "us-east-1", "http://127.0.0.1:2", "the profile's services section");
+        CHECK_RESOLVED(services, "kinesis", "us-east-1", "http://127.0.0.1:2",
+                       "the profile's services section");
         CHECK_RESOLVED(services, "sts", "us-east-1", "http://127.0.0.1:3", "the profile's services section");
-        CHECK_RESOLVED("[profile p]\nservices = none\nendpoint_url = http://127.0.0.1:9\n", "sts", "us-east-1",
-                       "http://127.0.0.1:9", "the profile's endpoint_url");
+        CHECK_RESOLVED("[profile p]\nservices = none\nendpoint_url = http://127.0.0.1:9\n", "sts",
+                       "us-east-1", "http://127.0.0.1:9", "the profile's endpoint_url");
         setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5", 1);
         CHECK_RESOLVED(services, "sts", "us-east-1", "http://127.0.0.1:5", "$AWS_ENDPOINT_URL");
         setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:6", 1);
@@ -878,10 +879,12 @@ static void test_endpoint_conventions(void) {
         unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
         unsetenv("AWS_ENDPOINT_URL");
         unsetenv("AWS_ENDPOINT_URL_STS");
-        CHECK_RESOLVED("[profile p]\nignore_configured_endpoint_urls = true\nendpoint_url = http://127.0.0.1:9\n",
+        CHECK_RESOLVED("[profile p]\nignore_configured_endpoint_urls = true\n"
+                       "endpoint_url = http://127.0.0.1:9\n",
                        "kinesis", "us-east-1", "https://kinesis.us-east-1.amazonaws.com", "the region");
         /* A configured endpoint still meets the URL policy. */
-        CHECK(resolved(cfg, "[profile p]\nendpoint_url = http://192.0.2.1/\n", "sts", "us-east-1", NULL) == NULL);
+        CHECK(resolved(cfg, "[profile p]\nendpoint_url = http://192.0.2.1/\n", "sts", "us-east-1", NULL) ==
+              NULL);
 
         unlink(cfg);
         unsetenv("AWS_CONFIG_FILE");
@@ -946,8 +949,9 @@ static void test_sts(void) {
                                                           .session_name = "s", .external_id = "ignored",
                                                           .web_identity_token = "t.o=k" },
                                    &body), 0);
-        CHECK_STREQ(body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1"
-                          "%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=t.o%3Dk");
+        CHECK_STREQ(body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+                          "&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s"
+                          "&WebIdentityToken=t.o%3Dk");
         free(body);
         CHECK_INTEQ(sts_query_body(&(struct sts_params){ .action = "AssumeRoleWithWebIdentity",
                                                           .role_arn = "arn:aws:iam::1:role/r",

@@ -93,7 +93,8 @@ static void check_body(const char *data, size_t len) {
         if (r == 0) {
                 ASSERT(strncmp(body, "Action=", 7) == 0);
                 for (const char *q = body; *q; q++)
-                        ASSERT(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%=&", *q));
+                        ASSERT(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-_.~%=&", *q));
                 free(body);
         }
         free(copy);
