@@ -126,6 +126,7 @@ struct creds_provider {
         char *role_source_key;
         struct creds_wait *role_wait;
         struct sts_call *sts;
+        bool role_retried;      /* the source's credentials were fetched again once */
 
         /* Why the last fetch failed (creds_error_text()), and what this walk
          * of the chain tried so far. */

@@ -330,7 +330,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
         struct sts_call *c = userdata;
         struct sts_answer a = {};
         struct aws_credentials cr = {};
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *code = NULL;
         sts_callback cb = c->cb;
         void *ud = c->userdata;
         int r;
@@ -341,7 +341,7 @@ static void call_done(struct http_request *req, const struct http_response *resp
                 text = strdup(resp->error_text ? resp->error_text : "no answer");
         } else if (resp->status != 200) {
                 /* An error answer of STS: its code and message, escaped. */
-                _cleanup_free_ char *code = NULL, *msg = NULL;
+                _cleanup_free_ char *msg = NULL;
                 r = -EACCES;
                 if (sts_answer_parse(resp->body, resp->body_len, &a) >= 0 && a.error_code) {
                         code = log_escape_dup(a.error_code, strlen(a.error_code), STS_ERROR_CODE_MAX);
@@ -363,7 +363,10 @@ static void call_done(struct http_request *req, const struct http_response *resp
         sts_answer_done(&a);
         c->cb = NULL;
         sts_call_cancel(c);
-        cb(r < 0 ? r : 0, r < 0 ? NULL : &cr, r < 0 ? (text ? text : "out of memory") : NULL, ud);
+        if (r < 0)
+                cb(r, NULL, code, text ? text : "out of memory", ud);
+        else
+                cb(0, &cr, NULL, NULL, ud);
         aws_credentials_done(&cr);
 }
 

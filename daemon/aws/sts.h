@@ -60,10 +60,11 @@ struct sts_target {
 
 struct sts_call;
 /* error 0: c holds the credentials (borrowed for the callback). Else
- * error_text says what failed, escaped: "AccessDenied: MESSAGE" for an
- * answer of STS (error -EACCES), or the transport's text. */
-typedef void (*sts_callback)(int error, const struct aws_credentials *c, const char *error_text,
-                             void *userdata);
+ * error_text says what failed, escaped: "AccessDenied: MESSAGE (HTTP 403)"
+ * for an answer of STS (error -EACCES, error_code its code, escaped), or the
+ * transport's text (error_code NULL). */
+typedef void (*sts_callback)(int error, const struct aws_credentials *c, const char *error_code,
+                             const char *error_text, void *userdata);
 /* Start a call. signer NULL sends it unsigned (web identity); else it is
  * copied. cb is never called from within this function. */
 int sts_call_start(struct http_client *http, const struct sts_target *t, const struct sts_params *p,
