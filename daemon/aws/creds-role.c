@@ -291,6 +291,14 @@ void creds_role_free(struct creds_provider *p) {
 
 /* ---- from a profile -------------------------------------------------- */
 
+/* The role is in p->role (r = 0): fetch; or setting it up failed. */
+static void role_start(struct creds_provider *p, int r) {
+        if (r < 0)
+                creds_fetch_done(p, r, NULL);
+        else
+                creds_role_fetch(p);
+}
+
 static bool visited_has(const char *visited, const char *name) {
         size_t n = strlen(name);
 
@@ -458,11 +466,7 @@ int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *
                                prof->source_profile ? prof->source_profile : prof->credential_source,
                                prof->source_profile ? "\"" : "") < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 
@@ -515,11 +519,7 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         if (r >= 0 && asprintf(&p->role.what, "role %s (web identity, token file from %s)", arn,
                                file_from) < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 

@@ -721,6 +721,17 @@ int http_request_add_header(struct http_request *r, const char *name, const char
         return 0;
 }
 
+int http_request_add_signature(struct http_request *r, const char *amz_date, const char *authorization,
+                               const char *security_token) {
+        int k = http_request_add_header(r, "X-Amz-Date", amz_date);
+
+        if (k >= 0)
+                k = http_request_add_header(r, "Authorization", authorization);
+        if (k >= 0 && security_token)
+                k = http_request_add_header(r, "X-Amz-Security-Token", security_token);
+        return k;
+}
+
 void http_request_resume(struct http_request *r, int error) {
         if (r->phase != PHASE_PREPARING)
                 return;

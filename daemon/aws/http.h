@@ -150,6 +150,10 @@ int http_request_start(struct http_client *c, const struct http_request_params *
                        struct http_request **ret);
 /* From prepare only: add a header for this attempt. */
 int http_request_add_header(struct http_request *r, const char *name, const char *value);
+/* From prepare only: the headers of a SigV4 signature (sigv4.h's result):
+ * X-Amz-Date, Authorization and, when there is one, X-Amz-Security-Token. */
+int http_request_add_signature(struct http_request *r, const char *amz_date, const char *authorization,
+                               const char *security_token);
 /* Prepare returned 1: try it again now (error < 0 fails the request instead). */
 void http_request_resume(struct http_request *r, int error);
 /* Abort and free; done is not called. NULL is fine. Returns NULL. */
