@@ -479,13 +479,13 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         int r;
 
         if (!file || !*file)
-                file = prof ? prof->web_identity_token_file : NULL;
+                file = prof->web_identity_token_file;
         if (!file || !*file)
                 return 0;
         if (!arn || !*arn)
-                arn = prof ? prof->role_arn : NULL;
+                arn = prof->role_arn;
         if (!session || !*session)
-                session = prof ? prof->role_session_name : NULL;
+                session = prof->role_session_name;
         if (use_env && file == getenv("AWS_WEB_IDENTITY_TOKEN_FILE"))
                 file_from = strdup("$AWS_WEB_IDENTITY_TOKEN_FILE");
         else if (asprintf(&file_from, "profile \"%s\" in %s, web_identity_token_file", profile,

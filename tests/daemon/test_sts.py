@@ -264,6 +264,15 @@ def test_web_identity_profile():
             and reqs[0]["RoleSessionName"].startswith("kinesisd-"), "web identity from the profile's keys", reqs)
     check_kinesis_signed_by(proxy_since(p0), account(5), "web identity profile")
 
+    # From the environment alone: no shared file at all.
+    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    err = plan(yaml(), {"AWS_CONFIG_FILE": T.path("none-config"), "AWS_SHARED_CREDENTIALS_FILE": T.path("none"),
+                        "AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": role(5)}, 2)
+    reqs = STS.requests(n0)
+    T.check(len(reqs) == 1 and reqs[0]["WebIdentityToken"] == "tok-profile"
+            and reqs[0]["RoleSessionName"] == DEFAULT_SESSION, "web identity without any shared file", reqs)
+    check_kinesis_signed_by(proxy_since(p0), account(5), "web identity without files")
+
 
 def test_sts_error():
     f = files("[profile d]\nrole_arn = %s\nsource_profile = src\n" % DENIED,
@@ -310,6 +319,15 @@ def test_no_credentials_message():
             'AWS_EC2_METADATA_DISABLED)' % (T.path("none-creds"), T.path("none-config")))
     T.check(want in err, "the message lists what was tried", err[-3000:])
     T.check("Required key not available" not in err, "no bare errno", err[-3000:])
+
+    # A failing credential_process: the failed call says what failed.
+    f = files("[profile proc]\ncredential_process = sh -c 'echo broken >&2; exit 3'\n")
+    err = plan(yaml("proc"), f, 1)
+    T.check(any(l.startswith("kinesisd: Cannot list the streams of us-east-1: ListStreams: credential_process "
+                             'of profile proc failed (exit status 3); it said: "broken"') for l in err.splitlines()),
+            "a failing credential_process is said by the call it failed", err[-3000:])
+    T.check("Input/output error" not in err, "no bare errno", err[-3000:])
+    check_no_default(err, "failing credential_process")
 
 
 def test_services_section_endpoints():
