@@ -285,6 +285,13 @@ def test_sts_error():
             "the message is escaped", err[-3000:])
     check_no_default(err, "STS error")
 
+    # An STS endpoint the URL policy refuses is refused before any traffic.
+    f["AWS_ENDPOINT_URL_STS"] = "http://192.0.2.1:9"
+    err = plan(yaml("d"), f, 1)
+    T.check("no usable STS endpoint (plain http:// is allowed only to loopback hosts, from "
+            "$AWS_ENDPOINT_URL_STS)" in err, "a refused STS endpoint names its variable", err[-3000:])
+    check_no_default(err, "refused STS endpoint")
+
 
 def test_broken_source_no_fall_through():
     f = files("[profile broken]\nrole_arn = %s\nsource_profile = empty\n[profile empty]\nregion = us-east-1\n"
