@@ -9,7 +9,8 @@ out, for a role in account A, the access key id A: kinesis-mock's namespace.
   - a role via source_profile, a chain of two (external_id,
     role_session_name, duration_seconds), creating a stream in the role's
     account; a source_profile loop is an error that shows the loop
-  - credential_source = Environment under an explicitly named profile
+  - credential_source = Environment under an explicitly named profile, its
+    first AssumeRole throttled (an XML error) and tried again
   - web identity from the environment in a running daemon: the call is
     unsigned and the token file is read again at each refresh
   - web identity from the profile's keys, with the default session name
@@ -83,7 +84,8 @@ DENIED = role(6, "denied")
 # Valid XML that must not reach the log as it is: a forged line, a C1
 # control, a bidi override.
 HOSTILE = "User: x is not authorized\nkinesisd[1]: forged \u0085"
-STS = FakeSts("main", "--deny-json", json.dumps({DENIED: ["AccessDenied", HOSTILE]}))
+STS = FakeSts("main", "--deny-json", json.dumps({DENIED: ["AccessDenied", HOSTILE]}),
+              "--throttle-json", json.dumps({role(3): 1}))
 SHORT = FakeSts("short", "--lifetime", "24")
 PROXY = None
 
@@ -198,8 +200,10 @@ def test_credential_source_environment():
     n0, p0 = len(STS.requests()), len(PROXY.live_entries())
     err = plan(yaml("envrole"), f, 2)
     reqs = STS.requests(n0)
-    T.check(len(reqs) == 1 and reqs[0]["akid"] == "AKIASOURCEKEY0002" and reqs[0]["sig_ok"],
+    T.check(len(reqs) == 2 and all(r["akid"] == "AKIASOURCEKEY0002" and r["sig_ok"] for r in reqs),
             "AssumeRole signed with the environment's keys", reqs)
+    T.check([r.get("error") for r in reqs] == ["Throttling", None], "a throttled AssumeRole is tried again",
+            reqs)
     check_kinesis_signed_by(proxy_since(p0), account(3), "credential_source Environment")
 
 
