@@ -146,7 +146,8 @@ static void on_sts(int error, const struct aws_credentials *c, const char *error
 
 /* Where STS is: the endpoint given, else resolved for the region (the
  * role's, the daemon's, the profile's), else STS's global endpoint. */
-static int role_target(struct creds_provider *p, char **ret_url, char **ret_region) {
+static int role_target(struct creds_provider *p, char **ret_url, char **ret_region,
+                       const char **ret_source) {
         /* A role of its own (creds_provider_new_role()) goes by its source's profile. */
         const char *profile = aws_profile_name(p->config_profile ? p->config_profile
                                                : p->role_source ? p->role_source->config_profile
@@ -167,15 +168,21 @@ static int role_target(struct creds_provider *p, char **ret_url, char **ret_regi
         }
         if (!region)
                 return -ENOMEM;
-        if (p->role.sts_endpoint)
-                url = strdup(p->role.sts_endpoint);
-        else {
-                r = endpoint_resolve_service("sts", region, profile, &url, NULL);
+        if (p->role.sts_endpoint) {
+                *ret_source = "the role's STS endpoint";
+                r = endpoint_service_url("sts", &(struct endpoint_setting){ .value = p->role.sts_endpoint },
+                                         region, &url);
+        } else {
+                _cleanup_(endpoint_setting_done) struct endpoint_setting s = {};
+                r = endpoint_service_setting("sts", NULL, NULL, profile, &s);
                 if (r < 0)
                         return r;
+                /* Static: the setting's name outlives s. */
+                *ret_source = s.source;
+                r = endpoint_service_url("sts", &s, region, &url);
         }
-        if (!url)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         *ret_url = TAKE_PTR(url);
         *ret_region = TAKE_PTR(region);
         return 0;
@@ -184,13 +191,18 @@ static int role_target(struct creds_provider *p, char **ret_url, char **ret_regi
 static void role_call(struct creds_provider *p, const struct aws_credentials *signer,
                       const char *web_token) {
         _cleanup_free_ char *url = NULL, *region = NULL;
+        const char *source = NULL;
         int r;
 
-        r = role_target(p, &url, &region);
+        /* The URL is not quoted: it may hold a password. */
+        r = role_target(p, &url, &region, &source);
         if (r < 0) {
-                creds_fail(p, r, "%s: no usable STS endpoint (%s)", p->role.what,
-                           r == -EPERM ? "plain http:// is allowed only to loopback hosts"
-                                       : "not an http:// or https:// URL");
+                creds_fail(p, r, "%s: no usable STS endpoint (%s%s%s)", p->role.what,
+                           r == -EPERM    ? "plain http:// is allowed only to loopback hosts"
+                           : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                           : r == -EINVAL || r == -EPROTONOSUPPORT ? "not an http:// or https:// URL"
+                                                                   : strerror(-r),
+                           source ? ", from " : "", strempty(source));
                 return;
         }
         struct sts_params sp = {
@@ -290,6 +302,14 @@ void creds_role_free(struct creds_provider *p) {
 }
 
 /* ---- from a profile -------------------------------------------------- */
+
+/* The role is in p->role (r = 0): fetch; or setting it up failed. */
+static void role_start(struct creds_provider *p, int r) {
+        if (r < 0)
+                creds_fetch_done(p, r, NULL);
+        else
+                creds_role_fetch(p);
+}
 
 static bool visited_has(const char *visited, const char *name) {
         size_t n = strlen(name);
@@ -458,11 +478,7 @@ int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *
                                prof->source_profile ? prof->source_profile : prof->credential_source,
                                prof->source_profile ? "\"" : "") < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 
@@ -475,13 +491,13 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         int r;
 
         if (!file || !*file)
-                file = prof ? prof->web_identity_token_file : NULL;
+                file = prof->web_identity_token_file;
         if (!file || !*file)
                 return 0;
         if (!arn || !*arn)
-                arn = prof ? prof->role_arn : NULL;
+                arn = prof->role_arn;
         if (!session || !*session)
-                session = prof ? prof->role_session_name : NULL;
+                session = prof->role_session_name;
         if (use_env && file == getenv("AWS_WEB_IDENTITY_TOKEN_FILE"))
                 file_from = strdup("$AWS_WEB_IDENTITY_TOKEN_FILE");
         else if (asprintf(&file_from, "profile \"%s\" in %s, web_identity_token_file", profile,
@@ -515,11 +531,7 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         if (r >= 0 && asprintf(&p->role.what, "role %s (web identity, token file from %s)", arn,
                                file_from) < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 

@@ -358,7 +358,7 @@ static int chain_files(struct creds_provider *p) {
         }
         if (p->kind == CREDS_CHAIN && !prof.in_credentials && !prof.in_config) {
                 /* Web identity from the environment needs no profile. */
-                if (creds_web_identity_from(p, NULL, profile, true) > 0)
+                if (creds_web_identity_from(p, &prof, profile, true) > 0)
                         return 1;
                 creds_tried(p, "profile \"%s\" (not in %s or %s)", profile, strna(prof.credentials_path),
                             strna(prof.config_path));

@@ -49,6 +49,10 @@ void sts_answer_done(struct sts_answer *a);
  * well-formed XML, holds a document type declaration, nests deeper than 32
  * elements or has a value past its cap. */
 int sts_answer_parse(const char *xml, size_t len, struct sts_answer *ret);
+/* http.h's error parser for STS: the code and message of an ErrorResponse,
+ * escaped (at most STS_ERROR_CODE_MAX and STS_ERROR_MESSAGE_MAX characters);
+ * NULL when the body holds none. Returns 0 or -ENOMEM. */
+int sts_error_parse(const char *body, size_t len, char **ret_code, char **ret_message);
 /* The credentials of a successful answer; -EBADMSG if incomplete. */
 int sts_answer_credentials(const struct sts_answer *a, struct aws_credentials *ret);
 

@@ -3,7 +3,8 @@
  * Input: an STS answer as it comes off the network. It is read with
  * sts_answer_parse(); the credentials of a successful answer with
  * sts_answer_credentials(); an error code and message are escaped as the
- * client escapes them for its messages. The same bytes, split at NUL bytes
+ * client escapes them for its messages, and read with sts_error_parse() as
+ * http.c does. The same bytes, split at NUL bytes
  * into a role ARN, a session name, an external id and a token, go through
  * sts_query_body().
  *
@@ -62,6 +63,18 @@ static void check_answer(const char *xml, size_t len) {
         }
         check_escaped(a.error_code, STS_ERROR_CODE_MAX);
         check_escaped(a.error_message, STS_ERROR_MESSAGE_MAX);
+
+        /* What http.c gets for an error answer: escaped already. */
+        char *code = NULL, *msg = NULL;
+        r = sts_error_parse(xml, len, &code, &msg);
+        ASSERT(r == 0 || r == -ENOMEM);
+        ASSERT(!msg || code);
+        for (const char *s = code; s && *s; s++)
+                ASSERT((unsigned char) *s >= 0x20 && *s != 0x7f);
+        for (const char *s = msg; s && *s; s++)
+                ASSERT((unsigned char) *s >= 0x20 && *s != 0x7f);
+        free(code);
+        free(msg);
         aws_credentials_done(&c);
         sts_answer_done(&a);
         sts_answer_done(&again);
