@@ -541,6 +541,7 @@ static void portal_done(struct http_request *req, const struct http_response *re
 static int load_token(struct sso_fetch *f) {
         _cleanup_free_ char *dir = NULL;
         char w[512], hint[300];
+        bool insecure = false;
         int r;
 
         r = sso_cache_file_name(f->cfg.session ? f->cfg.session : f->cfg.start_url, f->cache_name);
@@ -552,7 +553,7 @@ static int load_token(struct sso_fetch *f) {
                               who(&f->cfg, w, sizeof w));
         if (asprintf(&f->cache_path, "%s/%s", dir, f->cache_name) < 0)
                 return -ENOMEM;
-        r = aws_file_read(f->cache_path, SSO_CACHE_FILE_MAX, &f->cache_text, &f->cache_len, NULL);
+        r = aws_file_read(f->cache_path, SSO_CACHE_FILE_MAX, &f->cache_text, &f->cache_len, &insecure);
         if (r == -ENOENT)
                 return errorf(&f->error_text, r, "there is no cached SSO token for %s (%s is missing); %s",
                               who(&f->cfg, w, sizeof w), f->cache_path,
@@ -560,6 +561,10 @@ static int load_token(struct sso_fetch *f) {
         if (r < 0)
                 return errorf(&f->error_text, r, "cannot read the SSO token cache %s for %s: %s",
                               f->cache_path, who(&f->cfg, w, sizeof w), strerror(-r));
+        if (insecure)
+                log_warning("%s is group- or world-writable; anyone who can write it chooses the "
+                            "credentials kinesisd uses.",
+                            f->cache_path);
         r = sso_token_parse(f->cache_text, f->cache_len, &f->token);
         if (r == -EBADMSG)
                 return errorf(&f->error_text, r,

@@ -8,7 +8,8 @@ knows no others, so a Kinesis call signed with anything else fails.
 
 Cases, each its own profile, token cache and stream:
   session    an sso_session profile with a valid cached token; the same
-             profile's static keys in the credentials file are not used
+             profile's static keys in the credentials file are not used; a
+             group-writable cache file is warned about
   legacy     the legacy keys (sso_start_url ... in the profile), the portal
              found through the profile's services section; a token the
              portal refuses (UnauthorizedException): the login command
@@ -209,9 +210,13 @@ def check_signed_by(case, akid, err):
 
 def test_session():
     before = len(sso_requests())
-    write_cache("corp-" + TAG, {"startUrl": "https://corp-%s.awsapps.com/start" % TAG, "region": "eu-west-1",
-                                "accessToken": "at-session-" + TAG, "expiresAt": iso(time.time() + 7200)})
+    path = write_cache("corp-" + TAG, {"startUrl": "https://corp-%s.awsapps.com/start" % TAG,
+                                       "region": "eu-west-1", "accessToken": "at-session-" + TAG,
+                                       "expiresAt": iso(time.time() + 7200)})
+    os.chmod(path, 0o620)
     rc, err = once("session", "session")
+    S.check([l for l in err.splitlines() if path in l and "group- or world-writable" in l],
+            "session: a cache file others can write is warned about", err[-3000:])
     S.check(rc == 0, "session: --once exits 0", err[-3000:])
     check_signed_by("session", AK["session"], err)
     got = [r for r in sso_requests()[before:] if r["path"] == "/federation/credentials"]
