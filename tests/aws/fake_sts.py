@@ -20,7 +20,7 @@ key id A itself (kinesis-mock keeps one namespace per 12-digit access key id),
 a secret of its own for A and a new session token each time, valid for
 --lifetime seconds (or DurationSeconds). Every issued secret and token is
 written to --keys-file ({"keys": {AKID: secret}, "tokens": {AKID: [token,
-...]}}, replaced atomically), which the strict proxy (fault_proxy.py
+...]}}, merged with what it holds and replaced atomically), which the strict proxy (fault_proxy.py
 --keys-file) reads to verify Kinesis requests signed with them.
 
 --deny-json {"ROLE_ARN": ["Code", "Message"], ...}: that role gets an
@@ -68,9 +68,19 @@ def iso(t):
 
 
 def save_keys():
-    tmp = ARGS.keys_file + ".tmp"
+    """Merged with what the file holds: several fake STSs of a test may share
+    it (one at a time)."""
+    try:
+        with open(ARGS.keys_file) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        d = {"keys": {}, "tokens": {}}
+    d["keys"].update(ISSUED["keys"])
+    for akid, tokens in ISSUED["tokens"].items():
+        d["tokens"][akid] = sorted(set(d["tokens"].get(akid, [])) | set(tokens))
+    tmp = "%s.%d.tmp" % (ARGS.keys_file, os.getpid())
     with open(tmp, "w") as f:
-        json.dump(ISSUED, f)
+        json.dump(d, f)
     os.rename(tmp, ARGS.keys_file)
 
 

@@ -10,7 +10,8 @@ out, for a role in account A, the access key id A: kinesis-mock's namespace.
     role_session_name, duration_seconds), creating a stream in the role's
     account; a source_profile loop is an error that shows the loop
   - credential_source = Environment under an explicitly named profile, its
-    first AssumeRole throttled (an XML error) and tried again
+    first AssumeRole throttled (an XML error) and tried again;
+    EcsContainer and Ec2InstanceMetadata with fake_aws.py's endpoints
   - web identity from the environment in a running daemon: the call is
     unsigned and the token file is read again at each refresh
   - web identity from the profile's keys, with the default session name
@@ -38,7 +39,9 @@ from kinesisd_test.proxy import Proxy  # noqa: E402
 
 T = Test("sts", "us-east-1")
 FAKE_STS = os.path.join(os.path.dirname(HERE), "aws", "fake_sts.py")
-SOURCE = {"AKIASOURCEKEY0001": "source-secret-1", "AKIASOURCEKEY0002": "source-secret-2"}
+# fake_aws.py's container and instance metadata answers give "secret/AKID".
+SOURCE = {"AKIASOURCEKEY0001": "source-secret-1", "AKIASOURCEKEY0002": "source-secret-2",
+          "AKIACONTAINER0001": "secret/AKIACONTAINER0001", "AKIAINSTANCE00001": "secret/AKIAINSTANCE00001"}
 DEFAULT_AKID = "AKIADEFAULTKEY999"
 # kinesisd-HOST, cut to 64, what STS refuses replaced by '-'.
 DEFAULT_SESSION = "".join(c if c.isascii() and (c.isalnum() or c in "+=,.@_-") else "-"
@@ -122,14 +125,21 @@ def plan(cfg, extra, expect):
     return err
 
 
-def proxy_since(n):
-    return PROXY.live_entries()[n:]
-
-
-def check_kinesis_signed_by(entries, acct, what):
-    T.check(entries, "%s: Kinesis requests reached the proxy" % what)
-    bad = [(e.get("akid"), e.get("sig_error")) for e in entries if not e.get("sig_ok") or e.get("akid") != acct]
-    T.check(not bad, "%s: every Kinesis request signed by the assumed credentials of %s" % (what, acct), bad[:5])
+def check_kinesis_signed_by(acct, what):
+    """The proxy logs a request once its answer is sent, which may be after
+    kinesisd exited: wait for this account's requests. Each scenario has an
+    account of its own; test_only_assumed_keys() checks every request in
+    the end."""
+    deadline = time.monotonic() + 30
+    mine = []
+    while not mine and time.monotonic() < deadline:
+        mine = [e for e in PROXY.live_entries() if e.get("akid") == acct]
+        if not mine:
+            time.sleep(0.1)
+    T.check(mine, "%s: Kinesis requests signed by the assumed credentials of %s reached the proxy"
+            % (what, acct))
+    bad = [(e.get("akid"), e.get("sig_error")) for e in mine if not e.get("sig_ok")]
+    T.check(not bad, "%s: they all verify" % what, bad[:5])
 
 
 def check_no_default(err, what):
@@ -143,7 +153,7 @@ def test_source_profile_chain():
               "role_session_name = sess-ops\nduration_seconds = 1800\n"
               "[profile mid]\nrole_arn = %s\nsource_profile = src\n" % (role(1, "ops"), role(0, "mid")),
               "[src]\naws_access_key_id = AKIASOURCEKEY0001\naws_secret_access_key = source-secret-1\n")
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     cfg = yaml("ops")
     rc, _, err, _ = T.daemon("-c", cfg, "--state-dir", T.path("state"), "--once", "--log-level", "debug",
                              env=env(f), timeout=60)
@@ -164,7 +174,7 @@ def test_source_profile_chain():
                 and ops.get("DurationSeconds") == "1800", "external_id, role_session_name, duration_seconds",
                 ops)
         T.check(mid["content_type"].startswith("application/x-www-form-urlencoded"), "form-encoded", mid)
-    check_kinesis_signed_by(proxy_since(p0), account(1), "source_profile chain")
+    check_kinesis_signed_by(account(1), "source_profile chain")
     T.check(mock.summary(T.port, T.prefix + "s", account=account(1), region="us-east-1") is not None,
             "the stream exists in the role's account")
     T.check(mock.summary(T.port, T.prefix + "s", account=T.account, region="us-east-1") is None,
@@ -197,14 +207,48 @@ def test_source_profile_loop():
 def test_credential_source_environment():
     f = files("[profile envrole]\nrole_arn = %s\ncredential_source = Environment\n" % role(3))
     f.update(AWS_ACCESS_KEY_ID="AKIASOURCEKEY0002", AWS_SECRET_ACCESS_KEY="source-secret-2")
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     err = plan(yaml("envrole"), f, 2)
     reqs = STS.requests(n0)
     T.check(len(reqs) == 2 and all(r["akid"] == "AKIASOURCEKEY0002" and r["sig_ok"] for r in reqs),
             "AssumeRole signed with the environment's keys", reqs)
     T.check([r.get("error") for r in reqs] == ["Throttling", None], "a throttled AssumeRole is tried again",
             reqs)
-    check_kinesis_signed_by(proxy_since(p0), account(3), "credential_source Environment")
+    check_kinesis_signed_by(account(3), "credential_source Environment")
+
+
+def metadata_server(mode, akid):
+    """fake_aws.py in container or imds mode: (process, URL)."""
+    p = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(HERE), "aws", "fake_aws.py"), "--mode",
+                          mode, "--log", T.path("fake-%s.jsonl" % mode), "--akid", akid],
+                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    if not line.strip().isdigit():
+        stop(p, timeout=10)
+        raise Failed("fake %s server did not start" % mode)
+    return p, "http://127.0.0.1:%d" % int(line)
+
+
+def test_credential_source_container_and_instance():
+    for mode, source, akid, n, var in (
+            ("container", "EcsContainer", "AKIACONTAINER0001", 10, "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+            ("imds", "Ec2InstanceMetadata", "AKIAINSTANCE00001", 11, "AWS_EC2_METADATA_SERVICE_ENDPOINT")):
+        proc, url = metadata_server(mode, akid)
+        try:
+            f = files("[profile m]\nrole_arn = %s\ncredential_source = %s\n" % (role(n), source))
+            f[var] = url + ("/creds" if mode == "container" else "")
+            if mode == "imds":
+                f["AWS_EC2_METADATA_DISABLED"] = None
+            n0 = len(STS.requests())
+            err = plan(yaml("m"), f, 2)
+        finally:
+            stop(proc, timeout=10)
+            proc.stdout.close()
+        reqs = STS.requests(n0)
+        T.check(len(reqs) == 1 and reqs[0]["akid"] == akid and reqs[0]["sig_ok"] and reqs[0]["token"],
+                "credential_source %s: AssumeRole signed with those credentials" % source, reqs)
+        check_kinesis_signed_by(account(n), "credential_source " + source)
+        check_no_default(err, "credential_source " + source)
 
 
 def test_web_identity_env_refresh():
@@ -214,7 +258,6 @@ def test_web_identity_env_refresh():
     f = files()
     f.update(AWS_WEB_IDENTITY_TOKEN_FILE=token, AWS_ROLE_ARN=role(4), AWS_ROLE_SESSION_NAME="web-sess",
              AWS_ENDPOINT_URL_STS=SHORT.url)
-    p0 = len(PROXY.live_entries())
     log = T.path("daemon-web.log")
     # Passes every second: the daemon keeps wanting credentials.
     p = T.spawn("-c", yaml(interval="1s"), "--state-dir", T.path("state-web"), "--log-level", "debug", env=env(f),
@@ -249,7 +292,7 @@ def test_web_identity_env_refresh():
         T.terminate(p, log)
     with open(log, errors="replace") as fh:
         err = fh.read()
-    check_kinesis_signed_by(proxy_since(p0), account(4), "web identity")
+    check_kinesis_signed_by(account(4), "web identity")
     check_no_default(err, "web identity")
     T.check("tok-1" not in err and "tok-2" not in err, "the token is never logged")
     delete_stream(account(4))
@@ -260,22 +303,22 @@ def test_web_identity_profile():
     with open(token, "w") as fh:
         fh.write("tok-profile")
     f = files("[profile wi]\nweb_identity_token_file = %s\nrole_arn = %s\n" % (token, role(5)))
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     err = plan(yaml("wi"), f, 2)
     reqs = STS.requests(n0)
     T.check(len(reqs) == 1 and reqs[0]["action"] == "AssumeRoleWithWebIdentity" and not reqs[0]["signed"]
             and reqs[0]["WebIdentityToken"] == "tok-profile"
             and reqs[0]["RoleSessionName"].startswith("kinesisd-"), "web identity from the profile's keys", reqs)
-    check_kinesis_signed_by(proxy_since(p0), account(5), "web identity profile")
+    check_kinesis_signed_by(account(5), "web identity profile")
 
     # From the environment alone: no shared file at all.
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     err = plan(yaml(), {"AWS_CONFIG_FILE": T.path("none-config"), "AWS_SHARED_CREDENTIALS_FILE": T.path("none"),
                         "AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": role(5)}, 2)
     reqs = STS.requests(n0)
     T.check(len(reqs) == 1 and reqs[0]["WebIdentityToken"] == "tok-profile"
             and reqs[0]["RoleSessionName"] == DEFAULT_SESSION, "web identity without any shared file", reqs)
-    check_kinesis_signed_by(proxy_since(p0), account(5), "web identity without files")
+    check_kinesis_signed_by(account(5), "web identity without files")
 
 
 def test_sts_error():
@@ -334,8 +377,9 @@ def test_no_credentials_message():
     # A failing credential_process: the failed call says what failed.
     f = files("[profile proc]\ncredential_process = sh -c 'echo broken >&2; exit 3'\n")
     err = plan(yaml("proc"), f, 1)
-    T.check(any(l.startswith("kinesisd: Cannot list the streams of us-east-1: ListStreams: credential_process "
-                             'of profile proc failed (exit status 3); it said: "broken"') for l in err.splitlines()),
+    said = ('kinesisd: Cannot list the streams of us-east-1: ListStreams: credential_process of profile proc '
+            'failed (exit status 3); it said: "broken"')
+    T.check(any(l.startswith(said) for l in err.splitlines()),
             "a failing credential_process is said by the call it failed", err[-3000:])
     T.check("Input/output error" not in err, "no bare errno", err[-3000:])
     check_no_default(err, "failing credential_process")
@@ -347,16 +391,16 @@ def test_services_section_endpoints():
               % (role(8), STS.url, PROXY.url.rstrip("/")),
               "[src]\naws_access_key_id = AKIASOURCEKEY0001\naws_secret_access_key = source-secret-1\n")
     f["AWS_ENDPOINT_URL_STS"] = None
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     err = plan(yaml("svc", endpoint=False), f, 2)
     T.check(len(STS.requests(n0)) == 1, "STS reached through the services section", err[-3000:])
-    check_kinesis_signed_by(proxy_since(p0), account(8), "services section")
+    check_kinesis_signed_by(account(8), "services section")
 
 
 def test_role_provider_api():
     """creds_provider_new_role() (a stream's role_arn) through kinesis-call:
     the role is assumed with the chain's credentials."""
-    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    n0 = len(STS.requests())
     e = T.env(env({"AWS_ACCESS_KEY_ID": "AKIASOURCEKEY0001", "AWS_SECRET_ACCESS_KEY": "source-secret-1",
                    "AWS_ENDPOINT_URL_STS": None}))
     rc, out, err, _ = mock.kinesis_call(T.kc_path, ["--endpoint", PROXY.url.rstrip("/"), "--region", "us-east-1",
@@ -367,7 +411,19 @@ def test_role_provider_api():
     T.check(len(reqs) == 1 and reqs[0]["akid"] == "AKIASOURCEKEY0001" and reqs[0]["sig_ok"]
             and reqs[0].get("ExternalId") == "e9" and reqs[0]["RoleSessionName"] == DEFAULT_SESSION,
             "AssumeRole signed by the source, with the external id", reqs)
-    check_kinesis_signed_by(proxy_since(p0), account(9), "role provider")
+    check_kinesis_signed_by(account(9), "role provider")
+
+
+def test_only_assumed_keys():
+    """Every Kinesis request the proxy saw was signed, verifiably, with a key
+    the fake STS issued: never [default]'s or a source's."""
+    with open(KEYS) as f:
+        issued = set(json.load(f)["keys"])
+    entries = PROXY.entries()  # stops the proxy: every line is written
+    T.check(entries, "the proxy saw requests")
+    bad = [(e.get("akid"), e.get("sig_error")) for e in entries
+           if not e.get("sig_ok") or e.get("akid") not in issued]
+    T.check(not bad, "every Kinesis request signed with issued credentials", bad[:10])
 
 
 def main():
@@ -379,7 +435,8 @@ def main():
             T.run(test_source_profile_chain, test_source_profile_loop, test_credential_source_environment,
                   test_web_identity_profile, test_sts_error, test_broken_source_no_fall_through,
                   test_no_credentials_message, test_services_section_endpoints,
-                  test_role_provider_api, test_web_identity_env_refresh)
+                  test_role_provider_api, test_credential_source_container_and_instance,
+                  test_web_identity_env_refresh, test_only_assumed_keys)
     finally:
         STS.stop()
         SHORT.stop()
