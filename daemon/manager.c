@@ -128,7 +128,8 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         }
 
         r = creds_provider_new(m->event, m->http,
-                               &(struct creds_options){ .profile = c->profile }, &b.creds);
+                               &(struct creds_options){ .profile = c->profile, .region = b.default_region },
+                               &b.creds);
         if (r < 0) {
                 built_done(&b);
                 return log_error_errno(r, "Cannot set up the AWS credential chain: %m");
@@ -137,13 +138,18 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         for (size_t i = 0; i < c->n_streams; i++) {
                 const char *region = stream_region(m, &c->streams[i], b.default_region);
                 _cleanup_free_ char *endpoint = NULL;
-                struct endpoint_setting es;
+                _cleanup_(endpoint_setting_done) struct endpoint_setting es = {};
                 struct region_ctx *g;
                 struct region_ctx **n;
 
                 if (region_find(b.regions, b.n_regions, region))
                         continue;
-                endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, &es);
+                r = endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, c->profile, &es);
+                if (r < 0) {
+                        built_done(&b);
+                        return log_error_errno(r, "Cannot read the shared AWS config file for the Kinesis "
+                                                  "endpoint: %m");
+                }
                 r = endpoint_kinesis_url(&es, region, &endpoint);
                 if (r < 0) {
                         const char *src = es.source, *url = es.value;
