@@ -374,8 +374,10 @@ static int make_source(struct creds_provider *p, const struct aws_profile *prof,
                            "Ec2InstanceMetadata or EcsContainer", profile, strna(path), strna(v));
                 return -EINVAL;
         }
-        if (asprintf(&key, "%d:%s", (int) kind, sp ? sp : cs) < 0)
+        if (asprintf(&key, "%d:%s", (int) kind, sp ? sp : cs) < 0) {
+                key = NULL;
                 return -ENOMEM;
+        }
         if (p->role_source && p->role_source_owned && streq_ptr(p->role_source_key, key))
                 return 0; /* the same source as last time: keep what it cached */
         role_source_drop(p);
@@ -422,9 +424,10 @@ static int parse_duration(struct creds_provider *p, const struct aws_profile *pr
         return 0;
 }
 
-static int check_role_values(struct creds_provider *p, const struct aws_profile *prof, const char *profile,
-                             const char *arn, const char *arn_from, const char *session,
-                             const char *session_from) {
+/* arn and session (may be NULL) are values STS takes; *_from name where
+ * they were set, for the message. */
+static int check_role_values(struct creds_provider *p, const char *arn, const char *arn_from,
+                             const char *session, const char *session_from) {
         if (!role_arn_valid(arn)) {
                 _cleanup_free_ char *e = log_escape_dup(arn, strlen(arn), 128);
                 creds_fail(p, -EINVAL, "%s: \"%s\" is not the ARN of an IAM role", arn_from, strna(e));
@@ -454,14 +457,16 @@ int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *
                                                 : "source_profile or credential_source");
                 return 1;
         }
-        if (asprintf(&arn_from, "profile \"%s\" in %s, role_arn", profile, strna(path)) < 0 ||
-            asprintf(&session_from, "profile \"%s\" in %s, role_session_name", profile,
-                     strna(aws_profile_key_path(prof, AWS_KEY_ROLE_SESSION_NAME))) < 0) {
+        if (asprintf(&arn_from, "profile \"%s\" in %s, role_arn", profile, strna(path)) < 0)
+                arn_from = NULL;
+        if (asprintf(&session_from, "profile \"%s\" in %s, role_session_name", profile,
+                     strna(aws_profile_key_path(prof, AWS_KEY_ROLE_SESSION_NAME))) < 0)
+                session_from = NULL;
+        if (!arn_from || !session_from) {
                 creds_fetch_done(p, -ENOMEM, NULL);
                 return 1;
         }
-        if (check_role_values(p, prof, profile, prof->role_arn, arn_from, prof->role_session_name,
-                              session_from) < 0 ||
+        if (check_role_values(p, prof->role_arn, arn_from, prof->role_session_name, session_from) < 0 ||
             parse_duration(p, prof, profile, &duration) < 0)
                 return 1;
         r = make_source(p, prof, profile);
@@ -522,7 +527,7 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
                            "AWS_ROLE_ARN or role_arn", file_from);
                 return 1;
         }
-        if (check_role_values(p, prof, profile, arn, arn_from, session, session_from) < 0)
+        if (check_role_values(p, arn, arn_from, session, session_from) < 0)
                 return 1;
         role_source_drop(p);
         r = role_fill(&p->role, arn, NULL, session, 0, NULL, NULL);

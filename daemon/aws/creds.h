@@ -32,7 +32,9 @@ struct creds_wait;
 
 /* error is 0 with c set (borrowed: copy what you keep), or a negative errno:
  * -ENOKEY nothing in the chain had credentials, -ENOENT a named profile does
- * not exist, -EBADMSG a malformed answer, -ETIMEDOUT, ... */
+ * not exist, -ELOOP a source_profile loop, -EINVAL a profile's setting that
+ * cannot be used, -EACCES STS refused a role, -EBADMSG a malformed answer,
+ * -ETIMEDOUT, ... creds_error_text() says which and why. */
 typedef void (*creds_callback)(int error, const struct aws_credentials *c, void *userdata);
 
 struct creds_options {

@@ -48,6 +48,9 @@ static void test_throttle_codes(void) {
 static void test_classify(void) {
         CHECK_INTEQ(retry_classify(0, 200, NULL, NULL), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "ValidationException", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "IDPCommunicationError", "x"), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 403, "AccessDenied", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ExpiredToken", "x"), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "ResourceNotFoundException", NULL), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "LimitExceededException", "quota"), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 403, "AccessDeniedException", NULL), RETRY_NO);

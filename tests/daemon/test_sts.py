@@ -364,6 +364,20 @@ def test_broken_source_no_fall_through():
             in err, "role_arn alone is an error naming the profile, file and key", err[-3000:])
     check_no_default(err, "role_arn alone")
 
+    cfg = T.path("aws-config")
+    for body, want in (
+            ("credential_source = Bogus\x1b[2J", 'profile "bad" in %s: credential_source "Bogus\\x1b[2J" is not '
+             "Environment, Ec2InstanceMetadata or EcsContainer" % cfg),
+            ("source_profile = src\nduration_seconds = 60", 'profile "bad" in %s: duration_seconds "60" is not a '
+             "number of seconds from 900 to 43200" % cfg),
+            ("source_profile = src\ncredential_source = Environment", 'profile "bad" in %s: role_arn needs '
+             "source_profile or credential_source, not both" % cfg)):
+        f = files("[profile bad]\nrole_arn = %s\n%s\n" % (role(7), body),
+                  "[src]\naws_access_key_id = AKIASOURCEKEY0001\naws_secret_access_key = source-secret-1\n")
+        err = plan(yaml("bad"), f, 1)
+        T.check(want in err, "a role setting that cannot be used names profile, file and key", err[-3000:])
+        check_no_default(err, body.splitlines()[-1])
+
 
 def test_no_credentials_message():
     e = {"AWS_CONFIG_FILE": T.path("none-config"), "AWS_SHARED_CREDENTIALS_FILE": T.path("none-creds")}
