@@ -669,7 +669,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->settings.budget, r->region->region, r->decl->name, now, &r->obs);
+        reconcile_budget_fill(r->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -723,7 +723,7 @@ static void go_plan(struct reconciler *r) {
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
-                budget_clear_pending(r->settings.budget, r->region->region, r->decl->name);
+                budget_clear_pending(r->settings.budget, r->region->budget_key, r->decl->name);
                 r->ops->changed(r, r->owner);
         }
         /* Under manage: full a plan without actions that still differs was
@@ -738,13 +738,13 @@ static void go_plan(struct reconciler *r) {
 
 static bool creation_pending(const struct reconciler *r) {
         return r->settings.budget &&
-               budget_pending(r->settings.budget, r->region->region, r->decl->name, NULL);
+               budget_pending(r->settings.budget, r->region->budget_key, r->decl->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->settings.budget, r->region->region, r->decl->name, a->type, now);
+        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type, now);
 
         if (k < 0)
                 log_fields_errno(LOG_WARNING, k, fields_of(r),
