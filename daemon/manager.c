@@ -151,7 +151,8 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         }
 
         r = creds_provider_new(m->event, m->http,
-                               &(struct creds_options){ .profile = c->profile }, &b.creds);
+                               &(struct creds_options){ .profile = c->profile, .region = b.default_region },
+                               &b.creds);
         if (r < 0) {
                 built_done(&b);
                 return log_error_errno(r, "Cannot set up the AWS credential chain: %m");
@@ -162,7 +163,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 const char *region = stream_region(m, d, b.default_region);
                 _cleanup_free_ char *endpoint = NULL;
                 struct creds_provider *creds = b.creds;
-                struct endpoint_setting es;
+                _cleanup_(endpoint_setting_done) struct endpoint_setting es = {};
                 struct region_ctx *g;
                 struct region_ctx **n;
 
@@ -175,7 +176,12 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                                 return r;
                         }
                 }
-                endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, &es);
+                r = endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, c->profile, &es);
+                if (r < 0) {
+                        built_done(&b);
+                        return log_error_errno(r, "Cannot read the shared AWS config file for the Kinesis "
+                                                  "endpoint: %m");
+                }
                 r = endpoint_kinesis_url(&es, region, &endpoint);
                 if (r < 0) {
                         const char *src = es.source, *url = es.value;

@@ -44,6 +44,67 @@ int aws_credentials_copy(const struct aws_credentials *from, struct aws_credenti
         return 0;
 }
 
+/* Indexed by enum aws_profile_key; the fields follow the same order. */
+static const char *const profile_keys[_AWS_KEY_MAX] = {
+        [AWS_KEY_ACCESS_KEY_ID] = "aws_access_key_id",
+        [AWS_KEY_SECRET_ACCESS_KEY] = "aws_secret_access_key",
+        [AWS_KEY_SESSION_TOKEN] = "aws_session_token",
+        [AWS_KEY_CREDENTIAL_PROCESS] = "credential_process",
+        [AWS_KEY_REGION] = "region",
+        [AWS_KEY_ROLE_ARN] = "role_arn",
+        [AWS_KEY_SOURCE_PROFILE] = "source_profile",
+        [AWS_KEY_CREDENTIAL_SOURCE] = "credential_source",
+        [AWS_KEY_EXTERNAL_ID] = "external_id",
+        [AWS_KEY_ROLE_SESSION_NAME] = "role_session_name",
+        [AWS_KEY_DURATION_SECONDS] = "duration_seconds",
+        [AWS_KEY_WEB_IDENTITY_TOKEN_FILE] = "web_identity_token_file",
+        [AWS_KEY_ENDPOINT_URL] = "endpoint_url",
+        [AWS_KEY_SERVICES] = "services",
+        [AWS_KEY_IGNORE_CONFIGURED_ENDPOINT_URLS] = "ignore_configured_endpoint_urls",
+        [AWS_KEY_USE_FIPS_ENDPOINT] = "use_fips_endpoint",
+        [AWS_KEY_USE_DUALSTACK_ENDPOINT] = "use_dualstack_endpoint",
+};
+
+static const size_t profile_offsets[_AWS_KEY_MAX] = {
+        offsetof(struct aws_profile, access_key_id),
+        offsetof(struct aws_profile, secret_access_key),
+        offsetof(struct aws_profile, session_token),
+        offsetof(struct aws_profile, credential_process),
+        offsetof(struct aws_profile, region),
+        offsetof(struct aws_profile, role_arn),
+        offsetof(struct aws_profile, source_profile),
+        offsetof(struct aws_profile, credential_source),
+        offsetof(struct aws_profile, external_id),
+        offsetof(struct aws_profile, role_session_name),
+        offsetof(struct aws_profile, duration_seconds),
+        offsetof(struct aws_profile, web_identity_token_file),
+        offsetof(struct aws_profile, endpoint_url),
+        offsetof(struct aws_profile, services),
+        offsetof(struct aws_profile, ignore_configured_endpoint_urls),
+        offsetof(struct aws_profile, use_fips_endpoint),
+        offsetof(struct aws_profile, use_dualstack_endpoint),
+};
+
+static char **profile_field(struct aws_profile *p, enum aws_profile_key k) {
+        return (char **) ((char *) p + profile_offsets[k]);
+}
+
+const char *aws_profile_key_name(enum aws_profile_key k) {
+        return k < _AWS_KEY_MAX ? profile_keys[k] : NULL;
+}
+
+const char *aws_profile_get(const struct aws_profile *p, enum aws_profile_key k) {
+        return k < _AWS_KEY_MAX ? *profile_field((struct aws_profile *) p, k) : NULL;
+}
+
+const char *aws_profile_key_path(const struct aws_profile *p, enum aws_profile_key k) {
+        return p->from_credentials & (1u << k) ? p->credentials_path : p->config_path;
+}
+
+const char *aws_profile_path(const struct aws_profile *p) {
+        return p->in_credentials || !p->in_config ? p->credentials_path : p->config_path;
+}
+
 void aws_profile_done(struct aws_profile *p) {
         if (!p)
                 return;
@@ -51,12 +112,8 @@ void aws_profile_done(struct aws_profile *p) {
                 explicit_bzero(p->secret_access_key, strlen(p->secret_access_key));
         if (p->session_token)
                 explicit_bzero(p->session_token, strlen(p->session_token));
-        free(p->access_key_id);
-        free(p->secret_access_key);
-        free(p->session_token);
-        free(p->credential_process);
-        free(p->region);
-        free(p->role_arn);
+        for (enum aws_profile_key k = 0; k < _AWS_KEY_MAX; k++)
+                free(*profile_field(p, k));
         free(p->credentials_path);
         free(p->config_path);
         *p = (struct aws_profile){};
@@ -160,17 +217,6 @@ static int set_once(char **field, const char *v, size_t n) {
 
 int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
                       struct aws_profile *p) {
-        static const struct {
-                const char *key;
-                size_t offset;
-        } keys[] = {
-                { "aws_access_key_id", offsetof(struct aws_profile, access_key_id) },
-                { "aws_secret_access_key", offsetof(struct aws_profile, secret_access_key) },
-                { "aws_session_token", offsetof(struct aws_profile, session_token) },
-                { "credential_process", offsetof(struct aws_profile, credential_process) },
-                { "region", offsetof(struct aws_profile, region) },
-                { "role_arn", offsetof(struct aws_profile, role_arn) },
-        };
         const char *end = text + len, *line = text;
         bool in_section = false, found = false;
         int r;
@@ -210,17 +256,89 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                         continue;
                 }
                 const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
-                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                        if ((size_t) (k_end - s) == strlen(keys[i].key) &&
-                            strncasecmp(s, keys[i].key, (size_t) (k_end - s)) == 0) {
-                                char **field = (char **) ((char *) p + keys[i].offset);
+                for (enum aws_profile_key k = 0; k < _AWS_KEY_MAX; k++)
+                        if ((size_t) (k_end - s) == strlen(profile_keys[k]) &&
+                            strncasecmp(s, profile_keys[k], (size_t) (k_end - s)) == 0) {
+                                char **field = profile_field(p, k);
+                                if (*field)
+                                        break;
                                 r = set_once(field, v, (size_t) (e - v));
                                 if (r < 0)
                                         return r;
+                                if (*field && !config_file)
+                                        p->from_credentials |= 1u << k;
                         }
                 line = next;
         }
         return found ? 1 : 0;
+}
+
+int aws_services_endpoint(const char *text, size_t len, const char *name, const char *service,
+                          char **ret) {
+        const char *end = text + len, *line = text;
+        size_t nl = strlen(name), sl = strlen(service);
+        bool in_section = false, in_service = false;
+
+        while (line < end) {
+                const char *eol = memchr(line, '\n', (size_t) (end - line));
+                const char *next = eol ? eol + 1 : end;
+                bool indented = *line == ' ' || *line == '\t';
+                const char *s = skip_space(line, eol ? eol : end);
+                const char *e = rtrim(s, eol ? eol : end);
+
+                line = next;
+                if (s == e || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        const char *close = memchr(s, ']', (size_t) (e - s));
+                        const char *a = skip_space(s + 1, close ? close : s + 1);
+                        const char *b = rtrim(a, close ? close : a);
+                        in_section = close && b - a > 9 && memcmp(a, "services", 8) == 0 &&
+                                     (a[8] == ' ' || a[8] == '\t');
+                        if (in_section) {
+                                const char *q = skip_space(a + 8, b);
+                                in_section = (size_t) (b - q) == nl && memcmp(q, name, nl) == 0;
+                        }
+                        in_service = false;
+                        continue;
+                }
+                if (!in_section)
+                        continue;
+                const char *eq = memchr(s, '=', (size_t) (e - s));
+                if (!eq)
+                        continue;
+                const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
+                if (!indented) {
+                        /* "kinesis =" opens the service's nested settings. */
+                        in_service = (size_t) (k_end - s) == sl && strncasecmp(s, service, sl) == 0;
+                        continue;
+                }
+                if (in_service && k_end - s == 12 && strncasecmp(s, "endpoint_url", 12) == 0 && v < e) {
+                        if ((size_t) (e - v) > AWS_VALUE_MAX)
+                                return 0;
+                        *ret = strndup(v, (size_t) (e - v));
+                        return *ret ? 1 : -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int aws_services_endpoint_load(const char *name, const char *service, char **ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len = 0;
+        int r;
+
+        r = aws_config_path(&path);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        r = aws_file_read(path, AWS_FILE_MAX, &text, &len, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = aws_services_endpoint(text, len, name, service, ret);
+        explicit_bzero(text, len);
+        return r;
 }
 
 int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
