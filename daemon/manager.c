@@ -119,16 +119,40 @@ static void built_done(struct built *b) {
         *b = (struct built){};
 }
 
-/* The credentials of d's role (d->account set), made once per account. */
+/* The credentials of d's role (d->account set): assumed from the daemon's
+ * own, once per account (config.c sees to it that an account's streams name
+ * one role and external ID). STS is asked in the daemon's region, else in
+ * the stream's. */
 static int role_creds(struct manager *m, struct built *b, const struct stream_decl *d, const char *region,
                       struct creds_provider **ret) {
+        struct manager_role *n;
+        int r;
+
         for (size_t i = 0; i < b->n_roles; i++)
                 if (streq(b->roles[i].account, d->account)) {
                         *ret = b->roles[i].creds;
                         return 0;
                 }
-        return log_error_errno(-EOPNOTSUPP, "%s:%u:%u: stream %s: role_arn is not supported by this build yet.", d->file,
-                               d->line, d->column, d->name);
+        n = reallocarray(b->roles, b->n_roles + 1, sizeof *n);
+        if (!n)
+                return log_oom();
+        b->roles = n;
+        n = &b->roles[b->n_roles];
+        *n = (struct manager_role){};
+        strcpy(n->account, d->account);
+        r = creds_provider_new_role(m->event, m->http, b->creds,
+                                    &(struct creds_role_options){
+                                            .role_arn = d->role_arn,
+                                            .external_id = d->external_id,
+                                            .region = b->default_region ?: region,
+                                    },
+                                    &n->creds);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file, d->line,
+                                       d->column, d->name, d->role_arn);
+        b->n_roles++;
+        *ret = n->creds;
+        return 0;
 }
 
 /* Everything a configuration needs from the environment: region, endpoints,
