@@ -311,6 +311,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         size_t n_old_regions = m->n_regions;
         struct manager_role *old_roles = NULL;
         size_t n_old_roles = 0;
+        struct creds_provider *old_creds = NULL;
         struct reconcile_settings settings = {
                 .poll_usec = c->poll_usec,
                 .timeout_usec = c->timeout_usec,
@@ -330,13 +331,14 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         m->regions = TAKE_PTR(b->regions);
         m->n_regions = b->n_regions;
         b->n_regions = 0;
-        /* The old roles outlive the old regions, whose clients use them. */
+        /* The old roles outlive the old regions, whose clients use them,
+         * and the old chain outlives the roles assumed with it. */
         old_roles = TAKE_PTR(m->roles);
         n_old_roles = m->n_roles;
         m->roles = TAKE_PTR(b->roles);
         m->n_roles = b->n_roles;
         b->n_roles = 0;
-        creds_provider_free(m->creds);
+        old_creds = TAKE_PTR(m->creds);
         m->creds = TAKE_PTR(b->creds);
         free(m->default_region);
         m->default_region = TAKE_PTR(b->default_region);
@@ -379,6 +381,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         free(old);
         regions_free(old_regions, n_old_regions);
         roles_free(old_roles, n_old_roles);
+        creds_provider_free(old_creds);
         config_free(m->config);
         m->config = c;
         return r;
