@@ -305,8 +305,10 @@ int value_external_id(const struct walk *w, const struct key_desc *k, const char
         if (!t)
                 return -EINVAL;
         if (strlen(t) != v->len || !arn_external_id_is_valid(t))
-                return walk_error(w, v, "%s: must be %d-%d characters of A-Z a-z 0-9 and +=,.@:/_- "
-                                        "(value not shown)", label, ARN_EXTERNAL_ID_MIN, ARN_EXTERNAL_ID_MAX);
+                return walk_error(w, v,
+                                  "%s: must be %d-%d characters of A-Z a-z 0-9 and +=,.@:/_- "
+                                  "(value not shown)",
+                                  label, ARN_EXTERNAL_ID_MIN, ARN_EXTERNAL_ID_MAX);
         return set_string(w, dest, t);
 }
 

@@ -771,7 +771,7 @@ static int stream_role_cmp(const void *a, const void *b, void *userdata) {
 /* kinesisd paces an account's calls and counts its CREATING streams in one
  * place, which holds one set of credentials: every stream of an account is
  * reached through one role (and external ID). order is scratch space. */
-static int check_one_role_per_account(struct loader *l, size_t *order) {
+static void check_one_role_per_account(struct loader *l, size_t *order) {
         struct config *c = l->config;
 
         for (size_t i = 0; i < c->n_streams; i++)
@@ -783,16 +783,17 @@ static int check_one_role_per_account(struct loader *l, size_t *order) {
                         first = i;
                         continue;
                 }
-                if (!s->account[0] || (streq(f->role_arn, s->role_arn) && streq_ptr(f->external_id, s->external_id)))
+                if (!s->account[0] ||
+                    (streq(f->role_arn, s->role_arn) && streq_ptr(f->external_id, s->external_id)))
                         continue;
                 stream_error(l, order[i],
-                             "stream \"%s\": account %s is already reached through role_arn %s%s at %s:%u:%u; "
-                             "all streams of one account must use the same role_arn and external_id",
+                             "stream \"%s\": account %s is already reached through role_arn %s%s at "
+                             "%s:%u:%u; all streams of one account must use the same role_arn and "
+                             "external_id",
                              s->name, s->account, f->role_arn,
                              streq(f->role_arn, s->role_arn) ? " with another external_id" : "", f->file,
                              f->line, f->column);
         }
-        return 0;
 }
 
 static int check_streams(struct loader *l) {
@@ -821,7 +822,8 @@ static int check_streams(struct loader *l) {
                 dup[order[i]] = true;
                 if (s->account[0])
                         stream_error(l, order[i],
-                                     "stream \"%s\" in region %s of account %s is already declared at %s:%u:%u",
+                                     "stream \"%s\" in region %s of account %s is already declared at "
+                                     "%s:%u:%u",
                                      s->name, strna(s->region), s->account, f->file, f->line, f->column);
                 else if (s->region)
                         stream_error(l, order[i],
@@ -844,9 +846,7 @@ static int check_streams(struct loader *l) {
                                 c->streams[order[j]].account_in_exports = c->streams[order[j]].account[0];
                 first = i;
         }
-        r = check_one_role_per_account(l, order);
-        if (r < 0)
-                goto finish;
+        check_one_role_per_account(l, order);
 
         /* Every streams.env variable must name one thing (DESIGN §4). */
         for (size_t i = 0; i < c->n_streams; i++) {

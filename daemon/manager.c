@@ -148,8 +148,8 @@ static int role_creds(struct manager *m, struct built *b, const struct stream_de
                                     },
                                     &n->creds);
         if (r < 0)
-                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file, d->line,
-                                       d->column, d->name, d->role_arn);
+                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file,
+                                       d->line, d->column, d->name, d->role_arn);
         b->n_roles++;
         *ret = n->creds;
         return 0;
@@ -369,7 +369,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 const struct stream_decl *d = reconciler_decl(old[i]);
                 const struct reconcile_region *og = reconcile_region_of(old[i]);
                 const char *region = og->region;
-                bool kept = manager_index_find(new_index, m->n_streams, og->account, region, d->name) != NULL;
+                bool kept = manager_index_find(new_index, m->n_streams, og->account, region, d->name);
                 if (!kept && m->budget)
                         budget_forget(m->budget, og->budget_key, d->name, clock_now_usec(CLOCK_REALTIME));
                 if (!kept)

@@ -744,7 +744,8 @@ static bool creation_pending(const struct reconciler *r) {
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type, now);
+        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type,
+                                       now);
 
         if (k < 0)
                 log_fields_errno(LOG_WARNING, k, fields_of(r),

@@ -563,7 +563,8 @@ static int streams_env_lines(const struct state_export *e, const struct state_st
 
                 if (arn_is_exportable(s->arn))
                         r = env_add(&lines, &n_lines, &cap,
-                                    env_name_arn(e->default_region, s->region, export_account(s), s->name, NULL),
+                                    env_name_arn(e->default_region, s->region, export_account(s), s->name,
+                                                 NULL),
                                     s->arn);
                 for (size_t j = 0; j < s->n_consumers && r >= 0; j++)
                         if (arn_is_exportable(s->consumers[j].arn))

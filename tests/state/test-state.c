@@ -1210,7 +1210,8 @@ static void test_accounts(void) {
                 { .name = "orders", .region = "us-west-2", .status = "ACTIVE",
                   .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/orders" },
                 { .name = "orders", .region = "us-west-2", .status = "ACTIVE", .account = "111122223333",
-                  .account_in_exports = true, .arn = "arn:aws:kinesis:us-west-2:111122223333:stream/orders" },
+                  .account_in_exports = true,
+                  .arn = "arn:aws:kinesis:us-west-2:111122223333:stream/orders" },
                 { .name = "solo", .region = "us-west-2", .status = "ACTIVE", .account = "444455556666",
                   .arn = "arn:aws:kinesis:us-west-2:444455556666:stream/solo" },
         };
@@ -1228,7 +1229,8 @@ static void test_accounts(void) {
         env = test_read_text(dir, "streams.env");
         CHECK(env && strstr(env, "\nKINESIS_STREAM_111122223333_ORDERS_ARN="
                                  "arn:aws:kinesis:us-west-2:111122223333:stream/orders\n"));
-        CHECK(env && strstr(env, "\nKINESIS_STREAM_ORDERS_ARN=arn:aws:kinesis:us-west-2:123456789012:stream/orders\n"));
+        CHECK(env && strstr(env, "\nKINESIS_STREAM_ORDERS_ARN="
+                                 "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n"));
         CHECK(env && strstr(env, "\nKINESIS_STREAM_SOLO_ARN="));
         arn_a = test_read_text(dir, "streams/111122223333-us-west-2/orders.arn");
         arn_own = test_read_text(dir, "streams/us-west-2/orders.arn");
