@@ -26,6 +26,7 @@ static struct log_fields fields(const struct reconciler *r) {
         return (struct log_fields){
                 .stream = r->decl->name,
                 .region = r->region->region,
+                .account = r->region->account[0] ? r->region->account : NULL,
                 .stream_arn = r->obs.arn,
         };
 }
@@ -111,6 +112,7 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
         struct log_fields f = extra ? *extra : fields(r);
         f.stream = r->decl->name;
         f.region = r->region->region;
+        f.account = r->region->account[0] ? r->region->account : NULL;
         f.stream_arn = r->obs.arn;
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
         log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
