@@ -452,9 +452,15 @@ static void chain_walk(struct creds_provider *p) {
         case CREDS_CHAIN:
                 break;
         }
-        if (chain_env(p) > 0)
+        /* A profile named in kinesisd's configuration outranks the
+         * environment's keys, as a profile given to an SDK session does:
+         * credential_source = Environment is how a role uses them then. */
+        if (p->config_profile && *p->config_profile)
+                creds_tried(p, "environment (skipped: aws.profile is set)");
+        else if (chain_env(p) > 0)
                 return;
-        creds_tried(p, "environment (none)");
+        else
+                creds_tried(p, "environment (none)");
         if (chain_files(p) > 0)
                 return;
         if (chain_container(p) > 0)
