@@ -1254,6 +1254,17 @@ static void test_accounts(void) {
         }
         json_object_put(root);
 
+        /* A new process reads each stream's account back, to seed the right one. */
+        struct state_previous prev = {};
+        CHECK_INTEQ(state_read_previous(d, &prev), 0);
+        CHECK_INTEQ(prev.n_streams, 3);
+        if (prev.n_streams == 3) {
+                CHECK_STREQ(prev.streams[0].account, "123456789012");
+                CHECK_STREQ(prev.streams[1].account, "111122223333");
+                CHECK_STREQ(prev.streams[1].name, "orders");
+        }
+        state_previous_done(&prev);
+
         /* The role's "orders" is no longer declared: its file and directory go. */
         e.n_streams = 1;
         CHECK_INTEQ(state_export(d, &e, &ch), 0);
