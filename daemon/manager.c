@@ -234,9 +234,9 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 g->manager = m;
                 g->shared.region = strdup(region);
                 strcpy(g->shared.account, d->account);
-                if (d->account[0])
-                        (void) asprintf(&g->shared.budget_key, "%s-%s", d->account, region);
-                else
+                if (d->account[0] && asprintf(&g->shared.budget_key, "%s-%s", d->account, region) < 0)
+                        g->shared.budget_key = NULL;
+                else if (!d->account[0])
                         g->shared.budget_key = strdup(region);
                 b.regions[b.n_regions++] = g;
                 if (!g->shared.region || !g->shared.budget_key) {
