@@ -12,6 +12,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "aws/arn.h"
 #include "aws/endpoint.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -118,6 +119,9 @@ static void built_done(struct built *b) {
         free(b->default_region);
         *b = (struct built){};
 }
+
+/* A role's streams are booked as ACCOUNT-REGION (struct reconcile_region). */
+_Static_assert(ARN_ACCOUNT_SIZE + ENDPOINT_REGION_MAX <= BUDGET_REGION_MAX, "budget key too long");
 
 /* The credentials of d's role (d->account set): assumed from the daemon's
  * own, once per account (config.c sees to it that an account's streams name
