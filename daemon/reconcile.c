@@ -876,6 +876,10 @@ void act(struct reconciler *r) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
                 if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
                     r->region->slot_queue.head) {
+                        log_fields(LOG_DEBUG, fields_of(r),
+                                   "Stream %s: CreateStream waits for a slot (%u of ours CREATING in this "
+                                   "account and region%s).",
+                                   r->decl->name, r->region->creating, r->region->create_hold ? ", held" : "");
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;

@@ -22,7 +22,10 @@ One stream name is declared in both accounts, and a second name in A only:
   - scaling the name in A only: --plan shows the change for A and B in
     sync, --once scales A's stream alone and books the call in budgets.json
     under A's stream (the key ACCOUNT-REGION) alone;
-  - a running daemon reloaded with one more stream in B creates it there."""
+  - a running daemon reloaded with one more stream in B creates it there;
+  - 5 new streams in each account on a mock whose creations take 4 s: none
+    waits for a CREATING slot, as each account has its 5
+    (test_creating_slots_per_account)."""
 import json
 import os
 import random
@@ -230,7 +233,42 @@ def run(sts, proxy):
         T.terminate(p, log)
 
 
+def test_creating_slots_per_account():
+    """Five new streams in each of two accounts, on a mock of our own whose
+    creations take 4 s: each account has its own 5 CREATING slots, so no
+    CreateStream waits for a slot (with one set of 5 for both accounts, five
+    of the ten would wait about 4 s for the first five), and the test's
+    strict proxy, which refuses a sixth CREATING stream in an account, lets
+    every one through."""
+    cleanup_accounts()  # the shared mock's streams, before the test moves off it
+    T.private_mock(duration="4000ms")
+    sts = FakeSts()
+    try:
+        with Proxy(T.work, T.port, keys_file=sts.keys) as proxy:
+            decl = "".join("  - name: %sc%d\n    role_arn: %s\n" % (P, i, ROLE_A) for i in range(5))
+            decl += "".join("  - name: %sc%d\n    role_arn: %s\n    external_id: %s\n"
+                            % (P, i, ROLE_B, EXTERNAL_ID_B) for i in range(5))
+            cfg = T.write("slots.yaml", "aws:\n  region: {region}\n  endpoint: %s\n"
+                          "reconcile:\n  poll: 200ms\ndefaults:\n  shards: 1\nstreams:\n%s"
+                          % (proxy.url.rstrip("/"), decl))
+            rc, out, err, secs = T.daemon("-c", cfg, "--state-dir", T.path("state-slots"), "--once",
+                                          "--log-level", "debug", env={"AWS_ENDPOINT_URL_STS": sts.url},
+                                          timeout=120)
+            T.require(rc == 0, "--once over 10 new streams in two accounts: exit 0", err[-6000:])
+            creates = [e for e in proxy.entries() if e.get("op") == "CreateStream"]
+            T.check(proxy.summary()["mismatches"] == 0, "every request verified")
+    finally:
+        sts.stop()
+    waits = [l for l in err.splitlines() if "CreateStream waits for a slot" in l]
+    T.check(not waits, "no CreateStream waited for a slot: 5 per account", "\n".join(waits))
+    T.check(sorted(e.get("akid") for e in creates) == sorted([A] * 5 + [B] * 5),
+            "5 CreateStream calls in each account", [(e.get("akid"), e.get("stream")) for e in creates])
+    want = {"%sc%d" % (P, i) for i in range(5)}
+    T.check(names_in(A) == want and names_in(B) == want, "five streams in each account")
+
+
 try:
-    T.run(test_two_accounts)
+    T.run(test_two_accounts, test_creating_slots_per_account)
 finally:
-    cleanup_accounts()
+    if not T.mocks:  # still on the shared mock: its streams of A and B go
+        cleanup_accounts()
