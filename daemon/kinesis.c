@@ -379,11 +379,7 @@ static int call_prepare(struct http_request *req, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(headers) && r >= 0; i++)
                 r = http_request_add_header(req, headers[i].name, headers[i].value);
         if (r >= 0)
-                r = http_request_add_header(req, "X-Amz-Date", sig.amz_date);
-        if (r >= 0)
-                r = http_request_add_header(req, "Authorization", sig.authorization);
-        if (r >= 0 && sig.security_token)
-                r = http_request_add_header(req, "X-Amz-Security-Token", sig.security_token);
+                r = http_request_add_signature(req, sig.amz_date, sig.authorization, sig.security_token);
         sigv4_result_done(&sig);
         return r < 0 ? r : 0;
 }

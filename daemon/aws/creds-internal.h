@@ -124,6 +124,7 @@ struct creds_provider {
         char *role_source_key;
         struct creds_wait *role_wait;
         struct sts_call *sts;
+        bool role_retried;      /* the source's credentials were fetched again once */
 
         /* Why the last fetch failed (creds_error_text()), and what this walk
          * of the chain tried so far. */
@@ -146,7 +147,8 @@ void creds_set_pending_source(struct creds_provider *p, const char *fmt, ...) _p
 int creds_provider_alloc(sd_event *e, struct http_client *http, enum creds_kind kind,
                          struct creds_provider **ret);
 
-/* creds-role.c: the role in p->role, assumed with role_source's credentials
+/* creds-role.c (prof: the profile loaded, empty if it does not exist): the
+ * role in p->role, assumed with role_source's credentials
  * or with the web identity token. Ends in creds_fetch_done(). */
 void creds_role_fetch(struct creds_provider *p);
 /* The chain's assume-role and web-identity steps for a profile: 0 if the

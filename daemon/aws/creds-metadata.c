@@ -171,16 +171,19 @@ static void http_fetch_done(struct http_request *req, const struct http_response
         if (resp->error < 0 || resp->status != 200) {
                 if (p->step == STEP_CONTAINER) {
                         if (resp->error < 0)
-                                log_error_errno(resp->error, "The %s did not answer: %s", what,
-                                                resp->error_text ? resp->error_text : "%m");
+                                creds_fail(p, resp->error, "The %s did not answer: %s", what,
+                                           resp->error_text ? resp->error_text : strerror(-resp->error));
                         else
-                                log_error("The %s answered HTTP %ld.", what, resp->status);
-                        creds_fetch_done(p, resp->error < 0 ? resp->error : -EACCES, NULL);
+                                creds_fail(p, -EACCES, "The %s answered HTTP %ld", what, resp->status);
                         return;
                 }
                 /* No instance metadata (not on EC2, or IMDSv2 refused): the chain ends. */
                 log_debug("The %s: %s (HTTP %ld).", what,
                           resp->error < 0 ? strna(resp->error_text) : "no answer", resp->status);
+                if (resp->error < 0)
+                        creds_tried(p, "IMDS (%s)", strna(resp->error_text));
+                else
+                        creds_tried(p, "IMDS (HTTP %ld)", resp->status);
                 creds_fetch_done(p, -ENOKEY, NULL);
                 return;
         }
@@ -193,15 +196,13 @@ static void http_fetch_done(struct http_request *req, const struct http_response
                     json_object_object_get_ex(resp->json, "Code", &code) &&
                     (!json_object_is_type(code, json_type_string) ||
                      !streq(json_object_get_string(code), "Success"))) {
-                        log_error("The %s did not return credentials for role %s.", what,
-                                  strna(p->imds_role));
-                        creds_fetch_done(p, -EACCES, NULL);
+                        creds_fail(p, -EACCES, "The %s did not return credentials for role %s", what,
+                                   strna(p->imds_role));
                         return;
                 }
                 r = aws_credentials_from_json(resp->json, "Token", &c);
                 if (r < 0) {
-                        log_error("The %s returned incomplete or malformed credentials.", what);
-                        creds_fetch_done(p, r, NULL);
+                        creds_fail(p, r, "The %s returned incomplete or malformed credentials", what);
                         return;
                 }
                 creds_fetch_done(p, 0, &c);
@@ -209,7 +210,7 @@ static void http_fetch_done(struct http_request *req, const struct http_response
         }
         case STEP_IMDS_TOKEN:
                 if (!valid_token_text(resp->body, resp->body_len, 4096)) {
-                        creds_fetch_done(p, -EBADMSG, NULL);
+                        creds_fail(p, -EBADMSG, "The %s answered a malformed IMDSv2 token", what);
                         return;
                 }
                 free(p->imds_token);
@@ -226,8 +227,7 @@ static void http_fetch_done(struct http_request *req, const struct http_response
                 /* Role names: letters, digits and +=,.@_- only, at most 64 (IAM's rule). */
                 if (n == 0 || n > 64 || strspn(resp->body, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                          "0123456789+=,.@_-") < n) {
-                        log_error("The %s names no usable instance profile role.", what);
-                        creds_fetch_done(p, -ENOKEY, NULL);
+                        creds_fail(p, -ENOKEY, "The %s names no usable instance profile role", what);
                         return;
                 }
                 free(p->imds_role);

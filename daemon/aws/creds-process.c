@@ -101,8 +101,8 @@ static void process_end_group(struct creds_provider *p) {
         (void) kill(-pid, SIGTERM);
         p->linger_pid = pid;
         if (sd_event_add_time(p->event, &p->linger_timer, CLOCK_MONOTONIC,
-                              creds_mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC, on_linger_timer,
-                              p) < 0)
+                              creds_mono_usec(p) + PROCESS_KILL_GRACE_USEC, 10 * USEC_PER_MSEC,
+                              on_linger_timer, p) < 0)
                 creds_process_linger_finish(p);
 }
 
@@ -171,10 +171,11 @@ static void process_read_stdout(struct creds_provider *p) {
 static void process_refuse_too_big(struct creds_provider *p) {
         char said_buf[PROCESS_SAID_SIZE];
 
-        log_error("credential_process of profile %s printed more than %d KiB, refusing it%s.",
-                  aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, process_said(p, said_buf));
+        const char *said = process_said(p, said_buf);
+
         creds_process_cleanup(p);
-        creds_fetch_done(p, -EFBIG, NULL);
+        creds_fail(p, -EFBIG, "credential_process of profile %s printed more than %d KiB, refusing it%s",
+                   aws_profile_name(p->config_profile), PROCESS_OUTPUT_MAX / 1024, said);
 }
 
 /* The child exited (signalled: killed) with code. */
@@ -196,26 +197,25 @@ static void process_finish(struct creds_provider *p, bool exited, int code) {
         }
         said = process_said(p, said_buf);
         if (!exited || code != 0) {
-                log_error("credential_process of profile %s failed (%s %d)%s.",
-                          aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code,
-                          said);
                 creds_process_cleanup(p);
-                creds_fetch_done(p, -EIO, NULL);
+                creds_fail(p, -EIO, "credential_process of profile %s failed (%s %d)%s",
+                           aws_profile_name(p->config_profile), exited ? "exit status" : "signal", code,
+                           said);
                 return;
         }
         o = aws_json_parse(p->out ? p->out : "", p->out_len);
         if (!o || !json_object_object_get_ex(o, "Version", &v) ||
             !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1) {
-                log_error("credential_process did not print a Version 1 JSON document%s.", said);
                 creds_process_cleanup(p);
-                creds_fetch_done(p, -EBADMSG, NULL);
+                creds_fail(p, -EBADMSG, "credential_process of profile %s did not print a Version 1 JSON "
+                           "document%s", aws_profile_name(p->config_profile), said);
                 return;
         }
         r = aws_credentials_from_json(o, "SessionToken", &c);
         if (r < 0) {
-                log_error("credential_process printed incomplete or malformed credentials%s.", said);
                 creds_process_cleanup(p);
-                creds_fetch_done(p, r, NULL);
+                creds_fail(p, r, "credential_process of profile %s printed incomplete or malformed "
+                           "credentials%s", aws_profile_name(p->config_profile), said);
                 return;
         }
         if (*said)
@@ -247,10 +247,11 @@ static int on_proc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (now >= p->proc_deadline) {
                 char said_buf[PROCESS_SAID_SIZE];
-                log_error("credential_process did not finish within %" PRIu64 " s, killed%s.",
-                          p->process_timeout_usec / USEC_PER_SEC, process_said(p, said_buf));
+                const char *said = process_said(p, said_buf);
                 creds_process_cleanup(p);
-                creds_fetch_done(p, -ETIMEDOUT, NULL);
+                creds_fail(p, -ETIMEDOUT, "credential_process of profile %s did not finish within %" PRIu64
+                           " s, killed%s", aws_profile_name(p->config_profile),
+                           p->process_timeout_usec / USEC_PER_SEC, said);
                 return 0;
         }
         next = now + PROCESS_POLL_USEC < p->proc_deadline ? now + PROCESS_POLL_USEC : p->proc_deadline;
@@ -350,7 +351,8 @@ int creds_process_start(struct creds_provider *p, const char *command) {
                 r = sd_event_add_io(p->event, &p->err_src, p->err_fd, EPOLLIN, on_proc_stderr, p);
         if (r >= 0)
                 r = sd_event_add_time(p->event, &p->proc_timer, CLOCK_MONOTONIC,
-                                      creds_mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer, p);
+                                      creds_mono_usec(p) + PROCESS_POLL_USEC, USEC_PER_MSEC, on_proc_timer,
+                                      p);
         if (r < 0) {
                 creds_process_cleanup(p);
                 return r;

@@ -76,8 +76,10 @@ static bool role_arn_valid(const char *s) {
                 if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f || *p == '"' || *p == '\\')
                         return false;
         p = strchr(s + 4, ':');
-        return p && strncmp(p, ":iam::", 6) == 0 && (p = strchr(p + 6, ':')) && strncmp(p, ":role/", 6) == 0 &&
-               p[6];
+        if (!p || strncmp(p, ":iam::", 6) != 0)
+                return false;
+        p = strchr(p + 6, ':');
+        return p && strncmp(p, ":role/", 6) == 0 && p[6];
 }
 
 static int role_fill(struct creds_role *r, const char *arn, const char *external_id, const char *session,
@@ -104,12 +106,29 @@ static int role_fill(struct creds_role *r, const char *arn, const char *external
 
 /* ---- the call -------------------------------------------------------- */
 
-static void on_sts(int error, const struct aws_credentials *c, const char *error_text, void *userdata) {
+/* STS refused the source's credentials as expired (or unknown: rotated):
+ * drop them from the source's cache and ask once more. */
+static bool source_refused(const char *code) {
+        return code && (streq(code, "ExpiredToken") || streq(code, "InvalidClientTokenId") ||
+                        streq(code, "SignatureDoesNotMatch"));
+}
+
+static void on_sts(int error, const struct aws_credentials *c, const char *error_code,
+                   const char *error_text, void *userdata) {
         struct creds_provider *p = userdata;
         struct aws_credentials copy = {};
         int r;
 
         p->sts = NULL;
+        if (error < 0 && p->role_source && !p->role_retried && source_refused(error_code)) {
+                log_debug("%s: STS answered %s, fetching the source's credentials again.", p->role.what,
+                          error_code);
+                p->role_retried = true;
+                creds_invalidate(p->role_source);
+                creds_role_fetch(p);
+                return;
+        }
+        p->role_retried = false;
         if (error < 0) {
                 creds_fail(p, error, "%s %s: %s",
                            p->role.web_token_file ? "AssumeRoleWithWebIdentity" : "AssumeRole",
@@ -127,8 +146,12 @@ static void on_sts(int error, const struct aws_credentials *c, const char *error
 
 /* Where STS is: the endpoint given, else resolved for the region (the
  * role's, the daemon's, the profile's), else STS's global endpoint. */
-static int role_target(struct creds_provider *p, char **ret_url, char **ret_region) {
-        const char *profile = aws_profile_name(p->config_profile);
+static int role_target(struct creds_provider *p, char **ret_url, char **ret_region,
+                       const char **ret_source) {
+        /* A role of its own (creds_provider_new_role()) goes by its source's profile. */
+        const char *profile = aws_profile_name(p->config_profile ? p->config_profile
+                                               : p->role_source ? p->role_source->config_profile
+                                                                : NULL);
         _cleanup_free_ char *region = NULL, *url = NULL;
         int r;
 
@@ -145,15 +168,21 @@ static int role_target(struct creds_provider *p, char **ret_url, char **ret_regi
         }
         if (!region)
                 return -ENOMEM;
-        if (p->role.sts_endpoint)
-                url = strdup(p->role.sts_endpoint);
-        else {
-                r = endpoint_resolve_service("sts", region, profile, &url, NULL);
+        if (p->role.sts_endpoint) {
+                *ret_source = "the role's STS endpoint";
+                r = endpoint_service_url("sts", &(struct endpoint_setting){ .value = p->role.sts_endpoint },
+                                         region, &url);
+        } else {
+                _cleanup_(endpoint_setting_done) struct endpoint_setting s = {};
+                r = endpoint_service_setting("sts", NULL, NULL, profile, &s);
                 if (r < 0)
                         return r;
+                /* Static: the setting's name outlives s. */
+                *ret_source = s.source;
+                r = endpoint_service_url("sts", &s, region, &url);
         }
-        if (!url)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         *ret_url = TAKE_PTR(url);
         *ret_region = TAKE_PTR(region);
         return 0;
@@ -162,13 +191,18 @@ static int role_target(struct creds_provider *p, char **ret_url, char **ret_regi
 static void role_call(struct creds_provider *p, const struct aws_credentials *signer,
                       const char *web_token) {
         _cleanup_free_ char *url = NULL, *region = NULL;
+        const char *source = NULL;
         int r;
 
-        r = role_target(p, &url, &region);
+        /* The URL is not quoted: it may hold a password. */
+        r = role_target(p, &url, &region, &source);
         if (r < 0) {
-                creds_fail(p, r, "%s: no usable STS endpoint (%s)", p->role.what,
-                           r == -EPERM ? "plain http:// is allowed only to loopback hosts"
-                                       : "not an http:// or https:// URL");
+                creds_fail(p, r, "%s: no usable STS endpoint (%s%s%s)", p->role.what,
+                           r == -EPERM    ? "plain http:// is allowed only to loopback hosts"
+                           : r == -EACCES ? "user information (user:password@) is not allowed in the URL"
+                           : r == -EINVAL || r == -EPROTONOSUPPORT ? "not an http:// or https:// URL"
+                                                                   : strerror(-r),
+                           source ? ", from " : "", strempty(source));
                 return;
         }
         struct sts_params sp = {
@@ -269,6 +303,14 @@ void creds_role_free(struct creds_provider *p) {
 
 /* ---- from a profile -------------------------------------------------- */
 
+/* The role is in p->role (r = 0): fetch; or setting it up failed. */
+static void role_start(struct creds_provider *p, int r) {
+        if (r < 0)
+                creds_fetch_done(p, r, NULL);
+        else
+                creds_role_fetch(p);
+}
+
 static bool visited_has(const char *visited, const char *name) {
         size_t n = strlen(name);
 
@@ -284,15 +326,22 @@ static bool visited_has(const char *visited, const char *name) {
 
 /* "a -> b -> c" from "a\nb" and "c". */
 static char *visited_show(const char *visited, const char *last) {
-        char *s;
+        size_t n = strlen(visited) + strlen(last) + 5;
+        char *s, *q;
 
-        if (asprintf(&s, "%s -> %s", visited, last) < 0)
+        for (const char *v = visited; *v; v++)
+                n += *v == '\n' ? 3 : 0;
+        s = malloc(n);
+        if (!s)
                 return NULL;
-        for (char *q = s; *q; q++)
-                if (*q == '\n') {
-                        memmove(q + 4, q + 1, strlen(q + 1) + 1);
-                        memcpy(q, " -> ", 4);
-                }
+        q = s;
+        for (const char *v = visited; *v; v++)
+                if (*v == '\n')
+                        q = stpcpy(q, " -> ");
+                else
+                        *q++ = *v;
+        q = stpcpy(q, " -> ");
+        strcpy(q, last);
         return s;
 }
 
@@ -300,7 +349,8 @@ static int make_source(struct creds_provider *p, const struct aws_profile *prof,
         _cleanup_free_ char *key = NULL;
         struct creds_provider *s = NULL;
         const char *sp = prof->source_profile, *cs = prof->credential_source;
-        const char *path = aws_profile_key_path(prof, sp ? AWS_KEY_SOURCE_PROFILE : AWS_KEY_CREDENTIAL_SOURCE);
+        const char *path =
+                aws_profile_key_path(prof, sp ? AWS_KEY_SOURCE_PROFILE : AWS_KEY_CREDENTIAL_SOURCE);
         enum creds_kind kind;
         int r;
 
@@ -421,17 +471,14 @@ int creds_role_from_profile(struct creds_provider *p, const struct aws_profile *
                 return 1;
         r = role_fill(&p->role, prof->role_arn, prof->external_id, prof->role_session_name, duration,
                       NULL, NULL);
-        if (r >= 0 && asprintf(&p->role.what, "role %s (profile \"%s\" in %s, with the credentials of %s%s%s)",
+        if (r >= 0 && asprintf(&p->role.what,
+                               "role %s (profile \"%s\" in %s, with the credentials of %s%s%s)",
                                prof->role_arn, profile, strna(path),
                                prof->source_profile ? "profile \"" : "",
                                prof->source_profile ? prof->source_profile : prof->credential_source,
                                prof->source_profile ? "\"" : "") < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 
@@ -444,13 +491,13 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         int r;
 
         if (!file || !*file)
-                file = prof ? prof->web_identity_token_file : NULL;
+                file = prof->web_identity_token_file;
         if (!file || !*file)
                 return 0;
         if (!arn || !*arn)
-                arn = prof ? prof->role_arn : NULL;
+                arn = prof->role_arn;
         if (!session || !*session)
-                session = prof ? prof->role_session_name : NULL;
+                session = prof->role_session_name;
         if (use_env && file == getenv("AWS_WEB_IDENTITY_TOKEN_FILE"))
                 file_from = strdup("$AWS_WEB_IDENTITY_TOKEN_FILE");
         else if (asprintf(&file_from, "profile \"%s\" in %s, web_identity_token_file", profile,
@@ -484,11 +531,7 @@ int creds_web_identity_from(struct creds_provider *p, const struct aws_profile *
         if (r >= 0 && asprintf(&p->role.what, "role %s (web identity, token file from %s)", arn,
                                file_from) < 0)
                 r = -ENOMEM, p->role.what = NULL;
-        if (r < 0) {
-                creds_fetch_done(p, r, NULL);
-                return 1;
-        }
-        creds_role_fetch(p);
+        role_start(p, r);
         return 1;
 }
 
@@ -500,7 +543,8 @@ int creds_provider_new_role(sd_event *e, struct http_client *http, struct creds_
         if (!source || !o || !o->role_arn || !role_arn_valid(o->role_arn) ||
             (o->session_name && !session_name_valid(o->session_name)) ||
             (o->region && !endpoint_region_is_valid(o->region)) ||
-            (o->duration_seconds && (o->duration_seconds < DURATION_MIN || o->duration_seconds > DURATION_MAX)))
+            (o->duration_seconds &&
+             (o->duration_seconds < DURATION_MIN || o->duration_seconds > DURATION_MAX)))
                 return -EINVAL;
         r = creds_provider_alloc(e, http, CREDS_ROLE, &p);
         if (r < 0)

@@ -286,7 +286,8 @@ static int chain_profile(struct creds_provider *p, struct aws_profile *prof, con
         int r;
 
         if (!prof->access_key_id != !prof->secret_access_key) {
-                enum aws_profile_key has = prof->access_key_id ? AWS_KEY_ACCESS_KEY_ID : AWS_KEY_SECRET_ACCESS_KEY;
+                enum aws_profile_key has =
+                        prof->access_key_id ? AWS_KEY_ACCESS_KEY_ID : AWS_KEY_SECRET_ACCESS_KEY;
                 creds_fail(p, -EINVAL, "profile \"%s\" in %s has %s but no %s", profile,
                            strna(aws_profile_key_path(prof, has)), aws_profile_key_name(has),
                            aws_profile_key_name(has == AWS_KEY_ACCESS_KEY_ID ? AWS_KEY_SECRET_ACCESS_KEY
@@ -339,8 +340,8 @@ static int chain_files(struct creds_provider *p) {
 
         r = aws_profile_load(profile, &prof);
         if (r < 0) {
-                creds_fail(p, r, "cannot read the shared AWS credentials or config file for profile \"%s\": %s",
-                           profile, strerror(-r));
+                creds_fail(p, r, "cannot read the shared AWS credentials or config file for profile "
+                           "\"%s\": %s", profile, strerror(-r));
                 return 1;
         }
         if (prof.credentials_insecure)
@@ -356,7 +357,7 @@ static int chain_files(struct creds_provider *p) {
         }
         if (p->kind == CREDS_CHAIN && !prof.in_credentials && !prof.in_config) {
                 /* Web identity from the environment needs no profile. */
-                if (creds_web_identity_from(p, NULL, profile, true) > 0)
+                if (creds_web_identity_from(p, &prof, profile, true) > 0)
                         return 1;
                 creds_tried(p, "profile \"%s\" (not in %s or %s)", profile, strna(prof.credentials_path),
                             strna(prof.config_path));
@@ -540,7 +541,8 @@ void creds_fetch_done(struct creds_provider *p, int error, struct aws_credential
         p->source = TAKE_PTR(p->pending_source);
         p->error_text = mfree(p->error_text);
         if (!streq_ptr(p->source, p->logged_source)) {
-                log_full(provider_speaks(p) ? LOG_INFO : LOG_DEBUG, "Using credentials from %s.", strna(p->source));
+                log_full(provider_speaks(p) ? LOG_INFO : LOG_DEBUG, "Using credentials from %s.",
+                         strna(p->source));
                 free(p->logged_source);
                 p->logged_source = p->source ? strdup(p->source) : NULL;
         } else

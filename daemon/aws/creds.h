@@ -8,9 +8,10 @@
  * (IMDSv2 only). The first source that is configured answers: one that is
  * configured but fails (a credential_process that exits non-zero, a role
  * whose source profile has no keys, an unreadable token file) ends the search
- * with its error, never falling through to other credentials. Results are cached; temporary credentials are refreshed in the
- * background 5 minutes before they expire (or half-way through a shorter
- * lifetime), and at once after creds_invalidate(). A set that arrives
+ * with its error, never falling through to other credentials. Results are
+ * cached; temporary credentials are refreshed in the background 5 minutes
+ * before they expire (or half-way through a shorter lifetime), and at once
+ * after creds_invalidate(). A set that arrives
  * already expired is used (AWS decides whether it still takes it), warned
  * about once, and the next fetch waits: 1 s, doubling up to 60 s, shared by
  * every call that wants credentials meanwhile.

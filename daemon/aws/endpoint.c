@@ -142,21 +142,27 @@ int endpoint_service_setting(const char *service, const char *cli, const char *c
         s.dualstack = set(e) ? truthy(e) : truthy(p.use_dualstack_endpoint);
         s.source = "the region";
         if (!ignore) {
-                if (set(e = getenv(var)))
-                        s.source = streq(service, "sts") ? "$AWS_ENDPOINT_URL_STS" : "$AWS_ENDPOINT_URL_KINESIS",
+                if (set(e = getenv(var))) {
+                        s.source = streq(service, "sts") ? "$AWS_ENDPOINT_URL_STS"
+                                                         : "$AWS_ENDPOINT_URL_KINESIS";
                         s.value = e;
-                else if (set(e = getenv("AWS_ENDPOINT_URL")))
-                        s.source = "$AWS_ENDPOINT_URL", s.value = e;
+                } else if (set(e = getenv("AWS_ENDPOINT_URL"))) {
+                        s.source = "$AWS_ENDPOINT_URL";
+                        s.value = e;
+                }
                 else if (set(p.services)) {
                         r = aws_services_endpoint_load(p.services, service, &s.owned);
                         if (r < 0)
                                 return r;
-                        if (r > 0)
-                                s.source = "the profile's services section", s.value = s.owned;
+                        if (r > 0) {
+                                s.source = "the profile's services section";
+                                s.value = s.owned;
+                        }
                 }
                 if (!s.value && set(p.endpoint_url)) {
                         s.owned = TAKE_PTR(p.endpoint_url);
-                        s.source = "the profile's endpoint_url", s.value = s.owned;
+                        s.source = "the profile's endpoint_url";
+                        s.value = s.owned;
                 }
         }
         *ret = s;

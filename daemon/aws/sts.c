@@ -235,6 +235,32 @@ int sts_answer_parse(const char *xml, size_t len, struct sts_answer *ret) {
         return 0;
 }
 
+int sts_error_parse(const char *body, size_t len, char **ret_code, char **ret_message) {
+        struct sts_answer a = {};
+        char *code = NULL, *msg = NULL;
+        int r;
+
+        r = sts_answer_parse(body, len, &a);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 && a.error_code && *a.error_code) {
+                code = log_escape_dup(a.error_code, strlen(a.error_code), STS_ERROR_CODE_MAX);
+                msg = a.error_message ? log_escape_dup(a.error_message, strlen(a.error_message),
+                                                       STS_ERROR_MESSAGE_MAX)
+                                      : NULL;
+                if (!code || (a.error_message && !msg)) {
+                        free(code);
+                        free(msg);
+                        sts_answer_done(&a);
+                        return -ENOMEM;
+                }
+        }
+        sts_answer_done(&a);
+        *ret_code = code;
+        *ret_message = msg;
+        return 0;
+}
+
 int sts_answer_credentials(const struct sts_answer *a, struct aws_credentials *ret) {
         struct aws_credentials c = {};
 
@@ -317,11 +343,7 @@ static int call_prepare(struct http_request *req, void *userdata) {
                 return r;
         r = http_request_add_header(req, "Host", c->host);
         if (r >= 0)
-                r = http_request_add_header(req, "X-Amz-Date", sig.amz_date);
-        if (r >= 0)
-                r = http_request_add_header(req, "Authorization", sig.authorization);
-        if (r >= 0 && sig.security_token)
-                r = http_request_add_header(req, "X-Amz-Security-Token", sig.security_token);
+                r = http_request_add_signature(req, sig.amz_date, sig.authorization, sig.security_token);
         sigv4_result_done(&sig);
         return r < 0 ? r : 0;
 }
@@ -340,16 +362,13 @@ static void call_done(struct http_request *req, const struct http_response *resp
                 r = resp->error;
                 text = strdup(resp->error_text ? resp->error_text : "no answer");
         } else if (resp->status != 200) {
-                /* An error answer of STS: its code and message, escaped. */
-                _cleanup_free_ char *code = NULL, *msg = NULL;
+                /* An error answer of STS: its code and message (escaped by
+                 * sts_error_parse(), through http.c). */
                 r = -EACCES;
-                if (sts_answer_parse(resp->body, resp->body_len, &a) >= 0 && a.error_code) {
-                        code = log_escape_dup(a.error_code, strlen(a.error_code), STS_ERROR_CODE_MAX);
-                        msg = a.error_message ? log_escape_dup(a.error_message, strlen(a.error_message),
-                                                               STS_ERROR_MESSAGE_MAX)
-                                              : NULL;
-                        if (code && asprintf(&text, "%s%s%s (HTTP %ld)", code, msg ? ": " : "",
-                                             strempty(msg), resp->status) < 0)
+                if (resp->error_code) {
+                        if (asprintf(&text, "%s%s%s (HTTP %ld)", resp->error_code,
+                                     resp->error_message ? ": " : "", strempty(resp->error_message),
+                                     resp->status) < 0)
                                 text = NULL;
                 } else if (asprintf(&text, "HTTP %ld without an STS error answer", resp->status) < 0)
                         text = NULL;
@@ -363,7 +382,10 @@ static void call_done(struct http_request *req, const struct http_response *resp
         sts_answer_done(&a);
         c->cb = NULL;
         sts_call_cancel(c);
-        cb(r < 0 ? r : 0, r < 0 ? NULL : &cr, r < 0 ? (text ? text : "out of memory") : NULL, ud);
+        if (r < 0)
+                cb(r, NULL, resp->error_code, text ? text : "out of memory", ud);
+        else
+                cb(0, &cr, NULL, NULL, ud);
         aws_credentials_done(&cr);
 }
 
@@ -404,6 +426,7 @@ int sts_call_start(struct http_client *http, const struct sts_target *t, const s
                 .body = c->body,
                 .body_len = c->body_len,
                 .max_attempts = 3,
+                .parse_error = sts_error_parse,
                 .log_name = streq(c->action, "AssumeRole") ? "STS.AssumeRole"
                                                            : "STS.AssumeRoleWithWebIdentity",
                 .prepare = call_prepare,

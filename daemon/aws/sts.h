@@ -49,6 +49,10 @@ void sts_answer_done(struct sts_answer *a);
  * well-formed XML, holds a document type declaration, nests deeper than 32
  * elements or has a value past its cap. */
 int sts_answer_parse(const char *xml, size_t len, struct sts_answer *ret);
+/* http.h's error parser for STS: the code and message of an ErrorResponse,
+ * escaped (at most STS_ERROR_CODE_MAX and STS_ERROR_MESSAGE_MAX characters);
+ * NULL when the body holds none. Returns 0 or -ENOMEM. */
+int sts_error_parse(const char *body, size_t len, char **ret_code, char **ret_message);
 /* The credentials of a successful answer; -EBADMSG if incomplete. */
 int sts_answer_credentials(const struct sts_answer *a, struct aws_credentials *ret);
 
@@ -60,10 +64,11 @@ struct sts_target {
 
 struct sts_call;
 /* error 0: c holds the credentials (borrowed for the callback). Else
- * error_text says what failed, escaped: "AccessDenied: MESSAGE" for an
- * answer of STS (error -EACCES), or the transport's text. */
-typedef void (*sts_callback)(int error, const struct aws_credentials *c, const char *error_text,
-                             void *userdata);
+ * error_text says what failed, escaped: "AccessDenied: MESSAGE (HTTP 403)"
+ * for an answer of STS (error -EACCES, error_code its code, escaped), or the
+ * transport's text (error_code NULL). */
+typedef void (*sts_callback)(int error, const struct aws_credentials *c, const char *error_code,
+                             const char *error_text, void *userdata);
 /* Start a call. signer NULL sends it unsigned (web identity); else it is
  * copied. cb is never called from within this function. */
 int sts_call_start(struct http_client *http, const struct sts_target *t, const struct sts_params *p,

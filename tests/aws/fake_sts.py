@@ -25,6 +25,8 @@ written to --keys-file ({"keys": {AKID: secret}, "tokens": {AKID: [token,
 
 --deny-json {"ROLE_ARN": ["Code", "Message"], ...}: that role gets an
 ErrorResponse (HTTP 403) instead.
+--throttle-json {"ROLE_ARN": N, ...}: the first N calls for that role get
+400 Throttling "Rate exceeded", as STS throttles.
 
 Every request is appended to --log as one JSON line: action, the form
 parameters (RoleArn, RoleSessionName, ExternalId, DurationSeconds,
@@ -58,6 +60,7 @@ ARGS = None
 SOURCE_KEYS = {}
 ISSUED = {"keys": {}, "tokens": {}}
 DENY = {}
+THROTTLE = {}
 
 
 def iso(t):
@@ -191,6 +194,12 @@ class Handler(BaseHTTPRequestHandler):
         m = ROLE_RE.match(arn)
         if not m or not form.get("RoleSessionName"):
             return self.error(400, "ValidationError", "bad RoleArn or RoleSessionName", entry)
+        with LOCK:
+            throttled = THROTTLE.get(arn, 0) > 0
+            if throttled:
+                THROTTLE[arn] -= 1
+        if throttled:
+            return self.error(400, "Throttling", "Rate exceeded", entry)
         if arn in DENY:
             code, message = DENY[arn]
             return self.error(403, code, message, entry)
@@ -223,9 +232,11 @@ def main():
     ap.add_argument("--source-keys-json", default="{}")
     ap.add_argument("--lifetime", type=int, default=3600)
     ap.add_argument("--deny-json", default="{}")
+    ap.add_argument("--throttle-json", default="{}")
     ARGS = ap.parse_args()
     SOURCE_KEYS.update(json.loads(ARGS.source_keys_json))
     DENY.update(json.loads(ARGS.deny_json))
+    THROTTLE.update(json.loads(ARGS.throttle_json))
     save_keys()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

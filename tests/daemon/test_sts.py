@@ -9,7 +9,8 @@ out, for a role in account A, the access key id A: kinesis-mock's namespace.
   - a role via source_profile, a chain of two (external_id,
     role_session_name, duration_seconds), creating a stream in the role's
     account; a source_profile loop is an error that shows the loop
-  - credential_source = Environment under an explicitly named profile
+  - credential_source = Environment under an explicitly named profile, its
+    first AssumeRole throttled (an XML error) and tried again
   - web identity from the environment in a running daemon: the call is
     unsigned and the token file is read again at each refresh
   - web identity from the profile's keys, with the default session name
@@ -83,7 +84,8 @@ DENIED = role(6, "denied")
 # Valid XML that must not reach the log as it is: a forged line, a C1
 # control, a bidi override.
 HOSTILE = "User: x is not authorized\nkinesisd[1]: forged \u0085"
-STS = FakeSts("main", "--deny-json", json.dumps({DENIED: ["AccessDenied", HOSTILE]}))
+STS = FakeSts("main", "--deny-json", json.dumps({DENIED: ["AccessDenied", HOSTILE]}),
+              "--throttle-json", json.dumps({role(3): 1}))
 SHORT = FakeSts("short", "--lifetime", "24")
 PROXY = None
 
@@ -198,8 +200,10 @@ def test_credential_source_environment():
     n0, p0 = len(STS.requests()), len(PROXY.live_entries())
     err = plan(yaml("envrole"), f, 2)
     reqs = STS.requests(n0)
-    T.check(len(reqs) == 1 and reqs[0]["akid"] == "AKIASOURCEKEY0002" and reqs[0]["sig_ok"],
+    T.check(len(reqs) == 2 and all(r["akid"] == "AKIASOURCEKEY0002" and r["sig_ok"] for r in reqs),
             "AssumeRole signed with the environment's keys", reqs)
+    T.check([r.get("error") for r in reqs] == ["Throttling", None], "a throttled AssumeRole is tried again",
+            reqs)
     check_kinesis_signed_by(proxy_since(p0), account(3), "credential_source Environment")
 
 
@@ -264,6 +268,15 @@ def test_web_identity_profile():
             and reqs[0]["RoleSessionName"].startswith("kinesisd-"), "web identity from the profile's keys", reqs)
     check_kinesis_signed_by(proxy_since(p0), account(5), "web identity profile")
 
+    # From the environment alone: no shared file at all.
+    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    err = plan(yaml(), {"AWS_CONFIG_FILE": T.path("none-config"), "AWS_SHARED_CREDENTIALS_FILE": T.path("none"),
+                        "AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": role(5)}, 2)
+    reqs = STS.requests(n0)
+    T.check(len(reqs) == 1 and reqs[0]["WebIdentityToken"] == "tok-profile"
+            and reqs[0]["RoleSessionName"] == DEFAULT_SESSION, "web identity without any shared file", reqs)
+    check_kinesis_signed_by(proxy_since(p0), account(5), "web identity without files")
+
 
 def test_sts_error():
     f = files("[profile d]\nrole_arn = %s\nsource_profile = src\n" % DENIED,
@@ -275,6 +288,13 @@ def test_sts_error():
     T.check("\nkinesisd[1]: forged" not in err and "\u0085" not in err,
             "the message is escaped", err[-3000:])
     check_no_default(err, "STS error")
+
+    # An STS endpoint the URL policy refuses is refused before any traffic.
+    f["AWS_ENDPOINT_URL_STS"] = "http://192.0.2.1:9"
+    err = plan(yaml("d"), f, 1)
+    T.check("no usable STS endpoint (plain http:// is allowed only to loopback hosts, from "
+            "$AWS_ENDPOINT_URL_STS)" in err, "a refused STS endpoint names its variable", err[-3000:])
+    check_no_default(err, "refused STS endpoint")
 
 
 def test_broken_source_no_fall_through():
@@ -311,6 +331,15 @@ def test_no_credentials_message():
     T.check(want in err, "the message lists what was tried", err[-3000:])
     T.check("Required key not available" not in err, "no bare errno", err[-3000:])
 
+    # A failing credential_process: the failed call says what failed.
+    f = files("[profile proc]\ncredential_process = sh -c 'echo broken >&2; exit 3'\n")
+    err = plan(yaml("proc"), f, 1)
+    T.check(any(l.startswith("kinesisd: Cannot list the streams of us-east-1: ListStreams: credential_process "
+                             'of profile proc failed (exit status 3); it said: "broken"') for l in err.splitlines()),
+            "a failing credential_process is said by the call it failed", err[-3000:])
+    T.check("Input/output error" not in err, "no bare errno", err[-3000:])
+    check_no_default(err, "failing credential_process")
+
 
 def test_services_section_endpoints():
     f = files("[profile svc]\nrole_arn = %s\nsource_profile = src\nservices = local\n"
@@ -324,6 +353,23 @@ def test_services_section_endpoints():
     check_kinesis_signed_by(proxy_since(p0), account(8), "services section")
 
 
+def test_role_provider_api():
+    """creds_provider_new_role() (a stream's role_arn) through kinesis-call:
+    the role is assumed with the chain's credentials."""
+    n0, p0 = len(STS.requests()), len(PROXY.live_entries())
+    e = T.env(env({"AWS_ACCESS_KEY_ID": "AKIASOURCEKEY0001", "AWS_SECRET_ACCESS_KEY": "source-secret-1",
+                   "AWS_ENDPOINT_URL_STS": None}))
+    rc, out, err, _ = mock.kinesis_call(T.kc_path, ["--endpoint", PROXY.url.rstrip("/"), "--region", "us-east-1",
+                                                    "--role-arn", role(9), "--external-id", "e9",
+                                                    "--sts-endpoint", STS.url, "ListStreams", "{}"], e, timeout=60)
+    T.check(rc == 0, "ListStreams with an assumed role succeeds", err[-3000:])
+    reqs = STS.requests(n0)
+    T.check(len(reqs) == 1 and reqs[0]["akid"] == "AKIASOURCEKEY0001" and reqs[0]["sig_ok"]
+            and reqs[0].get("ExternalId") == "e9" and reqs[0]["RoleSessionName"] == DEFAULT_SESSION,
+            "AssumeRole signed by the source, with the external id", reqs)
+    check_kinesis_signed_by(proxy_since(p0), account(9), "role provider")
+
+
 def main():
     global PROXY
     STS.start()
@@ -333,7 +379,7 @@ def main():
             T.run(test_source_profile_chain, test_source_profile_loop, test_credential_source_environment,
                   test_web_identity_profile, test_sts_error, test_broken_source_no_fall_through,
                   test_no_credentials_message, test_services_section_endpoints,
-                  test_web_identity_env_refresh)
+                  test_role_provider_api, test_web_identity_env_refresh)
     finally:
         STS.stop()
         SHORT.stop()

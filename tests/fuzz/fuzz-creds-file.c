@@ -9,6 +9,9 @@
  * AWS_CONFIG_FILE). A credential_process value found is split with
  * aws_split_command().
  *
+ * The same text is also read as a config file's "[services NAME]" sections
+ * (aws_services_endpoint()) for the profile's name and each service.
+ *
  * Invariants: the parser returns 1, 0 or -ENOMEM; a profile whose section is
  * absent gets nothing; no value is longer than AWS_VALUE_MAX; what a first
  * parse set is never overwritten by a second (the credentials file wins);
@@ -23,10 +26,16 @@
 #include "aws/creds-file.h"
 #include "util.h"
 
-#define N_FIELDS 6
+#define N_FIELDS _AWS_KEY_MAX
 static char **fields(struct aws_profile *p, size_t i) {
-        char **f[N_FIELDS] = { &p->access_key_id, &p->secret_access_key, &p->session_token,
-                               &p->credential_process, &p->region, &p->role_arn };
+        char **f[N_FIELDS] = {
+                &p->access_key_id, &p->secret_access_key, &p->session_token, &p->credential_process,
+                &p->region, &p->role_arn, &p->source_profile, &p->credential_source, &p->external_id,
+                &p->role_session_name, &p->duration_seconds, &p->web_identity_token_file,
+                &p->endpoint_url, &p->services, &p->ignore_configured_endpoint_urls,
+                &p->use_fips_endpoint, &p->use_dualstack_endpoint,
+        };
+        ASSERT(aws_profile_get(p, (enum aws_profile_key) i) == *f[i]);
         return f[i];
 }
 
@@ -118,6 +127,32 @@ static void check_profile(const char *text, size_t len, const char *profile) {
         aws_profile_done(&merged);
 }
 
+/* Every field came from the credentials file (a bit in from_credentials) or
+ * the config file: never a bit for a key that is not set. */
+static void check_origin(struct aws_profile *p) {
+        for (size_t i = 0; i < N_FIELDS; i++)
+                if (!*fields(p, i))
+                        ASSERT(!(p->from_credentials & (1u << i)));
+}
+
+static void check_services(const char *text, size_t len, const char *name) {
+        static const char *const services[] = { "kinesis", "sts", "" };
+
+        for (size_t i = 0; i < ELEMENTSOF(services); i++) {
+                char *v = NULL, *again = NULL;
+                int r = aws_services_endpoint(text, len, name, services[i], &v);
+                ASSERT(r == 0 || r == 1 || r == -ENOMEM);
+                if (r == 1) {
+                        ASSERT(v && strlen(v) <= AWS_VALUE_MAX && !strchr(v, '\n'));
+                        ASSERT(aws_services_endpoint(text, len, name, services[i], &again) != 0);
+                        ASSERT(!again || streq(v, again));
+                } else
+                        ASSERT(!v);
+                free(v);
+                free(again);
+        }
+}
+
 static char dir[] = "/tmp/fuzz-creds-file-XXXXXX";
 static char cred_path[sizeof dir + 32], conf_path[sizeof dir + 32];
 
@@ -170,6 +205,7 @@ static void check_load(const char *text, size_t len, const char *profile) {
         ASSERT(loaded.config_path && streq(loaded.config_path, conf_path));
         ASSERT(!loaded.credentials_insecure && !loaded.config_insecure);
         check_values(&loaded);
+        check_origin(&loaded);
 
         /* The same as parsing the text ourselves, credentials file first.
          * (A NUL in the text ends nothing for the file reader either.) */
@@ -215,6 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ASSERT(empty(&none));
                 aws_profile_done(&none);
         }
+        check_services(text, len, profile);
         check_load(text, len, profile);
         return 0;
 }
