@@ -64,6 +64,8 @@ void stream_decl_done(struct stream_decl *d) {
         free(d->consumer_opts);
         free(d->resource_policy);
         free(d->resource_policy_norm);
+        free(d->role_arn);
+        free(d->external_id);
         free(d->file);
         *d = (struct stream_decl) {};
 }
