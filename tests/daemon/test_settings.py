@@ -165,6 +165,8 @@ def test_policy_converge():
 def test_policy_second_run_changes_nothing():
     out, err = T.once(cfg, state)
     T.check(change_calls(err) == [], "a second --once changes nothing", str(change_calls(err)))
+    with open(os.path.join(state, "metrics.prom")) as f:
+        T.check("kinesisd_changes_total 0\n" in f.read(), "metrics.prom: no change made by the second run")
     T.check(calls(err).count("GetResourcePolicy") == 4, "each declared policy read once",
             str(calls(err)))
     T.check(calls(err).count("ListTagsForResource") == 1, "the tagged consumer's tags read once",
