@@ -9,7 +9,11 @@
 #include "log.h"
 #include "manager-internal.h"
 
-/* Ask systemd for more start-up time this often while streams converge. */
+/* Ask systemd for more start-up time this often while streams converge,
+ * the first time after EXTEND_FIRST_USEC: a start that takes longer than a
+ * second is asking early enough for any TimeoutStartSec= an operator might
+ * set (a drop-in of 8 s, say), and one that is done sooner never asks. */
+#define EXTEND_FIRST_USEC (1 * USEC_PER_SEC)
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
 
 void manager_notify_status(struct manager *m) {
@@ -77,8 +81,8 @@ void manager_notify_starting(struct manager *m) {
         int r;
 
         manager_notify_status(m);
-        r = sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_EVERY_USEC,
-                                       USEC_PER_SEC, on_extend, m);
+        r = sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_FIRST_USEC,
+                                       EXTEND_FIRST_USEC / 10, on_extend, m);
         if (r < 0)
                 log_debug_errno(r, "Cannot arm the start-up extension timer, ignoring: %m");
 }

@@ -48,7 +48,10 @@ struct reconciler {
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */
-        bool waited;           /* it was not ACTIVE at some point this pass */
+        bool seen_not_active;  /* AWS showed it not ACTIVE (or we created it) since it was
+                                  last said to be ACTIVE: the next ACTIVE is a transition,
+                                  logged once (polling its consumers is not one) */
+        uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
         unsigned actions_this_pass;
         bool terminal;
         bool settled; /* the owner was told this pass */
