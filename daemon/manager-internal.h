@@ -60,6 +60,15 @@ struct manager {
         char *export_logged;  /* the failures last logged above debug */
         sd_event_source *export_retry_timer;
         uint64_t export_retry_usec;
+        /* The ARNs (streams' and consumers') the last export put into
+         * streams.env, sorted: while streams are being created, one that
+         * is not among them yet waits (hold_since, CLOCK_MONOTONIC: since
+         * when one waits; 0: none) so that streams.env changes once per
+         * wave of creations, not once per stream. */
+        char **exported_arns;
+        size_t n_exported_arns;
+        uint64_t hold_since;
+        sd_event_source *export_hold_timer;
 
         bool pass_running;
         bool first_pass_done; /* READY=1 then waits for the exports alone */

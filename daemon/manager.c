@@ -532,6 +532,8 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
         sd_event_source_disable_unref(m->export_retry_timer);
+        sd_event_source_disable_unref(m->export_hold_timer);
+        strv_free(m->exported_arns);
         sd_event_source_disable_unref(m->reload_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);

@@ -60,6 +60,8 @@ struct reconciler {
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
+        bool seed_exported; /* seed_arn was in streams.env and its .arn file, not only in
+                               streams.json (the stream was not ACTIVE then) */
 
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */

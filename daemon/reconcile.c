@@ -983,6 +983,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         free(r->seed_arn);
         r->seed_arn = TAKE_PTR(old->seed_arn);
+        r->seed_exported = old->seed_exported;
         stream_obs_done(&r->obs);
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
@@ -996,7 +997,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
 }
 
-int reconciler_seed_arn(struct reconciler *r, const char *arn) {
+int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
         if (r->obs.exists || r->seed_arn)
@@ -1005,6 +1006,7 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn) {
         if (!a)
                 return -ENOMEM;
         r->seed_arn = a;
+        r->seed_exported = exported;
         return 0;
 }
 
