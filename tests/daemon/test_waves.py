@@ -13,8 +13,9 @@ On a mock of its own whose streams take 2 s to become ACTIVE, the daemon
   its first write and once per wave of 5 creations;
 - EXTEND_TIMEOUT_USEC arrives before READY=1; READY=1 only once every
   stream is ACTIVE and in streams.env;
-- "Stream ... is ACTIVE" is logged once per stream, the one with a
-  consumer too.
+- "Stream ... is ACTIVE" is logged once per stream, also for the one with
+  a consumer and a retention set after its creation (ACTIVE, UPDATING,
+  ACTIVE: one stream became usable once).
 
 Then `kinesisd --reload PID` (the unit's ExecReload=): three at once, for
 a configuration that adds 3 streams, each exit 0 only once the new streams
@@ -72,7 +73,8 @@ def streams_yaml(names):
     for n in names:
         out += "  - name: %s\n    shards: 1\n" % n
         if n == NAMES[0]:
-            out += "    consumers: [c1]\n"
+            # Applied after the creation: UPDATING, then ACTIVE again.
+            out += "    retention_hours: 48\n    consumers: [c1]\n"
     return out
 
 
@@ -255,6 +257,13 @@ def reloads(h, sampler, p):
             % w.returncode, out)
     T.check(exported_and_active(NAMES + ADDED)[0] == [], "the running configuration's exports stay")
 
+    # Three passes later (start, reloads): still one "is ACTIVE" per stream
+    # that became ACTIVE once, two for the one recreated.
+    text = read_log()
+    counts = {n: active_lines(text, n) for n in NAMES + ADDED}
+    T.check(all(c == (2 if n == victim else 1) for n, c in counts.items()),
+            "\"is ACTIVE\" once per transition into ACTIVE, over every pass", str(counts))
+
 
 def killed_while_waiting(h, p):
     T.write("kinesisd.yaml", HEAD + streams_yaml(NAMES + ADDED + [P + "late"]))
@@ -287,7 +296,8 @@ def test_journal_fields():
             print("SKIP: cannot stand in for the journal socket", flush=True)
             return
         name = P + "j"
-        c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    consumers: [c1]\n" % name)
+        c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    retention_hours: 48\n"
+                                             "    consumers: [c1]\n" % name)
         errpath = T.path("journal-stderr.log")
         with open(errpath, "wb") as errf:
             env = T.env({"JOURNAL_STREAM": JournalCapture.stream_env(errpath)})
