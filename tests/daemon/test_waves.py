@@ -2,7 +2,7 @@
 """daemon-waves: what services that read the exports see while kinesisd
 creates many streams, and a reload that can be waited for.
 
-On a mock of its own whose streams take 2 s to become ACTIVE, the daemon
+On a mock of its own whose streams take 3 s to become ACTIVE, the daemon
 (NOTIFY_SOCKET harness) starts with 10 new streams, one with a consumer:
 
 - streams.env and the .arn files never hold the ARN of a stream (or
@@ -13,6 +13,8 @@ On a mock of its own whose streams take 2 s to become ACTIVE, the daemon
   its first write and once per wave of 5 creations;
 - EXTEND_TIMEOUT_USEC arrives before READY=1; READY=1 only once every
   stream is ACTIVE and in streams.env;
+- with stderr not a terminal, an info line says how many streams it still
+  waits for (a start of two waves of 3 s lasts long enough for one);
 - "Stream ... is ACTIVE" is logged once per stream, also for the one with
   a consumer and a retention set after its creation (ACTIVE, UPDATING,
   ACTIVE: one stream became usable once).
@@ -33,6 +35,7 @@ for a stream created with a consumer. Without the namespace that part is
 skipped (it says so)."""
 import math
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -172,7 +175,7 @@ def active_lines(text, name):
 
 
 def test_start_and_reload():
-    T.private_mock(duration="2s")
+    T.private_mock(duration="3s")
     os.makedirs(state, mode=0o755)
     T.write("kinesisd.yaml", HEAD + streams_yaml(NAMES))
     h = NotifySocket(T.path("notify.sock"), lambda: exported_and_active(NAMES))
@@ -212,6 +215,8 @@ def start(h, renames, sampler, p):
     text = read_log()
     counts = {n: active_lines(text, n) for n in NAMES}
     T.check(all(c == 1 for c in counts.values()), "\"is ACTIVE\" once per stream created", str(counts))
+    T.check(re.search(r"kinesisd: Waiting for \d+ of %d streams: \d+ active, " % N, text) is not None,
+            "an info line while streams are waited for", text[-3000:])
     T.check(sampler.samples > 0, "the exports were sampled during the start")
 
 
@@ -235,7 +240,7 @@ def reloads(h, sampler, p):
     T.check(kinds[:1] == ["RELOADING"] and "EXTEND_TIMEOUT_USEC" in kinds and kinds[-1:] == ["READY"],
             "RELOADING=1, EXTEND_TIMEOUT_USEC, READY=1 around a reload of several seconds", str(kinds))
 
-    # Deleted behind its back: DELETING for 2 s, then gone; the reload
+    # Deleted behind its back: DELETING for 3 s, then gone; the reload
     # waited for recreates it.
     victim = NAMES[1]
     before = read_log()
