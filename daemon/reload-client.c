@@ -116,7 +116,7 @@ int reload_client_run(pid_t pid) {
                         if ((pid_t) si.ssi_pid != pid || si.ssi_code != SI_QUEUE)
                                 continue; /* not the daemon's answer */
                         r = answer_text(si.ssi_int, &text);
-                        log_full(r == 0 ? LOG_DEBUG : LOG_ERR, "Reload of kinesisd (pid %d) %s.", (int) pid,
+                        log_full(r == 0 ? LOG_DEBUG : LOG_ERR, "Reload of kinesisd (pid %d): %s.", (int) pid,
                                  text);
                         return r;
                 }
