@@ -24,7 +24,8 @@ a configuration that adds 3 streams, each exit 0 only once the new streams
 are ACTIVE and in streams.env; EXTEND_TIMEOUT_USEC and READY=1 come between
 RELOADING=1 and the answers. A stream deleted behind the daemon's back is
 DELETING for a while: a reload waited for recreates it, its wait logged
-once, its return to ACTIVE once. A refused configuration: exit 78 at once,
+once, its return to ACTIVE once; one resharded behind its back is UPDATING
+and corrected back meanwhile, and keeps its streams.env line all along. A refused configuration: exit 78 at once,
 the running one stays. A daemon killed while a reload waits: the waiter
 exits 1, it does not hang. Started again with two more streams to create,
 the new process keeps every ARN the killed one exported in streams.env all
@@ -245,13 +246,29 @@ def reloads(h, sampler, p):
             "RELOADING=1, EXTEND_TIMEOUT_USEC, READY=1 around a reload of several seconds", str(kinds))
 
     # Deleted behind its back: DELETING for 3 s, then gone; the reload
-    # waited for recreates it.
+    # waited for recreates it. Another resharded behind its back: UPDATING,
+    # then corrected back (UPDATING again); its line stays all along.
     victim = NAMES[1]
+    resharded = NAMES[2]
+    var = env_name(resharded, T.region, T.region)
     before = read_log()
     T.mock_call("DeleteStream", {"StreamName": victim})
+    T.mock_call("UpdateShardCount", {"StreamName": resharded, "TargetShardCount": 2,
+                                     "ScalingType": "UNIFORM_SCALING"})
     w = reload_waiter(p.pid)
+    statuses, missing = set(), 0
+    deadline = time.monotonic() + WAIT
+    while w.poll() is None and time.monotonic() < deadline:
+        statuses.add(T.mock_call("DescribeStreamSummary", {"StreamName": resharded})
+                     ["StreamDescriptionSummary"]["StreamStatus"])
+        missing += var not in env_now()
+        time.sleep(0.02)
     out, _ = w.communicate(timeout=WAIT)
     T.check_sanitizers(out, "kinesisd --reload")
+    T.check("UPDATING" in statuses, "the resharded stream was UPDATING meanwhile", str(statuses))
+    T.check(missing == 0, "an exported stream that is UPDATING keeps its streams.env line (missing in %d "
+            "samples)" % missing)
+    T.check(T.describe(resharded)["OpenShardCount"] == 1, "and is corrected back to its declared shards")
     T.check(w.returncode == 0, "a reload that recreates a deleted stream: exit 0", out)
     T.check(exported_and_active([victim]) == ([], []), "the deleted stream is back, ACTIVE and exported")
     after = read_log()[len(before):]
