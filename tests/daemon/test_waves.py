@@ -351,11 +351,11 @@ def test_journal_fields():
         print("SKIP: no private mount namespace: the journal records were not looked at", flush=True)
         return
     j = JournalCapture(T.work)
+    name = P + "j"
     try:
         if not j.usable():
             print("SKIP: cannot stand in for the journal socket", flush=True)
             return
-        name = P + "j"
         c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    retention_hours: 48\n"
                                              "    consumers: [c1]\n" % name)
         errpath = T.path("journal-stderr.log")
@@ -381,6 +381,10 @@ def test_journal_fields():
             T.check_sanitizers(f.read(), "kinesisd --once")
     finally:
         j.close()
+        # The shared mock's shards are every test's: this stream goes now
+        # (run()'s cleanup looks at the private mock started next).
+        if T.exists(name):
+            T.mock_call("DeleteStream", {"StreamName": name, "EnforceConsumerDeletion": True})
 
 
 T.run(test_journal_fields, test_start_and_reload)
