@@ -151,8 +151,9 @@ const char *reconciler_last_error(const struct reconciler *r);
  * on, escaped AWS text, or NULL when it does not wait. Not failed, not done. */
 const char *reconciler_waiting(const struct reconciler *r);
 
-/* The stream is being created, or will be as soon as the account has room:
- * CREATING, queued for a create slot, or its CreateStream on its way. */
+/* The stream (or a consumer of its) is being created, or will be as soon as
+ * the account has room: CREATING, queued for a slot, or its CreateStream
+ * (RegisterStreamConsumer) on its way. */
 bool reconciler_creating(const struct reconciler *r);
 
 /* Fill an export entry; the ARN withheld unless the stream is ACTIVE or

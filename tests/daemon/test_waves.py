@@ -214,6 +214,7 @@ def start(h, renames, sampler, p):
     T.check(consumer_var in st["env"], "the consumer's ARN is in streams.env", str(sorted(st["env"])))
     writes = renames.count("streams.env")
     most = 1 + math.ceil(N / WAVE)
+    print("streams.env replaced %d times during a start of %d new streams" % (writes, N), flush=True)
     T.check(1 <= writes <= most, "streams.env replaced %d times for %d new streams (at most %d)"
             % (writes, N, most))
     text = read_log()
