@@ -101,6 +101,7 @@ struct manager {
          * wait for that pass. Each waiter waits for the reload numbered
          * gen: the one its request began, or the one queued then. */
         uint64_t reload_gen, reload_converging;
+        bool reload_ready_due; /* its READY=1 too (not before the first one) */
         struct reload_waiter {
                 pid_t pid;
                 int pidfd; /* the answer goes to this very process; -1: by pid */

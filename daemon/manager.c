@@ -445,7 +445,9 @@ void manager_reload_pass_done(struct manager *m) {
                         ready++;
         log_info("Reload done: %zu of %zu stream%s active and exported.", ready, m->n_streams,
                  m->n_streams == 1 ? "" : "s");
-        manager_reload_done(m);
+        if (m->reload_ready_due)
+                manager_reload_done(m);
+        m->reload_ready_due = false;
         reload_answer(m, 0, gen,
                       ready == m->n_streams && m->export_unexported == 0 && !m->export_failing
                               ? RELOAD_ANSWER_DONE
@@ -602,6 +604,8 @@ static void manager_reload(struct manager *m) {
         /* Done (READY=1, the answers) once its pass is: the streams it
          * added are ACTIVE and exported, or have failed. */
         m->reload_converging = m->reload_gen;
+        /* Before the first READY=1 that one says it all. */
+        m->reload_ready_due = m->ready_sent;
         manager_notify_reloading(m);
         manager_pass_start(m);
 }
