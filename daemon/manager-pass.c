@@ -111,6 +111,7 @@ static void pass_done(struct manager *m) {
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_ONCE:
+                manager_progress_done(m);
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
@@ -138,6 +139,7 @@ static void pass_done(struct manager *m) {
                 (void) manager_export_now(m);
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
+                manager_reload_pass_done(m);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
                                          : m->config->interval_usec);
@@ -425,6 +427,7 @@ void manager_pass_start(struct manager *m) {
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        manager_progress_pass_started(m);
         if (m->n_streams == 0) {
                 pass_done(m);
                 return;
