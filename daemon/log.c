@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* The record's place in the code is the caller's, passed as CODE_FILE=,
+ * CODE_LINE= and CODE_FUNC= below: without this, sd_journal_sendv() adds
+ * its own (this file's write_journal), and every record has two of each. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 /* A message after the last escaping: room for some control characters. */

@@ -114,6 +114,7 @@ static void pass_done(struct manager *m) {
                 (void) manager_export_now(m);
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
+                manager_reload_pass_done(m);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
                                          : m->config->interval_usec);

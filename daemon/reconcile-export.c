@@ -48,6 +48,36 @@ const char *reconciler_waiting(const struct reconciler *r) {
         return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
 }
 
+/* What a producer can use: a stream ACTIVE, or UPDATING (it was ACTIVE, and
+ * takes records while it reshards); before AWS has said, the ARN a previous
+ * process exported. A CREATING stream refuses records, so its ARN is
+ * withheld from the exports that start producers. */
+static bool stream_usable(const struct reconciler *r) {
+        const struct stream_obs *o = &r->obs;
+
+        if (!o->exists)
+                return r->seed_arn && r->seed_exported;
+        return o->status == STREAM_STATUS_ACTIVE || o->status == STREAM_STATUS_UPDATING;
+}
+
+/* A consumer ACTIVE, or one a previous process exported (no status yet). */
+static bool consumer_usable(const struct stream_consumer_obs *c) {
+        return !c->status || streq(c->status, "ACTIVE");
+}
+
+bool reconciler_creating(const struct reconciler *r) {
+        const struct action *a = r->have_plan && r->plan.n_actions > 0 ? &r->plan.actions[0] : NULL;
+
+        if (r->phase == PHASE_IDLE || r->phase == PHASE_DONE || r->phase == PHASE_FAILED)
+                return false;
+        if (r->obs.exists && r->obs.status == STREAM_STATUS_CREATING)
+                return true;
+        /* Queued for a slot, or its CreateStream in flight or refused for a
+         * limit: it will be CREATING soon. */
+        return a && a->type == ACTION_CREATE_STREAM &&
+               (r->phase == PHASE_WAIT_SLOT || r->phase == PHASE_ACT || r->phase == PHASE_WAIT_AWS);
+}
+
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf) {
         const struct stream_obs *o = &r->obs;
@@ -55,7 +85,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
 
         for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
                 for (size_t j = 0; j < o->n_consumers; j++)
-                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i])) {
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i]) &&
+                            consumer_usable(&o->consumers[j])) {
                                 buf[n++] = (struct state_consumer){ o->consumers[j].name,
                                                                     o->consumers[j].arn };
                                 break;
@@ -65,6 +96,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .name = r->decl->name,
                 .region = r->region->region,
                 .arn = o->exists ? o->arn : r->seed_arn,
+                .arn_withheld = !stream_usable(r),
                 /* A stream whose last pass failed is FAILED, whether or not it
                  * exists, until a pass succeeds: so kinesisd_stream_failed is
                  * right and the status does not flicker while a new pass looks. */

@@ -48,7 +48,10 @@ struct reconciler {
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */
-        bool waited;           /* it was not ACTIVE at some point this pass */
+        bool seen_not_active;  /* AWS showed it not ACTIVE (or we created it) since it was
+                                  last said to be ACTIVE: the next ACTIVE is a transition,
+                                  logged once (polling its consumers is not one) */
+        uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
         unsigned actions_this_pass;
         bool terminal;
         bool settled; /* the owner was told this pass */
@@ -57,6 +60,8 @@ struct reconciler {
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
+        bool seed_exported; /* seed_arn was in streams.env and its .arn file, not only in
+                               streams.json (the stream was not ACTIVE then) */
 
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */

@@ -18,6 +18,8 @@
 #include "reconcile-internal.h"
 
 static void describe(struct reconciler *r);
+/* A DELETING stream's wait is logged again at most this often. */
+#define DELETING_LOG_EVERY_USEC (60 * USEC_PER_SEC)
 static void go_plan(struct reconciler *r);
 static void poll_consumer(struct reconciler *r);
 static bool creation_pending(const struct reconciler *r);
@@ -162,7 +164,6 @@ static void poll_later(struct reconciler *r) {
 
         if (r->wait_started == 0)
                 r->wait_started = now;
-        r->waited = true;
         if (now - r->wait_started > r->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
                      (unsigned long long) (r->settings.timeout_usec / USEC_PER_SEC),
@@ -499,6 +500,18 @@ static void obs_reset(struct reconciler *r) {
                 r->ops->changed(r, r->owner);
 }
 
+/* A stream being deleted (by someone else) is polled until it is gone: say
+ * so once, then again at most every DELETING_LOG_EVERY_USEC, not per poll. */
+static void log_deleting(struct reconciler *r) {
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
+
+        if (r->deleting_logged != 0 && now - r->deleting_logged < DELETING_LOG_EVERY_USEC)
+                return;
+        r->deleting_logged = now;
+        log_fields(LOG_WARNING, fields_of(r), "Stream %s is being deleted; waiting to create it again.",
+                   r->decl->name);
+}
+
 static void on_describe(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
         struct stream_obs o = {};
@@ -561,10 +574,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 /* Tags and consumers are read once it is ACTIVE: this is all
                  * there is to know for now. */
                 mark_observed(r);
+                r->seen_not_active = true;
                 if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
-                        log_fields(LOG_WARNING, fields_of(r),
-                                   "Stream %s is being deleted; waiting to create it again.",
-                                   r->decl->name);
+                        log_deleting(r);
+                else
+                        r->deleting_logged = 0;
                 if (r->settings.plan_only) {
                         go_plan(r);
                         return;
@@ -572,11 +586,12 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 poll_later(r);
                 return;
         }
-        if (r->waited) {
+        r->deleting_logged = 0;
+        if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
                 log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
-                r->waited = false;
+                r->seen_not_active = false;
         }
         r->wait_started = 0;
 
@@ -831,7 +846,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
-                        r->waited = true;
+                        r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
                         return;
@@ -968,6 +983,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         free(r->seed_arn);
         r->seed_arn = TAKE_PTR(old->seed_arn);
+        r->seed_exported = old->seed_exported;
         stream_obs_done(&r->obs);
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
@@ -976,10 +992,12 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;
+        r->seen_not_active = old->seen_not_active;
+        r->deleting_logged = old->deleting_logged;
         guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
 }
 
-int reconciler_seed_arn(struct reconciler *r, const char *arn) {
+int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
         if (r->obs.exists || r->seed_arn)
@@ -988,6 +1006,7 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn) {
         if (!a)
                 return -ENOMEM;
         r->seed_arn = a;
+        r->seed_exported = exported;
         return 0;
 }
 
@@ -1027,7 +1046,6 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = r->created_usec = r->registered_usec = 0;
-        r->waited = false;
         if (listed) {
                 describe(r);
                 return;
@@ -1039,6 +1057,14 @@ void reconciler_start(struct reconciler *r, bool listed) {
 }
 
 void reconciler_fail_pass(struct reconciler *r, const char *why) {
+        struct log_fields f = fields(r);
+
+        /* Each stream has its own failure record (a whole region may be
+         * unreachable): once per new reason, then at debug level, so a
+         * region retried every 30 s does not repeat a line per stream. */
+        f.message_id = LOG_MESSAGE_STREAM_FAILED;
+        log_fields(streq_ptr(r->last_error, why) ? LOG_DEBUG : LOG_ERR, &f, "Stream %s failed: %s (will retry)",
+                   r->decl->name, why);
         cancel_pending(r);
         r->settled = false;
         r->terminal = false;

@@ -115,8 +115,9 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old);
 
 /* The time of the last change a previous run of kinesisd made (from the
  * streams.json it left), unless this process knows a later one. */
-/* The ARN a previous process exported, exported again until AWS is asked. */
-int reconciler_seed_arn(struct reconciler *r, const char *arn);
+/* The ARN a previous process showed in streams.json, shown again until AWS
+ * is asked; exported (streams.env, .arn file) again only if it was. */
+int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported);
 /* Likewise a consumer's ARN (listed again before anything relies on it). */
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn);
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
@@ -150,7 +151,12 @@ const char *reconciler_last_error(const struct reconciler *r);
  * on, escaped AWS text, or NULL when it does not wait. Not failed, not done. */
 const char *reconciler_waiting(const struct reconciler *r);
 
-/* Fill an export entry; strings borrowed from r; consumers written into
+/* The stream is being created, or will be as soon as the account has room:
+ * CREATING, queued for a create slot, or its CreateStream on its way. */
+bool reconciler_creating(const struct reconciler *r);
+
+/* Fill an export entry; the ARN withheld unless the stream is ACTIVE or
+ * UPDATING, consumers only when ACTIVE; strings borrowed from r; consumers written into
  * buf (at most n_buf, declared consumers only). */
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf);

@@ -29,6 +29,7 @@
 #include "atomic-file.h"
 #include "budget.h"
 #include "env-name.h"
+#include "file-read.h"
 #include "log.h"
 #include "state-json.h"
 #include "util.h"
@@ -92,6 +93,10 @@ static bool arn_is_exportable(const char *arn) {
         return true;
 }
 
+/* Whether s's own ARN goes into streams.env and a .arn file. */
+static bool stream_exports_arn(const struct state_stream *s) {
+        return !s->arn_withheld && arn_is_exportable(s->arn);
+}
 
 static bool is_top_level_export(const char *name) {
         return streq(name, STREAMS_JSON) || streq(name, STREAMS_ENV) || streq(name, METRICS_PROM);
@@ -554,7 +559,7 @@ static int streams_env_lines(const struct state_export *e, const struct state_st
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct state_stream *s = v[i];
 
-                if (arn_is_exportable(s->arn))
+                if (stream_exports_arn(s))
                         r = env_add(&lines, &n_lines, &cap,
                                     env_name_arn(e->default_region, s->region, s->name, NULL), s->arn);
                 for (size_t j = 0; j < s->n_consumers && r >= 0; j++)
@@ -699,7 +704,7 @@ static int render_metrics(FILE *f, const void *userdata) {
 /* The streams that get a .arn file: a subset of the sorted streams, so it is
  * sorted by (region, name) too and can be searched. */
 static bool stream_gets_arn_file(const struct state_stream *s) {
-        return arn_is_exportable(s->arn) && name_is_path_safe(s->region) && name_is_path_safe(s->name);
+        return stream_exports_arn(s) && name_is_path_safe(s->region) && name_is_path_safe(s->name);
 }
 
 static bool arn_set_contains(const struct state_stream *const *set, size_t n, const char *region,
@@ -889,12 +894,26 @@ static bool count_write(struct state_changes *ch, const char *name, int k) {
 
 /* Whether s has a line in streams.env. */
 static bool stream_in_env(const struct state_stream *s) {
-        if (arn_is_exportable(s->arn))
+        if (stream_exports_arn(s))
                 return true;
         for (size_t j = 0; j < s->n_consumers; j++)
                 if (arn_is_exportable(s->consumers[j].arn))
                         return true;
         return false;
+}
+
+bool state_arn_file_holds(const struct state_dir *d, const char *region, const char *name, const char *arn) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+
+        if (!d || !arn || !name_is_path_safe(region) || !name_is_path_safe(name) ||
+            asprintf(&path, STREAMS_DIR "/%s/%s" ARN_SUFFIX, region, name) < 0)
+                return false;
+        /* O_NOFOLLOW refuses a symlink as the file; the directories on the
+         * way are ours (state_dir_open() checked the directory). */
+        if (read_file_bounded_at(d->fd, path, O_NOFOLLOW, ARN_MAX + 2, &text, &len, NULL) < 0)
+                return false;
+        return len == strlen(arn) + 1 && strncmp(text, arn, len - 1) == 0 && text[len - 1] == '\n';
 }
 
 void state_changes_done(struct state_changes *ch) {
