@@ -31,16 +31,13 @@ overrides the mirror (default http://deb.debian.org/debian).
 Exit 77 (skipped) only where systemd-nspawn cannot run: not root, no
 systemd-nspawn or nsenter, or no namespaces to make. Everything kinesisd
 talks to is on the container's 127.0.0.1."""
-import ctypes
 import functools
-import ctypes.util
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -49,6 +46,7 @@ import time
 from kinesisd_test import mock
 from kinesisd_test.checks import Failed, Suite, check
 from kinesisd_test.environment import FAKE_SECRET_KEY
+from kinesisd_test.inotify import RenameCounter
 from kinesisd_test.state import env_name, parse_env, read_streams_json
 
 SUITE = "bookworm"
@@ -256,26 +254,6 @@ def outer(debdir, mock_dir, work, max_exposure):
 
 # ---- inside: watching the exports -------------------------------------------
 
-class Inotify:
-    """IN_MOVED_TO events of one directory (streams.env is replaced by a rename)."""
-    IN_MOVED_TO, IN_CLOSE_WRITE = 0x80, 0x08
-
-    def __init__(self, path):
-        self.libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        self.fd = self.libc.inotify_init1(os.O_CLOEXEC)
-        if self.fd < 0 or self.libc.inotify_add_watch(self.fd, path.encode(),
-                                                      self.IN_MOVED_TO | self.IN_CLOSE_WRITE) < 0:
-            raise OSError(ctypes.get_errno(), "inotify on " + path)
-
-    def names(self):
-        data = os.read(self.fd, 65536)
-        i = 0
-        while i < len(data):
-            _wd, _mask, _cookie, n = struct.unpack_from("iIII", data, i)
-            yield data[i + 16:i + 16 + n].rstrip(b"\0").decode()
-            i += 16 + n
-
-
 class ExportWatch:
     """Every version of streams.env, as the daemon renames it into place, and
     for every ARN that appears (there or as an .arn file) the stream's status
@@ -288,8 +266,7 @@ class ExportWatch:
         self.early = []         # (what, status) of ARNs exported before ACTIVE
         self.seen = set()
         self.lock = threading.Lock()
-        self.ino = Inotify(self.state)
-        threading.Thread(target=self.loop, daemon=True).start()
+        self.renames = RenameCounter(self.state, self.renamed)
         threading.Thread(target=self.poll_arn_files, daemon=True).start()
 
     def status(self, arn):
@@ -312,20 +289,18 @@ class ExportWatch:
             with self.lock:
                 self.early.append((what, st))
 
-    def loop(self):
-        while True:
-            names = list(self.ino.names())
-            if "streams.env" not in names:
-                continue
-            try:
-                with open(self.state + "/streams.env") as f:
-                    env = parse_env(f.read())
-            except (OSError, ValueError):
-                continue
-            with self.lock:
-                self.versions.append((time.monotonic(), env))
-            for k, v in env.items():
-                self.note("streams.env " + k, v)
+    def renamed(self, name):
+        if name != "streams.env":
+            return
+        try:
+            with open(self.state + "/streams.env") as f:
+                env = parse_env(f.read())
+        except (OSError, ValueError):
+            return
+        with self.lock:
+            self.versions.append((time.monotonic(), env))
+        for k, v in env.items():
+            self.note("streams.env " + k, v)
 
     def poll_arn_files(self):
         d = self.state + "/streams/" + REGION
@@ -566,18 +541,22 @@ def check_refused_reload(c):
     env = c.read(STATE + "/streams.env")
     pid = c.main_pid()
     c.config(c.names + [c.added], bad=True)
-    p = c.sh("systemctl", "reload", "kinesisd.service", timeout=120, check_rc=False)
-    st = c.show("kinesisd.service", "StatusText", "ActiveState", "MainPID")
-    check(st["ActiveState"] == "active" and int(st["MainPID"]) == pid, "a refused reload stopped kinesisd", st)
-    check("reload failed: " in st["StatusText"], "no \"reload failed:\" in the status line", st)
-    print("  refused reload: systemctl reload exit %d, status \"%s\"" % (p.returncode, st["StatusText"]))
-    rej = [e for e in c.unit_journal() if e.get("MESSAGE_ID") == MSG["rejected"]]
-    check(rej, "no configuration-rejected record")
-    check(any(re.search(r"kinesisd\.yaml:\d+:\d+: ", e.get("MESSAGE", "")) for e in c.unit_journal()),
-          "no FILE:LINE:COLUMN record for the bad configuration")
-    check(c.read(STATE + "/streams.env") == env, "a refused reload changed streams.env")
-    c.config(c.names + [c.added])
-    c.sh("systemctl", "reload", "kinesisd.service", timeout=120)
+    try:
+        p = c.sh("systemctl", "reload", "kinesisd.service", timeout=120, check_rc=False)
+        st = c.show("kinesisd.service", "StatusText", "ActiveState", "MainPID")
+        print("  refused reload: systemctl reload exit %d, status \"%s\"" % (p.returncode, st["StatusText"]))
+        check(st["ActiveState"] == "active" and int(st["MainPID"]) == pid, "a refused reload stopped kinesisd", st)
+        check(p.returncode != 0, "systemctl reload succeeded on a refused configuration", p.stdout + p.stderr)
+        check("reload failed: " in st["StatusText"], "no \"reload failed:\" in the status line", st)
+        check([e for e in c.unit_journal() if e.get("MESSAGE_ID") == MSG["rejected"]],
+              "no configuration-rejected record")
+        check(any(re.search(r"kinesisd\.yaml:\d+:\d+: ", e.get("MESSAGE", "")) for e in c.unit_journal()),
+              "no FILE:LINE:COLUMN record for the bad configuration")
+        check(c.read(STATE + "/streams.env") == env, "a refused reload changed streams.env")
+    finally:
+        # The good configuration again, whatever happened above.
+        c.config(c.names + [c.added])
+        c.sh("systemctl", "reload", "kinesisd.service", timeout=120, check_rc=False)
     c.wait(lambda: "reload failed" not in c.show("kinesisd.service", "StatusText")["StatusText"], 30,
            "the status line after a good reload")
 
@@ -711,8 +690,8 @@ def inside(init, deb, mock_dir, work, max_exposure):
                 break
     finally:
         if s.failed:
-            j = c.sh("journalctl", "--no-pager", "-n", "60", check_rc=False).stdout
-            print("---- the container's journal, last lines:\n" + j)
+            j = c.sh("journalctl", "--no-pager", "-n", "80", "-u", "kinesisd.service", check_rc=False).stdout
+            print("---- the container's journal of kinesisd.service, last lines:\n" + j)
         rc, out = c.mock.stop()
         if rc != 0:
             print(out)
