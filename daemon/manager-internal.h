@@ -49,7 +49,7 @@ struct manager {
         struct reconciler **streams; /* parallel to config->streams */
         size_t n_streams;
 
-        sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer;
+        sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer, *progress_timer;
 
         /* The last export: how many declared streams it left without their
          * files, and whether any file failed at all. While one did, the export
@@ -152,7 +152,19 @@ int manager_load_budget(struct manager *m, const struct config *c);
 void manager_save_budget(struct manager *m);
 
 /* manager-notify.c: STATUS= and the start-up time extension. */
+/* The declared streams by where they stand, each counted once (the first
+ * that fits: failed, waiting on AWS, then by status; other: not known yet
+ * or missing). */
+struct stream_counts {
+        size_t active, creating, updating, failed, waiting, other;
+};
+void manager_count_streams(const struct manager *m, struct stream_counts *ret);
 void manager_notify_status(struct manager *m);
 void manager_notify_starting(struct manager *m);
 /* An accepted reload waits for its streams: ask for more time as a start does. */
 void manager_notify_reloading(struct manager *m);
+
+/* manager-progress.c: what a person watching sees while streams converge. */
+void manager_progress_pass_started(struct manager *m);
+/* The run is over (--once's pass done, a stop): the terminal line goes. */
+void manager_progress_done(struct manager *m);

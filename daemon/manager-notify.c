@@ -16,37 +16,44 @@
 #define EXTEND_FIRST_USEC (1 * USEC_PER_SEC)
 #define EXTEND_EVERY_USEC (10 * USEC_PER_SEC)
 
+void manager_count_streams(const struct manager *m, struct stream_counts *ret) {
+        struct stream_counts c = {};
+
+        for (size_t i = 0; i < m->n_streams; i++) {
+                const struct stream_obs *o = reconciler_obs(m->streams[i]);
+                if (reconciler_failed(m->streams[i]))
+                        c.failed++;
+                else if (reconciler_waiting(m->streams[i]))
+                        c.waiting++;
+                else if (o->exists && o->status == STREAM_STATUS_ACTIVE)
+                        c.active++;
+                else if (o->exists && o->status == STREAM_STATUS_CREATING)
+                        c.creating++;
+                else if (o->exists && o->status == STREAM_STATUS_UPDATING)
+                        c.updating++;
+                else
+                        c.other++;
+        }
+        *ret = c;
+}
+
 void manager_notify_status(struct manager *m) {
-        size_t active = 0, creating = 0, updating = 0, failed = 0, other = 0, waiting = 0;
+        struct stream_counts c;
         char buf[512];
 
         if (m->opts.mode != RUN_DAEMON)
                 return;
-        for (size_t i = 0; i < m->n_streams; i++) {
-                const struct stream_obs *o = reconciler_obs(m->streams[i]);
-                if (reconciler_failed(m->streams[i]))
-                        failed++;
-                else if (reconciler_waiting(m->streams[i]))
-                        waiting++;
-                else if (o->exists && o->status == STREAM_STATUS_ACTIVE)
-                        active++;
-                else if (o->exists && o->status == STREAM_STATUS_CREATING)
-                        creating++;
-                else if (o->exists && o->status == STREAM_STATUS_UPDATING)
-                        updating++;
-                else
-                        other++;
-        }
+        manager_count_streams(m, &c);
         int k = snprintf(buf, sizeof buf, "%zu stream%s: %zu active", m->n_streams,
-                         m->n_streams == 1 ? "" : "s", active);
+                         m->n_streams == 1 ? "" : "s", c.active);
 #define PART(n, what)                                                                    \
         if ((n) > 0 && k > 0 && (size_t) k < sizeof buf)                                 \
                 k += snprintf(buf + k, sizeof buf - (size_t) k, ", %zu " what, (size_t) (n));
-        PART(creating, "creating");
-        PART(updating, "updating");
-        PART(failed, "failed");
-        PART(other, "pending");
-        PART(waiting, "waiting on AWS limits");
+        PART(c.creating, "creating");
+        PART(c.updating, "updating");
+        PART(c.failed, "failed");
+        PART(c.other, "pending");
+        PART(c.waiting, "waiting on AWS limits");
 #undef PART
         if (m->export_status && k > 0 && (size_t) k < sizeof buf)
                 k += snprintf(buf + k, sizeof buf - (size_t) k, "; %s", m->export_status);

@@ -87,6 +87,7 @@ static void pass_done(struct manager *m) {
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_ONCE:
+                manager_progress_done(m);
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
@@ -339,6 +340,7 @@ void manager_pass_start(struct manager *m) {
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        manager_progress_pass_started(m);
         if (m->n_streams == 0) {
                 pass_done(m);
                 return;

@@ -350,6 +350,7 @@ static int load_config(struct manager *m, struct config **ret, char **ret_first_
 
 void manager_stop_finish(struct manager *m) {
         m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
+        manager_progress_done(m);
         if (writes_state(m))
                 (void) manager_export_now(m);
         (void) sd_event_exit(m->event, m->opts.mode == RUN_DAEMON ? MANAGER_OK : MANAGER_STREAM_FAILED);
@@ -611,6 +612,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->export_timer);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
+        manager_progress_done(m);
         sd_event_source_disable_unref(m->export_retry_timer);
         sd_event_source_disable_unref(m->export_hold_timer);
         strv_free(m->exported_arns);

@@ -48,9 +48,13 @@ struct reconciler {
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */
-        bool seen_not_active;  /* AWS showed it not ACTIVE (or we created it) since it was
-                                  last said to be ACTIVE: the next ACTIVE is a transition,
-                                  logged once (polling its consumers is not one) */
+        bool seen_not_active;  /* AWS showed it CREATING, DELETING or missing (or we created
+                                  it) since it was last seen ACTIVE: the next ACTIVE is
+                                  the stream becoming usable, logged once with its
+                                  MESSAGE_ID (polling its consumers is no such thing) */
+        bool seen_updating;    /* likewise UPDATING: the next ACTIVE ends an update, logged
+                                  without the MESSAGE_ID (a new stream's settings applied
+                                  after its creation are no second "is ACTIVE") */
         uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
         unsigned actions_this_pass;
         bool terminal;

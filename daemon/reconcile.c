@@ -574,7 +574,10 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 /* Tags and consumers are read once it is ACTIVE: this is all
                  * there is to know for now. */
                 mark_observed(r);
-                r->seen_not_active = true;
+                if (r->obs.status == STREAM_STATUS_UPDATING)
+                        r->seen_updating = true;
+                else
+                        r->seen_not_active = true;
                 if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
                         log_deleting(r);
                 else
@@ -591,8 +594,9 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
                 log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
-                r->seen_not_active = false;
-        }
+        } else if (r->seen_updating)
+                log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.", r->decl->name);
+        r->seen_not_active = r->seen_updating = false;
         r->wait_started = 0;
 
         if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
@@ -993,6 +997,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->observed = old->observed;
         r->failed_last = old->failed_last;
         r->seen_not_active = old->seen_not_active;
+        r->seen_updating = old->seen_updating;
         r->deleting_logged = old->deleting_logged;
         guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
 }

@@ -2,7 +2,7 @@
 """daemon-waves: what services that read the exports see while kinesisd
 creates many streams, and a reload that can be waited for.
 
-On a mock of its own whose streams take 2 s to become ACTIVE, the daemon
+On a mock of its own whose streams take 3 s to become ACTIVE, the daemon
 (NOTIFY_SOCKET harness) starts with 10 new streams, one with a consumer:
 
 - streams.env and the .arn files never hold the ARN of a stream (or
@@ -13,8 +13,11 @@ On a mock of its own whose streams take 2 s to become ACTIVE, the daemon
   its first write and once per wave of 5 creations;
 - EXTEND_TIMEOUT_USEC arrives before READY=1; READY=1 only once every
   stream is ACTIVE and in streams.env;
-- "Stream ... is ACTIVE" is logged once per stream, the one with a
-  consumer too.
+- with stderr not a terminal, an info line says how many streams it still
+  waits for (a start of two waves of 3 s lasts long enough for one);
+- "Stream ... is ACTIVE" is logged once per stream, also for the one with
+  a consumer and a retention set after its creation (ACTIVE, UPDATING,
+  ACTIVE: one stream became usable once).
 
 Then `kinesisd --reload PID` (the unit's ExecReload=): three at once, for
 a configuration that adds 3 streams, each exit 0 only once the new streams
@@ -32,6 +35,7 @@ for a stream created with a consumer. Without the namespace that part is
 skipped (it says so)."""
 import math
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -72,7 +76,8 @@ def streams_yaml(names):
     for n in names:
         out += "  - name: %s\n    shards: 1\n" % n
         if n == NAMES[0]:
-            out += "    consumers: [c1]\n"
+            # Applied after the creation: UPDATING, then ACTIVE again.
+            out += "    retention_hours: 48\n    consumers: [c1]\n"
     return out
 
 
@@ -170,7 +175,7 @@ def active_lines(text, name):
 
 
 def test_start_and_reload():
-    T.private_mock(duration="2s")
+    T.private_mock(duration="3s")
     os.makedirs(state, mode=0o755)
     T.write("kinesisd.yaml", HEAD + streams_yaml(NAMES))
     h = NotifySocket(T.path("notify.sock"), lambda: exported_and_active(NAMES))
@@ -210,6 +215,8 @@ def start(h, renames, sampler, p):
     text = read_log()
     counts = {n: active_lines(text, n) for n in NAMES}
     T.check(all(c == 1 for c in counts.values()), "\"is ACTIVE\" once per stream created", str(counts))
+    T.check(re.search(r"kinesisd: Waiting for \d+ of %d streams: \d+ active, " % N, text) is not None,
+            "an info line while streams are waited for", text[-3000:])
     T.check(sampler.samples > 0, "the exports were sampled during the start")
 
 
@@ -233,7 +240,7 @@ def reloads(h, sampler, p):
     T.check(kinds[:1] == ["RELOADING"] and "EXTEND_TIMEOUT_USEC" in kinds and kinds[-1:] == ["READY"],
             "RELOADING=1, EXTEND_TIMEOUT_USEC, READY=1 around a reload of several seconds", str(kinds))
 
-    # Deleted behind its back: DELETING for 2 s, then gone; the reload
+    # Deleted behind its back: DELETING for 3 s, then gone; the reload
     # waited for recreates it.
     victim = NAMES[1]
     before = read_log()
@@ -254,6 +261,13 @@ def reloads(h, sampler, p):
     T.check(w.returncode == 78, "kinesisd --reload of a refused configuration: exit 78 (got %s)"
             % w.returncode, out)
     T.check(exported_and_active(NAMES + ADDED)[0] == [], "the running configuration's exports stay")
+
+    # Three passes later (start, reloads): still one "is ACTIVE" per stream
+    # that became ACTIVE once, two for the one recreated.
+    text = read_log()
+    counts = {n: active_lines(text, n) for n in NAMES + ADDED}
+    T.check(all(c == (2 if n == victim else 1) for n, c in counts.items()),
+            "\"is ACTIVE\" once per transition into ACTIVE, over every pass", str(counts))
 
 
 def killed_while_waiting(h, p):
@@ -287,7 +301,8 @@ def test_journal_fields():
             print("SKIP: cannot stand in for the journal socket", flush=True)
             return
         name = P + "j"
-        c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    consumers: [c1]\n" % name)
+        c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    retention_hours: 48\n"
+                                             "    consumers: [c1]\n" % name)
         errpath = T.path("journal-stderr.log")
         with open(errpath, "wb") as errf:
             env = T.env({"JOURNAL_STREAM": JournalCapture.stream_env(errpath)})
