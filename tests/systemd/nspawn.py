@@ -580,6 +580,9 @@ def check_journal(c):
         for what in ("created", "active"):
             got = by.get((MSG[what], n), [])
             check(len(got) == 1, "%d \"%s\" records for stream %s, want 1" % (len(got), what, n), got)
+    # The first start waits more than 5 s: progress is logged while it does.
+    check(any(re.match(r"Waiting for \d+ of %d streams: " % N_FIRST, str(e.get("MESSAGE", ""))) for e in recs),
+          "no \"Waiting for N of %d streams\" progress record during the first start" % N_FIRST)
     x = c.sh("journalctl", "--no-pager", "-x", "-u", "kinesisd", "MESSAGE_ID=" + MSG["active"]).stdout
     check("Subject: Kinesis stream %s is ACTIVE" % c.names[0] in x, "journalctl -x shows no catalog text", x[-2000:])
     check("Defined-By: kinesisd" in x, "journalctl -x: no Defined-By: kinesisd", x[-2000:])

@@ -63,7 +63,7 @@ for lib in "${needed[@]}" ca-certificates; do
         if [ "$lib" = ca-certificates ]; then
                 pkg=ca-certificates
         else
-                path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+                path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !p { print $NF; p = 1 }')
                 pkg=
                 # dpkg knows the path it unpacked: with merged /usr, either.
                 for p in "$path" "$(realpath "$path")"; do
@@ -84,7 +84,8 @@ if [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles)" != /etc/kinesi
         fail=1
 fi
 for s in postinst prerm postrm; do
-        if ! dpkg-deb --ctrl-tarfile "$deb" | tar -tvf - "./$s" 2>/dev/null | grep -q '^-rwxr-xr-x'; then
+        entry=$(dpkg-deb --ctrl-tarfile "$deb" | tar -tvf - "./$s" 2>/dev/null || true)
+        if [ "${entry%% *}" != -rwxr-xr-x ]; then
                 echo "FAIL: the package has no executable $s"
                 fail=1
         fi
