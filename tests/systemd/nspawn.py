@@ -515,8 +515,11 @@ def check_consumer(c):
         c.sh("systemctl", "start", "example-consumer-restart.service", check_rc=False)
     svc = c.show("example-consumer-restart.service", "Result")
     path = c.show("example-consumer-restart.path", "ActiveState", "Result")
-    check(svc["Result"] == "success" and path["ActiveState"] == "active",
-          "12 quick starts of example-consumer-restart.service failed the pair", (svc, path))
+    consumer = c.show("example-consumer.service", "ActiveState", "Result")
+    check(svc["Result"] == "success" and path["ActiveState"] == "active" and
+          consumer == {"ActiveState": "active", "Result": "success"},
+          "12 quick starts of example-consumer-restart.service (each restarting the consumer) failed "
+          "the pair or the consumer", (svc, path, consumer))
     trig = c.show("example-consumer-restart.path", "TriggerLimitIntervalUSec", "TriggerLimitBurst")
     check(trig["TriggerLimitIntervalUSec"] in ("0", "infinity") or trig["TriggerLimitBurst"] == "0",
           "the path unit has a trigger limit that can fail it", trig)
