@@ -229,6 +229,7 @@ def reloads(h, sampler, p):
     seen = []
     for w in waiters:
         out, _ = w.communicate(timeout=WAIT)
+        T.check_sanitizers(out, "kinesisd --reload")
         seen.append(exported_and_active(ADDED))
         T.check(w.returncode == 0, "kinesisd --reload: exit 0 once the reload is done", out)
     T.check(all(s == ([], []) for s in seen), "when each waiter returns, the added streams are ACTIVE "
@@ -247,6 +248,7 @@ def reloads(h, sampler, p):
     T.mock_call("DeleteStream", {"StreamName": victim})
     w = reload_waiter(p.pid)
     out, _ = w.communicate(timeout=WAIT)
+    T.check_sanitizers(out, "kinesisd --reload")
     T.check(w.returncode == 0, "a reload that recreates a deleted stream: exit 0", out)
     T.check(exported_and_active([victim]) == ([], []), "the deleted stream is back, ACTIVE and exported")
     after = read_log()[len(before):]
@@ -258,6 +260,7 @@ def reloads(h, sampler, p):
     T.write("kinesisd.yaml", HEAD + "  - name: %s\n    shardz: 1\n" % NAMES[0])
     w = reload_waiter(p.pid)
     out, _ = w.communicate(timeout=WAIT)
+    T.check_sanitizers(out, "kinesisd --reload")
     T.check(w.returncode == 78, "kinesisd --reload of a refused configuration: exit 78 (got %s)"
             % w.returncode, out)
     T.check(exported_and_active(NAMES + ADDED)[0] == [], "the running configuration's exports stay")
@@ -282,6 +285,7 @@ def killed_while_waiting(h, p):
     p.send_signal(signal.SIGKILL)
     try:
         out, _ = w.communicate(timeout=WAIT)
+        T.check_sanitizers(out, "kinesisd --reload")
     except subprocess.TimeoutExpired:
         w.kill()
         raise Failed("kinesisd --reload hangs after the daemon was killed")
@@ -289,6 +293,7 @@ def killed_while_waiting(h, p):
             % w.returncode, out)
     T.check("exited before its reload was done" in out, "and says why", out)
     wait_exit(p, WAIT)
+    T.check_sanitizers(read_log(), "daemon")
 
 
 def test_journal_fields():
