@@ -16,8 +16,10 @@ set(KINESISD_PACKAGE_MAINTAINER "kinesisd maintainers <kinesisd@localhost>" CACH
 set(CPACK_PACKAGE_NAME kinesisd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Kinesis data stream reconciler")
-set(CPACK_PACKAGE_DESCRIPTION
-    "kinesisd keeps the Kinesis data streams declared in /etc/kinesisd real in AWS and exports their ARNs into /var/lib/kinesisd for other services. The service is installed disabled: declare the streams, hand it credentials, then enable it.")
+set(CPACK_PACKAGE_DESCRIPTION "kinesisd keeps the Kinesis data streams declared in /etc/kinesisd real
+in AWS and exports their ARNs into /var/lib/kinesisd for other services.
+The service is installed disabled: declare the streams, hand it
+credentials, then enable it.")
 set(CPACK_PACKAGE_CONTACT "${KINESISD_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Everything "cmake --install" installs, and the conffile component.

@@ -7,8 +7,8 @@ proxy, both started in the container's network namespace on 127.0.0.1.
 
   nspawn.py DEB_DIR MOCK_DIR WORK_DIR MAX_EXPOSURE
 
-DEB_DIR holds the package package.sh built (kinesisd_*.deb). On one boot it checks what the README
-and kinesisd(8) promise: "systemctl start" returns once every stream is
+DEB_DIR holds the package package.sh built (kinesisd_*.deb). On one boot
+it checks what the README and kinesisd(8) promise: "systemctl start" returns once every stream is
 ACTIVE and exported; STATUS=; an ARN is never exported before its stream is
 ACTIVE and streams.env changes at most once per wave of creations; the
 example consumer (EnvironmentFile=) and the .path/restart pair (which no
@@ -192,10 +192,12 @@ def boot(tree, debdir, log):
                 print("container booted: init pid %d, %s" % (init, state), flush=True)
                 return proc, init
         time.sleep(0.1)
+    exited = proc.poll()
+    shutdown(proc)
     with open(log) as f:
         text = f.read()
-    if proc.poll() is not None:
-        raise Failed("systemd-nspawn exited with %s:\n%s" % (proc.returncode, text[-3000:]))
+    if exited is not None:
+        raise Failed("systemd-nspawn exited with %s:\n%s" % (exited, text[-3000:]))
     raise Failed("the container did not boot within 60 s:\n%s" % text[-3000:])
 
 
@@ -246,10 +248,9 @@ def outer(debdir, mock_dir, work, max_exposure):
     try:
         # The checks run in the container's network namespace: the mock they
         # start and the calls they make are on its loopback.
-        env = dict(os.environ)
         rc = subprocess.run(["nsenter", "-t", str(init), "-n", "--", sys.executable, os.path.abspath(__file__),
                              "--inside", str(init), deb, mock_dir, work, max_exposure],
-                            env=env, timeout=540).returncode
+                            timeout=540).returncode
     finally:
         leftover.stop()     # normally stopped already by the checks
         shutdown(proc)
