@@ -470,6 +470,11 @@ def check_first_start(c):
     check(sorted(s["name"] for s in doc["streams"]) == sorted(c.names), "streams.json", doc)
     for n in c.names:
         check(os.path.exists(c.root + "%s/streams/%s/%s.arn" % (STATE, REGION, n)), "no .arn file for " + n)
+    # The credentials exist only in the file the drop-in hands in (and the
+    # strict proxy checks every signature against their secret).
+    msgs = [str(e.get("MESSAGE", "")) for e in c.unit_journal()]
+    check(any("credentials from the shared credentials file" in m for m in msgs),
+          "kinesisd did not take its credentials from the drop-in's file", msgs[:5])
     took = c.t_ready - c.t_start
     check(took > 6, "the first start took %.1f s: not longer than TimeoutStartSec=6s, so the "
           "timeout extension was not tested" % took)
