@@ -497,6 +497,7 @@ def check_exports_waves(c):
     # Two waves of five creations, then the consumer's registration.
     waves = (N_FIRST + 4) // 5
     print("  streams.env versions during the first start: %d" % len(versions))
+    check(versions, "no streams.env was seen renamed into place: the watch is blind")
     check(len(versions) <= waves + 1, "streams.env changed %d times during a start of %d waves "
           "and one consumer" % (len(versions), waves), [sorted(v) for v in versions])
 
@@ -512,6 +513,11 @@ def consumer_starts(c):
 
 
 def check_consumer(c):
+    # The path unit fired during the first start (the consumer did not run
+    # yet: try-restart left it alone).
+    ran = c.show("example-consumer-restart.service", "ExecMainExitTimestampMonotonic")
+    check(ran["ExecMainExitTimestampMonotonic"] not in ("", "0"),
+          "example-consumer-restart.service never ran during the first start", ran)
     p = c.sh("systemctl", "start", "example-consumer.service", check_rc=False)
     check(p.returncode == 0, "example-consumer did not start", p.stderr)
     starts = c.wait(lambda: consumer_starts(c), 30, "the consumer's record of its ARNs")
