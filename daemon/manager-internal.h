@@ -103,6 +103,7 @@ struct manager {
         uint64_t reload_gen, reload_converging;
         struct reload_waiter {
                 pid_t pid;
+                int pidfd; /* the answer goes to this very process; -1: by pid */
                 uint64_t gen;
         } *reload_waiters;
         size_t n_reload_waiters;

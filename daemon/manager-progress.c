@@ -2,7 +2,8 @@
  * --once keeps one status line up to date (active, creating, waiting,
  * failed, elapsed) below its log lines; elsewhere (a pipe, a file, the
  * journal) an info line says where the pass stands, 5 s into it and then
- * every 30 s while any stream is still waited for.
+ * every 30 s while any stream is still waited for (in the daemon's resyncs,
+ * only while one is being created, updated or waits on AWS).
  *
  * Must never decide anything, and never write on stdout (--plan's). */
 #include <stdio.h>
@@ -30,8 +31,7 @@ static size_t unsettled(const struct manager *m) {
 /* "3 active, 5 creating, 2 waiting, 0 failed": every part the terminal
  * line has (they do not move about as counts change), and in the info
  * line only those that are not 0. */
-static void counts_text(const struct manager *m, bool all, char *buf, size_t n) {
-        struct stream_counts c;
+static void counts_text(const struct stream_counts *c, bool all, char *buf, size_t n) {
         size_t k = 0;
         const struct {
                 const char *what;
@@ -42,13 +42,12 @@ static void counts_text(const struct manager *m, bool all, char *buf, size_t n) 
         };
         size_t v[ELEMENTSOF(parts)];
 
-        manager_count_streams(m, &c);
-        v[0] = c.active;
-        v[1] = c.creating;
-        v[2] = c.updating;
-        v[3] = c.waiting;
-        v[4] = c.other;
-        v[5] = c.failed;
+        v[0] = c->active;
+        v[1] = c->creating;
+        v[2] = c->updating;
+        v[3] = c->waiting;
+        v[4] = c->other;
+        v[5] = c->failed;
         buf[0] = '\0';
         for (size_t i = 0; i < ELEMENTSOF(parts) && k < n; i++) {
                 int l;
@@ -69,11 +68,13 @@ static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t elapsed = (clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec) / USEC_PER_SEC;
         char counts[256], line[320];
         size_t left = unsettled(m);
+        struct stream_counts c;
 
         m->progress_timer = sd_event_source_disable_unref(m->progress_timer);
         if (m->stopping)
                 return 0;
-        counts_text(m, on_terminal(m), counts, sizeof counts);
+        manager_count_streams(m, &c);
+        counts_text(&c, on_terminal(m), counts, sizeof counts);
         if (on_terminal(m)) {
                 snprintf(line, sizeof line, "kinesisd: %zu stream%s: %s; %llu s", m->n_streams,
                          m->n_streams == 1 ? "" : "s", counts, (unsigned long long) elapsed);
@@ -83,6 +84,15 @@ static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (left == 0)
                 return 0; /* the next pass arms it again */
+        /* A resync of a daemon whose streams are all there only looks: no
+         * one waits for it, and its many streams take a while to look at
+         * (the API's pace). A start, a reload, or a stream that converges
+         * is waited for. */
+        if (m->opts.mode == RUN_DAEMON && m->ready_sent && m->reload_converging == 0 &&
+            c.creating + c.updating + c.waiting == 0) {
+                (void) progress_arm(m, PROGRESS_EVERY_USEC);
+                return 0;
+        }
         log_info("Waiting for %zu of %zu stream%s: %s; %llu s into the pass.", left, m->n_streams,
                  m->n_streams == 1 ? "" : "s", counts, (unsigned long long) elapsed);
         (void) progress_arm(m, PROGRESS_EVERY_USEC);

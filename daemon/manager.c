@@ -409,6 +409,7 @@ static void manager_reload_done(struct manager *m) {
 /* Answer the waiters of reloads gen_min..gen_max. */
 static void reload_answer(struct manager *m, uint64_t gen_min, uint64_t gen_max, int answer) {
         size_t kept = 0;
+        int k;
 
         for (size_t i = 0; i < m->n_reload_waiters; i++) {
                 struct reload_waiter *w = &m->reload_waiters[i];
@@ -418,10 +419,12 @@ static void reload_answer(struct manager *m, uint64_t gen_min, uint64_t gen_max,
                         continue;
                 }
                 /* Gone already (given up, killed by systemd's timeout): nothing to do. */
-                if (sigqueue(w->pid, RELOAD_SIGNAL_ANSWER, (union sigval){ .sival_int = answer }) < 0)
-                        log_debug_errno(errno, "Cannot answer the reload request of pid %d: %m", (int) w->pid);
+                k = reload_answer_send(w->pidfd, w->pid, answer);
+                if (k < 0)
+                        log_debug_errno(k, "Cannot answer the reload request of pid %d: %m", (int) w->pid);
                 else
                         log_debug("Reload request of pid %d answered: %d.", (int) w->pid, answer);
+                closep(&w->pidfd);
         }
         m->n_reload_waiters = kept;
 }
@@ -498,15 +501,19 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
          * one per sender, so each gets one. */
         if (si->ssi_signo == (uint32_t) RELOAD_SIGNAL_REQUEST) {
                 pid_t pid = (pid_t) si->ssi_pid;
-                /* The reload starting now, or the one queued behind it. */
-                struct reload_waiter w = { pid, m->reload_gen + 1 };
+                /* The reload starting now, or the one queued behind it;
+                 * the answer for this process, not one that takes its pid
+                 * should it exit meanwhile. */
+                struct reload_waiter w = { pid, reload_pidfd_open(pid), m->reload_gen + 1 };
                 struct reload_waiter *v;
 
-                if (m->n_reload_waiters >= RELOAD_WAITERS_MAX ||
-                    !(v = reallocarray(m->reload_waiters, m->n_reload_waiters + 1, sizeof *v))) {
+                if (w.pidfd < 0 && errno == ESRCH)
+                        log_debug("Reload requested by pid %d, which is gone already.", (int) pid);
+                else if (m->n_reload_waiters >= RELOAD_WAITERS_MAX ||
+                         !(v = reallocarray(m->reload_waiters, m->n_reload_waiters + 1, sizeof *v))) {
                         log_warning("Too many waiting reload requests; pid %d is answered at once.", (int) pid);
-                        (void) sigqueue(pid, RELOAD_SIGNAL_ANSWER,
-                                        (union sigval){ .sival_int = RELOAD_ANSWER_FAILED });
+                        (void) reload_answer_send(w.pidfd, pid, RELOAD_ANSWER_FAILED);
+                        closep(&w.pidfd);
                 } else {
                         m->reload_waiters = v;
                         m->reload_waiters[m->n_reload_waiters++] = w;

@@ -39,13 +39,31 @@ static int takes_requests(pid_t pid) {
         return !!(mask & (1ULL << (RELOAD_SIGNAL_REQUEST - 1)));
 }
 
-static int pidfd_open_(pid_t pid) {
+int reload_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open
         return (int) syscall(SYS_pidfd_open, pid, 0);
 #else
         errno = ENOSYS;
         return -1;
 #endif
+}
+
+int reload_answer_send(int pidfd, pid_t pid, int value) {
+#ifdef SYS_pidfd_send_signal
+        if (pidfd >= 0) {
+                siginfo_t si = {};
+
+                /* What sigqueue() would send: the kernel takes a negative
+                 * si_code from user space, with our pid and uid in it. */
+                si.si_signo = RELOAD_SIGNAL_ANSWER;
+                si.si_code = SI_QUEUE;
+                si.si_pid = getpid();
+                si.si_uid = getuid();
+                si.si_value.sival_int = value;
+                return syscall(SYS_pidfd_send_signal, pidfd, RELOAD_SIGNAL_ANSWER, &si, 0) < 0 ? -errno : 0;
+        }
+#endif
+        return sigqueue(pid, RELOAD_SIGNAL_ANSWER, (union sigval){ .sival_int = value }) < 0 ? -errno : 0;
 }
 
 static int answer_text(int v, const char **ret) {
@@ -78,7 +96,7 @@ int reload_client_run(pid_t pid) {
                 return log_error_errno(errno, "Cannot create a signalfd: %m"), 1;
         /* Before the request: from here on, pid is the process we ask even
          * if it exits and the number is used again. */
-        pidfd = pidfd_open_(pid);
+        pidfd = reload_pidfd_open(pid);
         if (pidfd < 0 && errno != ENOSYS)
                 return log_error_errno(errno, "Cannot watch kinesisd (pid %d): %m", (int) pid), 1;
 

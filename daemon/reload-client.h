@@ -24,6 +24,15 @@ enum reload_answer {
         RELOAD_ANSWER_REFUSED = 78, /* the configuration was refused; the running one stays */
 };
 
+/* pidfd_open(2): a descriptor for pid, or -1 with errno (ENOSYS on an old
+ * kernel). */
+int reload_pidfd_open(pid_t pid);
+
+/* The daemon's answer, as sigqueue() sends it, to the process pidfd refers
+ * to (so never to another that took its pid after it exited), or to pid
+ * when pidfd < 0. 0, or -errno. */
+int reload_answer_send(int pidfd, pid_t pid, int value);
+
 /* Send the request to pid and wait for its answer; returns the exit status
  * (an enum reload_answer, or 1 when pid cannot be asked or exits first).
  * Says what went wrong on stderr (the log). */

@@ -24,9 +24,12 @@ a configuration that adds 3 streams, each exit 0 only once the new streams
 are ACTIVE and in streams.env; EXTEND_TIMEOUT_USEC and READY=1 come between
 RELOADING=1 and the answers. A stream deleted behind the daemon's back is
 DELETING for a while: a reload waited for recreates it, its wait logged
-once, its return to ACTIVE once. A refused configuration: exit 78 at once,
+once, its return to ACTIVE once; one resharded behind its back is UPDATING
+and corrected back meanwhile, and keeps its streams.env line all along. A refused configuration: exit 78 at once,
 the running one stays. A daemon killed while a reload waits: the waiter
-exits 1, it does not hang.
+exits 1, it does not hang. Started again with two more streams to create,
+the new process keeps every ARN the killed one exported in streams.env all
+along, and adds the new ones once they are ACTIVE.
 
 In a private mount namespace (when root), a socket stands in for the
 journal's: one `--once` run sends structured records, each with exactly one
@@ -187,6 +190,7 @@ def test_start_and_reload():
         start(h, renames, sampler, p)
         reloads(h, sampler, p)
         killed_while_waiting(h, p)
+        restart_keeps_exports()
     finally:
         sampler.close()
         renames.close()
@@ -242,13 +246,29 @@ def reloads(h, sampler, p):
             "RELOADING=1, EXTEND_TIMEOUT_USEC, READY=1 around a reload of several seconds", str(kinds))
 
     # Deleted behind its back: DELETING for 3 s, then gone; the reload
-    # waited for recreates it.
+    # waited for recreates it. Another resharded behind its back: UPDATING,
+    # then corrected back (UPDATING again); its line stays all along.
     victim = NAMES[1]
+    resharded = NAMES[2]
+    var = env_name(resharded, T.region, T.region)
     before = read_log()
     T.mock_call("DeleteStream", {"StreamName": victim})
+    T.mock_call("UpdateShardCount", {"StreamName": resharded, "TargetShardCount": 2,
+                                     "ScalingType": "UNIFORM_SCALING"})
     w = reload_waiter(p.pid)
+    statuses, missing = set(), 0
+    deadline = time.monotonic() + WAIT
+    while w.poll() is None and time.monotonic() < deadline:
+        statuses.add(T.mock_call("DescribeStreamSummary", {"StreamName": resharded})
+                     ["StreamDescriptionSummary"]["StreamStatus"])
+        missing += var not in env_now()
+        time.sleep(0.02)
     out, _ = w.communicate(timeout=WAIT)
     T.check_sanitizers(out, "kinesisd --reload")
+    T.check("UPDATING" in statuses, "the resharded stream was UPDATING meanwhile", str(statuses))
+    T.check(missing == 0, "an exported stream that is UPDATING keeps its streams.env line (missing in %d "
+            "samples)" % missing)
+    T.check(T.describe(resharded)["OpenShardCount"] == 1, "and is corrected back to its declared shards")
     T.check(w.returncode == 0, "a reload that recreates a deleted stream: exit 0", out)
     T.check(exported_and_active([victim]) == ([], []), "the deleted stream is back, ACTIVE and exported")
     after = read_log()[len(before):]
@@ -294,6 +314,36 @@ def killed_while_waiting(h, p):
     T.check("exited before its reload was done" in out, "and says why", out)
     wait_exit(p, WAIT)
     T.check_sanitizers(read_log(), "daemon")
+
+
+def restart_keeps_exports():
+    """A new process that creates streams keeps what the last one exported
+    in streams.env all along, and adds the new ARNs when they are ACTIVE."""
+    before = env_now()
+    T.require(len(before) >= N + len(ADDED), "streams.env holds the exports of the killed daemon",
+              str(sorted(before)))
+    new = [P + "r0", P + "r1"]
+    T.write("kinesisd.yaml", HEAD + streams_yaml(NAMES + ADDED + [P + "late"] + new))
+    h = NotifySocket(T.path("notify-restart.sock"), lambda: exported_and_active(new))
+    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "debug", env={"NOTIFY_SOCKET": h.path},
+                stderr_path=T.path("daemon-restart.log"))
+    dropped = set()
+    try:
+        deadline = time.monotonic() + WAIT
+        while not any(kv.get("READY") == "1" for _, kv, _ in list(h.msgs)):
+            if time.monotonic() > deadline:
+                raise Failed("no READY=1 after the restart")
+            now = env_now()
+            dropped |= {k for k, v in before.items() if now.get(k) != v}
+            time.sleep(0.02)
+        T.check(not dropped, "a restart that creates streams never drops an exported ARN meanwhile",
+                str(sorted(dropped)))
+        T.check(h.ready_checks[:1] == [([], [])], "after the restart the new streams are ACTIVE and exported",
+                str(h.ready_checks[:1]))
+        T.terminate(p, T.path("daemon-restart.log"))
+    finally:
+        kill(p)
+        h.close()
 
 
 def test_journal_fields():
