@@ -15,7 +15,8 @@ example consumer (EnvironmentFile=) and the .path/restart pair (which no
 start or trigger limit can fail); "systemctl reload" that returns once the
 added stream is exported; a refused reload; kill -9 and Restart=; the
 watchdog; one CODE_FILE/CODE_LINE/CODE_FUNC per journal record and one
-"is ACTIVE" record per stream; journalctl -x with the catalog; the
+"is ACTIVE" record per stream; a DELETING stream's wait logged once;
+journalctl -x with the catalog; the
 credentials drop-in; a start with TimeoutStartSec= shorter than the
 creations (EXTEND_TIMEOUT_USEC from the first second); a failure record per
 stream when AWS is unreachable; systemd-analyze security (exposure at most
@@ -608,6 +609,25 @@ def check_journal(c):
     check("Defined-By: kinesisd" in x, "journalctl -x: no Defined-By: kinesisd", x[-2000:])
 
 
+def check_deleting(c):
+    """A stream deleted behind kinesisd's back is waited for while DELETING
+    (logged once, not per poll) and created again, ACTIVE once more."""
+    name = c.names[1]
+    mock.call(c.mock.port, "DeleteStream", {"StreamName": name}, account=c.account)
+    c.sh("systemctl", "reload", "kinesisd.service", timeout=300, check_rc=False)   # look now
+
+    def back():
+        recs = [e for e in c.unit_journal() if e.get("STREAM") == name]
+        active = [e for e in recs if e.get("MESSAGE_ID") == MSG["active"]]
+        return recs if len(active) >= 2 and c.active_in_mock([name]) else None
+    recs = c.wait(back, 120, "stream %s ACTIVE again after its deletion" % name)
+    deleting = [e["MESSAGE"] for e in recs if "being deleted" in str(e.get("MESSAGE", ""))]
+    check(len(deleting) == 1, "%d records of the DELETING wait, want 1" % len(deleting), deleting)
+    created = [e for e in recs if e.get("MESSAGE_ID") == MSG["created"]]
+    check(len(created) == 2, "%d created records for %s, want 2" % (len(created), name))
+    c.wait(lambda: env_name(name) in c.env(), 60, "%s exported again" % name)
+
+
 def check_kill9(c):
     pid = c.main_pid()
     n0 = int(c.show("kinesisd.service", "NRestarts")["NRestarts"])
@@ -698,8 +718,8 @@ def inside(init, deb, mock_dir, work, max_exposure):
     c.mock.start()
     s = Suite("nspawn")
     steps = [check_install, setup_units, check_first_start, check_status, check_exports_waves, check_consumer,
-             check_reload_adds, check_refused_reload, check_journal, check_kill9, check_watchdog, check_security,
-             check_stop, check_unreachable, check_purge]
+             check_reload_adds, check_refused_reload, check_journal, check_deleting, check_kill9, check_watchdog,
+             check_security, check_stop, check_unreachable, check_purge]
     try:
         for fn in steps:
             t0 = time.monotonic()
