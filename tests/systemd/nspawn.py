@@ -48,6 +48,7 @@ from kinesisd_test import mock
 from kinesisd_test.checks import Failed, Suite, check
 from kinesisd_test.environment import FAKE_SECRET_KEY
 from kinesisd_test.inotify import RenameCounter
+from kinesisd_test.process import wait_for
 from kinesisd_test.state import env_name, parse_env, read_streams_json
 
 SUITE = "bookworm"
@@ -374,14 +375,9 @@ class Container:
         return self.journal("_SYSTEMD_UNIT=" + unit)
 
     def wait(self, cond, timeout, what):
-        deadline = time.monotonic() + timeout
-        while True:
-            r = cond()
-            if r:
-                return r
-            if time.monotonic() > deadline:
-                raise Failed("%s: not within %d s" % (what, timeout))
-            time.sleep(0.2)
+        r = wait_for(cond, timeout, 0.2)
+        check(r, "%s: not within %d s" % (what, timeout))
+        return r
 
     def config(self, names, bad=False):
         text = ("aws:\n  region: %s\n  endpoint: http://127.0.0.1:%d\n"
