@@ -423,7 +423,9 @@ def check_install(c):
           "after installing, the packaged unit must be loaded, disabled and stopped", (s, frag))
     cat = c.sh("journalctl", "--list-catalog").stdout
     check(all(("%s kinesisd:" % m) in cat for m in MSG.values()), "postinst did not update the catalog")
-    check(os.path.exists(c.root + "/etc/kinesisd/kinesisd.yaml"), "no /etc/kinesisd/kinesisd.yaml")
+    p = c.sh("kinesisd", "--check-config", check_rc=False)
+    check(p.returncode == 0 and "configuration OK" in p.stdout,
+          "the packaged /etc/kinesisd/kinesisd.yaml is refused (exit %d)" % p.returncode, p.stdout + p.stderr)
 
 
 def setup_units(c):
