@@ -545,12 +545,18 @@ void manager_seed_from_previous_export(struct manager *m) {
         exported = calloc(p.n_streams + p.n_consumers + 1, sizeof *exported);
         for (size_t i = 0; index && i < p.n_streams; i++) {
                 const struct state_previous_stream *s = &p.streams[i];
-                struct reconciler *r = manager_index_find(index, m->n_streams, s->region, s->name);
+                /* A stream of the daemon's own account has that account in
+                 * streams.json, learnt from its ARN; in the index it is "". */
+                struct reconciler *r =
+                        manager_index_find(index, m->n_streams, strempty(s->account), s->region, s->name);
                 bool was_exported;
+
+                if (!r && s->account)
+                        r = manager_index_find(index, m->n_streams, "", s->region, s->name);
 
                 if (!r)
                         continue;
-                was_exported = s->arn && state_arn_file_holds(m->state, s->region, s->name, s->arn);
+                was_exported = s->arn && state_arn_file_holds(m->state, s->account, s->region, s->name, s->arn);
                 if (was_exported && exported)
                         exported[n_exported++] = s->arn;
                 for (size_t j = 0; j < s->n_consumers; j++)

@@ -70,11 +70,13 @@ bool reconciler_creating(const struct reconciler *r) {
 
         if (r->phase == PHASE_IDLE || r->phase == PHASE_DONE || r->phase == PHASE_FAILED)
                 return false;
-        if (r->obs.exists && r->obs.status == STREAM_STATUS_CREATING)
+        /* A consumer of ours CREATING is part of the wave too: its ARN
+         * and its stream's arrive together. */
+        if ((r->obs.exists && r->obs.status == STREAM_STATUS_CREATING) || r->consumer_slots > 0)
                 return true;
-        /* Queued for a slot, or its CreateStream in flight or refused for a
-         * limit: it will be CREATING soon. */
-        return a && a->type == ACTION_CREATE_STREAM &&
+        /* Queued for a slot, or its CreateStream (RegisterStreamConsumer) in
+         * flight or refused for a limit: it will be CREATING soon. */
+        return a && (a->type == ACTION_CREATE_STREAM || a->type == ACTION_REGISTER_CONSUMER) &&
                (r->phase == PHASE_WAIT_SLOT || r->phase == PHASE_ACT || r->phase == PHASE_WAIT_AWS);
 }
 
@@ -95,6 +97,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         *ret = (struct state_stream){
                 .name = r->decl->name,
                 .region = r->region->region,
+                .account = r->decl->account[0] ? r->decl->account : NULL,
+                .account_in_exports = r->decl->account_in_exports,
                 .arn = o->exists ? o->arn : r->seed_arn,
                 .arn_withheld = !stream_usable(r),
                 /* A stream whose last pass failed is FAILED, whether or not it

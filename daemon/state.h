@@ -1,5 +1,6 @@
 /* The state directory other services read (DESIGN §4): streams.json,
- * streams.env, streams/<region>/<name>.arn and metrics.prom.
+ * streams.env, streams/<region>/<name>.arn (streams/<account>-<region>/ where
+ * two accounts declare one name in one region) and metrics.prom.
  *
  * Every file is replaced atomically (temp file in the same directory, write,
  * fsync, rename, fsync the directory), mode 0644, and only when its content
@@ -26,6 +27,9 @@ struct state_consumer {
 struct state_stream {
         const char *name;
         const char *region;
+        const char *account;      /* 12 digits, or NULL while unknown */
+        bool account_in_exports;  /* another account has a stream of this name and region:
+                                     streams.env and the .arn path name the account */
         const char *arn;          /* NULL while unknown: the stream is left out of
                                      streams.env and gets no .arn file */
         bool arn_withheld;        /* the ARN is in streams.json only, not in streams.env
@@ -181,6 +185,7 @@ struct state_previous_consumer {
 struct state_previous_stream {
         const char *name;
         const char *region;
+        const char *account; /* NULL: none written */
         const char *arn; /* an "arn:..." value, or NULL */
         const struct state_previous_consumer *consumers;
         size_t n_consumers;
@@ -205,7 +210,9 @@ struct state_previous {
  * corrupt); -ELOOP for a symlink; -ENOMEM; another negative errno from
  * reading it. *ret is written only on success. */
 int state_read_previous(const struct state_dir *d, struct state_previous *ret);
-/* Whether streams/<region>/<name>.arn in d holds arn (and a newline): the
+/* Whether streams/<region>/<name>.arn (or, account not NULL,
+ * streams/<account>-<region>/<name>.arn) in d holds arn and a newline: the
  * stream was exported, not only shown in streams.json. */
-bool state_arn_file_holds(const struct state_dir *d, const char *region, const char *name, const char *arn);
+bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region, const char *name,
+                          const char *arn);
 void state_previous_done(struct state_previous *p);

@@ -214,6 +214,7 @@ def start(h, renames, sampler, p):
     T.check(consumer_var in st["env"], "the consumer's ARN is in streams.env", str(sorted(st["env"])))
     writes = renames.count("streams.env")
     most = 1 + math.ceil(N / WAVE)
+    print("streams.env replaced %d times during a start of %d new streams" % (writes, N), flush=True)
     T.check(1 <= writes <= most, "streams.env replaced %d times for %d new streams (at most %d)"
             % (writes, N, most))
     text = read_log()
@@ -351,11 +352,11 @@ def test_journal_fields():
         print("SKIP: no private mount namespace: the journal records were not looked at", flush=True)
         return
     j = JournalCapture(T.work)
+    name = P + "j"
     try:
         if not j.usable():
             print("SKIP: cannot stand in for the journal socket", flush=True)
             return
-        name = P + "j"
         c = T.write("journal.yaml", HEAD + "  - name: %s\n    shards: 1\n    retention_hours: 48\n"
                                              "    consumers: [c1]\n" % name)
         errpath = T.path("journal-stderr.log")
@@ -381,6 +382,10 @@ def test_journal_fields():
             T.check_sanitizers(f.read(), "kinesisd --once")
     finally:
         j.close()
+        # The shared mock's shards are every test's: this stream goes now
+        # (run()'s cleanup looks at the private mock started next).
+        if T.exists(name):
+            T.mock_call("DeleteStream", {"StreamName": name, "EnforceConsumerDeletion": True})
 
 
 T.run(test_journal_fields, test_start_and_reload)
