@@ -556,7 +556,8 @@ void manager_seed_from_previous_export(struct manager *m) {
 
                 if (!r)
                         continue;
-                was_exported = s->arn && state_arn_file_holds(m->state, s->account, s->region, s->name, s->arn);
+                was_exported = s->arn &&
+                               state_arn_file_holds(m->state, s->account, s->region, s->name, s->arn);
                 if (was_exported && exported)
                         exported[n_exported++] = s->arn;
                 for (size_t j = 0; j < s->n_consumers; j++)

@@ -102,8 +102,8 @@ static void extend_arm(struct manager *m) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(m->extend_timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_FIRST_USEC,
-                                       EXTEND_FIRST_USEC / 10, on_extend, m);
+                r = sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC,
+                                               EXTEND_FIRST_USEC, EXTEND_FIRST_USEC / 10, on_extend, m);
         if (r < 0)
                 log_debug_errno(r, "Cannot arm the time extension timer, ignoring: %m");
 }

@@ -601,7 +601,8 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                         log_debug("Reload requested by pid %d, which is gone already.", (int) pid);
                 else if (m->n_reload_waiters >= RELOAD_WAITERS_MAX ||
                          !(v = reallocarray(m->reload_waiters, m->n_reload_waiters + 1, sizeof *v))) {
-                        log_warning("Too many waiting reload requests; pid %d is answered at once.", (int) pid);
+                        log_warning("Too many waiting reload requests; pid %d is answered at once.",
+                                    (int) pid);
                         (void) reload_answer_send(w.pidfd, pid, RELOAD_ANSWER_FAILED);
                         closep(&w.pidfd);
                 } else {

@@ -597,7 +597,8 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
                 log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
         } else if (r->seen_updating)
-                log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.", r->decl->name);
+                log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
+                           r->decl->name);
         r->seen_not_active = r->seen_updating = false;
         r->wait_started = 0;
 
@@ -1075,8 +1076,8 @@ void reconciler_fail_pass(struct reconciler *r, const char *why) {
          * unreachable): once per new reason, then at debug level, so a
          * region retried every 30 s does not repeat a line per stream. */
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
-        log_fields(streq_ptr(r->last_error, why) ? LOG_DEBUG : LOG_ERR, &f, "Stream %s failed: %s (will retry)",
-                   r->decl->name, why);
+        log_fields(streq_ptr(r->last_error, why) ? LOG_DEBUG : LOG_ERR, &f,
+                   "Stream %s failed: %s (will retry)", r->decl->name, why);
         cancel_pending(r);
         r->settled = false;
         r->terminal = false;

@@ -104,7 +104,8 @@ int reload_client_run(pid_t pid) {
         if (r < 0)
                 /* Out of sight: the unit's own main process, the same
                  * kinesisd as this one (a package upgrade restarts it). */
-                log_debug_errno(r, "Cannot read the state of kinesisd (pid %d), asking it anyway: %m", (int) pid);
+                log_debug_errno(r, "Cannot read the state of kinesisd (pid %d), asking it anyway: %m",
+                                (int) pid);
         if (r == 0) {
                 /* Not ready for the request yet (still starting) or an older
                  * kinesisd: a plain reload, not waited for. */

@@ -964,8 +964,8 @@ static bool arn_file_holds(const struct state_dir *d, const char *dir, const cha
         return len == strlen(arn) + 1 && strncmp(text, arn, len - 1) == 0 && text[len - 1] == '\n';
 }
 
-bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region, const char *name,
-                          const char *arn) {
+bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region,
+                          const char *name, const char *arn) {
         char dir[ARN_DIR_SIZE];
 
         if (!d || !arn || !name_is_path_safe(region) || !name_is_path_safe(name))

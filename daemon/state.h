@@ -213,6 +213,6 @@ int state_read_previous(const struct state_dir *d, struct state_previous *ret);
 /* Whether streams/<region>/<name>.arn (or, account not NULL,
  * streams/<account>-<region>/<name>.arn) in d holds arn and a newline: the
  * stream was exported, not only shown in streams.json. */
-bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region, const char *name,
-                          const char *arn);
+bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region,
+                          const char *name, const char *arn);
 void state_previous_done(struct state_previous *p);
