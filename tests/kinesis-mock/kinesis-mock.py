@@ -11,7 +11,8 @@ start: picks two free loopback ports, runs `node main.js` from PKG in the
 background (its own session, output to the log), waits until ListStreams
 answers on http://127.0.0.1:PORT/, then writes PORT to the port file. State
 changes take --duration; the account shard limit is 1000 unless SHARD_LIMIT
-is set. The mock listens on every interface; we only ever talk to 127.0.0.1.
+is set. The mock asks for the wildcard address; loopback.js (loaded first)
+makes it listen on 127.0.0.1 only.
 
 Then it starts tests/fault/fault_proxy.py --limits in front of the mock (on
 127.0.0.1, its own session): a strict AWS that refuses what AWS's Kinesis
@@ -51,6 +52,7 @@ import urllib.request
 SKIP_ENV = "KINESISD_SKIP_INTEGRATION"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY = os.path.join(os.path.dirname(HERE), "fault", "fault_proxy.py")
+LOOPBACK = os.path.join(HERE, "loopback.js")  # every listening socket on 127.0.0.1
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"  # every test account's fake secret
 PROXY_LIFETIME = 7 * 24 * 3600.0  # the fixture stops it long before
 
@@ -79,6 +81,33 @@ def list_streams(port, timeout=2.0):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(req, timeout=timeout) as r:
         return json.loads(r.read() or b"{}")
+
+
+def listening_addresses(port):
+    """The local addresses of the sockets listening on TCP port (from
+    /proc/net/tcp and tcp6 of this network namespace), as hex strings."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr, hexport = fields[1].split(":")
+            if fields[3] == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                out.append(addr)
+    return out
+
+
+def loopback_only(ports):
+    """None when every port listens on 127.0.0.1 and nothing else; else why not."""
+    for port in ports:
+        addrs = listening_addresses(port)
+        if not addrs or any(a != "0100007F" for a in addrs):
+            return "port %d listens on %s, want 127.0.0.1 only (hex 0100007F)" % (port, addrs or "nothing")
+    return None
 
 
 def stop_pid(pid, grace=5.0):
@@ -218,7 +247,7 @@ def cmd_start(a):
     # mock's default account limit of 50 shards is too tight for all of them.
     env.setdefault("SHARD_LIMIT", "1000")
     log = open(a.log, "ab")
-    proc = subprocess.Popen(["node", "main.js"], cwd=a.dir, env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(["node", "--require", LOOPBACK, "main.js"], cwd=a.dir, env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     with open(a.pid_file, "w") as f:
@@ -232,6 +261,11 @@ def cmd_start(a):
             return 1
         try:
             list_streams(plain)
+            wrong = loopback_only((plain, tls))
+            if wrong:
+                print("ERROR: kinesis-mock: %s" % wrong, file=sys.stderr)
+                stop_pid(proc.pid)
+                return 1
             with open(a.port_file + ".tmp", "w") as f:
                 f.write("%d\n" % plain)
             os.rename(a.port_file + ".tmp", a.port_file)

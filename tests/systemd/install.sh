@@ -81,6 +81,12 @@ if [ -z "$unit" ] || ! grep -qx 'ExecStart=/opt/kinesisd/sbin/kinesisd' "$unit";
         echo "FAIL: with prefix /opt/kinesisd the unit does not start /opt/kinesisd/sbin/kinesisd"
         fail=1
 fi
+# Every command line of the unit that runs kinesisd (ExecReload= too).
+if [ -n "$unit" ] && grep -q '^Exec[A-Za-z]*=/usr/sbin/kinesisd' "$unit"; then
+        echo "FAIL: with prefix /opt/kinesisd the unit still runs /usr/sbin/kinesisd:"
+        grep '^Exec' "$unit"
+        fail=1
+fi
 if ! [ -x "$tmp/opt-root/opt/kinesisd/sbin/kinesisd" ]; then
         echo "FAIL: with prefix /opt/kinesisd there is no opt/kinesisd/sbin/kinesisd"
         fail=1

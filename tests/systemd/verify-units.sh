@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # systemd-analyze verify on the units of contrib/systemd/, exactly as shipped
-# except for ExecStart=, which must name a binary that exists: the copy under
-# test runs the kinesisd just built. Any output at all fails the test.
+# except for ExecStart= and ExecReload=, which must name a binary that
+# exists: the copy under test runs the kinesisd just built. Any output at all fails the test.
 #
 #   verify-units.sh CONTRIB_DIR MAN_DIR KINESISD_BINARY kinesisd|consumers
 #
@@ -42,7 +42,7 @@ if [ "$(grep -c '^ExecStart=/usr/sbin/kinesisd$' "$contrib/kinesisd.service")" !
         echo "FAIL: kinesisd.service must have exactly one ExecStart=/usr/sbin/kinesisd"
         exit 1
 fi
-sed "s|^ExecStart=/usr/sbin/kinesisd\$|ExecStart=$binary|" "$contrib/kinesisd.service" \
+sed -e "s|^ExecStart=/usr/sbin/kinesisd\$|ExecStart=$binary|" -e "s|^ExecReload=/usr/sbin/kinesisd |ExecReload=$binary |" "$contrib/kinesisd.service" \
         >"$tmp/units/kinesisd.service"
 cp "$contrib/aws-credentials.conf" "$tmp/units/kinesisd.service.d/"
 

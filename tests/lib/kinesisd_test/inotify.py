@@ -14,9 +14,11 @@ _EVENT = struct.Struct("iIII")
 
 class RenameCounter:
     """Counts IN_MOVED_TO events per file name in directory d (which must
-    exist) from now on."""
+    exist) from now on, and calls on_rename(name), if given, for each, in
+    the counter's thread."""
 
-    def __init__(self, d):
+    def __init__(self, d, on_rename=None):
+        self.on_rename = on_rename
         libc = ctypes.CDLL(None, use_errno=True)
         self.fd = libc.inotify_init1(IN_CLOEXEC)
         if self.fd < 0:
@@ -44,6 +46,8 @@ class RenameCounter:
                 if mask & IN_MOVED_TO:
                     with self.lock:
                         self.counts[name] = self.counts.get(name, 0) + 1
+                    if self.on_rename:
+                        self.on_rename(name)
 
     def count(self, name):
         with self.lock:
