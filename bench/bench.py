@@ -114,7 +114,8 @@ def client_env(tmp):
         "HOME": tmp,
         "LANG": "C.UTF-8",
         "AWS_ACCESS_KEY_ID": "AKIDBENCHEXAMPLE0000",
-        "AWS_SECRET_ACCESS_KEY": "bench-fake-secret-key-not-real-00000000",
+        # The strict proxy's fake secret for every account (tests/kinesis-mock).
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -166,6 +167,32 @@ class Mock:
     def endpoint(self):
         return "http://127.0.0.1:%d" % self.port
 
+    @property
+    def proxy_endpoint(self):
+        """The strict proxy the fixture's script starts in front of the mock:
+        it refuses what AWS's control-plane limits would (tests/fault)."""
+        with open(self.port_file + ".proxy") as f:
+            return "http://127.0.0.1:%d" % int(f.read().strip())
+
+    @property
+    def proxy_log(self):
+        return os.path.join(self.tmp, "mock-proxy.jsonl")
+
+    def proxy_entries(self):
+        try:
+            with open(self.proxy_log) as f:
+                return [json.loads(line) for line in f if line.strip() and '"summary"' not in line[:12]]
+        except OSError:
+            return []
+
+    def proxy_counts(self, start=0):
+        """(requests, refused, {op: requests}) the proxy logged from entry start on."""
+        entries = self.proxy_entries()[start:]
+        ops = {}
+        for e in entries:
+            ops[e.get("op")] = ops.get(e.get("op"), 0) + 1
+        return len(entries), sum(1 for e in entries if e.get("refused")), ops
+
     def call(self, op, body):
         req = urllib.request.Request(
             self.endpoint + "/", data=json.dumps(body).encode(), method="POST",
@@ -201,15 +228,35 @@ class Mock:
 
 # ---- kinesisd ----------------------------------------------------------------
 
-def write_config(path, endpoint, names, poll):
+def write_config(path, endpoint, names, poll, extra=None):
+    """poll "default": no poll key; extra: more reconcile: keys."""
     with open(path, "w") as f:
         f.write("aws:\n  region: %s\n" % REGION)
         if endpoint:
             f.write("  endpoint: %s\n" % endpoint)
-        f.write("reconcile:\n  poll: %s\n  timeout: 15m\n" % poll)
+        f.write("reconcile:\n  timeout: 15m\n")
+        if poll != "default":
+            f.write("  poll: %s\n" % poll)
+        for k, v in (extra or {}).items():
+            f.write("  %s: %s\n" % (k, v))
         f.write("streams:\n")
         for n in names:
             f.write("  - name: %s\n    shards: 1\n" % n)
+
+
+def write_config_split(path, endpoint, names, poll, extra=None, per_file=5000):
+    """Like write_config, with the streams in included files of per_file
+    streams each (a file may hold at most 1 MiB)."""
+    d = os.path.dirname(path)
+    os.makedirs(os.path.join(d, "streams.d"), exist_ok=True)
+    write_config(path, endpoint, [], poll, extra)
+    with open(path, "a") as f:
+        f.write("include:\n  - streams.d/*.yaml\n")
+    for k in range(0, len(names), per_file):
+        with open(os.path.join(d, "streams.d", "s%05d.yaml" % (k // per_file)), "w") as f:
+            f.write("streams:\n")
+            for n in names[k:k + per_file]:
+                f.write("  - name: %s\n    shards: 1\n" % n)
 
 
 def kinesisd_cmd(args, cfg, state, extra=()):
@@ -231,27 +278,33 @@ def bound(n, d):
     return math.ceil(n / CREATE_SLOTS) * d
 
 
-def measure_kinesisd(args, d, n, tmp):
+def measure_kinesisd(args, d, n, tmp, poll=None, repeats=None):
+    """kinesisd --once creating n streams through the strict proxy."""
     runs = []
-    repeats = args.repeat if n <= 20 else 1
+    poll = poll or args.poll
+    repeats = repeats or (args.repeat if n <= 20 else 1)
     with Mock(args, tmp, "%gs" % d) as mock:
         for rep in range(repeats):
             names = ["kd%d-%04d" % (rep, i) for i in range(n)]
             cfg = os.path.join(tmp, "kinesisd-%d.yaml" % rep)
             state = os.path.join(tmp, "state-%d" % rep)
             os.makedirs(state)
-            write_config(cfg, mock.endpoint, names, args.poll)
+            write_config(cfg, mock.proxy_endpoint, names, poll)
+            start = len(mock.proxy_entries())
             r = run_timed(kinesisd_cmd(args, cfg, state), client_env(tmp), timeout=600)
             exported = count_exported(state)
             if r.rc != 0 or exported != n:
                 raise RuntimeError("kinesisd --once failed (rc %d, %d/%d exported): %s"
                                    % (r.rc, exported, n, r.err[-2000:]))
-            runs.append({"wall": r.wall, "maxrss_kib": r.maxrss_kib})
-            log("  kinesisd D=%gs N=%d run %d: %.2f s, peak RSS %d KiB"
-                % (d, n, rep + 1, r.wall, r.maxrss_kib))
+            time.sleep(0.3)  # the proxy logs a request after answering it
+            calls, refused, _ = mock.proxy_counts(start)
+            runs.append({"wall": r.wall, "maxrss_kib": r.maxrss_kib, "calls": calls, "refused": refused})
+            log("  kinesisd D=%gs N=%d poll %s run %d: %.2f s, peak RSS %d KiB, %d calls, %d refused"
+                % (d, n, poll, rep + 1, r.wall, r.maxrss_kib, calls, refused))
     walls = [x["wall"] for x in runs]
-    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
-            "runs": runs, "maxrss_kib": max(x["maxrss_kib"] for x in runs)}
+    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls), "poll": poll,
+            "runs": runs, "maxrss_kib": max(x["maxrss_kib"] for x in runs),
+            "refused": sum(x["refused"] for x in runs), "calls": max(x["calls"] for x in runs)}
 
 
 def ideal_client(mock, names, poll=0.1):
@@ -305,20 +358,40 @@ def measure_ideal(args, d, n, tmp):
     return {"wall": wall}
 
 
+def boto3_python():
+    """A python with boto3: Debian's if it has it, else the one running this,
+    else the first python3 on PATH (its real path, not a wrapper's)."""
+    for py in ("/usr/bin/python3", sys.executable, shutil.which("python3")):
+        r = subprocess.run([py, "-c", "import boto3, sys; print(sys.executable)"], capture_output=True,
+                           text=True) if py else None
+        if r and r.returncode == 0:
+            return r.stdout.strip()
+    raise RuntimeError("no python with boto3 for the baselines")
+
+
+BASELINES = {"notebook": ("nb", ["@python", os.path.join(BENCH, "baseline-notebook.py")]),
+             "cli": ("cli", ["/bin/sh", os.path.join(BENCH, "baseline-cli.sh")]),
+             "terraform": ("tf", ["@python", os.path.join(BENCH, "baseline-terraform.py")])}
+
+
 def measure_baseline(args, kind, d, n, tmp):
+    """A baseline creating n streams through the strict proxy, as kinesisd does."""
+    prefix, cmd = BASELINES[kind]
+    cmd = [boto3_python() if c == "@python" else c for c in cmd]
+    env = client_env(tmp)
+    # The AWS CLI installed beside that python, if any, comes first.
+    env["PATH"] = os.path.dirname(boto3_python()) + ":" + env["PATH"]
     with Mock(args, tmp, "%gs" % d) as mock:
-        if kind == "notebook":
-            cmd = ["/usr/bin/python3", os.path.join(BENCH, "baseline-notebook.py"),
-                   mock.endpoint, "nb", str(n)]
-        else:
-            cmd = ["/bin/sh", os.path.join(BENCH, "baseline-cli.sh"), mock.endpoint, "cli", str(n)]
-        r = run_timed(cmd, client_env(tmp), timeout=60 + n * 60)
+        r = run_timed(cmd + [mock.proxy_endpoint, prefix, str(n)], env, timeout=60 + n * 60)
         if r.rc != 0:
             raise RuntimeError("%s baseline failed (rc %d): %s" % (kind, r.rc, r.err[-2000:]))
-        mock.check_active(["%s-%04d" % ("nb" if kind == "notebook" else "cli", i)
-                           for i in range(n)])
-    log("  %s D=%gs N=%d: %.2f s (%.2f s per stream)" % (kind, d, n, r.wall, r.wall / n))
-    return {"wall": r.wall, "per_stream": r.wall / n, "extrapolated": False}
+        mock.check_active(["%s-%04d" % (prefix, i) for i in range(n)])
+        time.sleep(0.3)
+        calls, refused, _ = mock.proxy_counts()
+    log("  %s D=%gs N=%d: %.2f s (%.2f s per stream), %d calls, %d refused"
+        % (kind, d, n, r.wall, r.wall / n, calls, refused))
+    return {"wall": r.wall, "per_stream": r.wall / n, "extrapolated": False, "calls": calls,
+            "refused": refused}
 
 
 def section_converge(args, work):
@@ -326,13 +399,13 @@ def section_converge(args, work):
     ds = [1.0] if args.quick else [1.0, 3.0]
     rows = []
     for d in ds:
-        measured = {"notebook": {}, "cli": {}}
+        measured = {"notebook": {}, "cli": {}, "terraform": {}}
         for n in ns:
             log("converge: D=%gs N=%d" % (d, n))
             row = {"D": d, "N": n, "bound": bound(n, d)}
             row["kinesisd"] = measure_kinesisd(args, d, n, tempfile.mkdtemp(dir=work))
             row["ideal"] = measure_ideal(args, d, n, tempfile.mkdtemp(dir=work))
-            for kind in ("notebook", "cli"):
+            for kind in ("notebook", "cli", "terraform"):
                 if kind in args.skip_baseline:
                     continue
                 if n > 20 and not args.measure_baselines_100 and 20 in measured[kind]:
@@ -349,8 +422,9 @@ def section_converge(args, work):
 def format_converge(res):
     lines = ["| D | N | bound ceil(N/5)×D | ideal client on this mock | kinesisd --once, median (min–max) "
              "| ÷ bound | ÷ ideal | target 1.2×bound+1 s | boto3 notebook loop | AWS CLI create/wait loop "
-             "| kinesisd faster than notebook / CLI | kinesisd peak RSS |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| Terraform model (parallelism 10) | kinesisd faster than notebook / CLI / Terraform "
+             "| kinesisd peak RSS | refused (kinesisd / Terraform) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         k = r["kinesisd"]
         target = 1.2 * r["bound"] + 1
@@ -367,12 +441,15 @@ def format_converge(res):
             return "%.1f s" % b["wall"], "%.1f×" % (b["wall"] / k["median"])
         nb, nbx = base("notebook")
         cli, clix = base("cli")
+        tf, tfx = base("terraform")
         ideal = r.get("ideal", {}).get("wall")
-        lines.append("| %g s | %d | %g s | %s | %.2f s (%.2f–%.2f) | %.2f | %s | %s | %s | %s | %s / %s | %.1f MiB |"
+        lines.append("| %g s | %d | %g s | %s | %.2f s (%.2f–%.2f) | %.2f | %s | %s | %s | %s | %s | %s / %s / %s "
+                     "| %.1f MiB | %s / %s |"
                      % (r["D"], r["N"], r["bound"], "%.2f s" % ideal if ideal else "–",
                         k["median"], k["min"], k["max"], k["median"] / r["bound"],
-                        "%.2f" % (k["median"] / ideal) if ideal else "–", verdict, nb, cli, nbx, clix,
-                        k["maxrss_kib"] / 1024))
+                        "%.2f" % (k["median"] / ideal) if ideal else "–", verdict, nb, cli, tf, nbx, clix,
+                        tfx, k["maxrss_kib"] / 1024, k.get("refused", "–"),
+                        r.get("terraform", {}).get("refused", "–")))
     return "\n".join(lines)
 
 
@@ -481,7 +558,7 @@ def rss_breakdown(args, mock, names, tmp):
     cfg = os.path.join(tmp, "daemon.yaml")
     state = os.path.join(tmp, "state-daemon")
     os.makedirs(state)
-    write_config(cfg, mock.endpoint, names, args.poll)
+    write_config(cfg, mock.proxy_endpoint, names, args.poll)
     env = client_env(tmp)
     p = subprocess.Popen([args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "warning"],
                          env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -537,7 +614,7 @@ def section_steady(args, work):
             cfg = os.path.join(tmp, "steady-%d.yaml" % n)
             state = os.path.join(tmp, "state-%d" % n)
             os.makedirs(state)
-            write_config(cfg, mock.endpoint, names[:n], args.poll)
+            write_config(cfg, mock.proxy_endpoint, names[:n], args.poll)
             env = client_env(tmp)
             cmd = kinesisd_cmd(args, cfg, state)
             first = run_timed(cmd, env, timeout=1800)  # exports everything once
@@ -604,9 +681,9 @@ def format_steady(res):
 def section_config(args, work):
     tmp = tempfile.mkdtemp(dir=work)
     res = {}
-    for n in (100, 1000, 10000):
-        cfg = os.path.join(tmp, "check-%d.yaml" % n)
-        write_config(cfg, "http://127.0.0.1:9", ["cc-%05d" % i for i in range(n)], args.poll)
+    for n in args.config_sizes:
+        cfg = os.path.join(tmp, "check-%d" % n, "kinesisd.yaml")
+        write_config_split(cfg, "http://127.0.0.1:9", ["cc-%05d" % i for i in range(n)], args.poll)
         env = client_env(tmp)
         walls, rss = [], 0
         for _ in range(args.config_runs):
@@ -618,20 +695,200 @@ def section_config(args, work):
         out_file = os.path.join(args.out, "callgrind.check-config-%d.out" % n)
         instr, _ = run_callgrind(args, [args.kinesisd, "--check-config", "-c", cfg], env, out_file,
                                  timeout=600)
+        size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(os.path.dirname(cfg))
+                   for f in fs)
         res[n] = {"best": min(walls), "median": statistics.median(walls), "maxrss_kib": rss,
-                  "bytes": os.path.getsize(cfg), "instructions": instr}
+                  "bytes": size, "instructions": instr}
         log("  check-config N=%d: best %.4f s, peak RSS %d KiB, %d instructions"
             % (n, min(walls), rss, instr))
     return res
 
 
 def format_config(res):
-    lines = ["| declared streams | file size | `--check-config` best (median) | peak RSS | instructions |",
+    lines = ["| declared streams | size of the files | `--check-config` best (median) | peak RSS | instructions |",
              "|---|---|---|---|---|"]
     for n, r in sorted(res.items(), key=lambda kv: int(kv[0])):
         lines.append("| %s | %d KiB | %.1f ms (%.1f ms) | %.2f MiB | %s |"
                      % (n, r["bytes"] // 1024, r["best"] * 1e3, r["median"] * 1e3,
                         r["maxrss_kib"] / 1024, "{:,}".format(r["instructions"])))
+    return "\n".join(lines)
+
+
+# ---- targets of issue 16 -----------------------------------------------------
+
+def smaps_kib(pid, key):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+class Daemon:
+    """kinesisd as a service (not --once), stderr to a file."""
+
+    def __init__(self, args, cfg, state, env, log_path):
+        self.log_path = log_path
+        self.err = open(log_path, "w")
+        self.p = subprocess.Popen([args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "info"],
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=self.err, start_new_session=True)
+
+    def count(self, text):
+        with open(self.log_path) as f:
+            return f.read().count(text)
+
+    def wait_log(self, text, n=1, timeout=600):
+        deadline = time.monotonic() + timeout
+        while self.count(text) < n:
+            if time.monotonic() > deadline or self.p.poll() is not None:
+                raise RuntimeError("kinesisd: no %r (x%d) in %s" % (text, n, self.log_path))
+            time.sleep(0.05)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.p.pid)
+            self.p.wait()
+        self.err.close()
+
+
+def measure_memory(args, work, n, reloads):
+    """Private dirty memory of the daemon with n declared streams, after its
+    first pass and after reloads (each waited for). The streams are declared
+    `manage: observe` against an empty account behind the strict proxy: the
+    pass lists the account, finds none of them and makes no other call, so
+    what is measured is what n declarations cost, not n observations."""
+    tmp = tempfile.mkdtemp(dir=work)
+    out = {"streams": n}
+    with Mock(args, tmp, "200ms") as mock:
+        cfg = os.path.join(tmp, "mem", "kinesisd.yaml")
+        write_config_split(cfg, mock.proxy_endpoint, ["mem-%05d" % i for i in range(n)], "default",
+                           {"interval": "1h"})
+        with open(cfg, "a") as f:
+            f.write("defaults:\n  manage: observe\n")
+        state = os.path.join(tmp, "state")
+        os.makedirs(state)
+        d = Daemon(args, cfg, state, client_env(tmp), os.path.join(tmp, "daemon.log"))
+        try:
+            d.wait_log("Pass done")
+            time.sleep(1)
+            out["private_dirty_kib"] = smaps_kib(d.p.pid, "Private_Dirty")
+            out["rss_kib"] = smaps_kib(d.p.pid, "Rss")
+            series = []
+            for i in range(reloads):
+                d.p.send_signal(signal.SIGHUP)
+                d.wait_log("Pass done", i + 2)
+                if (i + 1) % 10 == 0:
+                    series.append(smaps_kib(d.p.pid, "Private_Dirty"))
+            out["after_reloads_kib"] = series
+        finally:
+            d.stop()
+    log("  memory N=%d: private dirty %s KiB (RSS %s KiB); every 10 reloads: %s"
+        % (n, out["private_dirty_kib"], out["rss_kib"], out.get("after_reloads_kib")))
+    return out
+
+
+def measure_idle(args, work, n=100, idle=10):
+    """Between passes: CPU ticks of the daemon and requests at the proxy."""
+    tmp = tempfile.mkdtemp(dir=work)
+    names = ["idle-%04d" % i for i in range(n)]
+    with Mock(args, tmp, "200ms", init_streams=names) as mock:
+        cfg = os.path.join(tmp, "kinesisd.yaml")
+        write_config(cfg, mock.proxy_endpoint, names, "default", {"interval": "1h"})
+        state = os.path.join(tmp, "state")
+        os.makedirs(state)
+        d = Daemon(args, cfg, state, client_env(tmp), os.path.join(tmp, "daemon.log"))
+        try:
+            d.wait_log("Ready:")
+            time.sleep(2)
+            calls0, ticks0 = len(mock.proxy_entries()), cpu_ticks(d.p.pid)
+            time.sleep(idle)
+            calls1, ticks1 = len(mock.proxy_entries()), cpu_ticks(d.p.pid)
+        finally:
+            d.stop()
+    res = {"streams": n, "seconds": idle, "ticks": ticks1 - ticks0, "requests": calls1 - calls0}
+    log("  idle: %d ticks, %d requests in %d s" % (res["ticks"], res["requests"], idle))
+    return res
+
+
+def section_targets(args, work, results):
+    """Each target of issue 16 with its measured value, met or missed."""
+    res = {"converge": [], "rows": []}
+    for poll in ("250ms", "default"):
+        for d, n, limit in ((2.0, 20, 9.4), (3.0, 100, 63.8)):
+            log("targets: convergence D=%gs N=%d poll %s" % (d, n, poll))
+            k = measure_kinesisd(args, d, n, tempfile.mkdtemp(dir=work), poll=poll,
+                                 repeats=args.repeat if n <= 20 else 1)
+            res["converge"].append({"D": d, "N": n, "poll": poll, "limit": limit, "kinesisd": k})
+    conv = res["converge"]
+    tf = measure_baseline(args, "terraform", 2.0, 20, tempfile.mkdtemp(dir=work))
+    res["terraform_20_2s"] = tf
+    steady = results.get("steady")
+    if steady is None and args.steady_streams:
+        steady = results["steady"] = section_steady(args, work)
+    cfg = results.get("config")
+    if cfg is None or 50000 not in cfg:
+        a2 = argparse.Namespace(**vars(args))
+        a2.config_sizes = [50000]
+        cfg = section_config(a2, work)
+        results.setdefault("config", {}).update(cfg)
+    mem = [measure_memory(args, work, 10000, args.reloads), measure_memory(args, work, 50000, 0)]
+    res["memory"] = mem
+    idle = res["idle"] = measure_idle(args, work)
+
+    def row(target, value, met):
+        res["rows"].append({"target": target, "value": value, "met": met})
+    for c in conv:
+        k = c["kinesisd"]
+        row("convergence N=%d, create delay %g s, poll %s, through the strict proxy: at most %.1f s"
+            % (c["N"], c["D"], c["poll"] if c["poll"] != "default" else "default (2s)", c["limit"]),
+            "%.2f s median (%.2f–%.2f), %d refused" % (k["median"], k["min"], k["max"], k["refused"]),
+            k["median"] <= c["limit"] and k["refused"] == 0)
+    row("side by side, N=20, D=2 s: Terraform model (parallelism 10, 10 s then 3 s polls)",
+        "%.1f s, %d refused (kinesisd at poll 250ms: %.2f s, %.1f× faster)"
+        % (tf["wall"], tf["refused"], conv[0]["kinesisd"]["median"], tf["wall"] / conv[0]["kinesisd"]["median"]),
+        None)
+    if steady and steady.get("instructions_per_stream_by_size"):
+        per = {int(k): v for k, v in steady["instructions_per_stream_by_size"].items()}
+        big = max(per)
+        row("steady pass at %d streams: under 260,000 instructions per stream checked" % big,
+            "{:,.0f}".format(per[big]), per[big] < 260000)
+    c50 = cfg.get(50000) or cfg.get("50000")
+    row("`--check-config` at 50,000 streams: under 250 ms",
+        "%.1f ms best, %.1f ms median, %s instructions" % (c50["best"] * 1e3, c50["median"] * 1e3,
+                                                           "{:,}".format(c50["instructions"])),
+        c50["best"] < 0.25)
+    row("private dirty memory at 10,000 declared streams: under 4 MiB",
+        "%.2f MiB" % (mem[0]["private_dirty_kib"] / 1024), mem[0]["private_dirty_kib"] < 4096)
+    row("private dirty memory at 50,000 declared streams: under 8 MiB",
+        "%.2f MiB" % (mem[1]["private_dirty_kib"] / 1024), mem[1]["private_dirty_kib"] < 8192)
+    series = mem[0]["after_reloads_kib"]
+    if series:
+        grow = series[-1] - series[0]
+        row("no growth over %d reloads (10,000 streams)" % args.reloads,
+            "after 10 reloads %.2f MiB, after %d %.2f MiB (every 10: %s KiB)"
+            % (series[0] / 1024, args.reloads, series[-1] / 1024, ", ".join(map(str, series))),
+            grow <= 256)
+    row("idle between passes: 0 CPU ticks and 0 requests (%d streams, %d s)" % (idle["streams"], idle["seconds"]),
+        "%d ticks, %d requests" % (idle["ticks"], idle["requests"]),
+        idle["ticks"] == 0 and idle["requests"] == 0)
+    return res
+
+
+def format_targets(res):
+    lines = ["| target | measured | |", "|---|---|---|"]
+    for r in res["rows"]:
+        lines.append("| %s | %s | %s |" % (r["target"], r["value"],
+                                          "–" if r["met"] is None else "met" if r["met"] else "MISSED"))
     return "\n".join(lines)
 
 
@@ -731,7 +988,7 @@ def machine(args):
     except (OSError, ValueError, KeyError):
         info["kinesis-mock"] = "unavailable"
     info["aws-cli"] = version(["/usr/bin/aws", "--version"])
-    info["boto3"] = version(["/usr/bin/python3", "-c", "import boto3; print(boto3.__version__)"])
+    info["boto3"] = version([boto3_python(), "-c", "import boto3; print(boto3.__version__)"])
     info["python3"] = version(["/usr/bin/python3", "--version"])
     info["valgrind"] = version(["valgrind", "--version"])
     info["cc"] = version(["cc", "--version"])
@@ -748,7 +1005,7 @@ def machine(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sections", nargs="*", default=[],
-                    help="converge, steady, config, sigv4, floor (default: all)")
+                    help="converge, steady, config, sigv4, floor, targets (default: all)")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="N = 1, 5, 20; D = 1 s")
     mode.add_argument("--full", action="store_true", help="N = 1, 5, 20, 100; D = 1 s, 3 s (default)")
@@ -759,17 +1016,21 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="kinesisd runs per N <= 20 (median reported)")
     ap.add_argument("--measure-baselines-100", action="store_true",
                     help="measure the baselines at N = 100 instead of extrapolating (slow)")
-    ap.add_argument("--skip-baseline", action="append", default=[], choices=["notebook", "cli"])
+    ap.add_argument("--skip-baseline", action="append", default=[], choices=list(BASELINES))
     ap.add_argument("--steady-streams", type=int, default=1000,
                     help="in-sync streams for the steady-state pass (default 1000)")
     ap.add_argument("--callgrind-timeout", type=int, default=3600,
                     help="seconds one callgrind run may take (default 3600)")
     ap.add_argument("--config-runs", type=int, default=7, help="--check-config runs (best reported)")
+    ap.add_argument("--reloads", type=int, default=100, help="reloads for the memory target (default 100)")
+    ap.add_argument("--config-sizes", default="100,1000,10000,50000",
+                    help="declared streams for the config section (default 100,1000,10000,50000)")
     ap.add_argument("--out", help="where results.json and callgrind files go (default: a new temp dir)")
     args = ap.parse_args()
-    sections = args.sections or ["converge", "steady", "config", "sigv4", "floor"]
+    args.config_sizes = [int(x) for x in args.config_sizes.split(",")]
+    sections = args.sections or ["converge", "steady", "config", "sigv4", "floor", "targets"]
     for s in sections:
-        if s not in ("converge", "steady", "config", "sigv4", "floor"):
+        if s not in ("converge", "steady", "config", "sigv4", "floor", "targets"):
             ap.error("unknown section %s" % s)
     args.kinesisd = os.path.join(os.path.abspath(args.build), "kinesisd")
     if not os.access(args.kinesisd, os.X_OK):
@@ -799,6 +1060,9 @@ def main():
         if "floor" in sections:
             results["floor"] = section_floor(args, work)
             report += ["## Instruction floor of the libraries", "", format_floor(results["floor"]), ""]
+        if "targets" in sections:
+            results["targets"] = section_targets(args, work, results)
+            report += ["## Targets (issue 16)", "", format_targets(results["targets"]), ""]
     finally:
         results["duration_s"] = time.monotonic() - t0
         with open(os.path.join(args.out, "results.json"), "w") as f:
