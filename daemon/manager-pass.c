@@ -226,10 +226,13 @@ static const struct kinesis_stream_entry *region_lists(const struct region_ctx *
         return g->n_entries > 0 ? bsearch(&key, g->entries, g->n_entries, sizeof key, entry_cmp) : NULL;
 }
 
+/* Oldest deep check first; otherwise in the order of the declarations
+ * (by name), so streams never checked start in the order they always did. */
 static int deep_cmp(const void *a, const void *b) {
-        uint64_t x = reconciler_deep_usec(((const struct pending_start *) a)->r),
-                 y = reconciler_deep_usec(((const struct pending_start *) b)->r);
-        return x < y ? -1 : x > y;
+        const struct reconciler *p = ((const struct pending_start *) a)->r,
+                                *q = ((const struct pending_start *) b)->r;
+        uint64_t x = reconciler_deep_usec(p), y = reconciler_deep_usec(q);
+        return x != y ? (x < y ? -1 : 1) : strcmp(reconciler_decl(p)->name, reconciler_decl(q)->name);
 }
 
 /* Which of a region's streams get a deep check this pass (the rest are
