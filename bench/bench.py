@@ -43,6 +43,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib"))
+from kinesisd_test.state import metrics as state_metrics  # noqa: E402
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 MOCK_PY = os.path.join(REPO, "tests", "kinesis-mock", "kinesis-mock.py")
@@ -739,9 +742,12 @@ def cpu_ticks(pid):
 class Daemon:
     """kinesisd as a service (not --once), stderr to a file."""
 
-    def __init__(self, args, cfg, state, env, log_path):
-        self.log_path = log_path
-        self.err = open(log_path, "w")
+    def __init__(self, args, tmp, cfg):
+        state = os.path.join(tmp, "state")
+        os.makedirs(state)
+        self.log_path = os.path.join(tmp, "daemon.log")
+        env = client_env(tmp)
+        self.err = open(self.log_path, "w")
         self.p = subprocess.Popen([args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "info"],
                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=self.err, start_new_session=True)
@@ -781,9 +787,7 @@ def measure_memory(args, work, n, reloads):
                            {"interval": "1h"})
         with open(cfg, "a") as f:
             f.write("defaults:\n  manage: observe\n")
-        state = os.path.join(tmp, "state")
-        os.makedirs(state)
-        d = Daemon(args, cfg, state, client_env(tmp), os.path.join(tmp, "daemon.log"))
+        d = Daemon(args, tmp, cfg)
         try:
             d.wait_log("Pass done")
             time.sleep(1)
@@ -810,9 +814,7 @@ def measure_idle(args, work, n=100, idle=10):
     with Mock(args, tmp, "200ms", init_streams=names) as mock:
         cfg = os.path.join(tmp, "kinesisd.yaml")
         write_config(cfg, mock.proxy_endpoint, names, "default", {"interval": "1h"})
-        state = os.path.join(tmp, "state")
-        os.makedirs(state)
-        d = Daemon(args, cfg, state, client_env(tmp), os.path.join(tmp, "daemon.log"))
+        d = Daemon(args, tmp, cfg)
         try:
             d.wait_log("Ready:")
             time.sleep(2)
@@ -858,7 +860,7 @@ def measure_steady_daemon(args, work, n, passes=3):
                 deadline = time.monotonic() + 600 + 200 * k
                 done = 0
                 while done < k and time.monotonic() < deadline and p.poll() is None:
-                    m = read_metrics(os.path.join(state, "metrics.prom"))
+                    m = state_metrics(os.path.join(state, "metrics.prom"))
                     if m.get("kinesisd_reconcile_passes_total", 0) > done:
                         done = int(m["kinesisd_reconcile_passes_total"])
                         marks.append(len(mock.proxy_entries()))
@@ -878,19 +880,6 @@ def measure_steady_daemon(args, work, n, passes=3):
         out["per_stream"] = (instr[1 + passes] - instr[1]) / (passes * n)
     log("  steady daemon N=%d: %.0f instructions per stream per pass; calls in %d later passes: %s"
         % (n, out["per_stream"], out["later_pass_count"], out["later_pass_calls"]))
-    return out
-
-
-def read_metrics(path):
-    out = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                m = re.match(r"^([a-z_]+) ([0-9.eE+-]+)$", line.strip())
-                if m:
-                    out[m.group(1)] = float(m.group(2))
-    except OSError:
-        pass
     return out
 
 
