@@ -199,8 +199,8 @@ static int file_matches(int dirfd, const char *name, atomic_file_render_fn rende
         return atomic_file_matches(fd, size, render, userdata);
 }
 
-/* Create a new temp file beside name: ".<name>.<random>", mode 0644. */
-static int open_temp(int dirfd, const char *name, char tmp[static NAME_MAX + 1]) {
+/* Create a new temp file beside name: ".<name>.<random>", of mode (before the umask). */
+static int open_temp(int dirfd, const char *name, mode_t mode, char tmp[static NAME_MAX + 1]) {
         char suffix[TEMP_SUFFIX_LEN + 1];
 
         for (unsigned i = 0; i < TEMP_TRIES; i++) {
@@ -209,7 +209,7 @@ static int open_temp(int dirfd, const char *name, char tmp[static NAME_MAX + 1])
                 random_suffix(suffix);
                 (void) snprintf(tmp, NAME_MAX + 1, ".%s.%s", name, suffix);
                 fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-                            ATOMIC_FILE_MODE);
+                            mode);
                 if (fd >= 0)
                         return fd;
                 if (errno != EEXIST)
@@ -220,11 +220,11 @@ static int open_temp(int dirfd, const char *name, char tmp[static NAME_MAX + 1])
 
 /* Make the written temp file durable and put it in place of name; on
  * failure remove it. Takes fd. */
-static int commit_temp(int dirfd, int fd, const char *tmp, const char *name) {
+static int commit_temp(int dirfd, int fd, const char *tmp, const char *name, mode_t mode) {
         int r;
 
-        /* The create mode went through the umask; readers need 0644. */
-        if (fchmod(fd, ATOMIC_FILE_MODE) < 0 || fsync(fd) < 0) {
+        /* The create mode went through the umask: set the one asked for. */
+        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
                 r = -errno;
                 (void) close(fd);
                 goto fail;
@@ -260,7 +260,7 @@ int atomic_file_write_rendered(int dirfd, const char *name, atomic_file_render_f
                         return r < 0 ? r : 0;
         }
 
-        fd = open_temp(dirfd, name, tmp);
+        fd = open_temp(dirfd, name, ATOMIC_FILE_MODE, tmp);
         if (fd < 0)
                 return fd;
         r = render_into(fd_sink_write, &fd, render, userdata);
@@ -269,7 +269,7 @@ int atomic_file_write_rendered(int dirfd, const char *name, atomic_file_render_f
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        return commit_temp(dirfd, fd, tmp, name);
+        return commit_temp(dirfd, fd, tmp, name, ATOMIC_FILE_MODE);
 }
 
 /* Whether dirfd/name is a regular 0644 file holding exactly data. */
@@ -286,16 +286,11 @@ static bool file_has_content(int dirfd, const char *name, const void *data, size
         return !c.differs;
 }
 
-int atomic_file_write(int dirfd, const char *name, const void *data, size_t len) {
+static int write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
         char tmp[NAME_MAX + 1];
         int fd, r;
 
-        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
-                return -EINVAL;
-        if (file_has_content(dirfd, name, data, len))
-                return 0;
-
-        fd = open_temp(dirfd, name, tmp);
+        fd = open_temp(dirfd, name, mode, tmp);
         if (fd < 0)
                 return fd;
         r = write_all(fd, data, len);
@@ -304,7 +299,21 @@ int atomic_file_write(int dirfd, const char *name, const void *data, size_t len)
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        return commit_temp(dirfd, fd, tmp, name);
+        return commit_temp(dirfd, fd, tmp, name, mode);
+}
+
+int atomic_file_write(int dirfd, const char *name, const void *data, size_t len) {
+        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
+                return -EINVAL;
+        if (file_has_content(dirfd, name, data, len))
+                return 0;
+        return write_replace(dirfd, name, data, len, ATOMIC_FILE_MODE);
+}
+
+int atomic_file_write_private(int dirfd, const char *name, const void *data, size_t len) {
+        if (dirfd < 0 || !name_is_plain(name) || (!data && len > 0))
+                return -EINVAL;
+        return write_replace(dirfd, name, data, len, ATOMIC_FILE_PRIVATE_MODE);
 }
 
 

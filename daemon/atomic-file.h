@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Every file written here gets this mode, whatever the umask. */
+/* Every file written here gets this mode, whatever the umask... */
 #define ATOMIC_FILE_MODE 0644
+/* ... but those that hold secrets, this one. */
+#define ATOMIC_FILE_PRIVATE_MODE 0600
 
 /* Writes a file's content to f; returns negative errno on failure. It may be
  * called twice for one write (to compare, then to write). */
@@ -25,6 +27,11 @@ typedef int (*atomic_file_render_fn)(FILE *f, const void *userdata);
  * (no '/'); a symlink at name is replaced, never followed. Returns 1 if
  * written, 0 if unchanged, negative errno. */
 int atomic_file_write(int dirfd, const char *name, const void *data, size_t len);
+
+/* Replace dirfd/name atomically with data that is a secret (a token): the
+ * temp file is created 0600, so nobody else can read it even for a moment,
+ * and it is always written. Returns 1, or negative errno. */
+int atomic_file_write_private(int dirfd, const char *name, const void *data, size_t len);
 
 /* Like atomic_file_write, with the content produced by render straight into
  * the temp file, so that it is never whole in memory. With compare, an

@@ -59,8 +59,11 @@ unsigned budget_limit(enum budget_kind k);
 
 /* Count a call of kind k to stream (region, name) made at now. Region and name
  * are 1..BUDGET_REGION_MAX / BUDGET_NAME_MAX characters of [A-Za-z0-9_.-]
- * (what AWS accepts). Returns 0, -EINVAL (bad name or kind), -E2BIG (already
- * BUDGET_STREAMS_MAX streams) or -ENOMEM. */
+ * (what AWS accepts). "region" is where the stream lives: the caller passes
+ * ACCOUNT-REGION for a stream in a role's account, so that one name in two
+ * accounts has two records (a region never starts with a digit). Returns 0,
+ * -EINVAL (bad name or kind), -E2BIG (already BUDGET_STREAMS_MAX streams) or
+ * -ENOMEM. */
 int budget_record(struct budget_book *b, const char *region, const char *name, enum budget_kind k,
                   uint64_t now);
 /* Calls of kind k counted in (now - 24 h, now]; at most budget_limit(k). */

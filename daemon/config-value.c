@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/arn.h"
 #include "aws/endpoint.h"
 #include "aws/url.h"
 #include "config-diag.h"
@@ -280,6 +281,34 @@ int value_profile(const struct walk *w, const struct key_desc *k, const char *la
                 return -EINVAL;
         if (v->len == 0 || v->len > PROFILE_MAX_LEN || strpbrk(t, " \t[]"))
                 return walk_error(w, v, "%s: %s is not a valid profile name", label, diag_quote(v, q));
+        return set_string(w, dest, t);
+}
+
+int value_role_arn(const struct walk *w, const struct key_desc *k, const char *label,
+                   const struct node *v, void *dest) {
+        const char *t = value_scalar(w, label, v, "an IAM role ARN"), *problem = NULL;
+        char q[QUOTE_SIZE];
+
+        if (!t)
+                return -EINVAL;
+        if (strlen(t) != v->len || arn_role_parse(t, NULL, &problem) < 0)
+                return walk_error(w, v, "%s: %s %s", label, diag_quote(v, q),
+                                  problem ?: "is not an IAM role ARN");
+        return set_string(w, dest, t);
+}
+
+/* Never quoted: an external ID is a shared secret of sorts. */
+int value_external_id(const struct walk *w, const struct key_desc *k, const char *label,
+                      const struct node *v, void *dest) {
+        const char *t = value_scalar(w, label, v, "an external ID");
+
+        if (!t)
+                return -EINVAL;
+        if (strlen(t) != v->len || !arn_external_id_is_valid(t))
+                return walk_error(w, v,
+                                  "%s: must be %d-%d characters of A-Z a-z 0-9 and +=,.@:/_- "
+                                  "(value not shown)",
+                                  label, ARN_EXTERNAL_ID_MIN, ARN_EXTERNAL_ID_MAX);
         return set_string(w, dest, t);
 }
 

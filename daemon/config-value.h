@@ -36,6 +36,10 @@ int value_region(const struct walk *w, const struct key_desc *k, const char *lab
                  const struct node *v, void *dest);       /* char * */
 int value_profile(const struct walk *w, const struct key_desc *k, const char *label,
                   const struct node *v, void *dest);      /* char * */
+int value_role_arn(const struct walk *w, const struct key_desc *k, const char *label,
+                   const struct node *v, void *dest);     /* char *, arn:...:iam::ACCOUNT:role/NAME */
+int value_external_id(const struct walk *w, const struct key_desc *k, const char *label,
+                      const struct node *v, void *dest);  /* char *, never quoted in messages */
 int value_endpoint(const struct walk *w, const struct key_desc *k, const char *label,
                    const struct node *v, void *dest);     /* char * */
 int value_abs_path(const struct walk *w, const struct key_desc *k, const char *label,

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "aws/arn.h"
 #include "config-diag.h"
 #include "config-glob.h"
 #include "config-internal.h"
@@ -125,6 +126,8 @@ enum {
         SK_TAGS,
         SK_CONSUMERS,
         SK_MANAGE,
+        SK_ROLE_ARN,
+        SK_EXTERNAL_ID,
         _SK_MAX,
 };
 
@@ -228,6 +231,10 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_CONSUMERS] = { .name = "consumers", .parse = value_consumers, .offset = 0 },
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
+        [SK_ROLE_ARN] = { .name = "role_arn", .parse = value_role_arn,
+                          .offset = offsetof(struct stream_decl, role_arn) },
+        [SK_EXTERNAL_ID] = { .name = "external_id", .parse = value_external_id,
+                             .offset = offsetof(struct stream_decl, external_id) },
 };
 
 static const struct key_desc aws_keys[] = {
@@ -451,6 +458,17 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 walk_error(w, name_node,
                            "stream \"%s\": shards is required for a provisioned stream with manage: %s",
                            d.name, d.manage == MANAGE_FULL ? "full" : "create-only");
+
+        if (d.external_id && !d.role_arn && !failed[SK_ROLE_ARN]) {
+                if (own[SK_EXTERNAL_ID].value)
+                        walk_error(w, own[SK_EXTERNAL_ID].value,
+                                   "external_id: needs role_arn (it is sent when assuming that role)");
+                else
+                        walk_error(w, name_node, "stream \"%s\": external_id from defaults needs role_arn",
+                                   d.name);
+        }
+        if (d.role_arn)
+                (void) arn_role_parse(d.role_arn, d.account, NULL);
 
         d.file = strdup(w->path);
         if (!d.file)
@@ -677,7 +695,8 @@ static int load_file(struct loader *l, const char *path, bool main_file, struct 
 /* ---------------------------------------------------------------------------
  * Rules across streams and files */
 
-static int stream_key_cmp(const struct stream_decl *x, const struct stream_decl *y) {
+/* By region and name: what the exports are named by unless accounts collide. */
+static int stream_place_cmp(const struct stream_decl *x, const struct stream_decl *y) {
         if (!x->region || !y->region) {
                 if (x->region != y->region)
                         return x->region ? 1 : -1;
@@ -687,6 +706,13 @@ static int stream_key_cmp(const struct stream_decl *x, const struct stream_decl 
                         return r;
         }
         return strcmp(x->name, y->name);
+}
+
+/* A stream is one (account, region, name): the daemon's own account ("")
+ * sorts first. */
+static int stream_key_cmp(const struct stream_decl *x, const struct stream_decl *y) {
+        int r = stream_place_cmp(x, y);
+        return r ? r : strcmp(x->account, y->account);
 }
 
 static int stream_cmp(const void *a, const void *b) {
@@ -738,6 +764,43 @@ static void stream_error(struct loader *l, size_t i, const char *fmt, ...) {
         va_end(ap);
 }
 
+static int stream_role_cmp(const void *a, const void *b, void *userdata) {
+        const struct stream_decl *s = userdata;
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+        int r = strcmp(s[x].account, s[y].account);
+        if (r != 0)
+                return r;
+        return x < y ? -1 : x > y;
+}
+
+/* kinesisd paces an account's calls and counts its CREATING streams in one
+ * place, which holds one set of credentials: every stream of an account is
+ * reached through one role (and external ID). order is scratch space. */
+static void check_one_role_per_account(struct loader *l, size_t *order) {
+        struct config *c = l->config;
+
+        for (size_t i = 0; i < c->n_streams; i++)
+                order[i] = i;
+        qsort_r(order, c->n_streams, sizeof(*order), stream_role_cmp, c->streams);
+        for (size_t i = 1, first = 0; i < c->n_streams; i++) {
+                const struct stream_decl *f = &c->streams[order[first]], *s = &c->streams[order[i]];
+                if (!streq(f->account, s->account)) {
+                        first = i;
+                        continue;
+                }
+                if (!s->account[0] ||
+                    (streq(f->role_arn, s->role_arn) && streq_ptr(f->external_id, s->external_id)))
+                        continue;
+                stream_error(l, order[i],
+                             "stream \"%s\": account %s is already reached through role_arn %s%s at "
+                             "%s:%u:%u; all streams of one account must use the same role_arn and "
+                             "external_id",
+                             s->name, s->account, f->role_arn,
+                             streq(f->role_arn, s->role_arn) ? " with another external_id" : "", f->file,
+                             f->line, f->column);
+        }
+}
+
 static int check_streams(struct loader *l) {
         struct config *c = l->config;
         _cleanup_free_ size_t *order = NULL;
@@ -762,7 +825,12 @@ static int check_streams(struct loader *l) {
                         continue;
                 }
                 dup[order[i]] = true;
-                if (s->region)
+                if (s->account[0])
+                        stream_error(l, order[i],
+                                     "stream \"%s\" in region %s of account %s is already declared at "
+                                     "%s:%u:%u",
+                                     s->name, strna(s->region), s->account, f->file, f->line, f->column);
+                else if (s->region)
                         stream_error(l, order[i],
                                      "stream \"%s\" in region %s is already declared at %s:%u:%u",
                                      s->name, s->region, f->file, f->line, f->column);
@@ -770,6 +838,20 @@ static int check_streams(struct loader *l) {
                         stream_error(l, order[i], "stream \"%s\" is already declared at %s:%u:%u", s->name,
                                      f->file, f->line, f->column);
         }
+
+        /* One name in one region in two accounts: the exports of those in
+         * a role's account name the account (the daemon's own keep the
+         * plain name). order is sorted by region and name first. */
+        for (size_t i = 0, first = 0; i <= c->n_streams; i++) {
+                if (i < c->n_streams &&
+                    stream_place_cmp(&c->streams[order[first]], &c->streams[order[i]]) == 0)
+                        continue;
+                if (stream_key_cmp(&c->streams[order[first]], &c->streams[order[i - 1]]) != 0)
+                        for (size_t j = first; j < i; j++)
+                                c->streams[order[j]].account_in_exports = c->streams[order[j]].account[0];
+                first = i;
+        }
+        check_one_role_per_account(l, order);
 
         /* Every streams.env variable must name one thing (DESIGN §4). */
         for (size_t i = 0; i < c->n_streams; i++) {
@@ -788,7 +870,9 @@ static int check_streams(struct loader *l) {
                                 env = ne;
                                 n_alloc = na;
                         }
-                        env[n_env].var = env_name_arn(c->region, s->region, s->name, consumer);
+                        env[n_env].var = env_name_arn(c->region, s->region,
+                                                      s->account_in_exports ? s->account : NULL, s->name,
+                                                      consumer);
                         if (!env[n_env].var) {
                                 r = -ENOMEM;
                                 goto finish;

@@ -26,7 +26,7 @@ static void env_append(char *out, size_t *o, const char *s) {
         }
 }
 
-char *env_name_arn(const char *default_region, const char *region, const char *name,
+char *env_name_arn(const char *default_region, const char *region, const char *account, const char *name,
                    const char *consumer) {
         bool with_region = region && !streq_ptr(region, default_region);
         size_t size, o = 0;
@@ -39,6 +39,8 @@ char *env_name_arn(const char *default_region, const char *region, const char *n
         size = strlen(ENV_PREFIX) + strlen(name) + strlen(ENV_SUFFIX) + 1;
         if (with_region)
                 size += strlen(region) + 1;
+        if (account && account[0])
+                size += strlen(account) + 1;
         if (consumer)
                 size += strlen(ENV_CONSUMER) + strlen(consumer);
         out = malloc(size);
@@ -46,6 +48,10 @@ char *env_name_arn(const char *default_region, const char *region, const char *n
                 return NULL;
 
         env_append(out, &o, ENV_PREFIX);
+        if (account && account[0]) {
+                env_append(out, &o, account);
+                out[o++] = '_';
+        }
         if (with_region) {
                 env_append(out, &o, region);
                 out[o++] = '_';

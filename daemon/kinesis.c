@@ -126,6 +126,7 @@ struct kinesis_call {
         struct creds_wait *wait;
         struct aws_credentials creds; /* handed over by a creds callback, used once */
         bool have_creds;
+        bool creds_failed; /* the credentials for this call could not be had */
         bool refreshed_creds;
         bool in_callback;
         kinesis_gate_t gate;
@@ -315,6 +316,7 @@ static void on_creds(int error, const struct aws_credentials *cr, void *userdata
         struct kinesis_call *call = userdata;
 
         call->wait = NULL;
+        call->creds_failed = error < 0;
         if (error >= 0 && aws_credentials_copy(cr, &call->creds) >= 0)
                 call->have_creds = true;
         else if (error >= 0)
@@ -339,8 +341,10 @@ static int call_prepare(struct http_request *req, void *userdata) {
                         r = creds_request(c->creds, on_creds, call, &call->wait);
                         return r < 0 ? r : 1;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        call->creds_failed = true;
                         return r;
+                }
         }
 
         const struct sigv4_header headers[] = {
@@ -375,11 +379,7 @@ static int call_prepare(struct http_request *req, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(headers) && r >= 0; i++)
                 r = http_request_add_header(req, headers[i].name, headers[i].value);
         if (r >= 0)
-                r = http_request_add_header(req, "X-Amz-Date", sig.amz_date);
-        if (r >= 0)
-                r = http_request_add_header(req, "Authorization", sig.authorization);
-        if (r >= 0 && sig.security_token)
-                r = http_request_add_header(req, "X-Amz-Security-Token", sig.security_token);
+                r = http_request_add_signature(req, sig.amz_date, sig.authorization, sig.security_token);
         sigv4_result_done(&sig);
         return r < 0 ? r : 0;
 }
@@ -442,6 +442,9 @@ static void call_done(struct http_request *req, const struct http_response *resp
         };
 
         call->req = NULL;
+        /* Not a bare errno: what the credential chain tried and what failed. */
+        if (res.error < 0 && call->creds_failed && creds_error_text(c->creds))
+                res.error_text = creds_error_text(c->creds);
         c->counters.attempts += resp->attempts;
         c->counters.retries += resp->attempts > 0 ? resp->attempts - 1 : 0;
         c->counters.throttles += resp->throttles;

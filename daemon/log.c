@@ -83,7 +83,7 @@ static void write_journal(int level, const struct log_fields *f, const char *fil
         struct iovec iov[MAX_FIELDS];
         size_t n = 0;
         char b_msg[LOG_LINE_MAX + 64], b_prio[32], b_file[256], b_line[32], b_func[128], b_mid[64];
-        char b_f[7][1200];
+        char b_f[8][1200];
         char num[16];
 
         add_field(iov, &n, b_msg, sizeof b_msg, "MESSAGE", msg);
@@ -102,6 +102,7 @@ static void write_journal(int level, const struct log_fields *f, const char *fil
                 add_field(iov, &n, b_f[4], sizeof b_f[4], "AWS_OPERATION", f->aws_operation);
                 add_field(iov, &n, b_f[5], sizeof b_f[5], "AWS_ERROR", f->aws_error);
                 add_field(iov, &n, b_f[6], sizeof b_f[6], "AWS_REQUEST_ID", f->aws_request_id);
+                add_field(iov, &n, b_f[7], sizeof b_f[7], "ACCOUNT", f->account);
         }
         char b_msgid[64];
         if (f && f->message_id)
@@ -128,15 +129,17 @@ _printf_(7, 0) static int log_internalv(int level, int error, const struct log_f
         if (use_journal)
                 write_journal(level, f, file, line, func, msg);
         else {
-                /* Plain lines: the stream (and region) in front, so a line read
-                 * on its own still says what it is about. */
+                /* Plain lines: the stream (and region, and a role's account)
+                 * in front, so a line read on its own still says what it is
+                 * about. */
                 /* At debug level the MESSAGE_ID follows, as journalctl -o
                  * verbose would show it: the catalog entry is findable. */
                 bool id = f && f->message_id && max_level >= LOG_DEBUG;
 
                 if (f && f->stream)
-                        fprintf(stderr, "kinesisd: %s%s%s: %s%s%s%s\n", f->region ? f->region : "",
-                                f->region ? "/" : "", f->stream, msg, id ? " [MESSAGE_ID=" : "",
+                        fprintf(stderr, "kinesisd: %s%s%s%s%s: %s%s%s%s\n", strempty(f->account),
+                                f->account ? "/" : "", f->region ? f->region : "", f->region ? "/" : "",
+                                f->stream, msg, id ? " [MESSAGE_ID=" : "",
                                 id ? f->message_id : "", id ? "]" : "");
                 else
                         fprintf(stderr, "kinesisd: %s%s%s%s\n", msg, id ? " [MESSAGE_ID=" : "",

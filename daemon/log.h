@@ -18,6 +18,7 @@
 struct log_fields {
         const char *stream;        /* STREAM= */
         const char *region;        /* REGION= */
+        const char *account;       /* ACCOUNT= (a role's account; NULL for the daemon's own) */
         const char *stream_arn;    /* STREAM_ARN= */
         const char *action;        /* ACTION= */
         const char *aws_operation; /* AWS_OPERATION= */

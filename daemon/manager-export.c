@@ -423,7 +423,12 @@ void manager_seed_from_previous_export(struct manager *m) {
         index = manager_index_new(m->streams, m->n_streams);
         for (size_t i = 0; index && i < p.n_streams; i++) {
                 const struct state_previous_stream *s = &p.streams[i];
-                struct reconciler *r = manager_index_find(index, m->n_streams, s->region, s->name);
+                /* A stream of the daemon's own account has that account in
+                 * streams.json, learnt from its ARN; in the index it is "". */
+                struct reconciler *r =
+                        manager_index_find(index, m->n_streams, strempty(s->account), s->region, s->name);
+                if (!r && s->account)
+                        r = manager_index_find(index, m->n_streams, "", s->region, s->name);
 
                 if (!r)
                         continue;

@@ -32,6 +32,14 @@ struct region_ctx {
         size_t n_entries;
 };
 
+/* The credentials of a role that streams name (role_arn), assumed from the
+ * daemon's own: one per account (config.c sees to it that an account's
+ * streams name one role). */
+struct manager_role {
+        char account[13];
+        struct creds_provider *creds;
+};
+
 struct manager {
         sd_event *event;
         struct run_options opts;
@@ -44,6 +52,8 @@ struct manager {
 
         struct http_client *http;
         struct creds_provider *creds;
+        struct manager_role *roles; /* freed after the regions, whose clients use them */
+        size_t n_roles;
         struct region_ctx **regions;
         size_t n_regions;
         struct reconciler **streams; /* parallel to config->streams */
@@ -107,8 +117,8 @@ void manager_reload_listed(struct manager *m);
 /* A sorted copy of v for manager_index_find(), or NULL (n == 0, or out of
  * memory: callers then find nothing). */
 struct reconciler **manager_index_new(struct reconciler **v, size_t n);
-struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *region,
-                                      const char *name);
+struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *account,
+                                      const char *region, const char *name);
 
 /* manager-pass.c: passes over every stream, and the reconcilers' callbacks. */
 extern const struct reconcile_ops manager_reconcile_ops;

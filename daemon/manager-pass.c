@@ -25,24 +25,48 @@
 
 static void schedule_pass(struct manager *m, uint64_t delay);
 
+/* The name column of --plan: the name, or ACCOUNT/NAME (own/NAME for the
+ * daemon's own account) where the configuration spans accounts. */
+static char *plan_label(const struct stream_decl *d, bool accounts) {
+        char *s = NULL;
+
+        if (!accounts)
+                return strdup(d->name);
+        return asprintf(&s, "%s/%s", d->account[0] ? d->account : "own", d->name) < 0 ? NULL : s;
+}
+
 static void print_plan(struct manager *m) {
         size_t width = 0;
-        bool changes = false, failed = false;
+        bool changes = false, failed = false, accounts = false;
 
+        for (size_t i = 0; i < m->n_streams; i++)
+                if (!streq(reconciler_decl(m->streams[i])->account, reconciler_decl(m->streams[0])->account))
+                        accounts = true;
         for (size_t i = 0; i < m->n_streams; i++) {
-                size_t l = strlen(reconciler_decl(m->streams[i])->name);
+                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                size_t l = strlen(d->name) + (accounts ? strlen(d->account[0] ? d->account : "own") + 1 : 0);
                 width = l > width ? l : width;
         }
         for (size_t i = 0; i < m->n_streams; i++) {
                 const struct plan *p = reconciler_plan(m->streams[i]);
                 const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                _cleanup_free_ char *label = plan_label(d, accounts);
+                struct stream_decl shown = *d;
+
+                if (!label) {
+                        log_oom();
+                        failed = true;
+                        continue;
+                }
                 if (!p || reconciler_failed(m->streams[i])) {
-                        printf("? %-*s cannot observe: %s\n", (int) width, d->name,
+                        printf("? %-*s cannot observe: %s\n", (int) width, label,
                                strna(reconciler_last_error(m->streams[i])));
                         failed = true;
                         continue;
                 }
-                _cleanup_free_ char *line = plan_format_line(d, p, width);
+                /* The line names the stream as the label does; nothing else changes. */
+                shown.name = label;
+                _cleanup_free_ char *line = plan_format_line(&shown, p, width);
                 printf("%s\n", line ? line : d->name);
                 if (p->verdict == PLAN_CREATE || p->verdict == PLAN_CHANGE)
                         changes = true;
@@ -312,7 +336,8 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                                                  .aws_operation = "ListStreams",
                                                  .aws_error = res->error_type,
                                                  .aws_request_id = res->request_id }),
-                           "Cannot list the streams of %s: %s", g->shared.region, why);
+                           "Cannot list the streams of %s%s%s: %s", g->shared.region,
+                           g->shared.account[0] ? " in account " : "", g->shared.account, why);
                 /* Settle every stream of this region as failed for this pass. */
                 for (size_t i = 0; i < m->n_streams; i++)
                         if (m->streams[i] &&

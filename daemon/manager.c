@@ -13,6 +13,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "aws/arn.h"
 #include "aws/endpoint.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -40,6 +41,7 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         kinesis_client_free(g->shared.client);
         kinesis_stream_entries_free(g->entries, g->n_entries);
         free(g->shared.region);
+        free(g->shared.budget_key);
         free(g);
         return NULL;
 }
@@ -79,11 +81,18 @@ static void regions_free(struct region_ctx **regions, size_t n) {
         free(regions);
 }
 
-static struct region_ctx *region_find(struct region_ctx **regions, size_t n, const char *region) {
+static struct region_ctx *region_find(struct region_ctx **regions, size_t n, const char *account,
+                                      const char *region) {
         for (size_t i = 0; i < n; i++)
-                if (streq(regions[i]->shared.region, region))
+                if (streq(regions[i]->shared.account, account) && streq(regions[i]->shared.region, region))
                         return regions[i];
         return NULL;
+}
+
+static void roles_free(struct manager_role *roles, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                creds_provider_free(roles[i].creds);
+        free(roles);
 }
 
 /* A stream's own region (or its defaults'), else the default region; --region
@@ -98,15 +107,57 @@ static const char *stream_region(const struct manager *m, const struct stream_de
 struct built {
         char *default_region;
         struct creds_provider *creds;
+        struct manager_role *roles;
+        size_t n_roles;
         struct region_ctx **regions;
         size_t n_regions;
 };
 
 static void built_done(struct built *b) {
         regions_free(b->regions, b->n_regions);
+        roles_free(b->roles, b->n_roles);
         creds_provider_free(b->creds);
         free(b->default_region);
         *b = (struct built){};
+}
+
+/* A role's streams are booked as ACCOUNT-REGION (struct reconcile_region). */
+_Static_assert(ARN_ACCOUNT_SIZE + ENDPOINT_REGION_MAX <= BUDGET_REGION_MAX, "budget key too long");
+
+/* The credentials of d's role (d->account set): assumed from the daemon's
+ * own, once per account (config.c sees to it that an account's streams name
+ * one role and external ID). STS is asked in the daemon's region, else in
+ * the stream's. */
+static int role_creds(struct manager *m, struct built *b, const struct stream_decl *d, const char *region,
+                      struct creds_provider **ret) {
+        struct manager_role *n;
+        int r;
+
+        for (size_t i = 0; i < b->n_roles; i++)
+                if (streq(b->roles[i].account, d->account)) {
+                        *ret = b->roles[i].creds;
+                        return 0;
+                }
+        n = reallocarray(b->roles, b->n_roles + 1, sizeof *n);
+        if (!n)
+                return log_oom();
+        b->roles = n;
+        n = &b->roles[b->n_roles];
+        *n = (struct manager_role){};
+        strcpy(n->account, d->account);
+        r = creds_provider_new_role(m->event, m->http, b->creds,
+                                    &(struct creds_role_options){
+                                            .role_arn = d->role_arn,
+                                            .external_id = d->external_id,
+                                            .region = b->default_region ?: region,
+                                    },
+                                    &n->creds);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file,
+                                       d->line, d->column, d->name, d->role_arn);
+        b->n_roles++;
+        *ret = n->creds;
+        return 0;
 }
 
 /* Everything a configuration needs from the environment: region, endpoints,
@@ -129,22 +180,37 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
         }
 
         r = creds_provider_new(m->event, m->http,
-                               &(struct creds_options){ .profile = c->profile }, &b.creds);
+                               &(struct creds_options){ .profile = c->profile, .region = b.default_region },
+                               &b.creds);
         if (r < 0) {
                 built_done(&b);
                 return log_error_errno(r, "Cannot set up the AWS credential chain: %m");
         }
 
         for (size_t i = 0; i < c->n_streams; i++) {
-                const char *region = stream_region(m, &c->streams[i], b.default_region);
+                const struct stream_decl *d = &c->streams[i];
+                const char *region = stream_region(m, d, b.default_region);
                 _cleanup_free_ char *endpoint = NULL;
-                struct endpoint_setting es;
+                struct creds_provider *creds = b.creds;
+                _cleanup_(endpoint_setting_done) struct endpoint_setting es = {};
                 struct region_ctx *g;
                 struct region_ctx **n;
 
-                if (region_find(b.regions, b.n_regions, region))
+                if (region_find(b.regions, b.n_regions, d->account, region))
                         continue;
-                endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, &es);
+                if (d->account[0]) {
+                        r = role_creds(m, &b, d, region, &creds);
+                        if (r < 0) {
+                                built_done(&b);
+                                return r;
+                        }
+                }
+                r = endpoint_kinesis_setting(m->opts.endpoint, c->endpoint, c->profile, &es);
+                if (r < 0) {
+                        built_done(&b);
+                        return log_error_errno(r, "Cannot read the shared AWS config file for the Kinesis "
+                                                  "endpoint: %m");
+                }
                 r = endpoint_kinesis_url(&es, region, &endpoint);
                 if (r < 0) {
                         const char *src = es.source, *url = es.value;
@@ -172,38 +238,47 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 b.regions = n;
                 g->manager = m;
                 g->shared.region = strdup(region);
+                strcpy(g->shared.account, d->account);
+                if (d->account[0] && asprintf(&g->shared.budget_key, "%s-%s", d->account, region) < 0)
+                        g->shared.budget_key = NULL;
+                else if (!d->account[0])
+                        g->shared.budget_key = strdup(region);
                 b.regions[b.n_regions++] = g;
-                if (!g->shared.region) {
+                if (!g->shared.region || !g->shared.budget_key) {
                         built_done(&b);
                         return log_oom();
                 }
-                r = kinesis_client_new(m->http, b.creds, region, endpoint,
+                r = kinesis_client_new(m->http, creds, region, endpoint,
                                        &(struct kinesis_options){ .rate_fraction = c->api_share },
                                        &g->shared.client);
                 if (r < 0) {
                         built_done(&b);
                         return log_error_errno(r, "Cannot set up the Kinesis client for %s: %m", region);
                 }
-                log_debug("Region %s: endpoint %s.", region, endpoint);
+                log_debug("Region %s%s%s: endpoint %s.", region, d->account[0] ? ", account " : "",
+                          d->account, endpoint);
         }
         *ret = b;
         return 0;
 }
 
-/* Lookups by (region, name) over thousands of streams: a sorted copy of the
- * pointers and binary search, not a scan per stream. */
+/* Lookups by (account, region, name) over thousands of streams: a sorted
+ * copy of the pointers and binary search, not a scan per stream. */
 struct stream_key {
-        const char *region, *name;
+        const char *account, *region, *name;
 };
 
 static int key_cmp(const struct stream_key *k, const struct reconciler *r) {
         int c = strcmp(k->region, reconcile_region_of(r)->region);
-        return c ? c : strcmp(k->name, reconciler_decl(r)->name);
+        if (c == 0)
+                c = strcmp(k->name, reconciler_decl(r)->name);
+        return c ? c : strcmp(k->account, reconcile_region_of(r)->account);
 }
 
 static int index_cmp(const void *a, const void *b) {
         const struct reconciler *x = *(struct reconciler *const *) a, *y = *(struct reconciler *const *) b;
-        struct stream_key k = { reconcile_region_of(x)->region, reconciler_decl(x)->name };
+        struct stream_key k = { reconcile_region_of(x)->account, reconcile_region_of(x)->region,
+                                reconciler_decl(x)->name };
         return key_cmp(&k, y);
 }
 
@@ -222,9 +297,9 @@ struct reconciler **manager_index_new(struct reconciler **v, size_t n) {
         return x;
 }
 
-struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *region,
-                                      const char *name) {
-        struct stream_key k = { region, name };
+struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *account,
+                                      const char *region, const char *name) {
+        struct stream_key k = { account, region, name };
         struct reconciler **hit;
 
         if (!index)
@@ -239,6 +314,9 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         size_t n_old = 0;
         struct region_ctx **old_regions = m->regions;
         size_t n_old_regions = m->n_regions;
+        struct manager_role *old_roles = NULL;
+        size_t n_old_roles = 0;
+        struct creds_provider *old_creds = NULL;
         struct reconcile_settings settings = {
                 .poll_usec = c->poll_usec,
                 .timeout_usec = c->timeout_usec,
@@ -258,7 +336,14 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         m->regions = TAKE_PTR(b->regions);
         m->n_regions = b->n_regions;
         b->n_regions = 0;
-        creds_provider_free(m->creds);
+        /* The old roles outlive the old regions, whose clients use them,
+         * and the old chain outlives the roles assumed with it. */
+        old_roles = TAKE_PTR(m->roles);
+        n_old_roles = m->n_roles;
+        m->roles = TAKE_PTR(b->roles);
+        m->n_roles = b->n_roles;
+        b->n_roles = 0;
+        old_creds = TAKE_PTR(m->creds);
         m->creds = TAKE_PTR(b->creds);
         free(m->default_region);
         m->default_region = TAKE_PTR(b->default_region);
@@ -269,7 +354,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
                 const char *region = stream_region(m, d, m->default_region);
-                struct region_ctx *g = region_find(m->regions, m->n_regions, region);
+                struct region_ctx *g = region_find(m->regions, m->n_regions, d->account, region);
                 struct reconciler *o;
 
                 r = reconciler_new(m->event, d, &g->shared, &settings, &manager_reconcile_ops, m, &m->streams[i]);
@@ -278,7 +363,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                         break;
                 }
                 m->n_streams++;
-                o = manager_index_find(old_index, n_old, region, d->name);
+                o = manager_index_find(old_index, n_old, d->account, region, d->name);
                 if (o)
                         reconciler_adopt(m->streams[i], o);
         }
@@ -287,10 +372,11 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         _cleanup_free_ struct reconciler **new_index = manager_index_new(m->streams, m->n_streams);
         for (size_t i = 0; i < n_old; i++) {
                 const struct stream_decl *d = reconciler_decl(old[i]);
-                const char *region = reconcile_region_of(old[i])->region;
-                bool kept = manager_index_find(new_index, m->n_streams, region, d->name) != NULL;
+                const struct reconcile_region *og = reconcile_region_of(old[i]);
+                const char *region = og->region;
+                bool kept = manager_index_find(new_index, m->n_streams, og->account, region, d->name);
                 if (!kept && m->budget)
-                        budget_forget(m->budget, region, d->name, clock_now_usec(CLOCK_REALTIME));
+                        budget_forget(m->budget, og->budget_key, d->name, clock_now_usec(CLOCK_REALTIME));
                 if (!kept)
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
@@ -299,6 +385,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         }
         free(old);
         regions_free(old_regions, n_old_regions);
+        roles_free(old_roles, n_old_roles);
+        creds_provider_free(old_creds);
         config_free(m->config);
         m->config = c;
         return r;
@@ -527,6 +615,7 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         manager_teardown(m, NULL, NULL);
         regions_free(m->regions, m->n_regions);
+        roles_free(m->roles, m->n_roles);
         creds_provider_free(m->creds);
         http_client_free(m->http);
         sd_event_source_disable_unref(m->pass_timer);

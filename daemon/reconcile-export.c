@@ -68,6 +68,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         *ret = (struct state_stream){
                 .name = r->decl->name,
                 .region = r->region->region,
+                .account = r->decl->account[0] ? r->decl->account : NULL,
+                .account_in_exports = r->decl->account_in_exports,
                 .arn = o->exists ? o->arn : r->seed_arn,
                 /* A stream whose last pass failed is FAILED, whether or not it
                  * exists, until a pass succeeds: so kinesisd_stream_failed is

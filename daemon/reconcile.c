@@ -26,6 +26,7 @@ static struct log_fields fields(const struct reconciler *r) {
         return (struct log_fields){
                 .stream = r->decl->name,
                 .region = r->region->region,
+                .account = r->region->account[0] ? r->region->account : NULL,
                 .stream_arn = r->obs.arn,
         };
 }
@@ -113,6 +114,7 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
         struct log_fields f = extra ? *extra : fields(r);
         f.stream = r->decl->name;
         f.region = r->region->region;
+        f.account = r->region->account[0] ? r->region->account : NULL;
         f.stream_arn = r->obs.arn;
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
         log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
@@ -673,7 +675,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->settings.budget, r->region->region, r->decl->name, now, &r->obs);
+        reconcile_budget_fill(r->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -727,7 +729,7 @@ static void go_plan(struct reconciler *r) {
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
-                budget_clear_pending(r->settings.budget, r->region->region, r->decl->name);
+                budget_clear_pending(r->settings.budget, r->region->budget_key, r->decl->name);
                 r->ops->changed(r, r->owner);
         }
         /* Under manage: full a plan without actions that still differs was
@@ -742,13 +744,14 @@ static void go_plan(struct reconciler *r) {
 
 static bool creation_pending(const struct reconciler *r) {
         return r->settings.budget &&
-               budget_pending(r->settings.budget, r->region->region, r->decl->name, NULL);
+               budget_pending(r->settings.budget, r->region->budget_key, r->decl->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->settings.budget, r->region->region, r->decl->name, a->type, now);
+        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type,
+                                       now);
 
         if (k < 0)
                 log_fields_errno(LOG_WARNING, k, fields_of(r),
@@ -877,6 +880,10 @@ void act(struct reconciler *r) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
                 if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
                     r->region->slot_queue.head) {
+                        log_fields(LOG_DEBUG, fields_of(r),
+                                   "Stream %s: CreateStream waits for a slot (%u of ours CREATING in this "
+                                   "account and region%s).",
+                                   r->decl->name, r->region->creating, r->region->create_hold ? ", held" : "");
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;

@@ -55,8 +55,16 @@ struct slot_share {
         uint64_t refused_usec; /* CLOCK_MONOTONIC of the last refusal */
 };
 
+/* One account in one region: AWS counts the limits of DESIGN §6 per
+ * (account, region), so each has its client (pacers, credentials), its
+ * listing and its slots. A stream without role_arn is in the daemon's own
+ * account (account ""), whichever that is: a role of that same account is
+ * paced apart from it. */
 struct reconcile_region {
         char *region;
+        char account[13];            /* a role's 12-digit account; "": the daemon's own */
+        char *budget_key;            /* the region, or ACCOUNT-REGION in a role's account: the
+                                        budget book's key for the streams here */
         struct kinesis_client *client;
         unsigned creating;           /* streams of ours holding a CREATING slot */
         struct reconcile_queue slot_queue;     /* waiting for a create slot, FIFO */

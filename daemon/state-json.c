@@ -123,8 +123,23 @@ static void json_put_time(FILE *f, uint64_t usec) {
         json_put_string(f, usec > 0 && format_rfc3339(usec, buf) ? buf : NULL);
 }
 
+/* The account field of an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:...) if
+ * it is 12 digits, copied into buf (13 bytes); else NULL. */
+static const char *arn_account(const char *arn, char *buf) {
+        const char *p = arn;
+
+        for (int field = 0; p && field < 4; field++)
+                p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+        if (!p || strspn(p, "0123456789") != 12 || p[12] != ':')
+                return NULL;
+        memcpy(buf, p, 12);
+        buf[12] = '\0';
+        return buf;
+}
+
 static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
         _cleanup_free_ const struct state_consumer **cv = NULL;
+        char account[13];
         const char *in = "      ";
         int r;
 
@@ -137,6 +152,9 @@ static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
         fputs(",\n", f);
         json_put_key(f, in, "region");
         json_put_string(f, s->region);
+        fputs(",\n", f);
+        json_put_key(f, in, "account");
+        json_put_string(f, s->account ? s->account : arn_account(s->arn, account));
         fputs(",\n", f);
         json_put_key(f, in, "arn");
         json_put_string(f, s->arn);
@@ -379,6 +397,8 @@ static void reader_value(struct previous_reader *r, const struct json_line *l) {
                 r->cur.name = l->value;
         else if (streq(l->key, "region"))
                 r->cur.region = l->value;
+        else if (streq(l->key, "account"))
+                r->cur.account = l->value;
         else if (streq(l->key, "arn"))
                 r->cur.arn = arn_or_null(l->value);
         else if (streq(l->key, "last_change") &&

@@ -490,7 +490,14 @@ static int cmp_stream_ptr(const void *a, const void *b) {
         const struct state_stream *x = *(const struct state_stream *const *) a;
         const struct state_stream *y = *(const struct state_stream *const *) b;
         int c = strcmp(x->region, y->region);
-        return c ? c : strcmp(x->name, y->name);
+        if (c == 0)
+                c = strcmp(x->name, y->name);
+        return c ? c : strcmp(strempty(x->account), strempty(y->account));
+}
+
+/* The account a stream's exports name, or NULL. */
+static const char *export_account(const struct state_stream *s) {
+        return s->account_in_exports ? s->account : NULL;
 }
 
 struct env_line {
@@ -556,12 +563,14 @@ static int streams_env_lines(const struct state_export *e, const struct state_st
 
                 if (arn_is_exportable(s->arn))
                         r = env_add(&lines, &n_lines, &cap,
-                                    env_name_arn(e->default_region, s->region, s->name, NULL), s->arn);
+                                    env_name_arn(e->default_region, s->region, export_account(s), s->name,
+                                                 NULL),
+                                    s->arn);
                 for (size_t j = 0; j < s->n_consumers && r >= 0; j++)
                         if (arn_is_exportable(s->consumers[j].arn))
                                 r = env_add(&lines, &n_lines, &cap,
-                                            env_name_arn(e->default_region, s->region, s->name,
-                                                         s->consumers[j].name),
+                                            env_name_arn(e->default_region, s->region, export_account(s),
+                                                         s->name, s->consumers[j].name),
                                             s->consumers[j].arn);
         }
         if (r < 0)
@@ -670,7 +679,16 @@ static int render_metrics(FILE *f, const void *userdata) {
         for (size_t g = 0; g < ELEMENTSOF(gauges); g++) {
                 prom_header(f, gauges[g].name, "gauge", gauges[g].help);
                 for (size_t i = 0; i < n; i++) {
-                        fprintf(f, "%s{region=\"", gauges[g].name);
+                        /* A role's account is a label: one name and region may
+                         * be in two accounts, and then they are two series. */
+                        fputs(gauges[g].name, f);
+                        fputc('{', f);
+                        if (v[i]->account) {
+                                fputs("account=\"", f);
+                                prom_label_value(f, v[i]->account);
+                                fputs("\",", f);
+                        }
+                        fputs("region=\"", f);
                         prom_label_value(f, v[i]->region);
                         fputs("\",stream=\"", f);
                         prom_label_value(f, v[i]->name);
@@ -705,19 +723,48 @@ static int render_metrics(FILE *f, const void *userdata) {
         return 0;
 }
 
-/* ---- streams/<region>/<name>.arn -------------------------------------- */
+/* ---- streams/<region>/<name>.arn, streams/<account>-<region>/<name>.arn - */
 
-/* The streams that get a .arn file: a subset of the sorted streams, so it is
- * sorted by (region, name) too and can be searched. */
-static bool stream_gets_arn_file(const struct state_stream *s) {
-        return arn_is_exportable(s->arn) && name_is_path_safe(s->region) && name_is_path_safe(s->name);
+/* "ACCOUNT-REGION": 12 digits, '-', a region, the NUL. */
+#define ARN_DIR_SIZE (PATH_NAME_MAX + 16)
+
+/* The directory of a stream's .arn file under streams/: its region, or
+ * ACCOUNT-REGION where the exports name the account (a region never starts
+ * with a digit, so the two cannot meet). */
+static const char *arn_dir(const struct state_stream *s, char *buf) {
+        if (!export_account(s))
+                return s->region;
+        snprintf(buf, ARN_DIR_SIZE, "%s-%s", s->account, s->region);
+        return buf;
 }
 
-static bool arn_set_contains(const struct state_stream *const *set, size_t n, const char *region,
+static bool stream_gets_arn_file(const struct state_stream *s) {
+        return arn_is_exportable(s->arn) && name_is_path_safe(s->region) && name_is_path_safe(s->name) &&
+               (!export_account(s) || name_is_path_safe(s->account));
+}
+
+struct arn_key {
+        const char *dir, *name;
+};
+
+static int cmp_arn_key(const void *k, const void *e) {
+        const struct arn_key *x = k;
+        const struct state_stream *y = *(const struct state_stream *const *) e;
+        char buf[ARN_DIR_SIZE];
+        int c = strcmp(x->dir, arn_dir(y, buf));
+        return c ? c : strcmp(x->name, y->name);
+}
+
+/* The .arn set is sorted by (directory, name), to be searched. */
+static int cmp_arn_ptr(const void *a, const void *b) {
+        const struct state_stream *x = *(const struct state_stream *const *) a;
+        char buf[ARN_DIR_SIZE];
+        return cmp_arn_key(&(struct arn_key){ arn_dir(x, buf), x->name }, b);
+}
+
+static bool arn_set_contains(const struct state_stream *const *set, size_t n, const char *dir,
                              const char *name) {
-        struct state_stream key = { .name = name, .region = region };
-        const struct state_stream *kp = &key;
-        return n > 0 && bsearch(&kp, set, n, sizeof *set, cmp_stream_ptr);
+        return n > 0 && bsearch(&(struct arn_key){ dir, name }, set, n, sizeof *set, cmp_arn_key);
 }
 
 /* Note that a file (path: printf-style, relative to the state directory)
@@ -765,10 +812,11 @@ static void write_arn_files(int dirfd, const struct state_stream *const *set, si
 
         for (size_t i = 0; i < n;) {
                 _cleanup_close_ int region_fd = -1;
-                const char *region = set[i]->region;
+                char buf[ARN_DIR_SIZE], other[ARN_DIR_SIZE];
+                const char *region = arn_dir(set[i], buf);
                 size_t end = i;
 
-                while (end < n && streq(set[end]->region, region))
+                while (end < n && streq(arn_dir(set[end], other), region))
                         end++;
                 k = open_or_create_dir(streams_fd, region, &region_fd);
                 if (k < 0) {
@@ -954,6 +1002,8 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         for (size_t i = 0; i < e->n_streams; i++)
                 if (stream_gets_arn_file(v[i]))
                         arn_set[n_arn++] = v[i];
+        if (n_arn > 1)
+                qsort(arn_set, n_arn, sizeof *arn_set, cmp_arn_ptr);
 
         /* streams.env's lines first: they are where two streams meeting in one
          * variable is found (-EINVAL), and then nothing at all may be written.
@@ -979,12 +1029,16 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         }
         remove_stale_arn_files(d->fd, arn_set, n_arn, &ch);
 
-        /* arn_set is v's subsequence: walk both at once. */
-        for (size_t i = 0, j = 0; i < e->n_streams; i++) {
+        for (size_t i = 0; i < e->n_streams; i++) {
                 bool arn_bad = false;
 
-                if (j < n_arn && arn_set[j] == v[i])
-                        arn_bad = arn_failed[j++];
+                if (stream_gets_arn_file(v[i])) {
+                        char buf[ARN_DIR_SIZE];
+                        const struct state_stream *const *at =
+                                bsearch(&(struct arn_key){ arn_dir(v[i], buf), v[i]->name }, arn_set, n_arn,
+                                        sizeof *arn_set, cmp_arn_key);
+                        arn_bad = at && arn_failed[at - arn_set];
+                }
                 if (!json_ok || arn_bad || (!env_ok && stream_in_env(v[i])))
                         ch.streams_unexported++;
         }

@@ -1,5 +1,6 @@
 /* The state directory other services read (DESIGN §4): streams.json,
- * streams.env, streams/<region>/<name>.arn and metrics.prom.
+ * streams.env, streams/<region>/<name>.arn (streams/<account>-<region>/ where
+ * two accounts declare one name in one region) and metrics.prom.
  *
  * Every file is replaced atomically (temp file in the same directory, write,
  * fsync, rename, fsync the directory), mode 0644, and only when its content
@@ -24,6 +25,9 @@ struct state_consumer {
 struct state_stream {
         const char *name;
         const char *region;
+        const char *account;      /* 12 digits, or NULL while unknown */
+        bool account_in_exports;  /* another account has a stream of this name and region:
+                                     streams.env and the .arn path name the account */
         const char *arn;          /* NULL while unknown: the stream is left out of
                                      streams.env and gets no .arn file */
         const char *status;       /* "ACTIVE", "CREATING", ..., or "FAILED" */
@@ -179,6 +183,7 @@ struct state_previous_consumer {
 struct state_previous_stream {
         const char *name;
         const char *region;
+        const char *account; /* NULL: none written */
         const char *arn; /* an "arn:..." value, or NULL */
         const struct state_previous_consumer *consumers;
         size_t n_consumers;

@@ -51,6 +51,8 @@ void stream_decl_done(struct stream_decl *d) {
         for (size_t i = 0; i < d->n_consumers; i++)
                 free(d->consumers[i]);
         free(d->consumers);
+        free(d->role_arn);
+        free(d->external_id);
         free(d->file);
         *d = (struct stream_decl) {};
 }

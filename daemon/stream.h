@@ -67,6 +67,11 @@ struct stream_decl {
         char **consumers;             /* sorted, unique */
         size_t n_consumers;
         enum manage_mode manage;
+        char *role_arn;               /* NULL: the daemon's own identity */
+        char *external_id;            /* sent with role_arn; NULL: none */
+        char account[13];             /* role_arn's 12-digit account; "": the daemon's own */
+        bool account_in_exports;      /* another account has a stream of this name and
+                                         region: the exports name the account */
 
         /* Where it was declared, for messages. */
         char *file;

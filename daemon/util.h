@@ -98,6 +98,13 @@ static inline uint64_t clock_now_usec(clockid_t clock) {
 }
 #define USEC_INFINITY UINT64_MAX
 
+/* Wipe a secret (a key, a token) before freeing it; NULL is fine. */
+static inline void free_secret(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+        free(s);
+}
+
 /* Free and return NULL, for "p = mfree(p);". */
 static inline void *mfree(void *p) {
         free(p);

@@ -44,6 +44,77 @@ int aws_credentials_copy(const struct aws_credentials *from, struct aws_credenti
         return 0;
 }
 
+/* Indexed by enum aws_profile_key; the fields follow the same order. */
+static const char *const profile_keys[_AWS_KEY_MAX] = {
+        [AWS_KEY_ACCESS_KEY_ID] = "aws_access_key_id",
+        [AWS_KEY_SECRET_ACCESS_KEY] = "aws_secret_access_key",
+        [AWS_KEY_SESSION_TOKEN] = "aws_session_token",
+        [AWS_KEY_CREDENTIAL_PROCESS] = "credential_process",
+        [AWS_KEY_REGION] = "region",
+        [AWS_KEY_ROLE_ARN] = "role_arn",
+        [AWS_KEY_SOURCE_PROFILE] = "source_profile",
+        [AWS_KEY_CREDENTIAL_SOURCE] = "credential_source",
+        [AWS_KEY_EXTERNAL_ID] = "external_id",
+        [AWS_KEY_ROLE_SESSION_NAME] = "role_session_name",
+        [AWS_KEY_DURATION_SECONDS] = "duration_seconds",
+        [AWS_KEY_WEB_IDENTITY_TOKEN_FILE] = "web_identity_token_file",
+        [AWS_KEY_ENDPOINT_URL] = "endpoint_url",
+        [AWS_KEY_SERVICES] = "services",
+        [AWS_KEY_IGNORE_CONFIGURED_ENDPOINT_URLS] = "ignore_configured_endpoint_urls",
+        [AWS_KEY_USE_FIPS_ENDPOINT] = "use_fips_endpoint",
+        [AWS_KEY_USE_DUALSTACK_ENDPOINT] = "use_dualstack_endpoint",
+        [AWS_KEY_SSO_SESSION] = "sso_session",
+        [AWS_KEY_SSO_START_URL] = "sso_start_url",
+        [AWS_KEY_SSO_REGION] = "sso_region",
+        [AWS_KEY_SSO_ACCOUNT_ID] = "sso_account_id",
+        [AWS_KEY_SSO_ROLE_NAME] = "sso_role_name",
+};
+
+static const size_t profile_offsets[_AWS_KEY_MAX] = {
+        offsetof(struct aws_profile, access_key_id),
+        offsetof(struct aws_profile, secret_access_key),
+        offsetof(struct aws_profile, session_token),
+        offsetof(struct aws_profile, credential_process),
+        offsetof(struct aws_profile, region),
+        offsetof(struct aws_profile, role_arn),
+        offsetof(struct aws_profile, source_profile),
+        offsetof(struct aws_profile, credential_source),
+        offsetof(struct aws_profile, external_id),
+        offsetof(struct aws_profile, role_session_name),
+        offsetof(struct aws_profile, duration_seconds),
+        offsetof(struct aws_profile, web_identity_token_file),
+        offsetof(struct aws_profile, endpoint_url),
+        offsetof(struct aws_profile, services),
+        offsetof(struct aws_profile, ignore_configured_endpoint_urls),
+        offsetof(struct aws_profile, use_fips_endpoint),
+        offsetof(struct aws_profile, use_dualstack_endpoint),
+        offsetof(struct aws_profile, sso_session),
+        offsetof(struct aws_profile, sso_start_url),
+        offsetof(struct aws_profile, sso_region),
+        offsetof(struct aws_profile, sso_account_id),
+        offsetof(struct aws_profile, sso_role_name),
+};
+
+static char **profile_field(struct aws_profile *p, enum aws_profile_key k) {
+        return (char **) ((char *) p + profile_offsets[k]);
+}
+
+const char *aws_profile_key_name(enum aws_profile_key k) {
+        return k < _AWS_KEY_MAX ? profile_keys[k] : NULL;
+}
+
+const char *aws_profile_get(const struct aws_profile *p, enum aws_profile_key k) {
+        return k < _AWS_KEY_MAX ? *profile_field((struct aws_profile *) p, k) : NULL;
+}
+
+const char *aws_profile_key_path(const struct aws_profile *p, enum aws_profile_key k) {
+        return p->from_credentials & (1u << k) ? p->credentials_path : p->config_path;
+}
+
+const char *aws_profile_path(const struct aws_profile *p) {
+        return p->in_credentials || !p->in_config ? p->credentials_path : p->config_path;
+}
+
 void aws_profile_done(struct aws_profile *p) {
         if (!p)
                 return;
@@ -51,15 +122,21 @@ void aws_profile_done(struct aws_profile *p) {
                 explicit_bzero(p->secret_access_key, strlen(p->secret_access_key));
         if (p->session_token)
                 explicit_bzero(p->session_token, strlen(p->session_token));
-        free(p->access_key_id);
-        free(p->secret_access_key);
-        free(p->session_token);
-        free(p->credential_process);
-        free(p->region);
-        free(p->role_arn);
+        for (enum aws_profile_key k = 0; k < _AWS_KEY_MAX; k++)
+                free(*profile_field(p, k));
+        aws_sso_session_done(&p->session);
         free(p->credentials_path);
         free(p->config_path);
         *p = (struct aws_profile){};
+}
+
+void aws_sso_session_done(struct aws_sso_session *s) {
+        if (!s)
+                return;
+        free(s->sso_start_url);
+        free(s->sso_region);
+        free(s->sso_registration_scopes);
+        *s = (struct aws_sso_session){};
 }
 
 const char *aws_profile_name(const char *config_profile) {
@@ -73,7 +150,7 @@ const char *aws_profile_name(const char *config_profile) {
         return "default";
 }
 
-static int home_path(const char *rel, char **ret) {
+int aws_home_path(const char *rel, char **ret) {
         const char *home = getenv("HOME");
         struct passwd *pw;
 
@@ -92,11 +169,11 @@ static int env_or_home(const char *env, const char *rel, char **ret) {
         if (e && *e) {
                 /* "~/" at the start is what users write in these variables. */
                 if (e[0] == '~' && e[1] == '/')
-                        return home_path(e + 2, ret);
+                        return aws_home_path(e + 2, ret);
                 *ret = strdup(e);
                 return *ret ? 0 : -ENOMEM;
         }
-        return home_path(rel, ret);
+        return aws_home_path(rel, ret);
 }
 
 /* Under systemd, LoadCredential=aws-credentials:... hands the file in through
@@ -134,19 +211,28 @@ static const char *rtrim(const char *start, const char *end) {
         return end;
 }
 
-/* Does "[ name ]" (section text between the brackets, trimmed) select profile? */
-static bool section_matches(const char *s, size_t n, const char *profile, bool config_file) {
-        size_t pl = strlen(profile);
+/* The section a parse looks for: "[NAME]" (kind NULL: a credentials
+ * file), "[KIND NAME]" (a config file's "profile" or "sso-session"), and
+ * "[default]" too when with_default. */
+struct ini_section {
+        const char *kind;
+        const char *name;
+        bool with_default;
+};
 
-        if (config_file) {
-                if (streq(profile, "default") && n == 7 && memcmp(s, "default", 7) == 0)
-                        return true;
-                if (n < 8 || memcmp(s, "profile", 7) != 0 || (s[7] != ' ' && s[7] != '\t'))
-                        return false;
-                const char *q = skip_space(s + 7, s + n);
-                return (size_t) (s + n - q) == pl && memcmp(q, profile, pl) == 0;
-        }
-        return n == pl && memcmp(s, profile, pl) == 0;
+/* Does "[ s ]" (section text between the brackets, trimmed) select it? */
+static bool section_matches(const char *s, size_t n, const struct ini_section *want) {
+        size_t nl = strlen(want->name), kl;
+
+        if (!want->kind)
+                return n == nl && memcmp(s, want->name, nl) == 0;
+        if (want->with_default && n == 7 && memcmp(s, "default", 7) == 0)
+                return true;
+        kl = strlen(want->kind);
+        if (n < kl + 1 || memcmp(s, want->kind, kl) != 0 || (s[kl] != ' ' && s[kl] != '\t'))
+                return false;
+        const char *q = skip_space(s + kl, s + n);
+        return (size_t) (s + n - q) == nl && memcmp(q, want->name, nl) == 0;
 }
 
 static int set_once(char **field, const char *v, size_t n) {
@@ -158,19 +244,14 @@ static int set_once(char **field, const char *v, size_t n) {
         return *field ? 0 : -ENOMEM;
 }
 
-int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
-                      struct aws_profile *p) {
-        static const struct {
-                const char *key;
-                size_t offset;
-        } keys[] = {
-                { "aws_access_key_id", offsetof(struct aws_profile, access_key_id) },
-                { "aws_secret_access_key", offsetof(struct aws_profile, secret_access_key) },
-                { "aws_session_token", offsetof(struct aws_profile, session_token) },
-                { "credential_process", offsetof(struct aws_profile, credential_process) },
-                { "region", offsetof(struct aws_profile, region) },
-                { "role_arn", offsetof(struct aws_profile, role_arn) },
-        };
+/* Called with each "key = value" of the section (key and value trimmed);
+ * a negative errno stops the walk. */
+typedef int (*ini_value_fn)(const char *key, size_t key_len, const char *v, size_t v_len, void *userdata);
+
+/* Walk INI text for one section and hand its values to fn. Returns 1 if the
+ * section exists, 0 if not, or fn's error. */
+static int ini_parse(const char *text, size_t len, const struct ini_section *want, ini_value_fn fn,
+                     void *userdata) {
         const char *end = text + len, *line = text;
         bool in_section = false, found = false;
         int r;
@@ -194,7 +275,7 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                                 continue;
                         }
                         const char *a = skip_space(s + 1, close), *b = rtrim(a, close);
-                        in_section = section_matches(a, (size_t) (b - a), profile, config_file);
+                        in_section = section_matches(a, (size_t) (b - a), want);
                         found = found || in_section;
                         line = next;
                         continue;
@@ -210,17 +291,142 @@ int aws_profile_parse(const char *text, size_t len, const char *profile, bool co
                         continue;
                 }
                 const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
-                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                        if ((size_t) (k_end - s) == strlen(keys[i].key) &&
-                            strncasecmp(s, keys[i].key, (size_t) (k_end - s)) == 0) {
-                                char **field = (char **) ((char *) p + keys[i].offset);
-                                r = set_once(field, v, (size_t) (e - v));
-                                if (r < 0)
-                                        return r;
-                        }
+                r = fn(s, (size_t) (k_end - s), v, (size_t) (e - v), userdata);
+                if (r < 0)
+                        return r;
                 line = next;
         }
         return found ? 1 : 0;
+}
+
+struct profile_parse {
+        struct aws_profile *p;
+        bool config_file;
+};
+
+static int profile_value(const char *key, size_t key_len, const char *v, size_t v_len, void *userdata) {
+        struct profile_parse *pp = userdata;
+
+        for (enum aws_profile_key k = 0; k < _AWS_KEY_MAX; k++)
+                if (key_len == strlen(profile_keys[k]) && strncasecmp(key, profile_keys[k], key_len) == 0) {
+                        char **field = profile_field(pp->p, k);
+                        int r;
+
+                        if (*field)
+                                return 0;
+                        r = set_once(field, v, v_len);
+                        if (r < 0)
+                                return r;
+                        if (*field && !pp->config_file)
+                                pp->p->from_credentials |= 1u << k;
+                        return 0;
+                }
+        return 0;
+}
+
+int aws_profile_parse(const char *text, size_t len, const char *profile, bool config_file,
+                      struct aws_profile *p) {
+        const struct ini_section want = {
+                .kind = config_file ? "profile" : NULL,
+                .name = profile,
+                .with_default = config_file && streq(profile, "default"),
+        };
+
+        return ini_parse(text, len, &want, profile_value, &(struct profile_parse){ p, config_file });
+}
+
+static int session_value(const char *key, size_t key_len, const char *v, size_t v_len, void *userdata) {
+        static const struct {
+                const char *key;
+                size_t offset;
+        } keys[] = {
+                { "sso_start_url", offsetof(struct aws_sso_session, sso_start_url) },
+                { "sso_region", offsetof(struct aws_sso_session, sso_region) },
+                { "sso_registration_scopes", offsetof(struct aws_sso_session, sso_registration_scopes) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (key_len == strlen(keys[i].key) && strncasecmp(key, keys[i].key, key_len) == 0)
+                        return set_once((char **) ((char *) userdata + keys[i].offset), v, v_len);
+        return 0;
+}
+
+int aws_sso_session_parse(const char *text, size_t len, const char *name, struct aws_sso_session *s) {
+        const struct ini_section want = { .kind = "sso-session", .name = name };
+        int r;
+
+        r = ini_parse(text, len, &want, session_value, s);
+        if (r > 0)
+                s->found = true;
+        return r;
+}
+
+int aws_services_endpoint(const char *text, size_t len, const char *name, const char *service,
+                          char **ret) {
+        const char *end = text + len, *line = text;
+        size_t nl = strlen(name), sl = strlen(service);
+        bool in_section = false, in_service = false;
+
+        while (line < end) {
+                const char *eol = memchr(line, '\n', (size_t) (end - line));
+                const char *next = eol ? eol + 1 : end;
+                bool indented = *line == ' ' || *line == '\t';
+                const char *s = skip_space(line, eol ? eol : end);
+                const char *e = rtrim(s, eol ? eol : end);
+
+                line = next;
+                if (s == e || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        const char *close = memchr(s, ']', (size_t) (e - s));
+                        const char *a = skip_space(s + 1, close ? close : s + 1);
+                        const char *b = rtrim(a, close ? close : a);
+                        in_section = close && b - a > 9 && memcmp(a, "services", 8) == 0 &&
+                                     (a[8] == ' ' || a[8] == '\t');
+                        if (in_section) {
+                                const char *q = skip_space(a + 8, b);
+                                in_section = (size_t) (b - q) == nl && memcmp(q, name, nl) == 0;
+                        }
+                        in_service = false;
+                        continue;
+                }
+                if (!in_section)
+                        continue;
+                const char *eq = memchr(s, '=', (size_t) (e - s));
+                if (!eq)
+                        continue;
+                const char *k_end = rtrim(s, eq), *v = skip_space(eq + 1, e);
+                if (!indented) {
+                        /* "kinesis =" opens the service's nested settings. */
+                        in_service = (size_t) (k_end - s) == sl && strncasecmp(s, service, sl) == 0;
+                        continue;
+                }
+                if (in_service && k_end - s == 12 && strncasecmp(s, "endpoint_url", 12) == 0 && v < e) {
+                        if ((size_t) (e - v) > AWS_VALUE_MAX)
+                                return 0;
+                        *ret = strndup(v, (size_t) (e - v));
+                        return *ret ? 1 : -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int aws_services_endpoint_load(const char *name, const char *service, char **ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len = 0;
+        int r;
+
+        r = aws_config_path(&path);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        r = aws_file_read(path, AWS_FILE_MAX, &text, &len, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = aws_services_endpoint(text, len, name, service, ret);
+        explicit_bzero(text, len);
+        return r;
 }
 
 int aws_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len,
@@ -255,6 +461,9 @@ static int load_one(const char *path, const char *profile, bool config_file,
         if (r < 0)
                 return r;
         r = aws_profile_parse(text, len, profile, config_file, p);
+        /* sso-session sections live in the config file only. */
+        if (r >= 0 && config_file && p->sso_session && *p->sso_session)
+                r = aws_sso_session_parse(text, len, p->sso_session, &p->session) < 0 ? -ENOMEM : r;
         explicit_bzero(text, len);
         if (r < 0)
                 return r;
@@ -298,29 +507,16 @@ static const char *json_str(const json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
-int aws_credentials_from_json(const json_object *o, const char *token_key,
-                              struct aws_credentials *ret) {
-        struct aws_credentials c = {};
-        const char *id, *secret, *token, *exp;
-        int r;
+int aws_credentials_make(const char *id, const char *secret, const char *token, uint64_t expiration_usec,
+                         struct aws_credentials *ret) {
+        struct aws_credentials c = { .expiration_usec = expiration_usec };
 
-        if (!o || !json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        id = json_str(o, "AccessKeyId");
-        secret = json_str(o, "SecretAccessKey");
-        token = token_key ? json_str(o, token_key) : NULL;
-        exp = json_str(o, "Expiration");
         if (!id || !secret || !*id || !*secret || strlen(id) > 128 || strlen(secret) > 1024 ||
             (token && strlen(token) > 16384))
                 return -EBADMSG;
         /* Anything that would break a header line is not a credential. */
         if (strpbrk(id, "\r\n ") || strpbrk(secret, "\r\n") || (token && strpbrk(token, "\r\n")))
                 return -EBADMSG;
-        if (exp && *exp) {
-                r = aws_parse_iso8601(exp, &c.expiration_usec);
-                if (r < 0)
-                        return -EBADMSG;
-        }
         c.access_key_id = strdup(id);
         c.secret_access_key = strdup(secret);
         if (token && *token)
@@ -331,6 +527,20 @@ int aws_credentials_from_json(const json_object *o, const char *token_key,
         }
         *ret = c;
         return 0;
+}
+
+int aws_credentials_from_json(const json_object *o, const char *token_key,
+                              struct aws_credentials *ret) {
+        const char *exp;
+        uint64_t expiration = 0;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        exp = json_str(o, "Expiration");
+        if (exp && *exp && aws_parse_iso8601(exp, &expiration) < 0)
+                return -EBADMSG;
+        return aws_credentials_make(json_str(o, "AccessKeyId"), json_str(o, "SecretAccessKey"),
+                                    token_key ? json_str(o, token_key) : NULL, expiration, ret);
 }
 
 static bool parse_digits(const char **p, int n, int *ret) {

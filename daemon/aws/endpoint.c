@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/creds-file.h"
 #include "aws/url.h"
@@ -100,22 +101,95 @@ int endpoint_resolve_region(const char *cli, const char *config, const char *pro
         return 0;
 }
 
-void endpoint_kinesis_setting(const char *cli, const char *config, struct endpoint_setting *ret) {
-        const char *e;
-
-        if (set(cli))
-                *ret = (struct endpoint_setting){ "--endpoint", cli };
-        else if (set(config))
-                *ret = (struct endpoint_setting){ "aws.endpoint", config };
-        else if (set(e = getenv("AWS_ENDPOINT_URL_KINESIS")))
-                *ret = (struct endpoint_setting){ "$AWS_ENDPOINT_URL_KINESIS", e };
-        else if (set(e = getenv("AWS_ENDPOINT_URL")))
-                *ret = (struct endpoint_setting){ "$AWS_ENDPOINT_URL", e };
-        else
-                *ret = (struct endpoint_setting){ "the region", NULL };
+void endpoint_setting_done(struct endpoint_setting *s) {
+        free(s->owned);
+        *s = (struct endpoint_setting){};
 }
 
-int endpoint_kinesis_url(const struct endpoint_setting *s, const char *region, char **ret) {
+static bool truthy(const char *s) {
+        return s && strcasecmp(s, "true") == 0;
+}
+
+/* The services kinesisd talks to: the id their [services] subsection and
+ * AWS_ENDPOINT_URL_<ID> use, and the host part of the default endpoint
+ * (HOST[-fips].REGION.DOMAIN). */
+static const struct service {
+        const char *id, *variable, *source, *host;
+} services[] = {
+        { "kinesis", "AWS_ENDPOINT_URL_KINESIS", "$AWS_ENDPOINT_URL_KINESIS", "kinesis" },
+        { "sts", "AWS_ENDPOINT_URL_STS", "$AWS_ENDPOINT_URL_STS", "sts" },
+        { "sso", "AWS_ENDPOINT_URL_SSO", "$AWS_ENDPOINT_URL_SSO", "portal.sso" },
+        { "sso_oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "$AWS_ENDPOINT_URL_SSO_OIDC", "oidc" },
+};
+
+/* The service of an id; Kinesis for one not in the table. */
+static const struct service *service_find(const char *id) {
+        for (size_t i = 0; i < ELEMENTSOF(services); i++)
+                if (streq(services[i].id, id))
+                        return &services[i];
+        return &services[0];
+}
+
+int endpoint_service_setting(const char *service, const char *cli, const char *config, const char *profile,
+                             struct endpoint_setting *ret) {
+        _cleanup_(aws_profile_done) struct aws_profile p = {};
+        struct endpoint_setting s = {};
+        const struct service *svc = service_find(service);
+        const char *e;
+        bool ignore;
+        int r;
+
+        if (set(cli)) {
+                *ret = (struct endpoint_setting){ .source = "--endpoint", .value = cli };
+                return 0;
+        }
+        if (set(config)) {
+                *ret = (struct endpoint_setting){ .source = "aws.endpoint", .value = config };
+                return 0;
+        }
+        r = aws_profile_load(aws_profile_name(profile), &p);
+        if (r < 0)
+                return r;
+        e = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        ignore = set(e) ? truthy(e) : truthy(p.ignore_configured_endpoint_urls);
+        e = getenv("AWS_USE_FIPS_ENDPOINT");
+        s.fips = set(e) ? truthy(e) : truthy(p.use_fips_endpoint);
+        e = getenv("AWS_USE_DUALSTACK_ENDPOINT");
+        s.dualstack = set(e) ? truthy(e) : truthy(p.use_dualstack_endpoint);
+        s.source = "the region";
+        if (!ignore) {
+                if (set(e = getenv(svc->variable))) {
+                        s.source = svc->source;
+                        s.value = e;
+                } else if (set(e = getenv("AWS_ENDPOINT_URL"))) {
+                        s.source = "$AWS_ENDPOINT_URL";
+                        s.value = e;
+                } else if (set(p.services)) {
+                        r = aws_services_endpoint_load(p.services, service, &s.owned);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                s.source = "the profile's services section";
+                                s.value = s.owned;
+                        }
+                }
+                if (!s.value && set(p.endpoint_url)) {
+                        s.owned = TAKE_PTR(p.endpoint_url);
+                        s.source = "the profile's endpoint_url";
+                        s.value = s.owned;
+                }
+        }
+        *ret = s;
+        return 0;
+}
+
+int endpoint_kinesis_setting(const char *cli, const char *config, const char *profile,
+                             struct endpoint_setting *ret) {
+        return endpoint_service_setting("kinesis", cli, config, profile, ret);
+}
+
+int endpoint_service_url(const char *service, const struct endpoint_setting *s, const char *region,
+                         char **ret) {
         _cleanup_free_ char *v = NULL;
         int r;
 
@@ -125,7 +199,10 @@ int endpoint_kinesis_url(const struct endpoint_setting *s, const char *region, c
                 if (!endpoint_region_is_valid(region))
                         return -EINVAL;
                 bool china = strncmp(region, CHINA_REGION_PREFIX, strlen(CHINA_REGION_PREFIX)) == 0;
-                if (asprintf(&v, "https://kinesis.%s.amazonaws.com%s", region, china ? ".cn" : "") < 0)
+                const char *domain = s->dualstack ? (china ? "api.amazonwebservices.com.cn" : "api.aws")
+                                                  : (china ? "amazonaws.com.cn" : "amazonaws.com");
+                if (asprintf(&v, "https://%s%s.%s.%s", service_find(service)->host, s->fips ? "-fips" : "",
+                             region, domain) < 0)
                         v = NULL;
         }
         if (!v)
@@ -137,12 +214,34 @@ int endpoint_kinesis_url(const struct endpoint_setting *s, const char *region, c
         return 0;
 }
 
-int endpoint_resolve_kinesis(const char *cli, const char *config, const char *region, char **ret_url,
+int endpoint_kinesis_url(const struct endpoint_setting *s, const char *region, char **ret) {
+        return endpoint_service_url("kinesis", s, region, ret);
+}
+
+int endpoint_resolve_service(const char *service, const char *region, const char *profile, char **ret_url,
                              const char **ret_source) {
-        struct endpoint_setting s;
+        _cleanup_(endpoint_setting_done) struct endpoint_setting s = {};
         int r;
 
-        endpoint_kinesis_setting(cli, config, &s);
+        r = endpoint_service_setting(service, NULL, NULL, profile, &s);
+        if (r < 0)
+                return r;
+        r = endpoint_service_url(service, &s, region, ret_url);
+        if (r < 0)
+                return r;
+        if (ret_source)
+                *ret_source = s.source;
+        return 0;
+}
+
+int endpoint_resolve_kinesis(const char *cli, const char *config, const char *region, char **ret_url,
+                             const char **ret_source) {
+        _cleanup_(endpoint_setting_done) struct endpoint_setting s = {};
+        int r;
+
+        r = endpoint_kinesis_setting(cli, config, NULL, &s);
+        if (r < 0)
+                return r;
         r = endpoint_kinesis_url(&s, region, ret_url);
         if (r < 0)
                 return r;

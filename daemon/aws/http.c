@@ -111,6 +111,7 @@ struct http_request {
         unsigned max_attempts;
         uint64_t timeout_usec, connect_timeout_usec;
         bool expect_json, no_proxy, quiet;
+        http_error_parser_t parse_error;
         uint64_t *sent_counter;
         http_prepare_t prepare;
         http_done_t done;
@@ -453,6 +454,10 @@ static void request_free(struct http_request *r) {
         free(r->url);
         free(r->log_name);
         free(r->log_url);
+        /* A request body may hold a secret (an SSO refresh token and client
+         * secret, a web identity token): wiped, whatever it is. */
+        if (r->body)
+                explicit_bzero(r->body, r->body_len);
         free(r->body);
         free(r);
 }
@@ -721,6 +726,17 @@ int http_request_add_header(struct http_request *r, const char *name, const char
         return 0;
 }
 
+int http_request_add_signature(struct http_request *r, const char *amz_date, const char *authorization,
+                               const char *security_token) {
+        int k = http_request_add_header(r, "X-Amz-Date", amz_date);
+
+        if (k >= 0)
+                k = http_request_add_header(r, "Authorization", authorization);
+        if (k >= 0 && security_token)
+                k = http_request_add_header(r, "X-Amz-Security-Token", security_token);
+        return k;
+}
+
 void http_request_resume(struct http_request *r, int error) {
         if (r->phase != PHASE_PREPARING)
                 return;
@@ -868,13 +884,17 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
         if (r->transport_error == 0) {
                 const char *type_hdr = http_response_header(
                         &(struct http_response){ .request = r }, "x-amzn-ErrorType");
-                if (r->resp_body.len > 0) {
+                if (r->parse_error) {
+                        if (status >= 300 && r->parse_error(r->resp_body.data ? r->resp_body.data : "",
+                                                            r->resp_body.len, &r->err_code, &r->err_message) < 0)
+                                r->transport_error = -ENOMEM;
+                } else if (r->resp_body.len > 0) {
                         r->json = aws_json_parse(r->resp_body.data, r->resp_body.len);
                         /* A 2xx answer we cannot read is as good as a lost one. */
                         if (!r->json && r->expect_json && status >= 200 && status < 300)
                                 r->transport_error = -EBADMSG;
                 }
-                if (status >= 300 &&
+                if (status >= 300 && !r->parse_error &&
                     aws_error_parse(type_hdr, r->json, &r->err_code, &r->err_message) < 0)
                         r->transport_error = -ENOMEM;
         }
@@ -1050,6 +1070,7 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         if (r->connect_timeout_usec > r->timeout_usec)
                 r->connect_timeout_usec = r->timeout_usec;
         r->expect_json = p->expect_json;
+        r->parse_error = p->parse_error;
         r->quiet = p->quiet;
         r->log_url = url_for_log(p->url);
         if (!r->log_url)

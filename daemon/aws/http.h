@@ -117,6 +117,10 @@ typedef int (*http_prepare_t)(struct http_request *r, void *userdata);
  * returns; do not cancel it from here. */
 typedef void (*http_done_t)(struct http_request *r, const struct http_response *resp,
                             void *userdata);
+/* Reads the error code and message of an answer that is not JSON (STS's
+ * XML), both escaped as aws_error_parse() does; either may be NULL. Returns
+ * 0 or -ENOMEM. */
+typedef int (*http_error_parser_t)(const char *body, size_t len, char **ret_code, char **ret_message);
 
 struct http_request_params {
         const char *method;             /* "GET", "POST", "PUT" */
@@ -136,6 +140,7 @@ struct http_request_params {
         uint64_t *sent_counter;         /* may be NULL; else incremented each time the request
                                            goes on the wire (as http_client_stats.sent), also
                                            when it is cancelled later: must outlive the request */
+        http_error_parser_t parse_error; /* NULL: the JSON protocol's errors (aws_error_parse()) */
         http_prepare_t prepare;         /* may be NULL */
         http_done_t done;
         void *userdata;
@@ -150,6 +155,10 @@ int http_request_start(struct http_client *c, const struct http_request_params *
                        struct http_request **ret);
 /* From prepare only: add a header for this attempt. */
 int http_request_add_header(struct http_request *r, const char *name, const char *value);
+/* From prepare only: the headers of a SigV4 signature (sigv4.h's result):
+ * X-Amz-Date, Authorization and, when there is one, X-Amz-Security-Token. */
+int http_request_add_signature(struct http_request *r, const char *amz_date, const char *authorization,
+                               const char *security_token);
 /* Prepare returned 1: try it again now (error < 0 fails the request instead). */
 void http_request_resume(struct http_request *r, int error);
 /* Abort and free; done is not called. NULL is fine. Returns NULL. */

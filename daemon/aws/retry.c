@@ -54,6 +54,8 @@ static bool error_is_transient_code(const char *code) {
         static const char *const codes[] = {
                 "RequestTimeout", "RequestTimeoutException", "InternalFailure",
                 "InternalError", "ServiceUnavailable",
+                /* STS could not reach the web identity's provider (HTTP 400). */
+                "IDPCommunicationError",
         };
         if (!code)
                 return false;

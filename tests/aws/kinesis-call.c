@@ -228,7 +228,9 @@ static void usage(void) {
                 "                    [--max-attempts N] [--retry-base-ms N] [--retry-cap-ms N]\n"
                 "                    [--retry-quota N] [--rate-fraction F] [--timeout-ms N]\n"
                 "                    [--burst N | --repeat N [--interval-ms M]] [--paged [--limit N]]\n"
-                "                    [--process-timeout-s N] [--stats] [--debug] OPERATION 'JSON'\n");
+                "                    [--process-timeout-s N] [--stats] [--debug]\n"
+                "                    [--role-arn ARN [--external-id X] [--sts-endpoint URL]]\n"
+                "                    OPERATION 'JSON'\n");
 }
 
 int main(int argc, char **argv) {
@@ -251,10 +253,14 @@ int main(int argc, char **argv) {
                 { "process-timeout-s", required_argument, NULL, 'X' },
                 { "stats", no_argument, NULL, 'S' },
                 { "debug", no_argument, NULL, 'd' },
+                { "role-arn", required_argument, NULL, 'R' },
+                { "external-id", required_argument, NULL, 'x' },
+                { "sts-endpoint", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *region_opt = NULL, *endpoint_opt = NULL, *profile = NULL, *ca_opt = NULL;
+        const char *role_arn = NULL, *external_id = NULL, *sts_endpoint = NULL;
         struct http_client_options ho;
         struct kinesis_options ko = {};
         struct ctx x = { .repeat = 1 };
@@ -263,7 +269,7 @@ int main(int argc, char **argv) {
         _cleanup_free_ char *region = NULL, *endpoint = NULL;
         sd_event *e = NULL;
         struct http_client *http = NULL;
-        struct creds_provider *creds = NULL;
+        struct creds_provider *creds = NULL, *role = NULL;
         int c, r, ret = 2;
 
         http_client_options_default(&ho);
@@ -288,6 +294,9 @@ int main(int argc, char **argv) {
                 case 'X': process_timeout_usec = strtoull(optarg, NULL, 10) * USEC_PER_SEC; break;
                 case 'S': stats = true; break;
                 case 'd': log_set_max_level(LOG_DEBUG); break;
+                case 'R': role_arn = optarg; break;
+                case 'x': external_id = optarg; break;
+                case 's': sts_endpoint = optarg; break;
                 case 'h': usage(); return 0;
                 default: usage(); return 2;
                 }
@@ -331,8 +340,18 @@ int main(int argc, char **argv) {
                 };
                 r = creds_provider_new(e, http, &co, &creds);
         }
+        /* A role assumed with the chain's credentials, as a stream's role_arn is. */
+        if (r >= 0 && role_arn) {
+                const struct creds_role_options ro = {
+                        .role_arn = role_arn,
+                        .external_id = external_id,
+                        .region = region,
+                        .sts_endpoint = sts_endpoint,
+                };
+                r = creds_provider_new_role(e, http, creds, &ro, &role);
+        }
         if (r >= 0)
-                r = kinesis_client_new(http, creds, region, endpoint, &ko, &x.kinesis);
+                r = kinesis_client_new(http, role ? role : creds, region, endpoint, &ko, &x.kinesis);
         if (r < 0) {
                 fprintf(stderr, "kinesis-call: setup failed: %s\n", strerror(-r));
                 goto out;
@@ -362,11 +381,12 @@ int main(int argc, char **argv) {
                         " throttles=%" PRIu64 " errors=%" PRIu64 " quota=%u creds_fetches=%u"
                         " sockets=%" PRIu64 "\n",
                         k->calls, k->attempts, k->retries, k->throttles, k->errors,
-                        hs.retry_quota_available, creds_fetch_count(creds), hs.sockets_opened);
+                        hs.retry_quota_available, creds_fetch_count(role ? role : creds), hs.sockets_opened);
         }
 out:
         sd_event_source_disable_unref(x.timer);
         kinesis_client_free(x.kinesis);
+        creds_provider_free(role);
         creds_provider_free(creds);
         http_client_free(http);
         sd_event_unref(e);

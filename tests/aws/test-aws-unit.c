@@ -11,10 +11,12 @@
 
 #include "aws/creds-file.h"
 #include "aws/aws-error.h"
+#include "aws/creds.h"
 #include "aws/endpoint.h"
 #include "aws/http.h"
 #include "aws/pacer.h"
 #include "aws/retry.h"
+#include "aws/sts.h"
 #include "aws/url.h"
 #include "kinesis.h"
 #include "stream.h"
@@ -46,6 +48,9 @@ static void test_throttle_codes(void) {
 static void test_classify(void) {
         CHECK_INTEQ(retry_classify(0, 200, NULL, NULL), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "ValidationException", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "IDPCommunicationError", "x"), RETRY_TRANSIENT);
+        CHECK_INTEQ(retry_classify(0, 403, "AccessDenied", "x"), RETRY_NO);
+        CHECK_INTEQ(retry_classify(0, 400, "ExpiredToken", "x"), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "ResourceNotFoundException", NULL), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 400, "LimitExceededException", "quota"), RETRY_NO);
         CHECK_INTEQ(retry_classify(0, 403, "AccessDeniedException", NULL), RETRY_NO);
@@ -795,6 +800,174 @@ static void test_parsers(void) {
         CHECK_INTEQ(stream_status_from_string(NULL), STREAM_STATUS_UNKNOWN);
 }
 
+/* Resolve service's endpoint for region and profile p of the file text. */
+static char *resolved(const char *cfg, const char *text, const char *service, const char *region,
+                      const char **ret_source) {
+        FILE *f = fopen(cfg, "w");
+        char *v = NULL;
+
+        CHECK(f != NULL);
+        if (!f)
+                return NULL;
+        fputs(text, f);
+        fclose(f);
+        if (endpoint_resolve_service(service, region, "p", &v, ret_source) < 0)
+                return NULL;
+        return v;
+}
+
+#define CHECK_RESOLVED(text, service, region, want, want_source)                                     \
+        do {                                                                                          \
+                const char *_src = NULL;                                                              \
+                char *_v = resolved(cfg, text, service, region, &_src);                               \
+                CHECK_STREQ(_v, want);                                                                \
+                CHECK_STREQ(_src, want_source);                                                       \
+                free(_v);                                                                             \
+        } while (0)
+
+static void test_endpoint_conventions(void) {
+        char cfg[] = "/tmp/kinesisd-aws-unit-XXXXXX";
+        int fd = mkstemp(cfg);
+        static const char services[] = "[profile p]\nservices = local\nendpoint_url = http://127.0.0.1:9\n"
+                                       "[services other]\nsts =\n  endpoint_url = http://127.0.0.1:1\n"
+                                       "[services local]\nkinesis =\n  endpoint_url = http://127.0.0.1:2\n"
+                                       "sts =\n  region = x\n  endpoint_url = http://127.0.0.1:3\n";
+
+        CHECK(fd >= 0);
+        close(fd);
+        setenv("AWS_CONFIG_FILE", cfg, 1);
+        setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kinesisd-test", 1);
+        unsetenv("AWS_PROFILE");
+        unsetenv("AWS_ENDPOINT_URL");
+        unsetenv("AWS_ENDPOINT_URL_KINESIS");
+        unsetenv("AWS_ENDPOINT_URL_STS");
+        unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        unsetenv("AWS_USE_FIPS_ENDPOINT");
+        unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+
+        /* The forms of the region's endpoint. */
+        CHECK_RESOLVED("", "sts", "us-west-2", "https://sts.us-west-2.amazonaws.com", "the region");
+        CHECK_RESOLVED("", "sts", "cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn", "the region");
+        setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+        CHECK_RESOLVED("", "kinesis", "us-gov-west-1", "https://kinesis-fips.us-gov-west-1.amazonaws.com",
+                       "the region");
+        setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+        CHECK_RESOLVED("", "sts", "us-east-1", "https://sts-fips.us-east-1.api.aws", "the region");
+        unsetenv("AWS_USE_FIPS_ENDPOINT");
+        CHECK_RESOLVED("", "kinesis", "eu-west-1", "https://kinesis.eu-west-1.api.aws", "the region");
+        CHECK_RESOLVED("", "kinesis", "cn-northwest-1",
+                       "https://kinesis.cn-northwest-1.api.amazonwebservices.com.cn", "the region");
+        /* The variable wins over the profile's key; the profile's key alone counts too. */
+        setenv("AWS_USE_DUALSTACK_ENDPOINT", "false", 1);
+        CHECK_RESOLVED("[profile p]\nuse_dualstack_endpoint = true\n", "sts", "us-east-1",
+                       "https://sts.us-east-1.amazonaws.com", "the region");
+        unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+        CHECK_RESOLVED("[profile p]\nuse_fips_endpoint = true\n", "sts", "us-east-1",
+                       "https://sts-fips.us-east-1.amazonaws.com", "the region");
+
+        /* Configured endpoints: variables > services section > endpoint_url. */
+        CHECK_RESOLVED(services, "kinesis", "us-east-1", "http://127.0.0.1:2",
+                       "the profile's services section");
+        CHECK_RESOLVED(services, "sts", "us-east-1", "http://127.0.0.1:3", "the profile's services section");
+        CHECK_RESOLVED("[profile p]\nservices = none\nendpoint_url = http://127.0.0.1:9\n", "sts",
+                       "us-east-1", "http://127.0.0.1:9", "the profile's endpoint_url");
+        setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5", 1);
+        CHECK_RESOLVED(services, "sts", "us-east-1", "http://127.0.0.1:5", "$AWS_ENDPOINT_URL");
+        setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:6", 1);
+        CHECK_RESOLVED(services, "sts", "us-east-1", "http://127.0.0.1:6", "$AWS_ENDPOINT_URL_STS");
+        CHECK_RESOLVED(services, "kinesis", "us-east-1", "http://127.0.0.1:5", "$AWS_ENDPOINT_URL");
+        /* Ignored: every configured one, variables and profile alike. */
+        setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+        CHECK_RESOLVED(services, "sts", "us-east-1", "https://sts.us-east-1.amazonaws.com", "the region");
+        unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        unsetenv("AWS_ENDPOINT_URL");
+        unsetenv("AWS_ENDPOINT_URL_STS");
+        CHECK_RESOLVED("[profile p]\nignore_configured_endpoint_urls = true\n"
+                       "endpoint_url = http://127.0.0.1:9\n",
+                       "kinesis", "us-east-1", "https://kinesis.us-east-1.amazonaws.com", "the region");
+        /* A configured endpoint still meets the URL policy. */
+        CHECK(resolved(cfg, "[profile p]\nendpoint_url = http://192.0.2.1/\n", "sts", "us-east-1", NULL) ==
+              NULL);
+
+        unlink(cfg);
+        unsetenv("AWS_CONFIG_FILE");
+        unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+}
+
+static void test_sts(void) {
+        static const char ok[] =
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
+                "<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn></AssumedRoleUser>"
+                "<Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>sec</SecretAccessKey>"
+                "<SessionToken>to&amp;ken</SessionToken><Expiration>2030-01-02T03:04:05Z</Expiration>"
+                "</Credentials></AssumeRoleResult><ResponseMetadata><RequestId>rid</RequestId>"
+                "</ResponseMetadata></AssumeRoleResponse>";
+        static const char err[] = "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>"
+                                  "<Message>The security token included in the request is expired</Message>"
+                                  "</Error><RequestId>r2</RequestId></ErrorResponse>";
+        /* A key outside Credentials is not a key. */
+        static const char elsewhere[] = "<R><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
+                                        "<SessionToken>T</SessionToken><Expiration>2030-01-02T03:04:05Z"
+                                        "</Expiration></R>";
+        static const char doctype[] = "<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>";
+        struct sts_answer a = {};
+        struct aws_credentials c = {};
+        char *body = NULL, *name = NULL;
+
+        CHECK_INTEQ(sts_answer_parse(ok, sizeof ok - 1, &a), 0);
+        CHECK_STREQ(a.assumed_arn, "arn:aws:sts::123456789012:assumed-role/r/s");
+        CHECK_STREQ(a.request_id, "rid");
+        CHECK(a.error_code == NULL);
+        CHECK_INTEQ(sts_answer_credentials(&a, &c), 0);
+        CHECK_STREQ(c.access_key_id, "ASIAX");
+        CHECK_STREQ(c.session_token, "to&ken");
+        CHECK(c.expiration_usec == UINT64_C(1893553445) * 1000000);
+        aws_credentials_done(&c);
+        sts_answer_done(&a);
+
+        CHECK_INTEQ(sts_answer_parse(err, sizeof err - 1, &a), 0);
+        CHECK_STREQ(a.error_code, "ExpiredToken");
+        CHECK_STREQ(a.error_message, "The security token included in the request is expired");
+        CHECK_INTEQ(sts_answer_credentials(&a, &c), -EBADMSG);
+        sts_answer_done(&a);
+
+        CHECK_INTEQ(sts_answer_parse(elsewhere, sizeof elsewhere - 1, &a), 0);
+        CHECK(a.access_key_id == NULL);
+        sts_answer_done(&a);
+        CHECK_INTEQ(sts_answer_parse(doctype, sizeof doctype - 1, &a), -EBADMSG);
+        CHECK_INTEQ(sts_answer_parse("<a><b></a>", 10, &a), -EBADMSG);
+
+        CHECK_INTEQ(sts_query_body(&(struct sts_params){ .action = "AssumeRole",
+                                                          .role_arn = "arn:aws:iam::123456789012:role/a b",
+                                                          .session_name = "s@1",
+                                                          .external_id = "x/y+z",
+                                                          .duration_seconds = 900 },
+                                   &body), 0);
+        CHECK_STREQ(body, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012"
+                          "%3Arole%2Fa%20b&RoleSessionName=s%401&DurationSeconds=900&ExternalId=x%2Fy%2Bz");
+        free(body);
+        body = NULL;
+        CHECK_INTEQ(sts_query_body(&(struct sts_params){ .action = "AssumeRoleWithWebIdentity",
+                                                          .role_arn = "arn:aws:iam::1:role/r",
+                                                          .session_name = "s", .external_id = "ignored",
+                                                          .web_identity_token = "t.o=k" },
+                                   &body), 0);
+        CHECK_STREQ(body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+                          "&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s"
+                          "&WebIdentityToken=t.o%3Dk");
+        free(body);
+        CHECK_INTEQ(sts_query_body(&(struct sts_params){ .action = "AssumeRoleWithWebIdentity",
+                                                          .role_arn = "arn:aws:iam::1:role/r",
+                                                          .session_name = "s" },
+                                   &body), -EINVAL);
+
+        CHECK_INTEQ(creds_default_session_name(&name), 0);
+        CHECK(name && strncmp(name, "kinesisd-", 9) == 0 && strlen(name) <= 64 &&
+              strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-") ==
+                      strlen(name));
+        free(name);
+}
+
 int main(void) {
         test_throttle_codes();
         test_classify();
@@ -811,6 +984,8 @@ int main(void) {
         test_container_url();
         test_region_names();
         test_resolution();
+        test_endpoint_conventions();
+        test_sts();
         test_builders();
         test_parsers();
         return test_summary("aws-unit");

@@ -125,7 +125,7 @@ static void test_durations(void) {
 
 static void check_env(const char *def, const char *region, const char *name, const char *consumer,
                       const char *expected) {
-        _cleanup_free_ char *v = env_name_arn(def, region, name, consumer);
+        _cleanup_free_ char *v = env_name_arn(def, region, NULL, name, consumer);
         CHECK_STREQ(v, expected);
 }
 
@@ -141,7 +141,67 @@ static void test_env_names(void) {
         /* Without aws.region every explicit region is "elsewhere". */
         check_env(NULL, "us-gov-west-1", "x", NULL, "KINESIS_STREAM_US_GOV_WEST_1_X_ARN");
         check_env(NULL, NULL, "x", NULL, "KINESIS_STREAM_X_ARN");
-        CHECK(env_name_arn("us-west-2", "us-west-2", NULL, NULL) == NULL);
+        CHECK(env_name_arn("us-west-2", "us-west-2", NULL, NULL, NULL) == NULL);
+}
+
+static void test_env_names_accounts(void) {
+        _cleanup_free_ char *a = env_name_arn("us-west-2", "us-west-2", "111122223333", "orders", NULL);
+        _cleanup_free_ char *b = env_name_arn("us-west-2", "eu-west-1", "111122223333", "orders", "billing");
+        _cleanup_free_ char *c = env_name_arn("us-west-2", "us-west-2", "", "orders", NULL);
+
+        CHECK_STREQ(a, "KINESIS_STREAM_111122223333_ORDERS_ARN");
+        CHECK_STREQ(b, "KINESIS_STREAM_111122223333_EU_WEST_1_ORDERS_CONSUMER_BILLING_ARN");
+        CHECK_STREQ(c, "KINESIS_STREAM_ORDERS_ARN");
+}
+
+/* role_arn and external_id, from a stream or from either level of
+ * defaults; the account of each stream, and which streams name it in their
+ * exports (one name and region in two accounts). */
+static void test_accounts(void) {
+        struct config *c;
+
+        make_dir("acct");
+        write_file("acct/kinesisd.yaml",
+                   "aws: { region: us-east-1 }\n"
+                   "include: [ team.yaml ]\n"
+                   "defaults: { shards: 1 }\n"
+                   "streams:\n"
+                   "  - name: orders\n"
+                   "  - name: orders\n"
+                   "    role_arn: arn:aws:iam::111122223333:role/k\n"
+                   "  - name: solo\n"
+                   "    role_arn: arn:aws:iam::111122223333:role/k\n");
+        write_file("acct/team.yaml",
+                   "defaults: { role_arn: \"arn:aws:iam::444455556666:role/p/q\", external_id: xy }\n"
+                   "streams:\n"
+                   "  - name: orders\n"
+                   "  - name: orders\n"
+                   "    region: eu-west-1\n");
+        c = load_ok("acct/kinesisd.yaml");
+        if (!c)
+                return;
+        /* Sorted by region, name, then account (the daemon's own first). */
+        CHECK_INTEQ(c->n_streams, 5);
+        if (c->n_streams == 5) {
+                const struct stream_decl *s = c->streams;
+                CHECK_STREQ(s[0].region, "eu-west-1");
+                CHECK_STREQ(s[0].account, "444455556666");
+                CHECK(!s[0].account_in_exports); /* alone in eu-west-1 */
+                CHECK_STREQ(s[0].external_id, "xy");
+                CHECK_STREQ(s[1].name, "orders");
+                CHECK_STREQ(s[1].account, "");
+                CHECK(s[1].role_arn == NULL && s[1].external_id == NULL);
+                CHECK(!s[1].account_in_exports); /* the daemon's own keeps the plain names */
+                CHECK_STREQ(s[2].account, "111122223333");
+                CHECK(s[2].account_in_exports);
+                CHECK(s[2].external_id == NULL);
+                CHECK_STREQ(s[3].account, "444455556666");
+                CHECK_STREQ(s[3].role_arn, "arn:aws:iam::444455556666:role/p/q");
+                CHECK(s[3].account_in_exports);
+                CHECK_STREQ(s[4].name, "solo");
+                CHECK(!s[4].account_in_exports);
+        }
+        config_free(c);
 }
 
 static void test_metric_names(void) {
@@ -565,7 +625,9 @@ int main(void) {
 
         test_durations();
         test_env_names();
+        test_env_names_accounts();
         test_metric_names();
+        test_accounts();
         test_rich_config();
         test_no_region_and_no_tags();
         test_file_errors();

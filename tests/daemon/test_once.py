@@ -75,7 +75,7 @@ def test_first_run():
     T.check(order == want_order, "streams.json sorted by region, then name", "%s\n%s" % (order, want_order))
 
     by_name = {s["name"]: s for s in got}
-    keys = {"name", "region", "arn", "status", "mode", "shards", "retention_hours", "consumers",
+    keys = {"name", "region", "account", "arn", "status", "mode", "shards", "retention_hours", "consumers",
             "last_change", "last_error", "waiting"}
     for k in STREAMS:
         name, e = P + k, expected(k)
@@ -83,6 +83,8 @@ def test_first_run():
         if not T.check(s is not None, "%s in streams.json" % name):
             continue
         T.check(set(s) == keys, "%s: streams.json keys" % name, str(sorted(s)))
+        # No role_arn: the daemon's own account, as the ARN shows it.
+        T.check(s.get("account") == T.account, "%s: streams.json account" % name, s.get("account"))
         d = T.describe(name, e["region"])
         arn = d["StreamARN"]
         T.check(d["StreamStatus"] == "ACTIVE", "%s ACTIVE in AWS" % name, d["StreamStatus"])

@@ -3,7 +3,8 @@
 
   fault_proxy.py --upstream-port-file F | --upstream-port N
                  --port-file F --log F [--schedule FILE | --schedule-json TEXT]
-                 [--keys-json TEXT] [--max-seconds S] [--stall-seconds S] [--limits]
+                 [--keys-json TEXT | --keys-file FILE] [--max-seconds S] [--stall-seconds S]
+                 [--limits]
 
 Listens on 127.0.0.1 (a free port, written to --port-file once listening) and
 forwards every request to http://127.0.0.1:<upstream>/ over one keep-alive
@@ -14,7 +15,11 @@ Every request's SigV4 signature is verified independently of the daemon's
 signer, from the secret keys in --keys-json ({"AKID": "secret", ...}; default:
 the test key pair of tests/aws; an entry "*" is the secret of every other
 access key id, as the tests that sign with a 12-digit account id use one
-secret for all). A request that does not verify is answered
+secret for all), or from --keys-file, read again whenever it changes: the
+keys and session tokens an STS of the tests issues ({"keys": {"AKID":
+"secret"}, "tokens": {"AKID": ["token", ...]}}, tests/aws/fake_sts.py); a
+request signed with such a key must carry one of its tokens, signed. A
+request that does not verify is answered
 403 InvalidSignatureException and counted as a mismatch; it never reaches the
 mock.
 
@@ -181,6 +186,12 @@ def verify_sigv4(method, path, headers, body, keys):
     if not m:
         return False, None, "malformed Authorization header"
     akid, date, region, service, signed, signature = m.groups()
+    if isinstance(keys, KeysFile):
+        keys.refresh()
+        tokens = keys.tokens.get(akid)
+        if tokens is not None and not any(n.lower() == "x-amz-security-token" and v.strip() in tokens
+                                          for n, v in headers):
+            return False, akid, "not a session token issued for this access key id"
     if secret_for(keys, akid) is None:
         return False, akid, "unknown access key id"
     names = signed.split(";")
@@ -231,6 +242,33 @@ def sigv4_signature(secret, method, path, canonical_headers, signed, body, amz_d
     k = _hmac(k, service)
     k = _hmac(k, "aws4_request")
     return hmac.new(k, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class KeysFile(dict):
+    """The keys of --keys-file, read again when the file changes."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.tokens = {}
+        self.stamp = None
+        self.lock = threading.Lock()
+
+    def refresh(self):
+        with self.lock:
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                return
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if stamp == self.stamp:
+                return
+            with open(self.path) as f:
+                d = json.load(f)
+            self.clear()
+            self.update(d.get("keys", {}))
+            self.tokens = {k: set(v) for k, v in d.get("tokens", {}).items()}
+            self.stamp = stamp
 
 
 def secret_for(keys, akid):
@@ -1047,7 +1085,9 @@ def main():
     s = ap.add_mutually_exclusive_group()
     s.add_argument("--schedule", help="JSON schedule file")
     s.add_argument("--schedule-json", help="JSON schedule text")
-    ap.add_argument("--keys-json", help='{"AKID": "secret", ...} (default: the test key)')
+    k = ap.add_mutually_exclusive_group()
+    k.add_argument("--keys-json", help='{"AKID": "secret", ...} (default: the test key)')
+    k.add_argument("--keys-file", help='{"keys": {"AKID": "secret"}, "tokens": {...}}, read when it changes')
     ap.add_argument("--max-seconds", type=float, default=150.0)
     ap.add_argument("--stall-seconds", type=float, default=40.0)
     ap.add_argument("--limits", action="store_true",
@@ -1066,7 +1106,10 @@ def main():
             spec = json.load(f)
     elif a.schedule_json:
         spec = json.loads(a.schedule_json)
-    keys = json.loads(a.keys_json) if a.keys_json else dict(DEFAULT_KEYS)
+    if a.keys_file:
+        keys = KeysFile(a.keys_file)
+    else:
+        keys = json.loads(a.keys_json) if a.keys_json else dict(DEFAULT_KEYS)
     proxy = Proxy(a, Schedule(spec), keys)
 
     done = threading.Event()

@@ -52,7 +52,7 @@ METRIC_FAMILIES = [
     "kinesisd_last_pass_timestamp_seconds", "kinesisd_last_pass_duration_seconds",
     "kinesisd_config_reload_failed",
 ]
-STREAM_KEYS = ["name", "region", "arn", "status", "mode", "shards", "retention_hours",
+STREAM_KEYS = ["name", "region", "account", "arn", "status", "mode", "shards", "retention_hours",
                "consumers", "last_change", "last_error", "waiting"]
 
 

@@ -378,7 +378,7 @@ static void check_streams_env(const char *dir) {
         /* DESIGN §4 does not spell out a consumer of a stream in another
          * region; whatever env_name_arn says, and it sorts between
          * KINESIS_STREAM_EU_WEST_1_CLICKS_ARN and KINESIS_STREAM_ORDERS_ARN. */
-        _cleanup_free_ char *reader = env_name_arn("us-west-2", "eu-west-1", "clicks", "reader");
+        _cleanup_free_ char *reader = env_name_arn("us-west-2", "eu-west-1", NULL, "clicks", "reader");
         _cleanup_free_ char *expect = NULL;
 
         CHECK(reader);
@@ -1199,6 +1199,82 @@ out:
         state_dir_free(d);
 }
 
+/* One name in one region in two accounts and the daemon's own: the exports
+ * of the role's accounts name the account (streams.env, the .arn path, a
+ * metrics label), streams.json says every stream's account (the daemon's own
+ * learnt from the ARN), and dropping one removes its account's directory. */
+static void test_accounts(void) {
+        _cleanup_free_ char *dir = test_path_join(base_dir, "accounts");
+        _cleanup_free_ char *env = NULL, *json = NULL, *prom = NULL, *arn_a = NULL, *arn_own = NULL;
+        struct state_stream v[] = {
+                { .name = "orders", .region = "us-west-2", .status = "ACTIVE",
+                  .arn = "arn:aws:kinesis:us-west-2:123456789012:stream/orders" },
+                { .name = "orders", .region = "us-west-2", .status = "ACTIVE", .account = "111122223333",
+                  .account_in_exports = true,
+                  .arn = "arn:aws:kinesis:us-west-2:111122223333:stream/orders" },
+                { .name = "solo", .region = "us-west-2", .status = "ACTIVE", .account = "444455556666",
+                  .arn = "arn:aws:kinesis:us-west-2:444455556666:stream/solo" },
+        };
+        struct state_export e = { .default_region = "us-west-2", .now_usec = 1700000000000000,
+                                  .streams = v, .n_streams = ELEMENTSOF(v), .metrics = &base_metrics };
+        struct state_changes ch = {};
+        struct state_dir *d = NULL;
+        struct json_object *root = NULL, *arr = NULL;
+
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        state_changes_done(&ch);
+        env = test_read_text(dir, "streams.env");
+        CHECK(env && strstr(env, "\nKINESIS_STREAM_111122223333_ORDERS_ARN="
+                                 "arn:aws:kinesis:us-west-2:111122223333:stream/orders\n"));
+        CHECK(env && strstr(env, "\nKINESIS_STREAM_ORDERS_ARN="
+                                 "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n"));
+        CHECK(env && strstr(env, "\nKINESIS_STREAM_SOLO_ARN="));
+        arn_a = test_read_text(dir, "streams/111122223333-us-west-2/orders.arn");
+        arn_own = test_read_text(dir, "streams/us-west-2/orders.arn");
+        CHECK_STREQ(arn_a, "arn:aws:kinesis:us-west-2:111122223333:stream/orders\n");
+        CHECK_STREQ(arn_own, "arn:aws:kinesis:us-west-2:123456789012:stream/orders\n");
+        CHECK(exists(dir, "streams/us-west-2/solo.arn"));
+        prom = test_read_text(dir, "metrics.prom");
+        CHECK(prom && strstr(prom, "\nkinesisd_stream_active{account=\"111122223333\",region=\"us-west-2\","
+                                   "stream=\"orders\"} 1\n"));
+        CHECK(prom && strstr(prom, "\nkinesisd_stream_active{region=\"us-west-2\",stream=\"orders\"} 1\n"));
+
+        json = test_read_text(dir, "streams.json");
+        root = json ? json_tokener_parse(json) : NULL;
+        CHECK(root && json_object_object_get_ex(root, "streams", &arr));
+        CHECK_INTEQ(arr ? json_object_array_length(arr) : 0, 3);
+        if (arr && json_object_array_length(arr) == 3) {
+                /* Sorted by region, name, then account (the daemon's own first). */
+                CHECK_STREQ(json_str(json_object_array_get_idx(arr, 0), "account"), "123456789012");
+                CHECK_STREQ(json_str(json_object_array_get_idx(arr, 1), "account"), "111122223333");
+                CHECK_STREQ(json_str(json_object_array_get_idx(arr, 2), "account"), "444455556666");
+        }
+        json_object_put(root);
+
+        /* A new process reads each stream's account back, to seed the right one. */
+        struct state_previous prev = {};
+        CHECK_INTEQ(state_read_previous(d, &prev), 0);
+        CHECK_INTEQ(prev.n_streams, 3);
+        if (prev.n_streams == 3) {
+                CHECK_STREQ(prev.streams[0].account, "123456789012");
+                CHECK_STREQ(prev.streams[1].account, "111122223333");
+                CHECK_STREQ(prev.streams[1].name, "orders");
+        }
+        state_previous_done(&prev);
+
+        /* The role's "orders" is no longer declared: its file and directory go. */
+        e.n_streams = 1;
+        CHECK_INTEQ(state_export(d, &e, &ch), 0);
+        CHECK_INTEQ(ch.files_removed, 2);
+        state_changes_done(&ch);
+        CHECK(!exists(dir, "streams/111122223333-us-west-2"));
+        CHECK(exists(dir, "streams/us-west-2/orders.arn"));
+        state_dir_free(d);
+}
+
 int main(void) {
         /* Every mode check below doubles as a check that the umask does not matter. */
         base_dir = test_temp_dir("test-state");
@@ -1215,6 +1291,7 @@ int main(void) {
         test_refused();
         test_stale_temps();
         test_read_previous();
+        test_accounts();
 
         test_temp_dir_done(base_dir);
         return test_summary("test-state");

@@ -22,7 +22,7 @@ class Proxy:
     count = 0
 
     def __init__(self, workdir, mock_port, rules=None, seed=1, keys=None, stall_seconds=40.0,
-                 max_seconds=150.0, limits=True, refusals_ok=False):
+                 max_seconds=150.0, limits=True, refusals_ok=False, keys_file=None):
         Proxy.count += 1
         n = Proxy.count
         self.log = os.path.join(workdir, "proxy-%d.jsonl" % n)
@@ -34,6 +34,9 @@ class Proxy:
                     "--stall-seconds", str(stall_seconds), "--max-seconds", str(max_seconds)]
         if keys:
             self.cmd += ["--keys-json", json.dumps(keys)]
+        if keys_file:
+            # Keys an STS of the tests issues while the proxy runs.
+            self.cmd += ["--keys-file", keys_file]
         if limits:
             # AWS's limits too (tests/fault/aws_limits.py): a behaviour that
             # works only because the mock is lenient does not work on AWS.

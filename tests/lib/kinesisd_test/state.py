@@ -111,11 +111,14 @@ def read_state(state):
     return res
 
 
-def env_name(name, region=None, default_region=None, consumer=None):
-    """The streams.env variable DESIGN §4 gives a stream (or its consumer)."""
+def env_name(name, region=None, default_region=None, consumer=None, account=None):
+    """The streams.env variable DESIGN §4 gives a stream (or its consumer);
+    account: the one it names where two accounts declare the name."""
     def up(s):
         return re.sub(r"[^A-Z0-9]", "_", s.upper())
     v = "KINESIS_STREAM_"
+    if account:
+        v += account + "_"
     if region and region != default_region:
         v += up(region) + "_"
     v += up(name)
