@@ -759,6 +759,7 @@ class Strict:
 
     BUSY = ("CREATING", "DELETING")
     SETTLED_TTL = 5.0
+    SETTLED_REASK = 20
 
     def __init__(self, upstream_port, clock=time.monotonic):
         self.model = aws_limits.Limits(clock)
@@ -890,16 +891,23 @@ class Strict:
         """Streams CREATING or DELETING in the account now. A stream seen
         in another state is asked again only after SETTLED_TTL seconds (it
         can only turn busy by a DeleteStream, and one through here is
-        noted at once); a busy or unknown one every time."""
+        noted at once), and at most SETTLED_REASK of those per question,
+        the stalest first, so that an account of thousands of streams is
+        not walked whole for each CreateStream; a busy or unknown one
+        every time."""
         now = time.monotonic()
         seen = self.statuses.setdefault((account, region), {})
         names = self.stream_names(account, region)
         for gone in set(seen) - set(names):
             del seen[gone]
+        stale = sorted((seen[x][1], x) for x in names
+                       if x in seen and seen[x][0] is not None and seen[x][0] not in self.BUSY
+                       and now - seen[x][1] > self.SETTLED_TTL)
+        reask = {x for _, x in stale[:self.SETTLED_REASK]}
         n = 0
         for name in names:
             status, at = seen.get(name, (None, 0.0))
-            if status is None or status in self.BUSY or now - at > self.SETTLED_TTL:
+            if status is None or status in self.BUSY or name in reask:
                 status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
                 seen[name] = (status, now)
             n += status in self.BUSY
