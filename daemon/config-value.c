@@ -3,7 +3,8 @@
  * node, checks it against its rule, and either stores the value at dest or
  * reports what is wrong, at the node's position, and leaves dest alone.
  *
- * This file must never read files, log, or decide which key a value belongs
+ * This file must never read files (a policy file is config-policy.c's), log,
+ * or decide which key a value belongs
  * to or what a missing key means: that is config.c's. */
 #include "config-value.h"
 
@@ -17,6 +18,7 @@
 #include "aws/endpoint.h"
 #include "aws/url.h"
 #include "config-diag.h"
+#include "config-policy.h"
 
 /* Long enough for any sane interval; keeps now + duration far from overflow. */
 #define CONFIG_DURATION_MAX (30 * 24 * 3600 * USEC_PER_SEC)
@@ -462,6 +464,16 @@ int value_stream_mode(const struct walk *w, const struct key_desc *k, const char
         return 0;
 }
 
+int value_distribution(const struct walk *w, const struct key_desc *k, const char *label,
+                       const struct node *v, void *dest) {
+        static const char *const values[] = { "user_partition_key", "auto" };
+        int r = parse_choice(w, label, v, values, ELEMENTSOF(values));
+        if (r < 0)
+                return r;
+        *(enum record_distribution *) dest = r == 0 ? DISTRIBUTION_USER_PARTITION_KEY : DISTRIBUTION_AUTO;
+        return 0;
+}
+
 int value_manage(const struct walk *w, const struct key_desc *k, const char *label,
                  const struct node *v, void *dest) {
         static const char *const values[] = {
@@ -602,12 +614,51 @@ static int node_ptr_text_cmp(const void *a, const void *b) {
         return x->column < y->column ? -1 : x->column > y->column;
 }
 
+/* A consumer entry: its name node first (node_ptr_text_cmp() sorts these
+ * by name), the entry itself, and where a mapping entry put its keys. */
+enum {
+        CK_NAME,
+        CK_TAGS,
+        CK_RESOURCE_POLICY,
+        _CK_MAX,
+};
+
+static const struct key_desc consumer_keys[_CK_MAX] = {
+        [CK_NAME] = { .name = "name" },
+        [CK_TAGS] = { .name = "tags" },
+        [CK_RESOURCE_POLICY] = { .name = "resource_policy" },
+};
+
+struct consumer_entry {
+        const struct node *name;
+        const struct node *entry;
+        struct slot slots[_CK_MAX];
+};
+
+/* What a mapping entry declares besides its name: 0, or -EINVAL after
+ * reporting, or -ENOMEM. */
+static int consumer_options(const struct walk *w, const struct consumer_entry *e, struct consumer_decl *ret) {
+        int r = 0;
+
+        if (e->slots[CK_TAGS].value) {
+                r = value_tags(w, e->slots[CK_TAGS].value, &ret->tags, &ret->n_tags);
+                ret->tags_declared = r >= 0;
+        }
+        if (r != -ENOMEM && e->slots[CK_RESOURCE_POLICY].value) {
+                int k = value_policy(w, "resource_policy", e->slots[CK_RESOURCE_POLICY].value,
+                                     &ret->policy_declared, &ret->policy, &ret->policy_norm);
+                r = r < 0 ? r : k;
+        }
+        return r;
+}
+
 int value_consumers(const struct walk *w, const struct key_desc *k, const char *label,
                     const struct node *v, void *dest) {
         struct stream_decl *d = dest;
-        _cleanup_free_ const struct node **good = NULL;
+        _cleanup_free_ struct consumer_entry *good = NULL;
         size_t n_good = 0;
         char **out;
+        struct consumer_decl *opts;
         bool bad = false;
 
         if (!value_list(w, label, v))
@@ -616,55 +667,87 @@ int value_consumers(const struct walk *w, const struct key_desc *k, const char *
         if (!good)
                 return walk_oom(w);
         for (size_t i = 0; i < v->n_items; i++) {
+                struct consumer_entry *ce = &good[n_good];
                 const struct node *e = v->items[i];
-                const char *t = value_scalar(w, label, e, "a consumer name"), *problem;
+                const char *t, *problem;
                 char q[QUOTE_SIZE];
 
+                *ce = (struct consumer_entry) { .name = e, .entry = e };
+                if (e->kind == NODE_MAPPING && !e->ignore) {
+                        size_t unknown = value_keys(w, e, consumer_keys, _CK_MAX, ce->slots);
+
+                        ce->name = ce->slots[CK_NAME].value;
+                        if (!ce->name) {
+                                if (unknown == 0)
+                                        walk_error(w, e, "%s: a consumer written as a mapping needs name:",
+                                                   label);
+                                bad = true;
+                                continue;
+                        }
+                }
+                t = value_scalar(w, label, ce->name, "a consumer name or { name, tags, resource_policy }");
                 if (!t) {
                         bad = true;
                         continue;
                 }
-                if (e->len == 0) {
-                        walk_error(w, e, "%s: a consumer name must not be empty", label);
+                if (ce->name->len == 0) {
+                        walk_error(w, ce->name, "%s: a consumer name must not be empty", label);
                         bad = true;
                         continue;
                 }
-                problem = name_problem(t, e->len);
+                problem = name_problem(t, ce->name->len);
                 if (problem) {
-                        walk_error(w, e, "%s: %s %s", label, diag_quote(e, q), problem);
+                        walk_error(w, ce->name, "%s: %s %s", label, diag_quote(ce->name, q), problem);
                         bad = true;
                         continue;
                 }
-                good[n_good++] = e;
+                n_good++;
         }
+        /* A consumer_entry starts with its name node: sorted by name. */
         qsort(good, n_good, sizeof(*good), node_ptr_text_cmp);
         for (size_t i = 1, first = 0; i < n_good; i++) {
                 char q[QUOTE_SIZE], at[FIRST_AT_SIZE];
-                if (!streq(good[i]->text, good[first]->text)) {
+                if (!streq(good[i].name->text, good[first].name->text)) {
                         first = i;
                         continue;
                 }
-                walk_error(w, good[i], "%s: %s is listed twice (first at %s)", label,
-                           diag_quote(good[i], q), diag_first_at(good[first], good[i], at));
+                walk_error(w, good[i].name, "%s: %s is listed twice (first at %s)", label,
+                           diag_quote(good[i].name, q), diag_first_at(good[first].name, good[i].name, at));
                 bad = true;
         }
-        if (bad)
-                return -EINVAL;
-
         out = calloc(n_good + 1, sizeof(char *));
-        if (!out)
+        opts = calloc(n_good + 1, sizeof(*opts));
+        if (!out || !opts) {
+                free(out);
+                free(opts);
                 return walk_oom(w);
-        for (size_t i = 0; i < n_good; i++) {
-                out[i] = strdup(good[i]->text);
-                if (!out[i]) {
-                        strv_free(out);
-                        return walk_oom(w);
-                }
         }
-        for (size_t i = 0; i < d->n_consumers; i++)
+        /* Each entry's options are checked even when another entry is bad. */
+        int r = bad ? -EINVAL : 0;
+        for (size_t i = 0; i < n_good && r != -ENOMEM; i++) {
+                int q = consumer_options(w, &good[i], &opts[i]);
+
+                out[i] = strdup(good[i].name->text);
+                if (!out[i] || q == -ENOMEM)
+                        q = walk_oom(w);
+                r = q == -ENOMEM || r >= 0 ? q : r;
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n_good; i++)
+                        consumer_decl_done(&opts[i]);
+                free(opts);
+                strv_free(out);
+                return r;
+        }
+        for (size_t i = 0; i < d->n_consumers; i++) {
                 free(d->consumers[i]);
+                if (d->consumer_opts)
+                        consumer_decl_done(&d->consumer_opts[i]);
+        }
         free(d->consumers);
+        free(d->consumer_opts);
         d->consumers = out;
+        d->consumer_opts = opts;
         d->n_consumers = n_good;
         return 0;
 }

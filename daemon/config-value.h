@@ -48,6 +48,8 @@ int value_name(const struct walk *w, const struct key_desc *k, const char *label
                const struct node *v, void *dest);         /* char * */
 int value_stream_mode(const struct walk *w, const struct key_desc *k, const char *label,
                       const struct node *v, void *dest);  /* enum stream_mode */
+int value_distribution(const struct walk *w, const struct key_desc *k, const char *label,
+                       const struct node *v, void *dest); /* enum record_distribution */
 int value_manage(const struct walk *w, const struct key_desc *k, const char *label,
                  const struct node *v, void *dest);       /* enum manage_mode */
 int value_encryption(const struct walk *w, const struct key_desc *k, const char *label,

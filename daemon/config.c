@@ -41,6 +41,7 @@
 #include "aws/arn.h"
 #include "config-diag.h"
 #include "config-glob.h"
+#include "config-policy.h"
 #include "config-internal.h"
 #include "config-value.h"
 #include "config-yaml.h"
@@ -69,6 +70,9 @@
 #define SHARDS_MAX 10000
 #define MAX_RECORD_SIZE_KIB_MIN 1024
 #define MAX_RECORD_SIZE_KIB_MAX 10240
+/* AWS scales an on-demand stream's warm throughput to at most 10 GiB/s. */
+#define WARM_THROUGHPUT_MIBPS_MIN 1
+#define WARM_THROUGHPUT_MIBPS_MAX 10240
 /* "section.key" of the longest section and key. */
 #define KEY_LABEL_SIZE 64
 /* "consumer "NAME" of stream "NAME"". */
@@ -125,6 +129,9 @@ enum {
         SK_MAX_RECORD_SIZE_KIB,
         SK_TAGS,
         SK_CONSUMERS,
+        SK_RESOURCE_POLICY,
+        SK_DISTRIBUTION,
+        SK_WARM_THROUGHPUT,
         SK_MANAGE,
         SK_ROLE_ARN,
         SK_EXTERNAL_ID,
@@ -229,6 +236,13 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_TAGS] = { .name = "tags" },
         /* Offset 0: value_consumers() fills consumers and n_consumers together. */
         [SK_CONSUMERS] = { .name = "consumers", .parse = value_consumers, .offset = 0 },
+        /* Offset 0: it fills three fields of struct stream_decl. */
+        [SK_RESOURCE_POLICY] = { .name = "resource_policy", .parse = value_resource_policy, .offset = 0 },
+        [SK_DISTRIBUTION] = { .name = "record_distribution_strategy", .parse = value_distribution,
+                              .offset = offsetof(struct stream_decl, distribution) },
+        [SK_WARM_THROUGHPUT] = { .name = "warm_throughput_mibps", .parse = value_uint_range,
+                                 .offset = offsetof(struct stream_decl, warm_throughput_mibps),
+                                 .min = WARM_THROUGHPUT_MIBPS_MIN, .max = WARM_THROUGHPUT_MIBPS_MAX },
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
         [SK_ROLE_ARN] = { .name = "role_arn", .parse = value_role_arn,
@@ -321,6 +335,11 @@ static void walk_defaults(const struct walk *w, const struct node *v, struct slo
                 walk_error(w, slots[SK_NAME].key,
                            "name: cannot be set in defaults (each stream names itself)");
                 slots[SK_NAME] = (struct slot) {};
+        }
+        if (slots[SK_RESOURCE_POLICY].key) {
+                walk_error(w, slots[SK_RESOURCE_POLICY].key,
+                           "resource_policy: cannot be set in defaults (a policy names its own stream)");
+                slots[SK_RESOURCE_POLICY] = (struct slot) {};
         }
 
         stream_decl_init(&scratch);
@@ -453,6 +472,27 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 else
                         d.shards = 0; /* inherited from defaults: meant for provisioned streams */
         }
+        if (d.warm_throughput_mibps > 0 && d.mode != STREAM_MODE_ON_DEMAND) {
+                if (own[SK_WARM_THROUGHPUT].value && !failed[SK_MODE])
+                        walk_error(w, own[SK_WARM_THROUGHPUT].value,
+                                   "warm_throughput_mibps: only for on_demand streams (a provisioned stream "
+                                   "has the throughput of its shards)");
+                d.warm_throughput_mibps = 0; /* from defaults: meant for on-demand streams */
+        }
+        if (d.distribution != DISTRIBUTION_UNSET && d.mode != STREAM_MODE_ON_DEMAND) {
+                if (own[SK_DISTRIBUTION].value && !failed[SK_MODE])
+                        walk_error(w, own[SK_DISTRIBUTION].value,
+                                   "record_distribution_strategy: only for on_demand streams (a provisioned "
+                                   "stream always places records by partition key)");
+                d.distribution = DISTRIBUTION_UNSET; /* from defaults: meant for on-demand streams */
+        }
+        if (!failed[SK_CONSUMERS] && !failed[SK_MODE] &&
+            (d.n_consumers > STREAM_CONSUMERS_MAX_COMMITTED ||
+             (d.n_consumers > STREAM_CONSUMERS_MAX && d.mode != STREAM_MODE_ON_DEMAND)))
+                walk_error(w, own[SK_CONSUMERS].value ?: m,
+                           "consumers: %zu consumers, AWS allows at most %d per stream (%d on an on_demand "
+                           "stream of an account with a minimum throughput commitment)",
+                           d.n_consumers, STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED);
         if (d.mode == STREAM_MODE_PROVISIONED && d.manage != MANAGE_OBSERVE && d.shards == 0 &&
             !failed[SK_SHARDS] && !failed[SK_MODE] && !failed[SK_MANAGE])
                 walk_error(w, name_node,

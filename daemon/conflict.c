@@ -15,6 +15,10 @@ static const char *const setting_names[_SETTING_MAX] = {
         [SETTING_MAX_RECORD_SIZE] = "max record size",
         [SETTING_TAGS] = "tags",
         [SETTING_CONSUMERS] = "consumers",
+        [SETTING_RESOURCE_POLICY] = "resource policy",
+        [SETTING_CONSUMER_DETAILS] = "consumer tags and policies",
+        [SETTING_DISTRIBUTION] = "record distribution strategy",
+        [SETTING_WARM_THROUGHPUT] = "warm throughput",
 };
 
 const char *stream_setting_to_string(enum stream_setting s) {

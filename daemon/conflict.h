@@ -27,6 +27,10 @@ enum stream_setting {
         SETTING_MAX_RECORD_SIZE,
         SETTING_TAGS,
         SETTING_CONSUMERS,
+        SETTING_RESOURCE_POLICY,
+        SETTING_CONSUMER_DETAILS, /* declared consumers' tags and resource policies */
+        SETTING_DISTRIBUTION,
+        SETTING_WARM_THROUGHPUT,
         _SETTING_MAX,
 };
 /* "mode", "shards", "retention", ... (as the configuration names them). */

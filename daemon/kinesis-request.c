@@ -82,7 +82,7 @@ static int add_tag_map(json_object *o, const char *key, const struct stream_tag 
 
 json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, unsigned shards,
                                        const struct stream_tag *tags, size_t n_tags,
-                                       unsigned max_record_size_kib) {
+                                       unsigned max_record_size_kib, unsigned warm_mibps) {
         json_object *o = obj_with("StreamName", name), *md;
         int r;
 
@@ -99,6 +99,8 @@ json_object *kinesis_req_create_stream(const char *name, enum stream_mode mode, 
                 r = add_tag_map(o, "Tags", tags, n_tags);
         if (r >= 0 && max_record_size_kib > 0)
                 r = add_int(o, "MaxRecordSizeInKiB", max_record_size_kib);
+        if (r >= 0 && warm_mibps > 0 && mode == STREAM_MODE_ON_DEMAND)
+                r = add_int(o, "WarmThroughputMiBps", warm_mibps);
         return finish(o, r);
 }
 
@@ -161,13 +163,15 @@ json_object *kinesis_req_monitoring(const char *name, unsigned metrics) {
         return finish(o, add_str_array(o, "ShardLevelMetrics", names, n));
 }
 
-json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name);
+/* {key: value, "Tags": {...}}: AddTagsToStream, TagResource. */
+static json_object *tags_of(const char *key, const char *value, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with(key, value);
         return o ? finish(o, add_tag_map(o, "Tags", tags, n)) : NULL;
 }
 
-json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
-        json_object *o = obj_with("StreamName", name);
+/* {key: value, "TagKeys": [...]}: RemoveTagsFromStream, UntagResource. */
+static json_object *tag_keys_of(const char *key, const char *value, const struct stream_tag *tags, size_t n) {
+        json_object *o = obj_with(key, value);
         _cleanup_free_ const char **keys = NULL;
 
         if (!o)
@@ -180,13 +184,31 @@ json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *
         return finish(o, add_str_array(o, "TagKeys", keys, n));
 }
 
+json_object *kinesis_req_add_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        return tags_of("StreamName", name, tags, n);
+}
+
+json_object *kinesis_req_remove_tags(const char *name, const struct stream_tag *tags, size_t n) {
+        return tag_keys_of("StreamName", name, tags, n);
+}
+
+json_object *kinesis_req_tag_resource(const char *arn, const struct stream_tag *tags, size_t n) {
+        return tags_of("ResourceARN", arn, tags, n);
+}
+
+json_object *kinesis_req_untag_resource(const char *arn, const struct stream_tag *tags, size_t n) {
+        return tag_keys_of("ResourceARN", arn, tags, n);
+}
+
 static json_object *stream_and_consumer(const char *arn, const char *consumer) {
         json_object *o = obj_with("StreamARN", arn);
         return o ? finish(o, add_str(o, "ConsumerName", consumer)) : NULL;
 }
 
-json_object *kinesis_req_register_consumer(const char *arn, const char *consumer) {
-        return stream_and_consumer(arn, consumer);
+json_object *kinesis_req_register_consumer(const char *arn, const char *consumer, const struct stream_tag *tags,
+                                           size_t n) {
+        json_object *o = stream_and_consumer(arn, consumer);
+        return o && n > 0 ? finish(o, add_tag_map(o, "Tags", tags, n)) : o;
 }
 
 json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer) {
@@ -196,6 +218,26 @@ json_object *kinesis_req_describe_consumer(const char *arn, const char *consumer
 json_object *kinesis_req_update_max_record_size(const char *arn, unsigned kib) {
         json_object *o = obj_with("StreamARN", arn);
         return o ? finish(o, add_int(o, "MaxRecordSizeInKiB", kib)) : NULL;
+}
+
+json_object *kinesis_req_update_warm_throughput(const char *arn, unsigned mibps) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_int(o, "WarmThroughputMiBps", mibps)) : NULL;
+}
+
+json_object *kinesis_req_update_distribution(const char *arn, enum record_distribution d) {
+        json_object *o = obj_with("StreamARN", arn);
+        return o ? finish(o, add_str(o, "RecordDistributionStrategy", record_distribution_to_aws(d))) : NULL;
+}
+
+/* GetResourcePolicy, DeleteResourcePolicy: the stream's or consumer's ARN. */
+json_object *kinesis_req_resource(const char *arn) {
+        return obj_with("ResourceARN", arn);
+}
+
+json_object *kinesis_req_put_resource_policy(const char *arn, const char *policy) {
+        json_object *o = obj_with("ResourceARN", arn);
+        return o ? finish(o, add_str(o, "Policy", policy)) : NULL;
 }
 
 json_object *kinesis_req_describe_stream_summary(const char *name) {
@@ -242,5 +284,9 @@ json_object *kinesis_req_list_consumers(const char *arn, unsigned limit, const c
 }
 
 json_object *kinesis_req_describe_limits(void) {
+        return json_object_new_object();
+}
+
+json_object *kinesis_req_describe_account_settings(void) {
         return json_object_new_object();
 }

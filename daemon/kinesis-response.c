@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-util.h"
 #include "kinesis-request.h"
+#include "policy.h"
 #include "util.h"
 
 /* Names, ARNs and tags are all far below this; longer is not an answer we trust. */
@@ -133,6 +135,10 @@ int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs
         obs->retention_hours = retention;
         obs->metrics = metric_bits(s);
         obs->max_record_size_kib = maxrec;
+        obs->distribution = record_distribution_from_aws(get_str(s, "RecordDistributionStrategy"));
+        /* The target, not the current value: that one lags behind while AWS scales. */
+        obs->warm_target_mibps = 0;
+        (void) get_uint(get(s, "WarmThroughput", json_type_object), "TargetMiBps", &obs->warm_target_mibps);
         obs->consumer_count = consumers;
         return 0;
 }
@@ -295,4 +301,46 @@ int kinesis_parse_describe_limits(const json_object *body, struct kinesis_limits
         (void) get_uint(body, "OnDemandStreamCountLimit", &l.on_demand_stream_count_limit);
         *ret = l;
         return 0;
+}
+
+int kinesis_parse_resource_policy(const json_object *body, char **ret) {
+        json_object *v = get(body, "Policy", json_type_string);
+        _cleanup_json_ json_object *doc = NULL;
+        const char *text;
+        size_t len;
+
+        *ret = NULL;
+        if (!v)
+                return body && json_object_is_type(body, json_type_object) ? 0 : -EBADMSG;
+        text = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+        if (len > 4 * POLICY_MAX_BYTES)
+                return -EBADMSG;
+        doc = policy_parse(text, len);
+        if (!doc || !json_object_is_type(doc, json_type_object))
+                return -EBADMSG;
+        if (json_object_object_length(doc) == 0)
+                return 0; /* "{}": no policy */
+        return policy_normalize(doc, ret);
+}
+
+int kinesis_parse_account_settings(const json_object *body, char **ret_status) {
+        json_object *c;
+        const char *status;
+
+        *ret_status = NULL;
+        if (!body || !json_object_is_type(body, json_type_object))
+                return -EBADMSG;
+        if (!json_object_object_get_ex(body, "MinimumThroughputBillingCommitment", &c) || !c)
+                status = "NONE"; /* no commitment at all */
+        else {
+                status = get_str(c, "Status");
+                /* ENABLED, DISABLED, ENABLED_UNTIL_EARLIEST_ALLOWED_END, ...: a
+                 * word of capitals, nothing to escape. */
+                if (!status || !*status || strlen(status) > 64 || strspn(status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
+                                                                           strlen(status))
+                        return -EBADMSG;
+        }
+        *ret_status = strdup(status);
+        return *ret_status ? 0 : -ENOMEM;
 }

@@ -40,6 +40,14 @@ int kinesis_parse_list_consumers(const json_object *body, struct stream_consumer
 /* DescribeStreamConsumer (ConsumerDescription) or RegisterStreamConsumer (Consumer). */
 int kinesis_parse_consumer(const json_object *body, struct stream_consumer_obs *ret);
 
+/* GetResourcePolicy -> the policy in normal form (policy.h), or NULL when
+ * the stream has none (no Policy, or an empty document). */
+int kinesis_parse_resource_policy(const json_object *body, char **ret);
+
+/* DescribeAccountSettings -> the minimum throughput billing commitment's
+ * Status ("ENABLED", "DISABLED", ...), or "NONE" when there is none. */
+int kinesis_parse_account_settings(const json_object *body, char **ret_status);
+
 struct kinesis_limits {
         unsigned shard_limit, open_shard_count;
         unsigned on_demand_stream_count, on_demand_stream_count_limit;

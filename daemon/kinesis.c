@@ -68,6 +68,7 @@ static const struct {
         { "StartStreamEncryption", 5, false },
         { "StopStreamEncryption", 5, false },
         { "UpdateStreamRecordDistributionStrategy", 5, false },
+        { "DescribeAccountSettings", 5, false },
         { "DescribeLimits", 1, false },
         /* Per stream. */
         { "ListStreamConsumers", 5, true },
@@ -89,6 +90,17 @@ double kinesis_operation_rate(const char *operation, bool *ret_per_stream) {
 
 bool kinesis_result_is_final(const struct kinesis_result *r) {
         return r->error == 0 && retry_classify(0, r->http_status, r->error_type, r->error_message) == RETRY_NO;
+}
+
+bool kinesis_result_is_unknown_operation(const struct kinesis_result *r) {
+        if (r->error != 0 || !r->error_type)
+                return false;
+        /* A type may come with a namespace ("com.amazon.coral.service#..."). */
+        const char *hash = strrchr(r->error_type, '#'), *type = hash ? hash + 1 : r->error_type;
+
+        return streq(type, "UnknownOperationException") ||
+               (streq(type, "AccessDeniedException") && r->error_message &&
+                strstr(r->error_message, "Unable to determine service/operation name"));
 }
 
 double kinesis_pacer_burst(double limit, double share) {

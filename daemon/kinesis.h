@@ -58,6 +58,10 @@ static inline bool kinesis_result_ok(const struct kinesis_result *r) {
  * invalid request). Not a transport failure, nor an answer the HTTP layer
  * retries (throttling, 5xx) that used up its attempts: that is an outage. */
 bool kinesis_result_is_final(const struct kinesis_result *r);
+/* The endpoint does not know the operation: UnknownOperationException (AWS,
+ * and the peers that follow it), or the AccessDeniedException "Unable to
+ * determine service/operation name to be authorized" some answer instead. */
+bool kinesis_result_is_unknown_operation(const struct kinesis_result *r);
 
 typedef void (*kinesis_callback)(struct kinesis_client *c, const struct kinesis_result *r,
                                  void *userdata);

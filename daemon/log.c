@@ -5,8 +5,13 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* The record's place in the code is the caller's, passed as CODE_FILE=,
+ * CODE_LINE= and CODE_FUNC= below: without this, sd_journal_sendv() adds
+ * its own (this file's write_journal), and every record has two of each. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 /* A message after the last escaping: room for some control characters. */
@@ -14,6 +19,10 @@
 
 static int max_level = LOG_INFO;
 static bool use_journal = false;
+/* stderr is a terminal: a status line may stand below the log lines. */
+static bool stderr_tty = false;
+static char *status_line;  /* what the status line says; NULL: none */
+static bool status_shown;  /* it is on the terminal now, the cursor at its end */
 
 static const char *const level_names[] = {
         [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
@@ -57,6 +66,49 @@ static bool stderr_is_journal(void) {
 
 void log_open(void) {
         use_journal = stderr_is_journal();
+        stderr_tty = !use_journal && isatty(STDERR_FILENO);
+}
+
+bool log_stderr_is_terminal(void) {
+        return stderr_tty;
+}
+
+/* Take the status line off the terminal: back to its first column, erase
+ * to the end of the line. */
+static void status_erase(void) {
+        if (status_shown)
+                fputs("\r\033[K", stderr);
+        status_shown = false;
+}
+
+/* Put it back, cut to the terminal's width: a line that wrapped could not
+ * be erased with one \r. */
+static void status_draw(void) {
+        struct winsize ws = {};
+        size_t width = 80, len;
+
+        if (!status_line)
+                return;
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+                width = ws.ws_col;
+        len = strlen(status_line);
+        fwrite(status_line, 1, len < width - 1 ? len : width - 1, stderr);
+        fflush(stderr);
+        status_shown = true;
+}
+
+void log_status_line(const char *text) {
+        if (!stderr_tty)
+                return;
+        if (streq_ptr(text, status_line) && status_shown)
+                return;
+        char *copy = text ? strdup(text) : NULL;
+
+        free(status_line);
+        status_line = copy;
+        status_erase();
+        status_draw();
+        fflush(stderr);
 }
 
 #define MAX_FIELDS 16
@@ -136,6 +188,10 @@ _printf_(7, 0) static int log_internalv(int level, int error, const struct log_f
                  * verbose would show it: the catalog entry is findable. */
                 bool id = f && f->message_id && max_level >= LOG_DEBUG;
 
+                /* A log line never shares its line with the status line:
+                 * the status line goes, the log line is written, the status
+                 * line comes back below it. */
+                status_erase();
                 if (f && f->stream)
                         fprintf(stderr, "kinesisd: %s%s%s%s%s: %s%s%s%s\n", strempty(f->account),
                                 f->account ? "/" : "", f->region ? f->region : "", f->region ? "/" : "",
@@ -144,6 +200,7 @@ _printf_(7, 0) static int log_internalv(int level, int error, const struct log_f
                 else
                         fprintf(stderr, "kinesisd: %s%s%s%s\n", msg, id ? " [MESSAGE_ID=" : "",
                                 id ? f->message_id : "", id ? "]" : "");
+                status_draw();
         }
         errno = saved;
         return -error;

@@ -42,6 +42,13 @@ int log_get_max_level(void);
 int log_level_from_string(const char *s);
 /* Decide journald vs stderr from $JOURNAL_STREAM. */
 void log_open(void);
+/* Plain lines go to a terminal (not the journal). */
+bool log_stderr_is_terminal(void);
+/* On a terminal: one status line below the log lines, replaced in place by
+ * the next, taken away while a log line is written and put back below it.
+ * NULL erases it for good. Elsewhere nothing happens. text is ours (no
+ * foreign text): it is written as it is. */
+void log_status_line(const char *text);
 
 /* The one primitive. error is a positive or negative errno, or 0; %m in fmt
  * expands to its text. Returns -abs(error). */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "reload-client.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG "/etc/kinesisd/kinesisd.yaml"
@@ -39,6 +40,8 @@ static void help(void) {
                "      --once             reconcile once, wait until all ACTIVE, export, exit\n"
                "      --plan             print the changes it would make; change nothing\n"
                "      --check-config     validate the configuration and exit\n"
+               "      --reload PID       ask the kinesisd with this PID to reload and wait until\n"
+               "                         the reload is done (the unit's ExecReload=)\n"
                "      --log-level LEVEL  error, warning, notice, info (default) or debug\n"
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n"
@@ -47,7 +50,9 @@ static void help(void) {
                "differs (--once: a spent 24 h budget, a setting held after a conflict) or\n"
                "would fail (--plan), its exports could not be written (--once), or AWS was\n"
                "unreachable, 2 --plan found changes, 64 bad command line, 78 configuration\n"
-               "invalid or a state directory another user could change.\n"
+               "invalid or a state directory another user could change. --reload: 0 the\n"
+               "reload is done and every stream ACTIVE and exported, 1 not, 78 the new\n"
+               "configuration was refused.\n"
                "\n"
                "See kinesisd(8) and kinesisd.yaml(5).\n");
 }
@@ -120,11 +125,13 @@ enum {
         ARG_CHECK_CONFIG,
         ARG_LOG_LEVEL,
         ARG_VERSION,
+        ARG_RELOAD,
 };
 
 struct args {
         struct run_options opts;
         bool check;
+        pid_t reload_pid; /* --reload: ask this process; 0: not */
         char *config_default;
 };
 
@@ -142,10 +149,12 @@ static int parse_argv(int argc, char *argv[], struct args *ret) {
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "reload", required_argument, NULL, ARG_RELOAD },
                 {}
         };
         struct run_options o = { .mode = RUN_DAEMON };
         bool check = false;
+        pid_t reload_pid = 0;
         int modes = 0, c;
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
@@ -200,6 +209,21 @@ static int parse_argv(int argc, char *argv[], struct args *ret) {
                         log_set_max_level(l);
                         break;
                 }
+                case ARG_RELOAD: {
+                        char *end;
+                        long v;
+
+                        errno = 0;
+                        v = strtol(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || v <= 1 || v > INT32_MAX) {
+                                fprintf(stderr, "kinesisd: --reload: \"%s\" is not the pid of a kinesisd "
+                                                "process\nTry 'kinesisd --help'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        reload_pid = (pid_t) v;
+                        modes++;
+                        break;
+                }
                 case 'h':
                         help();
                         return 0;
@@ -218,11 +242,11 @@ static int parse_argv(int argc, char *argv[], struct args *ret) {
                 return -EINVAL;
         }
         if (modes > 1) {
-                fprintf(stderr, "kinesisd: --once, --plan and --check-config exclude each other\n"
+                fprintf(stderr, "kinesisd: --once, --plan, --check-config and --reload exclude each other\n"
                                 "Try 'kinesisd --help'.\n");
                 return -EINVAL;
         }
-        *ret = (struct args) { .opts = o, .check = check };
+        *ret = (struct args) { .opts = o, .check = check, .reload_pid = reload_pid };
         if (!o.config_path) {
                 ret->config_default = default_config_path();
                 if (!ret->config_default)
@@ -254,6 +278,8 @@ static int run(int argc, char *argv[]) {
                 return r == 0 ? 0 : EXIT_USAGE;
         if (a.check)
                 return check_config(a.opts.config_path);
+        if (a.reload_pid > 0)
+                return reload_client_run(a.reload_pid);
 
         r = http_global_init();
         if (r < 0)

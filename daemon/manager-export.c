@@ -23,6 +23,11 @@
  * read-only for a while is not hammered, and one that is fixed is used soon. */
 #define EXPORT_RETRY_FIRST_USEC (1 * USEC_PER_SEC)
 #define EXPORT_RETRY_MAX_USEC (30 * USEC_PER_SEC)
+/* A new ARN waits for the streams still being created at most this long:
+ * streams.env then changes at most once per wave of creations (AWS lets an
+ * account have 5 streams CREATING at once, each for tens of seconds), and
+ * a long queue of creations still shows its first ARNs before it ends. */
+#define EXPORT_HOLD_MAX_USEC (30 * USEC_PER_SEC)
 /* Failed files named in the journal and in STATUS=; the rest are counted. */
 #define EXPORT_LOG_FILES 16
 #define EXPORT_STATUS_FILES 3
@@ -266,6 +271,124 @@ static int state_reopen_if_replaced(struct manager *m) {
         return 0;
 }
 
+static int cmp_str_ptr(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static bool arn_was_exported(const struct manager *m, const char *arn) {
+        return m->n_exported_arns > 0 &&
+               bsearch(&arn, m->exported_arns, m->n_exported_arns, sizeof(char *), cmp_str_ptr);
+}
+
+/* Remember arns (n of them; NULL entries skipped) as the ARNs exported. */
+static int exported_arns_set(struct manager *m, const char *const *arns, size_t n) {
+        char **v = calloc(n + 1, sizeof *v);
+        size_t k = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!arns[i])
+                        continue;
+                v[k] = strdup(arns[i]);
+                if (!v[k]) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        if (k > 1)
+                qsort(v, k, sizeof *v, cmp_str_ptr);
+        strv_free(m->exported_arns);
+        m->exported_arns = v;
+        m->n_exported_arns = k;
+        return 0;
+}
+
+static int on_export_hold_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->export_hold_timer = sd_event_source_disable_unref(m->export_hold_timer);
+        (void) manager_export_now(m);
+        return 0;
+}
+
+/* While any stream is being created, an ARN that is not in streams.env yet
+ * (a stream or consumer that just turned ACTIVE) waits until none is, or
+ * EXPORT_HOLD_MAX_USEC have passed since the first one waited: withhold
+ * those in streams (consumers are dropped from their stream's list).
+ * streams.json still shows every stream with its status and ARN. */
+static void export_hold(struct manager *m, struct state_stream *streams, size_t n) {
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
+        bool creating = false;
+        size_t held = 0;
+
+        for (size_t i = 0; i < m->n_streams && !creating; i++)
+                creating = reconciler_creating(m->streams[i]);
+        if (!creating || (m->hold_since != 0 && now - m->hold_since >= EXPORT_HOLD_MAX_USEC)) {
+                m->hold_since = 0;
+                m->export_hold_timer = sd_event_source_disable_unref(m->export_hold_timer);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct state_stream *s = &streams[i];
+                /* The consumers are the stream's own slice of one array:
+                 * compact it in place. */
+                struct state_consumer *c = (struct state_consumer *) s->consumers;
+                size_t kept = 0;
+
+                if (!s->arn_withheld && s->arn && !arn_was_exported(m, s->arn)) {
+                        s->arn_withheld = true;
+                        held++;
+                }
+                for (size_t j = 0; j < s->n_consumers; j++) {
+                        if (!arn_was_exported(m, c[j].arn)) {
+                                held++;
+                                continue;
+                        }
+                        c[kept++] = c[j];
+                }
+                s->n_consumers = kept;
+        }
+        if (held == 0) {
+                m->hold_since = 0;
+                m->export_hold_timer = sd_event_source_disable_unref(m->export_hold_timer);
+                return;
+        }
+        if (m->hold_since == 0) {
+                m->hold_since = now;
+                log_debug("%zu new ARN%s wait%s for the streams still being created.", held,
+                          held == 1 ? "" : "s", held == 1 ? "s" : "");
+        }
+        if (!m->export_hold_timer &&
+            sd_event_add_time(m->event, &m->export_hold_timer, CLOCK_MONOTONIC,
+                              m->hold_since + EXPORT_HOLD_MAX_USEC, EXPORT_ACCURACY_USEC,
+                              on_export_hold_timer, m) < 0)
+                m->hold_since = 0; /* no timer: nothing waits, the next export shows them */
+}
+
+/* The ARNs in streams.env after exporting streams: remember them. */
+static void export_remember(struct manager *m, const struct state_stream *streams, size_t n) {
+        _cleanup_free_ const char **v = NULL;
+        size_t k = 0, total = 0;
+
+        for (size_t i = 0; i < n; i++)
+                total += 1 + streams[i].n_consumers;
+        v = calloc(total + 1, sizeof *v);
+        if (!v) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!streams[i].arn_withheld)
+                        v[k++] = streams[i].arn;
+                for (size_t j = 0; j < streams[i].n_consumers; j++)
+                        v[k++] = streams[i].consumers[j].arn;
+        }
+        if (exported_arns_set(m, v, k) < 0)
+                log_oom();
+}
+
 int manager_export_now(struct manager *m) {
         _cleanup_(state_changes_done) struct state_changes ch = {};
         struct state_stream *streams = NULL;
@@ -307,6 +430,7 @@ int manager_export_now(struct manager *m) {
                 reconciler_export(m->streams[i], &streams[i], consumers + used, want);
                 used += want;
         }
+        export_hold(m, streams, m->n_streams);
         collect_metrics(m, &metrics);
         r = state_export(m->state,
                          &(struct state_export){
@@ -317,6 +441,8 @@ int manager_export_now(struct manager *m) {
                                  .metrics = &metrics,
                          },
                          &ch);
+        if (r >= 0)
+                export_remember(m, streams, m->n_streams);
         free(streams);
         free(consumers);
         /* The exports first: on a nearly full disk they matter more than
@@ -410,6 +536,8 @@ int manager_open_state(struct manager *m, const struct config *c) {
 void manager_seed_from_previous_export(struct manager *m) {
         _cleanup_(state_previous_done) struct state_previous p = {};
         _cleanup_free_ struct reconciler **index = NULL;
+        _cleanup_free_ const char **exported = NULL;
+        size_t n_exported = 0;
         int k;
 
         if (!m->state || m->n_streams == 0)
@@ -421,23 +549,38 @@ void manager_seed_from_previous_export(struct manager *m) {
                 return;
         }
         index = manager_index_new(m->streams, m->n_streams);
+        /* What it exported is exported already: kept while others are
+         * being created (export_hold()). */
+        exported = calloc(p.n_streams + p.n_consumers + 1, sizeof *exported);
         for (size_t i = 0; index && i < p.n_streams; i++) {
                 const struct state_previous_stream *s = &p.streams[i];
                 /* A stream of the daemon's own account has that account in
                  * streams.json, learnt from its ARN; in the index it is "". */
                 struct reconciler *r =
                         manager_index_find(index, m->n_streams, strempty(s->account), s->region, s->name);
+                bool was_exported;
+
                 if (!r && s->account)
                         r = manager_index_find(index, m->n_streams, "", s->region, s->name);
 
                 if (!r)
                         continue;
+                was_exported = s->arn &&
+                               state_arn_file_holds(m->state, s->account, s->region, s->name, s->arn);
+                if (was_exported && exported)
+                        exported[n_exported++] = s->arn;
+                for (size_t j = 0; j < s->n_consumers; j++)
+                        if (s->consumers[j].arn && exported)
+                                exported[n_exported++] = s->consumers[j].arn;
                 if (s->arn)
-                        (void) reconciler_seed_arn(r, s->arn);
+                        (void) reconciler_seed_arn(r, s->arn, was_exported);
+                /* streams.json lists the consumers exported (ACTIVE) only. */
                 for (size_t j = 0; j < s->n_consumers; j++)
                         if (s->consumers[j].arn)
                                 (void) reconciler_seed_consumer(r, s->consumers[j].name, s->consumers[j].arn);
                 if (s->last_change_usec)
                         reconciler_seed_last_change(r, s->last_change_usec);
         }
+        if (exported && exported_arns_set(m, exported, n_exported) < 0)
+                log_oom();
 }

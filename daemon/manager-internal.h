@@ -25,6 +25,8 @@ struct region_ctx {
         struct reconcile_region shared; /* first: reconcilers see only this */
         struct manager *manager;
         struct kinesis_call *list_call;
+        struct kinesis_call *account_call; /* DescribeAccountSettings, after a listing */
+        bool account_warned;     /* a failed DescribeAccountSettings was said */
         /* ListStreams throttled: the region's pass waits, then lists again. */
         struct reconcile_wait list_wait;
         sd_event_source *list_timer;
@@ -59,7 +61,7 @@ struct manager {
         struct reconciler **streams; /* parallel to config->streams */
         size_t n_streams;
 
-        sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer;
+        sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer, *progress_timer;
 
         /* The last export: how many declared streams it left without their
          * files, and whether any file failed at all. While one did, the export
@@ -70,6 +72,15 @@ struct manager {
         char *export_logged;  /* the failures last logged above debug */
         sd_event_source *export_retry_timer;
         uint64_t export_retry_usec;
+        /* The ARNs (streams' and consumers') the last export put into
+         * streams.env, sorted: while streams are being created, one that
+         * is not among them yet waits (hold_since, CLOCK_MONOTONIC: since
+         * when one waits; 0: none) so that streams.env changes once per
+         * wave of creations, not once per stream. */
+        char **exported_arns;
+        size_t n_exported_arns;
+        uint64_t hold_since;
+        sd_event_source *export_hold_timer;
 
         bool pass_running;
         bool first_pass_done; /* READY=1 then waits for the exports alone */
@@ -98,6 +109,18 @@ struct manager {
          * ListStreams per region, not one each). */
         bool reload_starting, reload_queued;
         sd_event_source *reload_timer;
+        /* Reloads begun, and the last one accepted whose pass is not done
+         * yet (0: none): READY=1 and the answers to `kinesisd --reload`
+         * wait for that pass. Each waiter waits for the reload numbered
+         * gen: the one its request began, or the one queued then. */
+        uint64_t reload_gen, reload_converging;
+        bool reload_ready_due; /* its READY=1 too (not before the first one) */
+        struct reload_waiter {
+                pid_t pid;
+                int pidfd; /* the answer goes to this very process; -1: by pid */
+                uint64_t gen;
+        } *reload_waiters;
+        size_t n_reload_waiters;
         char *last_status;
 
         struct kinesis_counters counters_base; /* of clients freed by reloads */
@@ -120,6 +143,12 @@ struct reconciler **manager_index_new(struct reconciler **v, size_t n);
 struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *account,
                                       const char *region, const char *name);
 
+/* The reload that began the pass now done is done too: READY=1, and the
+ * answers to those who wait for it. */
+void manager_reload_pass_done(struct manager *m);
+/* Answer every `kinesisd --reload` still waiting (stopping, say). */
+void manager_reload_answer_all(struct manager *m, int answer);
+
 /* manager-pass.c: passes over every stream, and the reconcilers' callbacks. */
 extern const struct reconcile_ops manager_reconcile_ops;
 void manager_pass_start(struct manager *m);
@@ -138,5 +167,19 @@ int manager_load_budget(struct manager *m, const struct config *c);
 void manager_save_budget(struct manager *m);
 
 /* manager-notify.c: STATUS= and the start-up time extension. */
+/* The declared streams by where they stand, each counted once (the first
+ * that fits: failed, waiting on AWS, then by status; other: not known yet
+ * or missing). */
+struct stream_counts {
+        size_t active, creating, updating, failed, waiting, other;
+};
+void manager_count_streams(const struct manager *m, struct stream_counts *ret);
 void manager_notify_status(struct manager *m);
 void manager_notify_starting(struct manager *m);
+/* An accepted reload waits for its streams: ask for more time as a start does. */
+void manager_notify_reloading(struct manager *m);
+
+/* manager-progress.c: what a person watching sees while streams converge. */
+void manager_progress_pass_started(struct manager *m);
+/* The run is over (--once's pass done, a stop): the terminal line goes. */
+void manager_progress_done(struct manager *m);

@@ -111,6 +111,7 @@ static void pass_done(struct manager *m) {
                 (void) sd_event_exit(m->event, m->result);
                 return;
         case RUN_ONCE:
+                manager_progress_done(m);
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
@@ -138,6 +139,7 @@ static void pass_done(struct manager *m) {
                 (void) manager_export_now(m);
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
+                manager_reload_pass_done(m);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
                                          : m->config->interval_usec);
@@ -278,6 +280,7 @@ static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
 }
 
 static void region_list(struct region_ctx *g);
+static void region_account(struct region_ctx *g);
 
 static int on_list_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct region_ctx *g = userdata;
@@ -350,7 +353,14 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
         g->n_entries = n;
         if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
                 qsort(g->entries, g->n_entries, sizeof *g->entries, entry_cmp);
+        region_account(g);
+}
+
+/* The region is listed: its streams may start. */
+static void region_start_streams(struct region_ctx *g) {
+        struct manager *m = g->manager;
         size_t first = m->n_pending;
+
         for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
                 if (reconcile_region_of(m->streams[i]) == &g->shared)
                         m->pending[m->n_pending++] = (struct pending_start){
@@ -358,6 +368,60 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                         };
         choose_deep(m, m->pending + first, m->n_pending - first);
         pump(m);
+}
+
+static void on_account_settings(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct region_ctx *g = userdata;
+        struct manager *m = g->manager;
+        char *status = NULL;
+        int k = -EBADMSG;
+
+        g->account_call = NULL;
+        manager_call_finished(m);
+        if (kinesis_result_ok(res))
+                k = kinesis_parse_account_settings(res->body, &status);
+        if (k >= 0) {
+                g->account_warned = false;
+                free(g->shared.commitment_status);
+                g->shared.commitment_status = status;
+                g->shared.commitment = strncmp(status, "ENABLED", strlen("ENABLED")) == 0 ? COMMITMENT_ENABLED
+                                                                                            : COMMITMENT_NONE;
+        } else {
+                /* Unknown: warm throughput is then tried as declared. */
+                g->shared.commitment_status = mfree(g->shared.commitment_status);
+                g->shared.commitment = COMMITMENT_UNKNOWN;
+                if (!g->account_warned && !kinesis_result_is_unknown_operation(res))
+                        log_fields(LOG_WARNING,
+                                   (&(struct log_fields){ .region = g->shared.region,
+                                                         .aws_operation = "DescribeAccountSettings",
+                                                         .aws_error = res->error_type }),
+                                   "Cannot read the account settings of %s: %s%s%s", g->shared.region,
+                                   res->error < 0 ? strna(res->error_text) : strna(res->error_type),
+                                   res->error_message ? ": " : "", strempty(res->error_message));
+                g->account_warned = true;
+        }
+        if (!m->stopping)
+                region_start_streams(g);
+}
+
+/* The account's settings, once a pass, after a listing that worked (a
+ * region AWS refuses to list is not asked more): the streams start once
+ * they are known, since warm throughput is planned with them. */
+static void region_account(struct region_ctx *g) {
+        struct manager *m = g->manager;
+        json_object *req = kinesis_req_describe_account_settings();
+        int r = -ENOMEM;
+
+        g->account_call = kinesis_call_cancel(g->account_call);
+        if (req) {
+                on_call_started(m);
+                r = kinesis_call(g->shared.client, "DescribeAccountSettings", req, NULL, on_account_settings, g,
+                                 &g->account_call);
+                if (r < 0)
+                        manager_call_finished(m);
+        }
+        if (r < 0)
+                region_start_streams(g);
 }
 
 static void region_list(struct region_ctx *g) {
@@ -391,6 +455,7 @@ void manager_pass_start(struct manager *m) {
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        manager_progress_pass_started(m);
         if (m->n_streams == 0) {
                 pass_done(m);
                 return;

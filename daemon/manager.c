@@ -17,6 +17,7 @@
 #include "aws/endpoint.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "reload-client.h"
 
 /* Requests in flight at SIGTERM get this long to finish. */
 #define STOP_GRACE_USEC (2 * USEC_PER_SEC)
@@ -28,6 +29,9 @@
  * second, not one per signal. */
 #define RELOAD_HOLDOFF_USEC (1 * USEC_PER_SEC)
 #define RELOAD_ACCURACY_USEC (10 * USEC_PER_MSEC)
+/* `kinesisd --reload` processes waiting at once, at most: more are answered
+ * at once as failed (the kernel queues only so many signals anyway). */
+#define RELOAD_WAITERS_MAX 256
 
 /* ---- building from a configuration -------------------------------------- */
 
@@ -35,6 +39,8 @@ static struct region_ctx *region_free(struct region_ctx *g) {
         if (!g)
                 return NULL;
         kinesis_call_cancel(g->list_call);
+        kinesis_call_cancel(g->account_call);
+        free(g->shared.commitment_status);
         sd_event_source_disable_unref(g->list_timer);
         reconcile_wait_reset(&g->list_wait);
         reconcile_region_done(&g->shared);
@@ -60,6 +66,7 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
                 m->counters_base.errors += k->errors;
                 m->counters_base.throttles += k->throttles;
                 g->list_call = kinesis_call_cancel(g->list_call);
+                g->account_call = kinesis_call_cancel(g->account_call);
                 g->list_timer = sd_event_source_disable_unref(g->list_timer);
         }
         if (ret_old) {
@@ -435,6 +442,7 @@ static int load_config(struct manager *m, struct config **ret, char **ret_first_
 
 void manager_stop_finish(struct manager *m) {
         m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
+        manager_progress_done(m);
         if (writes_state(m))
                 (void) manager_export_now(m);
         (void) sd_event_exit(m->event, m->opts.mode == RUN_DAEMON ? MANAGER_OK : MANAGER_STREAM_FAILED);
@@ -456,11 +464,17 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         }
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         m->stopping = true;
+        manager_reload_answer_all(m, RELOAD_ANSWER_FAILED);
         (void) sd_notify(false, "STOPPING=1");
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
         for (size_t i = 0; i < m->n_regions; i++)
                 if (m->regions[i]->list_call) {
                         m->regions[i]->list_call = kinesis_call_cancel(m->regions[i]->list_call);
+                        manager_call_finished(m);
+                }
+        for (size_t i = 0; i < m->n_regions; i++)
+                if (m->regions[i]->account_call) {
+                        m->regions[i]->account_call = kinesis_call_cancel(m->regions[i]->account_call);
                         manager_call_finished(m);
                 }
         /* Streams this pass has not started yet have nothing to finish. */
@@ -487,6 +501,54 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 static void manager_reload_done(struct manager *m) {
         if (m->ready_sent)
                 (void) sd_notify(false, "READY=1");
+}
+
+/* Answer the waiters of reloads gen_min..gen_max. */
+static void reload_answer(struct manager *m, uint64_t gen_min, uint64_t gen_max, int answer) {
+        size_t kept = 0;
+        int k;
+
+        for (size_t i = 0; i < m->n_reload_waiters; i++) {
+                struct reload_waiter *w = &m->reload_waiters[i];
+
+                if (w->gen < gen_min || w->gen > gen_max) {
+                        m->reload_waiters[kept++] = *w;
+                        continue;
+                }
+                /* Gone already (given up, killed by systemd's timeout): nothing to do. */
+                k = reload_answer_send(w->pidfd, w->pid, answer);
+                if (k < 0)
+                        log_debug_errno(k, "Cannot answer the reload request of pid %d: %m", (int) w->pid);
+                else
+                        log_debug("Reload request of pid %d answered: %d.", (int) w->pid, answer);
+                closep(&w->pidfd);
+        }
+        m->n_reload_waiters = kept;
+}
+
+void manager_reload_answer_all(struct manager *m, int answer) {
+        reload_answer(m, 0, UINT64_MAX, answer);
+}
+
+void manager_reload_pass_done(struct manager *m) {
+        size_t ready = 0;
+        uint64_t gen = m->reload_converging;
+
+        if (gen == 0)
+                return;
+        m->reload_converging = 0;
+        for (size_t i = 0; i < m->n_streams; i++)
+                if (reconciler_ready(m->streams[i]))
+                        ready++;
+        log_info("Reload done: %zu of %zu stream%s active and exported.", ready, m->n_streams,
+                 m->n_streams == 1 ? "" : "s");
+        if (m->reload_ready_due)
+                manager_reload_done(m);
+        m->reload_ready_due = false;
+        reload_answer(m, 0, gen,
+                      ready == m->n_streams && m->export_unexported == 0 && !m->export_failing
+                              ? RELOAD_ANSWER_DONE
+                              : RELOAD_ANSWER_FAILED);
 }
 
 static void manager_reload(struct manager *m);
@@ -533,6 +595,31 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (m->opts.mode != RUN_DAEMON || m->stopping)
                 return 0;
+        /* `kinesisd --reload`: a reload like SIGHUP's, and its sender waits
+         * for the answer (reload-client.h). Real-time signals are queued
+         * one per sender, so each gets one. */
+        if (si->ssi_signo == (uint32_t) RELOAD_SIGNAL_REQUEST) {
+                pid_t pid = (pid_t) si->ssi_pid;
+                /* The reload starting now, or the one queued behind it;
+                 * the answer for this process, not one that takes its pid
+                 * should it exit meanwhile. */
+                struct reload_waiter w = { pid, reload_pidfd_open(pid), m->reload_gen + 1 };
+                struct reload_waiter *v;
+
+                if (w.pidfd < 0 && errno == ESRCH)
+                        log_debug("Reload requested by pid %d, which is gone already.", (int) pid);
+                else if (m->n_reload_waiters >= RELOAD_WAITERS_MAX ||
+                         !(v = reallocarray(m->reload_waiters, m->n_reload_waiters + 1, sizeof *v))) {
+                        log_warning("Too many waiting reload requests; pid %d is answered at once.",
+                                    (int) pid);
+                        (void) reload_answer_send(w.pidfd, pid, RELOAD_ANSWER_FAILED);
+                        closep(&w.pidfd);
+                } else {
+                        m->reload_waiters = v;
+                        m->reload_waiters[m->n_reload_waiters++] = w;
+                        log_debug("Reload requested by pid %d, which waits for it.", (int) pid);
+                }
+        }
         if (m->reload_starting) {
                 if (!m->reload_queued)
                         log_info("Reload requested while the last one is starting: one more reload "
@@ -554,6 +641,7 @@ static void manager_reload(struct manager *m) {
         /* Until the pass this starts has listed every region, and for the
          * hold-off at least, SIGHUPs become one reload after this one. */
         m->reload_starting = reload_timer_arm(m, RELOAD_HOLDOFF_USEC) >= 0;
+        m->reload_gen++;
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu",
                           (unsigned long long) clock_now_usec(CLOCK_MONOTONIC));
         log_info("Reloading the configuration from %s.", m->opts.config_path);
@@ -576,8 +664,12 @@ static void manager_reload(struct manager *m) {
                 free(m->last_status);
                 m->last_status = NULL;
                 manager_notify_status(m);
-                manager_reload_done(m);
+                /* The running configuration stays: an accepted reload
+                 * still converging says READY=1 when its pass is done. */
+                if (m->reload_converging == 0)
+                        manager_reload_done(m);
                 manager_export_soon(m);
+                reload_answer(m, m->reload_gen, m->reload_gen, RELOAD_ANSWER_REFUSED);
                 return;
         }
         m->reload_error = mfree(m->reload_error);
@@ -602,9 +694,18 @@ static void manager_reload(struct manager *m) {
          * streams it declares now. */
         if (!m->ready_sent)
                 m->first_pass_done = false;
-        manager_reload_done(m);
-        if (r < 0)
+        if (r < 0) {
+                m->reload_converging = 0;
+                manager_reload_done(m);
+                reload_answer(m, 0, m->reload_gen, RELOAD_ANSWER_FAILED);
                 return;
+        }
+        /* Done (READY=1, the answers) once its pass is: the streams it
+         * added are ACTIVE and exported, or have failed. */
+        m->reload_converging = m->reload_gen;
+        /* Before the first READY=1 that one says it all. */
+        m->reload_ready_due = m->ready_sent;
+        manager_notify_reloading(m);
         manager_pass_start(m);
 }
 
@@ -622,7 +723,10 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->export_timer);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->extend_timer);
+        manager_progress_done(m);
         sd_event_source_disable_unref(m->export_retry_timer);
+        sd_event_source_disable_unref(m->export_hold_timer);
+        strv_free(m->exported_arns);
         sd_event_source_disable_unref(m->reload_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);
@@ -634,6 +738,8 @@ struct manager *manager_free(struct manager *m) {
         free(m->export_status);
         free(m->export_logged);
         free(m->pending);
+        manager_reload_answer_all(m, RELOAD_ANSWER_FAILED);
+        free(m->reload_waiters);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -657,6 +763,7 @@ int manager_new(const struct run_options *o, struct manager **ret) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, RELOAD_SIGNAL_REQUEST);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Cannot block signals: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
@@ -664,6 +771,8 @@ int manager_new(const struct run_options *o, struct manager **ret) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, RELOAD_SIGNAL_REQUEST, on_reload, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
         r = sd_event_set_watchdog(m->event, true);

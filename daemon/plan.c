@@ -18,12 +18,14 @@
  *   3. UpdateShardCount, stepped: each call may only move within half to
  *      double of the current open shards.
  *   4. Retention, encryption, enhanced monitoring (disable, then enable), max
- *      record size: independent of each other and of the shard count; a fixed
+ *      record size, record distribution (on-demand only, so after the mode):
+ *      independent of each other and of the shard count; a fixed
  *      order keeps plans stable from one run to the next.
  *   5. RemoveTagsFromStream before AddTagsToStream: a stream holds at most 50
  *      tags, so removing undeclared keys first lets a full set be replaced
  *      without crossing that limit.
- *   6. RegisterStreamConsumer last: it needs the stream's ARN (known once
+ *   6. PutResourcePolicy / DeleteResourcePolicy: it needs the stream's ARN.
+ *   7. RegisterStreamConsumer last: it needs the stream's ARN (known once
  *      CreateStream has run) and nothing above depends on consumers.
  * The caller waits for the stream to be ACTIVE between calls that put it into
  * UPDATING; the planner only orders them.
@@ -31,7 +33,7 @@
  * Summary phrases (joined with "; ", in the action order above):
  *   create: 2 shards, provisioned, retention 24h[, encryption KEY]
  *           [, metrics A,B | metrics ALL][, max record size N KiB][, tags N]
- *           [, consumers N]                (on-demand: "create: on-demand, ...")
+ *           [, resource policy][, consumers N]  (on-demand: "create: on-demand, ...")
  *   mode ON_DEMAND -> PROVISIONED          (reported only: "exists as ON_DEMAND")
  *   shards 4 -> 16 (steps 8, 16)           ("(steps ...)" only with more than one
  *                                           call, and only when acting)
@@ -43,7 +45,10 @@
  *   encryption none -> KEY, KEY -> none, KEY -> KEY
  *   metrics +A,B -C                        (a full set of seven is written ALL)
  *   max record size 1024 KiB -> 2048 KiB
+ *   record distribution USER_PARTITION_KEY -> AUTO
+ *   warm throughput 0 -> 20 MiB/s            (the target AWS reports)
  *   tags +2 ~1 -3                          (added, changed, removed; zero parts left out)
+ *   resource policy none -> declared, differs -> declared, -> none
  *   consumers +2
  *   in sync
  * A stream being deleted is planned as a missing one, its summary starting
@@ -79,6 +84,12 @@ static const char *const action_type_table[_ACTION_TYPE_MAX] = {
         [ACTION_REMOVE_TAGS] = "RemoveTagsFromStream",
         [ACTION_REGISTER_CONSUMER] = "RegisterStreamConsumer",
         [ACTION_UPDATE_MAX_RECORD_SIZE] = "UpdateMaxRecordSize",
+        [ACTION_PUT_RESOURCE_POLICY] = "PutResourcePolicy",
+        [ACTION_DELETE_RESOURCE_POLICY] = "DeleteResourcePolicy",
+        [ACTION_TAG_RESOURCE] = "TagResource",
+        [ACTION_UNTAG_RESOURCE] = "UntagResource",
+        [ACTION_UPDATE_DISTRIBUTION] = "UpdateStreamRecordDistributionStrategy",
+        [ACTION_UPDATE_WARM_THROUGHPUT] = "UpdateStreamWarmThroughput",
 };
 
 const char *action_type_to_string(enum action_type t) {
@@ -178,6 +189,8 @@ static void action_done(struct action *a) {
         }
         free(a->tags);
         free(a->consumer);
+        free(a->policy);
+        free(a->resource_arn);
 }
 
 static void builder_done(struct builder *b) {
@@ -242,7 +255,8 @@ static void builder_push_tags(struct builder *b, enum action_type type, const st
         for (size_t i = 0; i < n; i += PLAN_TAGS_PER_CALL) {
                 size_t chunk = n - i < PLAN_TAGS_PER_CALL ? n - i : PLAN_TAGS_PER_CALL;
 
-                action_set_tags(b, builder_push(b, type), tags + i, chunk, type == ACTION_ADD_TAGS);
+                action_set_tags(b, builder_push(b, type), tags + i, chunk,
+                                type == ACTION_ADD_TAGS || type == ACTION_TAG_RESOURCE);
         }
 }
 
@@ -280,11 +294,32 @@ static bool tag_is_aws(const char *key) {
         return key && strncasecmp(key, "aws:", 4) == 0;
 }
 
-static bool consumer_observed(const struct stream_obs *obs, const char *name) {
+static const struct stream_consumer_obs *consumer_observed(const struct stream_obs *obs, const char *name) {
         for (size_t i = 0; i < obs->n_consumers; i++)
                 if (streq_ptr(obs->consumers[i].name, name))
-                        return true;
-        return false;
+                        return &obs->consumers[i];
+        return NULL;
+}
+
+/* RegisterStreamConsumer for declared consumer i, with its tags. */
+static void push_register(const struct stream_decl *decl, size_t i, struct builder *b) {
+        const struct consumer_decl *o = decl->consumer_opts ? &decl->consumer_opts[i] : NULL;
+        struct action *a = builder_push(b, ACTION_REGISTER_CONSUMER);
+        _cleanup_free_ const struct stream_tag **tags = NULL;
+
+        if (!a)
+                return;
+        a->consumer = builder_strdup(b, decl->consumers[i]);
+        if (!o || !o->tags_declared || o->n_tags == 0)
+                return;
+        tags = calloc(o->n_tags, sizeof(*tags));
+        if (!tags) {
+                b->oom = true;
+                return;
+        }
+        for (size_t j = 0; j < o->n_tags; j++)
+                tags[j] = &o->tags[j];
+        action_set_tags(b, a, tags, o->n_tags, true);
 }
 
 static unsigned budget_left(const struct stream_obs *obs, enum budget_kind k) {
@@ -328,8 +363,16 @@ static void refuse_budget(struct builder *b, const struct stream_obs *obs, enum 
         }
 }
 
+/* Warm throughput needs an on-demand stream in an account with a minimum
+ * throughput commitment: without one it is not a difference kinesisd can
+ * correct (the reconciler says so), and unknown it is tried. */
+static bool warm_applies(const struct stream_decl *decl, const struct stream_obs *obs, enum stream_mode mode) {
+        return decl->warm_throughput_mibps > 0 && mode == STREAM_MODE_ON_DEMAND &&
+               obs->commitment != COMMITMENT_NONE;
+}
+
 /* The stream is missing and will be created. */
-static void plan_create(const struct stream_decl *decl, struct builder *b) {
+static void plan_create(const struct stream_decl *decl, const struct stream_obs *obs, struct builder *b) {
         const struct stream_tag **tags = NULL;
         size_t n_tags = decl->tags_declared ? decl->n_tags : 0;
         size_t n_create_tags = n_tags < PLAN_CREATE_MAX_TAGS ? n_tags : PLAN_CREATE_MAX_TAGS;
@@ -350,6 +393,9 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 a->mode = decl->mode;
                 a->value = decl->mode == STREAM_MODE_PROVISIONED ? decl->shards : 0;
                 a->max_record_size_kib = decl->max_record_size_kib;
+                /* Only with a known commitment: AWS refuses the whole creation without one. */
+                if (warm_applies(decl, obs, decl->mode) && obs->commitment == COMMITMENT_ENABLED)
+                        a->warm_mibps = decl->warm_throughput_mibps;
                 action_set_tags(b, a, tags, n_create_tags, true);
         }
 
@@ -370,15 +416,23 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
                 if (a)
                         a->metrics = decl->metrics & METRIC_ALL;
         }
+        /* A new on-demand stream places records by partition key. */
+        if (decl->mode == STREAM_MODE_ON_DEMAND && decl->distribution == DISTRIBUTION_AUTO) {
+                a = builder_push(b, ACTION_UPDATE_DISTRIBUTION);
+                if (a)
+                        a->value = DISTRIBUTION_AUTO;
+        }
         /* Only a declaration past CreateStream's limit gets here (config caps
          * tags at 50); the rest follow in AddTags calls. */
         if (n_tags > n_create_tags)
                 builder_push_tags(b, ACTION_ADD_TAGS, tags + n_create_tags, n_tags - n_create_tags);
-        for (size_t i = 0; i < decl->n_consumers; i++) {
-                a = builder_push(b, ACTION_REGISTER_CONSUMER);
+        if (decl->resource_policy) {
+                a = builder_push(b, ACTION_PUT_RESOURCE_POLICY);
                 if (a)
-                        a->consumer = builder_strdup(b, decl->consumers[i]);
+                        a->policy = builder_strdup(b, decl->resource_policy);
         }
+        for (size_t i = 0; i < decl->n_consumers; i++)
+                push_register(decl, i, b);
         free(tags);
 
         if (decl->mode == STREAM_MODE_PROVISIONED)
@@ -396,8 +450,14 @@ static void plan_create(const struct stream_decl *decl, struct builder *b) {
         }
         if (decl->max_record_size_kib)
                 sbuf_printf(&b->summary, ", max record size %u KiB", decl->max_record_size_kib);
+        if (decl->mode == STREAM_MODE_ON_DEMAND && decl->distribution == DISTRIBUTION_AUTO)
+                sbuf_printf(&b->summary, ", record distribution AUTO");
+        if (warm_applies(decl, obs, decl->mode) && obs->commitment == COMMITMENT_ENABLED)
+                sbuf_printf(&b->summary, ", warm throughput %u MiB/s", decl->warm_throughput_mibps);
         if (n_tags > 0)
                 sbuf_printf(&b->summary, ", tags %zu", n_tags);
+        if (decl->resource_policy)
+                sbuf_printf(&b->summary, ", resource policy");
         if (decl->n_consumers > 0)
                 sbuf_printf(&b->summary, ", consumers %zu", decl->n_consumers);
 }
@@ -587,12 +647,87 @@ static void plan_max_record_size(const struct stream_decl *decl, const struct st
         sbuf_printf(&b->summary, "max record size %u KiB -> %u KiB", have, decl->max_record_size_kib);
 }
 
+/* On-demand streams only; a stream that does not report it uses AWS's
+ * default, USER_PARTITION_KEY. */
+static void plan_distribution(const struct stream_decl *decl, const struct stream_obs *obs,
+                              enum stream_mode mode_after, bool act, struct builder *b) {
+        enum record_distribution have = obs->distribution ?: DISTRIBUTION_USER_PARTITION_KEY;
+        struct action *a;
+
+        if (decl->distribution == DISTRIBUTION_UNSET || mode_after != STREAM_MODE_ON_DEMAND ||
+            decl->distribution == have)
+                return;
+        if (act) {
+                a = builder_push(b, ACTION_UPDATE_DISTRIBUTION);
+                if (a)
+                        a->value = decl->distribution;
+        }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "record distribution %s -> %s", record_distribution_to_aws(have),
+                    record_distribution_to_aws(decl->distribution));
+}
+
+/* Compared with the target AWS reports, which it scales towards: the
+ * current value lags behind and would ask for the same change again. */
+static void plan_warm_throughput(const struct stream_decl *decl, const struct stream_obs *obs,
+                                 enum stream_mode mode_after, bool act, struct builder *b) {
+        struct action *a;
+
+        if (!warm_applies(decl, obs, mode_after) || obs->warm_target_mibps == decl->warm_throughput_mibps)
+                return;
+        if (act) {
+                a = builder_push(b, ACTION_UPDATE_WARM_THROUGHPUT);
+                if (a)
+                        a->value = decl->warm_throughput_mibps;
+        }
+        sbuf_item(&b->summary);
+        sbuf_printf(&b->summary, "warm throughput %u -> %u MiB/s", obs->warm_target_mibps,
+                    decl->warm_throughput_mibps);
+}
+
+/* Declared tags against what AWS has: what to put (new or changed) and
+ * what to remove (undeclared, but never aws: ones). put and del hold room
+ * for every declared and every observed tag. Returns the total count. */
+struct tag_diff {
+        const struct stream_tag **put, **del;
+        size_t n_put, n_del, n_new, n_changed;
+};
+
+static size_t tag_diff(const struct stream_tag *want, size_t n_want, const struct stream_tag *have,
+                       size_t n_have, struct tag_diff *d) {
+        for (size_t i = 0; i < n_want; i++) {
+                const struct stream_tag *o = tag_find(have, n_have, want[i].key);
+
+                if (!o)
+                        d->n_new++;
+                else if (!streq(strempty(o->value), strempty(want[i].value)))
+                        d->n_changed++;
+                else
+                        continue;
+                d->put[d->n_put++] = &want[i];
+        }
+        for (size_t i = 0; i < n_have; i++)
+                if (!tag_is_aws(have[i].key) && !tag_find(want, n_want, have[i].key))
+                        d->del[d->n_del++] = &have[i];
+        return d->n_put + d->n_del;
+}
+
+/* " +N ~N -N" (added, changed, removed; zero parts left out). */
+static void sbuf_tag_diff(struct sbuf *s, const struct tag_diff *d) {
+        if (d->n_new)
+                sbuf_printf(s, " +%zu", d->n_new);
+        if (d->n_changed)
+                sbuf_printf(s, " ~%zu", d->n_changed);
+        if (d->n_del)
+                sbuf_printf(s, " -%zu", d->n_del);
+}
+
 /* Declared tags are the whole set, but only when some are declared and only
  * when we could read what the stream has. */
 static void plan_tags(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                       struct builder *b) {
         _cleanup_free_ const struct stream_tag **put = NULL, **del = NULL;
-        size_t n_put = 0, n_del = 0, n_new = 0, n_changed = 0;
+        struct tag_diff d = {};
 
         if (!decl->tags_declared || !obs->tags_known)
                 return;
@@ -602,59 +737,131 @@ static void plan_tags(const struct stream_decl *decl, const struct stream_obs *o
                 b->oom = true;
                 return;
         }
-        for (size_t i = 0; i < decl->n_tags; i++) {
-                const struct stream_tag *o = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
-
-                if (!o)
-                        n_new++;
-                else if (!streq(strempty(o->value), strempty(decl->tags[i].value)))
-                        n_changed++;
-                else
-                        continue;
-                put[n_put++] = &decl->tags[i];
-        }
-        for (size_t i = 0; i < obs->n_tags; i++)
-                if (!tag_is_aws(obs->tags[i].key) && !tag_find(decl->tags, decl->n_tags, obs->tags[i].key))
-                        del[n_del++] = &obs->tags[i];
-
-        if (act) {
-                builder_push_tags(b, ACTION_REMOVE_TAGS, del, n_del);
-                builder_push_tags(b, ACTION_ADD_TAGS, put, n_put);
-        }
-        if (n_put + n_del == 0)
+        d.put = put;
+        d.del = del;
+        if (tag_diff(decl->tags, decl->n_tags, obs->tags, obs->n_tags, &d) == 0)
                 return;
+        if (act) {
+                builder_push_tags(b, ACTION_REMOVE_TAGS, del, d.n_del);
+                builder_push_tags(b, ACTION_ADD_TAGS, put, d.n_put);
+        }
         sbuf_item(&b->summary);
         sbuf_printf(&b->summary, "tags");
-        if (n_new)
-                sbuf_printf(&b->summary, " +%zu", n_new);
-        if (n_changed)
-                sbuf_printf(&b->summary, " ~%zu", n_changed);
-        if (n_del)
-                sbuf_printf(&b->summary, " -%zu", n_del);
+        sbuf_tag_diff(&b->summary, &d);
+}
+
+/* A policy against what AWS has, for the stream (consumer NULL) or one
+ * of its consumers. Policies are compared in their normal form (policy.h),
+ * and only once GetResourcePolicy was read: an equal policy is never sent
+ * again. */
+static void plan_policy(bool declared, const char *send, const char *norm, bool known, const char *have,
+                        const char *consumer, const char *arn, bool act, struct builder *b) {
+        struct action *a;
+
+        if (!declared || !known || streq_ptr(norm, have))
+                return;
+        if (act) {
+                a = builder_push(b, send ? ACTION_PUT_RESOURCE_POLICY : ACTION_DELETE_RESOURCE_POLICY);
+                if (a) {
+                        a->policy = send ? builder_strdup(b, send) : NULL;
+                        a->consumer = consumer ? builder_strdup(b, consumer) : NULL;
+                        a->resource_arn = arn ? builder_strdup(b, arn) : NULL;
+                }
+        }
+        sbuf_item(&b->summary);
+        if (consumer)
+                sbuf_printf(&b->summary, "consumer %s ", consumer);
+        if (!send)
+                sbuf_printf(&b->summary, "resource policy -> none");
+        else
+                sbuf_printf(&b->summary, "resource policy %s -> declared", have ? "differs" : "none");
+}
+
+static void plan_resource_policy(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                 struct builder *b) {
+        plan_policy(decl->resource_policy_declared, decl->resource_policy, decl->resource_policy_norm,
+                    obs->policy_known, obs->resource_policy, NULL, NULL, act, b);
+}
+
+/* The tags and policy of a declared consumer that is ACTIVE, with what
+ * ListTagsForResource and GetResourcePolicy said of it. */
+static void plan_consumer_details(const char *name, const struct consumer_decl *o,
+                                  const struct stream_consumer_obs *c, bool act, struct builder *b) {
+        if (o->tags_declared && c->tags_known) {
+                _cleanup_free_ const struct stream_tag **put = calloc(o->n_tags + 1, sizeof(*put));
+                _cleanup_free_ const struct stream_tag **del = calloc(c->n_tags + 1, sizeof(*del));
+                struct tag_diff d = { .put = put, .del = del };
+
+                if (!put || !del) {
+                        b->oom = true;
+                        return;
+                }
+                if (tag_diff(o->tags, o->n_tags, c->tags, c->n_tags, &d) > 0) {
+                        size_t first = b->n_actions;
+
+                        if (act) {
+                                builder_push_tags(b, ACTION_UNTAG_RESOURCE, del, d.n_del);
+                                builder_push_tags(b, ACTION_TAG_RESOURCE, put, d.n_put);
+                        }
+                        for (size_t i = first; i < b->n_actions; i++) {
+                                b->actions[i].consumer = builder_strdup(b, name);
+                                b->actions[i].resource_arn = builder_strdup(b, c->arn);
+                        }
+                        sbuf_item(&b->summary);
+                        sbuf_printf(&b->summary, "consumer %s tags", name);
+                        sbuf_tag_diff(&b->summary, &d);
+                }
+        }
+        plan_policy(o->policy_declared, o->policy, o->policy_norm, c->policy_known, c->policy, name, c->arn, act,
+                    b);
 }
 
 /* Register what is missing; never deregister what was not declared: someone
  * else may be reading through it. */
 static void plan_consumers(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                            struct builder *b) {
-        struct action *a;
         size_t n = 0;
 
         if (!obs->consumers_known)
                 return;
         for (size_t i = 0; i < decl->n_consumers; i++) {
-                if (consumer_observed(obs, decl->consumers[i]))
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (c)
                         continue;
                 n++;
-                if (act) {
-                        a = builder_push(b, ACTION_REGISTER_CONSUMER);
-                        if (a)
-                                a->consumer = builder_strdup(b, decl->consumers[i]);
-                }
+                if (act)
+                        push_register(decl, i, b);
         }
         if (n > 0) {
                 sbuf_item(&b->summary);
                 sbuf_printf(&b->summary, "consumers +%zu", n);
+        }
+}
+
+/* The declared tags and policies of the consumers, compared only once all
+ * of them can be: each consumer that declares any is ACTIVE and what it
+ * declares was read. One setting for all of them (a conflict hold covers
+ * them together), so a half-read set must not look in sync. */
+static void plan_consumer_settings(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
+                                   struct builder *b) {
+        if (!obs->consumers_known || !decl->consumer_opts)
+                return;
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                const struct consumer_decl *o = &decl->consumer_opts[i];
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (!o->tags_declared && !o->policy_declared)
+                        continue;
+                if (!c || !c->arn || !streq_ptr(c->status, "ACTIVE") || (o->tags_declared && !c->tags_known) ||
+                    (o->policy_declared && !c->policy_known))
+                        return;
+        }
+        for (size_t i = 0; i < decl->n_consumers; i++) {
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+
+                if (c)
+                        plan_consumer_details(decl->consumers[i], &decl->consumer_opts[i], c, act, b);
         }
 }
 
@@ -729,18 +936,31 @@ static void plan_existing(const struct stream_decl *decl, const struct stream_ob
         a = setting_begin(b, SETTING_MAX_RECORD_SIZE, act, hold, &m);
         plan_max_record_size(decl, obs, a, b);
         setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_DISTRIBUTION, act, hold, &m);
+        plan_distribution(decl, obs, mode_after, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_WARM_THROUGHPUT, act, hold, &m);
+        plan_warm_throughput(decl, obs, mode_after, a, b);
+        setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_TAGS, act, hold, &m);
         plan_tags(decl, obs, a, b);
         setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_RESOURCE_POLICY, act, hold, &m);
+        plan_resource_policy(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
         a = setting_begin(b, SETTING_CONSUMERS, act, hold, &m);
         plan_consumers(decl, obs, a, b);
+        setting_end(b, &m, differs, held);
+        a = setting_begin(b, SETTING_CONSUMER_DETAILS, act, hold, &m);
+        plan_consumer_settings(decl, obs, a, b);
         setting_end(b, &m, differs, held);
 }
 
 /* The stream is missing, or being deleted (gone soon): create it unless the
  * declaration forbids it, in which case --once would fail. */
-static enum plan_verdict plan_missing(const struct stream_decl *decl, bool deleting, struct builder *b,
-                                      struct sbuf *summary, bool *fails) {
+static enum plan_verdict plan_missing(const struct stream_decl *decl, const struct stream_obs *obs,
+                                      struct builder *b, struct sbuf *summary, bool *fails) {
+        bool deleting = obs->exists;
         const char *state = deleting ? "being deleted" : "does not exist";
 
         if (decl->manage == MANAGE_OBSERVE) {
@@ -756,7 +976,7 @@ static enum plan_verdict plan_missing(const struct stream_decl *decl, bool delet
                 sbuf_printf(summary, "%s (no change)", strempty(b->refusal.s));
                 return PLAN_OBSERVE;
         }
-        plan_create(decl, b);
+        plan_create(decl, obs, b);
         /* Calls on a stream being deleted fail, a CreateStream too until it
          * is gone: the reconciler waits for that, then creates it. */
         sbuf_printf(summary, "%s%s", deleting ? "being deleted, then " : "", strempty(b->summary.s));
@@ -779,7 +999,7 @@ int plan_stream_holding(const struct stream_decl *decl, const struct stream_obs 
                 return -EINVAL;
 
         if (!obs->exists || obs->status == STREAM_STATUS_DELETING)
-                verdict = plan_missing(decl, obs->exists, &b, &summary, &fails);
+                verdict = plan_missing(decl, obs, &b, &summary, &fails);
         else if (decl->manage == MANAGE_FULL) {
                 plan_existing(decl, obs, true, hold, &b, &differs, &held);
                 if (b.n_actions > 0) {

@@ -33,6 +33,12 @@ enum action_type {
         ACTION_REMOVE_TAGS,
         ACTION_REGISTER_CONSUMER,
         ACTION_UPDATE_MAX_RECORD_SIZE,
+        ACTION_PUT_RESOURCE_POLICY,
+        ACTION_DELETE_RESOURCE_POLICY,
+        ACTION_TAG_RESOURCE,
+        ACTION_UNTAG_RESOURCE,
+        ACTION_UPDATE_DISTRIBUTION,
+        ACTION_UPDATE_WARM_THROUGHPUT,
         _ACTION_TYPE_MAX,
 };
 /* The Kinesis operation name: "CreateStream", "UpdateShardCount", ... */
@@ -42,7 +48,8 @@ struct action {
         enum action_type type;
         /* CREATE_STREAM: shards (0 for on-demand) and mode, tags, max record size.
          * UPDATE_STREAM_MODE: mode. UPDATE_SHARD_COUNT: the target of this step.
-         * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB. */
+         * *_RETENTION: hours. *_MONITORING: metrics bits. UPDATE_MAX_RECORD_SIZE: KiB.
+         * UPDATE_DISTRIBUTION: enum record_distribution. UPDATE_WARM_THROUGHPUT: MiB/s. */
         unsigned value;
         enum stream_mode mode;
         unsigned metrics;
@@ -50,12 +57,19 @@ struct action {
                                         another key: StartStreamEncryption updates it in place);
                                         STOP_ENCRYPTION: the stream's current key, which
                                         StopStreamEncryption requires */
-        struct stream_tag *tags;     /* ADD_TAGS: key and value; REMOVE_TAGS: keys (value NULL);
+        struct stream_tag *tags;     /* ADD_TAGS, TAG_RESOURCE: key and value; REMOVE_TAGS,
+                                        UNTAG_RESOURCE: keys (value NULL);
                                         CREATE_STREAM: all tags (at most 50) */
         size_t n_tags;
-        char *consumer;              /* REGISTER_CONSUMER */
+        char *consumer;              /* REGISTER_CONSUMER (tags: its declared tags); and the
+                                        consumer a TAG_RESOURCE, UNTAG_RESOURCE or
+                                        *_RESOURCE_POLICY is about (NULL: the stream) */
         unsigned max_record_size_kib; /* CREATE_STREAM: MaxRecordSizeInKiB; 0: leave it out
                                          (AWS's default) */
+        unsigned warm_mibps;         /* CREATE_STREAM: WarmThroughputMiBps; 0: leave it out */
+        char *policy;                /* PUT_RESOURCE_POLICY: the JSON document */
+        char *resource_arn;          /* TAG_RESOURCE, UNTAG_RESOURCE, *_RESOURCE_POLICY of a
+                                        consumer: its ARN (NULL: the stream's) */
 };
 
 enum plan_verdict {

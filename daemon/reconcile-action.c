@@ -5,6 +5,7 @@
 #include "reconcile-action.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "kinesis.h"
 
@@ -51,6 +52,24 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
         case ACTION_UPDATE_MAX_RECORD_SIZE:
                 snprintf(buf, n, "max record size %u KiB", a->value);
                 break;
+        case ACTION_PUT_RESOURCE_POLICY:
+        case ACTION_DELETE_RESOURCE_POLICY:
+                snprintf(buf, n, "%s%s%sresource policy %s", a->consumer ? "consumer " : "", strempty(a->consumer),
+                         a->consumer ? " " : "", a->type == ACTION_PUT_RESOURCE_POLICY ? "set" : "removed");
+                break;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                snprintf(buf, n, "warm throughput %u -> %u MiB/s", obs->warm_target_mibps, a->value);
+                break;
+        case ACTION_UPDATE_DISTRIBUTION:
+                snprintf(buf, n, "record distribution strategy %s",
+                         strna(record_distribution_to_aws((enum record_distribution)a->value)));
+                break;
+        case ACTION_TAG_RESOURCE:
+                snprintf(buf, n, "consumer %s: %zu tag(s) set", strempty(a->consumer), a->n_tags);
+                break;
+        case ACTION_UNTAG_RESOURCE:
+                snprintf(buf, n, "consumer %s: %zu tag(s) removed", strempty(a->consumer), a->n_tags);
+                break;
         default:
                 snprintf(buf, n, "%s", action_type_to_string(a->type));
         }
@@ -60,7 +79,7 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         switch (a->type) {
         case ACTION_CREATE_STREAM:
                 return kinesis_req_create_stream(name, a->mode, a->value, a->tags, a->n_tags,
-                                                 a->max_record_size_kib);
+                                                 a->max_record_size_kib, a->warm_mibps);
         case ACTION_UPDATE_STREAM_MODE:
                 return arn ? kinesis_req_update_stream_mode(arn, a->mode) : NULL;
         case ACTION_UPDATE_SHARD_COUNT:
@@ -80,9 +99,23 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
         case ACTION_REMOVE_TAGS:
                 return kinesis_req_remove_tags(name, a->tags, a->n_tags);
         case ACTION_REGISTER_CONSUMER:
-                return arn ? kinesis_req_register_consumer(arn, a->consumer) : NULL;
+                return arn ? kinesis_req_register_consumer(arn, a->consumer, a->tags, a->n_tags) : NULL;
         case ACTION_UPDATE_MAX_RECORD_SIZE:
                 return arn ? kinesis_req_update_max_record_size(arn, a->value) : NULL;
+        case ACTION_PUT_RESOURCE_POLICY:
+                arn = a->resource_arn ?: arn;
+                return arn ? kinesis_req_put_resource_policy(arn, a->policy) : NULL;
+        case ACTION_DELETE_RESOURCE_POLICY:
+                arn = a->resource_arn ?: arn;
+                return arn ? kinesis_req_resource(arn) : NULL;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                return arn ? kinesis_req_update_warm_throughput(arn, a->value) : NULL;
+        case ACTION_UPDATE_DISTRIBUTION:
+                return arn ? kinesis_req_update_distribution(arn, (enum record_distribution)a->value) : NULL;
+        case ACTION_TAG_RESOURCE:
+                return a->resource_arn ? kinesis_req_tag_resource(a->resource_arn, a->tags, a->n_tags) : NULL;
+        case ACTION_UNTAG_RESOURCE:
+                return a->resource_arn ? kinesis_req_untag_resource(a->resource_arn, a->tags, a->n_tags) : NULL;
         default:
                 return NULL;
         }
@@ -123,4 +156,50 @@ unsigned reconcile_consumers_settling(const struct stream_decl *decl, const stru
                                 }
         }
         return n;
+}
+
+enum stream_setting reconcile_operation_setting(const char *operation, bool consumer) {
+        static const struct {
+                const char *operation;
+                enum stream_setting stream, consumer;
+        } table[] = {
+                { "UpdateMaxRecordSize", SETTING_MAX_RECORD_SIZE, _SETTING_MAX },
+                { "UpdateStreamRecordDistributionStrategy", SETTING_DISTRIBUTION, _SETTING_MAX },
+                { "UpdateStreamWarmThroughput", SETTING_WARM_THROUGHPUT, _SETTING_MAX },
+                { "GetResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "PutResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "DeleteResourcePolicy", SETTING_RESOURCE_POLICY, SETTING_CONSUMER_DETAILS },
+                { "ListTagsForResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+                { "TagResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+                { "UntagResource", _SETTING_MAX, SETTING_CONSUMER_DETAILS },
+        };
+
+        for (size_t i = 0; operation && i < ELEMENTSOF(table); i++)
+                if (strcmp(table[i].operation, operation) == 0)
+                        return consumer ? table[i].consumer : table[i].stream;
+        return _SETTING_MAX;
+}
+
+const struct stream_decl *reconcile_decl_supported(const struct stream_decl *decl, unsigned unsupported,
+                                                   struct stream_decl *scratch) {
+        bool maxrec = (unsupported & (1u << SETTING_MAX_RECORD_SIZE)) && decl->max_record_size_kib;
+        bool policy = (unsupported & (1u << SETTING_RESOURCE_POLICY)) && decl->resource_policy_declared;
+        bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->consumer_opts;
+        bool distribution = (unsupported & (1u << SETTING_DISTRIBUTION)) && decl->distribution;
+        bool warm = (unsupported & (1u << SETTING_WARM_THROUGHPUT)) && decl->warm_throughput_mibps;
+
+        if (!maxrec && !policy && !details && !distribution && !warm)
+                return decl;
+        *scratch = *decl;
+        if (maxrec)
+                scratch->max_record_size_kib = 0;
+        if (policy)
+                scratch->resource_policy_declared = false;
+        if (details)
+                scratch->consumer_opts = NULL;
+        if (distribution)
+                scratch->distribution = DISTRIBUTION_UNSET;
+        if (warm)
+                scratch->warm_throughput_mibps = 0;
+        return scratch;
 }

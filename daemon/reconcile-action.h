@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "conflict.h"
 #include "plan.h"
 
 /* The request for a on the stream name (arn: its ARN, NULL while unknown),
@@ -24,3 +25,14 @@ void reconcile_action_describe(const struct action *a, const struct stream_obs *
 bool reconcile_consumers_need_listing(const struct stream_decl *decl, const struct stream_obs *obs);
 /* How many of its declared consumers are CREATING. */
 unsigned reconcile_consumers_settling(const struct stream_decl *decl, const struct stream_obs *obs);
+
+/* The setting an operation serves, for an endpoint that does not know it
+ * (consumer: about a consumer, not the stream), or _SETTING_MAX for one
+ * no setting can do without. */
+enum stream_setting reconcile_operation_setting(const char *operation, bool consumer);
+
+/* decl without the settings in unsupported (1u << enum stream_setting):
+ * decl itself when none of them is declared, else a shallow copy in
+ * scratch with them cleared (not managed), valid while decl is. */
+const struct stream_decl *reconcile_decl_supported(const struct stream_decl *decl, unsigned unsupported,
+                                                   struct stream_decl *scratch);

@@ -52,6 +52,38 @@ const char *reconciler_waiting(const struct reconciler *r) {
         return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
 }
 
+/* What a producer can use: a stream ACTIVE, or UPDATING (it was ACTIVE, and
+ * takes records while it reshards); before AWS has said, the ARN a previous
+ * process exported. A CREATING stream refuses records, so its ARN is
+ * withheld from the exports that start producers. */
+static bool stream_usable(const struct reconciler *r) {
+        const struct stream_obs *o = &r->obs;
+
+        if (!o->exists)
+                return r->seed_arn && r->seed_exported;
+        return o->status == STREAM_STATUS_ACTIVE || o->status == STREAM_STATUS_UPDATING;
+}
+
+/* A consumer ACTIVE, or one a previous process exported (no status yet). */
+static bool consumer_usable(const struct stream_consumer_obs *c) {
+        return !c->status || streq(c->status, "ACTIVE");
+}
+
+bool reconciler_creating(const struct reconciler *r) {
+        const struct action *a = r->have_plan && r->plan.n_actions > 0 ? &r->plan.actions[0] : NULL;
+
+        if (r->phase == PHASE_IDLE || r->phase == PHASE_DONE || r->phase == PHASE_FAILED)
+                return false;
+        /* A consumer of ours CREATING is part of the wave too: its ARN
+         * and its stream's arrive together. */
+        if ((r->obs.exists && r->obs.status == STREAM_STATUS_CREATING) || r->consumer_slots > 0)
+                return true;
+        /* Queued for a slot, or its CreateStream (RegisterStreamConsumer) in
+         * flight or refused for a limit: it will be CREATING soon. */
+        return a && (a->type == ACTION_CREATE_STREAM || a->type == ACTION_REGISTER_CONSUMER) &&
+               (r->phase == PHASE_WAIT_SLOT || r->phase == PHASE_ACT || r->phase == PHASE_WAIT_AWS);
+}
+
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf) {
         const struct stream_obs *o = &r->obs;
@@ -59,7 +91,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
 
         for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
                 for (size_t j = 0; j < o->n_consumers; j++)
-                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i])) {
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i]) &&
+                            consumer_usable(&o->consumers[j])) {
                                 buf[n++] = (struct state_consumer){ o->consumers[j].name,
                                                                     o->consumers[j].arn };
                                 break;
@@ -71,6 +104,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .account = r->decl->account[0] ? r->decl->account : NULL,
                 .account_in_exports = r->decl->account_in_exports,
                 .arn = o->exists ? o->arn : r->seed_arn,
+                .arn_withheld = !stream_usable(r),
                 /* A stream whose last pass failed is FAILED, whether or not it
                  * exists, until a pass succeeds: so kinesisd_stream_failed is
                  * right and the status does not flicker while a new pass looks. */
@@ -86,6 +120,8 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .last_change_usec = r->last_change_usec,
                 .last_error = r->last_error,
                 .waiting = reconciler_waiting(r),
+                .throughput_commitment = r->region->commitment_status,
+                .not_managed = r->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
                         conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC))),
         };

@@ -32,11 +32,14 @@ static uint64_t fnv_str(uint64_t h, const char *s) {
  * the same thing. */
 static uint64_t action_key(const struct action *a) {
         uint64_t h = UINT64_C(0xcbf29ce484222325);
-        unsigned v[5] = {(unsigned)a->type, a->value, (unsigned)a->mode, a->metrics, a->max_record_size_kib};
+        unsigned v[6] = {(unsigned)a->type, a->value,   (unsigned)a->mode, a->metrics, a->max_record_size_kib,
+                         a->warm_mibps};
 
         h = fnv(h, v, sizeof v);
         h = fnv_str(h, a->kms_key);
         h = fnv_str(h, a->consumer);
+        h = fnv_str(h, a->policy);
+        h = fnv_str(h, a->resource_arn);
         for (size_t i = 0; i < a->n_tags; i++) {
                 h = fnv_str(h, a->tags[i].key);
                 h = fnv_str(h, a->tags[i].value);
@@ -73,7 +76,10 @@ void guard_accepted(struct reconcile_guard *g, const struct action *a) {
         g->last_key = k;
         g->waited = false;
         if (a->type != ACTION_CREATE_STREAM)
-                conflict_corrected(&g->conflicts, guard_action_setting(a->type));
+                /* A consumer's policy is one of the consumer settings, as the planner compares it. */
+                conflict_corrected(&g->conflicts, a->consumer && a->type != ACTION_REGISTER_CONSUMER
+                                                          ? SETTING_CONSUMER_DETAILS
+                                                          : guard_action_setting(a->type));
 }
 
 void guard_nothing_to_do(struct reconcile_guard *g) {
@@ -157,6 +163,16 @@ enum stream_setting guard_action_setting(enum action_type t) {
                 return SETTING_TAGS;
         case ACTION_REGISTER_CONSUMER:
                 return SETTING_CONSUMERS;
+        case ACTION_TAG_RESOURCE:
+        case ACTION_UNTAG_RESOURCE:
+                return SETTING_CONSUMER_DETAILS;
+        case ACTION_UPDATE_DISTRIBUTION:
+                return SETTING_DISTRIBUTION;
+        case ACTION_UPDATE_WARM_THROUGHPUT:
+                return SETTING_WARM_THROUGHPUT;
+        case ACTION_PUT_RESOURCE_POLICY:
+        case ACTION_DELETE_RESOURCE_POLICY:
+                return SETTING_RESOURCE_POLICY;
         default:
                 return _SETTING_MAX; /* CreateStream: no one setting */
         }
@@ -255,6 +271,10 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
         case SETTING_TAGS:
                 tags_text(decl, obs, buf, n);
                 break;
+        case SETTING_RESOURCE_POLICY:
+                snprintf(buf, n, "the resource policy was %s after kinesisd set it",
+                         obs->resource_policy ? "changed" : "removed");
+                break;
         default:
                 snprintf(buf, n, "%s were changed back after kinesisd set them",
                          strna(stream_setting_to_string(s)));
@@ -284,21 +304,36 @@ void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting
                  what, strna(stream_setting_to_string(s)), hold);
 }
 
-static bool tags_equal(const struct stream_decl *a, const struct stream_decl *b) {
-        if (a->tags_declared != b->tags_declared || a->n_tags != b->n_tags)
+static bool tag_sets_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
+        if (na != nb)
                 return false;
-        for (size_t i = 0; i < a->n_tags; i++)
-                if (!streq_ptr(a->tags[i].key, b->tags[i].key) ||
-                    !streq_ptr(a->tags[i].value, b->tags[i].value))
+        for (size_t i = 0; i < na; i++)
+                if (!streq_ptr(a[i].key, b[i].key) || !streq_ptr(a[i].value, b[i].value))
                         return false;
         return true;
 }
 
-static bool consumers_equal(const struct stream_decl *a, const struct stream_decl *b) {
+static bool tags_equal(const struct stream_decl *a, const struct stream_decl *b) {
+        return a->tags_declared == b->tags_declared && tag_sets_equal(a->tags, a->n_tags, b->tags, b->n_tags);
+}
+
+static bool consumer_opts_equal(const struct consumer_decl *a, const struct consumer_decl *b) {
+        static const struct consumer_decl none = {};
+
+        a = a ?: &none;
+        b = b ?: &none;
+        return a->tags_declared == b->tags_declared && tag_sets_equal(a->tags, a->n_tags, b->tags, b->n_tags) &&
+               a->policy_declared == b->policy_declared && streq_ptr(a->policy_norm, b->policy_norm);
+}
+
+/* with_opts: compare what each declares besides its name too. */
+static bool consumers_equal(const struct stream_decl *a, const struct stream_decl *b, bool with_opts) {
         if (a->n_consumers != b->n_consumers)
                 return false;
         for (size_t i = 0; i < a->n_consumers; i++)
-                if (!streq_ptr(a->consumers[i], b->consumers[i]))
+                if (!streq_ptr(a->consumers[i], b->consumers[i]) ||
+                    (with_opts && !consumer_opts_equal(a->consumer_opts ? &a->consumer_opts[i] : NULL,
+                                                       b->consumer_opts ? &b->consumer_opts[i] : NULL)))
                         return false;
         return true;
 }
@@ -320,7 +355,16 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
         case SETTING_TAGS:
                 return tags_equal(a, b);
         case SETTING_CONSUMERS:
-                return consumers_equal(a, b);
+                return consumers_equal(a, b, false);
+        case SETTING_CONSUMER_DETAILS:
+                return consumers_equal(a, b, true);
+        case SETTING_DISTRIBUTION:
+                return a->distribution == b->distribution;
+        case SETTING_WARM_THROUGHPUT:
+                return a->warm_throughput_mibps == b->warm_throughput_mibps;
+        case SETTING_RESOURCE_POLICY:
+                return a->resource_policy_declared == b->resource_policy_declared &&
+                       streq_ptr(a->resource_policy_norm, b->resource_policy_norm);
         default:
                 return true;
         }

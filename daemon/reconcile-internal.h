@@ -12,6 +12,7 @@ enum reconcile_phase {
         PHASE_IDLE,
         PHASE_DESCRIBE,
         PHASE_LIST_TAGS,
+        PHASE_GET_POLICY,
         PHASE_LIST_CONSUMERS,
         PHASE_WAIT_SLOT,
         PHASE_ACT,
@@ -48,7 +49,14 @@ struct reconciler {
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */
-        bool waited;           /* it was not ACTIVE at some point this pass */
+        bool seen_not_active;  /* AWS showed it CREATING, DELETING or missing (or we created
+                                  it) since it was last seen ACTIVE: the next ACTIVE is
+                                  the stream becoming usable, logged once with its
+                                  MESSAGE_ID (polling its consumers is no such thing) */
+        bool seen_updating;    /* likewise UPDATING: the next ACTIVE ends an update, logged
+                                  without the MESSAGE_ID (a new stream's settings applied
+                                  after its creation are no second "is ACTIVE") */
+        uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
         unsigned actions_this_pass;
         bool terminal;
         bool settled; /* the owner was told this pass */
@@ -57,6 +65,8 @@ struct reconciler {
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
+        bool seed_exported; /* seed_arn was in streams.env and its .arn file, not only in
+                               streams.json (the stream was not ACTIVE then) */
 
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */
@@ -74,6 +84,9 @@ struct reconciler {
          * allows 5 times a second per account. */
         bool tags_fresh;
         bool consumers_fresh;    /* likewise the consumers, until we register one */
+        bool policy_fresh;       /* likewise the resource policy, until we change it */
+        char *detail_consumer;   /* the consumer whose tags or policy are being read */
+        char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
         unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
         bool poll_consumers;     /* the poll timer lists consumers, not the stream */
         bool consumer_turn;      /* handed a consumer slot: act() registers without queueing */

@@ -18,8 +18,11 @@
 #include "reconcile-internal.h"
 
 static void describe(struct reconciler *r);
+/* A DELETING stream's wait is logged again at most this often. */
+#define DELETING_LOG_EVERY_USEC (60 * USEC_PER_SEC)
 static void go_plan(struct reconciler *r);
 static void poll_consumer(struct reconciler *r);
+static void consumer_details(struct reconciler *r);
 static bool creation_pending(const struct reconciler *r);
 
 static struct log_fields fields(const struct reconciler *r) {
@@ -166,7 +169,6 @@ static void poll_later(struct reconciler *r) {
 
         if (r->wait_started == 0)
                 r->wait_started = now;
-        r->waited = true;
         if (now - r->wait_started > r->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
                      (unsigned long long) (r->settings.timeout_usec / USEC_PER_SEC),
@@ -216,10 +218,85 @@ static void fail_result(struct reconciler *r, const struct kinesis_result *res) 
         f.aws_operation = res->operation;
         f.aws_error = res->error_type;
         f.aws_request_id = res->request_id;
-        if (terminal && error_is(res, "LimitExceededException"))
+        if (terminal && error_is(res, "LimitExceededException") && streq_ptr(res->operation, "RegisterStreamConsumer"))
+                fail(r, true, &f,
+                     "AWS refused another consumer: a stream may have at most %d (%d when on-demand in an account "
+                     "with a minimum throughput commitment) (%s)",
+                     STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED, text);
+        else if (terminal && error_is(res, "LimitExceededException"))
                 fail(r, true, &f, "AWS quota reached (%s)", text);
         else
                 fail(r, terminal, &f, "%s", text);
+}
+
+/* The endpoint does not know the operation that answered: the setting it
+ * serves is not managed in this region from now on (said once, with the
+ * answer), and true; the caller ends the call and goes on without it.
+ * False for any other answer, and for an operation no stream can do
+ * without. */
+static bool unsupported_answer(struct reconciler *r, const struct kinesis_result *res, bool consumer) {
+        enum stream_setting s;
+        char text[768];
+
+        if (!kinesis_result_is_unknown_operation(res))
+                return false;
+        s = reconcile_operation_setting(res->operation, consumer);
+        if (s == _SETTING_MAX)
+                return false;
+        if (!(r->region->unsupported & (1u << s))) {
+                struct log_fields f = fields(r);
+
+                r->region->unsupported |= 1u << s;
+                result_text(res, text, sizeof text);
+                f.aws_operation = res->operation;
+                f.aws_error = res->error_type;
+                log_fields(LOG_WARNING, &f,
+                           "The endpoint of region %s does not know %s (%s): %s is not managed there; "
+                           "streams are not failed for it.",
+                           r->region->region, res->operation, text, strna(stream_setting_to_string(s)));
+        }
+        return true;
+}
+
+/* Declared settings this stream cannot have here, in words, or NULL: the
+ * operations the endpoint does not know (said once for the region where it
+ * answered so), warm throughput without the account's commitment (said
+ * once for the stream, here). Exported as is. */
+static void note_not_managed(struct reconciler *r) {
+        const struct stream_decl *d = r->decl;
+        unsigned u = r->region->unsupported;
+        char buf[512] = "";
+        size_t o = 0;
+
+        for (unsigned s = 0; s < _SETTING_MAX; s++) {
+                bool declared = (s == SETTING_MAX_RECORD_SIZE && d->max_record_size_kib) ||
+                                (s == SETTING_RESOURCE_POLICY && d->resource_policy_declared) ||
+                                (s == SETTING_CONSUMER_DETAILS && d->consumer_opts) ||
+                                (s == SETTING_DISTRIBUTION && d->distribution) ||
+                                (s == SETTING_WARM_THROUGHPUT && d->warm_throughput_mibps);
+                if (declared && (u & (1u << s)) && o < sizeof buf)
+                        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s: the endpoint does not support it",
+                                              o ? "; " : "", strna(stream_setting_to_string(s)));
+        }
+        if (d->warm_throughput_mibps && !(u & (1u << SETTING_WARM_THROUGHPUT)) &&
+            r->region->commitment == COMMITMENT_NONE && o < sizeof buf)
+                snprintf(buf + o, sizeof buf - o,
+                         "%swarm throughput: the account has no minimum throughput commitment (%s); kinesisd "
+                         "does not change account settings",
+                         o ? "; " : "", strna(r->region->commitment_status));
+        if (streq(buf, strempty(r->not_managed)))
+                return;
+        const char *warm = strstr(buf, "warm throughput: the account");
+        if (warm && !(r->not_managed && strstr(r->not_managed, warm)))
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s.", d->name, warm);
+        free(r->not_managed);
+        r->not_managed = *buf ? strdup(buf) : NULL;
+        r->ops->changed(r, r->owner);
+}
+
+/* The declaration as far as this region's endpoint can serve it. */
+static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl *scratch) {
+        return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
 }
 
 /* ---- waiting on AWS (limits, busy streams) ------------------------------- */
@@ -331,11 +408,32 @@ static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
 
 /* Put c (taken: cleared) in place of the observed consumer of its name;
  * if there is none, add it when add, else leave c as it is and say false. */
+/* What was read of a consumer's tags and policy stays with it while its
+ * ARN is the same (a new ARN: a new registration, read afresh). */
+static void consumer_keep_details(struct stream_consumer_obs *to, struct stream_consumer_obs *from) {
+        if (!streq_ptr(to->arn, from->arn) || to->tags_known || to->policy_known)
+                return;
+        to->tags_known = from->tags_known;
+        to->tags = TAKE_PTR(from->tags);
+        to->n_tags = from->n_tags;
+        from->n_tags = 0;
+        to->policy_known = from->policy_known;
+        to->policy = TAKE_PTR(from->policy);
+}
+
+static struct stream_consumer_obs *consumer_find(struct reconciler *r, const char *name) {
+        for (size_t i = 0; name && i < r->obs.n_consumers; i++)
+                if (streq(r->obs.consumers[i].name, name))
+                        return &r->obs.consumers[i];
+        return NULL;
+}
+
 static bool consumer_store(struct reconciler *r, struct stream_consumer_obs *c, bool add) {
         struct stream_consumer_obs *grown;
 
         for (size_t i = 0; i < r->obs.n_consumers; i++)
                 if (streq(r->obs.consumers[i].name, c->name)) {
+                        consumer_keep_details(c, &r->obs.consumers[i]);
                         stream_consumer_obs_done(&r->obs.consumers[i]);
                         r->obs.consumers[i] = *c;
                         *c = (struct stream_consumer_obs){};
@@ -382,6 +480,11 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
 
         if (!listing_ok(r, res))
                 return;
+        for (size_t i = 0; i < n; i++) {
+                struct stream_consumer_obs *old = consumer_find(r, consumers[i].name);
+                if (old)
+                        consumer_keep_details(&consumers[i], old);
+        }
         kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
         r->obs.consumers = consumers;
         r->obs.n_consumers = n;
@@ -389,7 +492,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         consumers_settled(r);
         r->consumers_fresh = true;
         r->ops->changed(r, r->owner);
-        go_plan(r);
+        consumer_details(r);
 }
 
 static void list_consumers(struct reconciler *r) {
@@ -438,7 +541,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         }
         consumers_settled(r);
         r->ops->changed(r, r->owner);
-        go_plan(r);
+        consumer_details(r);
 }
 
 /* Ask for one of its consumers still CREATING by name: a call AWS allows
@@ -458,11 +561,18 @@ static void poll_consumer(struct reconciler *r) {
             kinesis_req_describe_consumer(r->obs.arn, c->name), on_consumer);
 }
 
+static void get_policy(struct reconciler *r);
+
 static void after_observe(struct reconciler *r) {
-        if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
+        struct stream_decl scratch;
+
+        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs.arn &&
+            !(r->obs.policy_known && r->policy_fresh))
+                get_policy(r);
+        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
                 list_consumers(r);
         else
-                go_plan(r);
+                consumer_details(r);
 }
 
 static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, struct stream_tag *tags,
@@ -491,6 +601,163 @@ static void list_tags(struct reconciler *r) {
         }
 }
 
+/* A declared consumer, ACTIVE, whose tags (*tags) or policy are still to
+ * be read this pass, or NULL. */
+static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *tags) {
+        struct stream_decl scratch;
+        const struct stream_decl *d = decl_supported(r, &scratch);
+
+        if (!d->consumer_opts || !r->obs.consumers_known)
+                return NULL;
+        for (size_t i = 0; i < d->n_consumers; i++) {
+                const struct consumer_decl *o = &d->consumer_opts[i];
+                struct stream_consumer_obs *c = consumer_find(r, d->consumers[i]);
+
+                if (!c || !c->arn || !c->status || !streq(c->status, "ACTIVE"))
+                        continue;
+                *tags = o->tags_declared && !c->tags_known;
+                if (*tags || (o->policy_declared && !c->policy_known))
+                        return c;
+        }
+        return NULL;
+}
+
+/* A consumer's tags or policy answered: the consumer they belong to, or
+ * NULL when the answer has been dealt with here (an operation the endpoint
+ * does not know, a wait, a failure, a consumer gone: the stream is looked
+ * at again). */
+static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, const struct kinesis_result *res,
+                                                          bool policy) {
+        struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
+
+        if (unsupported_answer(r, res, true)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                consumer_details(r);
+                return NULL;
+        }
+        /* A consumer without a policy may be answered ResourceNotFoundException. */
+        if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                r->consumers_fresh = false;
+                describe(r);
+                return NULL;
+        }
+        if (error_is(res, "ResourceNotFoundException")) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                return c;
+        }
+        if (!listing_ok(r, res))
+                return NULL;
+        if (!c) {
+                r->consumers_fresh = false;
+                describe(r);
+        }
+        return c;
+}
+
+static void on_consumer_tags(struct kinesis_client *cl, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_consumer_obs *c = consumer_detail_answer(r, res, false);
+        struct stream_tag *tags = NULL;
+        size_t n = 0;
+        int k;
+
+        if (!c)
+                return;
+        k = kinesis_parse_list_tags(res->body, &tags, &n, NULL);
+        if (k < 0) {
+                kinesis_tags_free(tags, n);
+                fail(r, false, NULL, "ListTagsForResource: unexpected answer: %s", strerror(-k));
+                return;
+        }
+        kinesis_tags_free(c->tags, c->n_tags);
+        c->tags = tags;
+        c->n_tags = n;
+        c->tags_known = true;
+        consumer_details(r);
+}
+
+static void on_consumer_policy(struct kinesis_client *cl, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        struct stream_consumer_obs *c = consumer_detail_answer(r, res, true);
+        char *policy = NULL;
+        int k;
+
+        if (!c)
+                return;
+        if (kinesis_result_ok(res)) {
+                k = kinesis_parse_resource_policy(res->body, &policy);
+                if (k < 0) {
+                        fail(r, false, NULL, "GetResourcePolicy: unexpected answer: %s", strerror(-k));
+                        return;
+                }
+        }
+        free(c->policy);
+        c->policy = policy;
+        c->policy_known = true;
+        consumer_details(r);
+}
+
+/* Read what is declared of the consumers' tags and policies, one call at
+ * a time, then plan. */
+static void consumer_details(struct reconciler *r) {
+        bool tags = false;
+        struct stream_consumer_obs *c = consumer_unread(r, &tags);
+
+        if (!c) {
+                go_plan(r);
+                return;
+        }
+        free(r->detail_consumer);
+        r->detail_consumer = strdup(c->name);
+        if (!r->detail_consumer) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        ask(r, PHASE_LIST_CONSUMERS, tags ? "ListTagsForResource" : "GetResourcePolicy",
+            kinesis_req_resource(c->arn), tags ? on_consumer_tags : on_consumer_policy);
+}
+
+static void on_policy(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
+        struct reconciler *r = userdata;
+        char *policy = NULL;
+        int k;
+
+        if (unsupported_answer(r, res, false)) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+                after_observe(r);
+                return;
+        }
+        /* AWS answers a stream without a policy with an empty one; some
+         * endpoints with ResourceNotFoundException instead (a stream that
+         * is really gone shows at the next DescribeStreamSummary). */
+        if (error_is(res, "ResourceNotFoundException")) {
+                r->call = NULL;
+                r->ops->call_finished(r->owner);
+        } else if (!listing_ok(r, res))
+                return;
+        else {
+                k = kinesis_parse_resource_policy(res->body, &policy);
+                if (k < 0) {
+                        fail(r, false, NULL, "GetResourcePolicy: unexpected answer: %s", strerror(-k));
+                        return;
+                }
+        }
+        free(r->obs.resource_policy);
+        r->obs.resource_policy = policy;
+        r->obs.policy_known = true;
+        r->policy_fresh = true;
+        after_observe(r);
+}
+
+static void get_policy(struct reconciler *r) {
+        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs.arn), on_policy);
+}
+
 /* Forget everything AWS told us about the stream (it is gone), keeping the
  * history that belongs to the declaration. */
 static void obs_reset(struct reconciler *r) {
@@ -501,6 +768,18 @@ static void obs_reset(struct reconciler *r) {
         r->obs = (struct stream_obs){};
         if (had_arn)
                 r->ops->changed(r, r->owner);
+}
+
+/* A stream being deleted (by someone else) is polled until it is gone: say
+ * so once, then again at most every DELETING_LOG_EVERY_USEC, not per poll. */
+static void log_deleting(struct reconciler *r) {
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
+
+        if (r->deleting_logged != 0 && now - r->deleting_logged < DELETING_LOG_EVERY_USEC)
+                return;
+        r->deleting_logged = now;
+        log_fields(LOG_WARNING, fields_of(r), "Stream %s is being deleted; waiting to create it again.",
+                   r->decl->name);
 }
 
 static void on_describe(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
@@ -543,6 +822,8 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         o.consumers = TAKE_PTR(r->obs.consumers);
         o.n_consumers = r->obs.n_consumers;
         o.consumers_known = r->obs.consumers_known;
+        o.resource_policy = TAKE_PTR(r->obs.resource_policy);
+        o.policy_known = r->obs.policy_known;
         r->obs.n_tags = r->obs.n_consumers = 0;
         bool changed = !streq_ptr(o.arn, r->obs.arn) || o.status != r->obs.status ||
                        o.mode != r->obs.mode || o.open_shards != r->obs.open_shards ||
@@ -567,10 +848,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 /* Tags and consumers are read once it is ACTIVE: this is all
                  * there is to know for now. */
                 mark_observed(r);
+                if (r->obs.status == STREAM_STATUS_UPDATING)
+                        r->seen_updating = true;
+                else
+                        r->seen_not_active = true;
                 if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
-                        log_fields(LOG_WARNING, fields_of(r),
-                                   "Stream %s is being deleted; waiting to create it again.",
-                                   r->decl->name);
+                        log_deleting(r);
+                else
+                        r->deleting_logged = 0;
                 if (r->settings.plan_only) {
                         go_plan(r);
                         return;
@@ -578,12 +863,15 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 poll_later(r);
                 return;
         }
-        if (r->waited) {
+        r->deleting_logged = 0;
+        if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
                 log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
-                r->waited = false;
-        }
+        } else if (r->seen_updating)
+                log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
+                           r->decl->name);
+        r->seen_not_active = r->seen_updating = false;
         r->wait_started = 0;
 
         if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
@@ -682,8 +970,11 @@ static void go_plan(struct reconciler *r) {
          * setting is applied, in this run or a later one (the book keeps it
          * pending across restarts): it gets its declared retention,
          * encryption, metrics and consumers like any new stream. */
-        struct stream_decl as_new;
-        const struct stream_decl *d = r->decl;
+        struct stream_decl as_new, supported;
+        const struct stream_decl *d = decl_supported(r, &supported);
+
+        r->obs.commitment = r->region->commitment;
+        note_not_managed(r);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
                 as_new.manage = MANAGE_FULL;
@@ -805,6 +1096,11 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         }
         if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
                 consumer_slots_release(r, r->consumer_slots - 1);
+        if (unsupported_answer(r, res, a->consumer && a->type != ACTION_REGISTER_CONSUMER)) {
+                /* Plan again without the setting the endpoint cannot serve. */
+                go_plan(r);
+                return;
+        }
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
@@ -825,6 +1121,15 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         consumer_registered_ok(r->region);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
                         r->tags_fresh = false;
+                if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
+                        r->policy_fresh = false;
+                if (a->consumer && a->type != ACTION_REGISTER_CONSUMER) {
+                        struct stream_consumer_obs *oc = consumer_find(r, a->consumer);
+                        if (oc && (a->type == ACTION_TAG_RESOURCE || a->type == ACTION_UNTAG_RESOURCE))
+                                oc->tags_known = false;
+                        else if (oc)
+                                oc->policy_known = false;
+                }
                 if (a->type == ACTION_REGISTER_CONSUMER && consumer_registered(r, res)) {
                         /* The answer says what a listing would: no need for one
                          * before the consumer can be ACTIVE. */
@@ -838,7 +1143,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
-                        r->waited = true;
+                        r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
                         return;
@@ -897,6 +1202,14 @@ void act(struct reconciler *r) {
                     (r->region->consumers_creating >=
                              share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
+                        if (r->consumer_slots > 0 && r->obs.arn) {
+                                /* Some of the slots are its own: nobody else
+                                 * would see them turn ACTIVE and free them.
+                                 * Watch them; the plan goes on from there. */
+                                r->poll_consumers = true;
+                                poll_later(r);
+                                return;
+                        }
                         r->poll_consumers = false;
                         consumer_slot_enqueue(r);
                         return;
@@ -970,6 +1283,8 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
+        free(r->detail_consumer);
+        free(r->not_managed);
         reconcile_wait_reset(&r->wait);
         sd_event_unref(r->event);
         free(r);
@@ -979,6 +1294,7 @@ struct reconciler *reconciler_free(struct reconciler *r) {
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         free(r->seed_arn);
         r->seed_arn = TAKE_PTR(old->seed_arn);
+        r->seed_exported = old->seed_exported;
         stream_obs_done(&r->obs);
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
@@ -989,10 +1305,13 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;
+        r->seen_not_active = old->seen_not_active;
+        r->seen_updating = old->seen_updating;
+        r->deleting_logged = old->deleting_logged;
         guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
 }
 
-int reconciler_seed_arn(struct reconciler *r, const char *arn) {
+int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
         if (r->obs.exists || r->seed_arn)
@@ -1001,6 +1320,7 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn) {
         if (!a)
                 return -ENOMEM;
         r->seed_arn = a;
+        r->seed_exported = exported;
         return 0;
 }
 
@@ -1060,11 +1380,14 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
         r->terminal = false;
         r->actions_this_pass = 0;
         r->drift_left = false;
-        r->tags_fresh = r->consumers_fresh = false;
+        r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
+        /* A confirmed stream is planned on its last deep check, consumers'
+         * tags and policies included; a deep check reads them again. */
+        for (size_t i = 0; i < r->obs.n_consumers && !confirmed; i++)
+                r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = r->created_usec = r->registered_usec = 0;
-        r->waited = false;
         if (confirmed) {
                 go_plan(r);
                 return;
@@ -1080,6 +1403,14 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
 }
 
 void reconciler_fail_pass(struct reconciler *r, const char *why) {
+        struct log_fields f = fields(r);
+
+        /* Each stream has its own failure record (a whole region may be
+         * unreachable): once per new reason, then at debug level, so a
+         * region retried every 30 s does not repeat a line per stream. */
+        f.message_id = LOG_MESSAGE_STREAM_FAILED;
+        log_fields(streq_ptr(r->last_error, why) ? LOG_DEBUG : LOG_ERR, &f,
+                   "Stream %s failed: %s (will retry)", r->decl->name, why);
         cancel_pending(r);
         r->settled = false;
         r->terminal = false;

@@ -87,6 +87,14 @@ struct reconcile_region {
          * polls saw them: the first poll of the next one is timed by it. */
         struct settle_time stream_settle;
         struct settle_time consumer_settle;
+        /* Settings (1u << enum stream_setting) whose operations this
+         * region's endpoint does not know: not managed there, said once. */
+        unsigned unsupported;
+        /* The account's minimum throughput billing commitment, read by the
+         * manager once a pass (DescribeAccountSettings): its Status, "NONE",
+         * or NULL while unknown. Observed only, never changed. */
+        enum throughput_commitment commitment;
+        char *commitment_status;
 };
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);
@@ -123,8 +131,9 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old);
 
 /* The time of the last change a previous run of kinesisd made (from the
  * streams.json it left), unless this process knows a later one. */
-/* The ARN a previous process exported, exported again until AWS is asked. */
-int reconciler_seed_arn(struct reconciler *r, const char *arn);
+/* The ARN a previous process showed in streams.json, shown again until AWS
+ * is asked; exported (streams.env, .arn file) again only if it was. */
+int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported);
 /* Likewise a consumer's ARN (listed again before anything relies on it). */
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn);
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
@@ -164,7 +173,13 @@ const char *reconciler_last_error(const struct reconciler *r);
  * on, escaped AWS text, or NULL when it does not wait. Not failed, not done. */
 const char *reconciler_waiting(const struct reconciler *r);
 
-/* Fill an export entry; strings borrowed from r; consumers written into
+/* The stream (or a consumer of its) is being created, or will be as soon as
+ * the account has room: CREATING, queued for a slot, or its CreateStream
+ * (RegisterStreamConsumer) on its way. */
+bool reconciler_creating(const struct reconciler *r);
+
+/* Fill an export entry; the ARN withheld unless the stream is ACTIVE or
+ * UPDATING, consumers only when ACTIVE; strings borrowed from r; consumers written into
  * buf (at most n_buf, declared consumers only). */
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf);

@@ -185,6 +185,12 @@ static int put_stream_json(FILE *f, const struct state_stream *s, bool last) {
         fputs(",\n", f);
         json_put_key(f, in, "waiting");
         json_put_string(f, s->waiting);
+        fputs(",\n", f);
+        json_put_key(f, in, "throughput_commitment");
+        json_put_string(f, s->throughput_commitment);
+        fputs(",\n", f);
+        json_put_key(f, in, "not_managed");
+        json_put_string(f, s->not_managed);
         fputs(last ? "\n    }\n" : "\n    },\n", f);
         return 0;
 }

@@ -29,6 +29,7 @@
 #include "atomic-file.h"
 #include "budget.h"
 #include "env-name.h"
+#include "file-read.h"
 #include "log.h"
 #include "state-json.h"
 #include "util.h"
@@ -92,6 +93,10 @@ static bool arn_is_exportable(const char *arn) {
         return true;
 }
 
+/* Whether s's own ARN goes into streams.env and a .arn file. */
+static bool stream_exports_arn(const struct state_stream *s) {
+        return !s->arn_withheld && arn_is_exportable(s->arn);
+}
 
 static bool is_top_level_export(const char *name) {
         return streq(name, STREAMS_JSON) || streq(name, STREAMS_ENV) || streq(name, METRICS_PROM);
@@ -561,7 +566,7 @@ static int streams_env_lines(const struct state_export *e, const struct state_st
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct state_stream *s = v[i];
 
-                if (arn_is_exportable(s->arn))
+                if (stream_exports_arn(s))
                         r = env_add(&lines, &n_lines, &cap,
                                     env_name_arn(e->default_region, s->region, export_account(s), s->name,
                                                  NULL),
@@ -615,7 +620,15 @@ static void prom_seconds(FILE *f, uint64_t usec) {
         fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
 }
 
-enum stream_gauge { GAUGE_ACTIVE, GAUGE_SHARDS, GAUGE_RETENTION, GAUGE_FAILED, GAUGE_CONFLICT_HELD, GAUGE_WAITING };
+enum stream_gauge {
+        GAUGE_ACTIVE,
+        GAUGE_SHARDS,
+        GAUGE_RETENTION,
+        GAUGE_FAILED,
+        GAUGE_CONFLICT_HELD,
+        GAUGE_WAITING,
+        GAUGE_COMMITMENT,
+};
 
 static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gauge g) {
         switch (g) {
@@ -631,6 +644,8 @@ static uint64_t stream_gauge_value(const struct state_stream *s, enum stream_gau
                 return s->conflict_held;
         case GAUGE_WAITING:
                 return s->waiting != NULL;
+        case GAUGE_COMMITMENT:
+                return s->throughput_commitment && strncmp(s->throughput_commitment, "ENABLED", 7) == 0;
         }
         return 0;
 }
@@ -659,6 +674,9 @@ static int render_metrics(FILE *f, const void *userdata) {
                   "Settings of the stream left alone because another party changed them back." },
                 { "kinesisd_stream_waiting", GAUGE_WAITING,
                   "Whether the stream waits on an AWS limit or a busy stream (1) or not (0)." },
+                { "kinesisd_stream_throughput_commitment", GAUGE_COMMITMENT,
+                  "Whether the stream's account has a minimum throughput billing commitment (1) or not, "
+                  "or it is unknown (0)." },
         };
         const struct {
                 const char *name;
@@ -739,7 +757,7 @@ static const char *arn_dir(const struct state_stream *s, char *buf) {
 }
 
 static bool stream_gets_arn_file(const struct state_stream *s) {
-        return arn_is_exportable(s->arn) && name_is_path_safe(s->region) && name_is_path_safe(s->name) &&
+        return stream_exports_arn(s) && name_is_path_safe(s->region) && name_is_path_safe(s->name) &&
                (!export_account(s) || name_is_path_safe(s->account));
 }
 
@@ -948,12 +966,41 @@ static bool count_write(struct state_changes *ch, const char *name, int k) {
 
 /* Whether s has a line in streams.env. */
 static bool stream_in_env(const struct state_stream *s) {
-        if (arn_is_exportable(s->arn))
+        if (stream_exports_arn(s))
                 return true;
         for (size_t j = 0; j < s->n_consumers; j++)
                 if (arn_is_exportable(s->consumers[j].arn))
                         return true;
         return false;
+}
+
+/* Whether streams/<dir>/<name>.arn holds arn and a newline. */
+static bool arn_file_holds(const struct state_dir *d, const char *dir, const char *name, const char *arn) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+
+        if (!name_is_path_safe(dir) || asprintf(&path, STREAMS_DIR "/%s/%s" ARN_SUFFIX, dir, name) < 0)
+                return false;
+        /* O_NOFOLLOW refuses a symlink as the file; the directories on the
+         * way are ours (state_dir_open() checked the directory). */
+        if (read_file_bounded_at(d->fd, path, O_NOFOLLOW, ARN_MAX + 2, &text, &len, NULL) < 0)
+                return false;
+        return len == strlen(arn) + 1 && strncmp(text, arn, len - 1) == 0 && text[len - 1] == '\n';
+}
+
+bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region,
+                          const char *name, const char *arn) {
+        char dir[ARN_DIR_SIZE];
+
+        if (!d || !arn || !name_is_path_safe(region) || !name_is_path_safe(name))
+                return false;
+        if (arn_file_holds(d, region, name, arn))
+                return true;
+        /* Where two accounts declare the name: ACCOUNT-REGION. */
+        if (!account || !name_is_path_safe(account))
+                return false;
+        snprintf(dir, sizeof dir, "%s-%s", account, region);
+        return arn_file_holds(d, dir, name, arn);
 }
 
 void state_changes_done(struct state_changes *ch) {

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A consumer exported: in streams.env and streams.json (pass only those
+ * that are ACTIVE). */
 struct state_consumer {
         const char *name;
         const char *arn;
@@ -30,6 +32,9 @@ struct state_stream {
                                      streams.env and the .arn path name the account */
         const char *arn;          /* NULL while unknown: the stream is left out of
                                      streams.env and gets no .arn file */
+        bool arn_withheld;        /* the ARN is in streams.json only, not in streams.env
+                                     nor a .arn file: the stream is not ACTIVE yet, or
+                                     its export waits for others being created */
         const char *status;       /* "ACTIVE", "CREATING", ..., or "FAILED" */
         const char *mode;         /* "PROVISIONED" or "ON_DEMAND", or NULL */
         unsigned shards;
@@ -40,6 +45,9 @@ struct state_stream {
         const char *last_error;    /* NULL: none */
         unsigned conflict_held;    /* settings left alone now: another party changed them back */
         const char *waiting;       /* what it waits on in AWS (a limit, a busy stream); NULL: not */
+        const char *throughput_commitment; /* the account's minimum throughput billing commitment
+                                              ("ENABLED", "DISABLED", "NONE", ...); NULL: unknown */
+        const char *not_managed;   /* declared settings left alone, and why; NULL: none */
 };
 
 /* Counters for metrics.prom. */
@@ -157,8 +165,8 @@ int state_dir_is_current(const struct state_dir *d);
 
 /* Write every export, remove .arn files of streams not in e.
  *
- * A stream gets a streams.env line and a .arn file only when its ARN is known
- * and looks like one ("arn:" and no character that would need quoting); its
+ * A stream gets a streams.env line and a .arn file only when its ARN is known,
+ * not withheld (arn_withheld), and looks like one ("arn:" and no character that would need quoting); its
  * .arn file also needs a region and name usable as file names
  * ([A-Za-z0-9_.-], not "." or ".."). Every stream is in streams.json and
  * metrics.prom. streams.env and streams.json are written first, then the .arn
@@ -208,4 +216,9 @@ struct state_previous {
  * corrupt); -ELOOP for a symlink; -ENOMEM; another negative errno from
  * reading it. *ret is written only on success. */
 int state_read_previous(const struct state_dir *d, struct state_previous *ret);
+/* Whether streams/<region>/<name>.arn (or, account not NULL,
+ * streams/<account>-<region>/<name>.arn) in d holds arn and a newline: the
+ * stream was exported, not only shown in streams.json. */
+bool state_arn_file_holds(const struct state_dir *d, const char *account, const char *region,
+                          const char *name, const char *arn);
 void state_previous_done(struct state_previous *p);

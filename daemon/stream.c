@@ -43,18 +43,50 @@ void stream_tags_free(struct stream_tag *tags, size_t n) {
         free(tags);
 }
 
+void consumer_decl_done(struct consumer_decl *c) {
+        stream_tags_free(c->tags, c->n_tags);
+        free(c->policy);
+        free(c->policy_norm);
+        *c = (struct consumer_decl) {};
+}
+
 void stream_decl_done(struct stream_decl *d) {
         free(d->name);
         free(d->region);
         free(d->kms_key);
         stream_tags_free(d->tags, d->n_tags);
-        for (size_t i = 0; i < d->n_consumers; i++)
+        for (size_t i = 0; i < d->n_consumers; i++) {
                 free(d->consumers[i]);
+                if (d->consumer_opts)
+                        consumer_decl_done(&d->consumer_opts[i]);
+        }
         free(d->consumers);
+        free(d->consumer_opts);
+        free(d->resource_policy);
+        free(d->resource_policy_norm);
         free(d->role_arn);
         free(d->external_id);
         free(d->file);
         *d = (struct stream_decl) {};
+}
+
+const char *record_distribution_to_aws(enum record_distribution d) {
+        switch (d) {
+        case DISTRIBUTION_USER_PARTITION_KEY:
+                return "USER_PARTITION_KEY";
+        case DISTRIBUTION_AUTO:
+                return "AUTO";
+        default:
+                return NULL;
+        }
+}
+
+enum record_distribution record_distribution_from_aws(const char *s) {
+        if (s && streq(s, "USER_PARTITION_KEY"))
+                return DISTRIBUTION_USER_PARTITION_KEY;
+        if (s && streq(s, "AUTO"))
+                return DISTRIBUTION_AUTO;
+        return DISTRIBUTION_UNSET;
 }
 
 static const char *const status_names[] = {
@@ -82,6 +114,8 @@ void stream_consumer_obs_done(struct stream_consumer_obs *c) {
         free(c->name);
         free(c->arn);
         free(c->status);
+        stream_tags_free(c->tags, c->n_tags);
+        free(c->policy);
         *c = (struct stream_consumer_obs){};
 }
 
@@ -91,6 +125,7 @@ void stream_obs_done(struct stream_obs *o) {
         free(o->name);
         free(o->arn);
         free(o->kms_key);
+        free(o->resource_policy);
         stream_tags_free(o->tags, o->n_tags);
         for (size_t i = 0; i < o->n_consumers; i++)
                 stream_consumer_obs_done(&o->consumers[i]);

@@ -18,6 +18,25 @@ enum stream_mode {
         STREAM_MODE_ON_DEMAND,
 };
 
+/* How an on-demand stream spreads records over its shards. */
+enum record_distribution {
+        DISTRIBUTION_UNSET,              /* declared: not managed; observed: not reported */
+        DISTRIBUTION_USER_PARTITION_KEY, /* AWS's default */
+        DISTRIBUTION_AUTO,
+};
+/* "USER_PARTITION_KEY", "AUTO" (AWS's names), or NULL for UNSET. */
+const char *record_distribution_to_aws(enum record_distribution d);
+/* The value for an AWS name, or DISTRIBUTION_UNSET if unknown. */
+enum record_distribution record_distribution_from_aws(const char *s);
+
+/* The account's minimum throughput billing commitment (DescribeAccountSettings),
+ * which warm throughput needs. */
+enum throughput_commitment {
+        COMMITMENT_UNKNOWN, /* not read (yet), or the endpoint does not tell */
+        COMMITMENT_NONE,    /* none, or not ENABLED */
+        COMMITMENT_ENABLED,
+};
+
 enum manage_mode {
         MANAGE_FULL,
         MANAGE_CREATE_ONLY,
@@ -49,6 +68,22 @@ struct stream_tag {
         char *value;
 };
 
+/* What a consumer written as a mapping ({ name, tags, resource_policy })
+ * declares besides its name. */
+struct consumer_decl {
+        struct stream_tag *tags;
+        size_t n_tags;
+        bool tags_declared;   /* false: leave the consumer's tags alone */
+        bool policy_declared; /* like the stream's resource_policy */
+        char *policy;
+        char *policy_norm;
+};
+
+/* AWS's cap on the consumers of one stream, and on those of an on-demand
+ * stream of an account with a minimum throughput commitment. */
+#define STREAM_CONSUMERS_MAX 20
+#define STREAM_CONSUMERS_MAX_COMMITTED 50
+
 struct stream_decl {
         char *name;
         char *region;   /* never NULL after loading: the stream's own, else aws.region,
@@ -61,11 +96,20 @@ struct stream_decl {
         char *kms_key;                /* NULL: encryption none */
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
+        enum record_distribution distribution; /* on-demand streams only */
+        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
         struct stream_tag *tags;      /* merged over defaults, sorted by key */
         size_t n_tags;
         bool tags_declared;           /* false: leave the stream's tags alone */
         char **consumers;             /* sorted, unique */
         size_t n_consumers;
+        struct consumer_decl *consumer_opts; /* parallel to consumers; NULL when none */
+        /* resource_policy: not declared (leave it alone), none (remove it:
+         * both strings NULL), or a policy: the JSON to send and its normal
+         * form (policy.h) to compare with what AWS reports. */
+        bool resource_policy_declared;
+        char *resource_policy;
+        char *resource_policy_norm;
         enum manage_mode manage;
         char *role_arn;               /* NULL: the daemon's own identity */
         char *external_id;            /* sent with role_arn; NULL: none */
@@ -80,6 +124,8 @@ struct stream_decl {
 
 /* Free n tags and the array. */
 void stream_tags_free(struct stream_tag *tags, size_t n);
+/* Free what c owns and zero it. */
+void consumer_decl_done(struct consumer_decl *c);
 /* Free what d owns and zero it (d itself is the caller's). */
 void stream_decl_done(struct stream_decl *d);
 
@@ -97,6 +143,12 @@ struct stream_consumer_obs {
         char *name;
         char *arn;
         char *status; /* CREATING, DELETING, ACTIVE */
+        /* Read for declared consumers with tags or a policy, once ACTIVE. */
+        bool tags_known;   /* ListTagsForResource was read */
+        struct stream_tag *tags;
+        size_t n_tags;
+        bool policy_known; /* GetResourcePolicy was read */
+        char *policy;      /* normal form; NULL: none */
 };
 
 struct stream_budget {
@@ -116,11 +168,17 @@ struct stream_obs {
         char *kms_key;                /* NULL when EncryptionType is NONE */
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: not reported */
+        enum record_distribution distribution;
+        unsigned warm_target_mibps;   /* WarmThroughput.TargetMiBps; 0: not reported */
+        enum throughput_commitment commitment; /* the account's, as the region read it */
         unsigned consumer_count;
 
         bool tags_known;              /* ListTagsForStream was read */
         struct stream_tag *tags;      /* sorted by key */
         size_t n_tags;
+
+        bool policy_known;            /* GetResourcePolicy was read */
+        char *resource_policy;        /* its normal form (policy.h); NULL: none */
 
         bool consumers_known;         /* ListStreamConsumers was read */
         struct stream_consumer_obs *consumers; /* sorted by name */

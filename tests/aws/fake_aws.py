@@ -15,6 +15,10 @@ kinesis mode: the first --fail N requests (-1: all) get the --with answer:
   trickle (the headers of a 200 at once, then its body a byte every --sleep s).
 Requests signed with --expired-akid get ExpiredTokenException. Otherwise
 DescribeStreamSummary gets a summary of the named stream, others "{}".
+With --on-demand the streams are on-demand and keep a record distribution
+strategy (USER_PARTITION_KEY at first): UpdateStreamRecordDistributionStrategy
+(StreamARN, RecordDistributionStrategy AUTO or USER_PARTITION_KEY) sets it,
+DescribeStreamSummary reports it as RecordDistributionStrategy.
 
 container mode: GET answers credentials (--akid, --lifetime s) if the
 Authorization header equals --token (when given), else 403.
@@ -195,12 +199,27 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, json.dumps(out))
         if target == "DescribeStreamSummary":
             name = req.get("StreamName", "x")
-            return self.send(200, json.dumps({"StreamDescriptionSummary": {
+            summary = {
                 "StreamName": name,
                 "StreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/" + name,
                 "StreamStatus": "ACTIVE", "StreamModeDetails": {"StreamMode": "PROVISIONED"},
                 "OpenShardCount": 1, "RetentionPeriodHours": 24, "EncryptionType": "NONE",
-                "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "ConsumerCount": 0}}))
+                "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "ConsumerCount": 0}
+            if ARGS.on_demand:
+                summary["StreamModeDetails"]["StreamMode"] = "ON_DEMAND"
+                with LOCK:
+                    summary["RecordDistributionStrategy"] = STATE.get("dist", {}).get(name, "USER_PARTITION_KEY")
+            return self.send(200, json.dumps({"StreamDescriptionSummary": summary}))
+        if target == "UpdateStreamRecordDistributionStrategy" and ARGS.on_demand:
+            arn, strategy = req.get("StreamARN"), req.get("RecordDistributionStrategy")
+            if not isinstance(arn, str) or "/" not in arn or "StreamName" in req:
+                return self.err(400, "InvalidArgumentException", "StreamARN is required")
+            if strategy not in ("AUTO", "USER_PARTITION_KEY"):
+                return self.err(400, "ValidationException", "RecordDistributionStrategy must be AUTO or "
+                                "USER_PARTITION_KEY")
+            with LOCK:
+                STATE.setdefault("dist", {})[arn.rsplit("/", 1)[1]] = strategy
+            return self.send(200, "{}")
         return self.send(200, "{}")
 
     def do_PUT(self):
@@ -254,6 +273,7 @@ def main():
     ap.add_argument("--akid", default="AKIDFAKE")
     ap.add_argument("--token")
     ap.add_argument("--lifetime", type=int, default=3600)
+    ap.add_argument("--on-demand", action="store_true")
     ARGS = ap.parse_args()
     open(ARGS.log, "w").close()
     srv = Server(("127.0.0.1", 0), Handler)

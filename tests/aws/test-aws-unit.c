@@ -636,10 +636,10 @@ static void test_builders(void) {
         struct stream_tag tags[] = { { (char *) "env", (char *) "prod" }, { (char *) "team", (char *) "" } };
         bool per_stream;
 
-        check_json(kinesis_req_create_stream("s", STREAM_MODE_PROVISIONED, 2, tags, 2, 0),
+        check_json(kinesis_req_create_stream("s", STREAM_MODE_PROVISIONED, 2, tags, 2, 0, 10),
                    "{\"StreamName\":\"s\",\"ShardCount\":2,\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},"
                    "\"Tags\":{\"env\":\"prod\",\"team\":\"\"}}");
-        check_json(kinesis_req_create_stream("s", STREAM_MODE_ON_DEMAND, 9, NULL, 0, 2048),
+        check_json(kinesis_req_create_stream("s", STREAM_MODE_ON_DEMAND, 9, NULL, 0, 2048, 0),
                    "{\"StreamName\":\"s\",\"StreamModeDetails\":{\"StreamMode\":\"ON_DEMAND\"},"
                    "\"MaxRecordSizeInKiB\":2048}");
         check_json(kinesis_req_update_shard_count("s", 8),
@@ -654,7 +654,12 @@ static void test_builders(void) {
                    "{\"StreamName\":\"s\",\"ShardLevelMetrics\":[\"IncomingBytes\",\"IteratorAgeMilliseconds\"]}");
         check_json(kinesis_req_add_tags("s", tags, 1), "{\"StreamName\":\"s\",\"Tags\":{\"env\":\"prod\"}}");
         check_json(kinesis_req_remove_tags("s", tags, 2), "{\"StreamName\":\"s\",\"TagKeys\":[\"env\",\"team\"]}");
-        check_json(kinesis_req_register_consumer("arn:x", "c"), "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\"}");
+        check_json(kinesis_req_register_consumer("arn:x", "c", NULL, 0),
+                   "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\"}");
+        check_json(kinesis_req_register_consumer("arn:x", "c", tags, 1),
+                   "{\"StreamARN\":\"arn:x\",\"ConsumerName\":\"c\",\"Tags\":{\"env\":\"prod\"}}");
+        check_json(kinesis_req_tag_resource("arn:c", tags, 1), "{\"ResourceARN\":\"arn:c\",\"Tags\":{\"env\":\"prod\"}}");
+        check_json(kinesis_req_untag_resource("arn:c", tags, 2), "{\"ResourceARN\":\"arn:c\",\"TagKeys\":[\"env\",\"team\"]}");
         check_json(kinesis_req_update_max_record_size("arn:x", 4096),
                    "{\"StreamARN\":\"arn:x\",\"MaxRecordSizeInKiB\":4096}");
         check_json(kinesis_req_list_streams(100, NULL, NULL), "{\"Limit\":100}");
@@ -664,6 +669,9 @@ static void test_builders(void) {
         check_json(kinesis_req_list_consumers("arn:x", 5, "t"),
                    "{\"StreamARN\":\"arn:x\",\"MaxResults\":5,\"NextToken\":\"t\"}");
         check_json(kinesis_req_describe_limits(), "{}");
+        check_json(kinesis_req_resource("arn:x"), "{\"ResourceARN\":\"arn:x\"}");
+        check_json(kinesis_req_put_resource_policy("arn:x", "{\"Version\":\"1\"}"),
+                   "{\"ResourceARN\":\"arn:x\",\"Policy\":\"{\\\"Version\\\":\\\"1\\\"}\"}");
         CHECK(kinesis_req_retention(NULL, 24) == NULL);
 
         CHECK(kinesis_operation_rate("DescribeStreamSummary", &per_stream) == 20 && !per_stream);
@@ -798,6 +806,66 @@ static void test_parsers(void) {
         CHECK_INTEQ(stream_status_from_string("DELETING"), STREAM_STATUS_DELETING);
         CHECK_INTEQ(stream_status_from_string("nope"), STREAM_STATUS_UNKNOWN);
         CHECK_INTEQ(stream_status_from_string(NULL), STREAM_STATUS_UNKNOWN);
+}
+
+/* An endpoint that does not know an operation, in the spellings seen. */
+static void test_unknown_operation(void) {
+        struct kinesis_result r = { .http_status = 400, .operation = "UpdateMaxRecordSize" };
+
+        r.error_type = "UnknownOperationException";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_type = "com.amazon.coral.service#UnknownOperationException";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_type = "AccessDeniedException";
+        r.error_message = "Unable to determine service/operation name to be authorized";
+        CHECK(kinesis_result_is_unknown_operation(&r));
+        r.error_message = "User is not authorized to perform: kinesis:UpdateMaxRecordSize";
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_message = NULL;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = "ResourceNotFoundException";
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = NULL;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+        r.error_type = "UnknownOperationException";
+        r.error = -ETIMEDOUT;
+        CHECK(!kinesis_result_is_unknown_operation(&r));
+}
+
+/* GetResourcePolicy: no policy reads as NULL however it is said; policies
+ * that differ only in form read the same. */
+static void test_policy_parse(void) {
+        static const char *const none[] = { "{}", "{\"Policy\":\"{}\"}", "{\"Policy\":\" { } \"}" };
+        static const char *const bad[] = { "{\"Policy\":\"[1]\"}", "{\"Policy\":\"{\\\"a\\\":\"}",
+                                           "{\"Policy\":\"{} x\"}", "[]" };
+        json_object *b1 = json_tokener_parse(
+                "{\"Policy\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{\\\"Effect\\\":"
+                "\\\"Allow\\\",\\\"Action\\\":[\\\"kinesis:GetRecords\\\"]}]}\"}");
+        json_object *b2 = json_tokener_parse(
+                "{\"Policy\":\"{ \\\"Statement\\\": {\\\"Action\\\": \\\"kinesis:GetRecords\\\", "
+                "\\\"Effect\\\": \\\"Allow\\\"},\\n \\\"Version\\\": \\\"2012-10-17\\\" }\"}");
+        char *p1 = NULL, *p2 = NULL, *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(none); i++) {
+                json_object *b = json_tokener_parse(none[i]);
+                p = (char *)"unset";
+                CHECK(b && kinesis_parse_resource_policy(b, &p) == 0 && p == NULL);
+                json_object_put(b);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_object *b = json_tokener_parse(bad[i]);
+                CHECK(b && kinesis_parse_resource_policy(b, &p) == -EBADMSG && p == NULL);
+                json_object_put(b);
+        }
+        CHECK(kinesis_parse_resource_policy(b1, &p1) == 0 && p1);
+        CHECK(kinesis_parse_resource_policy(b2, &p2) == 0 && p2);
+        CHECK_STREQ(p1, "{\"Statement\":{\"Action\":\"kinesis:GetRecords\",\"Effect\":\"Allow\"},"
+                        "\"Version\":\"2012-10-17\"}");
+        CHECK_STREQ(p1, p2);
+        free(p1);
+        free(p2);
+        json_object_put(b1);
+        json_object_put(b2);
 }
 
 /* Resolve service's endpoint for region and profile p of the file text. */
@@ -988,5 +1056,7 @@ int main(void) {
         test_sts();
         test_builders();
         test_parsers();
+        test_policy_parse();
+        test_unknown_operation();
         return test_summary("aws-unit");
 }

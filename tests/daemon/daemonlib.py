@@ -43,7 +43,8 @@ AWS_HEAD = "aws:\n  region: {region}\n  endpoint: {endpoint}\n"
 
 # What kinesisd may call without changing anything in AWS.
 READ_ONLY_OPS = {"ListStreams", "DescribeStreamSummary", "DescribeStream", "ListTagsForStream",
-                 "ListStreamConsumers", "DescribeStreamConsumer", "DescribeLimits"}
+                 "ListStreamConsumers", "DescribeStreamConsumer", "DescribeLimits", "GetResourcePolicy",
+                 "ListTagsForResource", "DescribeAccountSettings"}
 
 # http.c logs every attempt at debug level: "HTTP: Kinesis.<Op> POST attempt N/M".
 _ATTEMPT_RE = re.compile(r"HTTP: Kinesis\.(\w+) POST attempt (\d+)/")

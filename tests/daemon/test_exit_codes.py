@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """daemon-exit-codes: the exit codes of DESIGN §2 with what is said on
 stderr. An unreachable endpoint (a loopback port nobody listens on) makes
---once exit 1, naming the streams and the reason, in bounded time; an
+--once exit 1, naming the streams and the reason, in bounded time, with a
+stream-failed record (its MESSAGE_ID) for each stream; an
 invalid configuration exits 78 with FILE:LINE:COLUMN; a bad command line
 exits 64. Needs no mock."""
 import os
@@ -11,6 +12,8 @@ import socket
 from daemonlib import Test
 
 T = Test("exitcodes", "us-east-1", need_mock=False)
+# "Stream ... failed" (daemon/log.h, the catalog).
+STREAM_FAILED_ID = "6b1e5c0a7f2d4c1e9a3b8d2f4e6a1c04"
 P = T.prefix
 
 
@@ -35,13 +38,20 @@ streams:
     shards: 1
 """ % dead_port())
     state = T.path("state")
-    rc, out, err, secs = T.daemon("-c", cfg, "--state-dir", state, "--once", timeout=90)
+    rc, out, err, secs = T.daemon("-c", cfg, "--state-dir", state, "--once", "--log-level", "debug",
+                                  timeout=90)
     T.check(rc == 1, "unreachable: exit 1", "rc %d\n%s" % (rc, err))
     T.check(secs < 60, "unreachable: gives up within 60 s (%.1fs)" % secs)
     for name, region in ((P + "a", "us-east-1"), (P + "b", "eu-west-1")):
         T.check(any(name in l and region in l and ("connect" in l.lower() or "ListStreams" in l)
                     for l in err.splitlines()),
                 "stderr names %s (%s) and the reason" % (name, region), err)
+        # Its region unreachable, each stream still has a failure record of
+        # its own, with the stream-failed MESSAGE_ID (shown at debug level).
+        prefix = "kinesisd: %s/%s: Stream %s failed: " % (region, name, name)
+        T.check(any(l.startswith(prefix) and l.endswith("[MESSAGE_ID=%s]" % STREAM_FAILED_ID)
+                    for l in err.splitlines()),
+                "a stream-failed record for %s (%s)" % (name, region), err[-3000:])
     # The same through --plan: it cannot observe, so it fails with 1.
     rc, out, err, secs = T.daemon("-c", cfg, "--plan", timeout=90)
     T.check(rc == 1, "--plan unreachable: exit 1", "rc %d\n%s%s" % (rc, out, err))

@@ -30,35 +30,15 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 
 from daemonlib import AWS_HEAD, Test
 from kinesisd_test.checks import Failed
+from kinesisd_test.mountns import in_private_mount_ns
 from kinesisd_test.notify import NotifySocket
 from kinesisd_test.process import kill, wait_exit, wait_for
 from kinesisd_test.state import env_name, read_state
 
-NS_MARK = "KINESISD_TEST_EXPORTS_MOUNTNS"
-
-
-def in_private_mount_ns():
-    """Re-run this script in a mount namespace of its own when we may; True
-    when this process runs in one."""
-    if os.environ.get(NS_MARK) == "1":
-        return True
-    if os.geteuid() != 0 or os.environ.get(NS_MARK) == "0" or not shutil.which("unshare"):
-        return False
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if probe.returncode != 0:
-        return False
-    env = dict(os.environ, **{NS_MARK: "1"})
-    rc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", sys.executable]
-                        + sys.argv, env=env).returncode
-    sys.exit(rc)
-
-
-MOUNTS = in_private_mount_ns()
+MOUNTS = in_private_mount_ns("KINESISD_TEST_EXPORTS_MOUNTNS")
 
 T = Test("exports", "ap-south-1")
 # Bounds a hang, not a speed (the machine may be busy).

@@ -3,8 +3,19 @@
 exits 0, and every export is right: streams.json (shape, order, status,
 shards, retention, consumers), streams.env (names, another region,
 consumers), streams/<region>/<name>.arn and metrics.prom, with the ARNs AWS
-reports. A second --once rewrites no export and makes no change in AWS."""
+reports. A second --once rewrites no export and makes no change in AWS.
+
+On a terminal (a pty for stderr), --once shows one status line (active,
+creating, waiting, failed, elapsed) that no log line ever shares, and that
+is gone when it exits: the bytes it wrote, played on a model terminal, leave
+only whole log lines."""
+import fcntl
 import os
+import pty
+import re
+import struct
+import subprocess
+import termios
 
 from daemonlib import Test, calls, change_calls, requests_sent
 from kinesisd_test.state import env_name, read_state, snapshot
@@ -76,7 +87,7 @@ def test_first_run():
 
     by_name = {s["name"]: s for s in got}
     keys = {"name", "region", "account", "arn", "status", "mode", "shards", "retention_hours", "consumers",
-            "last_change", "last_error", "waiting"}
+            "last_change", "last_error", "waiting", "throughput_commitment", "not_managed"}
     for k in STREAMS:
         name, e = P + k, expected(k)
         s = by_name.get(name)
@@ -204,4 +215,63 @@ def test_unreachable_keeps_arns():
     T.check(all(s["status"] == "FAILED" for s in after["json"]["streams"]), "streams.json says FAILED")
 
 
-T.run(test_first_run, test_second_run_changes_nothing, test_unreachable_keeps_arns)
+def screen(data):
+    """The lines a terminal shows for data (\\r, \\n, ESC [K, text), and what
+    stands on the last, unfinished line."""
+    lines, cur, col = [], [], 0
+    i = 0
+    while i < len(data):
+        if data.startswith("\033[K", i):
+            del cur[col:]
+            i += 3
+            continue
+        ch = data[i]
+        i += 1
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append("".join(cur))
+            cur, col = [], 0
+        else:
+            if col < len(cur):
+                cur[col] = ch
+            else:
+                cur.append(ch)
+            col += 1
+    return lines, "".join(cur)
+
+
+def test_terminal_progress():
+    c = T.write("tty.yaml", CONFIG.split("streams:\n")[0] + "streams:\n" +
+                "".join("  - name: {prefix}tty%d\n    shards: 1\n" % i for i in range(2)))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    p = subprocess.Popen([T.kinesisd, "-c", c, "--state-dir", T.path("state-tty"), "--once"], env=T.env(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    rc = p.wait(timeout=60)
+    text = out.decode(errors="replace")
+    T.check(rc == 0, "--once on a terminal: exit 0 (got %d)" % rc, text[-3000:])
+    T.check_sanitizers(text, "kinesisd --once on a terminal")
+    frame = re.compile(r"kinesisd: 2 streams: \d+ active, \d+ creating, (\d+ updating, )?\d+ waiting, "
+                       r"(\d+ pending, )?\d+ failed; \d+ s")
+    T.check(frame.search(text) is not None, "a status line with active, creating, waiting, failed and the "
+            "seconds elapsed", repr(text[:2000]))
+    lines, last = screen(text)
+    T.check(last == "", "the status line is gone at exit", repr(last))
+    bad = [l for l in lines if not l.startswith("kinesisd: ") or l.count("kinesisd:") != 1 or frame.search(l)]
+    T.check(lines and bad == [], "every line left on the terminal is one whole log line", "\n".join(bad[:5]))
+    T.check(any("is ACTIVE" in l for l in lines), "the log lines are there", "\n".join(lines))
+
+
+T.run(test_first_run, test_second_run_changes_nothing, test_unreachable_keeps_arns, test_terminal_progress)

@@ -21,6 +21,7 @@
 #include "aws/http.h"
 #include "kinesis.h"
 #include "log.h"
+#include "policy.h"
 #include "stream.h"
 #include "util.h"
 
@@ -199,6 +200,39 @@ static void fuzz_limits(const json_object *body) {
                        l.on_demand_stream_count_limit == 7);
 }
 
+static void fuzz_policy(const json_object *body) {
+        char *p = (char *)"unset", *again = NULL;
+        int r;
+
+        r = kinesis_parse_resource_policy(body, &p);
+        ASSERT(r == 0 || r == -EBADMSG || r == -ENOMEM);
+        if (r < 0)
+                ASSERT(!p);
+        if (r == 0 && p) {
+                /* The normal form is a fixed point. */
+                json_object *doc = policy_parse(p, strlen(p));
+                ASSERT(doc);
+                ASSERT(policy_normalize(doc, &again) == 0);
+                ASSERT(strcmp(p, again) == 0);
+                json_object_put(doc);
+                free(again);
+        }
+        free(p);
+}
+
+static void fuzz_account_settings(const json_object *body) {
+        char *status = (char *)"unset";
+        int r = kinesis_parse_account_settings(body, &status);
+
+        ASSERT(r == 0 || r == -EBADMSG || r == -ENOMEM);
+        if (r < 0)
+                ASSERT(!status);
+        else
+                /* Goes into a log line and streams.json as it is: capitals only. */
+                ASSERT(status && *status && strspn(status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(status));
+        free(r < 0 ? NULL : status);
+}
+
 static void fuzz_body(const char *header, const json_object *body) {
         fuzz_error(header, body);
         fuzz_error(NULL, body);
@@ -208,6 +242,8 @@ static void fuzz_body(const char *header, const json_object *body) {
         fuzz_list_consumers(body);
         fuzz_consumer(body);
         fuzz_limits(body);
+        fuzz_policy(body);
+        fuzz_account_settings(body);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

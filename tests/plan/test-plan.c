@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "policy.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -29,6 +30,11 @@ struct decl_spec {
         unsigned maxrec;
         const char *tags;       /* NULL: none declared; "k=v,k2=v2"; "@N": t00=v .. */
         const char *consumers;  /* NULL or "a,b" */
+        const char *policy;     /* NULL: not declared; "none"; or a JSON document */
+        const char *ctags;      /* every consumer's tags: NULL none declared; "k=v,..." */
+        const char *cpolicy;    /* every consumer's policy, like policy */
+        enum record_distribution dist;
+        unsigned warm;
         enum manage_mode manage;
 };
 
@@ -46,6 +52,13 @@ struct obs_spec {
         unsigned maxrec;
         const char *tags;       /* NULL: not known (ListTagsForStream not read) */
         const char *consumers;  /* NULL: not known */
+        const char *policy;     /* NULL: not known (GetResourcePolicy not read); "": none; JSON */
+        const char *ctags;      /* every consumer's tags: NULL not known; "k=v,..." */
+        const char *cpolicy;    /* every consumer's policy, like policy */
+        const char *cstatus;    /* every consumer's status; NULL: ACTIVE */
+        enum record_distribution dist; /* UNSET: not reported */
+        unsigned warm;                 /* the target reported; 0: none */
+        enum throughput_commitment commit;
         unsigned scalings, mode_changes, enc_starts, enc_stops; /* calls counted in the 24 h window */
         enum stream_status status; /* UNKNOWN (0): ACTIVE */
 };
@@ -121,6 +134,19 @@ static char **parse_list(const char *spec, size_t *ret_n) {
         return v;
 }
 
+/* The normal form of a JSON policy, as the loader and the answer parser keep it. */
+static char *normal_policy(const char *text) {
+        json_object *doc = policy_parse(text, strlen(text));
+        char *n = NULL;
+
+        if (!doc || policy_normalize(doc, &n) < 0) {
+                fprintf(stderr, "bad test policy: %s\n", text);
+                exit(EXIT_FAILURE);
+        }
+        json_object_put(doc);
+        return n;
+}
+
 static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
         *d = (struct stream_decl) {
                 .name = xstrdup("orders"),
@@ -131,6 +157,8 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .kms_key = s->kms ? xstrdup(s->kms) : NULL,
                 .metrics = s->metrics,
                 .max_record_size_kib = s->maxrec,
+                .distribution = s->dist,
+                .warm_throughput_mibps = s->warm,
                 .tags_declared = s->tags != NULL,
                 .manage = s->manage,
                 .file = xstrdup("test.yaml"),
@@ -141,6 +169,31 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 parse_tags(s->tags, &d->tags, &d->n_tags);
         if (s->consumers)
                 d->consumers = parse_list(s->consumers, &d->n_consumers);
+        if (s->consumers && (s->ctags || s->cpolicy)) {
+                d->consumer_opts = xcalloc(d->n_consumers, sizeof(*d->consumer_opts));
+                for (size_t i = 0; i < d->n_consumers; i++) {
+                        struct consumer_decl *c = &d->consumer_opts[i];
+
+                        if (s->ctags) {
+                                c->tags_declared = true;
+                                parse_tags(s->ctags, &c->tags, &c->n_tags);
+                        }
+                        if (s->cpolicy) {
+                                c->policy_declared = true;
+                                if (!streq(s->cpolicy, "none")) {
+                                        c->policy = xstrdup(s->cpolicy);
+                                        c->policy_norm = normal_policy(s->cpolicy);
+                                }
+                        }
+                }
+        }
+        if (s->policy) {
+                d->resource_policy_declared = true;
+                if (!streq(s->policy, "none")) {
+                        d->resource_policy = xstrdup(s->policy);
+                        d->resource_policy_norm = normal_policy(s->policy);
+                }
+        }
 }
 
 static void free_tags(struct stream_tag *tags, size_t n) {
@@ -156,7 +209,12 @@ static void free_decl(struct stream_decl *d) {
         free(d->region);
         free(d->kms_key);
         free_tags(d->tags, d->n_tags);
+        for (size_t i = 0; d->consumer_opts && i < d->n_consumers; i++)
+                consumer_decl_done(&d->consumer_opts[i]);
+        free(d->consumer_opts);
         strv_free(d->consumers);
+        free(d->resource_policy);
+        free(d->resource_policy_norm);
         free(d->file);
         *d = (struct stream_decl) {};
 }
@@ -176,6 +234,7 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
          * window at 12:13 UTC the next day. */
         for (unsigned k = 0; k < _BUDGET_KIND_MAX; k++)
                 o->budget[k] = (struct stream_budget){ used[k], used[k] ? PLAN_NOW - PLAN_HOUR * 10 : 0 };
+        o->commitment = s->commit; /* the account's: known for a missing stream too */
         if (s->missing)
                 return;
         o->name = xstrdup("orders");
@@ -187,6 +246,12 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         o->kms_key = s->kms ? xstrdup(s->kms) : NULL;
         o->metrics = s->metrics;
         o->max_record_size_kib = s->maxrec;
+        o->distribution = s->dist;
+        o->warm_target_mibps = s->warm;
+        if (s->policy) {
+                o->policy_known = true;
+                o->resource_policy = *s->policy ? normal_policy(s->policy) : NULL;
+        }
         if (s->tags) {
                 o->tags_known = true;
                 parse_tags(s->tags, &o->tags, &o->n_tags);
@@ -204,7 +269,15 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
                         o->consumers[i].name = xstrdup(names[i]);
                         o->consumers[i].arn =
                                 xstrdup("arn:aws:kinesis:us-east-1:111122223333:stream/orders/consumer/x:1");
-                        o->consumers[i].status = xstrdup("ACTIVE");
+                        o->consumers[i].status = xstrdup(s->cstatus ? s->cstatus : "ACTIVE");
+                        if (s->ctags) {
+                                o->consumers[i].tags_known = true;
+                                parse_tags(s->ctags, &o->consumers[i].tags, &o->consumers[i].n_tags);
+                        }
+                        if (s->cpolicy) {
+                                o->consumers[i].policy_known = true;
+                                o->consumers[i].policy = *s->cpolicy ? normal_policy(s->cpolicy) : NULL;
+                        }
                 }
         }
 }
@@ -214,12 +287,10 @@ static void free_obs(struct stream_obs *o) {
         free(o->arn);
         free(o->kms_key);
         free_tags(o->tags, o->n_tags);
-        for (size_t i = 0; i < o->n_consumers; i++) {
-                free(o->consumers[i].name);
-                free(o->consumers[i].arn);
-                free(o->consumers[i].status);
-        }
+        for (size_t i = 0; i < o->n_consumers; i++)
+                stream_consumer_obs_done(&o->consumers[i]);
         free(o->consumers);
+        free(o->resource_policy);
         *o = (struct stream_obs) {};
 }
 
@@ -261,6 +332,8 @@ static void render_action(char *buf, size_t size, const struct action *a) {
                 append(buf, size, " %u %s", a->value, mode_name(a->mode));
                 if (a->max_record_size_kib)
                         append(buf, size, " rec=%u", a->max_record_size_kib);
+                if (a->warm_mibps)
+                        append(buf, size, " warm=%u", a->warm_mibps);
                 if (a->n_tags)
                         render_tags(buf, size, a, true);
                 break;
@@ -271,6 +344,8 @@ static void render_action(char *buf, size_t size, const struct action *a) {
         case ACTION_INCREASE_RETENTION:
         case ACTION_DECREASE_RETENTION:
         case ACTION_UPDATE_MAX_RECORD_SIZE:
+        case ACTION_UPDATE_DISTRIBUTION:
+        case ACTION_UPDATE_WARM_THROUGHPUT:
                 append(buf, size, " %u", a->value);
                 break;
         case ACTION_START_ENCRYPTION:
@@ -289,16 +364,37 @@ static void render_action(char *buf, size_t size, const struct action *a) {
                 break;
         case ACTION_REGISTER_CONSUMER:
                 append(buf, size, " %s", a->consumer ? a->consumer : "(null)");
+                if (a->n_tags)
+                        render_tags(buf, size, a, true);
+                break;
+        case ACTION_TAG_RESOURCE:
+        case ACTION_UNTAG_RESOURCE:
+                append(buf, size, " %s", a->consumer ? a->consumer : "(null)");
+                render_tags(buf, size, a, a->type == ACTION_TAG_RESOURCE);
+                break;
+        case ACTION_PUT_RESOURCE_POLICY:
+        case ACTION_DELETE_RESOURCE_POLICY:
+                if (a->consumer)
+                        append(buf, size, " %s", a->consumer);
+                if (a->policy)
+                        append(buf, size, " %s", a->policy);
                 break;
         default:
                 break;
         }
         /* Fields that do not belong to the action's type must stay empty. */
         if (a->n_tags && a->type != ACTION_CREATE_STREAM && a->type != ACTION_ADD_TAGS &&
-            a->type != ACTION_REMOVE_TAGS)
+            a->type != ACTION_REMOVE_TAGS && a->type != ACTION_REGISTER_CONSUMER &&
+            a->type != ACTION_TAG_RESOURCE && a->type != ACTION_UNTAG_RESOURCE)
                 append(buf, size, " STRAY-TAGS");
-        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER)
+        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER && a->type != ACTION_TAG_RESOURCE &&
+            a->type != ACTION_UNTAG_RESOURCE && a->type != ACTION_PUT_RESOURCE_POLICY &&
+            a->type != ACTION_DELETE_RESOURCE_POLICY)
                 append(buf, size, " STRAY-CONSUMER");
+        if (a->consumer && a->type != ACTION_REGISTER_CONSUMER && !a->resource_arn)
+                append(buf, size, " NO-RESOURCE-ARN");
+        if (a->policy && a->type != ACTION_PUT_RESOURCE_POLICY)
+                append(buf, size, " STRAY-POLICY");
         if (a->kms_key && a->type != ACTION_START_ENCRYPTION && a->type != ACTION_STOP_ENCRYPTION)
                 append(buf, size, " STRAY-KEY");
 }
@@ -322,6 +418,9 @@ static void render_actions(char *buf, size_t size, const struct plan *p) {
 #define OBSERVE .manage = MANAGE_OBSERVE
 #define TV10(p) p "0=v," p "1=v," p "2=v," p "3=v," p "4=v," p "5=v," p "6=v," p "7=v," p "8=v," p "9=v"
 #define TK10(p) p "0," p "1," p "2," p "3," p "4," p "5," p "6," p "7," p "8," p "9"
+#define POL_A "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"kinesis:GetRecords\"]}]}"
+#define POL_A_REORDERED "{ \"Statement\": {\"Action\": \"kinesis:GetRecords\",\n \"Effect\": \"Allow\"}, \"Version\": \"2012-10-17\" }"
+#define POL_B "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"kinesis:GetRecords\"}]}"
 #define KEY_ARN "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 struct plan_case {
@@ -871,6 +970,135 @@ static const struct plan_case plan_cases[] = {
           PLAN_CHANGE, "UpdateMaxRecordSize 4096",
           "max record size 1024 KiB -> 4096 KiB", NULL, "~ orders   max record size 1024 KiB -> 4096 KiB" },
 
+        /* --- resource policy --- */
+        { "create with a resource policy",
+          { P(1), .policy = POL_A }, { MISSING },
+          PLAN_CREATE, "CreateStream 1 PROVISIONED | PutResourcePolicy " POL_A,
+          "create: 1 shard, provisioned, retention 24h, resource policy", NULL,
+          "+ orders   create: 1 shard, provisioned, retention 24h, resource policy" },
+        { "create with policy none puts nothing",
+          { P(1), .policy = "none" }, { MISSING },
+          PLAN_CREATE, "CreateStream 1 PROVISIONED",
+          "create: 1 shard, provisioned, retention 24h", NULL,
+          "+ orders   create: 1 shard, provisioned, retention 24h" },
+        { "policy missing in AWS",
+          { P(2), .policy = POL_A }, { P(2), .policy = "" },
+          PLAN_CHANGE, "PutResourcePolicy " POL_A,
+          "resource policy none -> declared", NULL, "~ orders   resource policy none -> declared" },
+        { "policy equal once normalised (order, spaces, list of one)",
+          { P(2), .policy = POL_A }, { P(2), .policy = POL_A_REORDERED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy differs",
+          { P(2), .policy = POL_A }, { P(2), .policy = POL_B },
+          PLAN_CHANGE, "PutResourcePolicy " POL_A,
+          "resource policy differs -> declared", NULL, "~ orders   resource policy differs -> declared" },
+        { "policy none removes one",
+          { P(2), .policy = "none" }, { P(2), .policy = POL_B },
+          PLAN_CHANGE, "DeleteResourcePolicy",
+          "resource policy -> none", NULL, "~ orders   resource policy -> none" },
+        { "policy none and none in AWS",
+          { P(2), .policy = "none" }, { P(2), .policy = "" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy not read yet: nothing planned",
+          { P(2), .policy = POL_A }, { P(2) },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy not declared: one in AWS is left alone",
+          { P(2) }, { P(2), .policy = POL_B },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "policy differs under manage: observe",
+          { P(2), .policy = POL_A, OBSERVE }, { P(2), .policy = POL_B },
+          PLAN_OBSERVE, "", "resource policy differs -> declared, declared manage: observe (no change)", NULL,
+          "! orders   resource policy differs -> declared, declared manage: observe (no change)" },
+
+        /* --- record distribution strategy (2: AUTO, 1: USER_PARTITION_KEY) --- */
+        { "create on-demand with auto distribution",
+          { OD, .dist = DISTRIBUTION_AUTO }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND | UpdateStreamRecordDistributionStrategy 2",
+          "create: on-demand, retention 24h, record distribution AUTO", NULL,
+          "+ orders   create: on-demand, retention 24h, record distribution AUTO" },
+        { "create on-demand with the default distribution",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND", "create: on-demand, retention 24h", NULL,
+          "+ orders   create: on-demand, retention 24h" },
+        { "distribution to auto",
+          { OD, .dist = DISTRIBUTION_AUTO }, { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY },
+          PLAN_CHANGE, "UpdateStreamRecordDistributionStrategy 2",
+          "record distribution USER_PARTITION_KEY -> AUTO", NULL,
+          "~ orders   record distribution USER_PARTITION_KEY -> AUTO" },
+        { "distribution back to partition keys",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { OD, .dist = DISTRIBUTION_AUTO },
+          PLAN_CHANGE, "UpdateStreamRecordDistributionStrategy 1",
+          "record distribution AUTO -> USER_PARTITION_KEY", NULL,
+          "~ orders   record distribution AUTO -> USER_PARTITION_KEY" },
+        { "distribution not reported: the default",
+          { OD, .dist = DISTRIBUTION_USER_PARTITION_KEY }, { OD },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "distribution after a switch to on-demand",
+          { OD, .dist = DISTRIBUTION_AUTO }, { P(2) },
+          PLAN_CHANGE, "UpdateStreamMode ON_DEMAND | UpdateStreamRecordDistributionStrategy 2",
+          "mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO", NULL,
+          "~ orders   mode PROVISIONED -> ON_DEMAND; record distribution USER_PARTITION_KEY -> AUTO" },
+
+        /* --- warm throughput (on-demand, with the account's commitment) --- */
+        { "create with warm throughput, commitment enabled",
+          { OD, .warm = 20 }, { MISSING, .commit = COMMITMENT_ENABLED },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND warm=20",
+          "create: on-demand, retention 24h, warm throughput 20 MiB/s", NULL,
+          "+ orders   create: on-demand, retention 24h, warm throughput 20 MiB/s" },
+        { "create with warm throughput, commitment unknown: not sent with the creation",
+          { OD, .warm = 20 }, { MISSING },
+          PLAN_CREATE, "CreateStream 0 ON_DEMAND", "create: on-demand, retention 24h", NULL,
+          "+ orders   create: on-demand, retention 24h" },
+        { "warm throughput corrected against the target",
+          { OD, .warm = 20 }, { OD, .warm = 40, .commit = COMMITMENT_ENABLED },
+          PLAN_CHANGE, "UpdateStreamWarmThroughput 20", "warm throughput 40 -> 20 MiB/s", NULL,
+          "~ orders   warm throughput 40 -> 20 MiB/s" },
+        { "warm throughput in sync with the target",
+          { OD, .warm = 20 }, { OD, .warm = 20, .commit = COMMITMENT_ENABLED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "warm throughput unknown commitment: tried",
+          { OD, .warm = 20 }, { OD },
+          PLAN_CHANGE, "UpdateStreamWarmThroughput 20", "warm throughput 0 -> 20 MiB/s", NULL,
+          "~ orders   warm throughput 0 -> 20 MiB/s" },
+        { "warm throughput without commitment: nothing to do, not a failure",
+          { OD, .warm = 20 }, { OD, .commit = COMMITMENT_NONE },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "warm throughput after a switch to on-demand",
+          { OD, .warm = 20 }, { P(2), .commit = COMMITMENT_ENABLED },
+          PLAN_CHANGE, "UpdateStreamMode ON_DEMAND | UpdateStreamWarmThroughput 20",
+          "mode PROVISIONED -> ON_DEMAND; warm throughput 0 -> 20 MiB/s", NULL,
+          "~ orders   mode PROVISIONED -> ON_DEMAND; warm throughput 0 -> 20 MiB/s" },
+
+        /* --- consumers' tags and policies --- */
+        { "consumer registered with its tags",
+          { P(2), .consumers = "c1", .ctags = "team=a" }, { P(2), .consumers = "" },
+          PLAN_CHANGE, "RegisterStreamConsumer c1 [team=a]", "consumers +1", NULL, "~ orders   consumers +1" },
+        { "consumer tags and policy in sync",
+          { P(2), .consumers = "c1,c2", .ctags = "team=a", .cpolicy = POL_A },
+          { P(2), .consumers = "c1,c2", .ctags = "team=a", .cpolicy = POL_A_REORDERED },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "consumer tags drifted",
+          { P(2), .consumers = "c1", .ctags = "team=a,tier=" },
+          { P(2), .consumers = "c1", .ctags = "team=b,rogue=x,aws:cloudformation:x=y" },
+          PLAN_CHANGE,
+          "UntagResource c1 [rogue] | TagResource c1 [team=a,tier=]",
+          "consumer c1 tags +1 ~1 -1", NULL, "~ orders   consumer c1 tags +1 ~1 -1" },
+        { "consumer policy put and removed",
+          { P(2), .consumers = "c1", .cpolicy = "none" }, { P(2), .consumers = "c1", .cpolicy = POL_B },
+          PLAN_CHANGE, "DeleteResourcePolicy c1", "consumer c1 resource policy -> none", NULL,
+          "~ orders   consumer c1 resource policy -> none" },
+        { "consumer policy missing",
+          { P(2), .consumers = "c1", .cpolicy = POL_A }, { P(2), .consumers = "c1", .cpolicy = "" },
+          PLAN_CHANGE, "PutResourcePolicy c1 " POL_A, "consumer c1 resource policy none -> declared", NULL,
+          "~ orders   consumer c1 resource policy none -> declared" },
+        { "consumer details wait until every consumer is ACTIVE and read",
+          { P(2), .consumers = "c1", .cpolicy = POL_A }, { P(2), .consumers = "c1", .cpolicy = "",
+                                                             .cstatus = "CREATING" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+        { "consumer details not read yet",
+          { P(2), .consumers = "c1", .ctags = "a=1" }, { P(2), .consumers = "c1" },
+          PLAN_IN_SYNC, "", "in sync", NULL, "= orders   in sync" },
+
         /* --- consumers --- */
         { "consumers register the missing ones",
           { P(2), .consumers = "a,b,c" }, { P(2), .consumers = "b" },
@@ -1121,6 +1349,8 @@ static void test_action_names(void) {
                 "DecreaseStreamRetentionPeriod", "StartStreamEncryption", "StopStreamEncryption",
                 "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                 "RemoveTagsFromStream", "RegisterStreamConsumer", "UpdateMaxRecordSize",
+                "PutResourcePolicy", "DeleteResourcePolicy", "TagResource", "UntagResource",
+                "UpdateStreamRecordDistributionStrategy", "UpdateStreamWarmThroughput",
         };
 
         for (unsigned t = 0; t < _ACTION_TYPE_MAX; t++)

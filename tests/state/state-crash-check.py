@@ -47,13 +47,14 @@ SAMPLE_RE = re.compile(
 METRIC_FAMILIES = [
     "kinesisd_stream_active", "kinesisd_stream_shards", "kinesisd_stream_retention_hours",
     "kinesisd_stream_failed", "kinesisd_stream_conflict_held", "kinesisd_stream_waiting",
+    "kinesisd_stream_throughput_commitment",
     "kinesisd_api_calls_total", "kinesisd_api_errors_total", "kinesisd_api_throttled_total",
     "kinesisd_changes_total", "kinesisd_conflicts_total", "kinesisd_reconcile_passes_total",
     "kinesisd_last_pass_timestamp_seconds", "kinesisd_last_pass_duration_seconds",
     "kinesisd_config_reload_failed",
 ]
 STREAM_KEYS = ["name", "region", "account", "arn", "status", "mode", "shards", "retention_hours",
-               "consumers", "last_change", "last_error", "waiting"]
+               "consumers", "last_change", "last_error", "waiting", "throughput_commitment", "not_managed"]
 
 
 class Partial(Exception):

@@ -1275,6 +1275,59 @@ static void test_accounts(void) {
         state_dir_free(d);
 }
 
+/* A stream not ACTIVE yet is in streams.json with its ARN, but neither in
+ * streams.env nor in a .arn file; state_arn_file_holds() tells the two
+ * apart for the next process. */
+static void test_withheld(void) {
+        _cleanup_free_ char *dir = test_new_dir(base_dir, "withheld");
+        _cleanup_free_ char *region = test_path_join(dir, "streams/us-west-2");
+        const char *live_arn = "arn:aws:kinesis:us-west-2:123456789012:stream/live";
+        const char *new_arn = "arn:aws:kinesis:us-west-2:123456789012:stream/new";
+        struct state_stream v[] = {
+                { .name = "live", .region = "us-west-2", .arn = live_arn, .status = "ACTIVE" },
+                { .name = "new", .region = "us-west-2", .arn = new_arn, .status = "CREATING",
+                  .arn_withheld = true },
+        };
+        struct state_export e = { .default_region = "us-west-2", .now_usec = NOW, .streams = v,
+                                  .n_streams = ELEMENTSOF(v) };
+        struct state_dir *d = NULL;
+        char *text;
+
+        CHECK_INTEQ(state_dir_open(dir, &d, NULL), 0);
+        if (!d)
+                return;
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        text = test_read_text(dir, "streams.env");
+        CHECK(text && strstr(text, "KINESIS_STREAM_LIVE_ARN=") && !strstr(text, "KINESIS_STREAM_NEW_ARN"));
+        free(text);
+        text = test_read_text(dir, "streams.json");
+        CHECK(text && strstr(text, new_arn) && strstr(text, "\"CREATING\""));
+        free(text);
+        CHECK(exists(region, "live.arn"));
+        CHECK(!exists(region, "new.arn"));
+        CHECK(state_arn_file_holds(d, NULL, "us-west-2", "live", live_arn));
+        CHECK(!state_arn_file_holds(d, NULL, "us-west-2", "live", new_arn));
+        CHECK(!state_arn_file_holds(d, NULL, "us-west-2", "new", new_arn));
+        CHECK(!state_arn_file_holds(d, NULL, "../x", "live", live_arn));
+
+        /* ACTIVE now: exported like any other. */
+        v[1].arn_withheld = false;
+        v[1].status = "ACTIVE";
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        text = test_read_text(dir, "streams.env");
+        CHECK(text && strstr(text, "KINESIS_STREAM_NEW_ARN="));
+        free(text);
+        CHECK(state_arn_file_holds(d, NULL, "us-west-2", "new", new_arn));
+
+        /* Where the exports name the account: streams/ACCOUNT-REGION/. */
+        v[1].account = "111122223333";
+        v[1].account_in_exports = true;
+        CHECK_INTEQ(state_export(d, &e, NULL), 0);
+        CHECK(state_arn_file_holds(d, "111122223333", "us-west-2", "new", new_arn));
+        CHECK(!state_arn_file_holds(d, NULL, "us-west-2", "new", new_arn));
+        state_dir_free(d);
+}
+
 int main(void) {
         /* Every mode check below doubles as a check that the umask does not matter. */
         base_dir = test_temp_dir("test-state");
@@ -1291,6 +1344,7 @@ int main(void) {
         test_refused();
         test_stale_temps();
         test_read_previous();
+        test_withheld();
         test_accounts();
 
         test_temp_dir_done(base_dir);
