@@ -760,6 +760,7 @@ class Strict:
     BUSY = ("CREATING", "DELETING")
     SETTLED_TTL = 5.0
     SETTLED_REASK = 20
+    UNKNOWN_ASK = 100
 
     def __init__(self, upstream_port, clock=time.monotonic):
         self.model = aws_limits.Limits(clock)
@@ -893,8 +894,8 @@ class Strict:
         can only turn busy by a DeleteStream, and one through here is
         noted at once), and at most SETTLED_REASK of those per question,
         the stalest first, so that an account of thousands of streams is
-        not walked whole for each CreateStream; a busy or unknown one
-        every time."""
+        not walked whole for each CreateStream; a busy one every time, and
+        at most UNKNOWN_ASK of those never seen."""
         now = time.monotonic()
         seen = self.statuses.setdefault((account, region), {})
         names = self.stream_names(account, region)
@@ -904,10 +905,14 @@ class Strict:
                        if x in seen and seen[x][0] is not None and seen[x][0] not in self.BUSY
                        and now - seen[x][1] > self.SETTLED_TTL)
         reask = {x for _, x in stale[:self.SETTLED_REASK]}
+        # Never seen: asked UNKNOWN_ASK at a time (an account filled out of
+        # band with thousands of ACTIVE streams must not stall the proxy);
+        # the rest count as settled until their turn.
+        reask |= set([x for x in names if x not in seen][:self.UNKNOWN_ASK])
         n = 0
         for name in names:
             status, at = seen.get(name, (None, 0.0))
-            if status is None or status in self.BUSY or name in reask:
+            if status in self.BUSY or name in reask:
                 status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
                 seen[name] = (status, now)
             n += status in self.BUSY
