@@ -323,7 +323,9 @@ static void export_hold(struct manager *m, struct state_stream *streams, size_t 
         bool creating = false;
         size_t held = 0;
 
-        for (size_t i = 0; i < m->n_streams && !creating; i++)
+        /* Stopping, nothing more becomes ACTIVE in this run: what did
+         * is exported now rather than at the next start. */
+        for (size_t i = 0; i < m->n_streams && !creating && !m->stopping; i++)
                 creating = reconciler_creating(m->streams[i]);
         if (!creating || (m->hold_since != 0 && now - m->hold_since >= EXPORT_HOLD_MAX_USEC)) {
                 m->hold_since = 0;
