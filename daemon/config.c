@@ -60,6 +60,9 @@
 #define CONFIG_INTERVAL_DEFAULT (5 * 60 * USEC_PER_SEC)
 #define CONFIG_POLL_DEFAULT (2 * USEC_PER_SEC)
 #define CONFIG_TIMEOUT_DEFAULT (30 * 60 * USEC_PER_SEC)
+/* 10,000 streams deep-checked in 30 min is 5.6 DescribeStreamSummary calls
+ * a second, about half of the default share of the account's 20. */
+#define CONFIG_DEEP_INTERVAL_DEFAULT (30 * 60 * USEC_PER_SEC)
 #define RETENTION_HOURS_DEFAULT 24
 #define RETENTION_HOURS_MIN 24
 #define RETENTION_HOURS_MAX 8760
@@ -260,6 +263,8 @@ static const struct key_desc reconcile_keys[] = {
         { .name = "poll", .parse = value_duration, .offset = offsetof(struct config, poll_usec) },
         { .name = "timeout", .parse = value_duration, .offset = offsetof(struct config, timeout_usec) },
         { .name = "api_share", .parse = value_share, .offset = offsetof(struct config, api_share) },
+        { .name = "deep_interval", .parse = value_duration,
+          .offset = offsetof(struct config, deep_interval_usec) },
 };
 
 static const struct key_desc state_keys[] = {
@@ -964,6 +969,7 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
         l.config->interval_usec = CONFIG_INTERVAL_DEFAULT;
         l.config->poll_usec = CONFIG_POLL_DEFAULT;
         l.config->timeout_usec = CONFIG_TIMEOUT_DEFAULT;
+        l.config->deep_interval_usec = CONFIG_DEEP_INTERVAL_DEFAULT;
         l.config->api_share = CONFIG_API_SHARE_DEFAULT;
         l.config->path = strdup(path);
         if (!l.config->path)

@@ -28,6 +28,7 @@ struct config {
         uint64_t poll_usec;     /* default 2 s */
         uint64_t timeout_usec;  /* default 30 min */
         double api_share;       /* of each AWS limit, (0, 1]; default CONFIG_API_SHARE_DEFAULT */
+        uint64_t deep_interval_usec; /* every stream deep-checked within it; default 30 min */
 
         /* state: */
         char *state_dir;  /* NULL: not set in the file */

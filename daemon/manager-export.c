@@ -115,6 +115,15 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         ret->api_calls = c.sent;
         ret->api_errors = c.errors;
         ret->api_throttled = c.throttles;
+        ret->oldest_deep_usec = 0;
+        for (size_t i = 0; i < m->n_streams; i++) {
+                uint64_t d = reconciler_deep_usec(m->streams[i]);
+                if (d && (!ret->oldest_deep_usec || d < ret->oldest_deep_usec))
+                        ret->oldest_deep_usec = d;
+        }
+        uint64_t now = clock_now_usec(CLOCK_REALTIME);
+        ret->oldest_deep_age_usec = ret->oldest_deep_usec && now > ret->oldest_deep_usec
+                                            ? now - ret->oldest_deep_usec : 0;
 }
 
 /* "streams.env (Read-only file system), streams/us-east-1/ (...) and 3

@@ -92,7 +92,8 @@ struct manager {
          * pacers let only 16 a second through anyway). */
         struct pending_start {
                 struct reconciler *r;
-                bool listed;
+                const struct kinesis_stream_entry *listed; /* in its region's entries; NULL: not listed */
+                bool deep;
         } *pending;
         size_t n_pending, next_pending, active;
         bool pumping, pump_again, settling_unstarted;

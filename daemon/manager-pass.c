@@ -178,7 +178,7 @@ static void pump(struct manager *m) {
                 while (!m->stopping && m->active < START_WINDOW && m->next_pending < m->n_pending) {
                         struct pending_start *p = &m->pending[m->next_pending++];
                         m->active++;
-                        reconciler_start(p->r, p->listed);
+                        reconciler_start(p->r, p->listed, p->deep);
                 }
         } while (m->pump_again);
         m->pumping = false;
@@ -247,10 +247,36 @@ static int entry_cmp(const void *a, const void *b) {
         return strcmp(x->name, y->name);
 }
 
-static bool region_lists(const struct region_ctx *g, const char *name) {
+static const struct kinesis_stream_entry *region_lists(const struct region_ctx *g, const char *name) {
         struct kinesis_stream_entry key = { .name = (char *) name };
-        return g->n_entries > 0 &&
-               bsearch(&key, g->entries, g->n_entries, sizeof key, entry_cmp) != NULL;
+        return g->n_entries > 0 ? bsearch(&key, g->entries, g->n_entries, sizeof key, entry_cmp) : NULL;
+}
+
+/* Oldest deep check first; otherwise in the order of the declarations
+ * (by name), so streams never checked start in the order they always did. */
+static int deep_cmp(const void *a, const void *b) {
+        const struct reconciler *p = ((const struct pending_start *) a)->r,
+                                *q = ((const struct pending_start *) b)->r;
+        uint64_t x = reconciler_deep_usec(p), y = reconciler_deep_usec(q);
+        return x != y ? (x < y ? -1 : 1) : strcmp(reconciler_decl(p)->name, reconciler_decl(q)->name);
+}
+
+/* Which of a region's streams get a deep check this pass (the rest are
+ * confirmed by their ListStreams summary, when it matches): the oldest
+ * checked first, as many as spread the region over reconcile.deep_interval,
+ * and any whose last check is older than that. They start in that order. */
+static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
+        uint64_t now = clock_now_usec(CLOCK_REALTIME), deep = m->config->deep_interval_usec;
+        uint64_t interval = m->config->interval_usec;
+        /* ceil(n x interval / deep_interval), all when the interval is longer */
+        size_t quota = interval >= deep ? n : (size_t) (((uint64_t) n * interval + deep - 1) / deep);
+
+        if (n > 1)
+                qsort(p, n, sizeof *p, deep_cmp);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t last = reconciler_deep_usec(p[i].r);
+                p[i].deep = i < quota || last == 0 || now - last + interval >= deep;
+        }
 }
 
 static void region_list(struct region_ctx *g);
@@ -333,12 +359,14 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
 /* The region is listed: its streams may start. */
 static void region_start_streams(struct region_ctx *g) {
         struct manager *m = g->manager;
+        size_t first = m->n_pending;
 
         for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
                 if (reconcile_region_of(m->streams[i]) == &g->shared)
                         m->pending[m->n_pending++] = (struct pending_start){
-                                m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name)
+                                m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name), true
                         };
+        choose_deep(m, m->pending + first, m->n_pending - first);
         pump(m);
 }
 

@@ -6,6 +6,7 @@
  *
  * It must never replace a running configuration with a broken one, never
  * block the loop, and never write anything in --plan mode. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,6 +684,7 @@ static void manager_reload(struct manager *m) {
                          ca_bundle ? ca_bundle : "the system's CA store");
         r = apply(m, c, &b);
         built_done(&b);
+        (void) malloc_trim(0); /* the old configuration and the parse: see manager_load() */
         log_info("Configuration reloaded: %zu stream%s.", m->n_streams, m->n_streams == 1 ? "" : "s");
         manager_export_soon(m);
         free(m->last_status);
@@ -821,6 +823,9 @@ int manager_load(struct manager *m) {
                 return -EIO;
         if (writes_state(m))
                 manager_seed_from_previous_export(m);
+        /* Parsing left the heap full of the freed YAML tree: give those
+         * pages back, or every host pays for them as private memory. */
+        (void) malloc_trim(0);
         return 0;
 }
 

@@ -36,6 +36,10 @@ const struct stream_obs *reconciler_obs(const struct reconciler *r) {
         return &r->obs;
 }
 
+uint64_t reconciler_deep_usec(const struct reconciler *r) {
+        return r->deep_usec;
+}
+
 const struct plan *reconciler_plan(const struct reconciler *r) {
         return r->have_plan ? &r->plan : NULL;
 }

@@ -71,6 +71,8 @@ struct reconciler {
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */
         uint64_t last_change_usec;
+        uint64_t deep_usec; /* the last DescribeStreamSummary that found it; 0: none */
+        bool quiet_last;    /* the last pass settled in sync, without a change of ours */
         char *last_error;
         char *last_refusal; /* warned once per distinct text */
         struct reconcile_guard guard; /* changes without effect, conflicts */

@@ -75,6 +75,8 @@ static void consumer_slots_release(struct reconciler *r, unsigned keep) {
 
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
+        r->quiet_last = phase == PHASE_DONE && r->actions_this_pass == 0 && !r->drift_left &&
+                        !r->stopping;
         /* A pass cut short by shutdown says nothing about the stream's health. */
         if (!r->stopping) {
                 bool failed = phase == PHASE_FAILED;
@@ -795,6 +797,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                                                                        .region = r->region->region }),
                                    "Stream %s is gone from AWS.", r->decl->name);
                 obs_reset(r);
+                r->deep_usec = 0;
                 slot_release(r);
                 mark_observed(r);
                 go_plan(r);
@@ -810,6 +813,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 fail(r, false, NULL, "DescribeStreamSummary: unexpected answer: %s", strerror(-k));
                 return;
         }
+        r->deep_usec = clock_now_usec(CLOCK_REALTIME);
 
         /* Keep what this call does not report: tags, consumers, budgets. */
         o.tags = TAKE_PTR(r->obs.tags);
@@ -1295,6 +1299,8 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->obs = old->obs;
         old->obs = (struct stream_obs){};
         r->last_change_usec = old->last_change_usec;
+        r->deep_usec = old->deep_usec;
+        r->quiet_last = old->quiet_last;
         free(r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
@@ -1343,7 +1349,31 @@ void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
                 r->last_change_usec = realtime_usec;
 }
 
-void reconciler_start(struct reconciler *r, bool listed) {
+/* What ListStreams said of the stream (status, mode, ARN) is what the last
+ * deep check found, that pass ended in sync without a change of ours, and a
+ * plan on that check still finds nothing to do (a reload may have changed
+ * the declaration): the listing confirms the stream without a call of its
+ * own. Settings the listing does not carry wait for the next deep check. */
+static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_entry *e) {
+        struct plan p = {};
+        bool in_sync;
+
+        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs.exists ||
+            r->obs.status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
+            e->mode != r->obs.mode || !e->arn || !streq_ptr(e->arn, r->obs.arn) || creation_pending(r))
+                return false;
+        if (plan_stream_holding(r->decl, &r->obs,
+                                conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC)),
+                                &p) < 0)
+                return false;
+        in_sync = p.verdict == PLAN_IN_SYNC && p.n_actions == 0;
+        plan_done(&p);
+        return in_sync;
+}
+
+void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
+        bool confirmed = listed && !deep && summary_confirms(r, listed);
+
         cancel_pending(r);
         r->stopping = false;
         r->settled = false;
@@ -1351,11 +1381,17 @@ void reconciler_start(struct reconciler *r, bool listed) {
         r->actions_this_pass = 0;
         r->drift_left = false;
         r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
-        for (size_t i = 0; i < r->obs.n_consumers; i++)
+        /* A confirmed stream is planned on its last deep check, consumers'
+         * tags and policies included; a deep check reads them again. */
+        for (size_t i = 0; i < r->obs.n_consumers && !confirmed; i++)
                 r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
         r->poll_consumers = r->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->wait_started = r->created_usec = r->registered_usec = 0;
+        if (confirmed) {
+                go_plan(r);
+                return;
+        }
         if (listed) {
                 describe(r);
                 return;

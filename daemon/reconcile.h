@@ -138,8 +138,14 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported);
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn);
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
 
-/* Start a pass. listed: the stream appeared in ListStreams. */
-void reconciler_start(struct reconciler *r, bool listed);
+/* Start a pass. listed: the stream's entry in ListStreams, NULL when it was
+ * not listed. deep: check it with DescribeStreamSummary (and its tags,
+ * consumers, ... where declared) even when the listing's summary confirms
+ * it. A stream never deep-checked, changed by us in its last pass, or whose
+ * summary differs from its last deep check is deep-checked anyway. */
+void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep);
+/* CLOCK_REALTIME of the last DescribeStreamSummary that found the stream; 0: none. */
+uint64_t reconciler_deep_usec(const struct reconciler *r);
 /* The pass could not start (ListStreams failed): settle as failed. */
 void reconciler_fail_pass(struct reconciler *r, const char *why);
 /* Stop starting new calls: settle as soon as the current one ends. */

@@ -724,6 +724,17 @@ static int render_metrics(FILE *f, const void *userdata) {
         prom_header(f, "kinesisd_last_pass_duration_seconds", "gauge", "How long the last reconcile pass took.");
         fputs("kinesisd_last_pass_duration_seconds ", f);
         prom_seconds(f, m->last_pass_duration_usec);
+        /* The listing confirms status and mode every pass; the other
+         * settings are as old as this (reconcile.deep_interval). */
+        prom_header(f, "kinesisd_oldest_deep_check_timestamp_seconds", "gauge",
+                    "When the stream checked longest ago was last deep-checked, in seconds since the epoch "
+                    "(0: none).");
+        fputs("kinesisd_oldest_deep_check_timestamp_seconds ", f);
+        prom_seconds(f, m->oldest_deep_usec);
+        prom_header(f, "kinesisd_oldest_deep_check_age_seconds", "gauge",
+                    "Age of that check when this file was written (0: none).");
+        fputs("kinesisd_oldest_deep_check_age_seconds ", f);
+        prom_seconds(f, m->oldest_deep_age_usec);
         prom_header(f, "kinesisd_config_reload_failed", "gauge",
                     "Whether the last configuration reload was refused (1) or not (0).");
         fprintf(f, "kinesisd_config_reload_failed %d\n", m->config_reload_failed ? 1 : 0);

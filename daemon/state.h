@@ -60,6 +60,9 @@ struct state_metrics {
         uint64_t reconcile_passes;
         uint64_t last_pass_usec;          /* CLOCK_REALTIME, 0: never */
         uint64_t last_pass_duration_usec;
+        uint64_t oldest_deep_usec;        /* CLOCK_REALTIME of the oldest deep check of a stream
+                                             that exists; 0: none */
+        uint64_t oldest_deep_age_usec;    /* its age when the metrics were collected */
         bool config_reload_failed;
 };
 

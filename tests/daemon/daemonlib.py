@@ -200,14 +200,16 @@ class Test:
         if not self.check(cond, what, detail):
             raise Failed(what)
 
-    def private_mock(self, duration="200ms", shard_limit=500):
+    def private_mock(self, duration="200ms", shard_limit=500, list_summaries=False):
         """Start a mock of our own (same package, same start script as the
-        fixture) and point the test at it. Stopped by run()."""
+        fixture) and point the test at it. Stopped by run(). list_summaries:
+        the strict proxy answers ListStreams as AWS does (summaries, tokens)."""
         mock_dir = os.environ.get("KINESISD_MOCK_DIR")
         if not mock_dir:
             raise Failed("KINESISD_MOCK_DIR must be set for a private mock")
         m = mock.MockProcess(mock_dir, self.work, "mock%d" % len(self.mocks), duration=duration,
-                             env={"SHARD_LIMIT": str(shard_limit), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"})
+                             env={"SHARD_LIMIT": str(shard_limit), "ON_DEMAND_STREAM_COUNT_LIMIT": "100"},
+                             list_summaries=list_summaries)
         self.mocks.append(m)
         try:
             self.port = m.start()

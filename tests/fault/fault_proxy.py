@@ -86,6 +86,10 @@ DescribeStreamSummary, ListStreamConsumers, DescribeStreamConsumer) go
 straight to the mock and count against nothing. Every log line then has
 "refused" (null, or "rule: message"), and the summary has "refused":
 {"total", "by_akid", "by_op"}. The 24 h budgets last as long as the proxy.
+With --list-summaries too, an admitted ListStreams is answered as AWS
+answers it (kinesis-mock's carries names only): at most 100 streams a page,
+StreamSummaries (name, ARN, status, mode) asked of the mock beside
+StreamNames, and an opaque NextToken while HasMoreStreams.
 kinesis-mock counts streams CREATING over all accounts and regions at once;
 a CreateStream the proxy admitted and the mock refuses for that reason is
 held and sent again until the mock takes it (at most 60 s).
@@ -589,6 +593,17 @@ class Conn:
         p = self.proxy
         rid = "fault-%08d" % entry["seq"]
         rule = p.schedule.pick(op, stream, akid)
+        if rule is None and op == "ListStreams" and p.list_summaries:
+            _, region = scope_of(dict((n.lower(), v) for n, v in headers).get("authorization"))
+            status, doc = p.strict.list_page(akid, region, _json_object(body))
+            entry["upstream_status"] = entry["status"] = status
+            if status != 200:
+                entry["error_type"] = doc["__type"]
+            self.send(status, http.client.responses.get(status, "Error"),
+                      [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid)]
+                      + ([("x-amzn-ErrorType", doc["__type"] + ":")] if status != 200 else []),
+                      json.dumps(doc).encode(), keep)
+            return keep
         if rule is None:
             status, reason, rh, data = self.forward(method, path, headers, body)
             entry["upstream_status"] = status
@@ -744,6 +759,8 @@ class Strict:
 
     BUSY = ("CREATING", "DELETING")
     SETTLED_TTL = 5.0
+    SETTLED_REASK = 20
+    UNKNOWN_ASK = 100
 
     def __init__(self, upstream_port, clock=time.monotonic):
         self.model = aws_limits.Limits(clock)
@@ -807,20 +824,95 @@ class Strict:
         ans = self.ask(account, region, "DescribeStreamSummary", req) if req else None
         return (ans or {}).get("StreamDescriptionSummary") or {}
 
+    LIST_PAGE_MAX = 100  # AWS returns at most 100 streams per ListStreams call
+    TOKEN_PREFIX = "fault-proxy-list:"
+
+    def list_page(self, account, region, body):
+        """--list-summaries: ListStreams as AWS answers it, from the mock's
+        names: at most 100 a page, StreamSummaries (name, ARN, status, mode,
+        creation time) beside StreamNames, and a NextToken (opaque to the
+        client) when HasMoreStreams. Returns (status, answer)."""
+        limit, token = body.get("Limit", 100), body.get("NextToken")
+        start = body.get("ExclusiveStartStreamName")
+        if not isinstance(limit, int) or not 1 <= limit <= 10000:
+            return 400, {"__type": "ValidationException", "message": "Limit must be within [1, 10000]"}
+        if token is not None:
+            if not isinstance(token, str) or not token.startswith(self.TOKEN_PREFIX) or start is not None:
+                return 400, {"__type": "InvalidArgumentException", "message": "bad NextToken"}
+            start = bytes.fromhex(token[len(self.TOKEN_PREFIX):]).decode()
+        limit = min(limit, self.LIST_PAGE_MAX)
+        req = {"Limit": limit}
+        if start:
+            req["ExclusiveStartStreamName"] = start
+        ans = self.ask(account, region, "ListStreams", req)
+        if ans is None:
+            return 500, {"__type": "InternalFailure", "message": "the mock did not list"}
+        names = (ans.get("StreamNames") or [])[:limit]
+        sums = []
+        for name in names:
+            d = self.summary_retried(account, region, name)
+            if not d:  # gone between the two questions
+                continue
+            sums.append({k: d[k] for k in ("StreamName", "StreamARN", "StreamStatus",
+                                           "StreamModeDetails", "StreamCreationTimestamp") if k in d})
+        more = bool(ans.get("HasMoreStreams")) or len(ans.get("StreamNames") or []) > limit
+        doc = {"StreamNames": [x["StreamName"] for x in sums], "StreamSummaries": sums,
+               "HasMoreStreams": more}
+        if more and names:
+            doc["NextToken"] = self.TOKEN_PREFIX + names[-1].encode().hex()
+        return 200, doc
+
+    def summary_retried(self, account, region, name):
+        """DescribeStreamSummary of the mock, past its own rate limit; {} when
+        the stream is not there."""
+        for _ in range(100):
+            c = getattr(self.local, "conn", None)
+            if c is None:
+                c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                c.request("POST", "/", body=json.dumps({"StreamName": name}).encode(), headers={
+                    "Content-Type": JSON_CT, "X-Amz-Target": TARGET_PREFIX + "DescribeStreamSummary",
+                    "X-Amz-Date": "20150830T123600Z",
+                    "Authorization": "AWS4-HMAC-SHA256 Credential=%s/20150830/%s/kinesis/"
+                                     "aws4_request, SignedHeaders=host, Signature=00" % (account, region)})
+                r = c.getresponse()
+                data = r.read()
+            except (OSError, http.client.HTTPException):
+                c.close()
+                self.local.conn = None
+                continue
+            if r.status == 200:
+                return json.loads(data).get("StreamDescriptionSummary") or {}
+            if b"LimitExceeded" not in data:
+                return {}
+            time.sleep(0.02)
+        return {}
+
     def busy_streams(self, account, region):
         """Streams CREATING or DELETING in the account now. A stream seen
         in another state is asked again only after SETTLED_TTL seconds (it
         can only turn busy by a DeleteStream, and one through here is
-        noted at once); a busy or unknown one every time."""
+        noted at once), and at most SETTLED_REASK of those per question,
+        the stalest first, so that an account of thousands of streams is
+        not walked whole for each CreateStream; a busy one every time, and
+        at most UNKNOWN_ASK of those never seen."""
         now = time.monotonic()
         seen = self.statuses.setdefault((account, region), {})
         names = self.stream_names(account, region)
         for gone in set(seen) - set(names):
             del seen[gone]
+        stale = sorted((seen[x][1], x) for x in names
+                       if x in seen and seen[x][0] is not None and seen[x][0] not in self.BUSY
+                       and now - seen[x][1] > self.SETTLED_TTL)
+        reask = {x for _, x in stale[:self.SETTLED_REASK]}
+        # Never seen: asked UNKNOWN_ASK at a time (an account filled out of
+        # band with thousands of ACTIVE streams must not stall the proxy);
+        # the rest count as settled until their turn.
+        reask |= set([x for x in names if x not in seen][:self.UNKNOWN_ASK])
         n = 0
         for name in names:
             status, at = seen.get(name, (None, 0.0))
-            if status is None or status in self.BUSY or now - at > self.SETTLED_TTL:
+            if status in self.BUSY or name in reask:
                 status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
                 seen[name] = (status, now)
             n += status in self.BUSY
@@ -910,6 +1002,8 @@ class Proxy:
         self.faults = {}
         self.stalling = {}  # seq -> rule index of the stalls in progress
         self.strict = Strict(a.upstream_port) if getattr(a, "limits", False) else None
+        # AWS-shaped ListStreams answers (Strict.list_page): needs --limits.
+        self.list_summaries = self.strict is not None and getattr(a, "list_summaries", False)
         self.log = open(a.log, "a", buffering=1)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -1011,6 +1105,9 @@ def main():
     ap.add_argument("--stall-seconds", type=float, default=40.0)
     ap.add_argument("--limits", action="store_true",
                     help="refuse what AWS's control-plane limits would (aws_limits.py)")
+    ap.add_argument("--list-summaries", action="store_true",
+                    help="with --limits: answer ListStreams as AWS does (StreamSummaries, NextToken, "
+                         "100 a page)")
     a = ap.parse_args()
 
     if a.upstream_port_file:

@@ -4,6 +4,7 @@ CTest fixture "kinesis_mock" (and for tests that start a private pair).
 
   kinesis-mock.py start --dir PKG --pid-file F --port-file F --log F [--duration 200ms]
                         [--limits-proxy-port-file P] [--proxy-log L] [--no-limits-proxy]
+                        [--list-summaries]
   kinesis-mock.py stop  --pid-file F --port-file F --log F [--limits-proxy-port-file P]
                         [--proxy-log L]
 
@@ -163,7 +164,8 @@ def start_proxy(a, mock_port):
     proc = subprocess.Popen([sys.executable, PROXY, "--upstream-port", str(mock_port),
                              "--port-file", port_file, "--log", log, "--limits",
                              "--keys-json", json.dumps({"*": SECRET}),
-                             "--max-seconds", str(PROXY_LIFETIME)],
+                             "--max-seconds", str(PROXY_LIFETIME)]
+                            + (["--list-summaries"] if a.list_summaries else []),
                             stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
                             start_new_session=True)
     err.close()
@@ -317,6 +319,8 @@ def main():
                     help='where the strict proxy writes its port (default "<port file>.proxy")')
     ap.add_argument("--proxy-log", help="the strict proxy's log (default: beside --log)")
     ap.add_argument("--no-limits-proxy", action="store_true", help="start the mock alone")
+    ap.add_argument("--list-summaries", action="store_true",
+                    help="the strict proxy answers ListStreams as AWS does (StreamSummaries, NextToken)")
     a = ap.parse_args()
     return cmd_start(a) if a.action == "start" else cmd_stop(a)
 

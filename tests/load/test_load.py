@@ -21,10 +21,11 @@ kinesis-mock (SHARD_LIMIT raised), on loopback only.
    use at most 3 clock ticks of CPU (utime + stime in /proc/PID/stat) over
    10 s, and exit 0 on SIGTERM.
 
-kinesisd talks to the mock through tests/fault's proxy with no faults
-scheduled: calls are counted there, on the wire, each retry and each page
-included, and every request's signature is checked. kinesisd's own
-kinesisd_api_calls_total must agree with that count.
+kinesisd talks to the mock through tests/fault's strict proxy with no faults
+scheduled: it refuses what AWS's control-plane limits would, and not one
+request may be refused; calls are counted there, on the wire, each retry and
+each page included, and every request's signature is checked. kinesisd's
+own kinesisd_api_calls_total must agree with that count.
 
 Prints the figures (durations, calls, RSS, ticks) whatever the outcome.
 A pass over N streams cannot be quicker than N / 16 s: DescribeStreamSummary
@@ -124,7 +125,8 @@ def main():
         figures["direct creation of %d streams s" % (n - k)] = round(time.monotonic() - t0, 1)
         print("created %d streams directly in %.1f s" % (n - k, time.monotonic() - t0), flush=True)
 
-        # No faults scheduled: it forwards, verifies signatures and logs.
+        # No faults scheduled: it forwards, verifies signatures, refuses what
+        # AWS's limits would, and logs.
         proxy = Proxy(tmp, port, keys={ACCESS_KEY: SECRET_KEY},
                                max_seconds=86400).__enter__()
         cfg = os.path.join(tmp, "kinesisd.yaml")
@@ -272,6 +274,11 @@ def main():
             proxy.stop()
             bad = [e for e in proxy.live_entries() if not e.get("sig_ok")]
             figures["requests (proxy)"] = len(proxy.live_entries())
+            refused = [e for e in proxy.live_entries() if e.get("refused")]
+            figures["refused (proxy)"] = len(refused)
+            if refused:
+                fail("the strict proxy refused %d requests, first: %s %s"
+                     % (len(refused), refused[0].get("op"), refused[0].get("refused")))
             if bad:
                 fail("%d requests failed the proxy's signature check, first: %s"
                      % (len(bad), bad[0].get("sig_error")))

@@ -125,7 +125,8 @@ class MockProcess:
     (SHARD_LIMIT, ...) on top of this process's environment."""
 
     def __init__(self, pkg_dir, workdir, name="mock", env=None, duration="200ms",
-                 python=sys.executable, script=MOCK_SCRIPT):
+                 python=sys.executable, script=MOCK_SCRIPT, list_summaries=False):
+        self.list_summaries = list_summaries
         self.script, self.pkg_dir, self.python = script, pkg_dir, python
         self.pid_file = os.path.join(workdir, name + ".pid")
         self.port_file = os.path.join(workdir, name + ".port")
@@ -137,7 +138,8 @@ class MockProcess:
     def start(self):
         r = subprocess.run([self.python, self.script, "start", "--dir", self.pkg_dir, "--pid-file",
                             self.pid_file, "--port-file", self.port_file, "--log", self.log,
-                            "--duration", self.duration, "--timeout", "60"],
+                            "--duration", self.duration, "--timeout", "60"]
+                           + (["--list-summaries"] if self.list_summaries else []),
                            env=self.env, capture_output=True, text=True, timeout=120)
         if r.returncode != 0 or not os.path.exists(self.port_file):
             raise RuntimeError("kinesis-mock did not start: %s%s" % (r.stdout, r.stderr))

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""daemon-observe: observation that scales (issue 16).
+
+A private mock behind the strict proxy, which answers ListStreams as AWS
+does (StreamSummaries with status, mode and ARN; NextToken). The daemon
+declares 6 streams, `interval: 1s` and `deep_interval: 1h`: each pass
+deep-checks ceil(6 x 1 s / 1 h) = 1 stream, the one checked longest ago,
+and confirms the others from the listing.
+
+- The first pass creates the streams, the second deep-checks them all (we
+  changed them: created), and from then on the proxy sees one ListStreams
+  and at most one DescribeStreamSummary per pass, where a pass used to cost
+  one per stream.
+- kinesisd_oldest_deep_check_timestamp_seconds moves forward as the
+  deep checks go round, oldest first.
+- A stream deleted behind kinesisd's back (the one it deep-checked last, so
+  its turn is 5 passes away) is found by the next listing (missing, or
+  DELETING and then deep-checked) and created again.
+- A retention changed behind its back (the listing does not carry it) is
+  corrected when the stream's deep check comes round."""
+import json
+import os
+import time
+
+from daemonlib import AWS_HEAD, Test
+from kinesisd_test.process import wait_for
+from kinesisd_test.state import metrics
+
+T = Test("observe", "eu-north-1")
+P = T.prefix
+NAMES = [P + "s%d" % i for i in range(6)]
+WAIT = 120
+CONFIG = AWS_HEAD + """reconcile:
+  interval: 1s
+  deep_interval: 1h
+  poll: 100ms
+  timeout: 60s
+streams:
+""" + "".join("  - name: %s\n    shards: 1\n" % n for n in NAMES)
+
+
+def entries():
+    with open(T.path("mock0-proxy.jsonl")) as f:
+        return [json.loads(l) for l in f if l.strip() and '"summary"' not in l[:12]]
+
+
+def passes(state):
+    return int(metrics(os.path.join(state, "metrics.prom")).get("kinesisd_reconcile_passes_total", 0))
+
+
+def wait_passes(state, n):
+    T.require(wait_for(lambda: passes(state) >= n, WAIT), "%d passes within %d s" % (n, WAIT))
+
+
+def test_observe():
+    T.private_mock(list_summaries=True)
+    cfg = T.write("kinesisd.yaml", CONFIG)
+    state = T.path("state")
+    os.makedirs(state)
+    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "info")
+    try:
+        wait_passes(state, 1)
+        first = [e for e in entries() if e["op"] == "CreateStream"]
+        T.check(sorted({e["stream"] for e in first}) == NAMES, "first pass: every stream created", first)
+
+        # The next pass deep-checks them all again (each was changed by us:
+        # created), then passes only confirm: one listing page and one deep
+        # check each.
+        wait_passes(state, 3)
+        n0, p0 = len(entries()), passes(state)
+        m0 = metrics(os.path.join(state, "metrics.prom"))
+        wait_passes(state, p0 + 6)
+        later = entries()[n0:]
+        p1 = passes(state)
+        m1 = metrics(os.path.join(state, "metrics.prom"))
+        dss = [e for e in later if e["op"] == "DescribeStreamSummary"]
+        lists = [e for e in later if e["op"] == "ListStreams"]
+        # The entries may run up to one pass past the metrics read.
+        T.check(len(lists) >= p1 - p0 and len(dss) <= p1 - p0 + 1,
+                "%d passes: %d ListStreams, %d DescribeStreamSummary (at most one a pass, not %d)"
+                % (p1 - p0, len(lists), len(dss), len(NAMES)),
+                [(e["op"], e.get("stream")) for e in later])
+        T.check({e["op"] for e in later} <= {"ListStreams", "DescribeStreamSummary", "DescribeAccountSettings"},
+                "confirming passes call nothing else (but the account's settings, once a pass)",
+                {e["op"] for e in later})
+        T.check(len({e["stream"] for e in dss}) == len(dss), "deep checks go round, oldest first",
+                [e["stream"] for e in dss])
+        t0 = m0.get("kinesisd_oldest_deep_check_timestamp_seconds", 0)
+        t1 = m1.get("kinesisd_oldest_deep_check_timestamp_seconds", 0)
+        T.check(0 < t0 < t1, "the oldest deep check moves forward", (t0, t1))
+        T.check("kinesisd_oldest_deep_check_age_seconds" in m1, "the age metric is there", m1)
+
+        # Deleted behind its back: the listing says so in the next pass.
+        gone = [e for e in entries() if e["op"] == "DescribeStreamSummary"][-1]["stream"]
+        T.mock_call("DeleteStream", {"StreamName": gone})
+        n_del = len(entries())
+        T.require(wait_for(lambda: any(e["op"] == "CreateStream" and e["stream"] == gone
+                                       for e in entries()[n_del:]), WAIT),
+                  "%s created again" % gone)
+        # The first listing after the deletion may have been answered before
+        # it: the pass after that one must act on it.
+        after = entries()[n_del:]
+        lists = [i for i, e in enumerate(after) if e["op"] == "ListStreams"] + [len(after)] * 3
+        T.check(any(e.get("stream") == gone for e in after[lists[0]:lists[2]]),
+                "the deleted stream is seen by the next listing (its deep check was 5 passes away)",
+                [(e["op"], e.get("stream")) for e in after[:lists[2] + 1]])
+        T.wait_active(gone)
+
+        # A setting the listing does not carry: found at the stream's turn.
+        drift = NAMES[0] if NAMES[0] != gone else NAMES[1]
+        T.mock_call("IncreaseStreamRetentionPeriod", {"StreamName": drift, "RetentionPeriodHours": 48})
+        T.wait_active(drift)
+        T.require(wait_for(lambda: T.describe(drift)["RetentionPeriodHours"] == 24, WAIT),
+                  "%s: retention corrected at its deep check" % drift)
+        T.check(not [e for e in entries() if e.get("refused")], "the strict proxy refused nothing")
+    finally:
+        T.terminate(p, T.path("daemon.log"))
+
+
+T.run(test_observe)
