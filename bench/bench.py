@@ -8,7 +8,7 @@ Sections (default: all of them; converge and targets run last):
   converge   wall time of `kinesisd --once` for N new streams against
              kinesis-mock with creation delay D, and of three baselines (a
              boto3 notebook loop, the AWS CLI create/wait loop, a model of
-             Terraform's create-and-wait) on the same N and D
+             an apply tool's create-and-wait) on the same N and D
   steady     callgrind instructions per in-sync stream checked, peak RSS of a
              steady-state `--once`, RSS breakdown of a running daemon
   config     `--check-config` load time (best of several) and peak RSS
@@ -385,7 +385,7 @@ def boto3_python():
 
 BASELINES = {"notebook": ("nb", ["@python", os.path.join(BENCH, "baseline-notebook.py")]),
              "cli": ("cli", ["/bin/sh", os.path.join(BENCH, "baseline-cli.sh")]),
-             "terraform": ("tf", ["@python", os.path.join(BENCH, "baseline-terraform.py")])}
+             "apply": ("apply", ["@python", os.path.join(BENCH, "baseline-apply.py")])}
 
 
 def measure_baseline(args, kind, d, n, tmp):
@@ -417,13 +417,13 @@ def section_converge(args, work):
         ds = [float(x) for x in args.converge_d.split(",")]
     rows = []
     for d in ds:
-        measured = {"notebook": {}, "cli": {}, "terraform": {}}
+        measured = {"notebook": {}, "cli": {}, "apply": {}}
         for n in ns:
             log("converge: D=%gs N=%d" % (d, n))
             row = {"D": d, "N": n, "bound": bound(n, d)}
             row["kinesisd"] = measure_kinesisd(args, d, n, tempfile.mkdtemp(dir=work))
             row["ideal"] = measure_ideal(args, d, n, tempfile.mkdtemp(dir=work))
-            for kind in ("notebook", "cli", "terraform"):
+            for kind in ("notebook", "cli", "apply"):
                 if kind in args.skip_baseline:
                     continue
                 if n > 20 and not args.measure_baselines_100 and 20 in measured[kind]:
@@ -440,8 +440,8 @@ def section_converge(args, work):
 def format_converge(res):
     lines = ["| D | N | bound ceil(N/5)×D | ideal client on this mock | kinesisd --once, median (min–max) "
              "| ÷ bound | ÷ ideal | target 1.2×bound+1 s | boto3 notebook loop | AWS CLI create/wait loop "
-             "| Terraform model (parallelism 10) | kinesisd faster than notebook / CLI / Terraform "
-             "| kinesisd peak RSS | refused (kinesisd / Terraform) |",
+             "| apply-tool model (parallelism 10) | kinesisd faster than notebook / CLI / apply tool "
+             "| kinesisd peak RSS | refused (kinesisd / apply tool) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         k = r["kinesisd"]
@@ -459,7 +459,7 @@ def format_converge(res):
             return "%.1f s" % b["wall"], "%.1f×" % (b["wall"] / k["median"])
         nb, nbx = base("notebook")
         cli, clix = base("cli")
-        tf, tfx = base("terraform")
+        tf, tfx = base("apply")
         ideal = r.get("ideal", {}).get("wall")
         lines.append("| %g s | %d | %g s | %s | %.2f s (%.2f–%.2f) | %.2f | %s | %s | %s | %s | %s | %s / %s / %s "
                      "| %.1f MiB | %s / %s |"
@@ -467,7 +467,7 @@ def format_converge(res):
                         k["median"], k["min"], k["max"], k["median"] / r["bound"],
                         "%.2f" % (k["median"] / ideal) if ideal else "–", verdict, nb, cli, tf, nbx, clix,
                         tfx, k["maxrss_kib"] / 1024, k.get("refused", "–"),
-                        r.get("terraform", {}).get("refused", "–")))
+                        r.get("apply", {}).get("refused", "–")))
     return "\n".join(lines)
 
 
@@ -901,8 +901,8 @@ def section_targets(args, work, results):
                                  repeats=args.repeat if n <= 20 else 1)
             res["converge"].append({"D": d, "N": n, "poll": poll, "limit": limit, "kinesisd": k})
     conv = res["converge"]
-    tf = measure_baseline(args, "terraform", 2.0, 20, tempfile.mkdtemp(dir=work))
-    res["terraform_20_2s"] = tf
+    tf = measure_baseline(args, "apply", 2.0, 20, tempfile.mkdtemp(dir=work))
+    res["apply_20_2s"] = tf
     steady = results.get("steady")
     if steady is None and args.steady_streams:
         steady = results["steady"] = section_steady(args, work)
@@ -925,7 +925,7 @@ def section_targets(args, work, results):
             % (c["N"], c["D"], c["poll"] if c["poll"] != "default" else "default (2s)", c["limit"]),
             "%.2f s median (%.2f–%.2f), %d refused" % (k["median"], k["min"], k["max"], k["refused"]),
             k["median"] <= c["limit"] and k["refused"] == 0)
-    row("side by side, N=20, D=2 s: Terraform model (parallelism 10, 10 s then 3 s polls)",
+    row("side by side, N=20, D=2 s: apply-tool model (parallelism 10, 10 s then 3 s polls)",
         "%.1f s, %d refused (kinesisd at poll 250ms: %.2f s, %.1f× faster)"
         % (tf["wall"], tf["refused"], conv[0]["kinesisd"]["median"], tf["wall"] / conv[0]["kinesisd"]["median"]),
         None)

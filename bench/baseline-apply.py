@@ -1,12 +1,12 @@
-"""Baseline (c): a model of Terraform's create-and-wait behaviour.
+"""Baseline (c): a model of a declarative provisioning tool's create-and-wait behaviour.
 
-How `terraform apply` creates N aws_kinesis_stream resources, as a model:
-at most 10 resources at once (-parallelism=10, the default); each one calls
+How such a tool's apply step creates N stream resources, as a model:
+at most 10 resources at once (its default parallelism); each one calls
 CreateStream, retrying it while AWS answers LimitExceededException (the
 5-CREATING rule, or a rate), then waits for ACTIVE: the first look 10 s
 after the creation, then one every 3 s.
 
-  python3 baseline-terraform.py ENDPOINT PREFIX N
+  python3 baseline-apply.py ENDPOINT PREFIX N
 
 Credentials and region come from the environment (bench.py passes fake ones);
 the endpoint is always a loopback one (the strict proxy in front of the mock).
