@@ -51,6 +51,7 @@ METRIC_FAMILIES = [
     "kinesisd_api_calls_total", "kinesisd_api_errors_total", "kinesisd_api_throttled_total",
     "kinesisd_changes_total", "kinesisd_conflicts_total", "kinesisd_reconcile_passes_total",
     "kinesisd_last_pass_timestamp_seconds", "kinesisd_last_pass_duration_seconds",
+    "kinesisd_oldest_deep_check_timestamp_seconds", "kinesisd_oldest_deep_check_age_seconds",
     "kinesisd_config_reload_failed",
 ]
 STREAM_KEYS = ["name", "region", "account", "arn", "status", "mode", "shards", "retention_hours",

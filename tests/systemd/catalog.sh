@@ -9,6 +9,8 @@
 #
 #   catalog.sh LOG_H CATALOG
 set -euo pipefail
+# grep -q reads from here-strings below, never from a pipe: with pipefail, a
+# writer that grep's early exit kills with SIGPIPE would fail the test.
 
 logh=$1 catalog=$2
 fail=0
@@ -42,7 +44,7 @@ fi
 # Every entry: an id of log.h, and the headers.
 mapfile -t entries < <(sed -n 's/^-- \(.*\)$/\1/p' "$catalog")
 for e in "${entries[@]}"; do
-        if ! printf '%s\n' "${ids[@]}" | grep -qx -- "$e"; then
+        if ! grep -qx -- "$e" <<<"$(printf '%s\n' "${ids[@]}")"; then
                 echo "FAIL: catalog entry \"$e\" is not a LOG_MESSAGE_* id of $logh"
                 fail=1
                 continue
@@ -50,7 +52,7 @@ for e in "${entries[@]}"; do
         # The header block: from the id line to the first empty line.
         head=$(awk -v id="-- $e" '$0 == id { on = 1; next } on && /^$/ { exit } on' "$catalog")
         for h in '^Subject: .' '^Defined-By: kinesisd$' '^Documentation: .*man:kinesisd(8)'; do
-                if ! printf '%s\n' "$head" | grep -q -- "$h"; then
+                if ! grep -q -- "$h" <<<"$head"; then
                         echo "FAIL: entry $e lacks a header matching /$h/"
                         fail=1
                 fi
@@ -77,7 +79,7 @@ if command -v journalctl >/dev/null 2>&1; then
         fi
         list=$(journalctl --root="$tmp" --list-catalog 2>&1 || true)
         for id in "${ids[@]}"; do
-                if ! printf '%s\n' "$list" | grep -q "^$id kinesisd: "; then
+                if ! grep -q "^$id kinesisd: " <<<"$list"; then
                         echo "FAIL: journalctl does not list $id as defined by kinesisd"
                         fail=1
                 fi

@@ -73,7 +73,7 @@ for lib in "${needed[@]}" ca-certificates; do
         if [ -z "$pkg" ]; then
                 echo "FAIL: no package on this system owns $lib"
                 fail=1
-        elif ! printf '%s\n' "$depends" | grep -qx "$pkg"; then
+        elif ! grep -qx "$pkg" <<<"$depends"; then
                 echo "FAIL: Depends lacks $pkg (for $lib): $(field Depends)"
                 fail=1
         fi
