@@ -159,10 +159,11 @@ void manager_ready_if_exported(struct manager *m) {
         for (size_t i = 0; i < m->n_streams; i++)
                 if (reconciler_ready(m->streams[i]))
                         ready++;
-        (void) sd_notify(false, "READY=1");
-        m->ready_sent = true;
+        /* The line first: whoever READY=1 wakes finds it in the log. */
         log_info("Ready: %zu of %zu stream%s active and exported.", ready, m->n_streams,
                  m->n_streams == 1 ? "" : "s");
+        (void) sd_notify(false, "READY=1");
+        m->ready_sent = true;
 }
 
 /* Start waiting streams while the window has room. A start may settle at
