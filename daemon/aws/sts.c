@@ -93,18 +93,12 @@ int sts_query_body(const struct sts_params *p, char **ret) {
 
 /* ---- the answer ------------------------------------------------------ */
 
-static void wipe_free(char *s) {
-        if (s)
-                explicit_bzero(s, strlen(s));
-        free(s);
-}
-
 void sts_answer_done(struct sts_answer *a) {
         if (!a)
                 return;
         free(a->access_key_id);
-        wipe_free(a->secret_access_key);
-        wipe_free(a->session_token);
+        free_secret(a->secret_access_key);
+        free_secret(a->session_token);
         free(a->expiration);
         free(a->assumed_arn);
         free(a->error_code);
