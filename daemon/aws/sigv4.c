@@ -13,6 +13,8 @@
 
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 
 #include "util.h"
 
@@ -48,7 +50,7 @@ static void strbuf_append(struct strbuf *b, const char *p, size_t n) {
                 return;
         }
         if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
+                size_t cap = b->cap ? b->cap : 512;
                 while (cap < b->len + n + 1)
                         cap *= 2;
                 char *s = malloc(cap);
@@ -96,6 +98,22 @@ static int strbuf_take(struct strbuf *b, char **ret) {
 
 /* ---- hashing ---- */
 
+/* SHA-256 through its own context rather than the generic md layer: no
+ * allocation per HMAC, and the two padded key blocks of an HMAC can be kept
+ * (struct sigv4_key_cache). mbedTLS 3 dropped the _ret suffixes. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define sha256_starts(ctx) mbedtls_sha256_starts(ctx, 0)
+#define sha256_update mbedtls_sha256_update
+#define sha256_finish mbedtls_sha256_finish
+#define sha256_once(p, n, out) mbedtls_sha256(p, n, out, 0)
+#else
+#define sha256_starts(ctx) mbedtls_sha256_starts_ret(ctx, 0)
+#define sha256_update mbedtls_sha256_update_ret
+#define sha256_finish mbedtls_sha256_finish_ret
+#define sha256_once(p, n, out) mbedtls_sha256_ret(p, n, out, 0)
+#endif
+#define SHA256_BLOCK 64
+
 static void hex_encode(const unsigned char *p, size_t n, char *out) {
         static const char digits[] = "0123456789abcdef";
         for (size_t i = 0; i < n; i++) {
@@ -106,25 +124,80 @@ static void hex_encode(const unsigned char *p, size_t n, char *out) {
 }
 
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]) {
-        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
         unsigned char digest[SHA256_LEN];
 
         out[0] = 0;
-        if (!md || (!data && len > 0))
+        if (!data && len > 0)
                 return;
-        if (mbedtls_md(md, data ? data : (const void *)"", len, digest) != 0)
+        if (sha256_once(data ? data : (const void *) "", len, digest) != 0)
                 return;
         hex_encode(digest, sizeof digest, out);
 }
 
+/* HMAC-SHA256 (RFC 2104) in two halves: the key's padded blocks absorbed
+ * into an inner and an outer context once, then any number of messages. */
+static int hmac_key_setup(const unsigned char *key, size_t key_len, mbedtls_sha256_context *inner,
+                          mbedtls_sha256_context *outer) {
+        unsigned char pad[SHA256_BLOCK], hashed[SHA256_LEN];
+        int r = 0;
+
+        /* A key longer than a block is replaced by its hash. */
+        if (key_len > SHA256_BLOCK) {
+                if (sha256_once(key, key_len, hashed) != 0)
+                        return -EINVAL;
+                key = hashed;
+                key_len = SHA256_LEN;
+        }
+        mbedtls_sha256_init(inner);
+        mbedtls_sha256_init(outer);
+        memset(pad, 0x36, sizeof pad);
+        for (size_t i = 0; i < key_len; i++)
+                pad[i] ^= key[i];
+        if (sha256_starts(inner) != 0 || sha256_update(inner, pad, sizeof pad) != 0)
+                r = -EINVAL;
+        memset(pad, 0x5c, sizeof pad);
+        for (size_t i = 0; i < key_len; i++)
+                pad[i] ^= key[i];
+        if (r >= 0 && (sha256_starts(outer) != 0 || sha256_update(outer, pad, sizeof pad) != 0))
+                r = -EINVAL;
+        mbedtls_platform_zeroize(pad, sizeof pad);
+        mbedtls_platform_zeroize(hashed, sizeof hashed);
+        if (r < 0) {
+                mbedtls_sha256_free(inner);
+                mbedtls_sha256_free(outer);
+        }
+        return r;
+}
+
+static int hmac_finish(const mbedtls_sha256_context *inner, const mbedtls_sha256_context *outer, const char *msg,
+                       size_t msg_len, unsigned char out[SHA256_LEN]) {
+        mbedtls_sha256_context ctx;
+        unsigned char ih[SHA256_LEN];
+        int r = 0;
+
+        mbedtls_sha256_init(&ctx);
+        mbedtls_sha256_clone(&ctx, inner);
+        if (sha256_update(&ctx, (const unsigned char *) msg, msg_len) != 0 || sha256_finish(&ctx, ih) != 0)
+                r = -EINVAL;
+        mbedtls_sha256_clone(&ctx, outer);
+        if (r >= 0 && (sha256_update(&ctx, ih, sizeof ih) != 0 || sha256_finish(&ctx, out) != 0))
+                r = -EINVAL;
+        mbedtls_sha256_free(&ctx);
+        mbedtls_platform_zeroize(ih, sizeof ih);
+        return r;
+}
+
 static int hmac_sha256(const unsigned char *key, size_t key_len, const char *msg, size_t msg_len,
                        unsigned char out[SHA256_LEN]) {
-        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-        if (!md)
-                return -EOPNOTSUPP;
-        if (mbedtls_md_hmac(md, key, key_len, (const unsigned char *)msg, msg_len, out) != 0)
-                return -EINVAL;
-        return 0;
+        mbedtls_sha256_context inner, outer;
+        int r = hmac_key_setup(key, key_len, &inner, &outer);
+
+        if (r < 0)
+                return r;
+        r = hmac_finish(&inner, &outer, msg, msg_len, out);
+        mbedtls_sha256_free(&inner);
+        mbedtls_sha256_free(&outer);
+        return r;
 }
 
 /* ---- character classes ---- */
@@ -388,21 +461,23 @@ static int canon_header_cmp(const void *a, const void *b) {
         return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Trimmed, with every run of white space inside folded to one space. */
+/* Trimmed, with every run of white space inside folded to one space. Words
+ * are appended whole: a session token is one word of hundreds of bytes. */
 static void append_header_value(struct strbuf *b, const char *v) {
-        bool pending_space = false, started = false;
+        bool started = false;
 
-        for (; *v; v++) {
-                unsigned char c = (unsigned char)*v;
-                if (char_is_ws(c)) {
-                        pending_space = started;
-                        continue;
-                }
-                if (pending_space)
+        for (;;) {
+                while (*v && char_is_ws((unsigned char) *v))
+                        v++;
+                if (!*v)
+                        return;
+                const char *word = v;
+                while (*v && !char_is_ws((unsigned char) *v))
+                        v++;
+                if (started)
                         strbuf_putc(b, ' ');
-                pending_space = false;
+                strbuf_append(b, word, (size_t) (v - word));
                 started = true;
-                strbuf_putc(b, (char)c);
         }
 }
 
@@ -497,10 +572,12 @@ static int build_headers(const struct sigv4_request *req, const char *amz_date, 
 /* ---- signing ---- */
 
 void sigv4_key_cache_wipe(struct sigv4_key_cache *c) {
-        if (c)
-                mbedtls_platform_zeroize(c, sizeof *c);
+        if (!c)
+                return;
+        mbedtls_sha256_free(&c->inner);
+        mbedtls_sha256_free(&c->outer);
+        mbedtls_platform_zeroize(c, sizeof *c);
 }
-
 
 static int format_amz_date(time_t now, char out[17]) {
         struct tm tm;
@@ -539,32 +616,51 @@ static int derive_signing_key(const char *secret, const char *date, const char *
         return r;
 }
 
-static int signing_key(const struct sigv4_request *req, const char *date, unsigned char out[SHA256_LEN]) {
+static bool key_cache_holds(const struct sigv4_key_cache *c, const struct sigv4_request *req, const char *date) {
+        size_t sl = strlen(req->secret_access_key);
+        unsigned char diff = 0;
+
+        if (!c->valid || sl != c->secret_len || !streq(c->date, date) || !streq(c->region, req->region) ||
+            !streq(c->service, req->service))
+                return false;
+        for (size_t i = 0; i < sl; i++)
+                diff |= (unsigned char) (c->secret[i] ^ req->secret_access_key[i]);
+        return diff == 0;
+}
+
+/* sig = HMAC(kSigning, string to sign), the key from the cache when it is
+ * the one for this secret, day, region and service. */
+static int sign_string(const struct sigv4_request *req, const char *date, const struct strbuf *sts,
+                       unsigned char sig[SHA256_LEN]) {
         struct sigv4_key_cache *c = req->key_cache;
-        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-        unsigned char h[SHA256_LEN];
+        unsigned char key[SHA256_LEN];
+        size_t sl = strlen(req->secret_access_key);
         int r;
 
-        if (!c || !md || strlen(req->region) >= sizeof c->region || strlen(req->service) >= sizeof c->service)
-                return derive_signing_key(req->secret_access_key, date, req->region, req->service, out);
-        if (mbedtls_md(md, (const unsigned char *) req->secret_access_key, strlen(req->secret_access_key), h) != 0)
-                return -EINVAL;
-        if (c->valid && streq(c->date, date) && streq(c->region, req->region) &&
-            streq(c->service, req->service) && memcmp(c->secret_hash, h, sizeof h) == 0) {
-                memcpy(out, c->key, SHA256_LEN);
-                return 0;
-        }
-        sigv4_key_cache_wipe(c);
-        r = derive_signing_key(req->secret_access_key, date, req->region, req->service, out);
+        if (c && key_cache_holds(c, req, date))
+                return hmac_finish(&c->inner, &c->outer, sts->s, sts->len, sig);
+
+        r = derive_signing_key(req->secret_access_key, date, req->region, req->service, key);
         if (r < 0)
                 return r;
-        memcpy(c->key, out, SHA256_LEN);
-        memcpy(c->secret_hash, h, sizeof h);
-        strcpy(c->date, date);
-        strcpy(c->region, req->region);
-        strcpy(c->service, req->service);
-        c->valid = true;
-        return 0;
+        if (!c || strlen(req->region) >= sizeof c->region || strlen(req->service) >= sizeof c->service ||
+            sl > sizeof c->secret)
+                r = hmac_sha256(key, sizeof key, sts->s, sts->len, sig);
+        else {
+                sigv4_key_cache_wipe(c);
+                r = hmac_key_setup(key, sizeof key, &c->inner, &c->outer);
+                if (r >= 0) {
+                        memcpy(c->secret, req->secret_access_key, sl);
+                        c->secret_len = sl;
+                        strcpy(c->date, date);
+                        strcpy(c->region, req->region);
+                        strcpy(c->service, req->service);
+                        c->valid = true;
+                        r = hmac_finish(&c->inner, &c->outer, sts->s, sts->len, sig);
+                }
+        }
+        mbedtls_platform_zeroize(key, sizeof key);
+        return r;
 }
 
 /* The request is one we can sign; *ret_token is its session token, or NULL. */
@@ -613,7 +709,7 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
         struct strbuf canon = {}, headers = {}, signed_list = {}, sts = {};
         struct sigv4_result res = {};
         char date[9], payload_hash[65];
-        unsigned char key[SHA256_LEN], sig[SHA256_LEN];
+        unsigned char sig[SHA256_LEN];
         const char *token;
         int r;
 
@@ -662,23 +758,30 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret) {
                 goto finish;
         }
 
-        r = signing_key(req, date, key);
-        if (r < 0)
-                goto finish;
-        r = hmac_sha256(key, sizeof key, sts.s, sts.len, sig);
-        mbedtls_platform_zeroize(key, sizeof key);
+        r = sign_string(req, date, &sts, sig);
         if (r < 0)
                 goto finish;
         hex_encode(sig, sizeof sig, res.signature);
 
-        if (asprintf(&res.authorization,
-                     SIGV4_ALGORITHM " Credential=%s/%s/%s/%s/" SIGV4_TERMINATOR
-                                     ", SignedHeaders=%s, Signature=%s",
-                     req->access_key_id, date, req->region, req->service, signed_list.s,
-                     res.signature) < 0) {
-                res.authorization = NULL;
-                r = -ENOMEM;
-                goto finish;
+        {
+                struct strbuf auth = {};
+
+                strbuf_puts(&auth, SIGV4_ALGORITHM " Credential=");
+                strbuf_puts(&auth, req->access_key_id);
+                strbuf_putc(&auth, '/');
+                strbuf_puts(&auth, date);
+                strbuf_putc(&auth, '/');
+                strbuf_puts(&auth, req->region);
+                strbuf_putc(&auth, '/');
+                strbuf_puts(&auth, req->service);
+                strbuf_puts(&auth, "/" SIGV4_TERMINATOR ", SignedHeaders=");
+                strbuf_append(&auth, signed_list.s, signed_list.len);
+                strbuf_puts(&auth, ", Signature=");
+                strbuf_puts(&auth, res.signature);
+                r = strbuf_take(&auth, &res.authorization);
+                strbuf_done(&auth);
+                if (r < 0)
+                        goto finish;
         }
         if (token) {
                 res.security_token = strdup(token);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <mbedtls/sha256.h>
+
 /* Hard limits; a request beyond them is refused with -EINVAL. */
 #define SIGV4_MAX_HEADERS 128             /* caller's headers, duplicates counted */
 #define SIGV4_MAX_HEADER_NAME 128         /* bytes */
@@ -57,17 +59,19 @@ struct sigv4_request {
 };
 
 /* The signing key depends only on (secret, date, region, service): a cache
- * of the last one saves four of the five HMACs of a signature. It keeps a
- * SHA-256 of the secret to recognize it, never the secret; the derived key is
- * as sensitive as the secret for that day, so wipe it with
- * sigv4_key_cache_wipe() when the credentials go. */
+ * of the last one saves four of the five HMACs of a signature, and keeping
+ * the key's two padded HMAC blocks already absorbed saves two of the five
+ * SHA-256 blocks the last one costs. It keeps the secret to recognize it:
+ * the cache is as sensitive as the credentials, so wipe it with
+ * sigv4_key_cache_wipe() when they go (it is wiped whenever it is replaced). */
 struct sigv4_key_cache {
         bool valid;
         char date[9];
         char region[64];
         char service[32];
-        unsigned char secret_hash[32];
-        unsigned char key[32];
+        size_t secret_len;
+        char secret[SIGV4_MAX_SECRET];
+        mbedtls_sha256_context inner, outer; /* HMAC(kSigning, ·) with its key blocks absorbed */
 };
 void sigv4_key_cache_wipe(struct sigv4_key_cache *c);
 
