@@ -84,6 +84,16 @@ struct http_client {
          * and freeing one per request was a good part of each call's cost. */
         CURL *spare[HTTP_SPARE_HANDLES];
         size_t n_spare;
+        /* The verdict on the last URL started (url_check() and whether it
+         * is loopback are functions of the string alone): a client asks
+         * one endpoint over and over, and parsing it was ~10k instructions
+         * per request. */
+        struct {
+                char *url;
+                bool allow_link_local;
+                int check;
+                bool loopback;
+        } last_url;
 };
 
 enum request_phase {
@@ -105,7 +115,8 @@ struct http_request {
         bool in_done;
 
         char *method, *url, *log_name;
-        char *log_url;           /* scheme://host[:port]/path, escaped: no user information */
+        char *log_url;           /* scheme://host[:port]/path, escaped: no user information;
+                                  * made when a message first needs it (request_log_url()) */
         void *body;
         size_t body_len;
         unsigned max_attempts;
@@ -394,6 +405,7 @@ struct http_client *http_client_free(struct http_client *c) {
         sd_event_unref(c->event);
         free(c->ca_bundle);
         free(c->user_agent);
+        free(c->last_url.url);
         free(c);
         return NULL;
 }
@@ -717,8 +729,13 @@ int http_request_add_header(struct http_request *r, const char *name, const char
         /* A header value with a line break would smuggle another header. */
         if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
                 return -EINVAL;
-        if (asprintf(&line, "%s: %s", name, value) < 0)
+        size_t nl = strlen(name), vl = strlen(value);
+        line = malloc(nl + 2 + vl + 1);
+        if (!line)
                 return -ENOMEM;
+        memcpy(line, name, nl);
+        memcpy(line + nl, ": ", 2);
+        memcpy(line + nl + 2, value, vl + 1);
         l = curl_slist_append(r->headers, line);
         if (!l)
                 return -ENOMEM;
@@ -808,6 +825,15 @@ static void note_verification(struct http_request *r) {
                                 strempty(ca));
 }
 
+static char *url_for_log(const char *url);
+
+/* The URL for a message, made on first use: only a failing request needs it. */
+static const char *request_log_url(struct http_request *r) {
+        if (!r->log_url)
+                r->log_url = url_for_log(r->url);
+        return r->log_url ? r->log_url : "the endpoint";
+}
+
 /* "40 ms", "2.5 s", "30 s", "151 s": a duration for a message. */
 static const char *format_secs(uint64_t usec, char buf[static 32]) {
         if (usec < USEC_PER_SEC)
@@ -822,20 +848,21 @@ static const char *format_secs(uint64_t usec, char buf[static 32]) {
 /* A timed-out attempt, in r->curl_error: what was missing, from where and
  * for how long (curl's text names neither the endpoint nor the phase). */
 static void note_timeout(struct http_request *r, bool connected) {
+        const char *url = request_log_url(r);
         char took[32];
 
         format_secs(now_usec(r->client) - r->sent_usec, took);
         if (r->too_slow)
                 snprintf(r->curl_error, sizeof r->curl_error,
-                         "answer from %s too slow: %" PRIu64 " bytes in %s", r->log_url,
+                         "answer from %s too slow: %" PRIu64 " bytes in %s", url,
                          r->answer_bytes, took);
         else if (!connected)
-                snprintf(r->curl_error, sizeof r->curl_error, "no connection to %s in %s", r->log_url, took);
+                snprintf(r->curl_error, sizeof r->curl_error, "no connection to %s in %s", url, took);
         else if (r->answer_began_usec == 0)
-                snprintf(r->curl_error, sizeof r->curl_error, "no answer from %s in %s", r->log_url, took);
+                snprintf(r->curl_error, sizeof r->curl_error, "no answer from %s in %s", url, took);
         else
                 snprintf(r->curl_error, sizeof r->curl_error, "answer from %s incomplete after %s",
-                         r->log_url, took);
+                         url, took);
 }
 
 /* Said at warning level for every attempt that timed out (at debug for a
@@ -875,7 +902,8 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                 /* Like an oversized body: the same answer again is no better. */
                 r->transport_error = -EFBIG;
                 snprintf(r->curl_error, sizeof r->curl_error,
-                         "response headers larger than %d bytes from %s", HTTP_MAX_HEADER_BYTES, r->log_url);
+                         "response headers larger than %d bytes from %s", HTTP_MAX_HEADER_BYTES,
+                         request_log_url(r));
         }
         if (r->transport_error == -ETIMEDOUT)
                 note_timeout(r, pretransfer > 0);
@@ -1029,16 +1057,37 @@ static char *url_for_log(const char *url) {
         return log_escape_dup(t, strlen(t), HTTP_URL_LOG_MAX);
 }
 
+/* url_check(), remembered for the last URL (see struct http_client). */
+static int client_url_check(struct http_client *c, const char *url, bool allow_link_local) {
+        char *copy;
+        int k;
+
+        if (c->last_url.url && c->last_url.allow_link_local == allow_link_local && streq(c->last_url.url, url))
+                return c->last_url.check;
+        k = url_check(url, allow_link_local);
+        if (k == -ENOMEM)
+                return k;
+        copy = strdup(url);
+        if (!copy)
+                return -ENOMEM;
+        free(c->last_url.url);
+        c->last_url.url = copy;
+        c->last_url.allow_link_local = allow_link_local;
+        c->last_url.check = k;
+        c->last_url.loopback = k >= 0 && url_is_loopback(url);
+        return k;
+}
+
 int http_request_start(struct http_client *c, const struct http_request_params *p,
                        struct http_request **ret) {
         struct http_request *r;
         int k;
 
-        k = url_check(p->url, p->allow_link_local);
+        if (!p->url || !p->method || !p->done)
+                return -EINVAL;
+        k = client_url_check(c, p->url, p->allow_link_local);
         if (k < 0)
                 return k;
-        if (!p->method || !p->done)
-                return -EINVAL;
 
         r = calloc(1, sizeof *r);
         if (!r)
@@ -1072,11 +1121,8 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         r->expect_json = p->expect_json;
         r->parse_error = p->parse_error;
         r->quiet = p->quiet;
-        r->log_url = url_for_log(p->url);
-        if (!r->log_url)
-                goto oom;
         /* Plain http (loopback, or link-local when allowed) never goes through a proxy. */
-        r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || url_is_loopback(p->url);
+        r->no_proxy = p->no_proxy || strncasecmp(p->url, "http:", 5) == 0 || c->last_url.loopback;
         r->sent_counter = p->sent_counter;
         r->prepare = p->prepare;
         r->done = p->done;
