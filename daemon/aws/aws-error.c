@@ -14,15 +14,12 @@
 #include "log.h"
 #include "util.h"
 
-json_object *aws_json_parse(const char *text, size_t len) {
-        json_tokener *tok;
+json_object *aws_json_parse_with(json_tokener *tok, const char *text, size_t len) {
         json_object *o;
 
-        if (!text || len == 0 || len > AWS_JSON_MAX || len > INT32_MAX)
+        if (!tok || !text || len == 0 || len > AWS_JSON_MAX || len > INT32_MAX)
                 return NULL;
-        tok = json_tokener_new_ex(AWS_JSON_MAX_DEPTH);
-        if (!tok)
-                return NULL;
+        json_tokener_reset(tok);
         o = json_tokener_parse_ex(tok, text, (int) len);
         if (!o || json_tokener_get_error(tok) != json_tokener_success ||
             json_tokener_get_parse_end(tok) < len) {
@@ -37,6 +34,20 @@ json_object *aws_json_parse(const char *text, size_t len) {
                         o = NULL;
                 }
         }
+        json_tokener_reset(tok);
+        return o;
+}
+
+json_object *aws_json_parse(const char *text, size_t len) {
+        json_tokener *tok;
+        json_object *o;
+
+        if (!text || len == 0 || len > AWS_JSON_MAX || len > INT32_MAX)
+                return NULL;
+        tok = json_tokener_new_ex(AWS_JSON_MAX_DEPTH);
+        if (!tok)
+                return NULL;
+        o = aws_json_parse_with(tok, text, len);
         json_tokener_free(tok);
         return o;
 }

@@ -88,6 +88,7 @@ struct http_client {
          * is loopback are functions of the string alone): a client asks
          * one endpoint over and over, and parsing it was ~10k instructions
          * per request. */
+        json_tokener *tok; /* for every answer, reset between them */
         struct {
                 char *url;
                 bool allow_link_local;
@@ -258,10 +259,15 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         return 0;
 }
 
+/* curl's timer is one source, always enabled, at USEC_INFINITY while curl
+ * wants no timeout: curl moves it several times per request, and turning a
+ * source on and off costs sd-event several times what moving it does. */
 static int on_curl_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         struct http_client *c = userdata;
         int running = 0;
 
+        /* Until curl asks again (from within the call below, usually). */
+        (void) sd_event_source_set_time(c->timer, USEC_INFINITY);
         (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         client_check_completions(c);
         return 0;
@@ -269,15 +275,11 @@ static int on_curl_timer(sd_event_source *src, uint64_t usec, void *userdata) {
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
         struct http_client *c = userp;
-        int r;
+        uint64_t when;
 
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
         /* 0 means "as soon as possible": from the loop, never from here. */
-        r = sd_event_source_set_time(c->timer, now_usec(c) + (uint64_t) timeout_ms * USEC_PER_MSEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
-        return r < 0 ? -1 : 0;
+        when = timeout_ms < 0 ? USEC_INFINITY : now_usec(c) + (uint64_t) timeout_ms * USEC_PER_MSEC;
+        return sd_event_source_set_time(c->timer, when) < 0 ? -1 : 0;
 }
 
 static curl_socket_t curl_opensocket_cb(void *userp, curlsocktype purpose,
@@ -348,10 +350,12 @@ int http_client_new(sd_event *e, const struct http_client_options *o, struct htt
                 r = -ENOMEM;
                 goto fail;
         }
-        r = sd_event_add_time(e, &c->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_curl_timer, c);
+        r = sd_event_add_time(e, &c->timer, CLOCK_MONOTONIC, USEC_INFINITY, HTTP_TIMER_ACCURACY, on_curl_timer, c);
         if (r < 0)
                 goto fail;
-        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        r = sd_event_source_set_enabled(c->timer, SD_EVENT_ON);
+        if (r < 0)
+                goto fail;
         (void) sd_event_source_set_description(c->timer, "http-curl-timer");
 
         if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
@@ -406,6 +410,8 @@ struct http_client *http_client_free(struct http_client *c) {
         free(c->ca_bundle);
         free(c->user_agent);
         free(c->last_url.url);
+        if (c->tok)
+                json_tokener_free(c->tok);
         free(c);
         return NULL;
 }
@@ -917,9 +923,13 @@ static void request_attempt_done(struct http_request *r, CURLcode cc) {
                                                             r->resp_body.len, &r->err_code, &r->err_message) < 0)
                                 r->transport_error = -ENOMEM;
                 } else if (r->resp_body.len > 0) {
-                        r->json = aws_json_parse(r->resp_body.data, r->resp_body.len);
+                        if (!c->tok)
+                                c->tok = json_tokener_new_ex(AWS_JSON_MAX_DEPTH);
+                        r->json = aws_json_parse_with(c->tok, r->resp_body.data, r->resp_body.len);
                         /* A 2xx answer we cannot read is as good as a lost one. */
-                        if (!r->json && r->expect_json && status >= 200 && status < 300)
+                        if (!c->tok)
+                                r->transport_error = -ENOMEM;
+                        else if (!r->json && r->expect_json && status >= 200 && status < 300)
                                 r->transport_error = -EBADMSG;
                 }
                 if (status >= 300 && !r->parse_error &&
