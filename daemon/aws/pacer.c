@@ -103,17 +103,18 @@ static uint64_t pacer_now(const struct pacer *p) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
+/* The timer stays enabled, at USEC_INFINITY while nobody waits: it moves
+ * once or twice per request, and switching a source on and off costs
+ * sd-event several times what moving it does. */
 static void pacer_arm(struct pacer *p) {
-        uint64_t now = pacer_now(p);
+        uint64_t now, when = USEC_INFINITY;
         int r;
 
-        if (!p->wait_head) {
-                (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-                return;
+        if (p->wait_head) {
+                now = pacer_now(p);
+                when = now + token_bucket_delay(&p->bucket, now);
         }
-        r = sd_event_source_set_time(p->timer, now + token_bucket_delay(&p->bucket, now));
-        if (r >= 0)
-                r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+        r = sd_event_source_set_time(p->timer, when);
         if (r < 0)
                 log_debug_errno(r, "HTTP: cannot arm pacer %s: %m", p->name);
 }
@@ -149,10 +150,13 @@ int pacer_new(sd_event *e, const char *name, double rate, double burst, struct p
         if (!p->name)
                 return -ENOMEM;
         token_bucket_init(&p->bucket, rate, burst, pacer_now(p));
-        r = sd_event_add_time(e, &p->timer, CLOCK_MONOTONIC, 0, PACER_TIMER_ACCURACY, on_pacer_timer, p);
+        r = sd_event_add_time(e, &p->timer, CLOCK_MONOTONIC, USEC_INFINITY, PACER_TIMER_ACCURACY, on_pacer_timer,
+                              p);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+        r = sd_event_source_set_enabled(p->timer, SD_EVENT_ON);
+        if (r < 0)
+                return r;
         (void) sd_event_source_set_description(p->timer, "http-pacer");
         *ret = TAKE_PTR(p);
         return 0;
