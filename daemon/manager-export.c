@@ -411,8 +411,11 @@ int manager_export_now(struct manager *m) {
         /* Until AWS has answered for every stream, an export would drop the
          * .arn files and env lines of streams not looked at yet (the previous
          * run's exports are still in the directory): wait. The first answer
-         * of the last stream asks for an export again. */
-        for (size_t i = 0; i < m->n_streams; i++)
+         * of the last stream asks for an export again. Looked for from the
+         * end: a pass mostly asks in declaration order, so during one the last
+         * stream is the one not answered yet, found at once (from the
+         * start, every answer's export looked at all answered before it). */
+        for (size_t i = m->n_streams; i-- > 0;)
                 if (!reconciler_observed(m->streams[i])) {
                         manager_save_budget(m);
                         return 0;
