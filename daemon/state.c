@@ -87,9 +87,15 @@ static bool arn_is_exportable(const char *arn) {
         if (l > ARN_MAX)
                 return false;
         for (const char *p = arn; *p; p++)
-                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                      (*p >= '0' && *p <= '9') || strchr(":/_.+=,@-", *p)))
+                switch (*p) {
+                case 'A' ... 'Z':
+                case 'a' ... 'z':
+                case '0' ... '9':
+                case ':': case '/': case '_': case '.': case '+': case '=': case ',': case '@': case '-':
+                        break;
+                default:
                         return false;
+                }
         return true;
 }
 
@@ -893,14 +899,15 @@ static void write_arn_files(int dirfd, const struct state_stream *const *set, si
                         continue;
                 }
                 for (; i < end; i++) {
-                        _cleanup_free_ char *name = NULL, *content = NULL;
-                        int l;
+                        /* Both fit: the set holds path-safe names and exportable ARNs. */
+                        char name[PATH_NAME_MAX + sizeof ARN_SUFFIX], content[ARN_MAX + 2];
+                        size_t nl = strlen(set[i]->name), al = strlen(set[i]->arn);
 
-                        if (asprintf(&name, "%s" ARN_SUFFIX, set[i]->name) < 0 ||
-                            (l = asprintf(&content, "%s\n", set[i]->arn)) < 0)
-                                k = -ENOMEM;
-                        else
-                                k = atomic_file_write(region_fd, name, content, (size_t) l);
+                        memcpy(name, set[i]->name, nl);
+                        memcpy(name + nl, ARN_SUFFIX, sizeof ARN_SUFFIX);
+                        memcpy(content, set[i]->arn, al);
+                        content[al] = '\n';
+                        k = atomic_file_write(region_fd, name, content, al + 1);
                         if (k < 0) {
                                 note_failure(ch, k, false, STREAMS_DIR "/%s/%s" ARN_SUFFIX, region,
                                              set[i]->name);
