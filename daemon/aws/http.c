@@ -507,12 +507,26 @@ const char *http_response_header(const struct http_response *resp, const char *n
         return NULL;
 }
 
+static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata);
+
+/* The request's timer is made when first needed: most requests wait only in
+ * their pacer's queue and never need one. */
 static int arm_request_timer(struct http_request *r, uint64_t delay_usec) {
         uint64_t when = now_usec(r->client) + delay_usec;
-        int r2 = sd_event_source_set_time(r->timer, when);
-        if (r2 >= 0)
-                r2 = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
-        return r2;
+        int k;
+
+        if (!r->timer) {
+                /* A new time source fires once (SD_EVENT_ONESHOT). */
+                k = sd_event_add_time(r->client->event, &r->timer, CLOCK_MONOTONIC, when, HTTP_TIMER_ACCURACY,
+                                      on_request_timer, r);
+                if (k >= 0)
+                        (void) sd_event_source_set_description(r->timer, "http-request");
+                return k;
+        }
+        k = sd_event_source_set_time(r->timer, when);
+        if (k >= 0)
+                k = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
+        return k;
 }
 
 static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -1146,17 +1160,18 @@ int http_request_start(struct http_client *c, const struct http_request_params *
         r->done = p->done;
         r->userdata = p->userdata;
         r->pacer = pacer_ref(p->pacer);
-        k = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, 0, HTTP_TIMER_ACCURACY, on_request_timer, r);
-        if (k < 0) {
-                request_free(r);
-                return k;
-        }
-        (void) sd_event_source_set_description(r->timer, "http-request");
-        r->phase = PHASE_KICK;
-        k = arm_request_timer(r, 0);
-        if (k < 0) {
-                request_free(r);
-                return k;
+        /* The first attempt starts from the loop, never from here. When its
+         * pacer has no token for it now, it waits in the pacer's queue
+         * straight away, which the kick from the loop would only put it in. */
+        if (r->pacer && pacer_queue_if_busy(r->pacer, &r->pace_wait, on_paced, r))
+                r->phase = PHASE_PACING;
+        else {
+                r->phase = PHASE_KICK;
+                k = arm_request_timer(r, 0);
+                if (k < 0) {
+                        request_free(r);
+                        return k;
+                }
         }
         if (ret)
                 *ret = r;

@@ -178,10 +178,7 @@ struct pacer *pacer_unref(struct pacer *p) {
         return NULL;
 }
 
-bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata) {
-        /* FIFO: nobody overtakes a waiter already queued. */
-        if (!p->wait_head && token_bucket_take(&p->bucket, pacer_now(p)))
-                return true;
+static void pacer_enqueue(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata) {
         *w = (struct pacer_waiter){ .ready = ready, .userdata = userdata };
         if (p->wait_tail)
                 p->wait_tail->next = w;
@@ -189,7 +186,21 @@ bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready,
                 p->wait_head = w;
         p->wait_tail = w;
         pacer_arm(p);
+}
+
+bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata) {
+        /* FIFO: nobody overtakes a waiter already queued. */
+        if (!p->wait_head && token_bucket_take(&p->bucket, pacer_now(p)))
+                return true;
+        pacer_enqueue(p, w, ready, userdata);
         return false;
+}
+
+bool pacer_queue_if_busy(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata) {
+        if (!p->wait_head && token_bucket_delay(&p->bucket, pacer_now(p)) == 0)
+                return false;
+        pacer_enqueue(p, w, ready, userdata);
+        return true;
 }
 
 void pacer_cancel(struct pacer *p, struct pacer_waiter *w) {

@@ -56,6 +56,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct pacer *, pacer_unref);
  * runs from the event loop once its token is taken. Nobody overtakes a
  * waiter already queued. */
 bool pacer_acquire(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata);
+/* For a caller that must not go on at once: if a token is there now, false
+ * (nothing taken, nothing queued); else like pacer_acquire() returning
+ * false, and true. */
+bool pacer_queue_if_busy(struct pacer *p, struct pacer_waiter *w, pacer_ready_t ready, void *userdata);
 /* Leave the queue (nothing happens if w is not in it). */
 void pacer_cancel(struct pacer *p, struct pacer_waiter *w);
 /* Feedback from an answer: throttled halves the rate, succeeded raises it. */
