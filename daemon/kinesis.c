@@ -129,7 +129,7 @@ enum page_kind { PAGE_NONE, PAGE_STREAMS, PAGE_TAGS, PAGE_CONSUMERS };
 struct kinesis_call {
         struct kinesis_client *client;
         struct kinesis_call *next, *prev;
-        char *operation, *stream_name, *target;
+        char *operation, *stream_name, *target, *log_name;
         char *body;
         size_t body_len;
         kinesis_callback cb;
@@ -307,6 +307,7 @@ static void call_free(struct kinesis_call *call) {
         free(call->operation);
         free(call->stream_name);
         free(call->target);
+        free(call->log_name);
         free(call->body);
         free(call->page_token);
         free(call->arn);
@@ -401,14 +402,11 @@ static void call_done(struct http_request *req, const struct http_response *resp
 static int call_send(struct kinesis_call *call) {
         struct kinesis_client *c = call->client;
         struct pacer *pacer = NULL;
-        _cleanup_free_ char *log_name = NULL;
         int r;
 
         r = pacer_for(c, call->operation, call->stream_name, &pacer);
         if (r < 0)
                 return r;
-        if (asprintf(&log_name, "Kinesis.%s", call->operation) < 0)
-                return -ENOMEM;
         struct http_request_params p = {
                 .method = "POST",
                 .url = c->endpoint,
@@ -416,7 +414,7 @@ static int call_send(struct kinesis_call *call) {
                 .body_len = call->body_len,
                 .pacer = pacer,
                 .expect_json = true,
-                .log_name = log_name,
+                .log_name = call->log_name,
                 .sent_counter = &c->counters.sent,
                 .prepare = call_prepare,
                 .done = call_done,
@@ -492,6 +490,18 @@ static void call_done(struct http_request *req, const struct http_response *resp
         call_free(call);
 }
 
+/* prefix and s in a new string (a printf would cost more than the call's copying). */
+static char *str_prefix(const char *prefix, const char *s) {
+        size_t pl = strlen(prefix), sl = strlen(s);
+        char *t = malloc(pl + sl + 1);
+
+        if (t) {
+                memcpy(t, prefix, pl);
+                memcpy(t + pl, s, sl + 1);
+        }
+        return t;
+}
+
 static bool operation_valid(const char *op) {
         size_t n = op ? strlen(op) : 0;
         if (n == 0 || n > KINESIS_MAX_OPERATION_NAME)
@@ -540,9 +550,9 @@ static int call_new(struct kinesis_client *c, const char *operation, json_object
         c->calls = call;
         call->operation = strdup(operation);
         call->stream_name = stream_name ? strdup(stream_name) : NULL;
-        if (!call->operation || (stream_name && !call->stream_name) ||
-            asprintf(&call->target, KINESIS_TARGET_PREFIX "%s", operation) < 0) {
-                call->target = NULL;
+        call->target = str_prefix(KINESIS_TARGET_PREFIX, operation);
+        call->log_name = str_prefix("Kinesis.", operation);
+        if (!call->operation || (stream_name && !call->stream_name) || !call->target || !call->log_name) {
                 call_free(call);
                 return -ENOMEM;
         }
