@@ -84,11 +84,11 @@ struct http_client {
          * and freeing one per request was a good part of each call's cost. */
         CURL *spare[HTTP_SPARE_HANDLES];
         size_t n_spare;
+        json_tokener *tok; /* for every answer, reset between them */
         /* The verdict on the last URL started (url_check() and whether it
          * is loopback are functions of the string alone): a client asks
          * one endpoint over and over, and parsing it was ~10k instructions
          * per request. */
-        json_tokener *tok; /* for every answer, reset between them */
         struct {
                 char *url;
                 bool allow_link_local;
@@ -259,20 +259,24 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         return 0;
 }
 
-/* curl's timer is one source, always enabled, at USEC_INFINITY while curl
- * wants no timeout: curl moves it several times per request, and turning a
- * source on and off costs sd-event several times what moving it does. */
+/* Let curl do what is due: start what was added, handle what timed out. */
 static void client_run_timeout(struct http_client *c) {
         int running = 0;
 
-        /* Until curl asks again (from within the call below, usually). */
-        (void) sd_event_source_set_time(c->timer, USEC_INFINITY);
         (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         client_check_completions(c);
 }
 
+/* curl's timer is one source, always enabled, at USEC_INFINITY while curl
+ * wants no timeout: curl moves it several times per request, and turning a
+ * source on and off costs sd-event several times what moving it does. */
 static int on_curl_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        client_run_timeout(userdata);
+        struct http_client *c = userdata;
+
+        /* As a one-shot timer would: off until curl asks again (from within
+         * the call below, usually). */
+        (void) sd_event_source_set_time(c->timer, USEC_INFINITY);
+        client_run_timeout(c);
         return 0;
 }
 
@@ -746,7 +750,9 @@ static void request_prepare(struct http_request *r) {
         }
         /* Start the transfer now instead of on the 0 ms timeout curl just
          * asked for: one trip through the loop less per request (we are in
-         * a callback of the loop, not of curl). Last: it may finish r. */
+         * a callback of the loop, not of curl). curl's timer is left as it
+         * is: if curl does not move it, it fires once more for nothing.
+         * Last: it may finish r. */
         client_run_timeout(r->client);
 }
 
