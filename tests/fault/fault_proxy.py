@@ -775,9 +775,12 @@ class Strict:
     as the account but never counted against it."""
 
     BUSY = ("CREATING", "DELETING")
-    SETTLED_TTL = 5.0
+    SETTLED_TTL = 5.0       # the refresher asks again about a settled stream this old
+    SETTLED_MAX_AGE = 30.0  # a question asks again about one this old itself
     SETTLED_REASK = 20
     UNKNOWN_ASK = 100
+    REFRESH_EVERY = 0.5     # seconds between the refresher's rounds
+    REFRESH_FOR = 30.0      # it refreshes an account this long after its last question
     # The operations whose answer (from the mock, forwarded) says what
     # state a stream is in.
     EVIDENCE = ("CreateStream", "DeleteStream", "DescribeStreamSummary", "DescribeStream")
@@ -796,6 +799,9 @@ class Strict:
         # The book: (account, region) -> {stream: (status, since)}, since the
         # clock when the question that saw it was asked (see learn()).
         self.book = {}
+        self.questioned = {}  # (account, region) -> when its busy streams were last counted
+        self.refresher = None
+        self.stopping = threading.Event()
         self.local = threading.local()
 
     def serial(self, op, account, region):
@@ -958,6 +964,33 @@ class Strict:
             else:
                 self.learn(account, region, name, status, since)
 
+    def stale(self, account, region, age, now):
+        """The streams the book has settled on evidence older than age, the
+        stalest first, at most SETTLED_REASK."""
+        with self.lock:
+            old = sorted((at, x) for x, (st, at) in self.book.get((account, region), {}).items()
+                         if st not in self.BUSY and now - at > age)
+        return [x for _, x in old[:self.SETTLED_REASK]]
+
+    def start_refresher(self):
+        with self.lock:
+            if self.refresher is None:
+                self.refresher = threading.Thread(target=self.refresh_loop, daemon=True)
+                self.refresher.start()
+
+    def refresh_loop(self):
+        """The refresher: keeps the book's settled streams of the accounts
+        questioned lately within SETTLED_TTL (plus a round) of the mock."""
+        while not self.stopping.wait(self.REFRESH_EVERY):
+            now = self.clock()
+            with self.lock:
+                scopes = [k for k, at in self.questioned.items() if now - at < self.REFRESH_FOR]
+            for account, region in scopes:
+                self.refresh(account, region, self.stale(account, region, self.SETTLED_TTL, now))
+
+    def stop(self):
+        self.stopping.set()
+
     def book_busy(self, account, region):
         """The streams the book has CREATING or DELETING."""
         with self.lock:
@@ -974,10 +1007,14 @@ class Strict:
             with thousands of ACTIVE streams must not stall the proxy; the
             rest count as settled until their turn); one no longer listed
             leaves the book;
-          - a stream the book has settled (ACTIVE, UPDATING) on evidence
-            older than SETTLED_TTL is asked again, at most SETTLED_REASK per
-            question, the stalest first: only a DeleteStream behind this
-            proxy's back makes it busy (one through here is in the book);
+          - a stream the book has settled (ACTIVE, UPDATING) is asked
+            again once its evidence is SETTLED_TTL old, at most
+            SETTLED_REASK per round, the stalest first, by a refresher
+            thread every REFRESH_EVERY seconds for REFRESH_FOR seconds after
+            a question (off the path of the requests), and by the question
+            itself once it is SETTLED_MAX_AGE old (after a quiet spell):
+            only a DeleteStream behind this proxy's back makes it busy (one
+            through here is in the book);
           - a stream the book has busy is not asked about, unless the count
             reaches the limit: then every busy one is asked again before
             the count is believed (a refusal is never made on stale
@@ -985,17 +1022,16 @@ class Strict:
         Evidence comes from this proxy's own questions and from every
         answer of the mock it forwards (learn_answer)."""
         now = self.clock()
+        self.start_refresher()
         names = self.stream_names(account, region)
         listed = set(names)
         with self.lock:
+            self.questioned[(account, region)] = now
             book = self.book.setdefault((account, region), {})
             for gone in [x for x in book if x not in listed]:
                 del book[gone]
-            seen = dict(book)
-        ask = [x for x in names if x not in seen][:self.UNKNOWN_ASK]
-        stale = sorted((at, x) for x, (st, at) in seen.items()
-                       if st not in self.BUSY and now - at > self.SETTLED_TTL)
-        ask += [x for _, x in stale[:self.SETTLED_REASK]]
+        ask = [x for x in names if x not in book][:self.UNKNOWN_ASK]
+        ask += self.stale(account, region, self.SETTLED_MAX_AGE, now)
         self.refresh(account, region, ask)
         busy = self.book_busy(account, region)
         if len(busy) >= aws_limits.MAX_BUSY_STREAMS:
@@ -1165,6 +1201,7 @@ class Proxy:
                           for r in self.schedule.rules]}
             if self.strict is not None:
                 summary["refused"] = self.strict.refusals()
+                self.strict.stop()
             self.log.write(json.dumps({"summary": summary}) + "\n")
             self.log.close()
 
