@@ -1106,6 +1106,10 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 go_plan(r);
                 return;
         }
+        /* "Consumer NAME exists": someone else registered it since we
+         * listed them; the observation after the wait lists them again. */
+        if (a->type == ACTION_REGISTER_CONSUMER && error_is(res, "ResourceInUseException"))
+                r->consumers_fresh = false;
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
