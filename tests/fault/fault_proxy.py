@@ -779,7 +779,8 @@ class Strict:
     SETTLED_MAX_AGE = 30.0  # a question asks again about one this old itself
     SETTLED_REASK = 20
     UNKNOWN_ASK = 100
-    REFRESH_EVERY = 0.5     # seconds between the refresher's rounds
+    REFRESH_EVERY = 1.0     # seconds between the refresher's rounds...
+    REFRESH_REASK = 10      # ...of at most this many questions (the mock limits its own rate)
     REFRESH_FOR = 30.0      # it refreshes an account this long after its last question
     # The operations whose answer (from the mock, forwarded) says what
     # state a stream is in.
@@ -830,6 +831,7 @@ class Strict:
                                      % (account, region)})
                 r = c.getresponse()
                 data = r.read()
+                self.local.error = None if r.status == 200 else error_type_of(r.getheaders(), data)
                 return json.loads(data or b"{}") if r.status == 200 else None
             except (OSError, http.client.HTTPException, ValueError):
                 c.close()
@@ -954,23 +956,25 @@ class Strict:
 
     def refresh(self, account, region, names):
         """Ask the mock about each of names and write what it says in the
-        book (a stream it no longer has leaves the book)."""
+        book (a stream it no longer has leaves the book; one it would not
+        answer about keeps its entry)."""
         for name in names:
             since = self.clock()
+            self.local.error = None
             status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
-            if status is None:
+            if status is not None:
+                self.learn(account, region, name, status, since)
+            elif self.local.error == "ResourceNotFoundException":
                 with self.lock:
                     self.book.get((account, region), {}).pop(name, None)
-            else:
-                self.learn(account, region, name, status, since)
 
-    def stale(self, account, region, age, now):
+    def stale(self, account, region, age, now, most):
         """The streams the book has settled on evidence older than age, the
-        stalest first, at most SETTLED_REASK."""
+        stalest first, at most most."""
         with self.lock:
             old = sorted((at, x) for x, (st, at) in self.book.get((account, region), {}).items()
                          if st not in self.BUSY and now - at > age)
-        return [x for _, x in old[:self.SETTLED_REASK]]
+        return [x for _, x in old[:most]]
 
     def start_refresher(self):
         with self.lock:
@@ -986,7 +990,8 @@ class Strict:
             with self.lock:
                 scopes = [k for k, at in self.questioned.items() if now - at < self.REFRESH_FOR]
             for account, region in scopes:
-                self.refresh(account, region, self.stale(account, region, self.SETTLED_TTL, now))
+                self.refresh(account, region,
+                             self.stale(account, region, self.SETTLED_TTL, now, self.REFRESH_REASK))
 
     def stop(self):
         self.stopping.set()
@@ -1008,11 +1013,11 @@ class Strict:
             rest count as settled until their turn); one no longer listed
             leaves the book;
           - a stream the book has settled (ACTIVE, UPDATING) is asked
-            again once its evidence is SETTLED_TTL old, at most
-            SETTLED_REASK per round, the stalest first, by a refresher
-            thread every REFRESH_EVERY seconds for REFRESH_FOR seconds after
-            a question (off the path of the requests), and by the question
-            itself once it is SETTLED_MAX_AGE old (after a quiet spell):
+            again once its evidence is SETTLED_TTL old, the stalest first,
+            by a refresher thread (REFRESH_REASK every REFRESH_EVERY seconds
+            for REFRESH_FOR seconds after a question, off the path of the
+            requests), and by the question itself (at most SETTLED_REASK)
+            once it is SETTLED_MAX_AGE old (after a quiet spell):
             only a DeleteStream behind this proxy's back makes it busy (one
             through here is in the book);
           - a stream the book has busy is not asked about, unless the count
@@ -1031,7 +1036,7 @@ class Strict:
             for gone in [x for x in book if x not in listed]:
                 del book[gone]
         ask = [x for x in names if x not in book][:self.UNKNOWN_ASK]
-        ask += self.stale(account, region, self.SETTLED_MAX_AGE, now)
+        ask += self.stale(account, region, self.SETTLED_MAX_AGE, now, self.SETTLED_REASK)
         self.refresh(account, region, ask)
         busy = self.book_busy(account, region)
         if len(busy) >= aws_limits.MAX_BUSY_STREAMS:
