@@ -46,6 +46,8 @@ struct reconciler {
         uint64_t wait_started; /* CLOCK_MONOTONIC; 0 when not waiting for ACTIVE */
         uint64_t created_usec; /* CLOCK_MONOTONIC: our CreateStream was accepted; 0 once
                                   seen ACTIVE (a sample of region->stream_settle) */
+        uint64_t creating_seen_usec; /* after created_usec, the last poll that still saw it
+                                        CREATING started (the sample's lower bound) */
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */

@@ -180,8 +180,10 @@ static void poll_later(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_POLL;
+        /* A creation's polls aim at a learnt time: not to be put off. */
         k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
-                                       r->settings.poll_usec / 10, on_timer, r);
+                                       r->created_usec ? USEC_PER_MSEC : r->settings.poll_usec / 10,
+                                       on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
 }
@@ -468,7 +470,7 @@ static void consumers_settled(struct reconciler *r) {
         unsigned settling = reconcile_consumers_settling(r->decl, &r->obs);
 
         if (r->registered_usec && settling < r->consumer_slots)
-                settle_time_add(&r->region->consumer_settle, r->call_usec - r->registered_usec);
+                settle_time_add(&r->region->consumer_settle, r->call_usec - r->registered_usec, 0);
         if (settling == 0)
                 r->registered_usec = 0;
         consumer_slots_release(r, settling);
@@ -833,11 +835,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (changed)
                 r->ops->changed(r, r->owner);
 
-        if (r->obs.status == STREAM_STATUS_CREATING)
+        if (r->obs.status == STREAM_STATUS_CREATING) {
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
-        else {
+                if (r->created_usec)
+                        r->creating_seen_usec = r->call_usec - r->created_usec;
+        } else {
                 if (r->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
-                        settle_time_add(&r->region->stream_settle, r->call_usec - r->created_usec);
+                        settle_time_add(&r->region->stream_settle, r->call_usec - r->created_usec,
+                                        r->creating_seen_usec);
                 r->created_usec = 0;
                 if (r->holds_slot)
                         region_hold_end(r->region); /* the account has a slot free again */
@@ -1101,6 +1106,10 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 go_plan(r);
                 return;
         }
+        /* "Consumer NAME exists": someone else registered it since we
+         * listed them; the observation after the wait lists them again. */
+        if (a->type == ACTION_REGISTER_CONSUMER && error_is(res, "ResourceInUseException"))
+                r->consumers_fresh = false;
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
@@ -1143,6 +1152,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
                         r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
+                        r->creating_seen_usec = 0;
                         r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);

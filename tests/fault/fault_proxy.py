@@ -84,8 +84,14 @@ message (x-amzn-ErrorType and x-amzn-RequestId set) and never reaches the
 mock. The calls the proxy makes to learn what the account holds (ListStreams,
 DescribeStreamSummary, ListStreamConsumers, DescribeStreamConsumer) go
 straight to the mock and count against nothing. Every log line then has
-"refused" (null, or "rule: message"), and the summary has "refused":
-{"total", "by_akid", "by_op"}. The 24 h budgets last as long as the proxy.
+"refused" (null, or "rule: message"), "t_verdict" (when it was admitted or
+refused) and "asked" (the calls to the mock that took), and the summary has
+"refused": {"total", "by_akid", "by_op"}. The 24 h budgets last as long as
+the proxy. Streams CREATING or DELETING are counted from a book of the
+account's streams (Strict.busy_streams): every answer of the mock the proxy
+forwards (CreateStream, DeleteStream, DescribeStreamSummary, DescribeStream)
+is evidence of a stream's state, streams it has not seen are asked about,
+and before a refusal every stream the book has busy is asked again.
 With --list-summaries too, an admitted ListStreams is answered as AWS
 answers it (kinesis-mock's carries names only): at most 100 streams a page,
 StreamSummaries (name, ARN, status, mode) asked of the mock beside
@@ -426,13 +432,21 @@ class Conn:
         streams CREATING (over every account and region: AWS counts per
         account, and the proxy has already checked that) is sent again
         until the mock takes it, for up to MOCK_BUSY_WAIT seconds."""
+        strict = self.proxy.strict
+        since = strict.clock() if strict is not None else None
         deadline = time.monotonic() + MOCK_BUSY_WAIT
         while True:
             ans = self.forward_once(method, path, headers, body)
-            if (self.proxy.strict is None or ans[0] != 400 or MOCK_BUSY not in ans[3] or
+            if (strict is None or ans[0] != 400 or MOCK_BUSY not in ans[3] or
                     time.monotonic() >= deadline or self.proxy.stopping.is_set()):
-                return ans
+                break
             time.sleep(0.05)
+        if strict is not None:
+            hd = {n.lower(): v for n, v in headers}
+            target = hd.get("x-amz-target", "")
+            akid, region = scope_of(hd.get("authorization"))
+            strict.learn_answer(target[len(TARGET_PREFIX):], akid, region, body, ans[0], ans[3], since)
+        return ans
 
     def forward_once(self, method, path, headers, body):
         for attempt in (1, 2):
@@ -571,7 +585,10 @@ class Conn:
             return self.scheduled(entry, method, path, headers, body, keep, op, stream, akid)
         _, region = scope_of(dict((n.lower(), v) for n, v in headers).get("authorization"))
         with p.strict.serial(op, akid, region):
+            p.strict.local.asked = 0
             verdict = p.strict.admit(op, akid, region, body)
+            entry["t_verdict"] = time.monotonic()
+            entry["asked"] = p.strict.local.asked
             if isinstance(verdict, aws_limits.Refusal):
                 p.strict.count_refusal(akid, op)
                 entry["refused"] = verdict.reason()
@@ -758,11 +775,19 @@ class Strict:
     as the account but never counted against it."""
 
     BUSY = ("CREATING", "DELETING")
-    SETTLED_TTL = 5.0
+    SETTLED_TTL = 5.0       # the refresher asks again about a settled stream this old
+    SETTLED_MAX_AGE = 30.0  # a question asks again about one this old itself
     SETTLED_REASK = 20
     UNKNOWN_ASK = 100
+    REFRESH_EVERY = 1.0     # seconds between the refresher's rounds...
+    REFRESH_REASK = 10      # ...of at most this many questions (the mock limits its own rate)
+    REFRESH_FOR = 30.0      # it refreshes an account this long after its last question
+    # The operations whose answer (from the mock, forwarded) says what
+    # state a stream is in.
+    EVIDENCE = ("CreateStream", "DeleteStream", "DescribeStreamSummary", "DescribeStream")
 
     def __init__(self, upstream_port, clock=time.monotonic):
+        self.clock = clock
         self.model = aws_limits.Limits(clock)
         self.port = upstream_port
         self.lock = threading.Lock()
@@ -772,7 +797,12 @@ class Strict:
         # consumers registered through here and not yet seen ACTIVE:
         # (account, region) -> {(stream ARN, consumer name)}
         self.pending_consumers = {}
-        self.statuses = {}  # (account, region) -> {stream: (status, when seen)}
+        # The book: (account, region) -> {stream: (status, since)}, since the
+        # clock when the question that saw it was asked (see learn()).
+        self.book = {}
+        self.questioned = {}  # (account, region) -> when its busy streams were last counted
+        self.refresher = None
+        self.stopping = threading.Event()
         self.local = threading.local()
 
     def serial(self, op, account, region):
@@ -787,6 +817,7 @@ class Strict:
     def ask(self, account, region, op, req):
         """One call to the mock as the account (over a keep-alive connection
         of this thread's own); the answer, or None."""
+        self.local.asked = getattr(self.local, "asked", 0) + 1
         for attempt in (1, 2):
             c = getattr(self.local, "conn", None)
             if c is None:
@@ -800,6 +831,7 @@ class Strict:
                                      % (account, region)})
                 r = c.getresponse()
                 data = r.read()
+                self.local.error = None if r.status == 200 else error_type_of(r.getheaders(), data)
                 return json.loads(data or b"{}") if r.status == 200 else None
             except (OSError, http.client.HTTPException, ValueError):
                 c.close()
@@ -850,9 +882,11 @@ class Strict:
         names = (ans.get("StreamNames") or [])[:limit]
         sums = []
         for name in names:
+            asked = self.clock()
             d = self.summary_retried(account, region, name)
             if not d:  # gone between the two questions
                 continue
+            self.learn(account, region, name, d.get("StreamStatus"), asked)
             sums.append({k: d[k] for k in ("StreamName", "StreamARN", "StreamStatus",
                                            "StreamModeDetails", "StreamCreationTimestamp") if k in d})
         more = bool(ans.get("HasMoreStreams")) or len(ans.get("StreamNames") or []) > limit
@@ -866,6 +900,7 @@ class Strict:
         """DescribeStreamSummary of the mock, past its own rate limit; {} when
         the stream is not there."""
         for _ in range(100):
+            self.local.asked = getattr(self.local, "asked", 0) + 1
             c = getattr(self.local, "conn", None)
             if c is None:
                 c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -888,35 +923,126 @@ class Strict:
             time.sleep(0.02)
         return {}
 
-    def busy_streams(self, account, region):
-        """Streams CREATING or DELETING in the account now. A stream seen
-        in another state is asked again only after SETTLED_TTL seconds (it
-        can only turn busy by a DeleteStream, and one through here is
-        noted at once), and at most SETTLED_REASK of those per question,
-        the stalest first, so that an account of thousands of streams is
-        not walked whole for each CreateStream; a busy one every time, and
-        at most UNKNOWN_ASK of those never seen."""
-        now = time.monotonic()
-        seen = self.statuses.setdefault((account, region), {})
-        names = self.stream_names(account, region)
-        for gone in set(seen) - set(names):
-            del seen[gone]
-        stale = sorted((seen[x][1], x) for x in names
-                       if x in seen and seen[x][0] is not None and seen[x][0] not in self.BUSY
-                       and now - seen[x][1] > self.SETTLED_TTL)
-        reask = {x for _, x in stale[:self.SETTLED_REASK]}
-        # Never seen: asked UNKNOWN_ASK at a time (an account filled out of
-        # band with thousands of ACTIVE streams must not stall the proxy);
-        # the rest count as settled until their turn.
-        reask |= set([x for x in names if x not in seen][:self.UNKNOWN_ASK])
-        n = 0
+    def learn(self, account, region, stream, status, since):
+        """The mock said stream was in status, answering a question asked at
+        since (this proxy's clock). Evidence older than what the book has
+        for the stream is ignored: an answer that overtook a later one
+        must not undo it."""
+        if not isinstance(stream, str) or not stream or not isinstance(status, str):
+            return
+        with self.lock:
+            book = self.book.setdefault((account, region), {})
+            old = book.get(stream)
+            if old is None or since >= old[1]:
+                book[stream] = (status, since)
+
+    def learn_answer(self, op, account, region, body, status, data, since):
+        """What an answer of the mock that this proxy forwarded (asked at
+        since) says about the stream it names: an accepted CreateStream
+        makes it CREATING, an accepted DeleteStream DELETING, and a
+        DescribeStreamSummary or DescribeStream shows its status."""
+        if op not in self.EVIDENCE or status != 200:
+            return
+        stream = aws_limits.stream_of(_json_object(body))
+        if op == "CreateStream":
+            self.learn(account, region, stream, "CREATING", since)
+        elif op == "DeleteStream":
+            self.learn(account, region, stream, "DELETING", since)
+        else:
+            doc = _json_object(data)
+            d = doc.get("StreamDescriptionSummary") or doc.get("StreamDescription")
+            if isinstance(d, dict):
+                self.learn(account, region, d.get("StreamName") or stream, d.get("StreamStatus"), since)
+
+    def refresh(self, account, region, names):
+        """Ask the mock about each of names and write what it says in the
+        book (a stream it no longer has leaves the book; one it would not
+        answer about keeps its entry)."""
         for name in names:
-            status, at = seen.get(name, (None, 0.0))
-            if status in self.BUSY or name in reask:
-                status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
-                seen[name] = (status, now)
-            n += status in self.BUSY
-        return n
+            since = self.clock()
+            self.local.error = None
+            status = self.summary(account, region, {"StreamName": name}).get("StreamStatus")
+            if status is not None:
+                self.learn(account, region, name, status, since)
+            elif self.local.error == "ResourceNotFoundException":
+                with self.lock:
+                    self.book.get((account, region), {}).pop(name, None)
+
+    def stale(self, account, region, age, now, most):
+        """The streams the book has settled on evidence older than age, the
+        stalest first, at most most."""
+        with self.lock:
+            old = sorted((at, x) for x, (st, at) in self.book.get((account, region), {}).items()
+                         if st not in self.BUSY and now - at > age)
+        return [x for _, x in old[:most]]
+
+    def start_refresher(self):
+        with self.lock:
+            if self.refresher is None:
+                self.refresher = threading.Thread(target=self.refresh_loop, daemon=True)
+                self.refresher.start()
+
+    def refresh_loop(self):
+        """The refresher: keeps the book's settled streams of the accounts
+        questioned lately within SETTLED_TTL (plus a round) of the mock."""
+        while not self.stopping.wait(self.REFRESH_EVERY):
+            now = self.clock()
+            with self.lock:
+                scopes = [k for k, at in self.questioned.items() if now - at < self.REFRESH_FOR]
+            for account, region in scopes:
+                self.refresh(account, region,
+                             self.stale(account, region, self.SETTLED_TTL, now, self.REFRESH_REASK))
+
+    def stop(self):
+        self.stopping.set()
+
+    def book_busy(self, account, region):
+        """The streams the book has CREATING or DELETING."""
+        with self.lock:
+            return [x for x, (st, _) in self.book.get((account, region), {}).items() if st in self.BUSY]
+
+    def busy_streams(self, account, region):
+        """Streams CREATING or DELETING in the account now, by the book,
+        which can only count too many (a stream it saw busy may be done
+        since) or, behind this proxy's back, too few:
+          - the account's streams are listed (one ListStreams for up to
+            1,000): a stream not in the book (it existed before this
+            proxy, or was created behind its back) is asked about, at most
+            UNKNOWN_ASK of them per question (an account filled out of band
+            with thousands of ACTIVE streams must not stall the proxy; the
+            rest count as settled until their turn); one no longer listed
+            leaves the book;
+          - a stream the book has settled (ACTIVE, UPDATING) is asked
+            again once its evidence is SETTLED_TTL old, the stalest first,
+            by a refresher thread (REFRESH_REASK every REFRESH_EVERY seconds
+            for REFRESH_FOR seconds after a question, off the path of the
+            requests), and by the question itself (at most SETTLED_REASK)
+            once it is SETTLED_MAX_AGE old (after a quiet spell):
+            only a DeleteStream behind this proxy's back makes it busy (one
+            through here is in the book);
+          - a stream the book has busy is not asked about, unless the count
+            reaches the limit: then every busy one is asked again before
+            the count is believed (a refusal is never made on stale
+            evidence).
+        Evidence comes from this proxy's own questions and from every
+        answer of the mock it forwards (learn_answer)."""
+        now = self.clock()
+        self.start_refresher()
+        names = self.stream_names(account, region)
+        listed = set(names)
+        with self.lock:
+            self.questioned[(account, region)] = now
+            book = self.book.setdefault((account, region), {})
+            for gone in [x for x in book if x not in listed]:
+                del book[gone]
+        ask = [x for x in names if x not in book][:self.UNKNOWN_ASK]
+        ask += self.stale(account, region, self.SETTLED_MAX_AGE, now, self.SETTLED_REASK)
+        self.refresh(account, region, ask)
+        busy = self.book_busy(account, region)
+        if len(busy) >= aws_limits.MAX_BUSY_STREAMS:
+            self.refresh(account, region, busy)
+            busy = self.book_busy(account, region)
+        return len(busy)
 
     def consumers(self, account, region, arn):
         out, token = [], None
@@ -962,10 +1088,6 @@ class Strict:
     def done(self, verdict, op, account, region, body, upstream_status):
         ok = upstream_status is not None and 200 <= upstream_status < 300
         self.model.done(verdict, ok)
-        if ok and op == "DeleteStream":
-            stream = aws_limits.stream_of(_json_object(body))
-            with self.lock:
-                self.statuses.setdefault((account, region), {})[stream] = ("DELETING", 0.0)
         if ok and op == "RegisterStreamConsumer":
             doc = _json_object(body)
             key = (doc.get("StreamARN"), doc.get("ConsumerName"))
@@ -1084,6 +1206,7 @@ class Proxy:
                           for r in self.schedule.rules]}
             if self.strict is not None:
                 summary["refused"] = self.strict.refusals()
+                self.strict.stop()
             self.log.write(json.dumps({"summary": summary}) + "\n")
             self.log.close()
 
