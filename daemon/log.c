@@ -4,6 +4,7 @@
  * formatted into a fixed buffer and truncated if it is longer. */
 #include "log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -255,16 +256,37 @@ enum {
         ESCAPE_BACKSLASH = 1 << 2, /* '\' as "\\": the escapes stay unambiguous */
 };
 
+/* The code point of the valid UTF-8 sequence of w bytes at s. */
+static uint32_t utf8_code_point(const unsigned char *s, size_t w) {
+        static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+        uint32_t cp = s[0] & lead_mask[w];
+
+        for (size_t i = 1; i < w; i++)
+                cp = cp << 6 | (s[i] & 0x3f);
+        return cp;
+}
+
+/* Characters that are printable but change how a line reads: the
+ * bidirectional marks, embeddings, overrides and isolates (text after them is
+ * shown reordered, so an escaped name can be made to look like another), and
+ * the line and paragraph separators (a reader may break the line there). */
+static bool code_point_deceives(uint32_t cp) {
+        return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* The one escaper. Control characters (C0, DEL and C1: a terminal or a line
  * reader would act on them) and bytes that are not UTF-8 become \xNN (the
- * code point for C1, the byte otherwise); at most max_chars characters, then
- * "..."; and never more than n bytes (n >= 16) with the NUL. Returns the
+ * code point for C1, the byte otherwise), the characters above \uNNNN; at
+ * most max_chars characters, then "..."; and never more than n bytes
+ * (n >= 16) with the NUL: a line of wide escapes is cut sooner. Returns the
  * length written. */
 static size_t escape_into(const char *s, size_t len, size_t max_chars, unsigned flags, char *buf, size_t n) {
         const unsigned char *u = (const unsigned char *) s;
         size_t o = 0, chars = 0;
-        /* Room kept for the widest unit, "...", the closing quote and the NUL. */
-        const size_t reserve = 4 + 3 + 1 + 1;
+        /* Room kept for the widest unit (\uNNNN), "...", the closing quote and
+         * the NUL. */
+        const size_t reserve = 6 + 3 + 1 + 1;
 
         if (flags & ESCAPE_WRAP)
                 buf[o++] = '"';
@@ -287,6 +309,10 @@ static size_t escape_into(const char *s, size_t len, size_t max_chars, unsigned 
                 } else if (w == 2 && c == 0xc2 && u[i + 1] < 0xa0) {
                         o += (size_t) snprintf(buf + o, sizeof("\\xff"), "\\x%02x", u[i + 1]);
                         i += 2;
+                } else if (w > 1 && code_point_deceives(utf8_code_point(u + i, w))) {
+                        o += (size_t) snprintf(buf + o, sizeof("\\uffff"), "\\u%04x",
+                                               (unsigned) utf8_code_point(u + i, w));
+                        i += w;
                 } else {
                         memcpy(buf + o, s + i, w);
                         o += w;

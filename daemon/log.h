@@ -87,7 +87,8 @@ static inline int log_oom(void) {
 }
 
 /* Foreign text (from AWS, a file, a child) for a message: control
- * characters as \xNN, quotes and backslashes with a backslash, UTF-8 kept
+ * characters as \xNN, bidirectional controls and the Unicode line and
+ * paragraph separators as \uNNNN, quotes and backslashes with a backslash, UTF-8 kept
  * whole; cut after max_chars characters with "..."; in double quotes if
  * quotes. buf needs LOG_ESCAPE_SIZE(max_chars) bytes. Returns buf. */
 #define LOG_ESCAPE_SIZE(max_chars) ((max_chars) * 4 + 8)

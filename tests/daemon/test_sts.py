@@ -86,7 +86,7 @@ KEYS = T.path("sts-keys.json")
 DENIED = role(6, "denied")
 # Valid XML that must not reach the log as it is: a forged line, a C1
 # control, a bidi override.
-HOSTILE = "User: x is not authorized\nkinesisd[1]: forged \u0085"
+HOSTILE = "User: x is not authorized\nkinesisd[1]: forged \u0085 \u202e"
 STS = FakeSts("main", "--deny-json", json.dumps({DENIED: ["AccessDenied", HOSTILE]}),
               "--throttle-json", json.dumps({role(3): 1}))
 SHORT = FakeSts("short", "--lifetime", "24")
@@ -325,10 +325,10 @@ def test_sts_error():
     f = files("[profile d]\nrole_arn = %s\nsource_profile = src\n" % DENIED,
               "[src]\naws_access_key_id = AKIASOURCEKEY0001\naws_secret_access_key = source-secret-1\n")
     err = plan(yaml("d"), f, 1)
-    said = "AccessDenied: User: x is not authorized\\x0akinesisd[1]: forged \\x85 (HTTP 403)"
+    said = "AccessDenied: User: x is not authorized\\x0akinesisd[1]: forged \\x85 \\u202e (HTTP 403)"
     T.check("AssumeRole role %s" % DENIED in err and said in err,
             "the STS error code and message are said", err[-3000:])
-    T.check("\nkinesisd[1]: forged" not in err and "\u0085" not in err,
+    T.check("\nkinesisd[1]: forged" not in err and "\u0085" not in err and "\u202e" not in err,
             "the message is escaped", err[-3000:])
     check_no_default(err, "STS error")
 

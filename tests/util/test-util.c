@@ -147,6 +147,10 @@ static void test_log_escape(void) {
         CHECK_STREQ(log_escape("h\xc3\xa9llo", 6, 8, false, buf), "h\xc3\xa9llo");
         CHECK_STREQ(log_escape("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 2, false, buf), "\xc3\xa9\xc3\xa9...");
         CHECK_STREQ(log_escape("", 0, 8, true, buf), "\"\"");
+        /* A right-to-left override would show "txt.exe" as "exe.txt"; a line
+         * separator would break the line for some readers. */
+        CHECK_STREQ(log_escape("a\xe2\x80\xaetxt.exe", 11, 20, false, buf), "a\\u202etxt.exe");
+        CHECK_STREQ(log_escape("\xe2\x80\xa8\xd8\x9c\xe2\x81\xa9", 8, 8, false, buf), "\\u2028\\u061c\\u2069");
         for (size_t i = 0; i < strlen(forged); i++) {
                 log_escape(forged, strlen(forged), 8, false, buf);
                 CHECK(strcspn(buf, "\n\r\x1b\a") == strlen(buf));
@@ -165,6 +169,11 @@ static void test_log_escape_dup(void) {
         CHECK_STREQ(e, want);
         if (e)
                 CHECK_STREQ(log_escape_controls(e, strlen(e), 100, again), want);
+        free(e);
+        e = log_escape_dup("\xe2\x80\xae", 3, 100);
+        CHECK_STREQ(e, "\\u202e");
+        if (e)
+                CHECK_STREQ(log_escape_controls(e, strlen(e), 100, again), "\\u202e");
         free(e);
         e = log_escape_dup("\x1b\x1b\x1b", 3, 2);
         CHECK_STREQ(e, "\\x1b\\x1b...");
