@@ -96,6 +96,9 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < c->n_streams; i++)
                 stream_decl_done(&c->streams[i]);
         free(c->streams);
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i]);
+        free(c->files);
         free(c);
         return NULL;
 }
@@ -459,9 +462,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 return -EINVAL;
 
         if (!d.region && w->l->config->region) {
-                d.region = strdup(w->l->config->region);
-                if (!d.region)
-                        return walk_oom(w);
+                d.region = w->l->config->region;
                 d.region_inherited = true;
         }
 
@@ -510,9 +511,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
         if (d.role_arn)
                 (void) arn_role_parse(d.role_arn, d.account, NULL);
 
-        d.file = strdup(w->path);
-        if (!d.file)
-                return walk_oom(w);
+        d.file = w->l->files[w->file].path;
         d.line = name_node->line;
         d.column = name_node->column;
         return add_stream(w, &d);
@@ -1001,6 +1000,20 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
 
         if (l.config->n_streams > 1)
                 qsort(l.config->streams, l.config->n_streams, sizeof(struct stream_decl), stream_cmp);
+        /* Exactly as many as declared: the array lives as long as the
+         * configuration, and doubling leaves up to half of it unused. */
+        if (l.config->n_streams > 0 && l.config->n_streams < l.n_stream_alloc) {
+                struct stream_decl *s = reallocarray(l.config->streams, l.config->n_streams,
+                                                     sizeof(*s));
+                if (s)
+                        l.config->streams = s;
+        }
+        /* The streams' file names point into these: the configuration keeps them. */
+        l.config->files = calloc(l.n_files, sizeof(char *));
+        if (!l.config->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < l.n_files; i++)
+                l.config->files[i] = TAKE_PTR(l.files[i].path);
         l.config->n_files = l.n_files;
         *ret = TAKE_PTR(l.config);
         return 0;

@@ -15,6 +15,7 @@
 
 struct config {
         char *path;       /* the main file, as given */
+        char **files;     /* the main file's path, then the included files' */
         size_t n_files;   /* main file plus included files */
 
         /* aws: */

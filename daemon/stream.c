@@ -52,7 +52,8 @@ void consumer_decl_done(struct consumer_decl *c) {
 
 void stream_decl_done(struct stream_decl *d) {
         free(d->name);
-        free(d->region);
+        if (!d->region_inherited)
+                free(d->region);
         free(d->kms_key);
         stream_tags_free(d->tags, d->n_tags);
         for (size_t i = 0; i < d->n_consumers; i++) {
@@ -66,7 +67,6 @@ void stream_decl_done(struct stream_decl *d) {
         free(d->resource_policy_norm);
         free(d->role_arn);
         free(d->external_id);
-        free(d->file);
         *d = (struct stream_decl) {};
 }
 

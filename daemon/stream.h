@@ -89,7 +89,9 @@ struct stream_decl {
         char *region;   /* never NULL after loading: the stream's own, else aws.region,
                            else NULL only if neither is set (resolved at run time) */
         bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
-                                  a --region override moves it too */
+                                  a --region override moves it too. The text is then the
+                                  configuration's own (struct config), not the decl's:
+                                  thousands of streams share it */
         enum stream_mode mode;
         unsigned shards;              /* 0: not declared */
         unsigned retention_hours;     /* 24..8760, default 24 */
@@ -117,8 +119,9 @@ struct stream_decl {
         bool account_in_exports;      /* another account has a stream of this name and
                                          region: the exports name the account */
 
-        /* Where it was declared, for messages. */
-        char *file;
+        /* Where it was declared, for messages: the path is the configuration's
+         * (struct config's files), shared by the streams of one file. */
+        const char *file;
         unsigned line, column;
 };
 
