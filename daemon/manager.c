@@ -355,6 +355,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         free(m->default_region);
         m->default_region = TAKE_PTR(b->default_region);
 
+        for (size_t i = 0; i < m->n_regions; i++)
+                reconcile_region_setup(&m->regions[i]->shared, m->event, &settings, &manager_reconcile_ops, m);
         m->streams = calloc(c->n_streams ? c->n_streams : 1, sizeof *m->streams);
         if (!m->streams)
                 r = log_oom();
@@ -364,7 +366,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 struct region_ctx *g = region_find(m->regions, m->n_regions, d->account, region);
                 struct reconciler *o;
 
-                r = reconciler_new(m->event, d, &g->shared, &settings, &manager_reconcile_ops, m, &m->streams[i]);
+                r = reconciler_new(d, &g->shared, &m->streams[i]);
                 if (r < 0) {
                         log_oom();
                         break;

@@ -123,6 +123,6 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .throughput_commitment = r->region->commitment_status,
                 .not_managed = r->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
-                        conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC))),
+                        conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC))),
         };
 }

@@ -142,7 +142,7 @@ void slot_release(struct reconciler *r) {
         g->creating--;
         /* Held, and the last of ours left CREATING other than by turning
          * ACTIVE (failed, gone, stopped): only a timer can end the hold now. */
-        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->event) < 0)
+        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->region->event) < 0)
                 g->create_hold = false;
         slot_dispatch(g, RECONCILE_MAX_CREATING);
 }
@@ -225,10 +225,11 @@ int region_hold(struct reconciler *r, uint64_t base_usec) {
          * (slot_release). */
         if (g->creating > 1)
                 return 0;
-        return hold_timer_arm(g, r->event);
+        return hold_timer_arm(g, r->region->event);
 }
 
 void reconcile_region_done(struct reconcile_region *g) {
         g->hold_timer = sd_event_source_disable_unref(g->hold_timer);
         g->create_hold = false;
+        g->event = sd_event_unref(g->event);
 }

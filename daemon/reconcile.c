@@ -36,9 +36,20 @@ static struct log_fields fields(const struct reconciler *r) {
 
 /* ---- create slots (at most 5 CREATING per region) ------------------------ */
 
-static const struct log_fields *fields_of(struct reconciler *r) {
-        r->lf = fields(r);
-        return &r->lf;
+/* fields(r) where a pointer is wanted: valid to the end of the caller's block. */
+#define fields_of(r) (&(struct log_fields[1]){ fields(r) }[0])
+
+/* ---- the guard, held only while it remembers something ------------------ */
+
+static struct reconcile_guard *guard_take(struct reconciler *r) {
+        if (!r->guard)
+                r->guard = calloc(1, sizeof *r->guard);
+        return r->guard;
+}
+
+static void guard_tidy(struct reconciler *r) {
+        if (r->guard && guard_is_empty(r->guard))
+                r->guard = mfree(r->guard);
 }
 
 /* ---- settling ----------------------------------------------------------- */
@@ -48,7 +59,7 @@ static void set_last_error(struct reconciler *r, const char *e) {
                 return;
         free(r->last_error);
         r->last_error = e ? strdup(e) : NULL;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* The first answer about the stream: from now on its exports are facts, and
@@ -57,7 +68,7 @@ static void mark_observed(struct reconciler *r) {
         if (r->observed)
                 return;
         r->observed = true;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* Give back consumer slots down to `keep` (what is still CREATING). */
@@ -82,7 +93,7 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                 bool failed = phase == PHASE_FAILED;
                 if (failed != r->failed_last) {
                         r->failed_last = failed;
-                        r->ops->changed(r, r->owner);
+                        r->region->ops->changed(r, r->region->owner);
                 }
                 if (failed)
                         mark_observed(r);
@@ -95,11 +106,16 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                 reconcile_wait_reset(&r->wait);
                 consumer_slots_release(r, 0);
         }
+        /* Only --plan shows the plan after the pass; a settled stream keeps none. */
+        if (r->have_plan && !r->region->settings.plan_only) {
+                plan_done(&r->plan);
+                r->have_plan = false;
+        }
         /* A probe that failed for good must not leave the queue waiting. */
         slot_dispatch(r->region, RECONCILE_MAX_CREATING);
         if (!r->settled) {
                 r->settled = true;
-                r->ops->settled(r, r->owner);
+                r->region->ops->settled(r, r->region->owner);
         }
 }
 
@@ -152,7 +168,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* When to look again: a creation or registration of ours not before it
  * could be done (settle-time.h), anything else after the poll interval. */
 static uint64_t poll_delay(const struct reconciler *r, uint64_t now) {
-        uint64_t poll = r->settings.poll_usec;
+        uint64_t poll = r->region->settings.poll_usec;
 
         if (r->poll_consumers && r->registered_usec)
                 return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->registered_usec);
@@ -169,9 +185,9 @@ static void poll_later(struct reconciler *r) {
 
         if (r->wait_started == 0)
                 r->wait_started = now;
-        if (now - r->wait_started > r->settings.timeout_usec) {
+        if (now - r->wait_started > r->region->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
-                     (unsigned long long) (r->settings.timeout_usec / USEC_PER_SEC),
+                     (unsigned long long) (r->region->settings.timeout_usec / USEC_PER_SEC),
                      r->obs.exists ? stream_status_to_string(r->obs.status) : "missing");
                 return;
         }
@@ -180,8 +196,8 @@ static void poll_later(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_POLL;
-        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
-                                       r->settings.poll_usec / 10, on_timer, r);
+        k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
+                                       r->region->settings.poll_usec / 10, on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
 }
@@ -291,7 +307,7 @@ static void note_not_managed(struct reconciler *r) {
                 log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s.", d->name, warm);
         free(r->not_managed);
         r->not_managed = *buf ? strdup(buf) : NULL;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* The declaration as far as this region's endpoint can serve it. */
@@ -328,11 +344,11 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 if (kinesis_result_ok(res)) {
                         reconcile_wait_over(&r->wait, fields_of(r));
                         if (was_waiting)
-                                r->ops->changed(r, r->owner);
+                                r->region->ops->changed(r, r->region->owner);
                 }
                 return false;
         }
-        k = reconcile_wait_refused(&r->wait, res, kind, r->settings.poll_usec, r->settings.timeout_usec,
+        k = reconcile_wait_refused(&r->wait, res, kind, r->region->settings.poll_usec, r->region->settings.timeout_usec,
                                    fields_of(r), why, sizeof why, &delay);
         if (k < 0) {
                 if (create)
@@ -341,7 +357,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         if (!was_waiting)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return true;
@@ -354,7 +370,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
         if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
                 /* Hold the region's creations first, so that the freed slot
                  * goes to nobody, then queue up again at the head. */
-                k = region_hold(r, r->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->settings.poll_usec
+                k = region_hold(r, r->region->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->region->settings.poll_usec
                                                                                : RECONCILE_HOLD_MIN_USEC);
                 slot_release(r);
                 if (k < 0) {
@@ -366,7 +382,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
         }
         r->phase = PHASE_WAIT_AWS;
         r->wait_step = step;
-        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
         return true;
@@ -385,10 +401,10 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
         }
         r->phase = phase;
         r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
+        r->region->ops->call_started(r->region->owner);
         k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start %s: %s", operation, strerror(-k));
         }
 }
@@ -397,7 +413,7 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return false;
         if (kinesis_result_ok(res))
@@ -491,7 +507,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs.consumers_known = true;
         consumers_settled(r);
         r->consumers_fresh = true;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
         consumer_details(r);
 }
 
@@ -500,11 +516,11 @@ static void list_consumers(struct reconciler *r) {
 
         r->phase = PHASE_LIST_CONSUMERS;
         r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
+        r->region->ops->call_started(r->region->owner);
         k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
                                    &r->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
         }
 }
@@ -514,7 +530,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         struct stream_consumer_obs got = {};
 
         r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, poll_consumer))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
@@ -540,7 +556,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
                 return;
         }
         consumers_settled(r);
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
         consumer_details(r);
 }
 
@@ -593,10 +609,10 @@ static void list_tags(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_TAGS;
-        r->ops->call_started(r->owner);
+        r->region->ops->call_started(r->region->owner);
         k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
         }
 }
@@ -632,21 +648,21 @@ static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, 
 
         if (unsupported_answer(r, res, true)) {
                 r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 consumer_details(r);
                 return NULL;
         }
         /* A consumer without a policy may be answered ResourceNotFoundException. */
         if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
                 r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 r->consumers_fresh = false;
                 describe(r);
                 return NULL;
         }
         if (error_is(res, "ResourceNotFoundException")) {
                 r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 return c;
         }
         if (!listing_ok(r, res))
@@ -728,7 +744,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
 
         if (unsupported_answer(r, res, false)) {
                 r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 after_observe(r);
                 return;
         }
@@ -737,7 +753,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
          * is really gone shows at the next DescribeStreamSummary). */
         if (error_is(res, "ResourceNotFoundException")) {
                 r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
         } else if (!listing_ok(r, res))
                 return;
         else {
@@ -767,7 +783,7 @@ static void obs_reset(struct reconciler *r) {
         stream_obs_done(&r->obs);
         r->obs = (struct stream_obs){};
         if (had_arn)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
 }
 
 /* A stream being deleted (by someone else) is polled until it is gone: say
@@ -788,7 +804,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         int k;
 
         r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
@@ -831,7 +847,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         stream_obs_done(&r->obs);
         r->obs = o;
         if (changed)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
 
         if (r->obs.status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
@@ -852,11 +868,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                         r->seen_updating = true;
                 else
                         r->seen_not_active = true;
-                if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
+                if (r->obs.status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
                         log_deleting(r);
                 else
                         r->deleting_logged = 0;
-                if (r->settings.plan_only) {
+                if (r->region->settings.plan_only) {
                         go_plan(r);
                         return;
                 }
@@ -900,10 +916,11 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
         unsigned reverted;
         int k;
 
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
-        if (k < 0 || r->settings.plan_only || !r->obs.exists || r->obs.status != STREAM_STATUS_ACTIVE)
+        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
+        if (k < 0 || r->region->settings.plan_only || !r->obs.exists || r->obs.status != STREAM_STATUS_ACTIVE)
                 goto done;
-        reverted = guard_observe(&r->guard, &p, now, r->settings.conflict_hold_usec);
+        /* An empty guard has no correction to find changed back. */
+        reverted = r->guard ? guard_observe(r->guard, &p, now, r->region->settings.conflict_hold_usec) : 0;
         if (!reverted)
                 goto done;
         for (unsigned s = 0; s < _SETTING_MAX; s++) {
@@ -912,14 +929,14 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
 
                 if (!(reverted & (1u << s)))
                         continue;
-                guard_conflict_message(&r->guard, (enum stream_setting) s, d, &r->obs, now, msg, sizeof msg);
+                guard_conflict_message(r->guard, (enum stream_setting) s, d, &r->obs, now, msg, sizeof msg);
                 f.message_id = LOG_MESSAGE_CONFLICT;
                 log_fields(LOG_WARNING, &f, "%s", msg);
-                if (r->ops->conflict)
-                        r->ops->conflict(r, r->owner);
+                if (r->region->ops->conflict)
+                        r->region->ops->conflict(r, r->region->owner);
         }
         plan_done(&p);
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
+        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
 done:
         if (k >= 0)
                 *ret = p;
@@ -933,9 +950,13 @@ static void act_guarded(struct reconciler *r) {
         char why[1024];
         int k;
 
-        switch (guard_before_act(&r->guard, &r->plan.actions[0], r->settings.poll_usec, &wait)) {
+        if (!guard_take(r)) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        switch (guard_before_act(r->guard, &r->plan.actions[0], r->region->settings.poll_usec, &wait)) {
         case GUARD_ACT:
-                if (guard_attempts(&r->guard) > 0)
+                if (guard_attempts(r->guard) > 0)
                         log_fields(LOG_WARNING, fields_of(r),
                                    "Stream %s: %s was accepted but did not take effect; sending it again.",
                                    r->decl->name, action_type_to_string(r->plan.actions[0].type));
@@ -943,13 +964,13 @@ static void act_guarded(struct reconciler *r) {
                 return;
         case GUARD_WAIT:
                 r->phase = PHASE_POLL;
-                k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
                                                on_timer, r);
                 if (k < 0)
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;
         case GUARD_GIVE_UP:
-                guard_no_effect_text(&r->guard, &r->plan.actions[0], &r->obs, r->plan.summary, why,
+                guard_no_effect_text(r->guard, &r->plan.actions[0], &r->obs, r->plan.summary, why,
                                      sizeof why);
                 fail(r, true, NULL, "%s", why);
                 return;
@@ -963,7 +984,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
+        reconcile_budget_fill(r->region->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -990,7 +1011,7 @@ static void go_plan(struct reconciler *r) {
         r->plan = p;
         r->have_plan = true;
 
-        if (r->settings.plan_only) {
+        if (r->region->settings.plan_only) {
                 settle(r, PHASE_DONE);
                 return;
         }
@@ -1005,7 +1026,10 @@ static void go_plan(struct reconciler *r) {
                 act_guarded(r);
                 return;
         }
-        guard_nothing_to_do(&r->guard);
+        if (r->guard) {
+                guard_nothing_to_do(r->guard);
+                guard_tidy(r);
+        }
         if (!r->obs.exists) {
                 /* manage: observe, and nothing there to observe. */
                 fail(r, false, NULL, "does not exist (manage: observe)");
@@ -1020,8 +1044,8 @@ static void go_plan(struct reconciler *r) {
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
-                budget_clear_pending(r->settings.budget, r->region->budget_key, r->decl->name);
-                r->ops->changed(r, r->owner);
+                budget_clear_pending(r->region->settings.budget, r->region->budget_key, r->decl->name);
+                r->region->ops->changed(r, r->region->owner);
         }
         /* Under manage: full a plan without actions that still differs was
          * refused (a budget) or held (a conflict): the stream is ACTIVE,
@@ -1034,14 +1058,14 @@ static void go_plan(struct reconciler *r) {
 /* ---- the budget book ---------------------------------------------------- */
 
 static bool creation_pending(const struct reconciler *r) {
-        return r->settings.budget &&
-               budget_pending(r->settings.budget, r->region->budget_key, r->decl->name, NULL);
+        return r->region->settings.budget &&
+               budget_pending(r->region->settings.budget, r->region->budget_key, r->decl->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type,
+        int k = reconcile_budget_count(r->region->settings.budget, r->region->budget_key, r->decl->name, a->type,
                                        now);
 
         if (k < 0)
@@ -1055,8 +1079,8 @@ static void record_change(struct reconciler *r, const struct action *a) {
 
         r->last_change_usec = now;
         budget_count(r, a, now);
-        r->ops->change_made(r, r->owner);
-        r->ops->changed(r, r->owner);
+        r->region->ops->change_made(r, r->region->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* RegisterStreamConsumer answered with the consumer (CREATING): take it
@@ -1071,7 +1095,7 @@ static bool consumer_registered(struct reconciler *r, const struct kinesis_resul
                 return false;
         }
         r->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
         return true;
 }
 
@@ -1081,7 +1105,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         char what[256];
 
         r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->region->ops->call_finished(r->region->owner);
         if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
                 /* Withdrawn by create_may_go(): a hold began while it waited
                  * for its turn. Back in line; if an earlier attempt (a 5xx
@@ -1115,7 +1139,9 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 f.message_id = a->type == ACTION_CREATE_STREAM ? LOG_MESSAGE_STREAM_CREATED
                                                                 : LOG_MESSAGE_DRIFT_CORRECTED;
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
-                guard_accepted(&r->guard, a);
+                /* Without memory for the guard, only its record of this change is lost. */
+                if (guard_take(r))
+                        guard_accepted(r->guard, a);
                 record_change(r, a);
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         consumer_registered_ok(r->region);
@@ -1229,13 +1255,13 @@ void act(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_ACT;
-        r->ops->call_started(r->owner);
+        r->region->ops->call_started(r->region->owner);
         k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
                          r, &r->call);
         if (k >= 0 && a->type == ACTION_CREATE_STREAM)
                 kinesis_call_set_gate(r->call, create_may_go, r);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 if (a->type == ACTION_CREATE_STREAM)
                         slot_release(r);
                 fail(r, false, NULL, "cannot start %s: %s", action_type_to_string(a->type),
@@ -1245,27 +1271,30 @@ void act(struct reconciler *r) {
 
 /* ---- the object --------------------------------------------------------- */
 
-int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
-                   const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
-                   struct reconciler **ret) {
+int reconciler_new(const struct stream_decl *decl, struct reconcile_region *region, struct reconciler **ret) {
         struct reconciler *r = calloc(1, sizeof *r);
 
         if (!r)
                 return -ENOMEM;
-        r->event = sd_event_ref(e);
         r->decl = decl;
         r->region = region;
-        r->settings = *s;
-        r->ops = ops;
-        r->owner = owner;
         *ret = r;
         return 0;
+}
+
+void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
+                            const struct reconcile_ops *ops, void *owner) {
+        sd_event_unref(g->event);
+        g->event = sd_event_ref(e);
+        g->settings = *s;
+        g->ops = ops;
+        g->owner = owner;
 }
 
 static void cancel_pending(struct reconciler *r) {
         if (r->call) {
                 r->call = kinesis_call_cancel(r->call);
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
         }
         r->timer = sd_event_source_disable_unref(r->timer);
         slot_dequeue(r);
@@ -1280,13 +1309,13 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         stream_obs_done(&r->obs);
         if (r->have_plan)
                 plan_done(&r->plan);
+        free(r->guard);
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
         free(r->detail_consumer);
         free(r->not_managed);
         reconcile_wait_reset(&r->wait);
-        sd_event_unref(r->event);
         free(r);
         return NULL;
 }
@@ -1308,7 +1337,10 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->seen_not_active = old->seen_not_active;
         r->seen_updating = old->seen_updating;
         r->deleting_logged = old->deleting_logged;
-        guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
+        if (old->guard && guard_take(r)) {
+                guard_adopt(r->guard, old->guard, r->decl, old->decl);
+                guard_tidy(r);
+        }
 }
 
 int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
@@ -1363,7 +1395,7 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
             e->mode != r->obs.mode || !e->arn || !streq_ptr(e->arn, r->obs.arn) || creation_pending(r))
                 return false;
         if (plan_stream_holding(r->decl, &r->obs,
-                                conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC)),
+                                conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC)),
                                 &p) < 0)
                 return false;
         in_sync = p.verdict == PLAN_IN_SYNC && p.n_actions == 0;
