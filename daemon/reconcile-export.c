@@ -41,7 +41,7 @@ uint64_t reconciler_deep_usec(const struct reconciler *r) {
 }
 
 const struct plan *reconciler_plan(const struct reconciler *r) {
-        return r->have_plan ? &r->plan : NULL;
+        return r->w && r->w->have_plan ? &r->w->plan : NULL;
 }
 
 const char *reconciler_last_error(const struct reconciler *r) {
@@ -49,7 +49,7 @@ const char *reconciler_last_error(const struct reconciler *r) {
 }
 
 const char *reconciler_waiting(const struct reconciler *r) {
-        return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
+        return r->w && reconcile_wait_active(&r->w->wait) ? r->w->wait.reason : NULL;
 }
 
 /* What a producer can use: a stream ACTIVE, or UPDATING (it was ACTIVE, and
@@ -70,13 +70,13 @@ static bool consumer_usable(const struct stream_consumer_obs *c) {
 }
 
 bool reconciler_creating(const struct reconciler *r) {
-        const struct action *a = r->have_plan && r->plan.n_actions > 0 ? &r->plan.actions[0] : NULL;
+        const struct action *a = r->w && r->w->have_plan && r->w->plan.n_actions > 0 ? &r->w->plan.actions[0] : NULL;
 
         if (r->phase == PHASE_IDLE || r->phase == PHASE_DONE || r->phase == PHASE_FAILED)
                 return false;
         /* A consumer of ours CREATING is part of the wave too: its ARN
          * and its stream's arrive together. */
-        if ((r->obs.exists && r->obs.status == STREAM_STATUS_CREATING) || r->consumer_slots > 0)
+        if ((r->obs.exists && r->obs.status == STREAM_STATUS_CREATING) || (r->w && r->w->consumer_slots > 0))
                 return true;
         /* Queued for a slot, or its CreateStream (RegisterStreamConsumer) in
          * flight or refused for a limit: it will be CREATING soon. */

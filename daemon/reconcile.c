@@ -75,8 +75,8 @@ static void mark_observed(struct reconciler *r) {
 static void consumer_slots_release(struct reconciler *r, unsigned keep) {
         bool freed = false;
 
-        while (r->consumer_slots > keep) {
-                r->consumer_slots--;
+        while (r->w && r->w->consumer_slots > keep) {
+                r->w->consumer_slots--;
                 r->region->consumers_creating--;
                 freed = true;
         }
@@ -84,9 +84,22 @@ static void consumer_slots_release(struct reconciler *r, unsigned keep) {
                 consumer_slot_dispatch(r->region);
 }
 
+/* Free r's work once nothing in it is pending: no call, timer, queue,
+ * slot, wait or --plan plan. */
+static void work_tidy(struct reconciler *r) {
+        struct reconcile_work *w = r->w;
+
+        if (!w || w->call || w->timer || w->have_plan || w->holds_slot || w->queue || w->consumer_slots > 0 ||
+            reconcile_wait_active(&w->wait))
+                return;
+        reconcile_wait_reset(&w->wait);
+        free(w->detail_consumer);
+        r->w = mfree(w);
+}
+
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
-        r->quiet_last = phase == PHASE_DONE && r->actions_this_pass == 0 && !r->drift_left &&
+        r->quiet_last = phase == PHASE_DONE && (!r->w || r->w->actions_this_pass == 0) && !r->drift_left &&
                         !r->stopping;
         /* A pass cut short by shutdown says nothing about the stream's health. */
         if (!r->stopping) {
@@ -98,18 +111,21 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                 if (failed)
                         mark_observed(r);
         }
-        r->timer = sd_event_source_disable_unref(r->timer);
-        slot_dequeue(r);
-        if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
-                slot_release(r);
-        if (phase == PHASE_FAILED) {
-                reconcile_wait_reset(&r->wait);
-                consumer_slots_release(r, 0);
-        }
-        /* Only --plan shows the plan after the pass; a settled stream keeps none. */
-        if (r->have_plan && !r->region->settings.plan_only) {
-                plan_done(&r->plan);
-                r->have_plan = false;
+        if (r->w) {
+                r->w->timer = sd_event_source_disable_unref(r->w->timer);
+                slot_dequeue(r);
+                if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
+                        slot_release(r);
+                if (phase == PHASE_FAILED) {
+                        reconcile_wait_reset(&r->w->wait);
+                        consumer_slots_release(r, 0);
+                }
+                /* Only --plan shows the plan after the pass; a settled stream keeps none. */
+                if (r->w->have_plan && !r->region->settings.plan_only) {
+                        plan_done(&r->w->plan);
+                        r->w->have_plan = false;
+                }
+                work_tidy(r);
         }
         /* A probe that failed for good must not leave the queue waiting. */
         slot_dispatch(r->region, RECONCILE_MAX_CREATING);
@@ -150,14 +166,14 @@ static void list_consumers(struct reconciler *r);
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return 0;
         }
-        if (r->poll_consumers) {
+        if (r->w->poll_consumers) {
                 /* Only its consumers are settling: the stream itself is ACTIVE. */
-                r->poll_consumers = false;
+                r->w->poll_consumers = false;
                 poll_consumer(r);
                 return 0;
         }
@@ -170,10 +186,10 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static uint64_t poll_delay(const struct reconciler *r, uint64_t now) {
         uint64_t poll = r->region->settings.poll_usec;
 
-        if (r->poll_consumers && r->registered_usec)
-                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->registered_usec);
-        if (!r->poll_consumers && r->created_usec)
-                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->created_usec);
+        if (r->w->poll_consumers && r->w->registered_usec)
+                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->w->registered_usec);
+        if (!r->w->poll_consumers && r->w->created_usec)
+                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->w->created_usec);
         return poll;
 }
 
@@ -183,9 +199,9 @@ static void poll_later(struct reconciler *r) {
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         int k;
 
-        if (r->wait_started == 0)
-                r->wait_started = now;
-        if (now - r->wait_started > r->region->settings.timeout_usec) {
+        if (r->w->wait_started == 0)
+                r->w->wait_started = now;
+        if (now - r->w->wait_started > r->region->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
                      (unsigned long long) (r->region->settings.timeout_usec / USEC_PER_SEC),
                      r->obs.exists ? stream_status_to_string(r->obs.status) : "missing");
@@ -196,7 +212,7 @@ static void poll_later(struct reconciler *r) {
                 return;
         }
         r->phase = PHASE_POLL;
-        k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
+        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, poll_delay(r, now),
                                        r->region->settings.poll_usec / 10, on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
@@ -320,11 +336,11 @@ static const struct stream_decl *decl_supported(struct reconciler *r, struct str
 static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         if (r->stopping)
                 settle(r, PHASE_FAILED);
         else
-                r->wait_step(r);
+                r->w->wait_step(r);
         return 0;
 }
 
@@ -334,21 +350,21 @@ static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  * the wait ran out: the stream failed). Success ends a wait. */
 static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void (*step)(struct reconciler *r)) {
         enum reconcile_wait_kind kind = reconcile_wait_classify(res);
-        bool create = r->phase == PHASE_ACT && r->plan.actions[0].type == ACTION_CREATE_STREAM;
-        bool was_waiting = reconcile_wait_active(&r->wait);
+        bool create = r->phase == PHASE_ACT && r->w->plan.actions[0].type == ACTION_CREATE_STREAM;
+        bool was_waiting = reconcile_wait_active(&r->w->wait);
         char why[1024];
         uint64_t delay;
         int k;
 
         if (kind == RECONCILE_WAIT_NONE) {
                 if (kinesis_result_ok(res)) {
-                        reconcile_wait_over(&r->wait, fields_of(r));
+                        reconcile_wait_over(&r->w->wait, fields_of(r));
                         if (was_waiting)
                                 r->region->ops->changed(r, r->region->owner);
                 }
                 return false;
         }
-        k = reconcile_wait_refused(&r->wait, res, kind, r->region->settings.poll_usec, r->region->settings.timeout_usec,
+        k = reconcile_wait_refused(&r->w->wait, res, kind, r->region->settings.poll_usec, r->region->settings.timeout_usec,
                                    fields_of(r), why, sizeof why, &delay);
         if (k < 0) {
                 if (create)
@@ -363,7 +379,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         if (kind == RECONCILE_WAIT_CONSUMERS && r->phase == PHASE_ACT &&
-            r->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
+            r->w->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
                 /* Its slot is given back already: the others of ours are
                  * what the account lets us have now. */
                 share_refused(&r->region->consumer_share, r->region->consumers_creating);
@@ -381,8 +397,8 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         r->phase = PHASE_WAIT_AWS;
-        r->wait_step = step;
-        k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        r->w->wait_step = step;
+        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
         return true;
@@ -400,9 +416,9 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
                 return;
         }
         r->phase = phase;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->region->ops->call_started(r->region->owner);
-        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->call);
+        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->w->call);
         if (k < 0) {
                 r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start %s: %s", operation, strerror(-k));
@@ -412,7 +428,7 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
-        r->call = NULL;
+        r->w->call = NULL;
         r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return false;
@@ -483,10 +499,10 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
 static void consumers_settled(struct reconciler *r) {
         unsigned settling = reconcile_consumers_settling(r->decl, &r->obs);
 
-        if (r->registered_usec && settling < r->consumer_slots)
-                settle_time_add(&r->region->consumer_settle, r->call_usec - r->registered_usec);
+        if (r->w->registered_usec && settling < r->w->consumer_slots)
+                settle_time_add(&r->region->consumer_settle, r->w->call_usec - r->w->registered_usec);
         if (settling == 0)
-                r->registered_usec = 0;
+                r->w->registered_usec = 0;
         consumer_slots_release(r, settling);
 }
 
@@ -506,7 +522,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs.n_consumers = n;
         r->obs.consumers_known = true;
         consumers_settled(r);
-        r->consumers_fresh = true;
+        r->w->consumers_fresh = true;
         r->region->ops->changed(r, r->region->owner);
         consumer_details(r);
 }
@@ -515,10 +531,10 @@ static void list_consumers(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_CONSUMERS;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->region->ops->call_started(r->region->owner);
         k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
-                                   &r->call);
+                                   &r->w->call);
         if (k < 0) {
                 r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
@@ -529,13 +545,13 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         struct reconciler *r = userdata;
         struct stream_consumer_obs got = {};
 
-        r->call = NULL;
+        r->w->call = NULL;
         r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, poll_consumer))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
                 /* The consumer (or the stream) is gone: look at both again. */
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 describe(r);
                 return;
         }
@@ -551,7 +567,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         if (!consumer_store(r, &got, false)) {
                 /* Not the one we asked about: list them all. */
                 stream_consumer_obs_done(&got);
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 list_consumers(r);
                 return;
         }
@@ -583,9 +599,9 @@ static void after_observe(struct reconciler *r) {
         struct stream_decl scratch;
 
         if (decl_supported(r, &scratch)->resource_policy_declared && r->obs.arn &&
-            !(r->obs.policy_known && r->policy_fresh))
+            !(r->obs.policy_known && r->w->policy_fresh))
                 get_policy(r);
-        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
+        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->w->consumers_fresh)
                 list_consumers(r);
         else
                 consumer_details(r);
@@ -601,7 +617,7 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
         r->obs.tags = tags;
         r->obs.n_tags = n;
         r->obs.tags_known = true;
-        r->tags_fresh = true;
+        r->w->tags_fresh = true;
         after_observe(r);
 }
 
@@ -610,7 +626,7 @@ static void list_tags(struct reconciler *r) {
 
         r->phase = PHASE_LIST_TAGS;
         r->region->ops->call_started(r->region->owner);
-        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->call);
+        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->w->call);
         if (k < 0) {
                 r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
@@ -644,31 +660,31 @@ static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *t
  * at again). */
 static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, const struct kinesis_result *res,
                                                           bool policy) {
-        struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
+        struct stream_consumer_obs *c = consumer_find(r, r->w->detail_consumer);
 
         if (unsupported_answer(r, res, true)) {
-                r->call = NULL;
+                r->w->call = NULL;
                 r->region->ops->call_finished(r->region->owner);
                 consumer_details(r);
                 return NULL;
         }
         /* A consumer without a policy may be answered ResourceNotFoundException. */
         if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
-                r->call = NULL;
+                r->w->call = NULL;
                 r->region->ops->call_finished(r->region->owner);
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 describe(r);
                 return NULL;
         }
         if (error_is(res, "ResourceNotFoundException")) {
-                r->call = NULL;
+                r->w->call = NULL;
                 r->region->ops->call_finished(r->region->owner);
                 return c;
         }
         if (!listing_ok(r, res))
                 return NULL;
         if (!c) {
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 describe(r);
         }
         return c;
@@ -727,9 +743,9 @@ static void consumer_details(struct reconciler *r) {
                 go_plan(r);
                 return;
         }
-        free(r->detail_consumer);
-        r->detail_consumer = strdup(c->name);
-        if (!r->detail_consumer) {
+        free(r->w->detail_consumer);
+        r->w->detail_consumer = strdup(c->name);
+        if (!r->w->detail_consumer) {
                 fail(r, false, NULL, "out of memory");
                 return;
         }
@@ -743,7 +759,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
         int k;
 
         if (unsupported_answer(r, res, false)) {
-                r->call = NULL;
+                r->w->call = NULL;
                 r->region->ops->call_finished(r->region->owner);
                 after_observe(r);
                 return;
@@ -752,7 +768,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
          * endpoints with ResourceNotFoundException instead (a stream that
          * is really gone shows at the next DescribeStreamSummary). */
         if (error_is(res, "ResourceNotFoundException")) {
-                r->call = NULL;
+                r->w->call = NULL;
                 r->region->ops->call_finished(r->region->owner);
         } else if (!listing_ok(r, res))
                 return;
@@ -766,7 +782,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
         free(r->obs.resource_policy);
         r->obs.resource_policy = policy;
         r->obs.policy_known = true;
-        r->policy_fresh = true;
+        r->w->policy_fresh = true;
         after_observe(r);
 }
 
@@ -803,7 +819,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         struct stream_obs o = {};
         int k;
 
-        r->call = NULL;
+        r->w->call = NULL;
         r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return;
@@ -852,10 +868,10 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (r->obs.status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
         else {
-                if (r->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
-                        settle_time_add(&r->region->stream_settle, r->call_usec - r->created_usec);
-                r->created_usec = 0;
-                if (r->holds_slot)
+                if (r->w->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
+                        settle_time_add(&r->region->stream_settle, r->w->call_usec - r->w->created_usec);
+                r->w->created_usec = 0;
+                if (r->w->holds_slot)
                         region_hold_end(r->region); /* the account has a slot free again */
                 slot_release(r);
         }
@@ -888,9 +904,9 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
                            r->decl->name);
         r->seen_not_active = r->seen_updating = false;
-        r->wait_started = 0;
+        r->w->wait_started = 0;
 
-        if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
+        if (r->decl->tags_declared && !(r->obs.tags_known && r->w->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -954,23 +970,23 @@ static void act_guarded(struct reconciler *r) {
                 fail(r, false, NULL, "out of memory");
                 return;
         }
-        switch (guard_before_act(r->guard, &r->plan.actions[0], r->region->settings.poll_usec, &wait)) {
+        switch (guard_before_act(r->guard, &r->w->plan.actions[0], r->region->settings.poll_usec, &wait)) {
         case GUARD_ACT:
                 if (guard_attempts(r->guard) > 0)
                         log_fields(LOG_WARNING, fields_of(r),
                                    "Stream %s: %s was accepted but did not take effect; sending it again.",
-                                   r->decl->name, action_type_to_string(r->plan.actions[0].type));
+                                   r->decl->name, action_type_to_string(r->w->plan.actions[0].type));
                 act(r);
                 return;
         case GUARD_WAIT:
                 r->phase = PHASE_POLL;
-                k = sd_event_add_time_relative(r->region->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, wait, wait / 10,
                                                on_timer, r);
                 if (k < 0)
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;
         case GUARD_GIVE_UP:
-                guard_no_effect_text(r->guard, &r->plan.actions[0], &r->obs, r->plan.summary, why,
+                guard_no_effect_text(r->guard, &r->w->plan.actions[0], &r->obs, r->w->plan.summary, why,
                                      sizeof why);
                 fail(r, true, NULL, "%s", why);
                 return;
@@ -1006,23 +1022,23 @@ static void go_plan(struct reconciler *r) {
                 fail(r, false, NULL, "cannot plan: %s", strerror(-k));
                 return;
         }
-        if (r->have_plan)
-                plan_done(&r->plan);
-        r->plan = p;
-        r->have_plan = true;
+        if (r->w->have_plan)
+                plan_done(&r->w->plan);
+        r->w->plan = p;
+        r->w->have_plan = true;
 
         if (r->region->settings.plan_only) {
                 settle(r, PHASE_DONE);
                 return;
         }
 
-        if (r->plan.refusal && !streq_ptr(r->plan.refusal, r->last_refusal)) {
-                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->plan.refusal);
+        if (r->w->plan.refusal && !streq_ptr(r->w->plan.refusal, r->last_refusal)) {
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->w->plan.refusal);
                 free(r->last_refusal);
-                r->last_refusal = strdup(r->plan.refusal);
+                r->last_refusal = strdup(r->w->plan.refusal);
         }
 
-        if (r->plan.n_actions > 0) {
+        if (r->w->plan.n_actions > 0) {
                 act_guarded(r);
                 return;
         }
@@ -1036,11 +1052,11 @@ static void go_plan(struct reconciler *r) {
                 return;
         }
         if (reconcile_consumers_settling(r->decl, &r->obs) > 0) {
-                r->poll_consumers = r->obs.arn != NULL;
+                r->w->poll_consumers = r->obs.arn != NULL;
                 poll_later(r);
                 return;
         }
-        if (r->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
+        if (r->w->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
@@ -1050,8 +1066,8 @@ static void go_plan(struct reconciler *r) {
         /* Under manage: full a plan without actions that still differs was
          * refused (a budget) or held (a conflict): the stream is ACTIVE,
          * but not as declared. */
-        r->drift_left = d->manage == MANAGE_FULL && r->plan.verdict == PLAN_OBSERVE;
-        set_last_error(r, r->plan.refusal);
+        r->drift_left = d->manage == MANAGE_FULL && r->w->plan.verdict == PLAN_OBSERVE;
+        set_last_error(r, r->w->plan.refusal);
         settle(r, PHASE_DONE);
 }
 
@@ -1094,17 +1110,17 @@ static bool consumer_registered(struct reconciler *r, const struct kinesis_resul
                 stream_consumer_obs_done(&c);
                 return false;
         }
-        r->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->w->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->region->ops->changed(r, r->region->owner);
         return true;
 }
 
 static void on_act(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
-        const struct action *a = &r->plan.actions[0];
+        const struct action *a = &r->w->plan.actions[0];
         char what[256];
 
-        r->call = NULL;
+        r->w->call = NULL;
         r->region->ops->call_finished(r->region->owner);
         if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
                 /* Withdrawn by create_may_go(): a hold began while it waited
@@ -1113,13 +1129,13 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_DEBUG, fields_of(r),
                            "Stream %s: CreateStream withdrawn before it went out (the account is full); "
                            "back in line.", r->decl->name);
-                r->actions_this_pass--;
+                r->w->actions_this_pass--;
                 slot_release(r);
                 slot_requeue_withdrawn(r);
                 return;
         }
         if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
-                consumer_slots_release(r, r->consumer_slots - 1);
+                consumer_slots_release(r, r->w->consumer_slots - 1);
         if (unsupported_answer(r, res, a->consumer && a->type != ACTION_REGISTER_CONSUMER)) {
                 /* Plan again without the setting the endpoint cannot serve. */
                 go_plan(r);
@@ -1146,9 +1162,9 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         consumer_registered_ok(r->region);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
-                        r->tags_fresh = false;
+                        r->w->tags_fresh = false;
                 if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
-                        r->policy_fresh = false;
+                        r->w->policy_fresh = false;
                 if (a->consumer && a->type != ACTION_REGISTER_CONSUMER) {
                         struct stream_consumer_obs *oc = consumer_find(r, a->consumer);
                         if (oc && (a->type == ACTION_TAG_RESOURCE || a->type == ACTION_UNTAG_RESOURCE))
@@ -1163,12 +1179,12 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         return;
                 }
                 if (a->type == ACTION_REGISTER_CONSUMER)
-                        r->consumers_fresh = false;
+                        r->w->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
                         slot_created(r->region); /* the probe got through */
                         r->obs.exists = true;
                         r->obs.status = STREAM_STATUS_CREATING;
-                        r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
+                        r->w->wait_started = r->w->created_usec = clock_now_usec(CLOCK_MONOTONIC);
                         r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
@@ -1199,7 +1215,7 @@ static bool create_may_go(void *userdata) {
 }
 
 void act(struct reconciler *r) {
-        const struct action *a = &r->plan.actions[0];
+        const struct action *a = &r->w->plan.actions[0];
         json_object *req;
         int k;
 
@@ -1207,7 +1223,7 @@ void act(struct reconciler *r) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
+        if (a->type == ACTION_CREATE_STREAM && !r->w->holds_slot) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
                 if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
                     r->region->slot_queue.head) {
@@ -1224,29 +1240,29 @@ void act(struct reconciler *r) {
         if (a->type == ACTION_REGISTER_CONSUMER) {
                 /* At most 5 consumers CREATING in the account: wait in line
                  * (FIFO) until one of ours turns ACTIVE. */
-                if (!r->consumer_turn &&
+                if (!r->w->consumer_turn &&
                     (r->region->consumers_creating >=
                              share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
-                        if (r->consumer_slots > 0 && r->obs.arn) {
+                        if (r->w->consumer_slots > 0 && r->obs.arn) {
                                 /* Some of the slots are its own: nobody else
                                  * would see them turn ACTIVE and free them.
                                  * Watch them; the plan goes on from there. */
-                                r->poll_consumers = true;
+                                r->w->poll_consumers = true;
                                 poll_later(r);
                                 return;
                         }
-                        r->poll_consumers = false;
+                        r->w->poll_consumers = false;
                         consumer_slot_enqueue(r);
                         return;
                 }
-                r->consumer_turn = false;
-                r->consumer_slots++;
+                r->w->consumer_turn = false;
+                r->w->consumer_slots++;
                 r->region->consumers_creating++;
         }
-        if (++r->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
+        if (++r->w->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
                 fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
-                     RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->plan.summary));
+                     RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->w->plan.summary));
                 return;
         }
         req = reconcile_action_request(a, r->decl->name, r->obs.arn);
@@ -1257,9 +1273,9 @@ void act(struct reconciler *r) {
         r->phase = PHASE_ACT;
         r->region->ops->call_started(r->region->owner);
         k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
-                         r, &r->call);
+                         r, &r->w->call);
         if (k >= 0 && a->type == ACTION_CREATE_STREAM)
-                kinesis_call_set_gate(r->call, create_may_go, r);
+                kinesis_call_set_gate(r->w->call, create_may_go, r);
         if (k < 0) {
                 r->region->ops->call_finished(r->region->owner);
                 if (a->type == ACTION_CREATE_STREAM)
@@ -1292,11 +1308,13 @@ void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struc
 }
 
 static void cancel_pending(struct reconciler *r) {
-        if (r->call) {
-                r->call = kinesis_call_cancel(r->call);
+        if (!r->w)
+                return;
+        if (r->w->call) {
+                r->w->call = kinesis_call_cancel(r->w->call);
                 r->region->ops->call_finished(r->region->owner);
         }
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         slot_dequeue(r);
 }
 
@@ -1307,15 +1325,18 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         slot_release(r);
         consumer_slots_release(r, 0);
         stream_obs_done(&r->obs);
-        if (r->have_plan)
-                plan_done(&r->plan);
+        if (r->w) {
+                if (r->w->have_plan)
+                        plan_done(&r->w->plan);
+                free(r->w->detail_consumer);
+                reconcile_wait_reset(&r->w->wait);
+                free(r->w);
+        }
         free(r->guard);
         free(r->last_error);
         free(r->last_refusal);
         free(r->seed_arn);
-        free(r->detail_consumer);
         free(r->not_managed);
-        reconcile_wait_reset(&r->wait);
         free(r);
         return NULL;
 }
@@ -1404,22 +1425,30 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
 }
 
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
-        bool confirmed = listed && !deep && summary_confirms(r, listed);
+        bool confirmed;
 
+        if (!r->w) {
+                r->w = calloc(1, sizeof *r->w);
+                if (!r->w) {
+                        reconciler_fail_pass(r, "out of memory");
+                        return;
+                }
+        }
+        confirmed = listed && !deep && summary_confirms(r, listed);
         cancel_pending(r);
         r->stopping = false;
         r->settled = false;
         r->terminal = false;
-        r->actions_this_pass = 0;
+        r->w->actions_this_pass = 0;
         r->drift_left = false;
-        r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
+        r->w->tags_fresh = r->w->consumers_fresh = r->w->policy_fresh = false;
         /* A confirmed stream is planned on its last deep check, consumers'
          * tags and policies included; a deep check reads them again. */
         for (size_t i = 0; i < r->obs.n_consumers && !confirmed; i++)
                 r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
-        r->poll_consumers = r->consumer_turn = false;
+        r->w->poll_consumers = r->w->consumer_turn = false;
         consumer_slots_release(r, 0);
-        r->wait_started = r->created_usec = r->registered_usec = 0;
+        r->w->wait_started = r->w->created_usec = r->w->registered_usec = 0;
         if (confirmed) {
                 go_plan(r);
                 return;
