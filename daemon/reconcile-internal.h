@@ -95,8 +95,8 @@ struct reconciler {
          * budgets are in the manager's book (settings.budget). */
         uint64_t last_change_usec;
         uint64_t deep_usec; /* the last DescribeStreamSummary that found it; 0: none */
-        char *last_error;
-        char *last_refusal; /* warned once per distinct text */
+        const char *last_error;   /* settings.texts' */
+        const char *last_refusal; /* warned once per distinct text; settings.texts' */
         struct reconcile_guard *guard; /* changes without effect, conflicts; NULL: nothing
                                           to remember (most streams, most of the time) */
         char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */

@@ -57,8 +57,8 @@ static void guard_tidy(struct reconciler *r) {
 static void set_last_error(struct reconciler *r, const char *e) {
         if (streq_ptr(r->last_error, e))
                 return;
-        free(r->last_error);
-        r->last_error = e ? strdup(e) : NULL;
+        text_pool_put(r->region->settings.texts, r->last_error);
+        r->last_error = text_pool_get(r->region->settings.texts, e);
         r->region->ops->changed(r, r->region->owner);
 }
 
@@ -1034,8 +1034,8 @@ static void go_plan(struct reconciler *r) {
 
         if (r->w->plan.refusal && !streq_ptr(r->w->plan.refusal, r->last_refusal)) {
                 log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->w->plan.refusal);
-                free(r->last_refusal);
-                r->last_refusal = strdup(r->w->plan.refusal);
+                text_pool_put(r->region->settings.texts, r->last_refusal);
+                r->last_refusal = text_pool_get(r->region->settings.texts, r->w->plan.refusal);
         }
 
         if (r->w->plan.n_actions > 0) {
@@ -1333,8 +1333,8 @@ struct reconciler *reconciler_free(struct reconciler *r) {
                 free(r->w);
         }
         free(r->guard);
-        free(r->last_error);
-        free(r->last_refusal);
+        text_pool_put(r->region->settings.texts, r->last_error);
+        text_pool_put(r->region->settings.texts, r->last_refusal);
         free(r->seed_arn);
         free(r->not_managed);
         free(r);
@@ -1351,7 +1351,8 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->last_change_usec = old->last_change_usec;
         r->deep_usec = old->deep_usec;
         r->quiet_last = old->quiet_last;
-        free(r->last_error);
+        /* Both hold texts of the manager's one pool. */
+        text_pool_put(r->region->settings.texts, r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;

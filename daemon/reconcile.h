@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "kinesis.h"
 #include "plan.h"
+#include "reconcile-text.h"
 #include "settle-time.h"
 #include "state.h"
 #include "stream.h"
@@ -55,6 +56,8 @@ struct reconcile_settings {
                                         read for the planner, written after each
                                         counted call and CreateStream; NULL: none */
         uint64_t conflict_hold_usec; /* the first hold of a setting changed back (doubles) */
+        struct text_pool *texts;     /* the manager's, where last errors and refusals are
+                                        shared (reconcile-text.h); NULL: a copy each */
 };
 
 /* What the reconcilers of one region share: the client and the create slots. */
