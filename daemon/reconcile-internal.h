@@ -85,7 +85,8 @@ struct reconciler {
         bool quiet_last : 1;    /* the last pass settled in sync, without a change of ours */
         bool drift_left : 1;    /* settled with a correction it may not make now */
 
-        struct stream_obs obs;
+        struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
+                                      nothing (the stream does not exist): see obs_peek() */
         uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
@@ -101,6 +102,13 @@ struct reconciler {
                                           to remember (most streams, most of the time) */
         char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
 };
+
+/* r's observation to read: an empty one when it has none. During a pass
+ * r->obs is always there. */
+static inline const struct stream_obs *obs_peek(const struct reconciler *r) {
+        static const struct stream_obs none;
+        return r->obs ? r->obs : &none;
+}
 
 /* r's guard to read: an empty one when it has none. */
 static inline const struct reconcile_guard *guard_peek(const struct reconciler *r) {

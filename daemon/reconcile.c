@@ -30,7 +30,7 @@ static struct log_fields fields(const struct reconciler *r) {
                 .stream = r->decl->name,
                 .region = r->region->region,
                 .account = r->region->account[0] ? r->region->account : NULL,
-                .stream_arn = r->obs.arn,
+                .stream_arn = obs_peek(r)->arn,
         };
 }
 
@@ -85,7 +85,9 @@ static void consumer_slots_release(struct reconciler *r, unsigned keep) {
 }
 
 /* Free r's work once nothing in it is pending: no call, timer, queue,
- * slot, wait or --plan plan. */
+ * slot, wait or --plan plan; and with it an observation of nothing (a
+ * stream that does not exist, say). While r has work, it has an
+ * observation. */
 static void work_tidy(struct reconciler *r) {
         struct reconcile_work *w = r->w;
 
@@ -95,6 +97,8 @@ static void work_tidy(struct reconciler *r) {
         reconcile_wait_reset(&w->wait);
         free(w->detail_consumer);
         r->w = mfree(w);
+        if (r->obs && stream_obs_is_empty(r->obs))
+                r->obs = mfree(r->obs);
 }
 
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
@@ -114,7 +118,7 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
         if (r->w) {
                 r->w->timer = sd_event_source_disable_unref(r->w->timer);
                 slot_dequeue(r);
-                if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
+                if (phase == PHASE_FAILED || !obs_peek(r)->exists || obs_peek(r)->status != STREAM_STATUS_CREATING)
                         slot_release(r);
                 if (phase == PHASE_FAILED) {
                         reconcile_wait_reset(&r->w->wait);
@@ -150,7 +154,7 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
         f.stream = r->decl->name;
         f.region = r->region->region;
         f.account = r->region->account[0] ? r->region->account : NULL;
-        f.stream_arn = r->obs.arn;
+        f.stream_arn = obs_peek(r)->arn;
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
         log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
                    terminal ? "" : " (will retry)");
@@ -204,7 +208,7 @@ static void poll_later(struct reconciler *r) {
         if (now - r->w->wait_started > r->region->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
                      (unsigned long long) (r->region->settings.timeout_usec / USEC_PER_SEC),
-                     r->obs.exists ? stream_status_to_string(r->obs.status) : "missing");
+                     r->obs->exists ? stream_status_to_string(r->obs->status) : "missing");
                 return;
         }
         if (r->stopping) {
@@ -454,39 +458,39 @@ static void consumer_keep_details(struct stream_consumer_obs *to, struct stream_
 }
 
 static struct stream_consumer_obs *consumer_find(struct reconciler *r, const char *name) {
-        for (size_t i = 0; name && i < r->obs.n_consumers; i++)
-                if (streq(r->obs.consumers[i].name, name))
-                        return &r->obs.consumers[i];
+        for (size_t i = 0; name && i < r->obs->n_consumers; i++)
+                if (streq(r->obs->consumers[i].name, name))
+                        return &r->obs->consumers[i];
         return NULL;
 }
 
 static bool consumer_store(struct reconciler *r, struct stream_consumer_obs *c, bool add) {
         struct stream_consumer_obs *grown;
 
-        for (size_t i = 0; i < r->obs.n_consumers; i++)
-                if (streq(r->obs.consumers[i].name, c->name)) {
-                        consumer_keep_details(c, &r->obs.consumers[i]);
-                        stream_consumer_obs_done(&r->obs.consumers[i]);
-                        r->obs.consumers[i] = *c;
+        for (size_t i = 0; i < r->obs->n_consumers; i++)
+                if (streq(r->obs->consumers[i].name, c->name)) {
+                        consumer_keep_details(c, &r->obs->consumers[i]);
+                        stream_consumer_obs_done(&r->obs->consumers[i]);
+                        r->obs->consumers[i] = *c;
                         *c = (struct stream_consumer_obs){};
                         return true;
                 }
         if (!add)
                 return false;
-        grown = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *grown);
+        grown = reallocarray(r->obs->consumers, r->obs->n_consumers + 1, sizeof *grown);
         if (!grown)
                 return false;
-        r->obs.consumers = grown;
-        r->obs.consumers[r->obs.n_consumers++] = *c;
-        r->obs.consumer_count++;
+        r->obs->consumers = grown;
+        r->obs->consumers[r->obs->n_consumers++] = *c;
+        r->obs->consumer_count++;
         *c = (struct stream_consumer_obs){};
         return true;
 }
 
 /* A consumer we declared that AWS shows CREATING, or NULL. */
 static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
-        for (size_t j = 0; j < r->obs.n_consumers; j++) {
-                struct stream_consumer_obs *c = &r->obs.consumers[j];
+        for (size_t j = 0; j < r->obs->n_consumers; j++) {
+                struct stream_consumer_obs *c = &r->obs->consumers[j];
                 if (c->status && streq(c->status, "CREATING"))
                         for (size_t i = 0; i < r->decl->n_consumers; i++)
                                 if (streq(r->decl->consumers[i], c->name))
@@ -497,7 +501,7 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
 
 /* Consumers of ours left CREATING: count the sample, give their slots back. */
 static void consumers_settled(struct reconciler *r) {
-        unsigned settling = reconcile_consumers_settling(r->decl, &r->obs);
+        unsigned settling = reconcile_consumers_settling(r->decl, r->obs);
 
         if (r->w->registered_usec && settling < r->w->consumer_slots)
                 settle_time_add(&r->region->consumer_settle, r->w->call_usec - r->w->registered_usec);
@@ -517,10 +521,10 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
                 if (old)
                         consumer_keep_details(&consumers[i], old);
         }
-        kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
-        r->obs.consumers = consumers;
-        r->obs.n_consumers = n;
-        r->obs.consumers_known = true;
+        kinesis_consumers_free(r->obs->consumers, r->obs->n_consumers);
+        r->obs->consumers = consumers;
+        r->obs->n_consumers = n;
+        r->obs->consumers_known = true;
         consumers_settled(r);
         r->w->consumers_fresh = true;
         r->region->ops->changed(r, r->region->owner);
@@ -533,7 +537,7 @@ static void list_consumers(struct reconciler *r) {
         r->phase = PHASE_LIST_CONSUMERS;
         r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
         r->region->ops->call_started(r->region->owner);
-        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
+        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs->arn, 0, on_consumers, r,
                                    &r->w->call);
         if (k < 0) {
                 r->region->ops->call_finished(r->region->owner);
@@ -585,12 +589,12 @@ static void poll_consumer(struct reconciler *r) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        if (!c || !r->obs.arn) {
+        if (!c || !r->obs->arn) {
                 list_consumers(r);
                 return;
         }
         ask(r, PHASE_LIST_CONSUMERS, "DescribeStreamConsumer",
-            kinesis_req_describe_consumer(r->obs.arn, c->name), on_consumer);
+            kinesis_req_describe_consumer(r->obs->arn, c->name), on_consumer);
 }
 
 static void get_policy(struct reconciler *r);
@@ -598,10 +602,10 @@ static void get_policy(struct reconciler *r);
 static void after_observe(struct reconciler *r) {
         struct stream_decl scratch;
 
-        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs.arn &&
-            !(r->obs.policy_known && r->w->policy_fresh))
+        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs->arn &&
+            !(r->obs->policy_known && r->w->policy_fresh))
                 get_policy(r);
-        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->w->consumers_fresh)
+        else if (reconcile_consumers_need_listing(r->decl, r->obs) && r->obs->arn && !r->w->consumers_fresh)
                 list_consumers(r);
         else
                 consumer_details(r);
@@ -613,10 +617,10 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
 
         if (!listing_ok(r, res))
                 return;
-        kinesis_tags_free(r->obs.tags, r->obs.n_tags);
-        r->obs.tags = tags;
-        r->obs.n_tags = n;
-        r->obs.tags_known = true;
+        kinesis_tags_free(r->obs->tags, r->obs->n_tags);
+        r->obs->tags = tags;
+        r->obs->n_tags = n;
+        r->obs->tags_known = true;
         r->w->tags_fresh = true;
         after_observe(r);
 }
@@ -639,7 +643,7 @@ static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *t
         struct stream_decl scratch;
         const struct stream_decl *d = decl_supported(r, &scratch);
 
-        if (!d->consumer_opts || !r->obs.consumers_known)
+        if (!d->consumer_opts || !r->obs->consumers_known)
                 return NULL;
         for (size_t i = 0; i < d->n_consumers; i++) {
                 const struct consumer_decl *o = &d->consumer_opts[i];
@@ -779,25 +783,24 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
                         return;
                 }
         }
-        free(r->obs.resource_policy);
-        r->obs.resource_policy = policy;
-        r->obs.policy_known = true;
+        free(r->obs->resource_policy);
+        r->obs->resource_policy = policy;
+        r->obs->policy_known = true;
         r->w->policy_fresh = true;
         after_observe(r);
 }
 
 static void get_policy(struct reconciler *r) {
-        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs.arn), on_policy);
+        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs->arn), on_policy);
 }
 
 /* Forget everything AWS told us about the stream (it is gone), keeping the
  * history that belongs to the declaration. */
 static void obs_reset(struct reconciler *r) {
-        bool had_arn = r->obs.arn != NULL || r->seed_arn != NULL;
+        bool had_arn = r->obs->arn != NULL || r->seed_arn != NULL;
 
         r->seed_arn = mfree(r->seed_arn);
-        stream_obs_done(&r->obs);
-        r->obs = (struct stream_obs){};
+        stream_obs_done(r->obs);
         if (had_arn)
                 r->region->ops->changed(r, r->region->owner);
 }
@@ -824,7 +827,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (wait_on(r, res, describe))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
-                if (r->obs.exists)
+                if (r->obs->exists)
                         log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
                                                                        .region = r->region->region }),
                                    "Stream %s is gone from AWS.", r->decl->name);
@@ -848,27 +851,27 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         r->deep_usec = clock_now_usec(CLOCK_REALTIME);
 
         /* Keep what this call does not report: tags, consumers, budgets. */
-        o.tags = TAKE_PTR(r->obs.tags);
-        o.n_tags = r->obs.n_tags;
-        o.tags_known = r->obs.tags_known;
-        o.consumers = TAKE_PTR(r->obs.consumers);
-        o.n_consumers = r->obs.n_consumers;
-        o.consumers_known = r->obs.consumers_known;
-        o.resource_policy = TAKE_PTR(r->obs.resource_policy);
-        o.policy_known = r->obs.policy_known;
-        r->obs.n_tags = r->obs.n_consumers = 0;
-        bool changed = !streq_ptr(o.arn, r->obs.arn) || o.status != r->obs.status ||
-                       o.mode != r->obs.mode || o.open_shards != r->obs.open_shards ||
-                       o.retention_hours != r->obs.retention_hours || !r->obs.exists;
-        stream_obs_done(&r->obs);
-        r->obs = o;
+        o.tags = TAKE_PTR(r->obs->tags);
+        o.n_tags = r->obs->n_tags;
+        o.tags_known = r->obs->tags_known;
+        o.consumers = TAKE_PTR(r->obs->consumers);
+        o.n_consumers = r->obs->n_consumers;
+        o.consumers_known = r->obs->consumers_known;
+        o.resource_policy = TAKE_PTR(r->obs->resource_policy);
+        o.policy_known = r->obs->policy_known;
+        r->obs->n_tags = r->obs->n_consumers = 0;
+        bool changed = !streq_ptr(o.arn, r->obs->arn) || o.status != r->obs->status ||
+                       o.mode != r->obs->mode || o.open_shards != r->obs->open_shards ||
+                       o.retention_hours != r->obs->retention_hours || !r->obs->exists;
+        stream_obs_done(r->obs);
+        *r->obs = o;
         if (changed)
                 r->region->ops->changed(r, r->region->owner);
 
-        if (r->obs.status == STREAM_STATUS_CREATING)
+        if (r->obs->status == STREAM_STATUS_CREATING)
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
         else {
-                if (r->w->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
+                if (r->w->created_usec && r->obs->status == STREAM_STATUS_ACTIVE)
                         settle_time_add(&r->region->stream_settle, r->w->call_usec - r->w->created_usec);
                 r->w->created_usec = 0;
                 if (r->w->holds_slot)
@@ -876,15 +879,15 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 slot_release(r);
         }
 
-        if (r->obs.status != STREAM_STATUS_ACTIVE) {
+        if (r->obs->status != STREAM_STATUS_ACTIVE) {
                 /* Tags and consumers are read once it is ACTIVE: this is all
                  * there is to know for now. */
                 mark_observed(r);
-                if (r->obs.status == STREAM_STATUS_UPDATING)
+                if (r->obs->status == STREAM_STATUS_UPDATING)
                         r->seen_updating = true;
                 else
                         r->seen_not_active = true;
-                if (r->obs.status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
+                if (r->obs->status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
                         log_deleting(r);
                 else
                         r->deleting_logged = 0;
@@ -899,14 +902,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
-                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
+                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs->arn);
         } else if (r->seen_updating)
                 log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
                            r->decl->name);
         r->seen_not_active = r->seen_updating = false;
         r->w->wait_started = 0;
 
-        if (r->decl->tags_declared && !(r->obs.tags_known && r->w->tags_fresh))
+        if (r->decl->tags_declared && !(r->obs->tags_known && r->w->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -932,8 +935,8 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
         unsigned reverted;
         int k;
 
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
-        if (k < 0 || r->region->settings.plan_only || !r->obs.exists || r->obs.status != STREAM_STATUS_ACTIVE)
+        k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
+        if (k < 0 || r->region->settings.plan_only || !r->obs->exists || r->obs->status != STREAM_STATUS_ACTIVE)
                 goto done;
         /* An empty guard has no correction to find changed back. */
         reverted = r->guard ? guard_observe(r->guard, &p, now, r->region->settings.conflict_hold_usec) : 0;
@@ -945,14 +948,14 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
 
                 if (!(reverted & (1u << s)))
                         continue;
-                guard_conflict_message(r->guard, (enum stream_setting) s, d, &r->obs, now, msg, sizeof msg);
+                guard_conflict_message(r->guard, (enum stream_setting) s, d, r->obs, now, msg, sizeof msg);
                 f.message_id = LOG_MESSAGE_CONFLICT;
                 log_fields(LOG_WARNING, &f, "%s", msg);
                 if (r->region->ops->conflict)
                         r->region->ops->conflict(r, r->region->owner);
         }
         plan_done(&p);
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
+        k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
 done:
         if (k >= 0)
                 *ret = p;
@@ -986,7 +989,7 @@ static void act_guarded(struct reconciler *r) {
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;
         case GUARD_GIVE_UP:
-                guard_no_effect_text(r->guard, &r->w->plan.actions[0], &r->obs, r->w->plan.summary, why,
+                guard_no_effect_text(r->guard, &r->w->plan.actions[0], r->obs, r->w->plan.summary, why,
                                      sizeof why);
                 fail(r, true, NULL, "%s", why);
                 return;
@@ -1000,7 +1003,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->region->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
+        reconcile_budget_fill(r->region->settings.budget, r->region->budget_key, r->decl->name, now, r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -1010,7 +1013,7 @@ static void go_plan(struct reconciler *r) {
         struct stream_decl as_new, supported;
         const struct stream_decl *d = decl_supported(r, &supported);
 
-        r->obs.commitment = r->region->commitment;
+        r->obs->commitment = r->region->commitment;
         note_not_managed(r);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
@@ -1046,17 +1049,17 @@ static void go_plan(struct reconciler *r) {
                 guard_nothing_to_do(r->guard);
                 guard_tidy(r);
         }
-        if (!r->obs.exists) {
+        if (!r->obs->exists) {
                 /* manage: observe, and nothing there to observe. */
                 fail(r, false, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (reconcile_consumers_settling(r->decl, &r->obs) > 0) {
-                r->w->poll_consumers = r->obs.arn != NULL;
+        if (reconcile_consumers_settling(r->decl, r->obs) > 0) {
+                r->w->poll_consumers = r->obs->arn != NULL;
                 poll_later(r);
                 return;
         }
-        if (r->w->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
+        if (r->w->plan.verdict == PLAN_IN_SYNC && r->obs->status == STREAM_STATUS_ACTIVE &&
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
@@ -1104,7 +1107,7 @@ static void record_change(struct reconciler *r, const struct action *a) {
 static bool consumer_registered(struct reconciler *r, const struct kinesis_result *res) {
         struct stream_consumer_obs c = {};
 
-        if (!r->obs.consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
+        if (!r->obs->consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
                 return false;
         if (!c.status || !consumer_store(r, &c, true)) {
                 stream_consumer_obs_done(&c);
@@ -1148,7 +1151,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         if (kinesis_result_ok(res)) {
                 struct log_fields f = fields(r);
-                reconcile_action_describe(a, &r->obs, what, sizeof what);
+                reconcile_action_describe(a, r->obs, what, sizeof what);
                 f.action = action_type_to_string(a->type);
                 f.aws_operation = res->operation;
                 f.aws_request_id = res->request_id;
@@ -1182,8 +1185,8 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         r->w->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
                         slot_created(r->region); /* the probe got through */
-                        r->obs.exists = true;
-                        r->obs.status = STREAM_STATUS_CREATING;
+                        r->obs->exists = true;
+                        r->obs->status = STREAM_STATUS_CREATING;
                         r->w->wait_started = r->w->created_usec = clock_now_usec(CLOCK_MONOTONIC);
                         r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
@@ -1244,7 +1247,7 @@ void act(struct reconciler *r) {
                     (r->region->consumers_creating >=
                              share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
-                        if (r->w->consumer_slots > 0 && r->obs.arn) {
+                        if (r->w->consumer_slots > 0 && r->obs->arn) {
                                 /* Some of the slots are its own: nobody else
                                  * would see them turn ACTIVE and free them.
                                  * Watch them; the plan goes on from there. */
@@ -1265,7 +1268,7 @@ void act(struct reconciler *r) {
                      RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->w->plan.summary));
                 return;
         }
-        req = reconcile_action_request(a, r->decl->name, r->obs.arn);
+        req = reconcile_action_request(a, r->decl->name, r->obs->arn);
         if (!req) {
                 fail(r, false, NULL, "cannot build %s", action_type_to_string(a->type));
                 return;
@@ -1324,7 +1327,10 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         cancel_pending(r);
         slot_release(r);
         consumer_slots_release(r, 0);
-        stream_obs_done(&r->obs);
+        if (r->obs) {
+                stream_obs_done(r->obs);
+                free(r->obs);
+        }
         if (r->w) {
                 if (r->w->have_plan)
                         plan_done(&r->w->plan);
@@ -1345,9 +1351,11 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         free(r->seed_arn);
         r->seed_arn = TAKE_PTR(old->seed_arn);
         r->seed_exported = old->seed_exported;
-        stream_obs_done(&r->obs);
-        r->obs = old->obs;
-        old->obs = (struct stream_obs){};
+        if (r->obs) {
+                stream_obs_done(r->obs);
+                free(r->obs);
+        }
+        r->obs = TAKE_PTR(old->obs);
         r->last_change_usec = old->last_change_usec;
         r->deep_usec = old->deep_usec;
         r->quiet_last = old->quiet_last;
@@ -1368,7 +1376,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
 int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
-        if (r->obs.exists || r->seed_arn)
+        if (obs_peek(r)->exists || r->seed_arn)
                 return 0;
         a = strdup(arn);
         if (!a)
@@ -1381,20 +1389,22 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn) {
         struct stream_consumer_obs *n;
 
-        if (r->obs.exists || r->obs.consumers_known)
+        if (obs_peek(r)->exists || obs_peek(r)->consumers_known)
                 return 0;
-        n = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *n);
+        if (!r->obs && !(r->obs = calloc(1, sizeof *r->obs)))
+                return -ENOMEM;
+        n = reallocarray(r->obs->consumers, r->obs->n_consumers + 1, sizeof *n);
         if (!n)
                 return -ENOMEM;
-        r->obs.consumers = n;
-        n = &r->obs.consumers[r->obs.n_consumers];
+        r->obs->consumers = n;
+        n = &r->obs->consumers[r->obs->n_consumers];
         *n = (struct stream_consumer_obs){ .name = strdup(name), .arn = strdup(arn) };
         if (!n->name || !n->arn) {
                 free(n->name);
                 free(n->arn);
                 return -ENOMEM;
         }
-        r->obs.n_consumers++;
+        r->obs->n_consumers++;
         return 0;
 }
 
@@ -1412,11 +1422,11 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         struct plan p = {};
         bool in_sync;
 
-        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs.exists ||
-            r->obs.status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
-            e->mode != r->obs.mode || !e->arn || !streq_ptr(e->arn, r->obs.arn) || creation_pending(r))
+        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs->exists ||
+            r->obs->status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
+            e->mode != r->obs->mode || !e->arn || !streq_ptr(e->arn, r->obs->arn) || creation_pending(r))
                 return false;
-        if (plan_stream_holding(r->decl, &r->obs,
+        if (plan_stream_holding(r->decl, r->obs,
                                 conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC)),
                                 &p) < 0)
                 return false;
@@ -1428,12 +1438,13 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
         bool confirmed;
 
-        if (!r->w) {
+        if (!r->w)
                 r->w = calloc(1, sizeof *r->w);
-                if (!r->w) {
-                        reconciler_fail_pass(r, "out of memory");
-                        return;
-                }
+        if (!r->obs)
+                r->obs = calloc(1, sizeof *r->obs);
+        if (!r->w || !r->obs) {
+                reconciler_fail_pass(r, "out of memory");
+                return;
         }
         confirmed = listed && !deep && summary_confirms(r, listed);
         cancel_pending(r);
@@ -1445,8 +1456,8 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
         r->w->tags_fresh = r->w->consumers_fresh = r->w->policy_fresh = false;
         /* A confirmed stream is planned on its last deep check, consumers'
          * tags and policies included; a deep check reads them again. */
-        for (size_t i = 0; i < r->obs.n_consumers && !confirmed; i++)
-                r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
+        for (size_t i = 0; i < r->obs->n_consumers && !confirmed; i++)
+                r->obs->consumers[i].tags_known = r->obs->consumers[i].policy_known = false;
         r->w->poll_consumers = r->w->consumer_turn = false;
         consumer_slots_release(r, 0);
         r->w->wait_started = r->w->created_usec = r->w->registered_usec = 0;

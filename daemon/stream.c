@@ -119,6 +119,15 @@ void stream_consumer_obs_done(struct stream_consumer_obs *c) {
         *c = (struct stream_consumer_obs){};
 }
 
+bool stream_obs_is_empty(const struct stream_obs *o) {
+        return !o->exists && !o->name && !o->arn && o->status == STREAM_STATUS_UNKNOWN &&
+               o->mode == STREAM_MODE_PROVISIONED && !o->open_shards && !o->retention_hours && !o->kms_key &&
+               !o->metrics && !o->max_record_size_kib && o->distribution == DISTRIBUTION_UNSET &&
+               !o->warm_target_mibps && !o->consumer_count && !o->tags_known && !o->tags && !o->n_tags &&
+               !o->policy_known && !o->resource_policy && !o->consumers_known && !o->consumers &&
+               !o->n_consumers;
+}
+
 void stream_obs_done(struct stream_obs *o) {
         if (!o)
                 return;

@@ -196,5 +196,8 @@ struct stream_obs {
 };
 
 void stream_obs_done(struct stream_obs *o);
+/* Nothing was observed: o is as a zeroed struct stream_obs, except for what
+ * every pass sets afresh before use (budgets, their clock, the commitment). */
+bool stream_obs_is_empty(const struct stream_obs *o);
 /* Free what c holds and clear it. */
 void stream_consumer_obs_done(struct stream_consumer_obs *c);
