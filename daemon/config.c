@@ -84,9 +84,36 @@
 /* ---------------------------------------------------------------------------
  * Freeing */
 
+/* Move every stream's name into c->names; on failure nothing changes. */
+static int config_pack_names(struct config *c) {
+        size_t total = 0, o = 0;
+        char *block;
+
+        for (size_t i = 0; i < c->n_streams; i++)
+                total += strlen(c->streams[i].name) + 1;
+        if (total == 0)
+                return 0;
+        block = malloc(total);
+        if (!block)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_streams; i++) {
+                size_t n = strlen(c->streams[i].name) + 1;
+                memcpy(block + o, c->streams[i].name, n);
+                free(c->streams[i].name);
+                c->streams[i].name = block + o;
+                o += n;
+        }
+        c->names = block;
+        return 0;
+}
+
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
+        /* The names are c->names', not each stream's own. */
+        for (size_t i = 0; c->names && i < c->n_streams; i++)
+                c->streams[i].name = NULL;
+        free(c->names);
         free(c->path);
         free(c->region);
         free(c->profile);
@@ -1008,6 +1035,11 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
                 if (s)
                         l.config->streams = s;
         }
+        /* The names in one block: a name is a few bytes, its own allocation
+         * several times that, and there is one per declared stream. */
+        r = config_pack_names(l.config);
+        if (r < 0)
+                return r;
         /* The streams' file names point into these: the configuration keeps them. */
         l.config->files = calloc(l.n_files, sizeof(char *));
         if (!l.config->files)

@@ -142,8 +142,10 @@ static void pass_done(struct manager *m) {
                 manager_ready_if_exported(m);
                 manager_reload_pass_done(m);
                 /* The pass's own memory (each stream's work while it was
-                 * checked, the listing, the export table) is free now: give
-                 * its pages back until the next pass. */
+                 * checked, the start queue, the listing, the export table)
+                 * is free now: give its pages back until the next pass. */
+                m->pending = mfree(m->pending);
+                m->n_pending = m->next_pending = 0;
                 (void) malloc_trim(0);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
