@@ -84,9 +84,36 @@
 /* ---------------------------------------------------------------------------
  * Freeing */
 
+/* Move every stream's name into c->names; on failure nothing changes. */
+static int config_pack_names(struct config *c) {
+        size_t total = 0, o = 0;
+        char *block;
+
+        for (size_t i = 0; i < c->n_streams; i++)
+                total += strlen(c->streams[i].name) + 1;
+        if (total == 0)
+                return 0;
+        block = malloc(total);
+        if (!block)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_streams; i++) {
+                size_t n = strlen(c->streams[i].name) + 1;
+                memcpy(block + o, c->streams[i].name, n);
+                free(c->streams[i].name);
+                c->streams[i].name = block + o;
+                o += n;
+        }
+        c->names = block;
+        return 0;
+}
+
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
+        /* The names are c->names', not each stream's own. */
+        for (size_t i = 0; c->names && i < c->n_streams; i++)
+                c->streams[i].name = NULL;
+        free(c->names);
         free(c->path);
         free(c->region);
         free(c->profile);
@@ -96,6 +123,9 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < c->n_streams; i++)
                 stream_decl_done(&c->streams[i]);
         free(c->streams);
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i]);
+        free(c->files);
         free(c);
         return NULL;
 }
@@ -459,9 +489,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 return -EINVAL;
 
         if (!d.region && w->l->config->region) {
-                d.region = strdup(w->l->config->region);
-                if (!d.region)
-                        return walk_oom(w);
+                d.region = w->l->config->region;
                 d.region_inherited = true;
         }
 
@@ -510,9 +538,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
         if (d.role_arn)
                 (void) arn_role_parse(d.role_arn, d.account, NULL);
 
-        d.file = strdup(w->path);
-        if (!d.file)
-                return walk_oom(w);
+        d.file = w->l->files[w->file].path;
         d.line = name_node->line;
         d.column = name_node->column;
         return add_stream(w, &d);
@@ -1001,6 +1027,25 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
 
         if (l.config->n_streams > 1)
                 qsort(l.config->streams, l.config->n_streams, sizeof(struct stream_decl), stream_cmp);
+        /* Exactly as many as declared: the array lives as long as the
+         * configuration, and doubling leaves up to half of it unused. */
+        if (l.config->n_streams > 0 && l.config->n_streams < l.n_stream_alloc) {
+                struct stream_decl *s = reallocarray(l.config->streams, l.config->n_streams,
+                                                     sizeof(*s));
+                if (s)
+                        l.config->streams = s;
+        }
+        /* The names in one block: a name is a few bytes, its own allocation
+         * several times that, and there is one per declared stream. */
+        r = config_pack_names(l.config);
+        if (r < 0)
+                return r;
+        /* The streams' file names point into these: the configuration keeps them. */
+        l.config->files = calloc(l.n_files, sizeof(char *));
+        if (!l.config->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < l.n_files; i++)
+                l.config->files[i] = TAKE_PTR(l.files[i].path);
         l.config->n_files = l.n_files;
         *ret = TAKE_PTR(l.config);
         return 0;

@@ -15,6 +15,7 @@
 
 struct config {
         char *path;       /* the main file, as given */
+        char **files;     /* the main file's path, then the included files' */
         size_t n_files;   /* main file plus included files */
 
         /* aws: */
@@ -34,6 +35,8 @@ struct config {
         char *state_dir;  /* NULL: not set in the file */
 
         struct stream_decl *streams; /* sorted by (region, name); region NULL sorts first */
+        char *names;                 /* the streams' names, one after the other: each
+                                        stream_decl.name points into it */
         size_t n_streams;
 };
 

@@ -50,6 +50,7 @@ struct manager {
         char *state_path;
         struct state_dir *state;
         struct budget_book *budget; /* budgets.json: read at start, saved with the exports */
+        struct text_pool *texts;    /* the reconcilers' shared texts (reconcile-text.h) */
         uint64_t budget_saved;      /* budget_book_changes() when last saved; UINT64_MAX: save */
 
         struct http_client *http;

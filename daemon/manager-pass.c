@@ -5,6 +5,7 @@
  *
  * Must never block the loop, and never hold a request per stream queued at
  * once: thousands of streams go through a window. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,12 @@ static void pass_done(struct manager *m) {
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
                 manager_reload_pass_done(m);
+                /* The pass's own memory (each stream's work while it was
+                 * checked, the start queue, the listing, the export table)
+                 * is free now: give its pages back until the next pass. */
+                m->pending = mfree(m->pending);
+                m->n_pending = m->next_pending = 0;
+                (void) malloc_trim(0);
                 schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
                                          ? RETRY_PASS_USEC
                                          : m->config->interval_usec);

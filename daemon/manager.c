@@ -329,6 +329,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 .timeout_usec = c->timeout_usec,
                 .plan_only = m->opts.mode == RUN_PLAN,
                 .budget = m->budget,
+                .texts = m->texts,
                 /* A setting changed back is left alone for one resync
                  * interval at first, then twice as long each time. */
                 .conflict_hold_usec = c->interval_usec,
@@ -355,6 +356,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         free(m->default_region);
         m->default_region = TAKE_PTR(b->default_region);
 
+        for (size_t i = 0; i < m->n_regions; i++)
+                reconcile_region_setup(&m->regions[i]->shared, m->event, &settings, &manager_reconcile_ops, m);
         m->streams = calloc(c->n_streams ? c->n_streams : 1, sizeof *m->streams);
         if (!m->streams)
                 r = log_oom();
@@ -364,7 +367,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 struct region_ctx *g = region_find(m->regions, m->n_regions, d->account, region);
                 struct reconciler *o;
 
-                r = reconciler_new(m->event, d, &g->shared, &settings, &manager_reconcile_ops, m, &m->streams[i]);
+                r = reconciler_new(d, &g->shared, &m->streams[i]);
                 if (r < 0) {
                         log_oom();
                         break;
@@ -716,6 +719,7 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         manager_teardown(m, NULL, NULL);
         regions_free(m->regions, m->n_regions);
+        m->texts = text_pool_free(m->texts); /* after the reconcilers, which hold its texts */
         roles_free(m->roles, m->n_roles);
         creds_provider_free(m->creds);
         http_client_free(m->http);
@@ -753,6 +757,9 @@ int manager_new(const struct run_options *o, struct manager **ret) {
         if (!m)
                 return log_oom();
         m->opts = *o;
+        m->texts = text_pool_new();
+        if (!m->texts)
+                return log_oom();
 
         r = sd_event_default(&m->event);
         if (r < 0)

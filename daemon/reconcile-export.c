@@ -13,7 +13,7 @@ struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
 }
 
 bool reconciler_ready(const struct reconciler *r) {
-        return r->phase == PHASE_DONE && r->obs.exists && r->obs.status == STREAM_STATUS_ACTIVE;
+        return r->phase == PHASE_DONE && obs_peek(r)->exists && obs_peek(r)->status == STREAM_STATUS_ACTIVE;
 }
 
 bool reconciler_converged(const struct reconciler *r) {
@@ -33,7 +33,7 @@ bool reconciler_observed(const struct reconciler *r) {
 }
 
 const struct stream_obs *reconciler_obs(const struct reconciler *r) {
-        return &r->obs;
+        return obs_peek(r);
 }
 
 uint64_t reconciler_deep_usec(const struct reconciler *r) {
@@ -41,7 +41,7 @@ uint64_t reconciler_deep_usec(const struct reconciler *r) {
 }
 
 const struct plan *reconciler_plan(const struct reconciler *r) {
-        return r->have_plan ? &r->plan : NULL;
+        return r->w && r->w->have_plan ? &r->w->plan : NULL;
 }
 
 const char *reconciler_last_error(const struct reconciler *r) {
@@ -49,7 +49,7 @@ const char *reconciler_last_error(const struct reconciler *r) {
 }
 
 const char *reconciler_waiting(const struct reconciler *r) {
-        return reconcile_wait_active(&r->wait) ? r->wait.reason : NULL;
+        return r->w && reconcile_wait_active(&r->w->wait) ? r->w->wait.reason : NULL;
 }
 
 /* What a producer can use: a stream ACTIVE, or UPDATING (it was ACTIVE, and
@@ -57,7 +57,7 @@ const char *reconciler_waiting(const struct reconciler *r) {
  * process exported. A CREATING stream refuses records, so its ARN is
  * withheld from the exports that start producers. */
 static bool stream_usable(const struct reconciler *r) {
-        const struct stream_obs *o = &r->obs;
+        const struct stream_obs *o = obs_peek(r);
 
         if (!o->exists)
                 return r->seed_arn && r->seed_exported;
@@ -70,13 +70,13 @@ static bool consumer_usable(const struct stream_consumer_obs *c) {
 }
 
 bool reconciler_creating(const struct reconciler *r) {
-        const struct action *a = r->have_plan && r->plan.n_actions > 0 ? &r->plan.actions[0] : NULL;
+        const struct action *a = r->w && r->w->have_plan && r->w->plan.n_actions > 0 ? &r->w->plan.actions[0] : NULL;
 
         if (r->phase == PHASE_IDLE || r->phase == PHASE_DONE || r->phase == PHASE_FAILED)
                 return false;
         /* A consumer of ours CREATING is part of the wave too: its ARN
          * and its stream's arrive together. */
-        if ((r->obs.exists && r->obs.status == STREAM_STATUS_CREATING) || r->consumer_slots > 0)
+        if ((obs_peek(r)->exists && obs_peek(r)->status == STREAM_STATUS_CREATING) || (r->w && r->w->consumer_slots > 0))
                 return true;
         /* Queued for a slot, or its CreateStream (RegisterStreamConsumer) in
          * flight or refused for a limit: it will be CREATING soon. */
@@ -86,7 +86,7 @@ bool reconciler_creating(const struct reconciler *r) {
 
 void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                        struct state_consumer *buf, size_t n_buf) {
-        const struct stream_obs *o = &r->obs;
+        const struct stream_obs *o = obs_peek(r);
         size_t n = 0;
 
         for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
@@ -123,6 +123,6 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .throughput_commitment = r->region->commitment_status,
                 .not_managed = r->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
-                        conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC))),
+                        conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC))),
         };
 }

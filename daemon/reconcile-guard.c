@@ -88,6 +88,17 @@ void guard_nothing_to_do(struct reconcile_guard *g) {
         g->waited = false;
 }
 
+bool guard_is_empty(const struct reconcile_guard *g) {
+        if (g->last_key || g->attempts || g->waited)
+                return false;
+        for (unsigned s = 0; s < _SETTING_MAX; s++) {
+                const struct conflict_entry *e = &g->conflicts.e[s];
+                if (e->corrected || e->confirmed || e->reverts || e->hold_until)
+                        return false;
+        }
+        return true;
+}
+
 unsigned guard_attempts(const struct reconcile_guard *g) {
         return g->attempts;
 }

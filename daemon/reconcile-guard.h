@@ -56,6 +56,9 @@ unsigned guard_attempts(const struct reconcile_guard *g);
 void guard_no_effect_text(const struct reconcile_guard *g, const struct action *a,
                           const struct stream_obs *obs, const char *still, char *buf, size_t n);
 
+/* Nothing to remember: as a new stream's guard (which may then be dropped). */
+bool guard_is_empty(const struct reconcile_guard *g);
+
 /* The setting an action changes. */
 enum stream_setting guard_action_setting(enum action_type t);
 

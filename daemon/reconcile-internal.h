@@ -22,24 +22,18 @@ enum reconcile_phase {
         PHASE_FAILED,
 };
 
-struct reconciler {
-        sd_event *event;
-        const struct stream_decl *decl;
-        struct reconcile_region *region;
-        struct reconcile_settings settings;
-        const struct reconcile_ops *ops;
-        void *owner;
-
-        enum reconcile_phase phase;
-        bool stopping;
+/* What a stream needs only while it is being worked on: from the start of
+ * a pass until it settles with nothing left pending (no call, timer, queue,
+ * slot, wait, or --plan's plan). Then it is freed: with thousands of
+ * declared streams, most sit settled between passes. */
+struct reconcile_work {
         struct kinesis_call *call;
         sd_event_source *timer;
 
-        struct stream_obs obs;
         struct plan plan;
-        bool have_plan;
+        bool have_plan : 1;
 
-        bool holds_slot;
+        bool holds_slot : 1;
         struct reconcile_queue *queue; /* the one it waits in, or NULL */
         struct reconciler *slot_next;
 
@@ -51,51 +45,78 @@ struct reconciler {
         uint64_t registered_usec; /* likewise our latest RegisterStreamConsumer, while
                                      consumers of ours are CREATING */
         uint64_t call_usec;    /* CLOCK_MONOTONIC: the running Describe or List started */
-        bool seen_not_active;  /* AWS showed it CREATING, DELETING or missing (or we created
+        unsigned actions_this_pass;
+
+        /* The tags read this pass still hold: only a tag change of ours (or a
+         * new pass) makes them worth a ListTagsForStream again, a call AWS
+         * allows 5 times a second per account. */
+        bool tags_fresh : 1;
+        bool consumers_fresh : 1;    /* likewise the consumers, until we register one */
+        bool policy_fresh : 1;       /* likewise the resource policy, until we change it */
+        bool poll_consumers : 1;     /* the poll timer lists consumers, not the stream */
+        bool consumer_turn : 1;      /* handed a consumer slot: act() registers without queueing */
+        char *detail_consumer;   /* the consumer whose tags or policy are being read */
+        unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
+
+        struct reconcile_wait wait;
+        void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */
+};
+
+/* One per declared stream, for the daemon's lifetime (and carried over a
+ * reload by reconciler_adopt()): what it must remember between passes. */
+struct reconciler {
+        const struct stream_decl *decl;
+        struct reconcile_region *region; /* also its loop, settings and owner */
+        struct reconcile_work *w;        /* NULL while settled with nothing pending */
+
+        enum reconcile_phase phase;
+        bool stopping : 1;
+        bool seen_not_active : 1;  /* AWS showed it CREATING, DELETING or missing (or we created
                                   it) since it was last seen ACTIVE: the next ACTIVE is
                                   the stream becoming usable, logged once with its
                                   MESSAGE_ID (polling its consumers is no such thing) */
-        bool seen_updating;    /* likewise UPDATING: the next ACTIVE ends an update, logged
+        bool seen_updating : 1;    /* likewise UPDATING: the next ACTIVE ends an update, logged
                                   without the MESSAGE_ID (a new stream's settings applied
                                   after its creation are no second "is ACTIVE") */
+        bool terminal : 1;
+        bool settled : 1; /* the owner was told this pass */
+        bool observed : 1;    /* AWS said whether the stream exists (or a pass failed first) */
+        bool failed_last : 1; /* the last pass that settled (not cut short by a stop) failed */
+        bool seed_exported : 1; /* seed_arn was in streams.env and its .arn file, not only in
+                               streams.json (the stream was not ACTIVE then) */
+        bool quiet_last : 1;    /* the last pass settled in sync, without a change of ours */
+        bool drift_left : 1;    /* settled with a correction it may not make now */
+
+        struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
+                                      nothing (the stream does not exist): see obs_peek() */
         uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
-        unsigned actions_this_pass;
-        bool terminal;
-        bool settled; /* the owner was told this pass */
-        bool observed;    /* AWS said whether the stream exists (or a pass failed first) */
-        bool failed_last; /* the last pass that settled (not cut short by a stop) failed */
         char *seed_arn;   /* the ARN the previous process exported: kept in the exports
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
-        bool seed_exported; /* seed_arn was in streams.env and its .arn file, not only in
-                               streams.json (the stream was not ACTIVE then) */
 
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */
         uint64_t last_change_usec;
         uint64_t deep_usec; /* the last DescribeStreamSummary that found it; 0: none */
-        bool quiet_last;    /* the last pass settled in sync, without a change of ours */
-        char *last_error;
-        char *last_refusal; /* warned once per distinct text */
-        struct reconcile_guard guard; /* changes without effect, conflicts */
-        bool drift_left;    /* settled with a correction it may not make now */
-        struct log_fields lf;
-
-        /* The tags read this pass still hold: only a tag change of ours (or a
-         * new pass) makes them worth a ListTagsForStream again, a call AWS
-         * allows 5 times a second per account. */
-        bool tags_fresh;
-        bool consumers_fresh;    /* likewise the consumers, until we register one */
-        bool policy_fresh;       /* likewise the resource policy, until we change it */
-        char *detail_consumer;   /* the consumer whose tags or policy are being read */
+        const char *last_error;   /* settings.texts' */
+        const char *last_refusal; /* warned once per distinct text; settings.texts' */
+        struct reconcile_guard *guard; /* changes without effect, conflicts; NULL: nothing
+                                          to remember (most streams, most of the time) */
         char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
-        unsigned consumer_slots; /* its consumers counted in region->consumers_creating */
-        bool poll_consumers;     /* the poll timer lists consumers, not the stream */
-        bool consumer_turn;      /* handed a consumer slot: act() registers without queueing */
-
-        struct reconcile_wait wait;
-        void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */
 };
+
+/* r's observation to read: an empty one when it has none. During a pass
+ * r->obs is always there. */
+static inline const struct stream_obs *obs_peek(const struct reconciler *r) {
+        static const struct stream_obs none;
+        return r->obs ? r->obs : &none;
+}
+
+/* r's guard to read: an empty one when it has none. */
+static inline const struct reconcile_guard *guard_peek(const struct reconciler *r) {
+        static const struct reconcile_guard empty;
+        return r->guard ? r->guard : &empty;
+}
 
 /* Send the first action of the plan (reconcile.c): CreateStream waits for a slot. */
 void act(struct reconciler *r);

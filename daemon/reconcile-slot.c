@@ -12,39 +12,39 @@
 
 static void queue_push(struct reconcile_queue *q, struct reconciler *r) {
         slot_dequeue(r);
-        r->slot_next = NULL;
+        r->w->slot_next = NULL;
         if (q->tail)
-                q->tail->slot_next = r;
+                q->tail->w->slot_next = r;
         else
                 q->head = r;
         q->tail = r;
-        r->queue = q;
+        r->w->queue = q;
 }
 
 void slot_dequeue(struct reconciler *r) {
-        struct reconcile_queue *q = r->queue;
+        struct reconcile_queue *q = r->w ? r->w->queue : NULL;
         struct reconciler *prev = NULL;
 
         if (!q)
                 return;
         if (r->region->requeued_last == r)
                 r->region->requeued_last = NULL;
-        for (struct reconciler *i = q->head; i; prev = i, i = i->slot_next)
+        for (struct reconciler *i = q->head; i; prev = i, i = i->w->slot_next)
                 if (i == r) {
                         if (prev)
-                                prev->slot_next = r->slot_next;
+                                prev->w->slot_next = r->w->slot_next;
                         else
-                                q->head = r->slot_next;
+                                q->head = r->w->slot_next;
                         if (q->tail == r)
                                 q->tail = prev;
                         break;
                 }
-        r->slot_next = NULL;
-        r->queue = NULL;
+        r->w->slot_next = NULL;
+        r->w->queue = NULL;
 }
 
 void slot_enqueue(struct reconciler *r) {
-        if (r->queue != &r->region->slot_queue)
+        if (r->w->queue != &r->region->slot_queue)
                 queue_push(&r->region->slot_queue, r);
 }
 
@@ -52,15 +52,15 @@ void slot_enqueue(struct reconciler *r) {
 static void queue_insert_after(struct reconcile_queue *q, struct reconciler *after, struct reconciler *r) {
         slot_dequeue(r);
         if (after) {
-                r->slot_next = after->slot_next;
-                after->slot_next = r;
+                r->w->slot_next = after->w->slot_next;
+                after->w->slot_next = r;
         } else {
-                r->slot_next = q->head;
+                r->w->slot_next = q->head;
                 q->head = r;
         }
         if (q->tail == after)
                 q->tail = r;
-        r->queue = q;
+        r->w->queue = q;
         r->phase = PHASE_WAIT_SLOT;
 }
 
@@ -74,7 +74,8 @@ void slot_requeue_first(struct reconciler *r) {
  * before it, and before any still in the queue. */
 void slot_requeue_withdrawn(struct reconciler *r) {
         struct reconcile_region *g = r->region;
-        struct reconciler *after = g->requeued_last && g->requeued_last->queue == &g->slot_queue
+        struct reconciler *after = g->requeued_last && g->requeued_last->w &&
+                                                   g->requeued_last->w->queue == &g->slot_queue
                                            ? g->requeued_last : NULL;
 
         queue_insert_after(&g->slot_queue, after, r);
@@ -127,22 +128,22 @@ void consumer_registered_ok(struct reconcile_region *g) {
 static int hold_timer_arm(struct reconcile_region *g, sd_event *e);
 
 void slot_take(struct reconciler *r) {
-        if (r->holds_slot)
+        if (r->w->holds_slot)
                 return;
-        r->holds_slot = true;
+        r->w->holds_slot = true;
         r->region->creating++;
 }
 
 void slot_release(struct reconciler *r) {
         struct reconcile_region *g = r->region;
 
-        if (!r->holds_slot)
+        if (!r->w || !r->w->holds_slot)
                 return;
-        r->holds_slot = false;
+        r->w->holds_slot = false;
         g->creating--;
         /* Held, and the last of ours left CREATING other than by turning
          * ACTIVE (failed, gone, stopped): only a timer can end the hold now. */
-        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->event) < 0)
+        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->region->event) < 0)
                 g->create_hold = false;
         slot_dispatch(g, RECONCILE_MAX_CREATING);
 }
@@ -173,7 +174,7 @@ void consumer_slot_dispatch(struct reconcile_region *g) {
                 struct reconciler *next = g->consumer_queue.head;
                 slot_dequeue(next);
                 if (next->phase == PHASE_WAIT_SLOT && !next->stopping) {
-                        next->consumer_turn = true;
+                        next->w->consumer_turn = true;
                         act(next);
                 }
         }
@@ -225,10 +226,11 @@ int region_hold(struct reconciler *r, uint64_t base_usec) {
          * (slot_release). */
         if (g->creating > 1)
                 return 0;
-        return hold_timer_arm(g, r->event);
+        return hold_timer_arm(g, r->region->event);
 }
 
 void reconcile_region_done(struct reconcile_region *g) {
         g->hold_timer = sd_event_source_disable_unref(g->hold_timer);
         g->create_hold = false;
+        g->event = sd_event_unref(g->event);
 }

@@ -30,15 +30,26 @@ static struct log_fields fields(const struct reconciler *r) {
                 .stream = r->decl->name,
                 .region = r->region->region,
                 .account = r->region->account[0] ? r->region->account : NULL,
-                .stream_arn = r->obs.arn,
+                .stream_arn = obs_peek(r)->arn,
         };
 }
 
 /* ---- create slots (at most 5 CREATING per region) ------------------------ */
 
-static const struct log_fields *fields_of(struct reconciler *r) {
-        r->lf = fields(r);
-        return &r->lf;
+/* fields(r) where a pointer is wanted: valid to the end of the caller's block. */
+#define fields_of(r) (&(struct log_fields[1]){ fields(r) }[0])
+
+/* ---- the guard, held only while it remembers something ------------------ */
+
+static struct reconcile_guard *guard_take(struct reconciler *r) {
+        if (!r->guard)
+                r->guard = calloc(1, sizeof *r->guard);
+        return r->guard;
+}
+
+static void guard_tidy(struct reconciler *r) {
+        if (r->guard && guard_is_empty(r->guard))
+                r->guard = mfree(r->guard);
 }
 
 /* ---- settling ----------------------------------------------------------- */
@@ -46,9 +57,9 @@ static const struct log_fields *fields_of(struct reconciler *r) {
 static void set_last_error(struct reconciler *r, const char *e) {
         if (streq_ptr(r->last_error, e))
                 return;
-        free(r->last_error);
-        r->last_error = e ? strdup(e) : NULL;
-        r->ops->changed(r, r->owner);
+        text_pool_put(r->region->settings.texts, r->last_error);
+        r->last_error = text_pool_get(r->region->settings.texts, e);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* The first answer about the stream: from now on its exports are facts, and
@@ -57,15 +68,15 @@ static void mark_observed(struct reconciler *r) {
         if (r->observed)
                 return;
         r->observed = true;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* Give back consumer slots down to `keep` (what is still CREATING). */
 static void consumer_slots_release(struct reconciler *r, unsigned keep) {
         bool freed = false;
 
-        while (r->consumer_slots > keep) {
-                r->consumer_slots--;
+        while (r->w && r->w->consumer_slots > keep) {
+                r->w->consumer_slots--;
                 r->region->consumers_creating--;
                 freed = true;
         }
@@ -73,33 +84,58 @@ static void consumer_slots_release(struct reconciler *r, unsigned keep) {
                 consumer_slot_dispatch(r->region);
 }
 
+/* Free r's work once nothing in it is pending: no call, timer, queue,
+ * slot, wait or --plan plan; and with it an observation of nothing (a
+ * stream that does not exist, say). While r has work, it has an
+ * observation. */
+static void work_tidy(struct reconciler *r) {
+        struct reconcile_work *w = r->w;
+
+        if (!w || w->call || w->timer || w->have_plan || w->holds_slot || w->queue || w->consumer_slots > 0 ||
+            reconcile_wait_active(&w->wait))
+                return;
+        reconcile_wait_reset(&w->wait);
+        free(w->detail_consumer);
+        r->w = mfree(w);
+        if (r->obs && stream_obs_is_empty(r->obs))
+                r->obs = mfree(r->obs);
+}
+
 static void settle(struct reconciler *r, enum reconcile_phase phase) {
         r->phase = phase;
-        r->quiet_last = phase == PHASE_DONE && r->actions_this_pass == 0 && !r->drift_left &&
+        r->quiet_last = phase == PHASE_DONE && (!r->w || r->w->actions_this_pass == 0) && !r->drift_left &&
                         !r->stopping;
         /* A pass cut short by shutdown says nothing about the stream's health. */
         if (!r->stopping) {
                 bool failed = phase == PHASE_FAILED;
                 if (failed != r->failed_last) {
                         r->failed_last = failed;
-                        r->ops->changed(r, r->owner);
+                        r->region->ops->changed(r, r->region->owner);
                 }
                 if (failed)
                         mark_observed(r);
         }
-        r->timer = sd_event_source_disable_unref(r->timer);
-        slot_dequeue(r);
-        if (phase == PHASE_FAILED || !r->obs.exists || r->obs.status != STREAM_STATUS_CREATING)
-                slot_release(r);
-        if (phase == PHASE_FAILED) {
-                reconcile_wait_reset(&r->wait);
-                consumer_slots_release(r, 0);
+        if (r->w) {
+                r->w->timer = sd_event_source_disable_unref(r->w->timer);
+                slot_dequeue(r);
+                if (phase == PHASE_FAILED || !obs_peek(r)->exists || obs_peek(r)->status != STREAM_STATUS_CREATING)
+                        slot_release(r);
+                if (phase == PHASE_FAILED) {
+                        reconcile_wait_reset(&r->w->wait);
+                        consumer_slots_release(r, 0);
+                }
+                /* Only --plan shows the plan after the pass; a settled stream keeps none. */
+                if (r->w->have_plan && !r->region->settings.plan_only) {
+                        plan_done(&r->w->plan);
+                        r->w->have_plan = false;
+                }
+                work_tidy(r);
         }
         /* A probe that failed for good must not leave the queue waiting. */
         slot_dispatch(r->region, RECONCILE_MAX_CREATING);
         if (!r->settled) {
                 r->settled = true;
-                r->ops->settled(r, r->owner);
+                r->region->ops->settled(r, r->region->owner);
         }
 }
 
@@ -118,7 +154,7 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
         f.stream = r->decl->name;
         f.region = r->region->region;
         f.account = r->region->account[0] ? r->region->account : NULL;
-        f.stream_arn = r->obs.arn;
+        f.stream_arn = obs_peek(r)->arn;
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
         log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
                    terminal ? "" : " (will retry)");
@@ -134,14 +170,14 @@ static void list_consumers(struct reconciler *r);
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return 0;
         }
-        if (r->poll_consumers) {
+        if (r->w->poll_consumers) {
                 /* Only its consumers are settling: the stream itself is ACTIVE. */
-                r->poll_consumers = false;
+                r->w->poll_consumers = false;
                 poll_consumer(r);
                 return 0;
         }
@@ -152,12 +188,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* When to look again: a creation or registration of ours not before it
  * could be done (settle-time.h), anything else after the poll interval. */
 static uint64_t poll_delay(const struct reconciler *r, uint64_t now) {
-        uint64_t poll = r->settings.poll_usec;
+        uint64_t poll = r->region->settings.poll_usec;
 
-        if (r->poll_consumers && r->registered_usec)
-                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->registered_usec);
-        if (!r->poll_consumers && r->created_usec)
-                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->created_usec);
+        if (r->w->poll_consumers && r->w->registered_usec)
+                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->w->registered_usec);
+        if (!r->w->poll_consumers && r->w->created_usec)
+                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->w->created_usec);
         return poll;
 }
 
@@ -167,12 +203,12 @@ static void poll_later(struct reconciler *r) {
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         int k;
 
-        if (r->wait_started == 0)
-                r->wait_started = now;
-        if (now - r->wait_started > r->settings.timeout_usec) {
+        if (r->w->wait_started == 0)
+                r->w->wait_started = now;
+        if (now - r->w->wait_started > r->region->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
-                     (unsigned long long) (r->settings.timeout_usec / USEC_PER_SEC),
-                     r->obs.exists ? stream_status_to_string(r->obs.status) : "missing");
+                     (unsigned long long) (r->region->settings.timeout_usec / USEC_PER_SEC),
+                     r->obs->exists ? stream_status_to_string(r->obs->status) : "missing");
                 return;
         }
         if (r->stopping) {
@@ -181,8 +217,8 @@ static void poll_later(struct reconciler *r) {
         }
         r->phase = PHASE_POLL;
         /* A creation's polls aim at a learnt time: not to be put off. */
-        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, poll_delay(r, now),
-                                       r->created_usec ? USEC_PER_MSEC : r->settings.poll_usec / 10,
+        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, poll_delay(r, now),
+                                       r->w->created_usec ? USEC_PER_MSEC : r->region->settings.poll_usec / 10,
                                        on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
@@ -293,7 +329,7 @@ static void note_not_managed(struct reconciler *r) {
                 log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s.", d->name, warm);
         free(r->not_managed);
         r->not_managed = *buf ? strdup(buf) : NULL;
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* The declaration as far as this region's endpoint can serve it. */
@@ -306,11 +342,11 @@ static const struct stream_decl *decl_supported(struct reconciler *r, struct str
 static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct reconciler *r = userdata;
 
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         if (r->stopping)
                 settle(r, PHASE_FAILED);
         else
-                r->wait_step(r);
+                r->w->wait_step(r);
         return 0;
 }
 
@@ -320,21 +356,21 @@ static int on_wait_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  * the wait ran out: the stream failed). Success ends a wait. */
 static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void (*step)(struct reconciler *r)) {
         enum reconcile_wait_kind kind = reconcile_wait_classify(res);
-        bool create = r->phase == PHASE_ACT && r->plan.actions[0].type == ACTION_CREATE_STREAM;
-        bool was_waiting = reconcile_wait_active(&r->wait);
+        bool create = r->phase == PHASE_ACT && r->w->plan.actions[0].type == ACTION_CREATE_STREAM;
+        bool was_waiting = reconcile_wait_active(&r->w->wait);
         char why[1024];
         uint64_t delay;
         int k;
 
         if (kind == RECONCILE_WAIT_NONE) {
                 if (kinesis_result_ok(res)) {
-                        reconcile_wait_over(&r->wait, fields_of(r));
+                        reconcile_wait_over(&r->w->wait, fields_of(r));
                         if (was_waiting)
-                                r->ops->changed(r, r->owner);
+                                r->region->ops->changed(r, r->region->owner);
                 }
                 return false;
         }
-        k = reconcile_wait_refused(&r->wait, res, kind, r->settings.poll_usec, r->settings.timeout_usec,
+        k = reconcile_wait_refused(&r->w->wait, res, kind, r->region->settings.poll_usec, r->region->settings.timeout_usec,
                                    fields_of(r), why, sizeof why, &delay);
         if (k < 0) {
                 if (create)
@@ -343,20 +379,20 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         if (!was_waiting)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return true;
         }
         if (kind == RECONCILE_WAIT_CONSUMERS && r->phase == PHASE_ACT &&
-            r->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
+            r->w->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
                 /* Its slot is given back already: the others of ours are
                  * what the account lets us have now. */
                 share_refused(&r->region->consumer_share, r->region->consumers_creating);
         if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
                 /* Hold the region's creations first, so that the freed slot
                  * goes to nobody, then queue up again at the head. */
-                k = region_hold(r, r->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->settings.poll_usec
+                k = region_hold(r, r->region->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->region->settings.poll_usec
                                                                                : RECONCILE_HOLD_MIN_USEC);
                 slot_release(r);
                 if (k < 0) {
@@ -367,8 +403,8 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         r->phase = PHASE_WAIT_AWS;
-        r->wait_step = step;
-        k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        r->w->wait_step = step;
+        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
         return true;
@@ -386,11 +422,11 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
                 return;
         }
         r->phase = phase;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
-        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->call);
+        r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->region->ops->call_started(r->region->owner);
+        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->w->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start %s: %s", operation, strerror(-k));
         }
 }
@@ -398,8 +434,8 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
 /* A listing (tags, consumers) answered: true if it succeeded; otherwise the
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->w->call = NULL;
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return false;
         if (kinesis_result_ok(res))
@@ -424,39 +460,39 @@ static void consumer_keep_details(struct stream_consumer_obs *to, struct stream_
 }
 
 static struct stream_consumer_obs *consumer_find(struct reconciler *r, const char *name) {
-        for (size_t i = 0; name && i < r->obs.n_consumers; i++)
-                if (streq(r->obs.consumers[i].name, name))
-                        return &r->obs.consumers[i];
+        for (size_t i = 0; name && i < r->obs->n_consumers; i++)
+                if (streq(r->obs->consumers[i].name, name))
+                        return &r->obs->consumers[i];
         return NULL;
 }
 
 static bool consumer_store(struct reconciler *r, struct stream_consumer_obs *c, bool add) {
         struct stream_consumer_obs *grown;
 
-        for (size_t i = 0; i < r->obs.n_consumers; i++)
-                if (streq(r->obs.consumers[i].name, c->name)) {
-                        consumer_keep_details(c, &r->obs.consumers[i]);
-                        stream_consumer_obs_done(&r->obs.consumers[i]);
-                        r->obs.consumers[i] = *c;
+        for (size_t i = 0; i < r->obs->n_consumers; i++)
+                if (streq(r->obs->consumers[i].name, c->name)) {
+                        consumer_keep_details(c, &r->obs->consumers[i]);
+                        stream_consumer_obs_done(&r->obs->consumers[i]);
+                        r->obs->consumers[i] = *c;
                         *c = (struct stream_consumer_obs){};
                         return true;
                 }
         if (!add)
                 return false;
-        grown = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *grown);
+        grown = reallocarray(r->obs->consumers, r->obs->n_consumers + 1, sizeof *grown);
         if (!grown)
                 return false;
-        r->obs.consumers = grown;
-        r->obs.consumers[r->obs.n_consumers++] = *c;
-        r->obs.consumer_count++;
+        r->obs->consumers = grown;
+        r->obs->consumers[r->obs->n_consumers++] = *c;
+        r->obs->consumer_count++;
         *c = (struct stream_consumer_obs){};
         return true;
 }
 
 /* A consumer we declared that AWS shows CREATING, or NULL. */
 static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
-        for (size_t j = 0; j < r->obs.n_consumers; j++) {
-                struct stream_consumer_obs *c = &r->obs.consumers[j];
+        for (size_t j = 0; j < r->obs->n_consumers; j++) {
+                struct stream_consumer_obs *c = &r->obs->consumers[j];
                 if (c->status && streq(c->status, "CREATING"))
                         for (size_t i = 0; i < r->decl->n_consumers; i++)
                                 if (streq(r->decl->consumers[i], c->name))
@@ -467,12 +503,12 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
 
 /* Consumers of ours left CREATING: count the sample, give their slots back. */
 static void consumers_settled(struct reconciler *r) {
-        unsigned settling = reconcile_consumers_settling(r->decl, &r->obs);
+        unsigned settling = reconcile_consumers_settling(r->decl, r->obs);
 
-        if (r->registered_usec && settling < r->consumer_slots)
-                settle_time_add(&r->region->consumer_settle, r->call_usec - r->registered_usec, 0);
+        if (r->w->registered_usec && settling < r->w->consumer_slots)
+                settle_time_add(&r->region->consumer_settle, r->w->call_usec - r->w->registered_usec, 0);
         if (settling == 0)
-                r->registered_usec = 0;
+                r->w->registered_usec = 0;
         consumer_slots_release(r, settling);
 }
 
@@ -487,13 +523,13 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
                 if (old)
                         consumer_keep_details(&consumers[i], old);
         }
-        kinesis_consumers_free(r->obs.consumers, r->obs.n_consumers);
-        r->obs.consumers = consumers;
-        r->obs.n_consumers = n;
-        r->obs.consumers_known = true;
+        kinesis_consumers_free(r->obs->consumers, r->obs->n_consumers);
+        r->obs->consumers = consumers;
+        r->obs->n_consumers = n;
+        r->obs->consumers_known = true;
         consumers_settled(r);
-        r->consumers_fresh = true;
-        r->ops->changed(r, r->owner);
+        r->w->consumers_fresh = true;
+        r->region->ops->changed(r, r->region->owner);
         consumer_details(r);
 }
 
@@ -501,12 +537,12 @@ static void list_consumers(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_CONSUMERS;
-        r->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->call_started(r->owner);
-        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs.arn, 0, on_consumers, r,
-                                   &r->call);
+        r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->region->ops->call_started(r->region->owner);
+        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs->arn, 0, on_consumers, r,
+                                   &r->w->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
         }
 }
@@ -515,13 +551,13 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         struct reconciler *r = userdata;
         struct stream_consumer_obs got = {};
 
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->w->call = NULL;
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, poll_consumer))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
                 /* The consumer (or the stream) is gone: look at both again. */
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 describe(r);
                 return;
         }
@@ -537,12 +573,12 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         if (!consumer_store(r, &got, false)) {
                 /* Not the one we asked about: list them all. */
                 stream_consumer_obs_done(&got);
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 list_consumers(r);
                 return;
         }
         consumers_settled(r);
-        r->ops->changed(r, r->owner);
+        r->region->ops->changed(r, r->region->owner);
         consumer_details(r);
 }
 
@@ -555,12 +591,12 @@ static void poll_consumer(struct reconciler *r) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        if (!c || !r->obs.arn) {
+        if (!c || !r->obs->arn) {
                 list_consumers(r);
                 return;
         }
         ask(r, PHASE_LIST_CONSUMERS, "DescribeStreamConsumer",
-            kinesis_req_describe_consumer(r->obs.arn, c->name), on_consumer);
+            kinesis_req_describe_consumer(r->obs->arn, c->name), on_consumer);
 }
 
 static void get_policy(struct reconciler *r);
@@ -568,10 +604,10 @@ static void get_policy(struct reconciler *r);
 static void after_observe(struct reconciler *r) {
         struct stream_decl scratch;
 
-        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs.arn &&
-            !(r->obs.policy_known && r->policy_fresh))
+        if (decl_supported(r, &scratch)->resource_policy_declared && r->obs->arn &&
+            !(r->obs->policy_known && r->w->policy_fresh))
                 get_policy(r);
-        else if (reconcile_consumers_need_listing(r->decl, &r->obs) && r->obs.arn && !r->consumers_fresh)
+        else if (reconcile_consumers_need_listing(r->decl, r->obs) && r->obs->arn && !r->w->consumers_fresh)
                 list_consumers(r);
         else
                 consumer_details(r);
@@ -583,11 +619,11 @@ static void on_tags(struct kinesis_client *c, const struct kinesis_result *res, 
 
         if (!listing_ok(r, res))
                 return;
-        kinesis_tags_free(r->obs.tags, r->obs.n_tags);
-        r->obs.tags = tags;
-        r->obs.n_tags = n;
-        r->obs.tags_known = true;
-        r->tags_fresh = true;
+        kinesis_tags_free(r->obs->tags, r->obs->n_tags);
+        r->obs->tags = tags;
+        r->obs->n_tags = n;
+        r->obs->tags_known = true;
+        r->w->tags_fresh = true;
         after_observe(r);
 }
 
@@ -595,10 +631,10 @@ static void list_tags(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_TAGS;
-        r->ops->call_started(r->owner);
-        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->call);
+        r->region->ops->call_started(r->region->owner);
+        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->w->call);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
         }
 }
@@ -609,7 +645,7 @@ static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *t
         struct stream_decl scratch;
         const struct stream_decl *d = decl_supported(r, &scratch);
 
-        if (!d->consumer_opts || !r->obs.consumers_known)
+        if (!d->consumer_opts || !r->obs->consumers_known)
                 return NULL;
         for (size_t i = 0; i < d->n_consumers; i++) {
                 const struct consumer_decl *o = &d->consumer_opts[i];
@@ -630,31 +666,31 @@ static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *t
  * at again). */
 static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, const struct kinesis_result *res,
                                                           bool policy) {
-        struct stream_consumer_obs *c = consumer_find(r, r->detail_consumer);
+        struct stream_consumer_obs *c = consumer_find(r, r->w->detail_consumer);
 
         if (unsupported_answer(r, res, true)) {
-                r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->w->call = NULL;
+                r->region->ops->call_finished(r->region->owner);
                 consumer_details(r);
                 return NULL;
         }
         /* A consumer without a policy may be answered ResourceNotFoundException. */
         if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
-                r->call = NULL;
-                r->ops->call_finished(r->owner);
-                r->consumers_fresh = false;
+                r->w->call = NULL;
+                r->region->ops->call_finished(r->region->owner);
+                r->w->consumers_fresh = false;
                 describe(r);
                 return NULL;
         }
         if (error_is(res, "ResourceNotFoundException")) {
-                r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->w->call = NULL;
+                r->region->ops->call_finished(r->region->owner);
                 return c;
         }
         if (!listing_ok(r, res))
                 return NULL;
         if (!c) {
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
                 describe(r);
         }
         return c;
@@ -713,9 +749,9 @@ static void consumer_details(struct reconciler *r) {
                 go_plan(r);
                 return;
         }
-        free(r->detail_consumer);
-        r->detail_consumer = strdup(c->name);
-        if (!r->detail_consumer) {
+        free(r->w->detail_consumer);
+        r->w->detail_consumer = strdup(c->name);
+        if (!r->w->detail_consumer) {
                 fail(r, false, NULL, "out of memory");
                 return;
         }
@@ -729,8 +765,8 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
         int k;
 
         if (unsupported_answer(r, res, false)) {
-                r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->w->call = NULL;
+                r->region->ops->call_finished(r->region->owner);
                 after_observe(r);
                 return;
         }
@@ -738,8 +774,8 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
          * endpoints with ResourceNotFoundException instead (a stream that
          * is really gone shows at the next DescribeStreamSummary). */
         if (error_is(res, "ResourceNotFoundException")) {
-                r->call = NULL;
-                r->ops->call_finished(r->owner);
+                r->w->call = NULL;
+                r->region->ops->call_finished(r->region->owner);
         } else if (!listing_ok(r, res))
                 return;
         else {
@@ -749,27 +785,26 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
                         return;
                 }
         }
-        free(r->obs.resource_policy);
-        r->obs.resource_policy = policy;
-        r->obs.policy_known = true;
-        r->policy_fresh = true;
+        free(r->obs->resource_policy);
+        r->obs->resource_policy = policy;
+        r->obs->policy_known = true;
+        r->w->policy_fresh = true;
         after_observe(r);
 }
 
 static void get_policy(struct reconciler *r) {
-        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs.arn), on_policy);
+        ask(r, PHASE_GET_POLICY, "GetResourcePolicy", kinesis_req_resource(r->obs->arn), on_policy);
 }
 
 /* Forget everything AWS told us about the stream (it is gone), keeping the
  * history that belongs to the declaration. */
 static void obs_reset(struct reconciler *r) {
-        bool had_arn = r->obs.arn != NULL || r->seed_arn != NULL;
+        bool had_arn = r->obs->arn != NULL || r->seed_arn != NULL;
 
         r->seed_arn = mfree(r->seed_arn);
-        stream_obs_done(&r->obs);
-        r->obs = (struct stream_obs){};
+        stream_obs_done(r->obs);
         if (had_arn)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
 }
 
 /* A stream being deleted (by someone else) is polled until it is gone: say
@@ -789,12 +824,12 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         struct stream_obs o = {};
         int k;
 
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->w->call = NULL;
+        r->region->ops->call_finished(r->region->owner);
         if (wait_on(r, res, describe))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
-                if (r->obs.exists)
+                if (r->obs->exists)
                         log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
                                                                        .region = r->region->region }),
                                    "Stream %s is gone from AWS.", r->decl->name);
@@ -818,50 +853,50 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         r->deep_usec = clock_now_usec(CLOCK_REALTIME);
 
         /* Keep what this call does not report: tags, consumers, budgets. */
-        o.tags = TAKE_PTR(r->obs.tags);
-        o.n_tags = r->obs.n_tags;
-        o.tags_known = r->obs.tags_known;
-        o.consumers = TAKE_PTR(r->obs.consumers);
-        o.n_consumers = r->obs.n_consumers;
-        o.consumers_known = r->obs.consumers_known;
-        o.resource_policy = TAKE_PTR(r->obs.resource_policy);
-        o.policy_known = r->obs.policy_known;
-        r->obs.n_tags = r->obs.n_consumers = 0;
-        bool changed = !streq_ptr(o.arn, r->obs.arn) || o.status != r->obs.status ||
-                       o.mode != r->obs.mode || o.open_shards != r->obs.open_shards ||
-                       o.retention_hours != r->obs.retention_hours || !r->obs.exists;
-        stream_obs_done(&r->obs);
-        r->obs = o;
+        o.tags = TAKE_PTR(r->obs->tags);
+        o.n_tags = r->obs->n_tags;
+        o.tags_known = r->obs->tags_known;
+        o.consumers = TAKE_PTR(r->obs->consumers);
+        o.n_consumers = r->obs->n_consumers;
+        o.consumers_known = r->obs->consumers_known;
+        o.resource_policy = TAKE_PTR(r->obs->resource_policy);
+        o.policy_known = r->obs->policy_known;
+        r->obs->n_tags = r->obs->n_consumers = 0;
+        bool changed = !streq_ptr(o.arn, r->obs->arn) || o.status != r->obs->status ||
+                       o.mode != r->obs->mode || o.open_shards != r->obs->open_shards ||
+                       o.retention_hours != r->obs->retention_hours || !r->obs->exists;
+        stream_obs_done(r->obs);
+        *r->obs = o;
         if (changed)
-                r->ops->changed(r, r->owner);
+                r->region->ops->changed(r, r->region->owner);
 
-        if (r->obs.status == STREAM_STATUS_CREATING) {
+        if (r->obs->status == STREAM_STATUS_CREATING) {
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
-                if (r->created_usec)
-                        r->creating_seen_usec = r->call_usec - r->created_usec;
+                if (r->w->created_usec)
+                        r->w->creating_seen_usec = r->w->call_usec - r->w->created_usec;
         } else {
-                if (r->created_usec && r->obs.status == STREAM_STATUS_ACTIVE)
-                        settle_time_add(&r->region->stream_settle, r->call_usec - r->created_usec,
-                                        r->creating_seen_usec);
-                r->created_usec = 0;
-                if (r->holds_slot)
+                if (r->w->created_usec && r->obs->status == STREAM_STATUS_ACTIVE)
+                        settle_time_add(&r->region->stream_settle, r->w->call_usec - r->w->created_usec,
+                                        r->w->creating_seen_usec);
+                r->w->created_usec = 0;
+                if (r->w->holds_slot)
                         region_hold_end(r->region); /* the account has a slot free again */
                 slot_release(r);
         }
 
-        if (r->obs.status != STREAM_STATUS_ACTIVE) {
+        if (r->obs->status != STREAM_STATUS_ACTIVE) {
                 /* Tags and consumers are read once it is ACTIVE: this is all
                  * there is to know for now. */
                 mark_observed(r);
-                if (r->obs.status == STREAM_STATUS_UPDATING)
+                if (r->obs->status == STREAM_STATUS_UPDATING)
                         r->seen_updating = true;
                 else
                         r->seen_not_active = true;
-                if (r->obs.status == STREAM_STATUS_DELETING && !r->settings.plan_only)
+                if (r->obs->status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
                         log_deleting(r);
                 else
                         r->deleting_logged = 0;
-                if (r->settings.plan_only) {
+                if (r->region->settings.plan_only) {
                         go_plan(r);
                         return;
                 }
@@ -872,14 +907,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
-                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs.arn);
+                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs->arn);
         } else if (r->seen_updating)
                 log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
                            r->decl->name);
         r->seen_not_active = r->seen_updating = false;
-        r->wait_started = 0;
+        r->w->wait_started = 0;
 
-        if (r->decl->tags_declared && !(r->obs.tags_known && r->tags_fresh))
+        if (r->decl->tags_declared && !(r->obs->tags_known && r->w->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -905,10 +940,11 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
         unsigned reverted;
         int k;
 
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
-        if (k < 0 || r->settings.plan_only || !r->obs.exists || r->obs.status != STREAM_STATUS_ACTIVE)
+        k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
+        if (k < 0 || r->region->settings.plan_only || !r->obs->exists || r->obs->status != STREAM_STATUS_ACTIVE)
                 goto done;
-        reverted = guard_observe(&r->guard, &p, now, r->settings.conflict_hold_usec);
+        /* An empty guard has no correction to find changed back. */
+        reverted = r->guard ? guard_observe(r->guard, &p, now, r->region->settings.conflict_hold_usec) : 0;
         if (!reverted)
                 goto done;
         for (unsigned s = 0; s < _SETTING_MAX; s++) {
@@ -917,14 +953,14 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
 
                 if (!(reverted & (1u << s)))
                         continue;
-                guard_conflict_message(&r->guard, (enum stream_setting) s, d, &r->obs, now, msg, sizeof msg);
+                guard_conflict_message(r->guard, (enum stream_setting) s, d, r->obs, now, msg, sizeof msg);
                 f.message_id = LOG_MESSAGE_CONFLICT;
                 log_fields(LOG_WARNING, &f, "%s", msg);
-                if (r->ops->conflict)
-                        r->ops->conflict(r, r->owner);
+                if (r->region->ops->conflict)
+                        r->region->ops->conflict(r, r->region->owner);
         }
         plan_done(&p);
-        k = plan_stream_holding(d, &r->obs, conflict_held_mask(&r->guard.conflicts, now), &p);
+        k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
 done:
         if (k >= 0)
                 *ret = p;
@@ -938,23 +974,27 @@ static void act_guarded(struct reconciler *r) {
         char why[1024];
         int k;
 
-        switch (guard_before_act(&r->guard, &r->plan.actions[0], r->settings.poll_usec, &wait)) {
+        if (!guard_take(r)) {
+                fail(r, false, NULL, "out of memory");
+                return;
+        }
+        switch (guard_before_act(r->guard, &r->w->plan.actions[0], r->region->settings.poll_usec, &wait)) {
         case GUARD_ACT:
-                if (guard_attempts(&r->guard) > 0)
+                if (guard_attempts(r->guard) > 0)
                         log_fields(LOG_WARNING, fields_of(r),
                                    "Stream %s: %s was accepted but did not take effect; sending it again.",
-                                   r->decl->name, action_type_to_string(r->plan.actions[0].type));
+                                   r->decl->name, action_type_to_string(r->w->plan.actions[0].type));
                 act(r);
                 return;
         case GUARD_WAIT:
                 r->phase = PHASE_POLL;
-                k = sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, wait, wait / 10,
                                                on_timer, r);
                 if (k < 0)
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;
         case GUARD_GIVE_UP:
-                guard_no_effect_text(&r->guard, &r->plan.actions[0], &r->obs, r->plan.summary, why,
+                guard_no_effect_text(r->guard, &r->w->plan.actions[0], r->obs, r->w->plan.summary, why,
                                      sizeof why);
                 fail(r, true, NULL, "%s", why);
                 return;
@@ -968,7 +1008,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->settings.budget, r->region->budget_key, r->decl->name, now, &r->obs);
+        reconcile_budget_fill(r->region->settings.budget, r->region->budget_key, r->decl->name, now, r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -978,7 +1018,7 @@ static void go_plan(struct reconciler *r) {
         struct stream_decl as_new, supported;
         const struct stream_decl *d = decl_supported(r, &supported);
 
-        r->obs.commitment = r->region->commitment;
+        r->obs->commitment = r->region->commitment;
         note_not_managed(r);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
@@ -990,63 +1030,66 @@ static void go_plan(struct reconciler *r) {
                 fail(r, false, NULL, "cannot plan: %s", strerror(-k));
                 return;
         }
-        if (r->have_plan)
-                plan_done(&r->plan);
-        r->plan = p;
-        r->have_plan = true;
+        if (r->w->have_plan)
+                plan_done(&r->w->plan);
+        r->w->plan = p;
+        r->w->have_plan = true;
 
-        if (r->settings.plan_only) {
+        if (r->region->settings.plan_only) {
                 settle(r, PHASE_DONE);
                 return;
         }
 
-        if (r->plan.refusal && !streq_ptr(r->plan.refusal, r->last_refusal)) {
-                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->plan.refusal);
-                free(r->last_refusal);
-                r->last_refusal = strdup(r->plan.refusal);
+        if (r->w->plan.refusal && !streq_ptr(r->w->plan.refusal, r->last_refusal)) {
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->w->plan.refusal);
+                text_pool_put(r->region->settings.texts, r->last_refusal);
+                r->last_refusal = text_pool_get(r->region->settings.texts, r->w->plan.refusal);
         }
 
-        if (r->plan.n_actions > 0) {
+        if (r->w->plan.n_actions > 0) {
                 act_guarded(r);
                 return;
         }
-        guard_nothing_to_do(&r->guard);
-        if (!r->obs.exists) {
+        if (r->guard) {
+                guard_nothing_to_do(r->guard);
+                guard_tidy(r);
+        }
+        if (!r->obs->exists) {
                 /* manage: observe, and nothing there to observe. */
                 fail(r, false, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (reconcile_consumers_settling(r->decl, &r->obs) > 0) {
-                r->poll_consumers = r->obs.arn != NULL;
+        if (reconcile_consumers_settling(r->decl, r->obs) > 0) {
+                r->w->poll_consumers = r->obs->arn != NULL;
                 poll_later(r);
                 return;
         }
-        if (r->plan.verdict == PLAN_IN_SYNC && r->obs.status == STREAM_STATUS_ACTIVE &&
+        if (r->w->plan.verdict == PLAN_IN_SYNC && r->obs->status == STREAM_STATUS_ACTIVE &&
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
                            "Stream %s: every declared setting applied since its creation.", r->decl->name);
-                budget_clear_pending(r->settings.budget, r->region->budget_key, r->decl->name);
-                r->ops->changed(r, r->owner);
+                budget_clear_pending(r->region->settings.budget, r->region->budget_key, r->decl->name);
+                r->region->ops->changed(r, r->region->owner);
         }
         /* Under manage: full a plan without actions that still differs was
          * refused (a budget) or held (a conflict): the stream is ACTIVE,
          * but not as declared. */
-        r->drift_left = d->manage == MANAGE_FULL && r->plan.verdict == PLAN_OBSERVE;
-        set_last_error(r, r->plan.refusal);
+        r->drift_left = d->manage == MANAGE_FULL && r->w->plan.verdict == PLAN_OBSERVE;
+        set_last_error(r, r->w->plan.refusal);
         settle(r, PHASE_DONE);
 }
 
 /* ---- the budget book ---------------------------------------------------- */
 
 static bool creation_pending(const struct reconciler *r) {
-        return r->settings.budget &&
-               budget_pending(r->settings.budget, r->region->budget_key, r->decl->name, NULL);
+        return r->region->settings.budget &&
+               budget_pending(r->region->settings.budget, r->region->budget_key, r->decl->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->settings.budget, r->region->budget_key, r->decl->name, a->type,
+        int k = reconcile_budget_count(r->region->settings.budget, r->region->budget_key, r->decl->name, a->type,
                                        now);
 
         if (k < 0)
@@ -1060,8 +1103,8 @@ static void record_change(struct reconciler *r, const struct action *a) {
 
         r->last_change_usec = now;
         budget_count(r, a, now);
-        r->ops->change_made(r, r->owner);
-        r->ops->changed(r, r->owner);
+        r->region->ops->change_made(r, r->region->owner);
+        r->region->ops->changed(r, r->region->owner);
 }
 
 /* RegisterStreamConsumer answered with the consumer (CREATING): take it
@@ -1069,24 +1112,24 @@ static void record_change(struct reconciler *r, const struct action *a) {
 static bool consumer_registered(struct reconciler *r, const struct kinesis_result *res) {
         struct stream_consumer_obs c = {};
 
-        if (!r->obs.consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
+        if (!r->obs->consumers_known || kinesis_parse_consumer(res->body, &c) < 0)
                 return false;
         if (!c.status || !consumer_store(r, &c, true)) {
                 stream_consumer_obs_done(&c);
                 return false;
         }
-        r->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->ops->changed(r, r->owner);
+        r->w->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
+        r->region->ops->changed(r, r->region->owner);
         return true;
 }
 
 static void on_act(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
         struct reconciler *r = userdata;
-        const struct action *a = &r->plan.actions[0];
+        const struct action *a = &r->w->plan.actions[0];
         char what[256];
 
-        r->call = NULL;
-        r->ops->call_finished(r->owner);
+        r->w->call = NULL;
+        r->region->ops->call_finished(r->region->owner);
         if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
                 /* Withdrawn by create_may_go(): a hold began while it waited
                  * for its turn. Back in line; if an earlier attempt (a 5xx
@@ -1094,13 +1137,13 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 log_fields(LOG_DEBUG, fields_of(r),
                            "Stream %s: CreateStream withdrawn before it went out (the account is full); "
                            "back in line.", r->decl->name);
-                r->actions_this_pass--;
+                r->w->actions_this_pass--;
                 slot_release(r);
                 slot_requeue_withdrawn(r);
                 return;
         }
         if (a->type == ACTION_REGISTER_CONSUMER && !kinesis_result_ok(res))
-                consumer_slots_release(r, r->consumer_slots - 1);
+                consumer_slots_release(r, r->w->consumer_slots - 1);
         if (unsupported_answer(r, res, a->consumer && a->type != ACTION_REGISTER_CONSUMER)) {
                 /* Plan again without the setting the endpoint cannot serve. */
                 go_plan(r);
@@ -1109,7 +1152,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         /* "Consumer NAME exists": someone else registered it since we
          * listed them; the observation after the wait lists them again. */
         if (a->type == ACTION_REGISTER_CONSUMER && error_is(res, "ResourceInUseException"))
-                r->consumers_fresh = false;
+                r->w->consumers_fresh = false;
         /* Busy: observe again, then the plan's next step. Refused for a
          * limit: this very step again. */
         if (wait_on(r, res, error_is(res, "ResourceInUseException") ? describe : act))
@@ -1117,21 +1160,23 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 
         if (kinesis_result_ok(res)) {
                 struct log_fields f = fields(r);
-                reconcile_action_describe(a, &r->obs, what, sizeof what);
+                reconcile_action_describe(a, r->obs, what, sizeof what);
                 f.action = action_type_to_string(a->type);
                 f.aws_operation = res->operation;
                 f.aws_request_id = res->request_id;
                 f.message_id = a->type == ACTION_CREATE_STREAM ? LOG_MESSAGE_STREAM_CREATED
                                                                 : LOG_MESSAGE_DRIFT_CORRECTED;
                 log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
-                guard_accepted(&r->guard, a);
+                /* Without memory for the guard, only its record of this change is lost. */
+                if (guard_take(r))
+                        guard_accepted(r->guard, a);
                 record_change(r, a);
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         consumer_registered_ok(r->region);
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
-                        r->tags_fresh = false;
+                        r->w->tags_fresh = false;
                 if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
-                        r->policy_fresh = false;
+                        r->w->policy_fresh = false;
                 if (a->consumer && a->type != ACTION_REGISTER_CONSUMER) {
                         struct stream_consumer_obs *oc = consumer_find(r, a->consumer);
                         if (oc && (a->type == ACTION_TAG_RESOURCE || a->type == ACTION_UNTAG_RESOURCE))
@@ -1146,13 +1191,13 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                         return;
                 }
                 if (a->type == ACTION_REGISTER_CONSUMER)
-                        r->consumers_fresh = false;
+                        r->w->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
                         slot_created(r->region); /* the probe got through */
-                        r->obs.exists = true;
-                        r->obs.status = STREAM_STATUS_CREATING;
-                        r->wait_started = r->created_usec = clock_now_usec(CLOCK_MONOTONIC);
-                        r->creating_seen_usec = 0;
+                        r->obs->exists = true;
+                        r->obs->status = STREAM_STATUS_CREATING;
+                        r->w->wait_started = r->w->created_usec = clock_now_usec(CLOCK_MONOTONIC);
+                        r->w->creating_seen_usec = 0;
                         r->seen_not_active = true;
                         /* Nothing to see before the stream could possibly be ACTIVE. */
                         poll_later(r);
@@ -1183,7 +1228,7 @@ static bool create_may_go(void *userdata) {
 }
 
 void act(struct reconciler *r) {
-        const struct action *a = &r->plan.actions[0];
+        const struct action *a = &r->w->plan.actions[0];
         json_object *req;
         int k;
 
@@ -1191,7 +1236,7 @@ void act(struct reconciler *r) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        if (a->type == ACTION_CREATE_STREAM && !r->holds_slot) {
+        if (a->type == ACTION_CREATE_STREAM && !r->w->holds_slot) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
                 if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
                     r->region->slot_queue.head) {
@@ -1208,44 +1253,44 @@ void act(struct reconciler *r) {
         if (a->type == ACTION_REGISTER_CONSUMER) {
                 /* At most 5 consumers CREATING in the account: wait in line
                  * (FIFO) until one of ours turns ACTIVE. */
-                if (!r->consumer_turn &&
+                if (!r->w->consumer_turn &&
                     (r->region->consumers_creating >=
                              share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
                      r->region->consumer_queue.head)) {
-                        if (r->consumer_slots > 0 && r->obs.arn) {
+                        if (r->w->consumer_slots > 0 && r->obs->arn) {
                                 /* Some of the slots are its own: nobody else
                                  * would see them turn ACTIVE and free them.
                                  * Watch them; the plan goes on from there. */
-                                r->poll_consumers = true;
+                                r->w->poll_consumers = true;
                                 poll_later(r);
                                 return;
                         }
-                        r->poll_consumers = false;
+                        r->w->poll_consumers = false;
                         consumer_slot_enqueue(r);
                         return;
                 }
-                r->consumer_turn = false;
-                r->consumer_slots++;
+                r->w->consumer_turn = false;
+                r->w->consumer_slots++;
                 r->region->consumers_creating++;
         }
-        if (++r->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
+        if (++r->w->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
                 fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
-                     RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->plan.summary));
+                     RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->w->plan.summary));
                 return;
         }
-        req = reconcile_action_request(a, r->decl->name, r->obs.arn);
+        req = reconcile_action_request(a, r->decl->name, r->obs->arn);
         if (!req) {
                 fail(r, false, NULL, "cannot build %s", action_type_to_string(a->type));
                 return;
         }
         r->phase = PHASE_ACT;
-        r->ops->call_started(r->owner);
+        r->region->ops->call_started(r->region->owner);
         k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
-                         r, &r->call);
+                         r, &r->w->call);
         if (k >= 0 && a->type == ACTION_CREATE_STREAM)
-                kinesis_call_set_gate(r->call, create_may_go, r);
+                kinesis_call_set_gate(r->w->call, create_may_go, r);
         if (k < 0) {
-                r->ops->call_finished(r->owner);
+                r->region->ops->call_finished(r->region->owner);
                 if (a->type == ACTION_CREATE_STREAM)
                         slot_release(r);
                 fail(r, false, NULL, "cannot start %s: %s", action_type_to_string(a->type),
@@ -1255,29 +1300,34 @@ void act(struct reconciler *r) {
 
 /* ---- the object --------------------------------------------------------- */
 
-int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
-                   const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
-                   struct reconciler **ret) {
+int reconciler_new(const struct stream_decl *decl, struct reconcile_region *region, struct reconciler **ret) {
         struct reconciler *r = calloc(1, sizeof *r);
 
         if (!r)
                 return -ENOMEM;
-        r->event = sd_event_ref(e);
         r->decl = decl;
         r->region = region;
-        r->settings = *s;
-        r->ops = ops;
-        r->owner = owner;
         *ret = r;
         return 0;
 }
 
+void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
+                            const struct reconcile_ops *ops, void *owner) {
+        sd_event_unref(g->event);
+        g->event = sd_event_ref(e);
+        g->settings = *s;
+        g->ops = ops;
+        g->owner = owner;
+}
+
 static void cancel_pending(struct reconciler *r) {
-        if (r->call) {
-                r->call = kinesis_call_cancel(r->call);
-                r->ops->call_finished(r->owner);
+        if (!r->w)
+                return;
+        if (r->w->call) {
+                r->w->call = kinesis_call_cancel(r->w->call);
+                r->region->ops->call_finished(r->region->owner);
         }
-        r->timer = sd_event_source_disable_unref(r->timer);
+        r->w->timer = sd_event_source_disable_unref(r->w->timer);
         slot_dequeue(r);
 }
 
@@ -1287,16 +1337,22 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         cancel_pending(r);
         slot_release(r);
         consumer_slots_release(r, 0);
-        stream_obs_done(&r->obs);
-        if (r->have_plan)
-                plan_done(&r->plan);
-        free(r->last_error);
-        free(r->last_refusal);
+        if (r->obs) {
+                stream_obs_done(r->obs);
+                free(r->obs);
+        }
+        if (r->w) {
+                if (r->w->have_plan)
+                        plan_done(&r->w->plan);
+                free(r->w->detail_consumer);
+                reconcile_wait_reset(&r->w->wait);
+                free(r->w);
+        }
+        free(r->guard);
+        text_pool_put(r->region->settings.texts, r->last_error);
+        text_pool_put(r->region->settings.texts, r->last_refusal);
         free(r->seed_arn);
-        free(r->detail_consumer);
         free(r->not_managed);
-        reconcile_wait_reset(&r->wait);
-        sd_event_unref(r->event);
         free(r);
         return NULL;
 }
@@ -1305,26 +1361,32 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         free(r->seed_arn);
         r->seed_arn = TAKE_PTR(old->seed_arn);
         r->seed_exported = old->seed_exported;
-        stream_obs_done(&r->obs);
-        r->obs = old->obs;
-        old->obs = (struct stream_obs){};
+        if (r->obs) {
+                stream_obs_done(r->obs);
+                free(r->obs);
+        }
+        r->obs = TAKE_PTR(old->obs);
         r->last_change_usec = old->last_change_usec;
         r->deep_usec = old->deep_usec;
         r->quiet_last = old->quiet_last;
-        free(r->last_error);
+        /* Both hold texts of the manager's one pool. */
+        text_pool_put(r->region->settings.texts, r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;
         r->seen_not_active = old->seen_not_active;
         r->seen_updating = old->seen_updating;
         r->deleting_logged = old->deleting_logged;
-        guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
+        if (old->guard && guard_take(r)) {
+                guard_adopt(r->guard, old->guard, r->decl, old->decl);
+                guard_tidy(r);
+        }
 }
 
 int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
-        if (r->obs.exists || r->seed_arn)
+        if (obs_peek(r)->exists || r->seed_arn)
                 return 0;
         a = strdup(arn);
         if (!a)
@@ -1337,20 +1399,22 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn) {
         struct stream_consumer_obs *n;
 
-        if (r->obs.exists || r->obs.consumers_known)
+        if (obs_peek(r)->exists || obs_peek(r)->consumers_known)
                 return 0;
-        n = reallocarray(r->obs.consumers, r->obs.n_consumers + 1, sizeof *n);
+        if (!r->obs && !(r->obs = calloc(1, sizeof *r->obs)))
+                return -ENOMEM;
+        n = reallocarray(r->obs->consumers, r->obs->n_consumers + 1, sizeof *n);
         if (!n)
                 return -ENOMEM;
-        r->obs.consumers = n;
-        n = &r->obs.consumers[r->obs.n_consumers];
+        r->obs->consumers = n;
+        n = &r->obs->consumers[r->obs->n_consumers];
         *n = (struct stream_consumer_obs){ .name = strdup(name), .arn = strdup(arn) };
         if (!n->name || !n->arn) {
                 free(n->name);
                 free(n->arn);
                 return -ENOMEM;
         }
-        r->obs.n_consumers++;
+        r->obs->n_consumers++;
         return 0;
 }
 
@@ -1368,12 +1432,12 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         struct plan p = {};
         bool in_sync;
 
-        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs.exists ||
-            r->obs.status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
-            e->mode != r->obs.mode || !e->arn || !streq_ptr(e->arn, r->obs.arn) || creation_pending(r))
+        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs->exists ||
+            r->obs->status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
+            e->mode != r->obs->mode || !e->arn || !streq_ptr(e->arn, r->obs->arn) || creation_pending(r))
                 return false;
-        if (plan_stream_holding(r->decl, &r->obs,
-                                conflict_held_mask(&r->guard.conflicts, clock_now_usec(CLOCK_MONOTONIC)),
+        if (plan_stream_holding(r->decl, r->obs,
+                                conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC)),
                                 &p) < 0)
                 return false;
         in_sync = p.verdict == PLAN_IN_SYNC && p.n_actions == 0;
@@ -1382,22 +1446,31 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
 }
 
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
-        bool confirmed = listed && !deep && summary_confirms(r, listed);
+        bool confirmed;
 
+        if (!r->w)
+                r->w = calloc(1, sizeof *r->w);
+        if (!r->obs)
+                r->obs = calloc(1, sizeof *r->obs);
+        if (!r->w || !r->obs) {
+                reconciler_fail_pass(r, "out of memory");
+                return;
+        }
+        confirmed = listed && !deep && summary_confirms(r, listed);
         cancel_pending(r);
         r->stopping = false;
         r->settled = false;
         r->terminal = false;
-        r->actions_this_pass = 0;
+        r->w->actions_this_pass = 0;
         r->drift_left = false;
-        r->tags_fresh = r->consumers_fresh = r->policy_fresh = false;
+        r->w->tags_fresh = r->w->consumers_fresh = r->w->policy_fresh = false;
         /* A confirmed stream is planned on its last deep check, consumers'
          * tags and policies included; a deep check reads them again. */
-        for (size_t i = 0; i < r->obs.n_consumers && !confirmed; i++)
-                r->obs.consumers[i].tags_known = r->obs.consumers[i].policy_known = false;
-        r->poll_consumers = r->consumer_turn = false;
+        for (size_t i = 0; i < r->obs->n_consumers && !confirmed; i++)
+                r->obs->consumers[i].tags_known = r->obs->consumers[i].policy_known = false;
+        r->w->poll_consumers = r->w->consumer_turn = false;
         consumer_slots_release(r, 0);
-        r->wait_started = r->created_usec = r->registered_usec = 0;
+        r->w->wait_started = r->w->created_usec = r->w->registered_usec = 0;
         if (confirmed) {
                 go_plan(r);
                 return;

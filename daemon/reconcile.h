@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "kinesis.h"
 #include "plan.h"
+#include "reconcile-text.h"
 #include "settle-time.h"
 #include "state.h"
 #include "stream.h"
@@ -36,6 +37,27 @@ struct reconciler;
  * consumer); a reconciler is in at most one at a time. */
 struct reconcile_queue {
         struct reconciler *head, *tail;
+};
+
+struct reconcile_ops {
+        void (*settled)(struct reconciler *r, void *owner); /* done or failed for this pass */
+        void (*changed)(struct reconciler *r, void *owner); /* something exported changed */
+        void (*change_made)(struct reconciler *r, void *owner); /* a change succeeded in AWS */
+        void (*call_started)(void *owner);
+        void (*call_finished)(void *owner);
+        void (*conflict)(struct reconciler *r, void *owner); /* a correction was changed back */
+};
+
+struct reconcile_settings {
+        uint64_t poll_usec;
+        uint64_t timeout_usec;
+        bool plan_only;              /* observe and plan; never act */
+        struct budget_book *budget;  /* the manager's, shared by every reconciler:
+                                        read for the planner, written after each
+                                        counted call and CreateStream; NULL: none */
+        uint64_t conflict_hold_usec; /* the first hold of a setting changed back (doubles) */
+        struct text_pool *texts;     /* the manager's, where last errors and refusals are
+                                        shared (reconcile-text.h); NULL: a copy each */
 };
 
 /* What the reconcilers of one region share: the client and the create slots. */
@@ -61,6 +83,13 @@ struct slot_share {
  * account (account ""), whichever that is: a role of that same account is
  * paced apart from it. */
 struct reconcile_region {
+        /* The loop, settings and owner of every reconciler here
+         * (reconcile_region_setup): one copy, not one per stream. */
+        sd_event *event;
+        struct reconcile_settings settings;
+        const struct reconcile_ops *ops;
+        void *owner;
+
         char *region;
         char account[13];            /* a role's 12-digit account; "": the daemon's own */
         char *budget_key;            /* the region, or ACCOUNT-REGION in a role's account: the
@@ -96,31 +125,14 @@ struct reconcile_region {
         enum throughput_commitment commitment;
         char *commitment_status;
 };
+/* Give the region the loop, settings and owner its reconcilers work with
+ * (before the first reconciler_new() for it). */
+void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
+                            const struct reconcile_ops *ops, void *owner);
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);
 
-struct reconcile_ops {
-        void (*settled)(struct reconciler *r, void *owner); /* done or failed for this pass */
-        void (*changed)(struct reconciler *r, void *owner); /* something exported changed */
-        void (*change_made)(struct reconciler *r, void *owner); /* a change succeeded in AWS */
-        void (*call_started)(void *owner);
-        void (*call_finished)(void *owner);
-        void (*conflict)(struct reconciler *r, void *owner); /* a correction was changed back */
-};
-
-struct reconcile_settings {
-        uint64_t poll_usec;
-        uint64_t timeout_usec;
-        bool plan_only;              /* observe and plan; never act */
-        struct budget_book *budget;  /* the manager's, shared by every reconciler:
-                                        read for the planner, written after each
-                                        counted call and CreateStream; NULL: none */
-        uint64_t conflict_hold_usec; /* the first hold of a setting changed back (doubles) */
-};
-
-int reconciler_new(sd_event *e, const struct stream_decl *decl, struct reconcile_region *region,
-                   const struct reconcile_settings *s, const struct reconcile_ops *ops, void *owner,
-                   struct reconciler **ret);
+int reconciler_new(const struct stream_decl *decl, struct reconcile_region *region, struct reconciler **ret);
 /* Cancels whatever is in flight (no callbacks) and releases its create slot. */
 struct reconciler *reconciler_free(struct reconciler *r);
 

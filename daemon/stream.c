@@ -52,7 +52,8 @@ void consumer_decl_done(struct consumer_decl *c) {
 
 void stream_decl_done(struct stream_decl *d) {
         free(d->name);
-        free(d->region);
+        if (!d->region_inherited)
+                free(d->region);
         free(d->kms_key);
         stream_tags_free(d->tags, d->n_tags);
         for (size_t i = 0; i < d->n_consumers; i++) {
@@ -66,7 +67,6 @@ void stream_decl_done(struct stream_decl *d) {
         free(d->resource_policy_norm);
         free(d->role_arn);
         free(d->external_id);
-        free(d->file);
         *d = (struct stream_decl) {};
 }
 
@@ -117,6 +117,15 @@ void stream_consumer_obs_done(struct stream_consumer_obs *c) {
         stream_tags_free(c->tags, c->n_tags);
         free(c->policy);
         *c = (struct stream_consumer_obs){};
+}
+
+bool stream_obs_is_empty(const struct stream_obs *o) {
+        return !o->exists && !o->name && !o->arn && o->status == STREAM_STATUS_UNKNOWN &&
+               o->mode == STREAM_MODE_PROVISIONED && !o->open_shards && !o->retention_hours && !o->kms_key &&
+               !o->metrics && !o->max_record_size_kib && o->distribution == DISTRIBUTION_UNSET &&
+               !o->warm_target_mibps && !o->consumer_count && !o->tags_known && !o->tags && !o->n_tags &&
+               !o->policy_known && !o->resource_policy && !o->consumers_known && !o->consumers &&
+               !o->n_consumers;
 }
 
 void stream_obs_done(struct stream_obs *o) {

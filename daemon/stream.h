@@ -84,42 +84,48 @@ struct consumer_decl {
 #define STREAM_CONSUMERS_MAX 20
 #define STREAM_CONSUMERS_MAX_COMMITTED 50
 
+/* Ordered by size (pointers, then 4-byte fields, then bytes): one per
+ * declared stream, tens of thousands of them, without padding holes. */
 struct stream_decl {
         char *name;
         char *region;   /* never NULL after loading: the stream's own, else aws.region,
                            else NULL only if neither is set (resolved at run time) */
-        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
-                                  a --region override moves it too */
-        enum stream_mode mode;
-        unsigned shards;              /* 0: not declared */
-        unsigned retention_hours;     /* 24..8760, default 24 */
         char *kms_key;                /* NULL: encryption none */
-        unsigned metrics;             /* enum shard_metric bits */
-        unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
-        enum record_distribution distribution; /* on-demand streams only */
-        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
         struct stream_tag *tags;      /* merged over defaults, sorted by key */
         size_t n_tags;
-        bool tags_declared;           /* false: leave the stream's tags alone */
         char **consumers;             /* sorted, unique */
         size_t n_consumers;
         struct consumer_decl *consumer_opts; /* parallel to consumers; NULL when none */
         /* resource_policy: not declared (leave it alone), none (remove it:
          * both strings NULL), or a policy: the JSON to send and its normal
          * form (policy.h) to compare with what AWS reports. */
-        bool resource_policy_declared;
         char *resource_policy;
         char *resource_policy_norm;
-        enum manage_mode manage;
         char *role_arn;               /* NULL: the daemon's own identity */
         char *external_id;            /* sent with role_arn; NULL: none */
+        /* Where it was declared, for messages: the path is the configuration's
+         * (struct config's files), shared by the streams of one file. */
+        const char *file;
+        unsigned line, column;
+
+        enum stream_mode mode;
+        enum manage_mode manage;
+        unsigned shards;              /* 0: not declared */
+        unsigned retention_hours;     /* 24..8760, default 24 */
+        unsigned metrics;             /* enum shard_metric bits */
+        unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
+        enum record_distribution distribution; /* on-demand streams only */
+        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
+
         char account[13];             /* role_arn's 12-digit account; "": the daemon's own */
+        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
+                                  a --region override moves it too. The text is then the
+                                  configuration's own (struct config), not the decl's:
+                                  thousands of streams share it */
+        bool tags_declared;           /* false: leave the stream's tags alone */
+        bool resource_policy_declared;
         bool account_in_exports;      /* another account has a stream of this name and
                                          region: the exports name the account */
-
-        /* Where it was declared, for messages. */
-        char *file;
-        unsigned line, column;
 };
 
 /* Free n tags and the array. */
@@ -193,5 +199,8 @@ struct stream_obs {
 };
 
 void stream_obs_done(struct stream_obs *o);
+/* Nothing was observed: o is as a zeroed struct stream_obs, except for what
+ * every pass sets afresh before use (budgets, their clock, the commitment). */
+bool stream_obs_is_empty(const struct stream_obs *o);
 /* Free what c holds and clear it. */
 void stream_consumer_obs_done(struct stream_consumer_obs *c);

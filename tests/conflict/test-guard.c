@@ -128,7 +128,34 @@ static void test_adopt_forgets_changed_declarations(void) {
         CHECK(conflict_held(&g.conflicts, SETTING_RETENTION, 11 * SEC));
 }
 
+/* A reconciler drops a guard that is empty (reconcile.c keeps none for most
+ * streams): empty must mean "nothing to remember", or a dropped guard would
+ * forget a correction to watch, a hold, or a change without effect. */
+static void test_empty(void) {
+        struct reconcile_guard g = {};
+        struct stream_tag t = {.key = (char *)"owner", .value = (char *)"A"};
+        struct action a = {.type = ACTION_ADD_TAGS, .tags = &t, .n_tags = 1};
+        struct plan in_sync = {}, differs = {.differs = 1u << SETTING_TAGS};
+
+        CHECK(guard_is_empty(&g));
+        /* An empty guard's observation changes nothing: it may be skipped. */
+        CHECK_INTEQ(guard_observe(&g, &differs, 10 * SEC, 2 * SEC), 0);
+        CHECK_INTEQ(guard_observe(&g, &in_sync, 10 * SEC, 2 * SEC), 0);
+        CHECK(guard_is_empty(&g));
+        guard_accepted(&g, &a);
+        CHECK(!guard_is_empty(&g));
+        /* In effect: the change is forgotten, the correction still watched. */
+        guard_nothing_to_do(&g);
+        CHECK(!guard_is_empty(&g));
+        CHECK_INTEQ(guard_observe(&g, &in_sync, 11 * SEC, 2 * SEC), 0);
+        CHECK(!guard_is_empty(&g));
+        /* Changed back: held, and the hold is remembered. */
+        CHECK_INTEQ(guard_observe(&g, &differs, 12 * SEC, 2 * SEC), 1u << SETTING_TAGS);
+        CHECK(!guard_is_empty(&g));
+}
+
 int main(void) {
+        test_empty();
         test_no_effect_sequence();
         test_effect_then_changed_back();
         test_conflict_observed();

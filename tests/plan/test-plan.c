@@ -161,7 +161,7 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .warm_throughput_mibps = s->warm,
                 .tags_declared = s->tags != NULL,
                 .manage = s->manage,
-                .file = xstrdup("test.yaml"),
+                .file = "test.yaml",
                 .line = 1,
                 .column = 3,
         };
@@ -215,7 +215,6 @@ static void free_decl(struct stream_decl *d) {
         strv_free(d->consumers);
         free(d->resource_policy);
         free(d->resource_policy_norm);
-        free(d->file);
         *d = (struct stream_decl) {};
 }
 
