@@ -1055,8 +1055,11 @@ static void go_plan(struct reconciler *r) {
                 guard_tidy(r);
         }
         if (!r->obs->exists) {
-                /* manage: observe, and nothing there to observe. */
-                fail(r, false, NULL, "does not exist (manage: observe)");
+                /* manage: observe, and nothing there to observe: it waits for
+                 * whoever creates it, seen by the next pass's listing. Not a
+                 * transient failure: a retry 30 s later would only list the
+                 * account again. */
+                fail(r, true, NULL, "does not exist (manage: observe)");
                 return;
         }
         if (reconcile_consumers_settling(r->decl, r->obs) > 0) {

@@ -90,6 +90,8 @@ def test_observe_missing_fails():
     T.check(rc == 1, "observe of a missing stream: exit 1", "rc %d\n%s" % (rc, err[-3000:]))
     T.check(any(P + "ghost" in l and "does not exist" in l for l in err.splitlines()),
             "the message names the stream and says it does not exist", err[-3000:])
+    T.check(not any(P + "ghost" in l and "does not exist" in l and "(will retry)" in l for l in err.splitlines()),
+            "a missing observed stream is no transient failure: it waits for the next interval", err[-3000:])
     T.check(not T.exists(P + "ghost"), "the observed-only stream was not created")
     st = read_state(T.path("state2"))
     by = {s["name"]: s for s in st["json"]["streams"]}
