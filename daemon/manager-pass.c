@@ -10,6 +10,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "kinesis.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "plan.h"
@@ -262,22 +263,53 @@ static int deep_cmp(const void *a, const void *b) {
         return x != y ? (x < y ? -1 : 1) : strcmp(reconciler_decl(p)->name, reconciler_decl(q)->name);
 }
 
+/* Of the DescribeStreamSummary calls the interval holds at the pacer's
+ * rate, the share a pass's deep checks may take: the rest is for the
+ * listing, the account's settings and whatever the checks find to do. */
+#define DEEP_ROOM_PERCENT 75
+
+/* Deep checks a pass can make within reconcile.interval at
+ * reconcile.api_share of the DescribeStreamSummary limit (at least one). */
+static size_t deep_room(const struct manager *m) {
+        double rate = kinesis_operation_rate("DescribeStreamSummary", NULL) * m->config->api_share;
+        double room = (double) m->config->interval_usec / USEC_PER_SEC * rate * DEEP_ROOM_PERCENT / 100;
+
+        return room < 1 ? 1 : room > (double) SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t) room;
+}
+
 /* Which of a region's streams get a deep check this pass (the rest are
- * confirmed by their ListStreams summary, when it matches): the oldest
- * checked first, as many as spread the region over reconcile.deep_interval,
- * and any whose last check is older than that. They start in that order. */
+ * confirmed by their ListStreams summary): the oldest checked first, as many
+ * as spread the region over reconcile.deep_interval; more when streams are
+ * due (never checked, by this process or the one before, or last checked
+ * longer ago than that), as many of them as the interval has room for
+ * (deep_room()). A first pass of a small configuration so checks every
+ * stream; one of thousands spreads its checks over the first passes, so
+ * that no pass outlasts the interval and every stream's status is still
+ * listed each interval. Streams that changed, that kinesisd changed, or
+ * whose declaration changed are checked anyway (reconciler_start()).
+ * --once and --plan check every stream. They start in that order. */
 static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         uint64_t now = clock_now_usec(CLOCK_REALTIME), deep = m->config->deep_interval_usec;
         uint64_t interval = m->config->interval_usec;
         /* ceil(n x interval / deep_interval), all when the interval is longer */
         size_t quota = interval >= deep ? n : (size_t) (((uint64_t) n * interval + deep - 1) / deep);
+        size_t due = 0, room = deep_room(m);
 
+        if (m->opts.mode != RUN_DAEMON)
+                quota = n;
         if (n > 1)
                 qsort(p, n, sizeof *p, deep_cmp);
-        for (size_t i = 0; i < n; i++) {
-                uint64_t last = reconciler_deep_usec(p[i].r);
-                p[i].deep = i < quota || last == 0 || now - last + interval >= deep;
+        /* Oldest first: the due streams are a prefix. */
+        while (due < n) {
+                uint64_t last = reconciler_deep_usec(p[due].r);
+                if (last != 0 && now > last && now - last + interval < deep)
+                        break;
+                due++;
         }
+        if (due > quota)
+                quota = due < room ? due : room > quota ? room : quota;
+        for (size_t i = 0; i < n; i++)
+                p[i].deep = i < quota;
 }
 
 static void region_list(struct region_ctx *g);

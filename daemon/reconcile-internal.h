@@ -72,6 +72,11 @@ struct reconciler {
          * budgets are in the manager's book (settings.budget). */
         uint64_t last_change_usec;
         uint64_t deep_usec; /* the last DescribeStreamSummary that found it; 0: none */
+        bool shallow;       /* known from the listing only (status, mode, ARN; shards and
+                               retention as a previous process exported them): its
+                               settings wait for its deep check */
+        bool deep_due;      /* deep-check it in its next pass, whatever its turn: its
+                               declaration changed while it was shallow */
         bool quiet_last;    /* the last pass settled in sync, without a change of ours */
         char *last_error;
         char *last_refusal; /* warned once per distinct text */

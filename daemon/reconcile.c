@@ -766,6 +766,7 @@ static void obs_reset(struct reconciler *r) {
         r->seed_arn = mfree(r->seed_arn);
         stream_obs_done(&r->obs);
         r->obs = (struct stream_obs){};
+        r->shallow = false;
         if (had_arn)
                 r->ops->changed(r, r->owner);
 }
@@ -814,6 +815,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 return;
         }
         r->deep_usec = clock_now_usec(CLOCK_REALTIME);
+        r->shallow = r->deep_due = false;
 
         /* Keep what this call does not report: tags, consumers, budgets. */
         o.tags = TAKE_PTR(r->obs.tags);
@@ -1300,6 +1302,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         old->obs = (struct stream_obs){};
         r->last_change_usec = old->last_change_usec;
         r->deep_usec = old->deep_usec;
+        r->shallow = old->shallow;
         r->quiet_last = old->quiet_last;
         free(r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
@@ -1308,7 +1311,9 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->seen_not_active = old->seen_not_active;
         r->seen_updating = old->seen_updating;
         r->deleting_logged = old->deleting_logged;
-        guard_adopt(&r->guard, &old->guard, r->decl, old->decl);
+        /* A shallow stream was never planned on this declaration: what
+         * changed in it is checked at once, not at the stream's turn. */
+        r->deep_due = old->deep_due || (!guard_adopt(&r->guard, &old->guard, r->decl, old->decl) && r->shallow);
 }
 
 int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
@@ -1358,7 +1363,7 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         struct plan p = {};
         bool in_sync;
 
-        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs.exists ||
+        if (!e->has_summary || !r->deep_usec || r->shallow || !r->quiet_last || !r->obs.exists ||
             r->obs.status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
             e->mode != r->obs.mode || !e->arn || !streq_ptr(e->arn, r->obs.arn) || creation_pending(r))
                 return false;
@@ -1371,8 +1376,49 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         return in_sync;
 }
 
+/* A stream not deep-checked by this process (or only from listings since),
+ * not its turn for a deep check: the listing says it is there and ACTIVE,
+ * and nothing else is asked of it until its turn. Not when the listing
+ * contradicts what an earlier listing said, when its declaration changed,
+ * when kinesisd still has settings to apply to it (a creation of ours), or
+ * when it declares consumers whose ARNs no previous process exported. */
+static bool listing_suffices(const struct reconciler *r, const struct kinesis_stream_entry *e) {
+        if (!e->has_summary || e->status != STREAM_STATUS_ACTIVE || !e->arn || r->deep_due ||
+            creation_pending(r) || r->obs.n_consumers < r->decl->n_consumers)
+                return false;
+        if (r->shallow)
+                return r->obs.status == STREAM_STATUS_ACTIVE && e->mode == r->obs.mode &&
+                       streq_ptr(e->arn, r->obs.arn);
+        return !r->obs.exists;
+}
+
+/* Take the listing as the stream's observation (listing_suffices()). */
+static void settle_listed(struct reconciler *r, const struct kinesis_stream_entry *e) {
+        bool changed = !r->obs.exists;
+
+        if (!streq_ptr(r->obs.arn, e->arn)) {
+                char *arn = strdup(e->arn);
+                if (!arn) {
+                        fail(r, false, NULL, "cannot take the listing: %s", strerror(ENOMEM));
+                        return;
+                }
+                free(r->obs.arn);
+                r->obs.arn = arn;
+                changed = true;
+        }
+        r->obs.exists = true;
+        r->obs.status = STREAM_STATUS_ACTIVE;
+        r->obs.mode = e->mode;
+        r->shallow = true;
+        mark_observed(r);
+        if (changed)
+                r->ops->changed(r, r->owner);
+        settle(r, PHASE_DONE);
+}
+
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
         bool confirmed = listed && !deep && summary_confirms(r, listed);
+        bool shallow = listed && !deep && !confirmed && listing_suffices(r, listed);
 
         cancel_pending(r);
         r->stopping = false;
@@ -1390,6 +1436,10 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
         r->wait_started = r->created_usec = r->registered_usec = 0;
         if (confirmed) {
                 go_plan(r);
+                return;
+        }
+        if (shallow) {
+                settle_listed(r, listed);
                 return;
         }
         if (listed) {
