@@ -18,13 +18,17 @@
 /* How soon a pass with a transient failure (AWS unreachable, ...) is retried,
  * when that is sooner than the resync interval. */
 #define RETRY_PASS_USEC (30 * USEC_PER_SEC)
+/* The least pause between the end of a pass and the start of the next. */
+#define MIN_PASS_GAP_USEC (1 * USEC_PER_SEC)
+/* How late the timer of a pass on schedule may fire. */
+#define PASS_TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC)
 /* Streams started and not yet settled, at most. DescribeStreamSummary is
  * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
 #define START_WINDOW 64
 /* Page size for ListStreams: larger pages, fewer calls per pass. */
 #define LIST_STREAMS_LIMIT 1000
 
-static void schedule_pass(struct manager *m, uint64_t delay);
+static void schedule_pass(struct manager *m, uint64_t delay, uint64_t accuracy);
 
 /* The name column of --plan: the name, or ACCOUNT/NAME (own/NAME for the
  * daemon's own account) where the configuration spans accounts. */
@@ -79,6 +83,17 @@ static void print_plan(struct manager *m) {
         }
         fflush(stdout);
         m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
+}
+
+/* Passes start every reconcile.interval, counted from the start of the
+ * last one: choose_deep() spreads the deep checks on that rhythm, and each
+ * stream's status is listed once an interval however long a pass takes.
+ * One that took longer is followed after MIN_PASS_GAP_USEC. */
+static uint64_t next_pass_delay(const struct manager *m) {
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, interval = m->config->interval_usec;
+        uint64_t gap = MIN_PASS_GAP_USEC < interval ? MIN_PASS_GAP_USEC : interval;
+
+        return took + gap < interval ? interval - took : gap;
 }
 
 static void pass_done(struct manager *m) {
@@ -141,9 +156,10 @@ static void pass_done(struct manager *m) {
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
                 manager_reload_pass_done(m);
-                schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
-                                         ? RETRY_PASS_USEC
-                                         : m->config->interval_usec);
+                if (transient > 0 && RETRY_PASS_USEC < m->config->interval_usec)
+                        schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
+                else /* on time: a late timer would push every later pass */
+                        schedule_pass(m, next_pass_delay(m), PASS_TIMER_ACCURACY_USEC);
                 return;
         }
 }
@@ -279,10 +295,11 @@ static size_t deep_room(const struct manager *m) {
 
 /* Which of a region's streams get a deep check this pass (the rest are
  * confirmed by their ListStreams summary): the oldest checked first, as many
- * as spread the region over reconcile.deep_interval; more when streams are
- * due (never checked, by this process or the one before, or last checked
- * longer ago than that), as many of them as the interval has room for
- * (deep_room()). A first pass of a small configuration so checks every
+ * as spread the region over reconcile.deep_interval less one interval (a
+ * check may come late in its pass); more when streams are due (never
+ * checked, by this process or the one before, or one that waiting for the
+ * next pass could take past deep_interval), as many of them as the interval
+ * has room for (deep_room()). A first pass of a small configuration so checks every
  * stream; one of thousands spreads its checks over the first passes, so
  * that no pass outlasts the interval and every stream's status is still
  * listed each interval. Streams that changed, that kinesisd changed, or
@@ -291,8 +308,12 @@ static size_t deep_room(const struct manager *m) {
 static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         uint64_t now = clock_now_usec(CLOCK_REALTIME), deep = m->config->deep_interval_usec;
         uint64_t interval = m->config->interval_usec;
-        /* ceil(n x interval / deep_interval), all when the interval is longer */
-        size_t quota = interval >= deep ? n : (size_t) (((uint64_t) n * interval + deep - 1) / deep);
+        /* ceil(n x interval / (deep_interval - interval)), all when that is
+         * n or more: a stream checked late in one pass and early in the
+         * pass of its next turn is then still checked within deep_interval. */
+        size_t quota = 2 * interval >= deep ? n
+                                            : (size_t) (((uint64_t) n * interval + deep - interval - 1) /
+                                                        (deep - interval));
         size_t due = 0, room = deep_room(m);
 
         if (m->opts.mode != RUN_DAEMON)
@@ -302,7 +323,7 @@ static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         /* Oldest first: the due streams are a prefix. */
         while (due < n) {
                 uint64_t last = reconciler_deep_usec(p[due].r);
-                if (last != 0 && now > last && now - last + interval < deep)
+                if (last != 0 && now > last && now - last + 2 * interval < deep)
                         break;
                 due++;
         }
@@ -484,7 +505,7 @@ void manager_pass_start(struct manager *m) {
         if (!m->pending) {
                 log_oom();
                 m->pass_running = false;
-                schedule_pass(m, RETRY_PASS_USEC);
+                schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
@@ -509,9 +530,9 @@ static int on_pass_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void schedule_pass(struct manager *m, uint64_t delay) {
+static void schedule_pass(struct manager *m, uint64_t delay, uint64_t accuracy) {
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
-        if (sd_event_add_time_relative(m->event, &m->pass_timer, CLOCK_MONOTONIC, delay, USEC_PER_SEC,
+        if (sd_event_add_time_relative(m->event, &m->pass_timer, CLOCK_MONOTONIC, delay, accuracy,
                                        on_pass_timer, m) < 0)
                 log_error("Cannot arm the resync timer; the next pass waits for a reload.");
 }
