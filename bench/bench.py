@@ -149,8 +149,10 @@ def client_env(tmp):
 # ---- kinesis-mock ------------------------------------------------------------
 
 class Mock:
-    def __init__(self, args, tmp, duration, shard_limit=100000, init_streams=None, list_summaries=False):
+    def __init__(self, args, tmp, duration, shard_limit=100000, init_streams=None, list_summaries=False,
+                 start_timeout=180):
         self.list_summaries = list_summaries
+        self.start_timeout = start_timeout
         self.args, self.tmp = args, tmp
         self.duration, self.shard_limit, self.init_streams = duration, shard_limit, init_streams
         self.pid_file = os.path.join(tmp, "mock.pid")
@@ -170,9 +172,9 @@ class Mock:
             env["INITIALIZE_STREAMS"] = ",".join("%s:1" % n for n in self.init_streams)
         r = subprocess.run([sys.executable, MOCK_PY, "start", "--dir", self.args.mock_dir,
                             "--pid-file", self.pid_file, "--port-file", self.port_file,
-                            "--log", self.log, "--duration", self.duration, "--timeout", "180"]
+                            "--log", self.log, "--duration", self.duration, "--timeout", str(self.start_timeout)]
                            + (["--list-summaries"] if self.list_summaries else []),
-                           env=env, capture_output=True, text=True, timeout=240)
+                           env=env, capture_output=True, text=True, timeout=self.start_timeout + 60)
         if r.returncode != 0 or not os.path.exists(self.port_file):
             self.__exit__()
             raise RuntimeError("kinesis-mock did not start: %s %s" % (r.stdout, r.stderr))
@@ -990,7 +992,9 @@ def section_scale(args, work):
            "api_share": 0.5}
     log("scale: kinesis-mock with %d ACTIVE streams" % n)
     t_mock = time.monotonic()
-    with Mock(args, tmp, "200ms", init_streams=names, list_summaries=True) as mock:
+    # The mock makes its initial streams one by one, each taking the
+    # creation delay, before it answers: a short delay, a long wait.
+    with Mock(args, tmp, "10ms", init_streams=names, list_summaries=True, start_timeout=3600) as mock:
         deadline = time.monotonic() + 600
         while mock.status(names[-1]) != "ACTIVE" or mock.status(names[0]) != "ACTIVE":
             if time.monotonic() > deadline:
