@@ -10,6 +10,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "deep-checks.h"
 #include "kinesis.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -96,6 +97,49 @@ static uint64_t next_pass_delay(const struct manager *m) {
         return took + gap < interval ? interval - took : gap;
 }
 
+/* Before the first pass: the deep checks the last process recorded, so
+ * that the round goes on where it stopped. */
+static void restore_deep_checks(struct manager *m) {
+        _cleanup_(deep_checks_done) struct deep_checks d = {};
+        int k;
+
+        if (!m->state)
+                return;
+        k = deep_checks_load(state_dir_fd(m->state), &d);
+        if (k < 0) {
+                if (k != -ENOENT)
+                        log_warning_errno(k, "Cannot read %s/%s, deep-checking the streams afresh: %m",
+                                          m->state_path, DEEP_CHECKS_FILE);
+                return;
+        }
+        for (size_t i = 0; i < m->n_streams; i++)
+                reconciler_seed_deep_check(m->streams[i],
+                                           deep_checks_find(&d, reconcile_region_of(m->streams[i])->budget_key,
+                                                            reconciler_decl(m->streams[i])->name));
+}
+
+/* After a pass: every stream's last deep check, for the next process. */
+static void save_deep_checks(struct manager *m) {
+        _cleanup_free_ struct deep_check *v = NULL;
+        int k;
+
+        if (!writes_state(m) || !m->state)
+                return;
+        v = calloc(m->n_streams ? m->n_streams : 1, sizeof *v);
+        if (!v) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < m->n_streams; i++)
+                v[i] = (struct deep_check){ reconcile_region_of(m->streams[i])->budget_key,
+                                            reconciler_decl(m->streams[i])->name,
+                                            reconciler_deep_usec(m->streams[i]) };
+        k = deep_checks_save(state_dir_fd(m->state), v, m->n_streams);
+        if (k < 0)
+                log_warning_errno(k, "Cannot write %s/%s; a restart would deep-check afresh: %m",
+                                  m->state_path, DEEP_CHECKS_FILE);
+}
+
 static void pass_done(struct manager *m) {
         size_t ready = 0, converged = 0, failed = 0, transient = 0;
 
@@ -114,6 +158,7 @@ static void pass_done(struct manager *m) {
                                 transient++;
                 }
         }
+        save_deep_checks(m);
         if (m->stopping) {
                 manager_stop_finish(m);
                 return;
@@ -509,6 +554,8 @@ void manager_pass_start(struct manager *m) {
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        if (m->metrics.reconcile_passes == 0)
+                restore_deep_checks(m);
         manager_progress_pass_started(m);
         if (m->n_streams == 0) {
                 pass_done(m);

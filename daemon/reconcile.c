@@ -1354,6 +1354,11 @@ void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
                 r->last_change_usec = realtime_usec;
 }
 
+void reconciler_seed_deep_check(struct reconciler *r, uint64_t realtime_usec) {
+        if (r->deep_usec == 0)
+                r->deep_usec = realtime_usec;
+}
+
 /* What ListStreams said of the stream (status, mode, ARN) is what the last
  * deep check found, that pass ended in sync without a change of ours, and a
  * plan on that check still finds nothing to do (a reload may have changed
