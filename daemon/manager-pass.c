@@ -324,16 +324,19 @@ static int deep_cmp(const void *a, const void *b) {
         return x != y ? (x < y ? -1 : 1) : strcmp(reconciler_decl(p)->name, reconciler_decl(q)->name);
 }
 
-/* Of the DescribeStreamSummary calls the interval holds at the pacer's
- * rate, the share a pass's deep checks may take: the rest is for the
- * listing, the account's settings and whatever the checks find to do. */
-#define DEEP_ROOM_PERCENT 75
+/* Of the DescribeStreamSummary calls the rest of the interval holds at the
+ * pacer's rate, the share a pass's deep checks may take: the rest is for
+ * whatever the checks find to do, and for a pacer that starts late. */
+#define DEEP_ROOM_PERCENT 90
 
-/* Deep checks a pass can make within reconcile.interval at
- * reconcile.api_share of the DescribeStreamSummary limit (at least one). */
+/* Deep checks that fit in what is left of reconcile.interval since the pass
+ * started (the listing took the rest), at reconcile.api_share of the
+ * DescribeStreamSummary limit; at least one. */
 static size_t deep_room(const struct manager *m) {
         double rate = kinesis_operation_rate("DescribeStreamSummary", NULL) * m->config->api_share;
-        double room = (double) m->config->interval_usec / USEC_PER_SEC * rate * DEEP_ROOM_PERCENT / 100;
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        uint64_t left = took < m->config->interval_usec ? m->config->interval_usec - took : 0;
+        double room = (double) left / USEC_PER_SEC * rate * DEEP_ROOM_PERCENT / 100;
 
         return room < 1 ? 1 : room > (double) SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t) room;
 }

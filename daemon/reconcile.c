@@ -1359,6 +1359,13 @@ void reconciler_seed_deep_check(struct reconciler *r, uint64_t realtime_usec) {
                 r->deep_usec = realtime_usec;
 }
 
+void reconciler_seed_shape(struct reconciler *r, unsigned shards, unsigned retention_hours) {
+        if (r->obs.exists)
+                return;
+        r->obs.open_shards = shards;
+        r->obs.retention_hours = retention_hours;
+}
+
 /* What ListStreams said of the stream (status, mode, ARN) is what the last
  * deep check found, that pass ended in sync without a change of ours, and a
  * plan on that check still finds nothing to do (a reload may have changed

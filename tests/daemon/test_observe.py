@@ -28,7 +28,8 @@ and `api_share: 0.1` (room for one deep check a 1-s pass):
 A third daemon on that state directory at the default share (room for all
 6 in its first pass):
 - its first pass deep-checks only the stream whose recorded check is the
-  oldest: the round goes on where it stopped, not from scratch;
+  oldest: the round goes on where it stopped, not from scratch; streams.json
+  still shows the others' shards and retention as the last process did;
 - a reload that changes a stream not yet deep-checked by it (known from the
   listing only) gets it checked and corrected in the next pass, not at its
   turn 5 passes later."""
@@ -124,6 +125,10 @@ def test_restart():
         first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
         T.check(first == [oldest], "restart: the first pass deep-checks the oldest recorded (%s) only" % oldest,
                 first)
+        with open(os.path.join(state, "streams.json")) as f:
+            shown = {s["name"]: (s["status"], s["shards"], s["retention_hours"]) for s in json.load(f)["streams"]}
+        T.check(shown == {n: ("ACTIVE", 1, 24) for n in NAMES},
+                "restart: streams.json keeps the shards and retention the last process exported", shown)
         # Declared anew while known from the listing only: checked at once.
         T.write("kinesisd-3.yaml", slow.replace("  - name: %s\n    shards: 1\n" % newest,
                                                 "  - name: %s\n    shards: 1\n    retention_hours: 36\n" % newest))
