@@ -158,8 +158,8 @@ static void pass_done(struct manager *m) {
                                 transient++;
                 }
         }
-        save_deep_checks(m);
         if (m->stopping) {
+                save_deep_checks(m);
                 manager_stop_finish(m);
                 return;
         }
@@ -189,6 +189,7 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
+                save_deep_checks(m); /* after the exports: on a full disk they come first */
                 /* Drift left as it was (a budget, a conflict) is not success,
                  * nor is a stream whose files are not all written. */
                 m->result = converged == m->n_streams && !m->export_failing ? MANAGER_OK
@@ -198,6 +199,7 @@ static void pass_done(struct manager *m) {
         case RUN_DAEMON:
                 m->first_pass_done = true;
                 (void) manager_export_now(m);
+                save_deep_checks(m);
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
                 manager_reload_pass_done(m);
