@@ -21,9 +21,16 @@ Sections (default: all of them but memory; converge and targets run last):
              default poll, the steady pass (`--once`, and a daemon pass with
              ListStreams summaries) in instructions per stream, --check-config
              at 50,000 streams, private dirty memory at 10,000 and 50,000
-             declared streams and over reloads, idle ticks and requests
+             declared streams and over reloads, idle ticks and requests;
+             with --scale-result FILE also the rows of a saved scale run
   memory     only the private dirty memory of targets, with a 1-stream
              daemon beside it (the libraries' own pages); not in the default
+  scale      (only when named) N in-sync streams made at the mock's start,
+             a daemon through the strict proxy with ListStreams summaries
+             for --scale-duration at --scale-interval and --scale-deep: each
+             interval's listings, the longest time without a deep check,
+             peak calls a second per operation against limit x api_share,
+             refusals, and a drift on a random stream until corrected
 
 --quick: N = 1, 5, 20 and D = 1 s. --full: N = 1, 5, 20, 100 and D = 1 s, 3 s;
 the baselines are measured up to N = 20 and, at N = 100, extrapolated from the
@@ -144,8 +151,10 @@ def client_env(tmp):
 # ---- kinesis-mock ------------------------------------------------------------
 
 class Mock:
-    def __init__(self, args, tmp, duration, shard_limit=100000, init_streams=None, list_summaries=False):
+    def __init__(self, args, tmp, duration, shard_limit=100000, init_streams=None, list_summaries=False,
+                 start_timeout=180):
         self.list_summaries = list_summaries
+        self.start_timeout = start_timeout
         self.args, self.tmp = args, tmp
         self.duration, self.shard_limit, self.init_streams = duration, shard_limit, init_streams
         self.pid_file = os.path.join(tmp, "mock.pid")
@@ -165,9 +174,9 @@ class Mock:
             env["INITIALIZE_STREAMS"] = ",".join("%s:1" % n for n in self.init_streams)
         r = subprocess.run([sys.executable, MOCK_PY, "start", "--dir", self.args.mock_dir,
                             "--pid-file", self.pid_file, "--port-file", self.port_file,
-                            "--log", self.log, "--duration", self.duration, "--timeout", "180"]
+                            "--log", self.log, "--duration", self.duration, "--timeout", str(self.start_timeout)]
                            + (["--list-summaries"] if self.list_summaries else []),
-                           env=env, capture_output=True, text=True, timeout=240)
+                           env=env, capture_output=True, text=True, timeout=self.start_timeout + 60)
         if r.returncode != 0 or not os.path.exists(self.port_file):
             self.__exit__()
             raise RuntimeError("kinesis-mock did not start: %s %s" % (r.stdout, r.stderr))
@@ -896,6 +905,285 @@ def measure_steady_daemon(args, work, n, passes=3):
     return out
 
 
+# ---- scale (issue 16: 10,000 streams on a shared budget) ---------------------
+
+# DESIGN §6 limits per account and region (calls a second) of what a steady
+# daemon calls; settings without a stated limit are paced as 5.
+SCALE_LIMITS = {"ListStreams": 5, "DescribeStreamSummary": 20, "DescribeStream": 10,
+                "DescribeAccountSettings": 5, "ListTagsForStream": 5}
+SCALE_LIMIT_OTHER = 5
+
+
+def parse_duration(text):
+    """"5m", "90s", "1h", or seconds."""
+    m = re.fullmatch(r"([\d.]+)\s*(ms|s|m|h)?", text.strip())
+    if not m:
+        raise ValueError("not a duration: %r" % text)
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def peak_rates(entries, window=1.0):
+    """{op: the most requests in any window of that many seconds}, sliding
+    over arrival times."""
+    by_op = {}
+    for e in entries:
+        by_op.setdefault(e.get("op"), []).append(e["t"])
+    out = {}
+    for op, ts in by_op.items():
+        ts.sort()
+        best, j = 0, 0
+        for i, t in enumerate(ts):
+            while ts[j] <= t - window:
+                j += 1
+            best = max(best, i - j + 1)
+        out[op] = best
+    return out
+
+
+def listing_windows(entries, names, t0, t1, interval):
+    """For each interval from t0 on: how many of the sorted names a
+    ListStreams page confirmed (the proxy logs each page's first and last
+    name) in it, and when the last of them first was."""
+    index = {n: i for i, n in enumerate(names)}
+    pages = sorted((e["t"], index[e["listed"][0]], index[e["listed"][1]]) for e in entries
+                   if e.get("op") == "ListStreams" and e.get("listed") and e["listed"][0] in index
+                   and e["listed"][1] in index)
+    out = []
+    k = 0
+    while t0 + (k + 1) * interval <= t1 + 1e-6:
+        a, b = t0 + k * interval, t0 + (k + 1) * interval
+        seen = bytearray(len(names))
+        for t, lo, hi in pages:
+            if a <= t < b:
+                seen[lo:hi + 1] = b"\x01" * (hi - lo + 1)
+        out.append({"from_s": a - t0, "to_s": b - t0, "confirmed": sum(seen)})
+        k += 1
+    return out
+
+
+def listing_gaps(entries, names, t1):
+    """The longest time between two ListStreams pages that confirmed one
+    stream (or from the last to t1), and the stream."""
+    index = {n: i for i, n in enumerate(names)}
+    last = [None] * len(names)
+    worst, who = 0.0, None
+    for e in sorted((e for e in entries if e.get("op") == "ListStreams" and e.get("listed")),
+                    key=lambda e: e["t"]):
+        lo, hi = index.get(e["listed"][0]), index.get(e["listed"][1])
+        if lo is None or hi is None:
+            continue
+        for i in range(lo, hi + 1):
+            if last[i] is not None and e["t"] - last[i] > worst:
+                worst, who = e["t"] - last[i], names[i]
+            last[i] = e["t"]
+    for i, t in enumerate(last):
+        if t is not None and t1 - t > worst:
+            worst, who = t1 - t, names[i]
+    return worst, who
+
+
+def scale_listings(res, entries, names, t1):
+    """res["windows"]: the daemon's intervals, each from the start of a pass
+    on its rhythm: the k-th listing (a page starting with the first name)
+    starts a pass, pass k + 1 is due one interval after pass k, and the
+    first pass started as early as the later ones say (its own first page
+    waits for the process to set up); res["max_list_gap_s"]: the longest a
+    stream went between two listings."""
+    firsts = sorted(e["t"] for e in entries
+                    if e.get("op") == "ListStreams" and e.get("listed") and e["listed"][0] == names[0])
+    iv = res["interval_s"]
+    a0 = min((t - k * iv for k, t in enumerate(firsts)), default=t1)
+    res["rhythm_anchor_s"] = (firsts[0] - a0) if firsts else None
+    res["windows"] = listing_windows(entries, names, a0, t1, iv)
+    res["max_list_gap_s"], res["max_list_gap_stream"] = listing_gaps(entries, names, t1)
+
+
+def scale_reanalyze(args):
+    """The listing figures of a saved scale run (results.json and
+    scale-proxy.jsonl in args.scale_reanalyze), computed anew."""
+    with open(os.path.join(args.scale_reanalyze, "results.json")) as f:
+        res = json.load(f)["scale"]
+    with open(os.path.join(args.scale_reanalyze, "scale-proxy.jsonl")) as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    names = ["sc-%05d" % i for i in range(res["streams"])]
+    t1 = res.get("t1_mono") or max(e.get("t_end", e["t"]) for e in entries)
+    scale_listings(res, entries, names, t1)
+    res["rows"] = scale_rows(res)
+    return res
+
+
+def deep_ages(entries, names, t0, t1):
+    """The longest time any stream went without a DescribeStreamSummary that
+    found it (counted from t0 for the first, and to t1 for the last), the
+    stream, and how many were never checked."""
+    checks = {}
+    for e in entries:
+        if e.get("op") == "DescribeStreamSummary" and e.get("status") == 200 and e.get("stream"):
+            checks.setdefault(e["stream"], []).append(e["t"])
+    worst, who, never = 0.0, None, 0
+    for n in names:
+        ts = sorted(checks.get(n, []))
+        if not ts:
+            never += 1
+        prev = t0
+        for t in ts + [t1]:
+            if t - prev > worst:
+                worst, who = t - prev, n
+            prev = t
+    return worst, who, never
+
+
+def section_scale(args, work):
+    """args.scale_streams in-sync ACTIVE streams in one region (made by the
+    mock at its start, not by kinesisd), a daemon through the strict proxy
+    with ListStreams summaries at the given interval and deep interval and
+    the default api_share, for args.scale_duration; a drift (retention 48 h
+    set at the mock) on a random stream once the first pass is done."""
+    import random
+    n, interval, deep = args.scale_streams, parse_duration(args.scale_interval), parse_duration(args.scale_deep)
+    duration = parse_duration(args.scale_duration)
+    tmp = tempfile.mkdtemp(dir=work)
+    names = ["sc-%05d" % i for i in range(n)]
+    res = {"streams": n, "interval_s": interval, "deep_interval_s": deep, "duration_s": duration,
+           "api_share": 0.5}
+    log("scale: kinesis-mock with %d ACTIVE streams" % n)
+    t_mock = time.monotonic()
+    # The mock makes its initial streams one by one, each taking the
+    # creation delay, before it answers: a short delay, a long wait.
+    with Mock(args, tmp, "10ms", init_streams=names, list_summaries=True, start_timeout=3600) as mock:
+        deadline = time.monotonic() + 600
+        while mock.status(names[-1]) != "ACTIVE" or mock.status(names[0]) != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise RuntimeError("scale: the mock's streams are not ACTIVE")
+            time.sleep(1)
+        res["mock_setup_s"] = time.monotonic() - t_mock
+        log("scale: mock ready in %.0f s" % res["mock_setup_s"])
+        cfg = os.path.join(tmp, "kinesisd.yaml")
+        write_config_split(cfg, mock.proxy_endpoint, names, "default",
+                           {"interval": args.scale_interval, "deep_interval": args.scale_deep})
+        state = os.path.join(tmp, "state")
+        t0 = time.monotonic()
+        d = Daemon(args, tmp, cfg)
+        samples, drift = [], {}
+        try:
+            d.wait_log("Ready:", timeout=max(600, interval * 2))
+            res["first_pass_s"] = time.monotonic() - t0
+            log("scale: first pass done in %.0f s" % res["first_pass_s"])
+            victim = random.Random(args.scale_seed).choice(names)
+            mock.call("IncreaseStreamRetentionPeriod", {"StreamName": victim, "RetentionPeriodHours": 48})
+            drift = {"stream": victim, "at_s": time.monotonic() - t0}
+            log("scale: retention of %s set to 48 h at the mock at %.0f s" % (victim, drift["at_s"]))
+            next_sample = 0.0
+            while time.monotonic() - t0 < duration:
+                if d.p.poll() is not None:
+                    raise RuntimeError("scale: kinesisd exited (%s)" % d.log_path)
+                now = time.monotonic()
+                if "fixed_s" not in drift:
+                    try:
+                        desc = mock.call("DescribeStreamSummary", {"StreamName": victim})
+                        if desc["StreamDescriptionSummary"]["RetentionPeriodHours"] == 24:
+                            drift["fixed_s"] = now - t0
+                            log("scale: %s corrected %.0f s after the drift" % (victim, now - t0 - drift["at_s"]))
+                    except (urllib.error.URLError, KeyError, ValueError):
+                        pass
+                if now >= next_sample:
+                    m = state_metrics(os.path.join(state, "metrics.prom"))
+                    samples.append({"t_s": now - t0, "passes": m.get("kinesisd_reconcile_passes_total"),
+                                    "pass_s": m.get("kinesisd_last_pass_duration_seconds"),
+                                    "oldest_age_s": m.get("kinesisd_oldest_deep_check_age_seconds")})
+                    next_sample = now + 10
+                time.sleep(2)
+            t1 = time.monotonic()
+        finally:
+            d.stop()
+        entries = [e for e in mock.proxy_entries() if e.get("t", 0) >= t0]
+    with open(os.path.join(args.out, "scale-proxy.jsonl"), "w") as f:
+        for e in entries:
+            f.write(json.dumps(e) + "\n")
+    share = res["api_share"]
+    peaks = peak_rates(entries)
+    peaks10 = peak_rates(entries, 10.0)
+    res["peaks"] = {op: {"peak": v, "peak10": peaks10[op] / 10.0,
+                         "allowed": SCALE_LIMITS.get(op, SCALE_LIMIT_OTHER) * share}
+                    for op, v in peaks.items()}
+    res["calls"] = {op: sum(1 for e in entries if e.get("op") == op) for op in peaks}
+    res["refused"] = sum(1 for e in entries if e.get("refused"))
+    res["t0_mono"], res["t1_mono"] = t0, t1
+    scale_listings(res, entries, names, t1)
+    res["max_deep_age_s"], res["max_deep_age_stream"], res["never_deep_checked"] = deep_ages(entries, names, t0, t1)
+    res["metrics"] = samples
+    res["max_metric_age_s"] = max((s["oldest_age_s"] or 0 for s in samples), default=None)
+    res["drift"] = drift
+    res["run_s"] = t1 - t0
+    res["rows"] = scale_rows(res)
+    for r in res["rows"]:
+        log("  %s: %s (%s)" % (r["target"], r["value"], "met" if r["met"] else "MISSED"))
+    return res
+
+
+def scale_rows(res):
+    """The target rows of a scale run (also from a saved one: --scale-result)."""
+    rows = []
+    n, iv, dp = res["streams"], res["interval_s"], res["deep_interval_s"]
+    w = res["windows"]
+    full = sum(1 for x in w if x["confirmed"] == n)
+    rows.append({"target": "%d streams: every stream's status confirmed (listed) within each %g-s interval "
+                           "of the daemon (%.0f s run)" % (n, iv, res["run_s"]),
+                 "value": "%d of %d intervals complete; fewest confirmed in one: %d"
+                          % (full, len(w), min((x["confirmed"] for x in w), default=0))
+                          + ("; the first pass's listing began %.1f s into its interval"
+                             % res["rhythm_anchor_s"] if res.get("rhythm_anchor_s") is not None else ""),
+                 "met": bool(w) and full == len(w)})
+    if "max_list_gap_s" in res:
+        rows.append({"target": "%d streams: no stream longer than %g s between two listings" % (n, iv),
+                     "value": "longest %.1f s (%s)" % (res["max_list_gap_s"], res["max_list_gap_stream"]),
+                     "met": res["max_list_gap_s"] <= iv})
+    rows.append({"target": "%d streams: every stream deep-checked within %g s" % (n, dp),
+                 "value": "longest without a deep check %.0f s (%s, counted from the daemon's start), %d never "
+                          "checked; kinesisd_oldest_deep_check_age_seconds at most %s s"
+                          % (res["max_deep_age_s"], res["max_deep_age_stream"], res["never_deep_checked"],
+                             "%.0f" % res["max_metric_age_s"] if res["max_metric_age_s"] is not None else "?"),
+                 "met": res["max_deep_age_s"] <= dp and res["never_deep_checked"] == 0})
+    over = {op: p for op, p in res["peaks"].items() if p["peak"] > p["allowed"] + 1e-9}
+    rows.append({"target": "%d streams: never over api_share (%g) of any limit (peak calls in any 1-s window)"
+                           % (n, res["api_share"]),
+                 "value": ", ".join("%s %d (of %g)" % (op, p["peak"], p["allowed"])
+                                    for op, p in sorted(res["peaks"].items())),
+                 "met": not over})
+    over10 = {op: p for op, p in res["peaks"].items() if p["peak10"] > p["allowed"] + 1e-9}
+    rows.append({"target": "%d streams: the same over any 10-s window (calls a second, on average)" % n,
+                 "value": ", ".join("%s %.1f (of %g)" % (op, p["peak10"], p["allowed"])
+                                    for op, p in sorted(res["peaks"].items())),
+                 "met": not over10})
+    rows.append({"target": "%d streams: 0 refusals by the strict proxy" % n,
+                 "value": "%d refused of %d calls" % (res["refused"], sum(res["calls"].values())),
+                 "met": res["refused"] == 0})
+    dr = res["drift"]
+    fixed = dr.get("fixed_s")
+    rows.append({"target": "%d streams: a drift on a random stream corrected within one deep interval (%g s)"
+                           % (n, dp),
+                 "value": ("%s: retention changed at %.0f s, corrected %.0f s later" % (dr["stream"], dr["at_s"],
+                                                                                       fixed - dr["at_s"]))
+                          if fixed is not None else "%s: not corrected by the end of the run" % dr.get("stream"),
+                 "met": fixed is not None and fixed - dr["at_s"] <= dp})
+    return rows
+
+
+def format_scale(res):
+    lines = ["%d streams, interval %g s, deep_interval %g s, api_share %g, %.0f s run; mock set up in %.0f s; "
+             "first pass %.0f s; calls: %s" % (res["streams"], res["interval_s"], res["deep_interval_s"],
+                                              res["api_share"], res["run_s"], res["mock_setup_s"],
+                                              res["first_pass_s"],
+                                              ", ".join("%s %d" % kv for kv in sorted(res["calls"].items()))),
+             "", "| target | measured | |", "|---|---|---|"]
+    for r in res["rows"]:
+        lines.append("| %s | %s | %s |" % (r["target"], r["value"], "met" if r["met"] else "MISSED"))
+    lines += ["", "| interval | streams confirmed |", "|---|---|"]
+    for x in res["windows"]:
+        lines.append("| %.0f–%.0f s | %d |" % (x["from_s"], x["to_s"], x["confirmed"]))
+    return "\n".join(lines)
+
+
 def section_targets(args, work, results):
     """Each target of issue 16 with its measured value, met or missed."""
     res = {"converge": [], "rows": []}
@@ -960,6 +1248,11 @@ def section_targets(args, work, results):
             "after 10 reloads %.2f MiB, after %d %.2f MiB (every 10: %s KiB)"
             % (series[0] / 1024, args.reloads, series[-1] / 1024, ", ".join(map(str, series))),
             grow <= 256)
+    if args.scale_result:
+        with open(args.scale_result) as f:
+            saved = json.load(f)
+        for r in scale_rows(saved.get("scale", saved)):
+            row(r["target"] + " (from %s)" % os.path.basename(args.scale_result), r["value"], r["met"])
     row("idle between passes: 0 CPU ticks and 0 requests (%d streams, %d s)" % (idle["streams"], idle["seconds"]),
         "%d ticks, %d requests" % (idle["ticks"], idle["requests"]),
         idle["ticks"] == 0 and idle["requests"] == 0)
@@ -1087,8 +1380,8 @@ def machine(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sections", nargs="*", default=[],
-                    help="converge, steady, config, sigv4, floor, targets, memory (default: all but memory, "
-                         "which targets includes)")
+                    help="converge, steady, config, sigv4, floor, targets, memory, scale (default: all but "
+                         "memory, which targets includes, and scale)")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="N = 1, 5, 20; D = 1 s")
     mode.add_argument("--full", action="store_true", help="N = 1, 5, 20, 100; D = 1 s, 3 s (default)")
@@ -1112,12 +1405,20 @@ def main():
     ap.add_argument("--reloads", type=int, default=100, help="reloads for the memory target (default 100)")
     ap.add_argument("--config-sizes", default="100,1000,10000,50000",
                     help="declared streams for the config section (default 100,1000,10000,50000)")
+    ap.add_argument("--scale-streams", type=int, default=10000, help="scale: in-sync streams (default 10000)")
+    ap.add_argument("--scale-interval", default="5m", help="scale: reconcile.interval (default 5m)")
+    ap.add_argument("--scale-deep", default="30m", help="scale: reconcile.deep_interval (default 30m)")
+    ap.add_argument("--scale-duration", default="35m", help="scale: how long the daemon runs (default 35m)")
+    ap.add_argument("--scale-seed", type=int, default=16, help="scale: picks the drifted stream")
+    ap.add_argument("--scale-result", help="targets: add the rows of a scale run's results.json")
+    ap.add_argument("--scale-reanalyze", metavar="DIR",
+                    help="scale: compute the table of the run saved in DIR (its --out) anew, run nothing")
     ap.add_argument("--out", help="where results.json and callgrind files go (default: a new temp dir)")
     args = ap.parse_args()
     args.config_sizes = [int(x) for x in args.config_sizes.split(",")]
     sections = args.sections or ["converge", "steady", "config", "sigv4", "floor", "targets"]
     for s in sections:
-        if s not in ("converge", "steady", "config", "sigv4", "floor", "targets", "memory"):
+        if s not in ("converge", "steady", "config", "sigv4", "floor", "targets", "memory", "scale"):
             ap.error("unknown section %s" % s)
     args.kinesisd = os.path.join(os.path.abspath(args.build), "kinesisd")
     if not os.access(args.kinesisd, os.X_OK):
@@ -1161,6 +1462,9 @@ def main():
             results["converge"] = section_converge(args, work)
             report += ["## Convergence (reconcile.poll %s)" % args.poll, "",
                        format_converge(results["converge"]), ""]
+        if "scale" in sections:
+            results["scale"] = scale_reanalyze(args) if args.scale_reanalyze else section_scale(args, work)
+            report += ["## Scale (issue 16)", "", format_scale(results["scale"]), ""]
         if "targets" in sections:
             results["targets"] = section_targets(args, work, results)
             report += ["## Targets (issue 16)", "", format_targets(results["targets"]), ""]

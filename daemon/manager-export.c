@@ -585,6 +585,7 @@ void manager_seed_from_previous_export(struct manager *m) {
                                 (void) reconciler_seed_consumer(r, s->consumers[j].name, s->consumers[j].arn);
                 if (s->last_change_usec)
                         reconciler_seed_last_change(r, s->last_change_usec);
+                reconciler_seed_shape(r, s->shards, s->retention_hours);
         }
         if (exported && exported_arns_set(m, exported, n_exported) < 0)
                 log_oom();

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "deep-checks.h"
+#include "kinesis.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "plan.h"
@@ -18,13 +20,17 @@
 /* How soon a pass with a transient failure (AWS unreachable, ...) is retried,
  * when that is sooner than the resync interval. */
 #define RETRY_PASS_USEC (30 * USEC_PER_SEC)
+/* The least pause between the end of a pass and the start of the next. */
+#define MIN_PASS_GAP_USEC (1 * USEC_PER_SEC)
+/* How late the timer of a pass on schedule may fire. */
+#define PASS_TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC)
 /* Streams started and not yet settled, at most. DescribeStreamSummary is
  * paced at 16/s: 64 keeps the pacers busy with plenty to spare. */
 #define START_WINDOW 64
 /* Page size for ListStreams: larger pages, fewer calls per pass. */
 #define LIST_STREAMS_LIMIT 1000
 
-static void schedule_pass(struct manager *m, uint64_t delay);
+static void schedule_pass(struct manager *m, uint64_t delay, uint64_t accuracy);
 
 /* The name column of --plan: the name, or ACCOUNT/NAME (own/NAME for the
  * daemon's own account) where the configuration spans accounts. */
@@ -81,6 +87,60 @@ static void print_plan(struct manager *m) {
         m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
 }
 
+/* Passes start every reconcile.interval, counted from the start of the
+ * last one: choose_deep() spreads the deep checks on that rhythm, and each
+ * stream's status is listed once an interval however long a pass takes.
+ * One that took longer is followed after MIN_PASS_GAP_USEC. */
+static uint64_t next_pass_delay(const struct manager *m) {
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, interval = m->config->interval_usec;
+        uint64_t gap = MIN_PASS_GAP_USEC < interval ? MIN_PASS_GAP_USEC : interval;
+
+        return took + gap < interval ? interval - took : gap;
+}
+
+/* Before the first pass: the deep checks the last process recorded, so
+ * that the round goes on where it stopped. */
+static void restore_deep_checks(struct manager *m) {
+        _cleanup_(deep_checks_done) struct deep_checks d = {};
+        int k;
+
+        if (!m->state)
+                return;
+        k = deep_checks_load(state_dir_fd(m->state), &d);
+        if (k < 0) {
+                if (k != -ENOENT)
+                        log_warning_errno(k, "Cannot read %s/%s, deep-checking the streams afresh: %m",
+                                          m->state_path, DEEP_CHECKS_FILE);
+                return;
+        }
+        for (size_t i = 0; i < m->n_streams; i++)
+                reconciler_seed_deep_check(m->streams[i],
+                                           deep_checks_find(&d, reconcile_region_of(m->streams[i])->budget_key,
+                                                            reconciler_decl(m->streams[i])->name));
+}
+
+/* After a pass: every stream's last deep check, for the next process. */
+static void save_deep_checks(struct manager *m) {
+        _cleanup_free_ struct deep_check *v = NULL;
+        int k;
+
+        if (!writes_state(m) || !m->state)
+                return;
+        v = calloc(m->n_streams ? m->n_streams : 1, sizeof *v);
+        if (!v) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < m->n_streams; i++)
+                v[i] = (struct deep_check){ reconcile_region_of(m->streams[i])->budget_key,
+                                            reconciler_decl(m->streams[i])->name,
+                                            reconciler_deep_usec(m->streams[i]) };
+        k = deep_checks_save(state_dir_fd(m->state), v, m->n_streams);
+        if (k < 0)
+                log_warning_errno(k, "Cannot write %s/%s; a restart would deep-check afresh: %m",
+                                  m->state_path, DEEP_CHECKS_FILE);
+}
+
 static void pass_done(struct manager *m) {
         size_t ready = 0, converged = 0, failed = 0, transient = 0;
 
@@ -100,6 +160,7 @@ static void pass_done(struct manager *m) {
                 }
         }
         if (m->stopping) {
+                save_deep_checks(m);
                 manager_stop_finish(m);
                 return;
         }
@@ -129,6 +190,7 @@ static void pass_done(struct manager *m) {
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
+                save_deep_checks(m); /* after the exports: on a full disk they come first */
                 /* Drift left as it was (a budget, a conflict) is not success,
                  * nor is a stream whose files are not all written. */
                 m->result = converged == m->n_streams && !m->export_failing ? MANAGER_OK
@@ -138,6 +200,7 @@ static void pass_done(struct manager *m) {
         case RUN_DAEMON:
                 m->first_pass_done = true;
                 (void) manager_export_now(m);
+                save_deep_checks(m);
                 manager_notify_status(m);
                 manager_ready_if_exported(m);
                 manager_reload_pass_done(m);
@@ -147,9 +210,10 @@ static void pass_done(struct manager *m) {
                 m->pending = mfree(m->pending);
                 m->n_pending = m->next_pending = 0;
                 (void) malloc_trim(0);
-                schedule_pass(m, transient > 0 && RETRY_PASS_USEC < m->config->interval_usec
-                                         ? RETRY_PASS_USEC
-                                         : m->config->interval_usec);
+                if (transient > 0 && RETRY_PASS_USEC < m->config->interval_usec)
+                        schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
+                else /* on time: a late timer would push every later pass */
+                        schedule_pass(m, next_pass_delay(m), PASS_TIMER_ACCURACY_USEC);
                 return;
         }
 }
@@ -269,22 +333,61 @@ static int deep_cmp(const void *a, const void *b) {
         return x != y ? (x < y ? -1 : 1) : strcmp(reconciler_decl(p)->name, reconciler_decl(q)->name);
 }
 
+/* Of the DescribeStreamSummary calls the rest of the interval holds at the
+ * pacer's rate, the share a pass's deep checks may take: the rest is for
+ * whatever the checks find to do, and for a pacer that starts late. */
+#define DEEP_ROOM_PERCENT 90
+
+/* Deep checks that fit in what is left of reconcile.interval since the pass
+ * started (the listing took the rest), at reconcile.api_share of the
+ * DescribeStreamSummary limit; at least one. */
+static size_t deep_room(const struct manager *m) {
+        double rate = kinesis_operation_rate("DescribeStreamSummary", NULL) * m->config->api_share;
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        uint64_t left = took < m->config->interval_usec ? m->config->interval_usec - took : 0;
+        double room = (double) left / USEC_PER_SEC * rate * DEEP_ROOM_PERCENT / 100;
+
+        return room < 1 ? 1 : room > (double) SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t) room;
+}
+
 /* Which of a region's streams get a deep check this pass (the rest are
- * confirmed by their ListStreams summary, when it matches): the oldest
- * checked first, as many as spread the region over reconcile.deep_interval,
- * and any whose last check is older than that. They start in that order. */
+ * confirmed by their ListStreams summary): the oldest checked first, as many
+ * as spread the region over reconcile.deep_interval less one interval (a
+ * check may come late in its pass); more when streams are due (never
+ * checked, by this process or the one before, or one that waiting for the
+ * next pass could take past deep_interval), as many of them as the interval
+ * has room for (deep_room()). A first pass of a small configuration so checks every
+ * stream; one of thousands spreads its checks over the first passes, so
+ * that no pass outlasts the interval and every stream's status is still
+ * listed each interval. Streams that changed, that kinesisd changed, or
+ * whose declaration changed are checked anyway (reconciler_start()).
+ * --once and --plan check every stream. They start in that order. */
 static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         uint64_t now = clock_now_usec(CLOCK_REALTIME), deep = m->config->deep_interval_usec;
         uint64_t interval = m->config->interval_usec;
-        /* ceil(n x interval / deep_interval), all when the interval is longer */
-        size_t quota = interval >= deep ? n : (size_t) (((uint64_t) n * interval + deep - 1) / deep);
+        /* ceil(n x interval / (deep_interval - interval)), all when that is
+         * n or more: a stream checked late in one pass and early in the
+         * pass of its next turn is then still checked within deep_interval. */
+        size_t quota = 2 * interval >= deep ? n
+                                            : (size_t) (((uint64_t) n * interval + deep - interval - 1) /
+                                                        (deep - interval));
+        size_t due = 0, room = deep_room(m);
 
+        if (m->opts.mode != RUN_DAEMON)
+                quota = n;
         if (n > 1)
                 qsort(p, n, sizeof *p, deep_cmp);
-        for (size_t i = 0; i < n; i++) {
-                uint64_t last = reconciler_deep_usec(p[i].r);
-                p[i].deep = i < quota || last == 0 || now - last + interval >= deep;
+        /* Oldest first: the due streams are a prefix. */
+        while (due < n) {
+                uint64_t last = reconciler_deep_usec(p[due].r);
+                if (last != 0 && now > last && now - last + 2 * interval < deep)
+                        break;
+                due++;
         }
+        if (due > quota)
+                quota = due < room ? due : room > quota ? room : quota;
+        for (size_t i = 0; i < n; i++)
+                p[i].deep = i < quota;
 }
 
 static void region_list(struct region_ctx *g);
@@ -459,10 +562,12 @@ void manager_pass_start(struct manager *m) {
         if (!m->pending) {
                 log_oom();
                 m->pass_running = false;
-                schedule_pass(m, RETRY_PASS_USEC);
+                schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        if (m->metrics.reconcile_passes == 0)
+                restore_deep_checks(m);
         manager_progress_pass_started(m);
         if (m->n_streams == 0) {
                 pass_done(m);
@@ -484,9 +589,9 @@ static int on_pass_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void schedule_pass(struct manager *m, uint64_t delay) {
+static void schedule_pass(struct manager *m, uint64_t delay, uint64_t accuracy) {
         m->pass_timer = sd_event_source_disable_unref(m->pass_timer);
-        if (sd_event_add_time_relative(m->event, &m->pass_timer, CLOCK_MONOTONIC, delay, USEC_PER_SEC,
+        if (sd_event_add_time_relative(m->event, &m->pass_timer, CLOCK_MONOTONIC, delay, accuracy,
                                        on_pass_timer, m) < 0)
                 log_error("Cannot arm the resync timer; the next pass waits for a reload.");
 }

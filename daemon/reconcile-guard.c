@@ -381,11 +381,25 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
         }
 }
 
-void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
+bool guard_decl_same(const struct stream_decl *decl, const struct stream_decl *old_decl) {
+        if (decl->manage != old_decl->manage)
+                return false;
+        for (unsigned s = 0; s < _SETTING_MAX; s++)
+                if (!setting_equal((enum stream_setting)s, decl, old_decl))
+                        return false;
+        return true;
+}
+
+bool guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
                  const struct stream_decl *decl, const struct stream_decl *old_decl) {
+        bool same = decl->manage == old_decl->manage;
+
         /* A change without effect is tried afresh under the new configuration. */
         g->conflicts = old->conflicts;
         for (unsigned s = 0; s < _SETTING_MAX; s++)
-                if (!setting_equal((enum stream_setting)s, decl, old_decl))
+                if (!setting_equal((enum stream_setting)s, decl, old_decl)) {
                         conflict_forget(&g->conflicts, (enum stream_setting)s);
+                        same = false;
+                }
+        return same;
 }

@@ -80,6 +80,10 @@ void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting
                             char *buf, size_t n);
 
 /* Carry the conflict history of a reconciler into the one of a new
- * configuration, forgetting the settings whose declaration changed. */
-void guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
+ * configuration, forgetting the settings whose declaration changed. Returns
+ * whether none did (nor the manage mode). */
+bool guard_adopt(struct reconcile_guard *g, const struct reconcile_guard *old,
                  const struct stream_decl *decl, const struct stream_decl *old_decl);
+/* Whether two declarations of a stream ask for the same (settings and manage
+ * mode). */
+bool guard_decl_same(const struct stream_decl *decl, const struct stream_decl *old_decl);

@@ -86,6 +86,11 @@ struct reconciler {
                                streams.json (the stream was not ACTIVE then) */
         bool quiet_last : 1;    /* the last pass settled in sync, without a change of ours */
         bool drift_left : 1;    /* settled with a correction it may not make now */
+        bool shallow : 1;       /* known from the listing only (status, mode, ARN; shards and
+                                   retention as a previous process exported them): its
+                                   settings wait for its deep check */
+        bool deep_due : 1;      /* deep-check it in its next pass, whatever its turn: its
+                                   declaration changed while it was shallow */
 
         struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
                                       nothing (the stream does not exist): see obs_peek() */

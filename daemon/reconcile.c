@@ -803,6 +803,7 @@ static void obs_reset(struct reconciler *r) {
 
         r->seed_arn = mfree(r->seed_arn);
         stream_obs_done(r->obs);
+        r->shallow = false;
         if (had_arn)
                 r->region->ops->changed(r, r->region->owner);
 }
@@ -851,6 +852,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 return;
         }
         r->deep_usec = clock_now_usec(CLOCK_REALTIME);
+        r->shallow = r->deep_due = false;
 
         /* Keep what this call does not report: tags, consumers, budgets. */
         o.tags = TAKE_PTR(r->obs->tags);
@@ -1371,6 +1373,7 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->obs = TAKE_PTR(old->obs);
         r->last_change_usec = old->last_change_usec;
         r->deep_usec = old->deep_usec;
+        r->shallow = old->shallow;
         r->quiet_last = old->quiet_last;
         /* Both hold texts of the manager's one pool. */
         text_pool_put(r->region->settings.texts, r->last_error);
@@ -1380,8 +1383,11 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->seen_not_active = old->seen_not_active;
         r->seen_updating = old->seen_updating;
         r->deleting_logged = old->deleting_logged;
+        /* A shallow stream was never planned on this declaration: what
+         * changed in it is checked at once, not at the stream's turn. */
+        r->deep_due = old->deep_due || (r->shallow && !guard_decl_same(r->decl, old->decl));
         if (old->guard && guard_take(r)) {
-                guard_adopt(r->guard, old->guard, r->decl, old->decl);
+                (void) guard_adopt(r->guard, old->guard, r->decl, old->decl);
                 guard_tidy(r);
         }
 }
@@ -1426,6 +1432,22 @@ void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
                 r->last_change_usec = realtime_usec;
 }
 
+void reconciler_seed_deep_check(struct reconciler *r, uint64_t realtime_usec) {
+        if (r->deep_usec == 0)
+                r->deep_usec = realtime_usec;
+}
+
+void reconciler_seed_shape(struct reconciler *r, unsigned shards, unsigned retention_hours) {
+        if (obs_peek(r)->exists || (shards == 0 && retention_hours == 0))
+                return;
+        /* Out of memory, the stream shows 0 until its deep check: only what
+         * streams.json shows of it meanwhile is lost. */
+        if (!r->obs && !(r->obs = calloc(1, sizeof *r->obs)))
+                return;
+        r->obs->open_shards = shards;
+        r->obs->retention_hours = retention_hours;
+}
+
 /* What ListStreams said of the stream (status, mode, ARN) is what the last
  * deep check found, that pass ended in sync without a change of ours, and a
  * plan on that check still finds nothing to do (a reload may have changed
@@ -1435,7 +1457,7 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         struct plan p = {};
         bool in_sync;
 
-        if (!e->has_summary || !r->deep_usec || !r->quiet_last || !r->obs->exists ||
+        if (!e->has_summary || !r->deep_usec || r->shallow || !r->quiet_last || !r->obs->exists ||
             r->obs->status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
             e->mode != r->obs->mode || !e->arn || !streq_ptr(e->arn, r->obs->arn) || creation_pending(r))
                 return false;
@@ -1448,8 +1470,48 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         return in_sync;
 }
 
+/* A stream not deep-checked by this process (or only from listings since),
+ * not its turn for a deep check: the listing says it is there and ACTIVE,
+ * and nothing else is asked of it until its turn. Not when the listing
+ * contradicts what an earlier listing said, when its declaration changed,
+ * when kinesisd still has settings to apply to it (a creation of ours), or
+ * when it declares consumers whose ARNs no previous process exported. */
+static bool listing_suffices(const struct reconciler *r, const struct kinesis_stream_entry *e) {
+        if (!e->has_summary || e->status != STREAM_STATUS_ACTIVE || !e->arn || r->deep_due ||
+            creation_pending(r) || r->obs->n_consumers < r->decl->n_consumers)
+                return false;
+        if (r->shallow)
+                return r->obs->status == STREAM_STATUS_ACTIVE && e->mode == r->obs->mode &&
+                       streq_ptr(e->arn, r->obs->arn);
+        return !r->obs->exists;
+}
+
+/* Take the listing as the stream's observation (listing_suffices()). */
+static void settle_listed(struct reconciler *r, const struct kinesis_stream_entry *e) {
+        bool changed = !r->obs->exists;
+
+        if (!streq_ptr(r->obs->arn, e->arn)) {
+                char *arn = strdup(e->arn);
+                if (!arn) {
+                        fail(r, false, NULL, "cannot take the listing: %s", strerror(ENOMEM));
+                        return;
+                }
+                free(r->obs->arn);
+                r->obs->arn = arn;
+                changed = true;
+        }
+        r->obs->exists = true;
+        r->obs->status = STREAM_STATUS_ACTIVE;
+        r->obs->mode = e->mode;
+        r->shallow = true;
+        mark_observed(r);
+        if (changed)
+                r->region->ops->changed(r, r->region->owner);
+        settle(r, PHASE_DONE);
+}
+
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep) {
-        bool confirmed;
+        bool confirmed, shallow;
 
         if (!r->w)
                 r->w = calloc(1, sizeof *r->w);
@@ -1460,6 +1522,7 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
                 return;
         }
         confirmed = listed && !deep && summary_confirms(r, listed);
+        shallow = listed && !deep && !confirmed && listing_suffices(r, listed);
         cancel_pending(r);
         r->stopping = false;
         r->settled = false;
@@ -1476,6 +1539,10 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
         r->w->wait_started = r->w->created_usec = r->w->registered_usec = 0;
         if (confirmed) {
                 go_plan(r);
+                return;
+        }
+        if (shallow) {
+                settle_listed(r, listed);
                 return;
         }
         if (listed) {

@@ -149,6 +149,12 @@ int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported);
 /* Likewise a consumer's ARN (listed again before anything relies on it). */
 int reconciler_seed_consumer(struct reconciler *r, const char *name, const char *arn);
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec);
+/* The time of the last deep check a previous process recorded, unless this
+ * process has checked the stream since. */
+void reconciler_seed_deep_check(struct reconciler *r, uint64_t realtime_usec);
+/* The shard count and retention a previous process exported: shown for a
+ * stream known from the listing only, until its deep check reads them. */
+void reconciler_seed_shape(struct reconciler *r, unsigned shards, unsigned retention_hours);
 
 /* Start a pass. listed: the stream's entry in ListStreams, NULL when it was
  * not listed. deep: check it with DescribeStreamSummary (and its tags,

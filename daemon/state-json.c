@@ -12,6 +12,7 @@
 #include "state-json.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <time.h>
 
 #include "atomic-file.h"
@@ -317,6 +318,7 @@ struct json_line {
         enum { LINE_BLANK, LINE_OPEN, LINE_CLOSE, LINE_VALUE } kind;
         const char *key;   /* NULL: none, or one with an escape */
         const char *value; /* a string without escapes, else NULL */
+        const char *scalar; /* a number (or true, false, null), else NULL */
 };
 
 /* Find the closing quote of the string that starts after p[-1] == '"'; set
@@ -377,8 +379,12 @@ static int json_line_parse(char *line, struct json_line *ret) {
                 ret->kind = LINE_OPEN;
                 return 0;
         }
-        if (streq(v, "{}") || streq(v, "[]") || is_scalar(v))
+        if (streq(v, "{}") || streq(v, "[]"))
                 return 0;
+        if (is_scalar(v)) {
+                ret->scalar = v;
+                return 0;
+        }
         if (v[0] != '"' || !(e = string_end(v + 1, &escaped)) || e[1] != 0)
                 return -EBADMSG;
         *e = 0;
@@ -443,7 +449,14 @@ static void reader_value(struct previous_reader *r, const struct json_line *l) {
                 r->cur.account = l->value;
         else if (streq(l->key, "arn"))
                 r->cur.arn = arn_or_null(l->value);
-        else if (streq(l->key, "last_change") &&
+        else if (streq(l->key, "shards") || streq(l->key, "retention_hours")) {
+                unsigned long u = 0;
+                char *end = NULL;
+                if (l->scalar && l->scalar[0] >= '0' && l->scalar[0] <= '9')
+                        u = strtoul(l->scalar, &end, 10);
+                *(streq(l->key, "shards") ? &r->cur.shards : &r->cur.retention_hours) =
+                        end && !*end && u <= UINT_MAX ? (unsigned) u : 0;
+        } else if (streq(l->key, "last_change") &&
                  (!l->value || !parse_rfc3339(l->value, &r->cur.last_change_usec)))
                 r->cur.last_change_usec = 0;
 }

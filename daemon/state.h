@@ -196,6 +196,7 @@ struct state_previous_stream {
         const struct state_previous_consumer *consumers;
         size_t n_consumers;
         uint64_t last_change_usec; /* 0: never, or not readable */
+        unsigned shards, retention_hours; /* 0: none, or not readable */
 };
 
 struct state_previous {

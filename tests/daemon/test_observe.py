@@ -17,9 +17,25 @@ and confirms the others from the listing.
   its turn is 5 passes away) is found by the next listing (missing, or
   DELETING and then deep-checked) and created again.
 - A retention changed behind its back (the listing does not carry it) is
-  corrected when the stream's deep check comes round."""
+  corrected when the stream's deep check comes round.
+
+Then, the streams in place, a second daemon with a fresh state directory
+and `api_share: 0.1` (room for one deep check a 1-s pass):
+- its first pass deep-checks fewer than all 6 (never-checked streams are
+  spread too), yet it is ready with all 6 exported ACTIVE from the listing;
+- each stream is deep-checked once before any twice, never-checked first;
+- it records the checks in the state directory (deep-checks).
+A third daemon on that state directory at the default share (room for all
+6 in its first pass):
+- its first pass deep-checks only the stream whose recorded check is the
+  oldest: the round goes on where it stopped, not from scratch; streams.json
+  still shows the others' shards and retention as the last process did;
+- a reload that changes a stream not yet deep-checked by it (known from the
+  listing only) gets it checked and corrected in the next pass, not at its
+  turn 5 passes later."""
 import json
 import os
+import signal
 import time
 
 from daemonlib import AWS_HEAD, Test
@@ -50,6 +66,85 @@ def passes(state):
 
 def wait_passes(state, n):
     T.require(wait_for(lambda: passes(state) >= n, WAIT), "%d passes within %d s" % (n, WAIT))
+
+
+def pass_ops(start, n_pass):
+    """The calls of the n_pass-th pass (1: the first) in entries()[start:]:
+    from its ListStreams to the next one."""
+    later = entries()[start:]
+    lists = [i for i, e in enumerate(later) if e["op"] == "ListStreams"] + [len(later)] * (n_pass + 1)
+    return later[lists[n_pass - 1]:lists[n_pass]]
+
+
+def deep_checks_file(state):
+    """{name: seconds} from the state directory's record of deep checks."""
+    with open(os.path.join(state, "deep-checks")) as f:
+        lines = f.read().splitlines()
+    T.check(lines and lines[0] == "kinesisd-deep-checks 1", "deep-checks starts with its header", lines[:1])
+    return {l.split()[1]: int(l.split()[2]) for l in lines[1:]}
+
+
+def test_restart():
+    state = T.path("state2")
+    os.makedirs(state)
+    cfg = T.write("kinesisd-share.yaml", CONFIG.replace("  poll: 100ms\n", "  poll: 100ms\n  api_share: 0.1\n"))
+    n0 = len(entries())
+    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "info", stderr_path=T.path("daemon2.log"))
+    try:
+        wait_passes(state, 1)
+        first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
+        T.check(1 <= len(first) < len(NAMES), "fresh start, room for one: the first pass deep-checks %d of %d"
+                % (len(first), len(NAMES)), first)
+        with open(os.path.join(state, "streams.json")) as f:
+            listed = json.load(f)["streams"]
+        T.check(sorted(s["name"] for s in listed if s["status"] == "ACTIVE" and s["arn"]) == NAMES,
+                "every stream exported ACTIVE after the first pass (from the listing)", listed)
+
+        def checked():
+            return [e["stream"] for e in entries()[n0:] if e["op"] == "DescribeStreamSummary"]
+        T.require(wait_for(lambda: set(checked()) == set(NAMES), WAIT), "every stream deep-checked in turn",
+                  checked())
+        order = checked()
+        T.check(len(order) == len(NAMES), "each once before any twice (never-checked first)", order)
+        wait_passes(state, passes(state) + 1)
+    finally:
+        T.terminate(p, T.path("daemon2.log"))
+    rec = deep_checks_file(state)
+    T.check(sorted(rec) == NAMES, "deep-checks records every stream", rec)
+
+    # The default share: a fresh start would deep-check all 6 at once.
+    oldest = min(NAMES, key=lambda n: (rec[n], n))
+    newest = max(NAMES, key=lambda n: (rec[n], n))
+    n0 = len(entries())
+    os.remove(os.path.join(state, "metrics.prom"))  # its passes count from 0 again
+    slow = CONFIG.replace("interval: 1s", "interval: 3s")
+    p = T.spawn("-c", T.write("kinesisd-3.yaml", slow), "--state-dir", state, "--log-level", "info",
+                stderr_path=T.path("daemon3.log"))
+    try:
+        wait_passes(state, 1)
+        first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
+        T.check(first == [oldest], "restart: the first pass deep-checks the oldest recorded (%s) only" % oldest,
+                first)
+        with open(os.path.join(state, "streams.json")) as f:
+            shown = {s["name"]: (s["status"], s["shards"], s["retention_hours"]) for s in json.load(f)["streams"]}
+        T.check(shown == {n: ("ACTIVE", 1, 24) for n in NAMES},
+                "restart: streams.json keeps the shards and retention the last process exported", shown)
+        # Declared anew while known from the listing only: checked at once.
+        T.write("kinesisd-3.yaml", slow.replace("  - name: %s\n    shards: 1\n" % newest,
+                                                "  - name: %s\n    shards: 1\n    retention_hours: 36\n" % newest))
+        p.send_signal(signal.SIGHUP)
+        T.require(wait_for(lambda: T.describe(newest)["RetentionPeriodHours"] == 36, WAIT),
+                  "%s: the reload's retention applied" % newest)
+        later = entries()[n0:]
+        done = [i for i, e in enumerate(later) if e["op"] == "IncreaseStreamRetentionPeriod"
+                and e["stream"] == newest][0]
+        others = {e["stream"] for e in later[:done] if e["op"] == "DescribeStreamSummary"} - {newest}
+        # At its turn, the 5 others would have been checked before it.
+        T.check(len(others) < len(NAMES) - 1, "%s: checked and corrected after the reload, not at its turn "
+                "(checked before it: %s)" % (newest, sorted(others)))
+        T.check(not [e for e in entries() if e.get("refused")], "the strict proxy refused nothing")
+    finally:
+        T.terminate(p, T.path("daemon3.log"))
 
 
 def test_observe():
@@ -117,4 +212,4 @@ def test_observe():
         T.terminate(p, T.path("daemon.log"))
 
 
-T.run(test_observe)
+T.run(test_observe, test_restart)

@@ -95,7 +95,8 @@ and before a refusal every stream the book has busy is asked again.
 With --list-summaries too, an admitted ListStreams is answered as AWS
 answers it (kinesis-mock's carries names only): at most 100 streams a page,
 StreamSummaries (name, ARN, status, mode) asked of the mock beside
-StreamNames, and an opaque NextToken while HasMoreStreams.
+StreamNames, and an opaque NextToken while HasMoreStreams; its log line has
+"listed": the first and last name the page carried.
 kinesis-mock counts streams CREATING over all accounts and regions at once;
 a CreateStream the proxy admitted and the mock refuses for that reason is
 held and sent again until the mock takes it (at most 60 s).
@@ -616,6 +617,8 @@ class Conn:
             entry["upstream_status"] = entry["status"] = status
             if status != 200:
                 entry["error_type"] = doc["__type"]
+            elif doc["StreamNames"]:  # the names the page confirmed, first and last
+                entry["listed"] = [doc["StreamNames"][0], doc["StreamNames"][-1]]
             self.send(status, http.client.responses.get(status, "Error"),
                       [("Content-Type", JSON_CT), ("x-amzn-RequestId", rid)]
                       + ([("x-amzn-ErrorType", doc["__type"] + ":")] if status != 200 else []),
