@@ -7,7 +7,6 @@
 #include "kinesis.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <strings.h>
 #include <time.h>
@@ -101,19 +100,6 @@ bool kinesis_result_is_unknown_operation(const struct kinesis_result *r) {
         return streq(type, "UnknownOperationException") ||
                (streq(type, "AccessDeniedException") && r->error_message &&
                 strstr(r->error_message, "Unable to determine service/operation name"));
-}
-
-double kinesis_pacer_burst(double limit, double share) {
-        /* AWS counts calls in each second. A bucket of b tokens refilled at
-         * limit * share lets at most b + limit * share calls into any one
-         * second: b <= limit * (1 - share) keeps a lone kinesisd within the
-         * limit, so a wave of calls (five creations, their first polls) goes
-         * out at once instead of spaced. And b <= limit * share: hosts that
-         * split an account's share between them split its burst too. At
-         * least one token. */
-        double b = floor(limit * fmin(share, 1 - share) + 1e-9);
-
-        return b < 1 ? 1 : b;
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -275,8 +261,11 @@ static int pacer_for(struct kinesis_client *c, const char *operation, const char
                 free(n->stream);
                 return -ENOMEM;
         }
-        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction,
-                      kinesis_pacer_burst(rate, c->fraction), &n->pacer);
+        /* A bucket of one token: calls are spaced evenly, so no one second
+         * sees more than the share of the limit, not even after a quiet
+         * spell (a bucket that had filled would let a pass's first calls
+         * take the whole limit, leaving other clients of the account none). */
+        r = pacer_new(http_client_get_event(c->http), name, rate * c->fraction, 1, &n->pacer);
         if (r < 0) {
                 free(n->operation);
                 free(n->stream);

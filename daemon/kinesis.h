@@ -116,10 +116,6 @@ void kinesis_call_set_gate(struct kinesis_call *call, kinesis_gate_t gate, void 
 
 /* The pacing rate (requests/s, before the fraction) DESIGN §6 gives an
  * operation, and whether AWS counts it per stream. Unknown operations: 5, false. */
-/* The burst a pacer for an AWS limit (calls per second, per account or per
- * stream) may allow at this share of it without going over the limit in any
- * one second. */
-double kinesis_pacer_burst(double limit, double share);
 double kinesis_operation_rate(const char *operation, bool *ret_per_stream);
 
 /* ---- paged listings: every page, one callback ------------------------- */
