@@ -309,7 +309,7 @@ static void note_not_managed(struct reconciler *r) {
         for (unsigned s = 0; s < _SETTING_MAX; s++) {
                 bool declared = (s == SETTING_MAX_RECORD_SIZE && d->max_record_size_kib) ||
                                 (s == SETTING_RESOURCE_POLICY && d->resource_policy_declared) ||
-                                (s == SETTING_CONSUMER_DETAILS && d->consumer_opts) ||
+                                (s == SETTING_CONSUMER_DETAILS && d->x->consumer_opts) ||
                                 (s == SETTING_DISTRIBUTION && d->distribution) ||
                                 (s == SETTING_WARM_THROUGHPUT && d->warm_throughput_mibps);
                 if (declared && (u & (1u << s)) && o < sizeof buf)
@@ -333,7 +333,7 @@ static void note_not_managed(struct reconciler *r) {
 }
 
 /* The declaration as far as this region's endpoint can serve it. */
-static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl *scratch) {
+static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl_scratch *scratch) {
         return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
 }
 
@@ -494,8 +494,8 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
         for (size_t j = 0; j < r->obs->n_consumers; j++) {
                 struct stream_consumer_obs *c = &r->obs->consumers[j];
                 if (c->status && streq(c->status, "CREATING"))
-                        for (size_t i = 0; i < r->decl->n_consumers; i++)
-                                if (streq(r->decl->consumers[i], c->name))
+                        for (size_t i = 0; i < r->decl->x->n_consumers; i++)
+                                if (streq(r->decl->x->consumers[i], c->name))
                                         return c;
         }
         return NULL;
@@ -602,7 +602,7 @@ static void poll_consumer(struct reconciler *r) {
 static void get_policy(struct reconciler *r);
 
 static void after_observe(struct reconciler *r) {
-        struct stream_decl scratch;
+        struct stream_decl_scratch scratch;
 
         if (decl_supported(r, &scratch)->resource_policy_declared && r->obs->arn &&
             !(r->obs->policy_known && r->w->policy_fresh))
@@ -642,14 +642,14 @@ static void list_tags(struct reconciler *r) {
 /* A declared consumer, ACTIVE, whose tags (*tags) or policy are still to
  * be read this pass, or NULL. */
 static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *tags) {
-        struct stream_decl scratch;
+        struct stream_decl_scratch scratch;
         const struct stream_decl *d = decl_supported(r, &scratch);
 
-        if (!d->consumer_opts || !r->obs->consumers_known)
+        if (!d->x->consumer_opts || !r->obs->consumers_known)
                 return NULL;
-        for (size_t i = 0; i < d->n_consumers; i++) {
-                const struct consumer_decl *o = &d->consumer_opts[i];
-                struct stream_consumer_obs *c = consumer_find(r, d->consumers[i]);
+        for (size_t i = 0; i < d->x->n_consumers; i++) {
+                const struct consumer_decl *o = &d->x->consumer_opts[i];
+                struct stream_consumer_obs *c = consumer_find(r, d->x->consumers[i]);
 
                 if (!c || !c->arn || !c->status || !streq(c->status, "ACTIVE"))
                         continue;
@@ -1015,7 +1015,8 @@ static void go_plan(struct reconciler *r) {
          * setting is applied, in this run or a later one (the book keeps it
          * pending across restarts): it gets its declared retention,
          * encryption, metrics and consumers like any new stream. */
-        struct stream_decl as_new, supported;
+        struct stream_decl as_new;
+        struct stream_decl_scratch supported;
         const struct stream_decl *d = decl_supported(r, &supported);
 
         r->obs->commitment = r->region->commitment;
