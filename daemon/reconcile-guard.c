@@ -315,18 +315,9 @@ void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting
                  what, strna(stream_setting_to_string(s)), hold);
 }
 
-static bool tag_sets_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
-        if (na != nb)
-                return false;
-        for (size_t i = 0; i < na; i++)
-                if (!streq_ptr(a[i].key, b[i].key) || !streq_ptr(a[i].value, b[i].value))
-                        return false;
-        return true;
-}
-
 static bool tags_equal(const struct stream_decl *a, const struct stream_decl *b) {
         return a->tags_declared == b->tags_declared &&
-               tag_sets_equal(a->x->tags, a->x->n_tags, b->x->tags, b->x->n_tags);
+               stream_tags_equal(a->x->tags, a->x->n_tags, b->x->tags, b->x->n_tags);
 }
 
 static bool consumer_opts_equal(const struct consumer_decl *a, const struct consumer_decl *b) {
@@ -334,7 +325,8 @@ static bool consumer_opts_equal(const struct consumer_decl *a, const struct cons
 
         a = a ?: &none;
         b = b ?: &none;
-        return a->tags_declared == b->tags_declared && tag_sets_equal(a->tags, a->n_tags, b->tags, b->n_tags) &&
+        return a->tags_declared == b->tags_declared &&
+               stream_tags_equal(a->tags, a->n_tags, b->tags, b->n_tags) &&
                a->policy_declared == b->policy_declared && streq_ptr(a->policy_norm, b->policy_norm);
 }
 

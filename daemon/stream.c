@@ -90,15 +90,11 @@ int stream_decl_extra_own(struct stream_decl *d) {
         return 0;
 }
 
-static bool str_eq_null(const char *a, const char *b) {
-        return a == b || (a && b && streq(a, b));
-}
-
-static bool tags_eq(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
+bool stream_tags_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
         if (na != nb)
                 return false;
         for (size_t i = 0; i < na; i++)
-                if (!streq(a[i].key, b[i].key) || !streq(a[i].value, b[i].value))
+                if (!streq_ptr(a[i].key, b[i].key) || !streq_ptr(a[i].value, b[i].value))
                         return false;
         return true;
 }
@@ -106,11 +102,12 @@ static bool tags_eq(const struct stream_tag *a, size_t na, const struct stream_t
 bool stream_decl_extra_equal(const struct stream_decl_extra *a, const struct stream_decl_extra *b) {
         if (a == b)
                 return true;
-        if (!str_eq_null(a->kms_key, b->kms_key) || !tags_eq(a->tags, a->n_tags, b->tags, b->n_tags) ||
-            a->n_consumers != b->n_consumers || !a->consumer_opts != !b->consumer_opts ||
-            !str_eq_null(a->resource_policy, b->resource_policy) ||
-            !str_eq_null(a->resource_policy_norm, b->resource_policy_norm) ||
-            !str_eq_null(a->role_arn, b->role_arn) || !str_eq_null(a->external_id, b->external_id) ||
+        if (!streq_ptr(a->kms_key, b->kms_key) ||
+            !stream_tags_equal(a->tags, a->n_tags, b->tags, b->n_tags) || a->n_consumers != b->n_consumers ||
+            !a->consumer_opts != !b->consumer_opts ||
+            !streq_ptr(a->resource_policy, b->resource_policy) ||
+            !streq_ptr(a->resource_policy_norm, b->resource_policy_norm) ||
+            !streq_ptr(a->role_arn, b->role_arn) || !streq_ptr(a->external_id, b->external_id) ||
             !streq(a->account, b->account))
                 return false;
         for (size_t i = 0; i < a->n_consumers; i++) {
@@ -120,8 +117,8 @@ bool stream_decl_extra_equal(const struct stream_decl_extra *a, const struct str
                         continue;
                 const struct consumer_decl *x = &a->consumer_opts[i], *y = &b->consumer_opts[i];
                 if (x->tags_declared != y->tags_declared || x->policy_declared != y->policy_declared ||
-                    !tags_eq(x->tags, x->n_tags, y->tags, y->n_tags) || !str_eq_null(x->policy, y->policy) ||
-                    !str_eq_null(x->policy_norm, y->policy_norm))
+                    !stream_tags_equal(x->tags, x->n_tags, y->tags, y->n_tags) ||
+                    !streq_ptr(x->policy, y->policy) || !streq_ptr(x->policy_norm, y->policy_norm))
                         return false;
         }
         return true;

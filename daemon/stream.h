@@ -156,6 +156,8 @@ bool stream_decl_extra_equal(const struct stream_decl_extra *a, const struct str
 /* Done building d: an extra that holds nothing is replaced by the none. */
 void stream_decl_extra_settle(struct stream_decl *d);
 
+/* Whether two tag lists hold the same tags in the same order. */
+bool stream_tags_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb);
 /* Free n tags and the array. */
 void stream_tags_free(struct stream_tag *tags, size_t n);
 /* Free what c owns and zero it. */
