@@ -106,6 +106,7 @@ struct key_desc {
         key_parse_fn parse;
         size_t offset;
         unsigned min, max;
+        bool extra; /* a stream key whose offset is into struct stream_decl_extra */
 };
 
 /* Where a known key and its value were written in one mapping (NULL: not). */

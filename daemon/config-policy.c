@@ -179,6 +179,6 @@ int value_resource_policy(const struct walk *w, const struct key_desc *k, const 
                           const struct node *v, void *dest) {
         struct stream_decl *d = dest;
 
-        return value_policy(w, label, v, &d->resource_policy_declared, &d->resource_policy,
-                            &d->resource_policy_norm);
+        return value_policy(w, label, v, &d->resource_policy_declared, &d->x->resource_policy,
+                            &d->x->resource_policy_norm);
 }

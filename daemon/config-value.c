@@ -739,16 +739,16 @@ int value_consumers(const struct walk *w, const struct key_desc *k, const char *
                 strv_free(out);
                 return r;
         }
-        for (size_t i = 0; i < d->n_consumers; i++) {
-                free(d->consumers[i]);
-                if (d->consumer_opts)
-                        consumer_decl_done(&d->consumer_opts[i]);
+        for (size_t i = 0; i < d->x->n_consumers; i++) {
+                free(d->x->consumers[i]);
+                if (d->x->consumer_opts)
+                        consumer_decl_done(&d->x->consumer_opts[i]);
         }
-        free(d->consumers);
-        free(d->consumer_opts);
-        d->consumers = out;
-        d->consumer_opts = opts;
-        d->n_consumers = n_good;
+        free(d->x->consumers);
+        free(d->x->consumer_opts);
+        d->x->consumers = out;
+        d->x->consumer_opts = opts;
+        d->x->n_consumers = n_good;
         return 0;
 }
 

@@ -214,19 +214,19 @@ static int read_config_file(const char *path, char **ret_buf, size_t *ret_len, s
 static int merge_tags(const struct walk *w, struct stream_decl *d, struct stream_tag *tags, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 size_t j;
-                for (j = 0; j < d->n_tags; j++)
-                        if (streq(d->tags[j].key, tags[i].key))
+                for (j = 0; j < d->x->n_tags; j++)
+                        if (streq(d->x->tags[j].key, tags[i].key))
                                 break;
-                if (j < d->n_tags) {
-                        free(d->tags[j].value);
-                        d->tags[j].value = TAKE_PTR(tags[i].value);
+                if (j < d->x->n_tags) {
+                        free(d->x->tags[j].value);
+                        d->x->tags[j].value = TAKE_PTR(tags[i].value);
                         continue;
                 }
-                struct stream_tag *nt = reallocarray(d->tags, d->n_tags + 1, sizeof(*nt));
+                struct stream_tag *nt = reallocarray(d->x->tags, d->x->n_tags + 1, sizeof(*nt));
                 if (!nt)
                         return walk_oom(w);
-                d->tags = nt;
-                d->tags[d->n_tags++] = (struct stream_tag) {
+                d->x->tags = nt;
+                d->x->tags[d->x->n_tags++] = (struct stream_tag) {
                         .key = TAKE_PTR(tags[i].key),
                         .value = TAKE_PTR(tags[i].value),
                 };
@@ -257,7 +257,7 @@ static const struct key_desc stream_keys[_SK_MAX] = {
                                  .offset = offsetof(struct stream_decl, retention_hours),
                                  .min = RETENTION_HOURS_MIN, .max = RETENTION_HOURS_MAX },
         [SK_ENCRYPTION] = { .name = "encryption", .parse = value_encryption,
-                            .offset = offsetof(struct stream_decl, kms_key) },
+                            .offset = offsetof(struct stream_decl_extra, kms_key), .extra = true },
         [SK_SHARD_LEVEL_METRICS] = { .name = "shard_level_metrics", .parse = value_metrics,
                                      .offset = offsetof(struct stream_decl, metrics) },
         [SK_MAX_RECORD_SIZE_KIB] = { .name = "max_record_size_kib", .parse = value_uint_range,
@@ -276,9 +276,9 @@ static const struct key_desc stream_keys[_SK_MAX] = {
         [SK_MANAGE] = { .name = "manage", .parse = value_manage,
                         .offset = offsetof(struct stream_decl, manage) },
         [SK_ROLE_ARN] = { .name = "role_arn", .parse = value_role_arn,
-                          .offset = offsetof(struct stream_decl, role_arn) },
+                          .offset = offsetof(struct stream_decl_extra, role_arn), .extra = true },
         [SK_EXTERNAL_ID] = { .name = "external_id", .parse = value_external_id,
-                             .offset = offsetof(struct stream_decl, external_id) },
+                             .offset = offsetof(struct stream_decl_extra, external_id), .extra = true },
 };
 
 static const struct key_desc aws_keys[] = {
@@ -320,12 +320,19 @@ static const struct key_desc top_keys[_TOP_MAX] = {
         [TOP_STREAMS] = { .name = "streams" },
 };
 
-static void stream_decl_init(struct stream_decl *d) {
+/* A declaration to build, with an extra of its own. -ENOMEM. */
+static int stream_decl_init(struct stream_decl *d) {
         *d = (struct stream_decl) {
                 .mode = STREAM_MODE_PROVISIONED,
                 .retention_hours = RETENTION_HOURS_DEFAULT,
                 .manage = MANAGE_FULL,
         };
+        return stream_decl_extra_own(d);
+}
+
+/* Where the value of stream key i goes in d. */
+static void *stream_key_dest(struct stream_decl *d, size_t i) {
+        return (char *) (stream_keys[i].extra ? (void *) d->x : (void *) d) + stream_keys[i].offset;
 }
 
 /* ---------------------------------------------------------------------------
@@ -372,7 +379,11 @@ static void walk_defaults(const struct walk *w, const struct node *v, struct slo
                 slots[SK_RESOURCE_POLICY] = (struct slot) {};
         }
 
-        stream_decl_init(&scratch);
+        if (stream_decl_init(&scratch) < 0) {
+                stream_decl_done(&scratch);
+                (void) walk_oom(w);
+                return;
+        }
         for (size_t i = 0; i < _SK_MAX; i++) {
                 if (!slots[i].value)
                         continue;
@@ -384,7 +395,7 @@ static void walk_defaults(const struct walk *w, const struct node *v, struct slo
                         continue;
                 }
                 (void) stream_keys[i].parse(w, &stream_keys[i], stream_keys[i].name, slots[i].value,
-                                            (char *) &scratch + stream_keys[i].offset);
+                                            stream_key_dest(&scratch, i));
         }
         stream_decl_done(&scratch);
 }
@@ -406,6 +417,17 @@ static int add_stream(const struct walk *w, struct stream_decl *d) {
                 l->n_stream_alloc = na;
         }
         l->stream_file[c->n_streams] = w->file;
+        /* The streams of one file mostly share their defaults: an extra equal
+         * to the previous stream's is that one. */
+        stream_decl_extra_settle(d);
+        if (d->x != &stream_decl_extra_none && c->n_streams > 0) {
+                struct stream_decl_extra *prev = c->streams[c->n_streams - 1].x;
+                if (prev != &stream_decl_extra_none && stream_decl_extra_equal(d->x, prev)) {
+                        prev->refs++;
+                        stream_decl_done(&(struct stream_decl) { .x = d->x });
+                        d->x = prev;
+                }
+        }
         c->streams[c->n_streams++] = *d;
         *d = (struct stream_decl) {};
         return 0;
@@ -430,7 +452,8 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
 
         value_keys(w, m, stream_keys, _SK_MAX, own);
         levels[0] = own;
-        stream_decl_init(&d);
+        if (stream_decl_init(&d) < 0)
+                return walk_oom(w);
 
         for (size_t i = 0; i < _SK_MAX; i++) {
                 struct walk sub = *w;
@@ -445,7 +468,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                         continue;
                 sub.report = w->report && v == own[i].value;
                 r = stream_keys[i].parse(&sub, &stream_keys[i], stream_keys[i].name, v,
-                                         (char *) &d + stream_keys[i].offset);
+                                         stream_key_dest(&d, i));
                 if (r == -ENOMEM)
                         return r;
                 failed[i] = r < 0;
@@ -473,14 +496,14 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 if (r < 0)
                         return r;
         }
-        if (d.n_tags > STREAM_TAGS_MAX && !failed[SK_TAGS]) {
+        if (d.x->n_tags > STREAM_TAGS_MAX && !failed[SK_TAGS]) {
                 const struct node *at = own[SK_TAGS].value ?: m;
                 walk_error(w, at, "tags: %zu tags with those from defaults, at most %d are allowed",
-                           d.n_tags, STREAM_TAGS_MAX);
+                           d.x->n_tags, STREAM_TAGS_MAX);
                 failed[SK_TAGS] = true;
         }
-        if (d.n_tags > 1)
-                qsort(d.tags, d.n_tags, sizeof(d.tags[0]), tag_cmp);
+        if (d.x->n_tags > 1)
+                qsort(d.x->tags, d.x->n_tags, sizeof(d.x->tags[0]), tag_cmp);
 
         name_node = own[SK_NAME].value;
         if (!name_node)
@@ -515,19 +538,19 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                 d.distribution = DISTRIBUTION_UNSET; /* from defaults: meant for on-demand streams */
         }
         if (!failed[SK_CONSUMERS] && !failed[SK_MODE] &&
-            (d.n_consumers > STREAM_CONSUMERS_MAX_COMMITTED ||
-             (d.n_consumers > STREAM_CONSUMERS_MAX && d.mode != STREAM_MODE_ON_DEMAND)))
+            (d.x->n_consumers > STREAM_CONSUMERS_MAX_COMMITTED ||
+             (d.x->n_consumers > STREAM_CONSUMERS_MAX && d.mode != STREAM_MODE_ON_DEMAND)))
                 walk_error(w, own[SK_CONSUMERS].value ?: m,
                            "consumers: %zu consumers, AWS allows at most %d per stream (%d on an on_demand "
                            "stream of an account with a minimum throughput commitment)",
-                           d.n_consumers, STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED);
+                           d.x->n_consumers, STREAM_CONSUMERS_MAX, STREAM_CONSUMERS_MAX_COMMITTED);
         if (d.mode == STREAM_MODE_PROVISIONED && d.manage != MANAGE_OBSERVE && d.shards == 0 &&
             !failed[SK_SHARDS] && !failed[SK_MODE] && !failed[SK_MANAGE])
                 walk_error(w, name_node,
                            "stream \"%s\": shards is required for a provisioned stream with manage: %s",
                            d.name, d.manage == MANAGE_FULL ? "full" : "create-only");
 
-        if (d.external_id && !d.role_arn && !failed[SK_ROLE_ARN]) {
+        if (d.x->external_id && !d.x->role_arn && !failed[SK_ROLE_ARN]) {
                 if (own[SK_EXTERNAL_ID].value)
                         walk_error(w, own[SK_EXTERNAL_ID].value,
                                    "external_id: needs role_arn (it is sent when assuming that role)");
@@ -535,8 +558,8 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
                         walk_error(w, name_node, "stream \"%s\": external_id from defaults needs role_arn",
                                    d.name);
         }
-        if (d.role_arn)
-                (void) arn_role_parse(d.role_arn, d.account, NULL);
+        if (d.x->role_arn)
+                (void) arn_role_parse(d.x->role_arn, d.x->account, NULL);
 
         d.file = w->l->files[w->file].path;
         d.line = name_node->line;
@@ -778,7 +801,7 @@ static int stream_place_cmp(const struct stream_decl *x, const struct stream_dec
  * sorts first. */
 static int stream_key_cmp(const struct stream_decl *x, const struct stream_decl *y) {
         int r = stream_place_cmp(x, y);
-        return r ? r : strcmp(x->account, y->account);
+        return r ? r : strcmp(x->x->account, y->x->account);
 }
 
 static int stream_cmp(const void *a, const void *b) {
@@ -833,7 +856,7 @@ static void stream_error(struct loader *l, size_t i, const char *fmt, ...) {
 static int stream_role_cmp(const void *a, const void *b, void *userdata) {
         const struct stream_decl *s = userdata;
         size_t x = *(const size_t *) a, y = *(const size_t *) b;
-        int r = strcmp(s[x].account, s[y].account);
+        int r = strcmp(s[x].x->account, s[y].x->account);
         if (r != 0)
                 return r;
         return x < y ? -1 : x > y;
@@ -850,20 +873,21 @@ static void check_one_role_per_account(struct loader *l, size_t *order) {
         qsort_r(order, c->n_streams, sizeof(*order), stream_role_cmp, c->streams);
         for (size_t i = 1, first = 0; i < c->n_streams; i++) {
                 const struct stream_decl *f = &c->streams[order[first]], *s = &c->streams[order[i]];
-                if (!streq(f->account, s->account)) {
+                if (!streq(f->x->account, s->x->account)) {
                         first = i;
                         continue;
                 }
-                if (!s->account[0] ||
-                    (streq(f->role_arn, s->role_arn) && streq_ptr(f->external_id, s->external_id)))
+                if (!s->x->account[0] ||
+                    (streq(f->x->role_arn, s->x->role_arn) &&
+                     streq_ptr(f->x->external_id, s->x->external_id)))
                         continue;
                 stream_error(l, order[i],
                              "stream \"%s\": account %s is already reached through role_arn %s%s at "
                              "%s:%u:%u; all streams of one account must use the same role_arn and "
                              "external_id",
-                             s->name, s->account, f->role_arn,
-                             streq(f->role_arn, s->role_arn) ? " with another external_id" : "", f->file,
-                             f->line, f->column);
+                             s->name, s->x->account, f->x->role_arn,
+                             streq(f->x->role_arn, s->x->role_arn) ? " with another external_id" : "",
+                             f->file, f->line, f->column);
         }
 }
 
@@ -891,11 +915,11 @@ static int check_streams(struct loader *l) {
                         continue;
                 }
                 dup[order[i]] = true;
-                if (s->account[0])
+                if (s->x->account[0])
                         stream_error(l, order[i],
                                      "stream \"%s\" in region %s of account %s is already declared at "
                                      "%s:%u:%u",
-                                     s->name, strna(s->region), s->account, f->file, f->line, f->column);
+                                     s->name, strna(s->region), s->x->account, f->file, f->line, f->column);
                 else if (s->region)
                         stream_error(l, order[i],
                                      "stream \"%s\" in region %s is already declared at %s:%u:%u",
@@ -914,7 +938,7 @@ static int check_streams(struct loader *l) {
                         continue;
                 if (stream_key_cmp(&c->streams[order[first]], &c->streams[order[i - 1]]) != 0)
                         for (size_t j = first; j < i; j++)
-                                c->streams[order[j]].account_in_exports = c->streams[order[j]].account[0];
+                                c->streams[order[j]].account_in_exports = c->streams[order[j]].x->account[0];
                 first = i;
         }
         check_one_role_per_account(l, order);
@@ -924,8 +948,8 @@ static int check_streams(struct loader *l) {
                 const struct stream_decl *s = &c->streams[i];
                 if (dup[i])
                         continue;
-                for (size_t j = 0; j <= s->n_consumers; j++) {
-                        const char *consumer = j == 0 ? NULL : s->consumers[j - 1];
+                for (size_t j = 0; j <= s->x->n_consumers; j++) {
+                        const char *consumer = j == 0 ? NULL : s->x->consumers[j - 1];
                         if (n_env == n_alloc) {
                                 size_t na = n_alloc ? n_alloc * 2 : ENV_ALLOC_FIRST;
                                 struct env_entry *ne = reallocarray(env, na, sizeof(*ne));
@@ -937,7 +961,7 @@ static int check_streams(struct loader *l) {
                                 n_alloc = na;
                         }
                         env[n_env].var = env_name_arn(c->region, s->region,
-                                                      s->account_in_exports ? s->account : NULL, s->name,
+                                                      s->account_in_exports ? s->x->account : NULL, s->name,
                                                       consumer);
                         if (!env[n_env].var) {
                                 r = -ENOMEM;

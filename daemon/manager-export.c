@@ -422,7 +422,7 @@ int manager_export_now(struct manager *m) {
                 }
 
         for (size_t i = 0; i < m->n_streams; i++)
-                n_consumers += reconciler_decl(m->streams[i])->n_consumers;
+                n_consumers += reconciler_decl(m->streams[i])->x->n_consumers;
         streams = calloc(m->n_streams ? m->n_streams : 1, sizeof *streams);
         consumers = calloc(n_consumers ? n_consumers : 1, sizeof *consumers);
         if (!streams || !consumers) {
@@ -431,7 +431,7 @@ int manager_export_now(struct manager *m) {
                 return log_oom();
         }
         for (size_t i = 0; i < m->n_streams; i++) {
-                size_t want = reconciler_decl(m->streams[i])->n_consumers;
+                size_t want = reconciler_decl(m->streams[i])->x->n_consumers;
                 reconciler_export(m->streams[i], &streams[i], consumers + used, want);
                 used += want;
         }

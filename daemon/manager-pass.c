@@ -39,7 +39,7 @@ static char *plan_label(const struct stream_decl *d, bool accounts) {
 
         if (!accounts)
                 return strdup(d->name);
-        return asprintf(&s, "%s/%s", d->account[0] ? d->account : "own", d->name) < 0 ? NULL : s;
+        return asprintf(&s, "%s/%s", d->x->account[0] ? d->x->account : "own", d->name) < 0 ? NULL : s;
 }
 
 static void print_plan(struct manager *m) {
@@ -47,11 +47,13 @@ static void print_plan(struct manager *m) {
         bool changes = false, failed = false, accounts = false;
 
         for (size_t i = 0; i < m->n_streams; i++)
-                if (!streq(reconciler_decl(m->streams[i])->account, reconciler_decl(m->streams[0])->account))
+                if (!streq(reconciler_decl(m->streams[i])->x->account,
+                           reconciler_decl(m->streams[0])->x->account))
                         accounts = true;
         for (size_t i = 0; i < m->n_streams; i++) {
                 const struct stream_decl *d = reconciler_decl(m->streams[i]);
-                size_t l = strlen(d->name) + (accounts ? strlen(d->account[0] ? d->account : "own") + 1 : 0);
+                const char *account = d->x->account[0] ? d->x->account : "own";
+                size_t l = strlen(d->name) + (accounts ? strlen(account) + 1 : 0);
                 width = l > width ? l : width;
         }
         for (size_t i = 0; i < m->n_streams; i++) {

@@ -141,7 +141,7 @@ static int role_creds(struct manager *m, struct built *b, const struct stream_de
         int r;
 
         for (size_t i = 0; i < b->n_roles; i++)
-                if (streq(b->roles[i].account, d->account)) {
+                if (streq(b->roles[i].account, d->x->account)) {
                         *ret = b->roles[i].creds;
                         return 0;
                 }
@@ -151,17 +151,17 @@ static int role_creds(struct manager *m, struct built *b, const struct stream_de
         b->roles = n;
         n = &b->roles[b->n_roles];
         *n = (struct manager_role){};
-        strcpy(n->account, d->account);
+        strcpy(n->account, d->x->account);
         r = creds_provider_new_role(m->event, m->http, b->creds,
                                     &(struct creds_role_options){
-                                            .role_arn = d->role_arn,
-                                            .external_id = d->external_id,
+                                            .role_arn = d->x->role_arn,
+                                            .external_id = d->x->external_id,
                                             .region = b->default_region ?: region,
                                     },
                                     &n->creds);
         if (r < 0)
                 return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file,
-                                       d->line, d->column, d->name, d->role_arn);
+                                       d->line, d->column, d->name, d->x->role_arn);
         b->n_roles++;
         *ret = n->creds;
         return 0;
@@ -203,9 +203,9 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 struct region_ctx *g;
                 struct region_ctx **n;
 
-                if (region_find(b.regions, b.n_regions, d->account, region))
+                if (region_find(b.regions, b.n_regions, d->x->account, region))
                         continue;
-                if (d->account[0]) {
+                if (d->x->account[0]) {
                         r = role_creds(m, &b, d, region, &creds);
                         if (r < 0) {
                                 built_done(&b);
@@ -245,10 +245,10 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 b.regions = n;
                 g->manager = m;
                 g->shared.region = strdup(region);
-                strcpy(g->shared.account, d->account);
-                if (d->account[0] && asprintf(&g->shared.budget_key, "%s-%s", d->account, region) < 0)
+                strcpy(g->shared.account, d->x->account);
+                if (d->x->account[0] && asprintf(&g->shared.budget_key, "%s-%s", d->x->account, region) < 0)
                         g->shared.budget_key = NULL;
-                else if (!d->account[0])
+                else if (!d->x->account[0])
                         g->shared.budget_key = strdup(region);
                 b.regions[b.n_regions++] = g;
                 if (!g->shared.region || !g->shared.budget_key) {
@@ -262,8 +262,8 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                         built_done(&b);
                         return log_error_errno(r, "Cannot set up the Kinesis client for %s: %m", region);
                 }
-                log_debug("Region %s%s%s: endpoint %s.", region, d->account[0] ? ", account " : "",
-                          d->account, endpoint);
+                log_debug("Region %s%s%s: endpoint %s.", region, d->x->account[0] ? ", account " : "",
+                          d->x->account, endpoint);
         }
         *ret = b;
         return 0;
@@ -364,7 +364,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
                 const char *region = stream_region(m, d, m->default_region);
-                struct region_ctx *g = region_find(m->regions, m->n_regions, d->account, region);
+                struct region_ctx *g = region_find(m->regions, m->n_regions, d->x->account, region);
                 struct reconciler *o;
 
                 r = reconciler_new(d, &g->shared, &m->streams[i]);
@@ -373,7 +373,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                         break;
                 }
                 m->n_streams++;
-                o = manager_index_find(old_index, n_old, d->account, region, d->name);
+                o = manager_index_find(old_index, n_old, d->x->account, region, d->name);
                 if (o)
                         reconciler_adopt(m->streams[i], o);
         }

@@ -303,13 +303,13 @@ static const struct stream_consumer_obs *consumer_observed(const struct stream_o
 
 /* RegisterStreamConsumer for declared consumer i, with its tags. */
 static void push_register(const struct stream_decl *decl, size_t i, struct builder *b) {
-        const struct consumer_decl *o = decl->consumer_opts ? &decl->consumer_opts[i] : NULL;
+        const struct consumer_decl *o = decl->x->consumer_opts ? &decl->x->consumer_opts[i] : NULL;
         struct action *a = builder_push(b, ACTION_REGISTER_CONSUMER);
         _cleanup_free_ const struct stream_tag **tags = NULL;
 
         if (!a)
                 return;
-        a->consumer = builder_strdup(b, decl->consumers[i]);
+        a->consumer = builder_strdup(b, decl->x->consumers[i]);
         if (!o || !o->tags_declared || o->n_tags == 0)
                 return;
         tags = calloc(o->n_tags, sizeof(*tags));
@@ -374,7 +374,7 @@ static bool warm_applies(const struct stream_decl *decl, const struct stream_obs
 /* The stream is missing and will be created. */
 static void plan_create(const struct stream_decl *decl, const struct stream_obs *obs, struct builder *b) {
         const struct stream_tag **tags = NULL;
-        size_t n_tags = decl->tags_declared ? decl->n_tags : 0;
+        size_t n_tags = decl->tags_declared ? decl->x->n_tags : 0;
         size_t n_create_tags = n_tags < PLAN_CREATE_MAX_TAGS ? n_tags : PLAN_CREATE_MAX_TAGS;
         struct action *a;
 
@@ -385,7 +385,7 @@ static void plan_create(const struct stream_decl *decl, const struct stream_obs 
                         return;
                 }
                 for (size_t i = 0; i < n_tags; i++)
-                        tags[i] = &decl->tags[i];
+                        tags[i] = &decl->x->tags[i];
         }
 
         a = builder_push(b, ACTION_CREATE_STREAM);
@@ -406,10 +406,10 @@ static void plan_create(const struct stream_decl *decl, const struct stream_obs 
                 if (a)
                         a->value = decl->retention_hours;
         }
-        if (decl->kms_key) {
+        if (decl->x->kms_key) {
                 a = builder_push(b, ACTION_START_ENCRYPTION);
                 if (a)
-                        a->kms_key = builder_strdup(b, decl->kms_key);
+                        a->kms_key = builder_strdup(b, decl->x->kms_key);
         }
         if (decl->metrics & METRIC_ALL) {
                 a = builder_push(b, ACTION_ENABLE_MONITORING);
@@ -426,12 +426,12 @@ static void plan_create(const struct stream_decl *decl, const struct stream_obs 
          * tags at 50); the rest follow in AddTags calls. */
         if (n_tags > n_create_tags)
                 builder_push_tags(b, ACTION_ADD_TAGS, tags + n_create_tags, n_tags - n_create_tags);
-        if (decl->resource_policy) {
+        if (decl->x->resource_policy) {
                 a = builder_push(b, ACTION_PUT_RESOURCE_POLICY);
                 if (a)
-                        a->policy = builder_strdup(b, decl->resource_policy);
+                        a->policy = builder_strdup(b, decl->x->resource_policy);
         }
-        for (size_t i = 0; i < decl->n_consumers; i++)
+        for (size_t i = 0; i < decl->x->n_consumers; i++)
                 push_register(decl, i, b);
         free(tags);
 
@@ -442,8 +442,8 @@ static void plan_create(const struct stream_decl *decl, const struct stream_obs 
                 sbuf_printf(&b->summary, "create: on-demand");
         sbuf_printf(&b->summary, ", retention %uh",
                     decl->retention_hours ? decl->retention_hours : PLAN_DEFAULT_RETENTION_HOURS);
-        if (decl->kms_key)
-                sbuf_printf(&b->summary, ", encryption %s", decl->kms_key);
+        if (decl->x->kms_key)
+                sbuf_printf(&b->summary, ", encryption %s", decl->x->kms_key);
         if (decl->metrics & METRIC_ALL) {
                 sbuf_printf(&b->summary, ", metrics ");
                 sbuf_metrics(&b->summary, decl->metrics);
@@ -456,10 +456,10 @@ static void plan_create(const struct stream_decl *decl, const struct stream_obs 
                 sbuf_printf(&b->summary, ", warm throughput %u MiB/s", decl->warm_throughput_mibps);
         if (n_tags > 0)
                 sbuf_printf(&b->summary, ", tags %zu", n_tags);
-        if (decl->resource_policy)
+        if (decl->x->resource_policy)
                 sbuf_printf(&b->summary, ", resource policy");
-        if (decl->n_consumers > 0)
-                sbuf_printf(&b->summary, ", consumers %zu", decl->n_consumers);
+        if (decl->x->n_consumers > 0)
+                sbuf_printf(&b->summary, ", consumers %zu", decl->x->n_consumers);
 }
 
 /* Each plan_*() below compares one setting of an existing stream. With act,
@@ -575,22 +575,22 @@ static void plan_encryption(const struct stream_decl *decl, const struct stream_
                             struct builder *b) {
         struct action *a;
 
-        if (streq_ptr(decl->kms_key, obs->kms_key))
+        if (streq_ptr(decl->x->kms_key, obs->kms_key))
                 return;
-        enum budget_kind k = decl->kms_key ? BUDGET_START_ENCRYPTION : BUDGET_STOP_ENCRYPTION;
+        enum budget_kind k = decl->x->kms_key ? BUDGET_START_ENCRYPTION : BUDGET_STOP_ENCRYPTION;
         if (act && budget_left(obs, k) == 0) {
                 sbuf_item(&b->refusal);
                 sbuf_printf(&b->refusal, "encryption %s -> %s", obs->kms_key ?: "none",
-                            decl->kms_key ?: "none");
+                            decl->x->kms_key ?: "none");
                 refuse_budget(b, obs, k, 1, 0, "encryption change", "encryption changes");
                 return;
         }
         if (act) {
-                if (decl->kms_key) {
+                if (decl->x->kms_key) {
                         /* Also replaces a different key: no stop needed first. */
                         a = builder_push(b, ACTION_START_ENCRYPTION);
                         if (a)
-                                a->kms_key = builder_strdup(b, decl->kms_key);
+                                a->kms_key = builder_strdup(b, decl->x->kms_key);
                 } else {
                         a = builder_push(b, ACTION_STOP_ENCRYPTION);
                         if (a)
@@ -598,7 +598,7 @@ static void plan_encryption(const struct stream_decl *decl, const struct stream_
                 }
         }
         sbuf_item(&b->summary);
-        sbuf_printf(&b->summary, "encryption %s -> %s", obs->kms_key ?: "none", decl->kms_key ?: "none");
+        sbuf_printf(&b->summary, "encryption %s -> %s", obs->kms_key ?: "none", decl->x->kms_key ?: "none");
 }
 
 static void plan_metrics(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
@@ -731,7 +731,7 @@ static void plan_tags(const struct stream_decl *decl, const struct stream_obs *o
 
         if (!decl->tags_declared || !obs->tags_known)
                 return;
-        put = calloc(decl->n_tags + 1, sizeof(*put));
+        put = calloc(decl->x->n_tags + 1, sizeof(*put));
         del = calloc(obs->n_tags + 1, sizeof(*del));
         if (!put || !del) {
                 b->oom = true;
@@ -739,7 +739,7 @@ static void plan_tags(const struct stream_decl *decl, const struct stream_obs *o
         }
         d.put = put;
         d.del = del;
-        if (tag_diff(decl->tags, decl->n_tags, obs->tags, obs->n_tags, &d) == 0)
+        if (tag_diff(decl->x->tags, decl->x->n_tags, obs->tags, obs->n_tags, &d) == 0)
                 return;
         if (act) {
                 builder_push_tags(b, ACTION_REMOVE_TAGS, del, d.n_del);
@@ -779,7 +779,7 @@ static void plan_policy(bool declared, const char *send, const char *norm, bool 
 
 static void plan_resource_policy(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                                  struct builder *b) {
-        plan_policy(decl->resource_policy_declared, decl->resource_policy, decl->resource_policy_norm,
+        plan_policy(decl->resource_policy_declared, decl->x->resource_policy, decl->x->resource_policy_norm,
                     obs->policy_known, obs->resource_policy, NULL, NULL, act, b);
 }
 
@@ -824,8 +824,8 @@ static void plan_consumers(const struct stream_decl *decl, const struct stream_o
 
         if (!obs->consumers_known)
                 return;
-        for (size_t i = 0; i < decl->n_consumers; i++) {
-                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+        for (size_t i = 0; i < decl->x->n_consumers; i++) {
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->x->consumers[i]);
 
                 if (c)
                         continue;
@@ -845,11 +845,11 @@ static void plan_consumers(const struct stream_decl *decl, const struct stream_o
  * them together), so a half-read set must not look in sync. */
 static void plan_consumer_settings(const struct stream_decl *decl, const struct stream_obs *obs, bool act,
                                    struct builder *b) {
-        if (!obs->consumers_known || !decl->consumer_opts)
+        if (!obs->consumers_known || !decl->x->consumer_opts)
                 return;
-        for (size_t i = 0; i < decl->n_consumers; i++) {
-                const struct consumer_decl *o = &decl->consumer_opts[i];
-                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+        for (size_t i = 0; i < decl->x->n_consumers; i++) {
+                const struct consumer_decl *o = &decl->x->consumer_opts[i];
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->x->consumers[i]);
 
                 if (!o->tags_declared && !o->policy_declared)
                         continue;
@@ -857,11 +857,11 @@ static void plan_consumer_settings(const struct stream_decl *decl, const struct 
                     (o->policy_declared && !c->policy_known))
                         return;
         }
-        for (size_t i = 0; i < decl->n_consumers; i++) {
-                const struct stream_consumer_obs *c = consumer_observed(obs, decl->consumers[i]);
+        for (size_t i = 0; i < decl->x->n_consumers; i++) {
+                const struct stream_consumer_obs *c = consumer_observed(obs, decl->x->consumers[i]);
 
                 if (c)
-                        plan_consumer_details(decl->consumers[i], &decl->consumer_opts[i], c, act, b);
+                        plan_consumer_details(decl->x->consumers[i], &decl->x->consumer_opts[i], c, act, b);
         }
 }
 

@@ -124,15 +124,15 @@ json_object *reconcile_action_request(const struct action *a, const char *name, 
 bool reconcile_consumers_need_listing(const struct stream_decl *decl, const struct stream_obs *obs) {
         const struct stream_obs *o = obs;
 
-        if (decl->n_consumers == 0)
+        if (decl->x->n_consumers == 0)
                 return false;
         if (!o->consumers_known || o->n_consumers != o->consumer_count)
                 return true;
         /* Listing again only pays while one of ours is missing or not ACTIVE. */
-        for (size_t i = 0; i < decl->n_consumers; i++) {
+        for (size_t i = 0; i < decl->x->n_consumers; i++) {
                 bool found = false;
                 for (size_t j = 0; j < o->n_consumers; j++)
-                        if (streq(o->consumers[j].name, decl->consumers[i])) {
+                        if (streq(o->consumers[j].name, decl->x->consumers[i])) {
                                 found = !o->consumers[j].status ||
                                         streq(o->consumers[j].status, "ACTIVE");
                                 break;
@@ -149,8 +149,8 @@ unsigned reconcile_consumers_settling(const struct stream_decl *decl, const stru
         for (size_t j = 0; j < obs->n_consumers; j++) {
                 const char *s = obs->consumers[j].status;
                 if (s && streq(s, "CREATING"))
-                        for (size_t i = 0; i < decl->n_consumers; i++)
-                                if (streq(decl->consumers[i], obs->consumers[j].name)) {
+                        for (size_t i = 0; i < decl->x->n_consumers; i++)
+                                if (streq(decl->x->consumers[i], obs->consumers[j].name)) {
                                         n++;
                                         break;
                                 }
@@ -181,25 +181,27 @@ enum stream_setting reconcile_operation_setting(const char *operation, bool cons
 }
 
 const struct stream_decl *reconcile_decl_supported(const struct stream_decl *decl, unsigned unsupported,
-                                                   struct stream_decl *scratch) {
+                                                   struct stream_decl_scratch *scratch) {
         bool maxrec = (unsupported & (1u << SETTING_MAX_RECORD_SIZE)) && decl->max_record_size_kib;
         bool policy = (unsupported & (1u << SETTING_RESOURCE_POLICY)) && decl->resource_policy_declared;
-        bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->consumer_opts;
+        bool details = (unsupported & (1u << SETTING_CONSUMER_DETAILS)) && decl->x->consumer_opts;
         bool distribution = (unsupported & (1u << SETTING_DISTRIBUTION)) && decl->distribution;
         bool warm = (unsupported & (1u << SETTING_WARM_THROUGHPUT)) && decl->warm_throughput_mibps;
 
         if (!maxrec && !policy && !details && !distribution && !warm)
                 return decl;
-        *scratch = *decl;
+        scratch->d = *decl;
+        scratch->x = *decl->x;
+        scratch->d.x = &scratch->x;
         if (maxrec)
-                scratch->max_record_size_kib = 0;
+                scratch->d.max_record_size_kib = 0;
         if (policy)
-                scratch->resource_policy_declared = false;
+                scratch->d.resource_policy_declared = false;
         if (details)
-                scratch->consumer_opts = NULL;
+                scratch->x.consumer_opts = NULL;
         if (distribution)
-                scratch->distribution = DISTRIBUTION_UNSET;
+                scratch->d.distribution = DISTRIBUTION_UNSET;
         if (warm)
-                scratch->warm_throughput_mibps = 0;
-        return scratch;
+                scratch->d.warm_throughput_mibps = 0;
+        return &scratch->d;
 }

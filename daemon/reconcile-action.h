@@ -35,4 +35,4 @@ enum stream_setting reconcile_operation_setting(const char *operation, bool cons
  * decl itself when none of them is declared, else a shallow copy in
  * scratch with them cleared (not managed), valid while decl is. */
 const struct stream_decl *reconcile_decl_supported(const struct stream_decl *decl, unsigned unsupported,
-                                                   struct stream_decl *scratch);
+                                                   struct stream_decl_scratch *scratch);

@@ -60,7 +60,7 @@ static bool stream_usable(const struct reconciler *r) {
         const struct stream_obs *o = obs_peek(r);
 
         if (!o->exists)
-                return r->seed_arn && r->seed_exported;
+                return rare_peek(r)->seed_arn && r->seed_exported;
         return o->status == STREAM_STATUS_ACTIVE || o->status == STREAM_STATUS_UPDATING;
 }
 
@@ -89,9 +89,9 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         const struct stream_obs *o = obs_peek(r);
         size_t n = 0;
 
-        for (size_t i = 0; i < r->decl->n_consumers && n < n_buf; i++)
+        for (size_t i = 0; i < r->decl->x->n_consumers && n < n_buf; i++)
                 for (size_t j = 0; j < o->n_consumers; j++)
-                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->consumers[i]) &&
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->x->consumers[i]) &&
                             consumer_usable(&o->consumers[j])) {
                                 buf[n++] = (struct state_consumer){ o->consumers[j].name,
                                                                     o->consumers[j].arn };
@@ -101,9 +101,9 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         *ret = (struct state_stream){
                 .name = r->decl->name,
                 .region = r->region->region,
-                .account = r->decl->account[0] ? r->decl->account : NULL,
+                .account = r->decl->x->account[0] ? r->decl->x->account : NULL,
                 .account_in_exports = r->decl->account_in_exports,
-                .arn = o->exists ? o->arn : r->seed_arn,
+                .arn = o->exists ? o->arn : rare_peek(r)->seed_arn,
                 .arn_withheld = !stream_usable(r),
                 /* A stream whose last pass failed is FAILED, whether or not it
                  * exists, until a pass succeeds: so kinesisd_stream_failed is
@@ -121,7 +121,7 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .last_error = r->last_error,
                 .waiting = reconciler_waiting(r),
                 .throughput_commitment = r->region->commitment_status,
-                .not_managed = r->not_managed,
+                .not_managed = rare_peek(r)->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
                         conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC))),
         };

@@ -227,19 +227,19 @@ static void tags_text(const struct stream_decl *decl, const struct stream_obs *o
         char k[300], v1[300], v2[300];
         const char *sep = " ";
 
-        for (size_t i = 0; i < decl->n_tags && o < n; i++) {
-                const struct stream_tag *t = tag_find(obs->tags, obs->n_tags, decl->tags[i].key);
+        for (size_t i = 0; i < decl->x->n_tags && o < n; i++) {
+                const struct stream_tag *t = tag_find(obs->tags, obs->n_tags, decl->x->tags[i].key);
 
-                if (t && streq(strempty(t->value), strempty(decl->tags[i].value)))
+                if (t && streq(strempty(t->value), strempty(decl->x->tags[i].value)))
                         continue;
                 o += (size_t)snprintf(buf + o, n - o, "%s%s %s in AWS, kinesisd set %s", sep,
-                                      quote(decl->tags[i].key, k, sizeof k),
+                                      quote(decl->x->tags[i].key, k, sizeof k),
                                       t ? quote(strempty(t->value), v1, sizeof v1) : "missing",
-                                      quote(strempty(decl->tags[i].value), v2, sizeof v2));
+                                      quote(strempty(decl->x->tags[i].value), v2, sizeof v2));
                 sep = "; ";
         }
         for (size_t i = 0; i < obs->n_tags && o < n; i++) {
-                if (tag_find(decl->tags, decl->n_tags, obs->tags[i].key) ||
+                if (tag_find(decl->x->tags, decl->x->n_tags, obs->tags[i].key) ||
                     strncasecmp(strempty(obs->tags[i].key), "aws:", 4) == 0)
                         continue;
                 o += (size_t)snprintf(buf + o, n - o, "%s%s %s in AWS, not declared", sep,
@@ -268,7 +268,7 @@ void guard_conflict_text(enum stream_setting s, const struct stream_decl *decl, 
                 break;
         case SETTING_ENCRYPTION:
                 snprintf(buf, n, "encryption was changed back to key %s after kinesisd set key %s",
-                         quote(obs->kms_key, a, sizeof a), quote(decl->kms_key, b, sizeof b));
+                         quote(obs->kms_key, a, sizeof a), quote(decl->x->kms_key, b, sizeof b));
                 break;
         case SETTING_METRICS:
                 metrics_text(obs->metrics, a, sizeof a);
@@ -315,17 +315,9 @@ void guard_conflict_message(const struct reconcile_guard *g, enum stream_setting
                  what, strna(stream_setting_to_string(s)), hold);
 }
 
-static bool tag_sets_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
-        if (na != nb)
-                return false;
-        for (size_t i = 0; i < na; i++)
-                if (!streq_ptr(a[i].key, b[i].key) || !streq_ptr(a[i].value, b[i].value))
-                        return false;
-        return true;
-}
-
 static bool tags_equal(const struct stream_decl *a, const struct stream_decl *b) {
-        return a->tags_declared == b->tags_declared && tag_sets_equal(a->tags, a->n_tags, b->tags, b->n_tags);
+        return a->tags_declared == b->tags_declared &&
+               stream_tags_equal(a->x->tags, a->x->n_tags, b->x->tags, b->x->n_tags);
 }
 
 static bool consumer_opts_equal(const struct consumer_decl *a, const struct consumer_decl *b) {
@@ -333,19 +325,22 @@ static bool consumer_opts_equal(const struct consumer_decl *a, const struct cons
 
         a = a ?: &none;
         b = b ?: &none;
-        return a->tags_declared == b->tags_declared && tag_sets_equal(a->tags, a->n_tags, b->tags, b->n_tags) &&
+        return a->tags_declared == b->tags_declared &&
+               stream_tags_equal(a->tags, a->n_tags, b->tags, b->n_tags) &&
                a->policy_declared == b->policy_declared && streq_ptr(a->policy_norm, b->policy_norm);
 }
 
 /* with_opts: compare what each declares besides its name too. */
 static bool consumers_equal(const struct stream_decl *a, const struct stream_decl *b, bool with_opts) {
-        if (a->n_consumers != b->n_consumers)
+        if (a->x->n_consumers != b->x->n_consumers)
                 return false;
-        for (size_t i = 0; i < a->n_consumers; i++)
-                if (!streq_ptr(a->consumers[i], b->consumers[i]) ||
-                    (with_opts && !consumer_opts_equal(a->consumer_opts ? &a->consumer_opts[i] : NULL,
-                                                       b->consumer_opts ? &b->consumer_opts[i] : NULL)))
+        for (size_t i = 0; i < a->x->n_consumers; i++) {
+                const struct consumer_decl *ao = a->x->consumer_opts ? &a->x->consumer_opts[i] : NULL;
+                const struct consumer_decl *bo = b->x->consumer_opts ? &b->x->consumer_opts[i] : NULL;
+                if (!streq_ptr(a->x->consumers[i], b->x->consumers[i]) ||
+                    (with_opts && !consumer_opts_equal(ao, bo)))
                         return false;
+        }
         return true;
 }
 
@@ -358,7 +353,7 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
         case SETTING_RETENTION:
                 return a->retention_hours == b->retention_hours;
         case SETTING_ENCRYPTION:
-                return streq_ptr(a->kms_key, b->kms_key);
+                return streq_ptr(a->x->kms_key, b->x->kms_key);
         case SETTING_METRICS:
                 return a->metrics == b->metrics;
         case SETTING_MAX_RECORD_SIZE:
@@ -375,7 +370,7 @@ static bool setting_equal(enum stream_setting s, const struct stream_decl *a, co
                 return a->warm_throughput_mibps == b->warm_throughput_mibps;
         case SETTING_RESOURCE_POLICY:
                 return a->resource_policy_declared == b->resource_policy_declared &&
-                       streq_ptr(a->resource_policy_norm, b->resource_policy_norm);
+                       streq_ptr(a->x->resource_policy_norm, b->x->resource_policy_norm);
         default:
                 return true;
         }

@@ -62,6 +62,17 @@ struct reconcile_work {
         void (*wait_step)(struct reconciler *r); /* what to try again when the wait timer fires */
 };
 
+/* What few streams have to remember: kept apart from struct reconciler
+ * and allocated only while one of them is set (rare_tidy() frees it when
+ * none is). */
+struct reconcile_rare {
+        uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
+        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
+                             until AWS says the stream is gone, so a start while AWS is
+                             unreachable does not take ARNs away from other services */
+        char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
+};
+
 /* One per declared stream, for the daemon's lifetime (and carried over a
  * reload by reconciler_adopt()): what it must remember between passes. */
 struct reconciler {
@@ -94,10 +105,6 @@ struct reconciler {
 
         struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
                                       nothing (the stream does not exist): see obs_peek() */
-        uint64_t deleting_logged; /* CLOCK_MONOTONIC: the DELETING wait last logged; 0: not */
-        char *seed_arn;   /* the ARN the previous process exported: kept in the exports
-                             until AWS says the stream is gone, so a start while AWS is
-                             unreachable does not take ARNs away from other services */
 
         /* History kept across passes and reloads (CLOCK_REALTIME); the
          * budgets are in the manager's book (settings.budget). */
@@ -107,7 +114,7 @@ struct reconciler {
         const char *last_refusal; /* warned once per distinct text; settings.texts' */
         struct reconcile_guard *guard; /* changes without effect, conflicts; NULL: nothing
                                           to remember (most streams, most of the time) */
-        char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
+        struct reconcile_rare *rare;   /* NULL: none of its fields set */
 };
 
 /* r's observation to read: an empty one when it has none. During a pass
@@ -115,6 +122,12 @@ struct reconciler {
 static inline const struct stream_obs *obs_peek(const struct reconciler *r) {
         static const struct stream_obs none;
         return r->obs ? r->obs : &none;
+}
+
+/* r's rare fields to read: empty ones when it has none. */
+static inline const struct reconcile_rare *rare_peek(const struct reconciler *r) {
+        static const struct reconcile_rare none;
+        return r->rare ? r->rare : &none;
 }
 
 /* r's guard to read: an empty one when it has none. */

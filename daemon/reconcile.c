@@ -52,6 +52,31 @@ static void guard_tidy(struct reconciler *r) {
                 r->guard = mfree(r->guard);
 }
 
+/* ---- the rare fields, held only while one is set ------------------------ */
+
+/* r's rare fields to write; NULL: out of memory. */
+static struct reconcile_rare *rare_take(struct reconciler *r) {
+        if (!r->rare)
+                r->rare = calloc(1, sizeof *r->rare);
+        return r->rare;
+}
+
+static void rare_tidy(struct reconciler *r) {
+        const struct reconcile_rare *n = r->rare;
+
+        if (n && !n->deleting_logged && !n->seed_arn && !n->not_managed)
+                r->rare = mfree(r->rare);
+}
+
+/* Free r's rare fields. */
+static void rare_free(struct reconciler *r) {
+        if (!r->rare)
+                return;
+        free(r->rare->seed_arn);
+        free(r->rare->not_managed);
+        r->rare = mfree(r->rare);
+}
+
 /* ---- settling ----------------------------------------------------------- */
 
 static void set_last_error(struct reconciler *r, const char *e) {
@@ -309,7 +334,7 @@ static void note_not_managed(struct reconciler *r) {
         for (unsigned s = 0; s < _SETTING_MAX; s++) {
                 bool declared = (s == SETTING_MAX_RECORD_SIZE && d->max_record_size_kib) ||
                                 (s == SETTING_RESOURCE_POLICY && d->resource_policy_declared) ||
-                                (s == SETTING_CONSUMER_DETAILS && d->consumer_opts) ||
+                                (s == SETTING_CONSUMER_DETAILS && d->x->consumer_opts) ||
                                 (s == SETTING_DISTRIBUTION && d->distribution) ||
                                 (s == SETTING_WARM_THROUGHPUT && d->warm_throughput_mibps);
                 if (declared && (u & (1u << s)) && o < sizeof buf)
@@ -322,18 +347,25 @@ static void note_not_managed(struct reconciler *r) {
                          "%swarm throughput: the account has no minimum throughput commitment (%s); kinesisd "
                          "does not change account settings",
                          o ? "; " : "", strna(r->region->commitment_status));
-        if (streq(buf, strempty(r->not_managed)))
+        const char *was = rare_peek(r)->not_managed;
+        if (streq(buf, strempty(was)))
                 return;
         const char *warm = strstr(buf, "warm throughput: the account");
-        if (warm && !(r->not_managed && strstr(r->not_managed, warm)))
+        if (warm && !(was && strstr(was, warm)))
                 log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s.", d->name, warm);
-        free(r->not_managed);
-        r->not_managed = *buf ? strdup(buf) : NULL;
+        struct reconcile_rare *n = rare_take(r);
+        if (!n) {
+                log_oom();
+                return;
+        }
+        free(n->not_managed);
+        n->not_managed = *buf ? strdup(buf) : NULL;
+        rare_tidy(r);
         r->region->ops->changed(r, r->region->owner);
 }
 
 /* The declaration as far as this region's endpoint can serve it. */
-static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl *scratch) {
+static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl_scratch *scratch) {
         return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
 }
 
@@ -494,8 +526,8 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
         for (size_t j = 0; j < r->obs->n_consumers; j++) {
                 struct stream_consumer_obs *c = &r->obs->consumers[j];
                 if (c->status && streq(c->status, "CREATING"))
-                        for (size_t i = 0; i < r->decl->n_consumers; i++)
-                                if (streq(r->decl->consumers[i], c->name))
+                        for (size_t i = 0; i < r->decl->x->n_consumers; i++)
+                                if (streq(r->decl->x->consumers[i], c->name))
                                         return c;
         }
         return NULL;
@@ -602,7 +634,7 @@ static void poll_consumer(struct reconciler *r) {
 static void get_policy(struct reconciler *r);
 
 static void after_observe(struct reconciler *r) {
-        struct stream_decl scratch;
+        struct stream_decl_scratch scratch;
 
         if (decl_supported(r, &scratch)->resource_policy_declared && r->obs->arn &&
             !(r->obs->policy_known && r->w->policy_fresh))
@@ -642,14 +674,14 @@ static void list_tags(struct reconciler *r) {
 /* A declared consumer, ACTIVE, whose tags (*tags) or policy are still to
  * be read this pass, or NULL. */
 static struct stream_consumer_obs *consumer_unread(struct reconciler *r, bool *tags) {
-        struct stream_decl scratch;
+        struct stream_decl_scratch scratch;
         const struct stream_decl *d = decl_supported(r, &scratch);
 
-        if (!d->consumer_opts || !r->obs->consumers_known)
+        if (!d->x->consumer_opts || !r->obs->consumers_known)
                 return NULL;
-        for (size_t i = 0; i < d->n_consumers; i++) {
-                const struct consumer_decl *o = &d->consumer_opts[i];
-                struct stream_consumer_obs *c = consumer_find(r, d->consumers[i]);
+        for (size_t i = 0; i < d->x->n_consumers; i++) {
+                const struct consumer_decl *o = &d->x->consumer_opts[i];
+                struct stream_consumer_obs *c = consumer_find(r, d->x->consumers[i]);
 
                 if (!c || !c->arn || !c->status || !streq(c->status, "ACTIVE"))
                         continue;
@@ -799,23 +831,37 @@ static void get_policy(struct reconciler *r) {
 /* Forget everything AWS told us about the stream (it is gone), keeping the
  * history that belongs to the declaration. */
 static void obs_reset(struct reconciler *r) {
-        bool had_arn = r->obs->arn != NULL || r->seed_arn != NULL;
+        bool had_arn = r->obs->arn != NULL || rare_peek(r)->seed_arn != NULL;
 
-        r->seed_arn = mfree(r->seed_arn);
+        if (r->rare) {
+                r->rare->seed_arn = mfree(r->rare->seed_arn);
+                rare_tidy(r);
+        }
         stream_obs_done(r->obs);
         r->shallow = false;
         if (had_arn)
                 r->region->ops->changed(r, r->region->owner);
 }
 
+static void deleting_forget(struct reconciler *r) {
+        if (r->rare) {
+                r->rare->deleting_logged = 0;
+                rare_tidy(r);
+        }
+}
+
 /* A stream being deleted (by someone else) is polled until it is gone: say
  * so once, then again at most every DELETING_LOG_EVERY_USEC, not per poll. */
 static void log_deleting(struct reconciler *r) {
         uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
+        uint64_t last = rare_peek(r)->deleting_logged;
+        struct reconcile_rare *n;
 
-        if (r->deleting_logged != 0 && now - r->deleting_logged < DELETING_LOG_EVERY_USEC)
+        if (last != 0 && now - last < DELETING_LOG_EVERY_USEC)
                 return;
-        r->deleting_logged = now;
+        n = rare_take(r);
+        if (n)
+                n->deleting_logged = now;
         log_fields(LOG_WARNING, fields_of(r), "Stream %s is being deleted; waiting to create it again.",
                    r->decl->name);
 }
@@ -897,7 +943,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 if (r->obs->status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
                         log_deleting(r);
                 else
-                        r->deleting_logged = 0;
+                        deleting_forget(r);
                 if (r->region->settings.plan_only) {
                         go_plan(r);
                         return;
@@ -905,7 +951,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 poll_later(r);
                 return;
         }
-        r->deleting_logged = 0;
+        deleting_forget(r);
         if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
@@ -1017,7 +1063,8 @@ static void go_plan(struct reconciler *r) {
          * setting is applied, in this run or a later one (the book keeps it
          * pending across restarts): it gets its declared retention,
          * encryption, metrics and consumers like any new stream. */
-        struct stream_decl as_new, supported;
+        struct stream_decl as_new;
+        struct stream_decl_scratch supported;
         const struct stream_decl *d = decl_supported(r, &supported);
 
         r->obs->commitment = r->region->commitment;
@@ -1356,15 +1403,20 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         free(r->guard);
         text_pool_put(r->region->settings.texts, r->last_error);
         text_pool_put(r->region->settings.texts, r->last_refusal);
-        free(r->seed_arn);
-        free(r->not_managed);
+        rare_free(r);
         free(r);
         return NULL;
 }
 
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
-        free(r->seed_arn);
-        r->seed_arn = TAKE_PTR(old->seed_arn);
+        /* r takes old's seed ARN and DELETING log time, not the settings
+         * not managed (said again). */
+        rare_free(r);
+        r->rare = TAKE_PTR(old->rare);
+        if (r->rare) {
+                r->rare->not_managed = mfree(r->rare->not_managed);
+                rare_tidy(r);
+        }
         r->seed_exported = old->seed_exported;
         if (r->obs) {
                 stream_obs_done(r->obs);
@@ -1382,7 +1434,6 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->failed_last = old->failed_last;
         r->seen_not_active = old->seen_not_active;
         r->seen_updating = old->seen_updating;
-        r->deleting_logged = old->deleting_logged;
         /* A shallow stream was never planned on this declaration: what
          * changed in it is checked at once, not at the stream's turn. */
         r->deep_due = old->deep_due || (r->shallow && !guard_decl_same(r->decl, old->decl));
@@ -1395,12 +1446,14 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
 int reconciler_seed_arn(struct reconciler *r, const char *arn, bool exported) {
         char *a;
 
-        if (obs_peek(r)->exists || r->seed_arn)
+        if (obs_peek(r)->exists || rare_peek(r)->seed_arn)
                 return 0;
         a = strdup(arn);
-        if (!a)
+        if (!a || !rare_take(r)) {
+                free(a);
                 return -ENOMEM;
-        r->seed_arn = a;
+        }
+        r->rare->seed_arn = a;
         r->seed_exported = exported;
         return 0;
 }
@@ -1478,7 +1531,7 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
  * when it declares consumers whose ARNs no previous process exported. */
 static bool listing_suffices(const struct reconciler *r, const struct kinesis_stream_entry *e) {
         if (!e->has_summary || e->status != STREAM_STATUS_ACTIVE || !e->arn || r->deep_due ||
-            creation_pending(r) || r->obs->n_consumers < r->decl->n_consumers)
+            creation_pending(r) || r->obs->n_consumers < r->decl->x->n_consumers)
                 return false;
         if (r->shallow)
                 return r->obs->status == STREAM_STATUS_ACTIVE && e->mode == r->obs->mode &&

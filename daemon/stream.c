@@ -3,6 +3,7 @@
  * Plain data: this file must never do I/O or know where a value came from. */
 #include "stream.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,27 +48,91 @@ void consumer_decl_done(struct consumer_decl *c) {
         stream_tags_free(c->tags, c->n_tags);
         free(c->policy);
         free(c->policy_norm);
-        *c = (struct consumer_decl) {};
+        *c = (struct consumer_decl){};
+}
+
+struct stream_decl_extra stream_decl_extra_none;
+
+static void stream_decl_extra_free(struct stream_decl_extra *x) {
+        free(x->kms_key);
+        stream_tags_free(x->tags, x->n_tags);
+        for (size_t i = 0; i < x->n_consumers; i++) {
+                free(x->consumers[i]);
+                if (x->consumer_opts)
+                        consumer_decl_done(&x->consumer_opts[i]);
+        }
+        free(x->consumers);
+        free(x->consumer_opts);
+        free(x->resource_policy);
+        free(x->resource_policy_norm);
+        free(x->role_arn);
+        free(x->external_id);
+        free(x);
 }
 
 void stream_decl_done(struct stream_decl *d) {
         free(d->name);
         if (!d->region_inherited)
                 free(d->region);
-        free(d->kms_key);
-        stream_tags_free(d->tags, d->n_tags);
-        for (size_t i = 0; i < d->n_consumers; i++) {
-                free(d->consumers[i]);
-                if (d->consumer_opts)
-                        consumer_decl_done(&d->consumer_opts[i]);
+        if (d->x && d->x != &stream_decl_extra_none && --d->x->refs == 0)
+                stream_decl_extra_free(d->x);
+        *d = (struct stream_decl){};
+}
+
+int stream_decl_extra_own(struct stream_decl *d) {
+        struct stream_decl_extra *x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        x->refs = 1;
+        if (d->x && d->x != &stream_decl_extra_none && --d->x->refs == 0)
+                stream_decl_extra_free(d->x);
+        d->x = x;
+        return 0;
+}
+
+bool stream_tags_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb) {
+        if (na != nb)
+                return false;
+        for (size_t i = 0; i < na; i++)
+                if (!streq_ptr(a[i].key, b[i].key) || !streq_ptr(a[i].value, b[i].value))
+                        return false;
+        return true;
+}
+
+bool stream_decl_extra_equal(const struct stream_decl_extra *a, const struct stream_decl_extra *b) {
+        if (a == b)
+                return true;
+        if (!streq_ptr(a->kms_key, b->kms_key) ||
+            !stream_tags_equal(a->tags, a->n_tags, b->tags, b->n_tags) || a->n_consumers != b->n_consumers ||
+            !a->consumer_opts != !b->consumer_opts ||
+            !streq_ptr(a->resource_policy, b->resource_policy) ||
+            !streq_ptr(a->resource_policy_norm, b->resource_policy_norm) ||
+            !streq_ptr(a->role_arn, b->role_arn) || !streq_ptr(a->external_id, b->external_id) ||
+            !streq(a->account, b->account))
+                return false;
+        for (size_t i = 0; i < a->n_consumers; i++) {
+                if (!streq(a->consumers[i], b->consumers[i]))
+                        return false;
+                if (!a->consumer_opts)
+                        continue;
+                const struct consumer_decl *x = &a->consumer_opts[i], *y = &b->consumer_opts[i];
+                if (x->tags_declared != y->tags_declared || x->policy_declared != y->policy_declared ||
+                    !stream_tags_equal(x->tags, x->n_tags, y->tags, y->n_tags) ||
+                    !streq_ptr(x->policy, y->policy) || !streq_ptr(x->policy_norm, y->policy_norm))
+                        return false;
         }
-        free(d->consumers);
-        free(d->consumer_opts);
-        free(d->resource_policy);
-        free(d->resource_policy_norm);
-        free(d->role_arn);
-        free(d->external_id);
-        *d = (struct stream_decl) {};
+        return true;
+}
+
+void stream_decl_extra_settle(struct stream_decl *d) {
+        if (!d->x || d->x == &stream_decl_extra_none) {
+                d->x = &stream_decl_extra_none;
+                return;
+        }
+        if (d->x->refs == 1 && stream_decl_extra_equal(d->x, &stream_decl_extra_none)) {
+                stream_decl_extra_free(d->x);
+                d->x = &stream_decl_extra_none;
+        }
 }
 
 const char *record_distribution_to_aws(enum record_distribution d) {
@@ -96,7 +161,7 @@ static const char *const status_names[] = {
 };
 
 const char *stream_status_to_string(enum stream_status s) {
-        if ((size_t) s >= ELEMENTSOF(status_names))
+        if ((size_t)s >= ELEMENTSOF(status_names))
                 return "UNKNOWN";
         return status_names[s];
 }
@@ -106,7 +171,7 @@ enum stream_status stream_status_from_string(const char *s) {
                 return STREAM_STATUS_UNKNOWN;
         for (size_t i = 1; i < ELEMENTSOF(status_names); i++)
                 if (streq(s, status_names[i]))
-                        return (enum stream_status) i;
+                        return (enum stream_status)i;
         return STREAM_STATUS_UNKNOWN;
 }
 

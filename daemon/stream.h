@@ -84,16 +84,16 @@ struct consumer_decl {
 #define STREAM_CONSUMERS_MAX 20
 #define STREAM_CONSUMERS_MAX_COMMITTED 50
 
-/* Ordered by size (pointers, then 4-byte fields, then bytes): one per
- * declared stream, tens of thousands of them, without padding holes. */
-struct stream_decl {
-        char *name;
-        char *region;   /* never NULL after loading: the stream's own, else aws.region,
-                           else NULL only if neither is set (resolved at run time) */
-        char *kms_key;                /* NULL: encryption none */
-        struct stream_tag *tags;      /* merged over defaults, sorted by key */
+/* The settings most streams leave unset (encryption, tags, consumers,
+ * resource policy, role): kept apart from struct stream_decl, so a stream
+ * that sets none of them costs a pointer to stream_decl_extra_none, and
+ * consecutive streams whose values are equal (the defaults: of a
+ * streams.d file) share one (config.c). Read-only once loaded. */
+struct stream_decl_extra {
+        char *kms_key;           /* NULL: encryption none */
+        struct stream_tag *tags; /* merged over defaults, sorted by key */
         size_t n_tags;
-        char **consumers;             /* sorted, unique */
+        char **consumers; /* sorted, unique */
         size_t n_consumers;
         struct consumer_decl *consumer_opts; /* parallel to consumers; NULL when none */
         /* resource_policy: not declared (leave it alone), none (remove it:
@@ -101,33 +101,63 @@ struct stream_decl {
          * form (policy.h) to compare with what AWS reports. */
         char *resource_policy;
         char *resource_policy_norm;
-        char *role_arn;               /* NULL: the daemon's own identity */
-        char *external_id;            /* sent with role_arn; NULL: none */
+        char *role_arn;    /* NULL: the daemon's own identity */
+        char *external_id; /* sent with role_arn; NULL: none */
+        size_t refs;       /* the declarations pointing here; 0 for the none */
+        char account[13];  /* role_arn's 12-digit account; "": the daemon's own */
+};
+
+/* Nothing set: what x of a stream without any of these points to. */
+extern struct stream_decl_extra stream_decl_extra_none;
+
+/* Ordered by size (pointers, then 4-byte fields, then bytes): one per
+ * declared stream, tens of thousands of them, without padding holes. */
+struct stream_decl {
+        char *name;
+        char *region; /* never NULL after loading: the stream's own, else aws.region,
+                         else NULL only if neither is set (resolved at run time) */
         /* Where it was declared, for messages: the path is the configuration's
          * (struct config's files), shared by the streams of one file. */
         const char *file;
+        struct stream_decl_extra *x; /* never NULL once loaded; may be shared */
         unsigned line, column;
 
         enum stream_mode mode;
         enum manage_mode manage;
-        unsigned shards;              /* 0: not declared */
-        unsigned retention_hours;     /* 24..8760, default 24 */
-        unsigned metrics;             /* enum shard_metric bits */
-        unsigned max_record_size_kib; /* 0: AWS's default (not managed) */
+        unsigned shards;                       /* 0: not declared */
+        unsigned retention_hours;              /* 24..8760, default 24 */
+        unsigned metrics;                      /* enum shard_metric bits */
+        unsigned max_record_size_kib;          /* 0: AWS's default (not managed) */
         enum record_distribution distribution; /* on-demand streams only */
-        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
+        unsigned warm_throughput_mibps;        /* on-demand streams only; 0: not managed */
 
-        char account[13];             /* role_arn's 12-digit account; "": the daemon's own */
         bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
                                   a --region override moves it too. The text is then the
                                   configuration's own (struct config), not the decl's:
                                   thousands of streams share it */
-        bool tags_declared;           /* false: leave the stream's tags alone */
+        bool tags_declared;    /* false: leave the stream's tags alone */
         bool resource_policy_declared;
-        bool account_in_exports;      /* another account has a stream of this name and
-                                         region: the exports name the account */
+        bool account_in_exports; /* another account has a stream of this name and
+                                    region: the exports name the account */
 };
 
+/* A declaration and an extra of its own, for a copy that changes settings
+ * of either part (reconcile_decl_supported()). */
+struct stream_decl_scratch {
+        struct stream_decl d;
+        struct stream_decl_extra x;
+};
+
+/* A new empty extra of d's own (refs 1), replacing stream_decl_extra_none;
+ * for building a declaration. -ENOMEM. */
+int stream_decl_extra_own(struct stream_decl *d);
+/* Whether a and b hold equal values. */
+bool stream_decl_extra_equal(const struct stream_decl_extra *a, const struct stream_decl_extra *b);
+/* Done building d: an extra that holds nothing is replaced by the none. */
+void stream_decl_extra_settle(struct stream_decl *d);
+
+/* Whether two tag lists hold the same tags in the same order. */
+bool stream_tags_equal(const struct stream_tag *a, size_t na, const struct stream_tag *b, size_t nb);
 /* Free n tags and the array. */
 void stream_tags_free(struct stream_tag *tags, size_t n);
 /* Free what c owns and zero it. */
@@ -142,7 +172,7 @@ enum stream_status {
         STREAM_STATUS_ACTIVE,
         STREAM_STATUS_UPDATING,
 };
-const char *stream_status_to_string(enum stream_status s); /* "ACTIVE", ... */
+const char *stream_status_to_string(enum stream_status s);   /* "ACTIVE", ... */
 enum stream_status stream_status_from_string(const char *s); /* UNKNOWN if not one */
 
 struct stream_consumer_obs {
@@ -150,7 +180,7 @@ struct stream_consumer_obs {
         char *arn;
         char *status; /* CREATING, DELETING, ACTIVE */
         /* Read for declared consumers with tags or a policy, once ACTIVE. */
-        bool tags_known;   /* ListTagsForResource was read */
+        bool tags_known; /* ListTagsForResource was read */
         struct stream_tag *tags;
         size_t n_tags;
         bool policy_known; /* GetResourcePolicy was read */
@@ -175,18 +205,18 @@ struct stream_obs {
         unsigned metrics;             /* enum shard_metric bits */
         unsigned max_record_size_kib; /* 0: not reported */
         enum record_distribution distribution;
-        unsigned warm_target_mibps;   /* WarmThroughput.TargetMiBps; 0: not reported */
+        unsigned warm_target_mibps;            /* WarmThroughput.TargetMiBps; 0: not reported */
         enum throughput_commitment commitment; /* the account's, as the region read it */
         unsigned consumer_count;
 
-        bool tags_known;              /* ListTagsForStream was read */
-        struct stream_tag *tags;      /* sorted by key */
+        bool tags_known;         /* ListTagsForStream was read */
+        struct stream_tag *tags; /* sorted by key */
         size_t n_tags;
 
-        bool policy_known;            /* GetResourcePolicy was read */
-        char *resource_policy;        /* its normal form (policy.h); NULL: none */
+        bool policy_known;     /* GetResourcePolicy was read */
+        char *resource_policy; /* its normal form (policy.h); NULL: none */
 
-        bool consumers_known;         /* ListStreamConsumers was read */
+        bool consumers_known;                  /* ListStreamConsumers was read */
         struct stream_consumer_obs *consumers; /* sorted by name */
         size_t n_consumers;
 

@@ -185,18 +185,18 @@ static void test_accounts(void) {
         if (c->n_streams == 5) {
                 const struct stream_decl *s = c->streams;
                 CHECK_STREQ(s[0].region, "eu-west-1");
-                CHECK_STREQ(s[0].account, "444455556666");
+                CHECK_STREQ(s[0].x->account, "444455556666");
                 CHECK(!s[0].account_in_exports); /* alone in eu-west-1 */
-                CHECK_STREQ(s[0].external_id, "xy");
+                CHECK_STREQ(s[0].x->external_id, "xy");
                 CHECK_STREQ(s[1].name, "orders");
-                CHECK_STREQ(s[1].account, "");
-                CHECK(s[1].role_arn == NULL && s[1].external_id == NULL);
+                CHECK_STREQ(s[1].x->account, "");
+                CHECK(s[1].x->role_arn == NULL && s[1].x->external_id == NULL);
                 CHECK(!s[1].account_in_exports); /* the daemon's own keeps the plain names */
-                CHECK_STREQ(s[2].account, "111122223333");
+                CHECK_STREQ(s[2].x->account, "111122223333");
                 CHECK(s[2].account_in_exports);
-                CHECK(s[2].external_id == NULL);
-                CHECK_STREQ(s[3].account, "444455556666");
-                CHECK_STREQ(s[3].role_arn, "arn:aws:iam::444455556666:role/p/q");
+                CHECK(s[2].x->external_id == NULL);
+                CHECK_STREQ(s[3].x->account, "444455556666");
+                CHECK_STREQ(s[3].x->role_arn, "arn:aws:iam::444455556666:role/p/q");
                 CHECK(s[3].account_in_exports);
                 CHECK_STREQ(s[4].name, "solo");
                 CHECK(!s[4].account_in_exports);
@@ -227,9 +227,9 @@ static const struct stream_decl *find(const struct config *c, const char *region
 }
 
 static const char *tag(const struct stream_decl *s, const char *key) {
-        for (size_t i = 0; i < s->n_tags; i++)
-                if (streq(s->tags[i].key, key))
-                        return s->tags[i].value;
+        for (size_t i = 0; i < s->x->n_tags; i++)
+                if (streq(s->x->tags[i].key, key))
+                        return s->x->tags[i].value;
         return NULL;
 }
 
@@ -318,14 +318,14 @@ static void test_rich_config(void) {
                 CHECK_INTEQ(s->shards, 2);
                 CHECK_INTEQ(s->mode, STREAM_MODE_PROVISIONED);
                 CHECK_INTEQ(s->manage, MANAGE_FULL);
-                CHECK(s->kms_key == NULL);
+                CHECK(s->x->kms_key == NULL);
                 CHECK_INTEQ(s->metrics, 0);
                 CHECK_INTEQ(s->max_record_size_kib, 0);
                 CHECK(s->tags_declared);
-                CHECK_INTEQ(s->n_tags, 2);
+                CHECK_INTEQ(s->x->n_tags, 2);
                 CHECK_STREQ(tag(s, "managed-by"), "kinesisd");
                 CHECK_STREQ(tag(s, "team"), "platform");
-                CHECK_INTEQ(s->n_consumers, 0);
+                CHECK_INTEQ(s->x->n_consumers, 0);
                 CHECK(s->file && strstr(s->file, "rich/kinesisd.yaml"));
                 CHECK_INTEQ(s->line, 20);
                 CHECK_INTEQ(s->column, 11);
@@ -335,20 +335,20 @@ static void test_rich_config(void) {
         s = find(c, "us-west-2", "alpha");
         if (s) {
                 CHECK_INTEQ(s->retention_hours, 72);
-                CHECK_INTEQ(s->n_tags, 3);
-                if (s->n_tags == 3) {
-                        CHECK_STREQ(s->tags[0].key, "extra");
-                        CHECK_STREQ(s->tags[0].value, "");
-                        CHECK_STREQ(s->tags[1].key, "managed-by");
-                        CHECK_STREQ(s->tags[2].key, "team");
-                        CHECK_STREQ(s->tags[2].value, "data");
+                CHECK_INTEQ(s->x->n_tags, 3);
+                if (s->x->n_tags == 3) {
+                        CHECK_STREQ(s->x->tags[0].key, "extra");
+                        CHECK_STREQ(s->x->tags[0].value, "");
+                        CHECK_STREQ(s->x->tags[1].key, "managed-by");
+                        CHECK_STREQ(s->x->tags[2].key, "team");
+                        CHECK_STREQ(s->x->tags[2].value, "data");
                 }
-                CHECK_INTEQ(s->n_consumers, 3);
-                if (s->n_consumers == 3) {
-                        CHECK_STREQ(s->consumers[0], "aa");
-                        CHECK_STREQ(s->consumers[1], "mm");
-                        CHECK_STREQ(s->consumers[2], "zz");
-                        CHECK(s->consumers[3] == NULL);
+                CHECK_INTEQ(s->x->n_consumers, 3);
+                if (s->x->n_consumers == 3) {
+                        CHECK_STREQ(s->x->consumers[0], "aa");
+                        CHECK_STREQ(s->x->consumers[1], "mm");
+                        CHECK_STREQ(s->x->consumers[2], "zz");
+                        CHECK(s->x->consumers[3] == NULL);
                 }
                 CHECK_INTEQ(s->line, 21);
         }
@@ -359,7 +359,7 @@ static void test_rich_config(void) {
                 CHECK_INTEQ(s->mode, STREAM_MODE_ON_DEMAND);
                 CHECK_INTEQ(s->shards, 0);
                 CHECK_INTEQ(s->metrics, METRIC_INCOMING_BYTES | METRIC_OUTGOING_BYTES);
-                CHECK_STREQ(s->kms_key, "alias/aws/kinesis");
+                CHECK_STREQ(s->x->kms_key, "alias/aws/kinesis");
                 CHECK_INTEQ(s->max_record_size_kib, 2048);
                 CHECK_INTEQ(s->retention_hours, 48);
         }
@@ -369,7 +369,7 @@ static void test_rich_config(void) {
         if (s) {
                 CHECK_INTEQ(s->retention_hours, 96);
                 CHECK_INTEQ(s->shards, 2);
-                CHECK_INTEQ(s->n_tags, 3);
+                CHECK_INTEQ(s->x->n_tags, 3);
                 CHECK_STREQ(tag(s, "managed-by"), "kinesisd");
                 CHECK_STREQ(tag(s, "team"), "search");
                 CHECK_STREQ(tag(s, "cost"), "7");
@@ -416,7 +416,7 @@ static void test_no_region_and_no_tags(void) {
                 CHECK_STREQ(c->streams[1].name, "b");
                 CHECK_STREQ(c->streams[2].region, "us-east-1");
                 CHECK(!c->streams[0].tags_declared);
-                CHECK_INTEQ(c->streams[0].n_tags, 0);
+                CHECK_INTEQ(c->streams[0].x->n_tags, 0);
                 CHECK_INTEQ(c->streams[0].retention_hours, 24);
         }
         config_free(c);
@@ -426,7 +426,46 @@ static void test_no_region_and_no_tags(void) {
         c = load_ok("empty-tags.yaml");
         if (c && c->n_streams == 1) {
                 CHECK(c->streams[0].tags_declared);
-                CHECK_INTEQ(c->streams[0].n_tags, 0);
+                CHECK_INTEQ(c->streams[0].x->n_tags, 0);
+        }
+        config_free(c);
+}
+
+/* The rarely set settings live apart from the declaration: a stream that
+ * sets none of them points to the one empty extra, and consecutive streams
+ * with equal values (a file's defaults) share one. */
+static void test_shared_extras(void) {
+        struct config *c;
+
+        write_file("extras.yaml",
+                   "defaults:\n"
+                   "  tags: { team: a }\n"
+                   "streams:\n"
+                   "  - { name: s1, shards: 1 }\n"
+                   "  - { name: s2, shards: 2 }\n"
+                   "  - { name: s3, shards: 1, tags: { owner: b } }\n"
+                   "  - { name: s4, shards: 1 }\n");
+        c = load_ok("extras.yaml");
+        CHECK(c && c->n_streams == 4);
+        if (c && c->n_streams == 4) {
+                CHECK(c->streams[0].x == c->streams[1].x);
+                CHECK_INTEQ(c->streams[0].x->refs, 2);
+                CHECK_INTEQ(c->streams[1].shards, 2);
+                CHECK(c->streams[2].x != c->streams[0].x);
+                CHECK_INTEQ(c->streams[2].x->n_tags, 2);
+                CHECK_INTEQ(c->streams[0].x->n_tags, 1);
+                CHECK_STREQ(c->streams[0].x->tags[0].value, "a");
+                CHECK(stream_decl_extra_equal(c->streams[3].x, c->streams[0].x));
+                CHECK(!stream_decl_extra_equal(c->streams[2].x, c->streams[0].x));
+        }
+        config_free(c);
+
+        write_file("no-extras.yaml", "streams:\n  - { name: a, shards: 1 }\n  - { name: b, shards: 1 }\n");
+        c = load_ok("no-extras.yaml");
+        CHECK(c && c->n_streams == 2);
+        if (c && c->n_streams == 2) {
+                CHECK(c->streams[0].x == &stream_decl_extra_none);
+                CHECK(c->streams[1].x == &stream_decl_extra_none);
         }
         config_free(c);
 }
@@ -630,6 +669,7 @@ int main(void) {
         test_accounts();
         test_rich_config();
         test_no_region_and_no_tags();
+        test_shared_extras();
         test_file_errors();
         test_many_errors();
         test_glob_escaping();

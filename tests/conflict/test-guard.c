@@ -79,11 +79,11 @@ static void test_conflict_messages(void) {
                                      {(char *)"extra", (char *)"e\n\"q\""},
                                      {(char *)"owner", (char *)"B"},
                                      {(char *)"team", (char *)"x"}};
+        struct stream_decl_extra dx = {.tags = dtags, .n_tags = 2};
         struct stream_decl d = {.name = (char *)"orders",
                                 .shards = 4,
                                 .retention_hours = 48,
-                                .tags = dtags,
-                                .n_tags = 2,
+                                .x = &dx,
                                 .tags_declared = true};
         struct stream_obs o = {.exists = true,
                                .open_shards = 2,
@@ -112,7 +112,8 @@ static void test_conflict_messages(void) {
 
 static void test_adopt_forgets_changed_declarations(void) {
         struct reconcile_guard old = {}, g = {};
-        struct stream_decl d1 = {.name = (char *)"s", .shards = 4, .retention_hours = 48};
+        struct stream_decl d1 = {
+                .name = (char *)"s", .shards = 4, .retention_hours = 48, .x = &stream_decl_extra_none};
         struct stream_decl d2 = d1;
         struct plan differs = {.differs = (1u << SETTING_SHARDS) | (1u << SETTING_RETENTION)};
 

@@ -60,12 +60,12 @@ static void check_config(const struct config *c) {
                 ASSERT(s->max_record_size_kib == 0 ||
                        (s->max_record_size_kib >= 1024 && s->max_record_size_kib <= 10240));
                 ASSERT((s->metrics & ~(unsigned) METRIC_ALL) == 0);
-                ASSERT(s->n_tags <= 50);
-                ASSERT(s->tags_declared || s->n_tags == 0);
-                for (size_t t = 1; t < s->n_tags; t++)
-                        ASSERT(strcmp(s->tags[t - 1].key, s->tags[t].key) < 0);
-                for (size_t k = 1; k < s->n_consumers; k++)
-                        ASSERT(strcmp(s->consumers[k - 1], s->consumers[k]) < 0);
+                ASSERT(s->x->n_tags <= 50);
+                ASSERT(s->tags_declared || s->x->n_tags == 0);
+                for (size_t t = 1; t < s->x->n_tags; t++)
+                        ASSERT(strcmp(s->x->tags[t - 1].key, s->x->tags[t].key) < 0);
+                for (size_t k = 1; k < s->x->n_consumers; k++)
+                        ASSERT(strcmp(s->x->consumers[k - 1], s->x->consumers[k]) < 0);
                 if (i > 0) {
                         const struct stream_decl *p = &c->streams[i - 1];
                         int r = cmp_region(p->region, s->region);

@@ -154,7 +154,6 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .mode = s->mode,
                 .shards = s->shards,
                 .retention_hours = s->retention ? s->retention : 24,
-                .kms_key = s->kms ? xstrdup(s->kms) : NULL,
                 .metrics = s->metrics,
                 .max_record_size_kib = s->maxrec,
                 .distribution = s->dist,
@@ -165,14 +164,19 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .line = 1,
                 .column = 3,
         };
+        if (stream_decl_extra_own(d) < 0) {
+                fprintf(stderr, "out of memory\n");
+                exit(EXIT_FAILURE);
+        }
+        d->x->kms_key = s->kms ? xstrdup(s->kms) : NULL;
         if (s->tags)
-                parse_tags(s->tags, &d->tags, &d->n_tags);
+                parse_tags(s->tags, &d->x->tags, &d->x->n_tags);
         if (s->consumers)
-                d->consumers = parse_list(s->consumers, &d->n_consumers);
+                d->x->consumers = parse_list(s->consumers, &d->x->n_consumers);
         if (s->consumers && (s->ctags || s->cpolicy)) {
-                d->consumer_opts = xcalloc(d->n_consumers, sizeof(*d->consumer_opts));
-                for (size_t i = 0; i < d->n_consumers; i++) {
-                        struct consumer_decl *c = &d->consumer_opts[i];
+                d->x->consumer_opts = xcalloc(d->x->n_consumers, sizeof(*d->x->consumer_opts));
+                for (size_t i = 0; i < d->x->n_consumers; i++) {
+                        struct consumer_decl *c = &d->x->consumer_opts[i];
 
                         if (s->ctags) {
                                 c->tags_declared = true;
@@ -190,8 +194,8 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
         if (s->policy) {
                 d->resource_policy_declared = true;
                 if (!streq(s->policy, "none")) {
-                        d->resource_policy = xstrdup(s->policy);
-                        d->resource_policy_norm = normal_policy(s->policy);
+                        d->x->resource_policy = xstrdup(s->policy);
+                        d->x->resource_policy_norm = normal_policy(s->policy);
                 }
         }
 }
@@ -205,17 +209,7 @@ static void free_tags(struct stream_tag *tags, size_t n) {
 }
 
 static void free_decl(struct stream_decl *d) {
-        free(d->name);
-        free(d->region);
-        free(d->kms_key);
-        free_tags(d->tags, d->n_tags);
-        for (size_t i = 0; d->consumer_opts && i < d->n_consumers; i++)
-                consumer_decl_done(&d->consumer_opts[i]);
-        free(d->consumer_opts);
-        strv_free(d->consumers);
-        free(d->resource_policy);
-        free(d->resource_policy_norm);
-        *d = (struct stream_decl) {};
+        stream_decl_done(d);
 }
 
 static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
@@ -1506,7 +1500,7 @@ static void test_deterministic(void) {
         CHECK_STREQ(a.summary, b.summary);
         CHECK_INTEQ(obs.open_shards, 2);
         CHECK_INTEQ(decl.shards, 8);
-        CHECK_INTEQ(decl.n_tags, 2);
+        CHECK_INTEQ(decl.x->n_tags, 2);
         CHECK_STREQ(obs.tags[1].key, "z");
         plan_done(&a);
         plan_done(&b);
