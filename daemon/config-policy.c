@@ -178,7 +178,9 @@ int value_policy(const struct walk *w, const char *label, const struct node *v, 
 int value_resource_policy(const struct walk *w, const struct key_desc *k, const char *label,
                           const struct node *v, void *dest) {
         struct stream_decl *d = dest;
+        bool declared = d->resource_policy_declared;
+        int r = value_policy(w, label, v, &declared, &d->x->resource_policy, &d->x->resource_policy_norm);
 
-        return value_policy(w, label, v, &d->resource_policy_declared, &d->x->resource_policy,
-                            &d->x->resource_policy_norm);
+        d->resource_policy_declared = declared;
+        return r;
 }

@@ -460,7 +460,7 @@ int value_stream_mode(const struct walk *w, const struct key_desc *k, const char
         int r = parse_choice(w, label, v, values, ELEMENTSOF(values));
         if (r < 0)
                 return r;
-        *(enum stream_mode *) dest = (enum stream_mode) r;
+        *(uint8_t *) dest = (uint8_t) r; /* struct stream_decl's mode */
         return 0;
 }
 
@@ -470,7 +470,7 @@ int value_distribution(const struct walk *w, const struct key_desc *k, const cha
         int r = parse_choice(w, label, v, values, ELEMENTSOF(values));
         if (r < 0)
                 return r;
-        *(enum record_distribution *) dest = r == 0 ? DISTRIBUTION_USER_PARTITION_KEY : DISTRIBUTION_AUTO;
+        *(uint8_t *) dest = r == 0 ? DISTRIBUTION_USER_PARTITION_KEY : DISTRIBUTION_AUTO;
         return 0;
 }
 
@@ -484,7 +484,7 @@ int value_manage(const struct walk *w, const struct key_desc *k, const char *lab
         int r = parse_choice(w, label, v, values, ELEMENTSOF(values));
         if (r < 0)
                 return r;
-        *(enum manage_mode *) dest = (enum manage_mode) r;
+        *(uint8_t *) dest = (uint8_t) r; /* struct stream_decl's manage */
         return 0;
 }
 

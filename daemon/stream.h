@@ -110,8 +110,9 @@ struct stream_decl_extra {
 /* Nothing set: what x of a stream without any of these points to. */
 extern struct stream_decl_extra stream_decl_extra_none;
 
-/* Ordered by size (pointers, then 4-byte fields, then bytes): one per
- * declared stream, tens of thousands of them, without padding holes. */
+/* Ordered by size (pointers, then 4-byte fields, then bytes and bits):
+ * one per declared stream, tens of thousands of them, so 64 bytes without
+ * padding holes. The small enums are held in a byte each. */
 struct stream_decl {
         char *name;
         char *region; /* never NULL after loading: the stream's own, else aws.region,
@@ -122,24 +123,26 @@ struct stream_decl {
         struct stream_decl_extra *x; /* never NULL once loaded; may be shared */
         unsigned line, column;
 
-        enum stream_mode mode;
-        enum manage_mode manage;
-        unsigned shards;                       /* 0: not declared */
-        unsigned retention_hours;              /* 24..8760, default 24 */
-        unsigned metrics;                      /* enum shard_metric bits */
-        unsigned max_record_size_kib;          /* 0: AWS's default (not managed) */
-        enum record_distribution distribution; /* on-demand streams only */
-        unsigned warm_throughput_mibps;        /* on-demand streams only; 0: not managed */
+        unsigned shards;                /* 0: not declared */
+        unsigned retention_hours;       /* 24..8760, default 24 */
+        unsigned metrics;               /* enum shard_metric bits */
+        unsigned max_record_size_kib;   /* 0: AWS's default (not managed) */
+        unsigned warm_throughput_mibps; /* on-demand streams only; 0: not managed */
 
-        bool region_inherited; /* region is aws.region's, not the stream's or its defaults':
-                                  a --region override moves it too. The text is then the
-                                  configuration's own (struct config), not the decl's:
-                                  thousands of streams share it */
-        bool tags_declared;    /* false: leave the stream's tags alone */
-        bool resource_policy_declared;
-        bool account_in_exports; /* another account has a stream of this name and
-                                    region: the exports name the account */
+        uint8_t mode;         /* enum stream_mode */
+        uint8_t manage;       /* enum manage_mode */
+        uint8_t distribution; /* enum record_distribution; on-demand streams only */
+
+        bool region_inherited : 1; /* region is aws.region's, not the stream's or its defaults':
+                                      a --region override moves it too. The text is then the
+                                      configuration's own (struct config), not the decl's:
+                                      thousands of streams share it */
+        bool tags_declared : 1;    /* false: leave the stream's tags alone */
+        bool resource_policy_declared : 1;
+        bool account_in_exports : 1; /* another account has a stream of this name and
+                                        region: the exports name the account */
 };
+_Static_assert(sizeof(struct stream_decl) <= 64, "struct stream_decl: one per declared stream");
 
 /* A declaration and an extra of its own, for a copy that changes settings
  * of either part (reconcile_decl_supported()). */
