@@ -59,7 +59,8 @@ struct manager {
         size_t n_roles;
         struct region_ctx **regions;
         size_t n_regions;
-        struct reconciler **streams; /* parallel to config->streams */
+        struct reconciler **streams; /* parallel to config->streams, into stream_block */
+        struct reconciler *stream_block; /* reconcilers_new()'s */
         size_t n_streams;
 
         sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer, *progress_timer;

@@ -54,7 +54,8 @@ static struct region_ctx *region_free(struct region_ctx *g) {
 
 /* Tear down what a configuration built (not the loop, the HTTP client or the
  * state directory). Counters of the freed clients are kept for metrics. */
-static void manager_teardown(struct manager *m, struct reconciler ***ret_old, size_t *ret_n_old) {
+static void manager_teardown(struct manager *m, struct reconciler ***ret_old, struct reconciler **ret_old_block,
+                             size_t *ret_n_old) {
         /* The pass in progress is abandoned with the reconcilers it names. */
         m->n_pending = m->next_pending = m->active = 0;
         m->pass_running = false;
@@ -71,13 +72,16 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, si
         }
         if (ret_old) {
                 *ret_old = TAKE_PTR(m->streams);
+                *ret_old_block = TAKE_PTR(m->stream_block);
                 *ret_n_old = m->n_streams;
         } else {
                 for (size_t i = 0; i < m->n_streams; i++)
-                        reconciler_free(m->streams[i]);
+                        reconciler_done(m->streams[i]);
                 free(m->streams);
+                free(m->stream_block);
         }
         m->streams = NULL;
+        m->stream_block = NULL;
         m->n_streams = 0;
         m->in_flight = 0;
 }
@@ -317,7 +321,7 @@ struct reconciler *manager_index_find(struct reconciler **index, size_t n, const
 
 /* Swap in a new configuration that build() accepted. Takes c and b. */
 static int apply(struct manager *m, struct config *c, struct built *b) {
-        struct reconciler **old = NULL;
+        struct reconciler **old = NULL, *old_block = NULL;
         size_t n_old = 0;
         struct region_ctx **old_regions = m->regions;
         size_t n_old_regions = m->n_regions;
@@ -336,7 +340,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         };
         int r = 0;
 
-        manager_teardown(m, &old, &n_old);
+        manager_teardown(m, &old, &old_block, &n_old);
         _cleanup_free_ struct reconciler **old_index = manager_index_new(old, n_old);
         if (n_old > 0 && !old_index)
                 r = log_oom();
@@ -359,7 +363,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         for (size_t i = 0; i < m->n_regions; i++)
                 reconcile_region_setup(&m->regions[i]->shared, m->event, &settings, &manager_reconcile_ops, m);
         m->streams = calloc(c->n_streams ? c->n_streams : 1, sizeof *m->streams);
-        if (!m->streams)
+        m->stream_block = reconcilers_new(c->n_streams);
+        if (!m->streams || !m->stream_block)
                 r = log_oom();
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
@@ -367,11 +372,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 struct region_ctx *g = region_find(m->regions, m->n_regions, d->x->account, region);
                 struct reconciler *o;
 
-                r = reconciler_new(d, &g->shared, &m->streams[i]);
-                if (r < 0) {
-                        log_oom();
-                        break;
-                }
+                m->streams[i] = reconciler_at(m->stream_block, i);
+                reconciler_init(m->streams[i], d, &g->shared);
                 m->n_streams++;
                 o = manager_index_find(old_index, n_old, d->x->account, region, d->name);
                 if (o)
@@ -391,9 +393,10 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
                                    "from the exports.", d->name);
-                reconciler_free(old[i]);
+                reconciler_done(old[i]);
         }
         free(old);
+        free(old_block);
         regions_free(old_regions, n_old_regions);
         roles_free(old_roles, n_old_roles);
         creds_provider_free(old_creds);
@@ -717,7 +720,7 @@ static void manager_reload(struct manager *m) {
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
-        manager_teardown(m, NULL, NULL);
+        manager_teardown(m, NULL, NULL, NULL);
         regions_free(m->regions, m->n_regions);
         m->texts = text_pool_free(m->texts); /* after the reconcilers, which hold its texts */
         roles_free(m->roles, m->n_roles);

@@ -1352,15 +1352,17 @@ void act(struct reconciler *r) {
 
 /* ---- the object --------------------------------------------------------- */
 
-int reconciler_new(const struct stream_decl *decl, struct reconcile_region *region, struct reconciler **ret) {
-        struct reconciler *r = calloc(1, sizeof *r);
+struct reconciler *reconcilers_new(size_t n) {
+        return calloc(n ? n : 1, sizeof(struct reconciler));
+}
 
-        if (!r)
-                return -ENOMEM;
+struct reconciler *reconciler_at(struct reconciler *block, size_t i) {
+        return block + i;
+}
+
+void reconciler_init(struct reconciler *r, const struct stream_decl *decl, struct reconcile_region *region) {
         r->decl = decl;
         r->region = region;
-        *ret = r;
-        return 0;
 }
 
 void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
@@ -1383,9 +1385,9 @@ static void cancel_pending(struct reconciler *r) {
         slot_dequeue(r);
 }
 
-struct reconciler *reconciler_free(struct reconciler *r) {
-        if (!r)
-                return NULL;
+void reconciler_done(struct reconciler *r) {
+        if (!r->decl)
+                return; /* never initialised */
         cancel_pending(r);
         slot_release(r);
         consumer_slots_release(r, 0);
@@ -1404,8 +1406,6 @@ struct reconciler *reconciler_free(struct reconciler *r) {
         text_pool_put(r->region->settings.texts, r->last_error);
         text_pool_put(r->region->settings.texts, r->last_refusal);
         rare_free(r);
-        free(r);
-        return NULL;
 }
 
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {

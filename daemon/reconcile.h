@@ -126,15 +126,22 @@ struct reconcile_region {
         char *commitment_status;
 };
 /* Give the region the loop, settings and owner its reconcilers work with
- * (before the first reconciler_new() for it). */
+ * (before the first reconciler_init() for it). */
 void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
                             const struct reconcile_ops *ops, void *owner);
 /* Release what the region's reconcilers left in it (the hold timer). */
 void reconcile_region_done(struct reconcile_region *g);
 
-int reconciler_new(const struct stream_decl *decl, struct reconcile_region *region, struct reconciler **ret);
-/* Cancels whatever is in flight (no callbacks) and releases its create slot. */
-struct reconciler *reconciler_free(struct reconciler *r);
+/* The reconcilers of one configuration, n of them in one allocation (one
+ * per declared stream: a block has no allocation overhead per stream), each
+ * zero until reconciler_init(); free() it after reconciler_done() of each. */
+struct reconciler *reconcilers_new(size_t n);
+/* The i-th reconciler of a block of reconcilers_new(). */
+struct reconciler *reconciler_at(struct reconciler *block, size_t i);
+void reconciler_init(struct reconciler *r, const struct stream_decl *decl, struct reconcile_region *region);
+/* Cancels whatever is in flight (no callbacks), releases its create slot
+ * and what it holds; its memory stays its block's. */
+void reconciler_done(struct reconciler *r);
 
 /* Carry what is known about the stream (observation, last change and error)
  * from the reconciler of the previous configuration, so a reload does not
