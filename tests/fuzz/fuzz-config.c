@@ -69,7 +69,10 @@ static void check_config(const struct config *c) {
                 if (i > 0) {
                         const struct stream_decl *p = &c->streams[i - 1];
                         int r = cmp_region(p->region, s->region);
-                        ASSERT(r < 0 || (r == 0 && strcmp(p->name, s->name) < 0));
+                        if (r == 0)
+                                r = strcmp(p->name, s->name);
+                        /* One name in one region may be declared for several accounts. */
+                        ASSERT(r < 0 || (r == 0 && strcmp(p->x->account, s->x->account) < 0));
                 }
         }
 }
