@@ -16,6 +16,9 @@
 #define DEFAULT_STATE_DIR "/var/lib/kinesisd"
 /* Coalesce exports: many streams change within one burst of answers. */
 #define EXPORT_DELAY_USEC (50 * USEC_PER_MSEC)
+/* ... or this many times what the last export cost, at most EXPORT_DELAY_MAX_USEC. */
+#define EXPORT_COST_FACTOR 10
+#define EXPORT_DELAY_MAX_USEC (5 * USEC_PER_SEC)
 /* How late the export timer may fire, to be woken together with others. */
 #define EXPORT_ACCURACY_USEC (10 * USEC_PER_MSEC)
 /* An export with a file that could not be written is tried again after
@@ -421,6 +424,7 @@ int manager_export_now(struct manager *m) {
                         return 0;
                 }
 
+        uint64_t started = clock_now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < m->n_streams; i++)
                 n_consumers += reconciler_decl(m->streams[i])->x->n_consumers;
         streams = calloc(m->n_streams ? m->n_streams : 1, sizeof *streams);
@@ -453,6 +457,7 @@ int manager_export_now(struct manager *m) {
         /* The exports first: on a nearly full disk they matter more than
          * kinesisd's own book, which stays in memory until it can be saved. */
         manager_save_budget(m);
+        m->export_cost_usec = clock_now_usec(CLOCK_MONOTONIC) - started;
         if (r != 0)
                 export_failed(m, &ch, r < 0 ? r : 0, NULL);
         else
@@ -472,9 +477,21 @@ static int on_export_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void manager_export_soon(struct manager *m) {
+        /* An export writes every stream: with thousands of them, changes
+         * that come one by one (the deep checks of a pass) would have the
+         * loop exporting most of the time, and its calls wait. The delay
+         * grows with what the last export cost, so exporting takes at most
+         * about a tenth of the loop; with few streams it stays 50 ms. */
+        uint64_t delay = EXPORT_COST_FACTOR * m->export_cost_usec;
+
+        if (delay < EXPORT_DELAY_USEC)
+                delay = EXPORT_DELAY_USEC;
+        else if (delay > EXPORT_DELAY_MAX_USEC)
+                delay = EXPORT_DELAY_MAX_USEC;
+
         if (!writes_state(m) || m->export_timer)
                 return;
-        if (sd_event_add_time_relative(m->event, &m->export_timer, CLOCK_MONOTONIC, EXPORT_DELAY_USEC,
+        if (sd_event_add_time_relative(m->event, &m->export_timer, CLOCK_MONOTONIC, delay,
                                        EXPORT_ACCURACY_USEC, on_export_timer, m) < 0)
                 (void) manager_export_now(m);
 }

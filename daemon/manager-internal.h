@@ -64,6 +64,7 @@ struct manager {
         size_t n_streams;
 
         sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer, *progress_timer;
+        uint64_t export_cost_usec; /* CLOCK_MONOTONIC time the last export took */
 
         /* The last export: how many declared streams it left without their
          * files, and whether any file failed at all. While one did, the export
