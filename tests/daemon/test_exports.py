@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from daemonlib import AWS_HEAD, Test
 from kinesisd_test.checks import Failed
@@ -239,7 +240,16 @@ def test_replaced_dir():
         # rm -rf as one step: a pass of the daemon may come at any moment,
         # and must find either the old directory or none.
         os.rename(state, state + ".old")
-        shutil.rmtree(state + ".old")
+        # The daemon may still be finishing a file of its own in the old
+        # directory (deep-checks is written after READY=1): a file renamed or
+        # made while rmtree runs makes it fail; try again until it is gone.
+        for _ in range(100):
+            try:
+                shutil.rmtree(state + ".old")
+                break
+            except OSError:
+                time.sleep(0.05)
+        T.require(not os.path.exists(state + ".old"), "the old state directory could be removed")
         if make_again:
             # The daemon may have made it again already.
             os.makedirs(state, exist_ok=True)
