@@ -120,7 +120,7 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         ret->api_throttled = c.throttles;
         ret->oldest_deep_usec = 0;
         for (size_t i = 0; i < m->n_streams; i++) {
-                uint64_t d = reconciler_deep_usec(m->streams[i]);
+                uint64_t d = reconciler_deep_usec(manager_stream(m, i));
                 if (d && (!ret->oldest_deep_usec || d < ret->oldest_deep_usec))
                         ret->oldest_deep_usec = d;
         }
@@ -329,7 +329,7 @@ static void export_hold(struct manager *m, struct state_stream *streams, size_t 
         /* Stopping, nothing more becomes ACTIVE in this run: what did
          * is exported now rather than at the next start. */
         for (size_t i = 0; i < m->n_streams && !creating && !m->stopping; i++)
-                creating = reconciler_creating(m->streams[i]);
+                creating = reconciler_creating(manager_stream(m, i));
         if (!creating || (m->hold_since != 0 && now - m->hold_since >= EXPORT_HOLD_MAX_USEC)) {
                 m->hold_since = 0;
                 m->export_hold_timer = sd_event_source_disable_unref(m->export_hold_timer);
@@ -419,14 +419,14 @@ int manager_export_now(struct manager *m) {
          * stream is the one not answered yet, found at once (from the
          * start, every answer's export looked at all answered before it). */
         for (size_t i = m->n_streams; i-- > 0;)
-                if (!reconciler_observed(m->streams[i])) {
+                if (!reconciler_observed(manager_stream(m, i))) {
                         manager_save_budget(m);
                         return 0;
                 }
 
         uint64_t started = clock_now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < m->n_streams; i++)
-                n_consumers += reconciler_decl(m->streams[i])->x->n_consumers;
+                n_consumers += reconciler_decl(manager_stream(m, i))->x->n_consumers;
         streams = calloc(m->n_streams ? m->n_streams : 1, sizeof *streams);
         consumers = calloc(n_consumers ? n_consumers : 1, sizeof *consumers);
         if (!streams || !consumers) {
@@ -435,8 +435,8 @@ int manager_export_now(struct manager *m) {
                 return log_oom();
         }
         for (size_t i = 0; i < m->n_streams; i++) {
-                size_t want = reconciler_decl(m->streams[i])->x->n_consumers;
-                reconciler_export(m->streams[i], &streams[i], consumers + used, want);
+                size_t want = reconciler_decl(manager_stream(m, i))->x->n_consumers;
+                reconciler_export(manager_stream(m, i), &streams[i], consumers + used, want);
                 used += want;
         }
         export_hold(m, streams, m->n_streams);
@@ -570,7 +570,7 @@ void manager_seed_from_previous_export(struct manager *m) {
                         log_debug_errno(k, "Cannot read the previous streams.json, ignoring: %m");
                 return;
         }
-        index = manager_index_new(m->streams, m->n_streams);
+        index = manager_index_new(m->stream_block, m->n_streams);
         /* What it exported is exported already: kept while others are
          * being created (export_hold()). */
         exported = calloc(p.n_streams + p.n_consumers + 1, sizeof *exported);

@@ -59,8 +59,8 @@ struct manager {
         size_t n_roles;
         struct region_ctx **regions;
         size_t n_regions;
-        struct reconciler **streams; /* parallel to config->streams, into stream_block */
-        struct reconciler *stream_block; /* reconcilers_new()'s */
+        struct reconciler *stream_block; /* reconcilers_new()'s, parallel to config->streams:
+                                            manager_stream() */
         size_t n_streams;
 
         sd_event_source *pass_timer, *export_timer, *stop_timer, *extend_timer, *progress_timer;
@@ -131,6 +131,11 @@ struct manager {
         uint64_t pass_started_usec;
 };
 
+/* The i-th declared stream's reconciler (config->streams[i]'s). */
+static inline struct reconciler *manager_stream(const struct manager *m, size_t i) {
+        return reconciler_at(m->stream_block, i);
+}
+
 static inline bool writes_state(const struct manager *m) {
         return m->opts.mode != RUN_PLAN;
 }
@@ -140,9 +145,9 @@ void manager_stop_finish(struct manager *m);
 /* A region's ListStreams was answered: a reload waiting for its pass's
  * listing (and a reload queued behind it) may go on. */
 void manager_reload_listed(struct manager *m);
-/* A sorted copy of v for manager_index_find(), or NULL (n == 0, or out of
- * memory: callers then find nothing). */
-struct reconciler **manager_index_new(struct reconciler **v, size_t n);
+/* The first n reconcilers of block sorted for manager_index_find(), or
+ * NULL (n == 0, or out of memory: callers then find nothing). */
+struct reconciler **manager_index_new(struct reconciler *block, size_t n);
 struct reconciler *manager_index_find(struct reconciler **index, size_t n, const char *account,
                                       const char *region, const char *name);
 

@@ -20,10 +20,10 @@ void manager_count_streams(const struct manager *m, struct stream_counts *ret) {
         struct stream_counts c = {};
 
         for (size_t i = 0; i < m->n_streams; i++) {
-                const struct stream_obs *o = reconciler_obs(m->streams[i]);
-                if (reconciler_failed(m->streams[i]))
+                const struct stream_obs *o = reconciler_obs(manager_stream(m, i));
+                if (reconciler_failed(manager_stream(m, i)))
                         c.failed++;
-                else if (reconciler_waiting(m->streams[i]))
+                else if (reconciler_waiting(manager_stream(m, i)))
                         c.waiting++;
                 else if (o->exists && o->status == STREAM_STATUS_ACTIVE)
                         c.active++;

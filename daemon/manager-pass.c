@@ -47,18 +47,18 @@ static void print_plan(struct manager *m) {
         bool changes = false, failed = false, accounts = false;
 
         for (size_t i = 0; i < m->n_streams; i++)
-                if (!streq(reconciler_decl(m->streams[i])->x->account,
-                           reconciler_decl(m->streams[0])->x->account))
+                if (!streq(reconciler_decl(manager_stream(m, i))->x->account,
+                           reconciler_decl(manager_stream(m, 0))->x->account))
                         accounts = true;
         for (size_t i = 0; i < m->n_streams; i++) {
-                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                const struct stream_decl *d = reconciler_decl(manager_stream(m, i));
                 const char *account = d->x->account[0] ? d->x->account : "own";
                 size_t l = strlen(d->name) + (accounts ? strlen(account) + 1 : 0);
                 width = l > width ? l : width;
         }
         for (size_t i = 0; i < m->n_streams; i++) {
-                const struct plan *p = reconciler_plan(m->streams[i]);
-                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                const struct plan *p = reconciler_plan(manager_stream(m, i));
+                const struct stream_decl *d = reconciler_decl(manager_stream(m, i));
                 _cleanup_free_ char *label = plan_label(d, accounts);
                 struct stream_decl shown = *d;
 
@@ -67,9 +67,9 @@ static void print_plan(struct manager *m) {
                         failed = true;
                         continue;
                 }
-                if (!p || reconciler_failed(m->streams[i])) {
+                if (!p || reconciler_failed(manager_stream(m, i))) {
                         printf("? %-*s cannot observe: %s\n", (int) width, label,
-                               strna(reconciler_last_error(m->streams[i])));
+                               strna(reconciler_last_error(manager_stream(m, i))));
                         failed = true;
                         continue;
                 }
@@ -116,9 +116,9 @@ static void restore_deep_checks(struct manager *m) {
                 return;
         }
         for (size_t i = 0; i < m->n_streams; i++)
-                reconciler_seed_deep_check(m->streams[i],
-                                           deep_checks_find(&d, reconcile_region_of(m->streams[i])->budget_key,
-                                                            reconciler_decl(m->streams[i])->name));
+                reconciler_seed_deep_check(manager_stream(m, i),
+                                           deep_checks_find(&d, reconcile_region_of(manager_stream(m, i))->budget_key,
+                                                            reconciler_decl(manager_stream(m, i))->name));
 }
 
 /* After a pass: every stream's last deep check, for the next process. */
@@ -134,9 +134,9 @@ static void save_deep_checks(struct manager *m) {
                 return;
         }
         for (size_t i = 0; i < m->n_streams; i++)
-                v[i] = (struct deep_check){ reconcile_region_of(m->streams[i])->budget_key,
-                                            reconciler_decl(m->streams[i])->name,
-                                            reconciler_deep_usec(m->streams[i]) };
+                v[i] = (struct deep_check){ reconcile_region_of(manager_stream(m, i))->budget_key,
+                                            reconciler_decl(manager_stream(m, i))->name,
+                                            reconciler_deep_usec(manager_stream(m, i)) };
         k = deep_checks_save(state_dir_fd(m->state), v, m->n_streams);
         if (k < 0)
                 log_warning_errno(k, "Cannot write %s/%s; a restart would deep-check afresh: %m",
@@ -151,13 +151,13 @@ static void pass_done(struct manager *m) {
         m->metrics.last_pass_usec = clock_now_usec(CLOCK_REALTIME);
         m->metrics.last_pass_duration_usec = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
         for (size_t i = 0; i < m->n_streams; i++) {
-                if (reconciler_ready(m->streams[i]))
+                if (reconciler_ready(manager_stream(m, i)))
                         ready++;
-                if (reconciler_converged(m->streams[i]))
+                if (reconciler_converged(manager_stream(m, i)))
                         converged++;
-                if (reconciler_failed(m->streams[i])) {
+                if (reconciler_failed(manager_stream(m, i))) {
                         failed++;
-                        if (!reconciler_failed_terminally(m->streams[i]))
+                        if (!reconciler_failed_terminally(manager_stream(m, i)))
                                 transient++;
                 }
         }
@@ -179,16 +179,16 @@ static void pass_done(struct manager *m) {
                 /* Say once more, together, which streams failed and why: the
                  * reasons may be far up in the log. */
                 for (size_t i = 0; i < m->n_streams; i++)
-                        if (!reconciler_converged(m->streams[i])) {
-                                const struct stream_decl *d = reconciler_decl(m->streams[i]);
+                        if (!reconciler_converged(manager_stream(m, i))) {
+                                const struct stream_decl *d = reconciler_decl(manager_stream(m, i));
                                 log_fields(LOG_ERR,
                                            (&(struct log_fields){
                                                    .stream = d->name,
-                                                   .region = reconcile_region_of(m->streams[i])->region }),
+                                                   .region = reconcile_region_of(manager_stream(m, i))->region }),
                                            "Stream %s (%s) is not ready: %s", d->name,
-                                           reconcile_region_of(m->streams[i])->region,
-                                           reconciler_last_error(m->streams[i])
-                                                   ? reconciler_last_error(m->streams[i])
+                                           reconcile_region_of(manager_stream(m, i))->region,
+                                           reconciler_last_error(manager_stream(m, i))
+                                                   ? reconciler_last_error(manager_stream(m, i))
                                                    : "not ACTIVE");
                         }
                 (void) manager_export_now(m);
@@ -230,7 +230,7 @@ void manager_ready_if_exported(struct manager *m) {
             m->export_unexported > 0)
                 return;
         for (size_t i = 0; i < m->n_streams; i++)
-                if (reconciler_ready(m->streams[i]))
+                if (reconciler_ready(manager_stream(m, i)))
                         ready++;
         /* The line first: whoever READY=1 wakes finds it in the log. */
         log_info("Ready: %zu of %zu stream%s active and exported.", ready, m->n_streams,
@@ -456,9 +456,8 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                            g->shared.account[0] ? " in account " : "", g->shared.account, why);
                 /* Settle every stream of this region as failed for this pass. */
                 for (size_t i = 0; i < m->n_streams; i++)
-                        if (m->streams[i] &&
-                            reconcile_region_of(m->streams[i]) == &g->shared)
-                                fail_unstarted(m, m->streams[i], why);
+                        if (reconcile_region_of(manager_stream(m, i)) == &g->shared)
+                                fail_unstarted(m, manager_stream(m, i), why);
                 return;
         }
 
@@ -475,9 +474,9 @@ static void region_start_streams(struct region_ctx *g) {
         size_t first = m->n_pending;
 
         for (size_t i = 0; i < m->n_streams && m->n_pending < m->n_streams; i++)
-                if (reconcile_region_of(m->streams[i]) == &g->shared)
+                if (reconcile_region_of(manager_stream(m, i)) == &g->shared)
                         m->pending[m->n_pending++] = (struct pending_start){
-                                m->streams[i], region_lists(g, reconciler_decl(m->streams[i])->name), true
+                                manager_stream(m, i), region_lists(g, reconciler_decl(manager_stream(m, i))->name), true
                         };
         choose_deep(m, m->pending + first, m->n_pending - first);
         pump(m);
@@ -548,8 +547,8 @@ static void region_list(struct region_ctx *g) {
                 manager_call_finished(m);
                 log_error_errno(r, "Cannot list the streams of %s: %m", g->shared.region);
                 for (size_t j = 0; j < m->n_streams; j++)
-                        if (reconcile_region_of(m->streams[j]) == &g->shared)
-                                fail_unstarted(m, m->streams[j], "cannot start ListStreams");
+                        if (reconcile_region_of(manager_stream(m, j)) == &g->shared)
+                                fail_unstarted(m, manager_stream(m, j), "cannot start ListStreams");
         }
 }
 

@@ -54,8 +54,7 @@ static struct region_ctx *region_free(struct region_ctx *g) {
 
 /* Tear down what a configuration built (not the loop, the HTTP client or the
  * state directory). Counters of the freed clients are kept for metrics. */
-static void manager_teardown(struct manager *m, struct reconciler ***ret_old, struct reconciler **ret_old_block,
-                             size_t *ret_n_old) {
+static void manager_teardown(struct manager *m, struct reconciler **ret_old_block, size_t *ret_n_old) {
         /* The pass in progress is abandoned with the reconcilers it names. */
         m->n_pending = m->next_pending = m->active = 0;
         m->pass_running = false;
@@ -70,17 +69,14 @@ static void manager_teardown(struct manager *m, struct reconciler ***ret_old, st
                 g->account_call = kinesis_call_cancel(g->account_call);
                 g->list_timer = sd_event_source_disable_unref(g->list_timer);
         }
-        if (ret_old) {
-                *ret_old = TAKE_PTR(m->streams);
+        if (ret_old_block) {
                 *ret_old_block = TAKE_PTR(m->stream_block);
                 *ret_n_old = m->n_streams;
         } else {
                 for (size_t i = 0; i < m->n_streams; i++)
-                        reconciler_done(m->streams[i]);
-                free(m->streams);
+                        reconciler_done(manager_stream(m, i));
                 free(m->stream_block);
         }
-        m->streams = NULL;
         m->stream_block = NULL;
         m->n_streams = 0;
         m->in_flight = 0;
@@ -297,13 +293,15 @@ static int index_search_cmp(const void *k, const void *e) {
         return key_cmp(k, *(struct reconciler *const *) e);
 }
 
-/* A sorted copy of v, or NULL (n == 0, or out of memory: callers then find nothing). */
-struct reconciler **manager_index_new(struct reconciler **v, size_t n) {
+/* The first n reconcilers of block, sorted, or NULL (n == 0, or out of
+ * memory: callers then find nothing). */
+struct reconciler **manager_index_new(struct reconciler *block, size_t n) {
         struct reconciler **x;
 
         if (n == 0 || !(x = malloc(n * sizeof *x)))
                 return NULL;
-        memcpy(x, v, n * sizeof *x);
+        for (size_t i = 0; i < n; i++)
+                x[i] = reconciler_at(block, i);
         qsort(x, n, sizeof *x, index_cmp);
         return x;
 }
@@ -321,7 +319,7 @@ struct reconciler *manager_index_find(struct reconciler **index, size_t n, const
 
 /* Swap in a new configuration that build() accepted. Takes c and b. */
 static int apply(struct manager *m, struct config *c, struct built *b) {
-        struct reconciler **old = NULL, *old_block = NULL;
+        struct reconciler *old_block = NULL;
         size_t n_old = 0;
         struct region_ctx **old_regions = m->regions;
         size_t n_old_regions = m->n_regions;
@@ -340,8 +338,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         };
         int r = 0;
 
-        manager_teardown(m, &old, &old_block, &n_old);
-        _cleanup_free_ struct reconciler **old_index = manager_index_new(old, n_old);
+        manager_teardown(m, &old_block, &n_old);
+        _cleanup_free_ struct reconciler **old_index = manager_index_new(old_block, n_old);
         if (n_old > 0 && !old_index)
                 r = log_oom();
 
@@ -362,9 +360,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
 
         for (size_t i = 0; i < m->n_regions; i++)
                 reconcile_region_setup(&m->regions[i]->shared, m->event, &settings, &manager_reconcile_ops, m);
-        m->streams = calloc(c->n_streams ? c->n_streams : 1, sizeof *m->streams);
         m->stream_block = reconcilers_new(c->n_streams);
-        if (!m->streams || !m->stream_block)
+        if (!m->stream_block)
                 r = log_oom();
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
@@ -372,19 +369,19 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                 struct region_ctx *g = region_find(m->regions, m->n_regions, d->x->account, region);
                 struct reconciler *o;
 
-                m->streams[i] = reconciler_at(m->stream_block, i);
-                reconciler_init(m->streams[i], d, &g->shared);
+                reconciler_init(manager_stream(m, i), d, &g->shared);
                 m->n_streams++;
                 o = manager_index_find(old_index, n_old, d->x->account, region, d->name);
                 if (o)
-                        reconciler_adopt(m->streams[i], o);
+                        reconciler_adopt(manager_stream(m, i), o);
         }
 
         /* Streams whose declaration is gone: never deleted, only forgotten. */
-        _cleanup_free_ struct reconciler **new_index = manager_index_new(m->streams, m->n_streams);
+        _cleanup_free_ struct reconciler **new_index = manager_index_new(m->stream_block, m->n_streams);
         for (size_t i = 0; i < n_old; i++) {
-                const struct stream_decl *d = reconciler_decl(old[i]);
-                const struct reconcile_region *og = reconcile_region_of(old[i]);
+                struct reconciler *o = reconciler_at(old_block, i);
+                const struct stream_decl *d = reconciler_decl(o);
+                const struct reconcile_region *og = reconcile_region_of(o);
                 const char *region = og->region;
                 bool kept = manager_index_find(new_index, m->n_streams, og->account, region, d->name);
                 if (!kept && m->budget)
@@ -393,9 +390,8 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                         log_fields(LOG_NOTICE, (&(struct log_fields){ .stream = d->name, .region = region }),
                                    "Stream %s is no longer declared: left in AWS as it is, removed "
                                    "from the exports.", d->name);
-                reconciler_done(old[i]);
+                reconciler_done(o);
         }
-        free(old);
         free(old_block);
         regions_free(old_regions, n_old_regions);
         roles_free(old_roles, n_old_roles);
@@ -487,7 +483,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         m->n_settled += m->n_pending - m->next_pending;
         m->next_pending = m->n_pending;
         for (size_t i = 0; i < m->n_streams; i++)
-                reconciler_stop(m->streams[i]);
+                reconciler_stop(manager_stream(m, i));
         if (m->in_flight == 0) {
                 manager_stop_finish(m);
                 return 0;
@@ -544,7 +540,7 @@ void manager_reload_pass_done(struct manager *m) {
                 return;
         m->reload_converging = 0;
         for (size_t i = 0; i < m->n_streams; i++)
-                if (reconciler_ready(m->streams[i]))
+                if (reconciler_ready(manager_stream(m, i)))
                         ready++;
         log_info("Reload done: %zu of %zu stream%s active and exported.", ready, m->n_streams,
                  m->n_streams == 1 ? "" : "s");
@@ -720,7 +716,7 @@ static void manager_reload(struct manager *m) {
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
-        manager_teardown(m, NULL, NULL, NULL);
+        manager_teardown(m, NULL, NULL);
         regions_free(m->regions, m->n_regions);
         m->texts = text_pool_free(m->texts); /* after the reconcilers, which hold its texts */
         roles_free(m->roles, m->n_roles);
