@@ -75,7 +75,7 @@ static void manager_teardown(struct manager *m, struct reconciler **ret_old_bloc
         } else {
                 for (size_t i = 0; i < m->n_streams; i++)
                         reconciler_done(manager_stream(m, i));
-                free(m->stream_block);
+                reconcilers_free(m->stream_block);
         }
         m->stream_block = NULL;
         m->n_streams = 0;
@@ -88,12 +88,18 @@ static void regions_free(struct region_ctx **regions, size_t n) {
         free(regions);
 }
 
-static struct region_ctx *region_find(struct region_ctx **regions, size_t n, const char *account,
-                                      const char *region) {
+/* The index of the region, or n if none. */
+static size_t region_index(struct region_ctx **regions, size_t n, const char *account, const char *region) {
         for (size_t i = 0; i < n; i++)
                 if (streq(regions[i]->shared.account, account) && streq(regions[i]->shared.region, region))
-                        return regions[i];
-        return NULL;
+                        return i;
+        return n;
+}
+
+static struct region_ctx *region_find(struct region_ctx **regions, size_t n, const char *account,
+                                      const char *region) {
+        size_t i = region_index(regions, n, account, region);
+        return i < n ? regions[i] : NULL;
 }
 
 static void roles_free(struct manager_role *roles, size_t n) {
@@ -358,18 +364,21 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
         free(m->default_region);
         m->default_region = TAKE_PTR(b->default_region);
 
-        for (size_t i = 0; i < m->n_regions; i++)
+        _cleanup_free_ struct reconcile_region **shared = calloc(m->n_regions ? m->n_regions : 1, sizeof *shared);
+        for (size_t i = 0; i < m->n_regions; i++) {
                 reconcile_region_setup(&m->regions[i]->shared, m->event, &settings, &manager_reconcile_ops, m);
-        m->stream_block = reconcilers_new(c->n_streams);
+                if (shared)
+                        shared[i] = &m->regions[i]->shared;
+        }
+        m->stream_block = shared ? reconcilers_new(c->streams, c->n_streams, shared, m->n_regions) : NULL;
         if (!m->stream_block)
                 r = log_oom();
         for (size_t i = 0; r >= 0 && i < c->n_streams; i++) {
                 const struct stream_decl *d = &c->streams[i];
                 const char *region = stream_region(m, d, m->default_region);
-                struct region_ctx *g = region_find(m->regions, m->n_regions, d->x->account, region);
                 struct reconciler *o;
 
-                reconciler_init(manager_stream(m, i), d, &g->shared);
+                reconciler_init(manager_stream(m, i), region_index(m->regions, m->n_regions, d->x->account, region));
                 m->n_streams++;
                 o = manager_index_find(old_index, n_old, d->x->account, region, d->name);
                 if (o)
@@ -392,7 +401,7 @@ static int apply(struct manager *m, struct config *c, struct built *b) {
                                    "from the exports.", d->name);
                 reconciler_done(o);
         }
-        free(old_block);
+        reconcilers_free(old_block);
         regions_free(old_regions, n_old_regions);
         roles_free(old_roles, n_old_roles);
         creds_provider_free(old_creds);

@@ -5,11 +5,11 @@
 #include "reconcile-internal.h"
 
 const struct stream_decl *reconciler_decl(const struct reconciler *r) {
-        return r->decl;
+        return decl_of(r);
 }
 
 struct reconcile_region *reconcile_region_of(const struct reconciler *r) {
-        return r->region;
+        return region_of(r);
 }
 
 bool reconciler_ready(const struct reconciler *r) {
@@ -37,7 +37,7 @@ const struct stream_obs *reconciler_obs(const struct reconciler *r) {
 }
 
 uint64_t reconciler_deep_usec(const struct reconciler *r) {
-        return r->deep_usec;
+        return (uint64_t) r->deep_sec * USEC_PER_SEC;
 }
 
 const struct plan *reconciler_plan(const struct reconciler *r) {
@@ -89,9 +89,9 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
         const struct stream_obs *o = obs_peek(r);
         size_t n = 0;
 
-        for (size_t i = 0; i < r->decl->x->n_consumers && n < n_buf; i++)
+        for (size_t i = 0; i < decl_of(r)->x->n_consumers && n < n_buf; i++)
                 for (size_t j = 0; j < o->n_consumers; j++)
-                        if (o->consumers[j].arn && streq(o->consumers[j].name, r->decl->x->consumers[i]) &&
+                        if (o->consumers[j].arn && streq(o->consumers[j].name, decl_of(r)->x->consumers[i]) &&
                             consumer_usable(&o->consumers[j])) {
                                 buf[n++] = (struct state_consumer){ o->consumers[j].name,
                                                                     o->consumers[j].arn };
@@ -99,10 +99,10 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                         }
 
         *ret = (struct state_stream){
-                .name = r->decl->name,
-                .region = r->region->region,
-                .account = r->decl->x->account[0] ? r->decl->x->account : NULL,
-                .account_in_exports = r->decl->account_in_exports,
+                .name = decl_of(r)->name,
+                .region = region_of(r)->region,
+                .account = decl_of(r)->x->account[0] ? decl_of(r)->x->account : NULL,
+                .account_in_exports = decl_of(r)->account_in_exports,
                 .arn = o->exists ? o->arn : rare_peek(r)->seed_arn,
                 .arn_withheld = !stream_usable(r),
                 /* A stream whose last pass failed is FAILED, whether or not it
@@ -117,10 +117,10 @@ void reconciler_export(const struct reconciler *r, struct state_stream *ret,
                 .retention_hours = o->exists ? o->retention_hours : 0,
                 .consumers = buf,
                 .n_consumers = n,
-                .last_change_usec = r->last_change_usec,
+                .last_change_usec = (uint64_t) r->last_change_sec * USEC_PER_SEC,
                 .last_error = r->last_error,
                 .waiting = reconciler_waiting(r),
-                .throughput_commitment = r->region->commitment_status,
+                .throughput_commitment = region_of(r)->commitment_status,
                 .not_managed = rare_peek(r)->not_managed,
                 .conflict_held = (unsigned) __builtin_popcount(
                         conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC))),

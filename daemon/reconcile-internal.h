@@ -3,6 +3,9 @@
  * the rest of the daemon sees reconcile.h. */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "log.h"
 #include "reconcile.h"
 #include "reconcile-guard.h"
@@ -20,6 +23,7 @@ enum reconcile_phase {
         PHASE_WAIT_AWS, /* refused for a limit or busy: the same step again after a backoff */
         PHASE_DONE,
         PHASE_FAILED,
+        _PHASE_MAX,
 };
 
 /* What a stream needs only while it is being worked on: from the start of
@@ -71,16 +75,33 @@ struct reconcile_rare {
                              until AWS says the stream is gone, so a start while AWS is
                              unreachable does not take ARNs away from other services */
         char *not_managed;       /* declared settings left alone here, and why (said once); NULL: none */
+        struct reconcile_guard *guard; /* changes without effect, conflicts; NULL: nothing
+                                          to remember (most streams, most of the time) */
 };
 
 /* One per declared stream, for the daemon's lifetime (and carried over a
- * reload by reconciler_adopt()): what it must remember between passes. */
+ * reload by reconciler_adopt()): what it must remember between passes.
+ * Tens of thousands of them, so what it can find through its block (its
+ * declaration, its region) it finds there rather than holding a pointer. */
 struct reconciler {
-        const struct stream_decl *decl;
-        struct reconcile_region *region; /* also its loop, settings and owner */
         struct reconcile_work *w;        /* NULL while settled with nothing pending */
+        struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
+                                      nothing (the stream does not exist): see obs_peek() */
+        struct reconcile_rare *rare; /* NULL: none of its fields set */
 
-        enum reconcile_phase phase;
+        const char *last_error;   /* settings.texts' */
+        const char *last_refusal; /* warned once per distinct text; settings.texts' */
+
+        /* History kept across passes and reloads, in whole seconds of
+         * CLOCK_REALTIME (as streams.json and the deep checks' file keep
+         * them; time_sec()); the budgets are in the manager's book
+         * (settings.budget). */
+        uint32_t last_change_sec;
+        uint32_t deep_sec; /* the last DescribeStreamSummary that found it; 0: none */
+
+        uint32_t index;        /* in its block: its declaration is decls[index] (decl_of()) */
+        uint16_t region_index; /* its region is the block's regions[region_index] (region_of()) */
+        enum reconcile_phase phase : 4;
         bool stopping : 1;
         bool seen_not_active : 1;  /* AWS showed it CREATING, DELETING or missing (or we created
                                   it) since it was last seen ACTIVE: the next ACTIVE is
@@ -102,20 +123,40 @@ struct reconciler {
                                    settings wait for its deep check */
         bool deep_due : 1;      /* deep-check it in its next pass, whatever its turn: its
                                    declaration changed while it was shallow */
-
-        struct stream_obs *obs;    /* what AWS showed; NULL between passes when that is
-                                      nothing (the stream does not exist): see obs_peek() */
-
-        /* History kept across passes and reloads (CLOCK_REALTIME); the
-         * budgets are in the manager's book (settings.budget). */
-        uint64_t last_change_usec;
-        uint64_t deep_usec; /* the last DescribeStreamSummary that found it; 0: none */
-        const char *last_error;   /* settings.texts' */
-        const char *last_refusal; /* warned once per distinct text; settings.texts' */
-        struct reconcile_guard *guard; /* changes without effect, conflicts; NULL: nothing
-                                          to remember (most streams, most of the time) */
-        struct reconcile_rare *rare;   /* NULL: none of its fields set */
 };
+_Static_assert(sizeof(struct reconciler) <= 56, "struct reconciler: one per declared stream");
+_Static_assert(_PHASE_MAX <= 16, "enum reconcile_phase: in 4 bits");
+
+/* A CLOCK_REALTIME time in whole seconds, as struct reconciler keeps it
+ * (0 stays 0: none; past 2106, the last second it can hold). */
+static inline uint32_t time_sec(uint64_t realtime_usec) {
+        uint64_t s = realtime_usec / USEC_PER_SEC;
+        return s > UINT32_MAX ? UINT32_MAX : (uint32_t) s;
+}
+
+/* reconcilers_new()'s allocation: the reconcilers of one configuration,
+ * after what they find through it. */
+struct reconcile_block {
+        const struct stream_decl *decls; /* the configuration's, parallel to r */
+        struct reconcile_region **regions;
+        size_t n_regions;
+        struct reconciler r[];
+};
+
+static inline const struct reconcile_block *block_of(const struct reconciler *r) {
+        return (const struct reconcile_block *) (const void *) ((const char *) (r - r->index) -
+                                                                offsetof(struct reconcile_block, r));
+}
+
+/* r's declaration. */
+static inline const struct stream_decl *decl_of(const struct reconciler *r) {
+        return &block_of(r)->decls[r->index];
+}
+
+/* r's region, also its loop, settings and owner. */
+static inline struct reconcile_region *region_of(const struct reconciler *r) {
+        return block_of(r)->regions[r->region_index];
+}
 
 /* r's observation to read: an empty one when it has none. During a pass
  * r->obs is always there. */
@@ -130,10 +171,15 @@ static inline const struct reconcile_rare *rare_peek(const struct reconciler *r)
         return r->rare ? r->rare : &none;
 }
 
+/* r's guard, or NULL when it has none. */
+static inline struct reconcile_guard *guard_of(const struct reconciler *r) {
+        return r->rare ? r->rare->guard : NULL;
+}
+
 /* r's guard to read: an empty one when it has none. */
 static inline const struct reconcile_guard *guard_peek(const struct reconciler *r) {
         static const struct reconcile_guard empty;
-        return r->guard ? r->guard : &empty;
+        return guard_of(r) ? guard_of(r) : &empty;
 }
 
 /* Send the first action of the plan (reconcile.c): CreateStream waits for a slot. */

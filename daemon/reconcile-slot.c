@@ -27,8 +27,8 @@ void slot_dequeue(struct reconciler *r) {
 
         if (!q)
                 return;
-        if (r->region->requeued_last == r)
-                r->region->requeued_last = NULL;
+        if (region_of(r)->requeued_last == r)
+                region_of(r)->requeued_last = NULL;
         for (struct reconciler *i = q->head; i; prev = i, i = i->w->slot_next)
                 if (i == r) {
                         if (prev)
@@ -44,8 +44,8 @@ void slot_dequeue(struct reconciler *r) {
 }
 
 void slot_enqueue(struct reconciler *r) {
-        if (r->w->queue != &r->region->slot_queue)
-                queue_push(&r->region->slot_queue, r);
+        if (r->w->queue != &region_of(r)->slot_queue)
+                queue_push(&region_of(r)->slot_queue, r);
 }
 
 /* Put r back after `after` (NULL: at the head). */
@@ -66,14 +66,14 @@ static void queue_insert_after(struct reconcile_queue *q, struct reconciler *aft
 
 /* Back to the head of the queue: refused, it keeps its place. */
 void slot_requeue_first(struct reconciler *r) {
-        queue_insert_after(&r->region->slot_queue, NULL, r);
-        r->region->requeued_last = r;
+        queue_insert_after(&region_of(r)->slot_queue, NULL, r);
+        region_of(r)->requeued_last = r;
 }
 
 /* Withdrawn before it went out: it was dispatched after those put back
  * before it, and before any still in the queue. */
 void slot_requeue_withdrawn(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
+        struct reconcile_region *g = region_of(r);
         struct reconciler *after = g->requeued_last && g->requeued_last->w &&
                                                    g->requeued_last->w->queue == &g->slot_queue
                                            ? g->requeued_last : NULL;
@@ -131,11 +131,11 @@ void slot_take(struct reconciler *r) {
         if (r->w->holds_slot)
                 return;
         r->w->holds_slot = true;
-        r->region->creating++;
+        region_of(r)->creating++;
 }
 
 void slot_release(struct reconciler *r) {
-        struct reconcile_region *g = r->region;
+        struct reconcile_region *g = region_of(r);
 
         if (!r->w || !r->w->holds_slot)
                 return;
@@ -143,7 +143,7 @@ void slot_release(struct reconciler *r) {
         g->creating--;
         /* Held, and the last of ours left CREATING other than by turning
          * ACTIVE (failed, gone, stopped): only a timer can end the hold now. */
-        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, r->region->event) < 0)
+        if (g->create_hold && g->creating == 0 && !g->hold_timer && hold_timer_arm(g, region_of(r)->event) < 0)
                 g->create_hold = false;
         slot_dispatch(g, RECONCILE_MAX_CREATING);
 }
@@ -164,7 +164,7 @@ void slot_dispatch(struct reconcile_region *g, unsigned max) {
 }
 
 void consumer_slot_enqueue(struct reconciler *r) {
-        queue_push(&r->region->consumer_queue, r);
+        queue_push(&region_of(r)->consumer_queue, r);
         r->phase = PHASE_WAIT_SLOT;
 }
 
@@ -206,7 +206,7 @@ static int hold_timer_arm(struct reconcile_region *g, sd_event *e) {
 
 /* A CreateStream of r was refused for the account's CREATING limit. */
 int region_hold(struct reconciler *r, uint64_t base_usec) {
-        struct reconcile_region *g = r->region;
+        struct reconcile_region *g = region_of(r);
 
         /* r still holds the slot it was refused with: the others of ours
          * are what the account lets us have now. */
@@ -226,7 +226,7 @@ int region_hold(struct reconciler *r, uint64_t base_usec) {
          * (slot_release). */
         if (g->creating > 1)
                 return 0;
-        return hold_timer_arm(g, r->region->event);
+        return hold_timer_arm(g, region_of(r)->event);
 }
 
 void reconcile_region_done(struct reconcile_region *g) {

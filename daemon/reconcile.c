@@ -27,9 +27,9 @@ static bool creation_pending(const struct reconciler *r);
 
 static struct log_fields fields(const struct reconciler *r) {
         return (struct log_fields){
-                .stream = r->decl->name,
-                .region = r->region->region,
-                .account = r->region->account[0] ? r->region->account : NULL,
+                .stream = decl_of(r)->name,
+                .region = region_of(r)->region,
+                .account = region_of(r)->account[0] ? region_of(r)->account : NULL,
                 .stream_arn = obs_peek(r)->arn,
         };
 }
@@ -38,19 +38,6 @@ static struct log_fields fields(const struct reconciler *r) {
 
 /* fields(r) where a pointer is wanted: valid to the end of the caller's block. */
 #define fields_of(r) (&(struct log_fields[1]){ fields(r) }[0])
-
-/* ---- the guard, held only while it remembers something ------------------ */
-
-static struct reconcile_guard *guard_take(struct reconciler *r) {
-        if (!r->guard)
-                r->guard = calloc(1, sizeof *r->guard);
-        return r->guard;
-}
-
-static void guard_tidy(struct reconciler *r) {
-        if (r->guard && guard_is_empty(r->guard))
-                r->guard = mfree(r->guard);
-}
 
 /* ---- the rare fields, held only while one is set ------------------------ */
 
@@ -64,7 +51,7 @@ static struct reconcile_rare *rare_take(struct reconciler *r) {
 static void rare_tidy(struct reconciler *r) {
         const struct reconcile_rare *n = r->rare;
 
-        if (n && !n->deleting_logged && !n->seed_arn && !n->not_managed)
+        if (n && !n->deleting_logged && !n->seed_arn && !n->not_managed && !n->guard)
                 r->rare = mfree(r->rare);
 }
 
@@ -74,7 +61,28 @@ static void rare_free(struct reconciler *r) {
                 return;
         free(r->rare->seed_arn);
         free(r->rare->not_managed);
+        free(r->rare->guard);
         r->rare = mfree(r->rare);
+}
+
+/* ---- the guard, held only while it remembers something ------------------ */
+
+/* r's guard to write (in its rare fields); NULL: out of memory. */
+static struct reconcile_guard *guard_take(struct reconciler *r) {
+        if (!rare_take(r))
+                return NULL;
+        if (!r->rare->guard)
+                r->rare->guard = calloc(1, sizeof *r->rare->guard);
+        if (!r->rare->guard)
+                rare_tidy(r);
+        return guard_of(r);
+}
+
+static void guard_tidy(struct reconciler *r) {
+        if (guard_of(r) && guard_is_empty(guard_of(r))) {
+                r->rare->guard = mfree(r->rare->guard);
+                rare_tidy(r);
+        }
 }
 
 /* ---- settling ----------------------------------------------------------- */
@@ -82,9 +90,9 @@ static void rare_free(struct reconciler *r) {
 static void set_last_error(struct reconciler *r, const char *e) {
         if (streq_ptr(r->last_error, e))
                 return;
-        text_pool_put(r->region->settings.texts, r->last_error);
-        r->last_error = text_pool_get(r->region->settings.texts, e);
-        r->region->ops->changed(r, r->region->owner);
+        text_pool_put(region_of(r)->settings.texts, r->last_error);
+        r->last_error = text_pool_get(region_of(r)->settings.texts, e);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
 }
 
 /* The first answer about the stream: from now on its exports are facts, and
@@ -93,7 +101,7 @@ static void mark_observed(struct reconciler *r) {
         if (r->observed)
                 return;
         r->observed = true;
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
 }
 
 /* Give back consumer slots down to `keep` (what is still CREATING). */
@@ -102,11 +110,11 @@ static void consumer_slots_release(struct reconciler *r, unsigned keep) {
 
         while (r->w && r->w->consumer_slots > keep) {
                 r->w->consumer_slots--;
-                r->region->consumers_creating--;
+                region_of(r)->consumers_creating--;
                 freed = true;
         }
         if (freed)
-                consumer_slot_dispatch(r->region);
+                consumer_slot_dispatch(region_of(r));
 }
 
 /* Free r's work once nothing in it is pending: no call, timer, queue,
@@ -135,7 +143,7 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                 bool failed = phase == PHASE_FAILED;
                 if (failed != r->failed_last) {
                         r->failed_last = failed;
-                        r->region->ops->changed(r, r->region->owner);
+                        region_of(r)->ops->changed(r, region_of(r)->owner);
                 }
                 if (failed)
                         mark_observed(r);
@@ -150,17 +158,17 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                         consumer_slots_release(r, 0);
                 }
                 /* Only --plan shows the plan after the pass; a settled stream keeps none. */
-                if (r->w->have_plan && !r->region->settings.plan_only) {
+                if (r->w->have_plan && !region_of(r)->settings.plan_only) {
                         plan_done(&r->w->plan);
                         r->w->have_plan = false;
                 }
                 work_tidy(r);
         }
         /* A probe that failed for good must not leave the queue waiting. */
-        slot_dispatch(r->region, RECONCILE_MAX_CREATING);
+        slot_dispatch(region_of(r), RECONCILE_MAX_CREATING);
         if (!r->settled) {
                 r->settled = true;
-                r->region->ops->settled(r, r->region->owner);
+                region_of(r)->ops->settled(r, region_of(r)->owner);
         }
 }
 
@@ -176,12 +184,12 @@ static void fail(struct reconciler *r, bool terminal, const struct log_fields *e
         va_end(ap);
 
         struct log_fields f = extra ? *extra : fields(r);
-        f.stream = r->decl->name;
-        f.region = r->region->region;
-        f.account = r->region->account[0] ? r->region->account : NULL;
+        f.stream = decl_of(r)->name;
+        f.region = region_of(r)->region;
+        f.account = region_of(r)->account[0] ? region_of(r)->account : NULL;
         f.stream_arn = obs_peek(r)->arn;
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
-        log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", r->decl->name, msg,
+        log_fields(LOG_ERR, &f, "Stream %s failed: %s%s", decl_of(r)->name, msg,
                    terminal ? "" : " (will retry)");
         r->terminal = terminal;
         set_last_error(r, msg);
@@ -213,12 +221,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* When to look again: a creation or registration of ours not before it
  * could be done (settle-time.h), anything else after the poll interval. */
 static uint64_t poll_delay(const struct reconciler *r, uint64_t now) {
-        uint64_t poll = r->region->settings.poll_usec;
+        uint64_t poll = region_of(r)->settings.poll_usec;
 
         if (r->w->poll_consumers && r->w->registered_usec)
-                return settle_time_next_poll(&r->region->consumer_settle, poll, now - r->w->registered_usec);
+                return settle_time_next_poll(&region_of(r)->consumer_settle, poll, now - r->w->registered_usec);
         if (!r->w->poll_consumers && r->w->created_usec)
-                return settle_time_next_poll(&r->region->stream_settle, poll, now - r->w->created_usec);
+                return settle_time_next_poll(&region_of(r)->stream_settle, poll, now - r->w->created_usec);
         return poll;
 }
 
@@ -230,9 +238,9 @@ static void poll_later(struct reconciler *r) {
 
         if (r->w->wait_started == 0)
                 r->w->wait_started = now;
-        if (now - r->w->wait_started > r->region->settings.timeout_usec) {
+        if (now - r->w->wait_started > region_of(r)->settings.timeout_usec) {
                 fail(r, true, NULL, "not ACTIVE after %llu s (status %s)",
-                     (unsigned long long) (r->region->settings.timeout_usec / USEC_PER_SEC),
+                     (unsigned long long) (region_of(r)->settings.timeout_usec / USEC_PER_SEC),
                      r->obs->exists ? stream_status_to_string(r->obs->status) : "missing");
                 return;
         }
@@ -242,8 +250,8 @@ static void poll_later(struct reconciler *r) {
         }
         r->phase = PHASE_POLL;
         /* A creation's polls aim at a learnt time: not to be put off. */
-        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, poll_delay(r, now),
-                                       r->w->created_usec ? USEC_PER_MSEC : r->region->settings.poll_usec / 10,
+        k = sd_event_add_time_relative(region_of(r)->event, &r->w->timer, CLOCK_MONOTONIC, poll_delay(r, now),
+                                       r->w->created_usec ? USEC_PER_MSEC : region_of(r)->settings.poll_usec / 10,
                                        on_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
@@ -306,17 +314,17 @@ static bool unsupported_answer(struct reconciler *r, const struct kinesis_result
         s = reconcile_operation_setting(res->operation, consumer);
         if (s == _SETTING_MAX)
                 return false;
-        if (!(r->region->unsupported & (1u << s))) {
+        if (!(region_of(r)->unsupported & (1u << s))) {
                 struct log_fields f = fields(r);
 
-                r->region->unsupported |= 1u << s;
+                region_of(r)->unsupported |= 1u << s;
                 result_text(res, text, sizeof text);
                 f.aws_operation = res->operation;
                 f.aws_error = res->error_type;
                 log_fields(LOG_WARNING, &f,
                            "The endpoint of region %s does not know %s (%s): %s is not managed there; "
                            "streams are not failed for it.",
-                           r->region->region, res->operation, text, strna(stream_setting_to_string(s)));
+                           region_of(r)->region, res->operation, text, strna(stream_setting_to_string(s)));
         }
         return true;
 }
@@ -326,8 +334,8 @@ static bool unsupported_answer(struct reconciler *r, const struct kinesis_result
  * answered so), warm throughput without the account's commitment (said
  * once for the stream, here). Exported as is. */
 static void note_not_managed(struct reconciler *r) {
-        const struct stream_decl *d = r->decl;
-        unsigned u = r->region->unsupported;
+        const struct stream_decl *d = decl_of(r);
+        unsigned u = region_of(r)->unsupported;
         char buf[512] = "";
         size_t o = 0;
 
@@ -342,11 +350,11 @@ static void note_not_managed(struct reconciler *r) {
                                               o ? "; " : "", strna(stream_setting_to_string(s)));
         }
         if (d->warm_throughput_mibps && !(u & (1u << SETTING_WARM_THROUGHPUT)) &&
-            r->region->commitment == COMMITMENT_NONE && o < sizeof buf)
+            region_of(r)->commitment == COMMITMENT_NONE && o < sizeof buf)
                 snprintf(buf + o, sizeof buf - o,
                          "%swarm throughput: the account has no minimum throughput commitment (%s); kinesisd "
                          "does not change account settings",
-                         o ? "; " : "", strna(r->region->commitment_status));
+                         o ? "; " : "", strna(region_of(r)->commitment_status));
         const char *was = rare_peek(r)->not_managed;
         if (streq(buf, strempty(was)))
                 return;
@@ -361,12 +369,12 @@ static void note_not_managed(struct reconciler *r) {
         free(n->not_managed);
         n->not_managed = *buf ? strdup(buf) : NULL;
         rare_tidy(r);
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
 }
 
 /* The declaration as far as this region's endpoint can serve it. */
 static const struct stream_decl *decl_supported(struct reconciler *r, struct stream_decl_scratch *scratch) {
-        return reconcile_decl_supported(r->decl, r->region->unsupported, scratch);
+        return reconcile_decl_supported(decl_of(r), region_of(r)->unsupported, scratch);
 }
 
 /* ---- waiting on AWS (limits, busy streams) ------------------------------- */
@@ -398,11 +406,11 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 if (kinesis_result_ok(res)) {
                         reconcile_wait_over(&r->w->wait, fields_of(r));
                         if (was_waiting)
-                                r->region->ops->changed(r, r->region->owner);
+                                region_of(r)->ops->changed(r, region_of(r)->owner);
                 }
                 return false;
         }
-        k = reconcile_wait_refused(&r->w->wait, res, kind, r->region->settings.poll_usec, r->region->settings.timeout_usec,
+        k = reconcile_wait_refused(&r->w->wait, res, kind, region_of(r)->settings.poll_usec, region_of(r)->settings.timeout_usec,
                                    fields_of(r), why, sizeof why, &delay);
         if (k < 0) {
                 if (create)
@@ -411,7 +419,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
                 return true;
         }
         if (!was_waiting)
-                r->region->ops->changed(r, r->region->owner);
+                region_of(r)->ops->changed(r, region_of(r)->owner);
         if (r->stopping) {
                 settle(r, PHASE_FAILED);
                 return true;
@@ -420,11 +428,11 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
             r->w->plan.actions[0].type == ACTION_REGISTER_CONSUMER)
                 /* Its slot is given back already: the others of ours are
                  * what the account lets us have now. */
-                share_refused(&r->region->consumer_share, r->region->consumers_creating);
+                share_refused(&region_of(r)->consumer_share, region_of(r)->consumers_creating);
         if (create && kind == RECONCILE_WAIT_CONCURRENCY) {
                 /* Hold the region's creations first, so that the freed slot
                  * goes to nobody, then queue up again at the head. */
-                k = region_hold(r, r->region->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? r->region->settings.poll_usec
+                k = region_hold(r, region_of(r)->settings.poll_usec > RECONCILE_HOLD_MIN_USEC ? region_of(r)->settings.poll_usec
                                                                                : RECONCILE_HOLD_MIN_USEC);
                 slot_release(r);
                 if (k < 0) {
@@ -436,7 +444,7 @@ static bool wait_on(struct reconciler *r, const struct kinesis_result *res, void
         }
         r->phase = PHASE_WAIT_AWS;
         r->w->wait_step = step;
-        k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
+        k = sd_event_add_time_relative(region_of(r)->event, &r->w->timer, CLOCK_MONOTONIC, delay, delay / 10, on_wait_timer, r);
         if (k < 0)
                 fail(r, false, NULL, "cannot arm the wait timer: %s", strerror(-k));
         return true;
@@ -455,10 +463,10 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
         }
         r->phase = phase;
         r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->region->ops->call_started(r->region->owner);
-        k = kinesis_call(r->region->client, operation, req, r->decl->name, cb, r, &r->w->call);
+        region_of(r)->ops->call_started(region_of(r)->owner);
+        k = kinesis_call(region_of(r)->client, operation, req, decl_of(r)->name, cb, r, &r->w->call);
         if (k < 0) {
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 fail(r, false, NULL, "cannot start %s: %s", operation, strerror(-k));
         }
 }
@@ -467,7 +475,7 @@ static void ask(struct reconciler *r, enum reconcile_phase phase, const char *op
  * stream is polled again (busy) or failed, and the caller stops. */
 static bool listing_ok(struct reconciler *r, const struct kinesis_result *res) {
         r->w->call = NULL;
-        r->region->ops->call_finished(r->region->owner);
+        region_of(r)->ops->call_finished(region_of(r)->owner);
         if (wait_on(r, res, describe))
                 return false;
         if (kinesis_result_ok(res))
@@ -526,8 +534,8 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
         for (size_t j = 0; j < r->obs->n_consumers; j++) {
                 struct stream_consumer_obs *c = &r->obs->consumers[j];
                 if (c->status && streq(c->status, "CREATING"))
-                        for (size_t i = 0; i < r->decl->x->n_consumers; i++)
-                                if (streq(r->decl->x->consumers[i], c->name))
+                        for (size_t i = 0; i < decl_of(r)->x->n_consumers; i++)
+                                if (streq(decl_of(r)->x->consumers[i], c->name))
                                         return c;
         }
         return NULL;
@@ -535,10 +543,10 @@ static struct stream_consumer_obs *consumer_creating(struct reconciler *r) {
 
 /* Consumers of ours left CREATING: count the sample, give their slots back. */
 static void consumers_settled(struct reconciler *r) {
-        unsigned settling = reconcile_consumers_settling(r->decl, r->obs);
+        unsigned settling = reconcile_consumers_settling(decl_of(r), r->obs);
 
         if (r->w->registered_usec && settling < r->w->consumer_slots)
-                settle_time_add(&r->region->consumer_settle, r->w->call_usec - r->w->registered_usec, 0);
+                settle_time_add(&region_of(r)->consumer_settle, r->w->call_usec - r->w->registered_usec, 0);
         if (settling == 0)
                 r->w->registered_usec = 0;
         consumer_slots_release(r, settling);
@@ -561,7 +569,7 @@ static void on_consumers(struct kinesis_client *c, const struct kinesis_result *
         r->obs->consumers_known = true;
         consumers_settled(r);
         r->w->consumers_fresh = true;
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
         consumer_details(r);
 }
 
@@ -570,11 +578,11 @@ static void list_consumers(struct reconciler *r) {
 
         r->phase = PHASE_LIST_CONSUMERS;
         r->w->call_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->region->ops->call_started(r->region->owner);
-        k = kinesis_list_consumers(r->region->client, r->decl->name, r->obs->arn, 0, on_consumers, r,
+        region_of(r)->ops->call_started(region_of(r)->owner);
+        k = kinesis_list_consumers(region_of(r)->client, decl_of(r)->name, r->obs->arn, 0, on_consumers, r,
                                    &r->w->call);
         if (k < 0) {
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 fail(r, false, NULL, "cannot start ListStreamConsumers: %s", strerror(-k));
         }
 }
@@ -584,7 +592,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
         struct stream_consumer_obs got = {};
 
         r->w->call = NULL;
-        r->region->ops->call_finished(r->region->owner);
+        region_of(r)->ops->call_finished(region_of(r)->owner);
         if (wait_on(r, res, poll_consumer))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
@@ -610,7 +618,7 @@ static void on_consumer(struct kinesis_client *c, const struct kinesis_result *r
                 return;
         }
         consumers_settled(r);
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
         consumer_details(r);
 }
 
@@ -639,7 +647,7 @@ static void after_observe(struct reconciler *r) {
         if (decl_supported(r, &scratch)->resource_policy_declared && r->obs->arn &&
             !(r->obs->policy_known && r->w->policy_fresh))
                 get_policy(r);
-        else if (reconcile_consumers_need_listing(r->decl, r->obs) && r->obs->arn && !r->w->consumers_fresh)
+        else if (reconcile_consumers_need_listing(decl_of(r), r->obs) && r->obs->arn && !r->w->consumers_fresh)
                 list_consumers(r);
         else
                 consumer_details(r);
@@ -663,10 +671,10 @@ static void list_tags(struct reconciler *r) {
         int k;
 
         r->phase = PHASE_LIST_TAGS;
-        r->region->ops->call_started(r->region->owner);
-        k = kinesis_list_tags(r->region->client, r->decl->name, 0, on_tags, r, &r->w->call);
+        region_of(r)->ops->call_started(region_of(r)->owner);
+        k = kinesis_list_tags(region_of(r)->client, decl_of(r)->name, 0, on_tags, r, &r->w->call);
         if (k < 0) {
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 fail(r, false, NULL, "cannot start ListTagsForStream: %s", strerror(-k));
         }
 }
@@ -702,21 +710,21 @@ static struct stream_consumer_obs *consumer_detail_answer(struct reconciler *r, 
 
         if (unsupported_answer(r, res, true)) {
                 r->w->call = NULL;
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 consumer_details(r);
                 return NULL;
         }
         /* A consumer without a policy may be answered ResourceNotFoundException. */
         if (error_is(res, "ResourceNotFoundException") && (!policy || !c)) {
                 r->w->call = NULL;
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 r->w->consumers_fresh = false;
                 describe(r);
                 return NULL;
         }
         if (error_is(res, "ResourceNotFoundException")) {
                 r->w->call = NULL;
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 return c;
         }
         if (!listing_ok(r, res))
@@ -798,7 +806,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
 
         if (unsupported_answer(r, res, false)) {
                 r->w->call = NULL;
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 after_observe(r);
                 return;
         }
@@ -807,7 +815,7 @@ static void on_policy(struct kinesis_client *c, const struct kinesis_result *res
          * is really gone shows at the next DescribeStreamSummary). */
         if (error_is(res, "ResourceNotFoundException")) {
                 r->w->call = NULL;
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
         } else if (!listing_ok(r, res))
                 return;
         else {
@@ -840,7 +848,7 @@ static void obs_reset(struct reconciler *r) {
         stream_obs_done(r->obs);
         r->shallow = false;
         if (had_arn)
-                r->region->ops->changed(r, r->region->owner);
+                region_of(r)->ops->changed(r, region_of(r)->owner);
 }
 
 static void deleting_forget(struct reconciler *r) {
@@ -863,7 +871,7 @@ static void log_deleting(struct reconciler *r) {
         if (n)
                 n->deleting_logged = now;
         log_fields(LOG_WARNING, fields_of(r), "Stream %s is being deleted; waiting to create it again.",
-                   r->decl->name);
+                   decl_of(r)->name);
 }
 
 static void on_describe(struct kinesis_client *c, const struct kinesis_result *res, void *userdata) {
@@ -872,16 +880,16 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         int k;
 
         r->w->call = NULL;
-        r->region->ops->call_finished(r->region->owner);
+        region_of(r)->ops->call_finished(region_of(r)->owner);
         if (wait_on(r, res, describe))
                 return;
         if (error_is(res, "ResourceNotFoundException")) {
                 if (r->obs->exists)
-                        log_fields(LOG_WARNING, (&(struct log_fields){ .stream = r->decl->name,
-                                                                       .region = r->region->region }),
-                                   "Stream %s is gone from AWS.", r->decl->name);
+                        log_fields(LOG_WARNING, (&(struct log_fields){ .stream = decl_of(r)->name,
+                                                                       .region = region_of(r)->region }),
+                                   "Stream %s is gone from AWS.", decl_of(r)->name);
                 obs_reset(r);
-                r->deep_usec = 0;
+                r->deep_sec = 0;
                 slot_release(r);
                 mark_observed(r);
                 go_plan(r);
@@ -897,7 +905,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                 fail(r, false, NULL, "DescribeStreamSummary: unexpected answer: %s", strerror(-k));
                 return;
         }
-        r->deep_usec = clock_now_usec(CLOCK_REALTIME);
+        r->deep_sec = time_sec(clock_now_usec(CLOCK_REALTIME));
         r->shallow = r->deep_due = false;
 
         /* Keep what this call does not report: tags, consumers, budgets. */
@@ -916,7 +924,7 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         stream_obs_done(r->obs);
         *r->obs = o;
         if (changed)
-                r->region->ops->changed(r, r->region->owner);
+                region_of(r)->ops->changed(r, region_of(r)->owner);
 
         if (r->obs->status == STREAM_STATUS_CREATING) {
                 slot_take(r); /* it occupies one of the region's slots, ours or not */
@@ -924,11 +932,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                         r->w->creating_seen_usec = r->w->call_usec - r->w->created_usec;
         } else {
                 if (r->w->created_usec && r->obs->status == STREAM_STATUS_ACTIVE)
-                        settle_time_add(&r->region->stream_settle, r->w->call_usec - r->w->created_usec,
+                        settle_time_add(&region_of(r)->stream_settle, r->w->call_usec - r->w->created_usec,
                                         r->w->creating_seen_usec);
                 r->w->created_usec = 0;
                 if (r->w->holds_slot)
-                        region_hold_end(r->region); /* the account has a slot free again */
+                        region_hold_end(region_of(r)); /* the account has a slot free again */
                 slot_release(r);
         }
 
@@ -940,11 +948,11 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
                         r->seen_updating = true;
                 else
                         r->seen_not_active = true;
-                if (r->obs->status == STREAM_STATUS_DELETING && !r->region->settings.plan_only)
+                if (r->obs->status == STREAM_STATUS_DELETING && !region_of(r)->settings.plan_only)
                         log_deleting(r);
                 else
                         deleting_forget(r);
-                if (r->region->settings.plan_only) {
+                if (region_of(r)->settings.plan_only) {
                         go_plan(r);
                         return;
                 }
@@ -955,14 +963,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         if (r->seen_not_active) {
                 struct log_fields f = fields(r);
                 f.message_id = LOG_MESSAGE_STREAM_ACTIVE;
-                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", r->decl->name, r->obs->arn);
+                log_fields(LOG_INFO, &f, "Stream %s is ACTIVE (%s).", decl_of(r)->name, r->obs->arn);
         } else if (r->seen_updating)
                 log_fields(LOG_INFO, fields_of(r), "Stream %s is ACTIVE again, its update done.",
-                           r->decl->name);
+                           decl_of(r)->name);
         r->seen_not_active = r->seen_updating = false;
         r->w->wait_started = 0;
 
-        if (r->decl->tags_declared && !(r->obs->tags_known && r->w->tags_fresh))
+        if (decl_of(r)->tags_declared && !(r->obs->tags_known && r->w->tags_fresh))
                 list_tags(r);
         else
                 after_observe(r);
@@ -973,7 +981,7 @@ static void describe(struct reconciler *r) {
                 settle(r, PHASE_FAILED);
                 return;
         }
-        ask(r, PHASE_DESCRIBE, "DescribeStreamSummary", kinesis_req_describe_stream_summary(r->decl->name),
+        ask(r, PHASE_DESCRIBE, "DescribeStreamSummary", kinesis_req_describe_stream_summary(decl_of(r)->name),
             on_describe);
 }
 
@@ -989,10 +997,10 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
         int k;
 
         k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
-        if (k < 0 || r->region->settings.plan_only || !r->obs->exists || r->obs->status != STREAM_STATUS_ACTIVE)
+        if (k < 0 || region_of(r)->settings.plan_only || !r->obs->exists || r->obs->status != STREAM_STATUS_ACTIVE)
                 goto done;
         /* An empty guard has no correction to find changed back. */
-        reverted = r->guard ? guard_observe(r->guard, &p, now, r->region->settings.conflict_hold_usec) : 0;
+        reverted = guard_of(r) ? guard_observe(guard_of(r), &p, now, region_of(r)->settings.conflict_hold_usec) : 0;
         if (!reverted)
                 goto done;
         for (unsigned s = 0; s < _SETTING_MAX; s++) {
@@ -1001,11 +1009,11 @@ static int plan_held(struct reconciler *r, const struct stream_decl *d, struct p
 
                 if (!(reverted & (1u << s)))
                         continue;
-                guard_conflict_message(r->guard, (enum stream_setting) s, d, r->obs, now, msg, sizeof msg);
+                guard_conflict_message(guard_of(r), (enum stream_setting) s, d, r->obs, now, msg, sizeof msg);
                 f.message_id = LOG_MESSAGE_CONFLICT;
                 log_fields(LOG_WARNING, &f, "%s", msg);
-                if (r->region->ops->conflict)
-                        r->region->ops->conflict(r, r->region->owner);
+                if (region_of(r)->ops->conflict)
+                        region_of(r)->ops->conflict(r, region_of(r)->owner);
         }
         plan_done(&p);
         k = plan_stream_holding(d, r->obs, conflict_held_mask(&guard_peek(r)->conflicts, now), &p);
@@ -1026,23 +1034,23 @@ static void act_guarded(struct reconciler *r) {
                 fail(r, false, NULL, "out of memory");
                 return;
         }
-        switch (guard_before_act(r->guard, &r->w->plan.actions[0], r->region->settings.poll_usec, &wait)) {
+        switch (guard_before_act(guard_of(r), &r->w->plan.actions[0], region_of(r)->settings.poll_usec, &wait)) {
         case GUARD_ACT:
-                if (guard_attempts(r->guard) > 0)
+                if (guard_attempts(guard_of(r)) > 0)
                         log_fields(LOG_WARNING, fields_of(r),
                                    "Stream %s: %s was accepted but did not take effect; sending it again.",
-                                   r->decl->name, action_type_to_string(r->w->plan.actions[0].type));
+                                   decl_of(r)->name, action_type_to_string(r->w->plan.actions[0].type));
                 act(r);
                 return;
         case GUARD_WAIT:
                 r->phase = PHASE_POLL;
-                k = sd_event_add_time_relative(r->region->event, &r->w->timer, CLOCK_MONOTONIC, wait, wait / 10,
+                k = sd_event_add_time_relative(region_of(r)->event, &r->w->timer, CLOCK_MONOTONIC, wait, wait / 10,
                                                on_timer, r);
                 if (k < 0)
                         fail(r, false, NULL, "cannot arm the poll timer: %s", strerror(-k));
                 return;
         case GUARD_GIVE_UP:
-                guard_no_effect_text(r->guard, &r->w->plan.actions[0], r->obs, r->w->plan.summary, why,
+                guard_no_effect_text(guard_of(r), &r->w->plan.actions[0], r->obs, r->w->plan.summary, why,
                                      sizeof why);
                 fail(r, true, NULL, "%s", why);
                 return;
@@ -1056,7 +1064,7 @@ static void go_plan(struct reconciler *r) {
 
         /* Everything exported (ARN, settings, consumers) has been read. */
         mark_observed(r);
-        reconcile_budget_fill(r->region->settings.budget, r->region->budget_key, r->decl->name, now, r->obs);
+        reconcile_budget_fill(region_of(r)->settings.budget, region_of(r)->budget_key, decl_of(r)->name, now, r->obs);
 
         /* manage: create-only means "never modify what exists", but a stream
          * kinesisd created is still being created until every declared
@@ -1067,7 +1075,7 @@ static void go_plan(struct reconciler *r) {
         struct stream_decl_scratch supported;
         const struct stream_decl *d = decl_supported(r, &supported);
 
-        r->obs->commitment = r->region->commitment;
+        r->obs->commitment = region_of(r)->commitment;
         note_not_managed(r);
         if (creation_pending(r) && d->manage == MANAGE_CREATE_ONLY) {
                 as_new = *d;
@@ -1084,23 +1092,23 @@ static void go_plan(struct reconciler *r) {
         r->w->plan = p;
         r->w->have_plan = true;
 
-        if (r->region->settings.plan_only) {
+        if (region_of(r)->settings.plan_only) {
                 settle(r, PHASE_DONE);
                 return;
         }
 
         if (r->w->plan.refusal && !streq_ptr(r->w->plan.refusal, r->last_refusal)) {
-                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", r->decl->name, r->w->plan.refusal);
-                text_pool_put(r->region->settings.texts, r->last_refusal);
-                r->last_refusal = text_pool_get(r->region->settings.texts, r->w->plan.refusal);
+                log_fields(LOG_WARNING, fields_of(r), "Stream %s: %s", decl_of(r)->name, r->w->plan.refusal);
+                text_pool_put(region_of(r)->settings.texts, r->last_refusal);
+                r->last_refusal = text_pool_get(region_of(r)->settings.texts, r->w->plan.refusal);
         }
 
         if (r->w->plan.n_actions > 0) {
                 act_guarded(r);
                 return;
         }
-        if (r->guard) {
-                guard_nothing_to_do(r->guard);
+        if (guard_of(r)) {
+                guard_nothing_to_do(guard_of(r));
                 guard_tidy(r);
         }
         if (!r->obs->exists) {
@@ -1111,7 +1119,7 @@ static void go_plan(struct reconciler *r) {
                 fail(r, true, NULL, "does not exist (manage: observe)");
                 return;
         }
-        if (reconcile_consumers_settling(r->decl, r->obs) > 0) {
+        if (reconcile_consumers_settling(decl_of(r), r->obs) > 0) {
                 r->w->poll_consumers = r->obs->arn != NULL;
                 poll_later(r);
                 return;
@@ -1119,9 +1127,9 @@ static void go_plan(struct reconciler *r) {
         if (r->w->plan.verdict == PLAN_IN_SYNC && r->obs->status == STREAM_STATUS_ACTIVE &&
             creation_pending(r)) {
                 log_fields(LOG_INFO, fields_of(r),
-                           "Stream %s: every declared setting applied since its creation.", r->decl->name);
-                budget_clear_pending(r->region->settings.budget, r->region->budget_key, r->decl->name);
-                r->region->ops->changed(r, r->region->owner);
+                           "Stream %s: every declared setting applied since its creation.", decl_of(r)->name);
+                budget_clear_pending(region_of(r)->settings.budget, region_of(r)->budget_key, decl_of(r)->name);
+                region_of(r)->ops->changed(r, region_of(r)->owner);
         }
         /* Under manage: full a plan without actions that still differs was
          * refused (a budget) or held (a conflict): the stream is ACTIVE,
@@ -1134,29 +1142,29 @@ static void go_plan(struct reconciler *r) {
 /* ---- the budget book ---------------------------------------------------- */
 
 static bool creation_pending(const struct reconciler *r) {
-        return r->region->settings.budget &&
-               budget_pending(r->region->settings.budget, r->region->budget_key, r->decl->name, NULL);
+        return region_of(r)->settings.budget &&
+               budget_pending(region_of(r)->settings.budget, region_of(r)->budget_key, decl_of(r)->name, NULL);
 }
 
 /* Count a call AWS counts against the stream's budget, or a creation whose
  * settings are not all applied yet. */
 static void budget_count(struct reconciler *r, const struct action *a, uint64_t now) {
-        int k = reconcile_budget_count(r->region->settings.budget, r->region->budget_key, r->decl->name, a->type,
+        int k = reconcile_budget_count(region_of(r)->settings.budget, region_of(r)->budget_key, decl_of(r)->name, a->type,
                                        now);
 
         if (k < 0)
                 log_fields_errno(LOG_WARNING, k, fields_of(r),
-                                 "Stream %s: cannot record %s in the budget book: %m", r->decl->name,
+                                 "Stream %s: cannot record %s in the budget book: %m", decl_of(r)->name,
                                  action_type_to_string(a->type));
 }
 
 static void record_change(struct reconciler *r, const struct action *a) {
         uint64_t now = clock_now_usec(CLOCK_REALTIME);
 
-        r->last_change_usec = now;
+        r->last_change_sec = time_sec(now);
         budget_count(r, a, now);
-        r->region->ops->change_made(r, r->region->owner);
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->change_made(r, region_of(r)->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
 }
 
 /* RegisterStreamConsumer answered with the consumer (CREATING): take it
@@ -1171,7 +1179,7 @@ static bool consumer_registered(struct reconciler *r, const struct kinesis_resul
                 return false;
         }
         r->w->registered_usec = clock_now_usec(CLOCK_MONOTONIC);
-        r->region->ops->changed(r, r->region->owner);
+        region_of(r)->ops->changed(r, region_of(r)->owner);
         return true;
 }
 
@@ -1181,14 +1189,14 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
         char what[256];
 
         r->w->call = NULL;
-        r->region->ops->call_finished(r->region->owner);
+        region_of(r)->ops->call_finished(region_of(r)->owner);
         if (a->type == ACTION_CREATE_STREAM && res->error == -ECANCELED) {
                 /* Withdrawn by create_may_go(): a hold began while it waited
                  * for its turn. Back in line; if an earlier attempt (a 5xx
                  * retried) did create it, the next try finds it there. */
                 log_fields(LOG_DEBUG, fields_of(r),
                            "Stream %s: CreateStream withdrawn before it went out (the account is full); "
-                           "back in line.", r->decl->name);
+                           "back in line.", decl_of(r)->name);
                 r->w->actions_this_pass--;
                 slot_release(r);
                 slot_requeue_withdrawn(r);
@@ -1218,13 +1226,13 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 f.aws_request_id = res->request_id;
                 f.message_id = a->type == ACTION_CREATE_STREAM ? LOG_MESSAGE_STREAM_CREATED
                                                                 : LOG_MESSAGE_DRIFT_CORRECTED;
-                log_fields(LOG_NOTICE, &f, "Stream %s: %s.", r->decl->name, what);
+                log_fields(LOG_NOTICE, &f, "Stream %s: %s.", decl_of(r)->name, what);
                 /* Without memory for the guard, only its record of this change is lost. */
                 if (guard_take(r))
-                        guard_accepted(r->guard, a);
+                        guard_accepted(guard_of(r), a);
                 record_change(r, a);
                 if (a->type == ACTION_REGISTER_CONSUMER)
-                        consumer_registered_ok(r->region);
+                        consumer_registered_ok(region_of(r));
                 if (a->type == ACTION_ADD_TAGS || a->type == ACTION_REMOVE_TAGS)
                         r->w->tags_fresh = false;
                 if (a->type == ACTION_PUT_RESOURCE_POLICY || a->type == ACTION_DELETE_RESOURCE_POLICY)
@@ -1245,7 +1253,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
                 if (a->type == ACTION_REGISTER_CONSUMER)
                         r->w->consumers_fresh = false;
                 if (a->type == ACTION_CREATE_STREAM) {
-                        slot_created(r->region); /* the probe got through */
+                        slot_created(region_of(r)); /* the probe got through */
                         r->obs->exists = true;
                         r->obs->status = STREAM_STATUS_CREATING;
                         r->w->wait_started = r->w->created_usec = clock_now_usec(CLOCK_MONOTONIC);
@@ -1276,7 +1284,7 @@ static void on_act(struct kinesis_client *c, const struct kinesis_result *res, v
 static bool create_may_go(void *userdata) {
         struct reconciler *r = userdata;
 
-        return !r->region->create_hold;
+        return !region_of(r)->create_hold;
 }
 
 void act(struct reconciler *r) {
@@ -1290,12 +1298,12 @@ void act(struct reconciler *r) {
         }
         if (a->type == ACTION_CREATE_STREAM && !r->w->holds_slot) {
                 /* FIFO: behind those already queued, and nobody during a hold. */
-                if (r->region->creating >= slot_cap(r->region) || r->region->create_hold ||
-                    r->region->slot_queue.head) {
+                if (region_of(r)->creating >= slot_cap(region_of(r)) || region_of(r)->create_hold ||
+                    region_of(r)->slot_queue.head) {
                         log_fields(LOG_DEBUG, fields_of(r),
                                    "Stream %s: CreateStream waits for a slot (%u of ours CREATING in this "
                                    "account and region%s).",
-                                   r->decl->name, r->region->creating, r->region->create_hold ? ", held" : "");
+                                   decl_of(r)->name, region_of(r)->creating, region_of(r)->create_hold ? ", held" : "");
                         r->phase = PHASE_WAIT_SLOT;
                         slot_enqueue(r);
                         return;
@@ -1306,9 +1314,9 @@ void act(struct reconciler *r) {
                 /* At most 5 consumers CREATING in the account: wait in line
                  * (FIFO) until one of ours turns ACTIVE. */
                 if (!r->w->consumer_turn &&
-                    (r->region->consumers_creating >=
-                             share_cap(&r->region->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
-                     r->region->consumer_queue.head)) {
+                    (region_of(r)->consumers_creating >=
+                             share_cap(&region_of(r)->consumer_share, RECONCILE_MAX_CONSUMERS_CREATING) ||
+                     region_of(r)->consumer_queue.head)) {
                         if (r->w->consumer_slots > 0 && r->obs->arn) {
                                 /* Some of the slots are its own: nobody else
                                  * would see them turn ACTIVE and free them.
@@ -1323,26 +1331,26 @@ void act(struct reconciler *r) {
                 }
                 r->w->consumer_turn = false;
                 r->w->consumer_slots++;
-                r->region->consumers_creating++;
+                region_of(r)->consumers_creating++;
         }
         if (++r->w->actions_this_pass > RECONCILE_MAX_ACTIONS_PER_PASS) {
                 fail(r, true, NULL, "does not converge: %u changes in one pass, still: %s",
                      RECONCILE_MAX_ACTIONS_PER_PASS, strna(r->w->plan.summary));
                 return;
         }
-        req = reconcile_action_request(a, r->decl->name, r->obs->arn);
+        req = reconcile_action_request(a, decl_of(r)->name, r->obs->arn);
         if (!req) {
                 fail(r, false, NULL, "cannot build %s", action_type_to_string(a->type));
                 return;
         }
         r->phase = PHASE_ACT;
-        r->region->ops->call_started(r->region->owner);
-        k = kinesis_call(r->region->client, action_type_to_string(a->type), req, r->decl->name, on_act,
+        region_of(r)->ops->call_started(region_of(r)->owner);
+        k = kinesis_call(region_of(r)->client, action_type_to_string(a->type), req, decl_of(r)->name, on_act,
                          r, &r->w->call);
         if (k >= 0 && a->type == ACTION_CREATE_STREAM)
                 kinesis_call_set_gate(r->w->call, create_may_go, r);
         if (k < 0) {
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
                 if (a->type == ACTION_CREATE_STREAM)
                         slot_release(r);
                 fail(r, false, NULL, "cannot start %s: %s", action_type_to_string(a->type),
@@ -1352,17 +1360,43 @@ void act(struct reconciler *r) {
 
 /* ---- the object --------------------------------------------------------- */
 
-struct reconciler *reconcilers_new(size_t n) {
-        return calloc(n ? n : 1, sizeof(struct reconciler));
+struct reconciler *reconcilers_new(const struct stream_decl *decls, size_t n, struct reconcile_region *const *regions,
+                                   size_t n_regions) {
+        struct reconcile_block *b;
+
+        if (n > UINT32_MAX || n_regions > UINT16_MAX + 1u)
+                return NULL;
+        b = calloc(1, sizeof *b + (n ? n : 1) * sizeof(struct reconciler));
+        if (!b)
+                return NULL;
+        b->regions = calloc(n_regions ? n_regions : 1, sizeof *regions);
+        if (!b->regions)
+                return mfree(b);
+        for (size_t i = 0; i < n_regions; i++)
+                b->regions[i] = regions[i];
+        b->decls = decls;
+        b->n_regions = n_regions;
+        for (size_t i = 0; i < n; i++)
+                b->r[i].index = (uint32_t) i;
+        return b->r;
+}
+
+void reconcilers_free(struct reconciler *block) {
+        struct reconcile_block *b;
+
+        if (!block)
+                return;
+        b = (struct reconcile_block *) (void *) ((char *) block - offsetof(struct reconcile_block, r));
+        free(b->regions);
+        free(b);
 }
 
 struct reconciler *reconciler_at(struct reconciler *block, size_t i) {
         return block + i;
 }
 
-void reconciler_init(struct reconciler *r, const struct stream_decl *decl, struct reconcile_region *region) {
-        r->decl = decl;
-        r->region = region;
+void reconciler_init(struct reconciler *r, size_t region_index) {
+        r->region_index = (uint16_t) region_index;
 }
 
 void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struct reconcile_settings *s,
@@ -1379,15 +1413,13 @@ static void cancel_pending(struct reconciler *r) {
                 return;
         if (r->w->call) {
                 r->w->call = kinesis_call_cancel(r->w->call);
-                r->region->ops->call_finished(r->region->owner);
+                region_of(r)->ops->call_finished(region_of(r)->owner);
         }
         r->w->timer = sd_event_source_disable_unref(r->w->timer);
         slot_dequeue(r);
 }
 
 void reconciler_done(struct reconciler *r) {
-        if (!r->decl)
-                return; /* never initialised */
         cancel_pending(r);
         slot_release(r);
         consumer_slots_release(r, 0);
@@ -1402,19 +1434,21 @@ void reconciler_done(struct reconciler *r) {
                 reconcile_wait_reset(&r->w->wait);
                 free(r->w);
         }
-        free(r->guard);
-        text_pool_put(r->region->settings.texts, r->last_error);
-        text_pool_put(r->region->settings.texts, r->last_refusal);
+        text_pool_put(region_of(r)->settings.texts, r->last_error);
+        text_pool_put(region_of(r)->settings.texts, r->last_refusal);
         rare_free(r);
 }
 
 void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
+        _cleanup_free_ struct reconcile_guard *old_guard = NULL;
+
         /* r takes old's seed ARN and DELETING log time, not the settings
-         * not managed (said again). */
+         * not managed (said again); its guard from old's below. */
         rare_free(r);
         r->rare = TAKE_PTR(old->rare);
         if (r->rare) {
                 r->rare->not_managed = mfree(r->rare->not_managed);
+                old_guard = TAKE_PTR(r->rare->guard);
                 rare_tidy(r);
         }
         r->seed_exported = old->seed_exported;
@@ -1423,12 +1457,12 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
                 free(r->obs);
         }
         r->obs = TAKE_PTR(old->obs);
-        r->last_change_usec = old->last_change_usec;
-        r->deep_usec = old->deep_usec;
+        r->last_change_sec = old->last_change_sec;
+        r->deep_sec = old->deep_sec;
         r->shallow = old->shallow;
         r->quiet_last = old->quiet_last;
         /* Both hold texts of the manager's one pool. */
-        text_pool_put(r->region->settings.texts, r->last_error);
+        text_pool_put(region_of(r)->settings.texts, r->last_error);
         r->last_error = TAKE_PTR(old->last_error);
         r->observed = old->observed;
         r->failed_last = old->failed_last;
@@ -1436,9 +1470,9 @@ void reconciler_adopt(struct reconciler *r, struct reconciler *old) {
         r->seen_updating = old->seen_updating;
         /* A shallow stream was never planned on this declaration: what
          * changed in it is checked at once, not at the stream's turn. */
-        r->deep_due = old->deep_due || (r->shallow && !guard_decl_same(r->decl, old->decl));
-        if (old->guard && guard_take(r)) {
-                (void) guard_adopt(r->guard, old->guard, r->decl, old->decl);
+        r->deep_due = old->deep_due || (r->shallow && !guard_decl_same(decl_of(r), decl_of(old)));
+        if (old_guard && guard_take(r)) {
+                (void) guard_adopt(guard_of(r), old_guard, decl_of(r), decl_of(old));
                 guard_tidy(r);
         }
 }
@@ -1481,13 +1515,13 @@ int reconciler_seed_consumer(struct reconciler *r, const char *name, const char 
 }
 
 void reconciler_seed_last_change(struct reconciler *r, uint64_t realtime_usec) {
-        if (realtime_usec > r->last_change_usec)
-                r->last_change_usec = realtime_usec;
+        if (time_sec(realtime_usec) > r->last_change_sec)
+                r->last_change_sec = time_sec(realtime_usec);
 }
 
 void reconciler_seed_deep_check(struct reconciler *r, uint64_t realtime_usec) {
-        if (r->deep_usec == 0)
-                r->deep_usec = realtime_usec;
+        if (r->deep_sec == 0)
+                r->deep_sec = time_sec(realtime_usec);
 }
 
 void reconciler_seed_shape(struct reconciler *r, unsigned shards, unsigned retention_hours) {
@@ -1510,11 +1544,11 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
         struct plan p = {};
         bool in_sync;
 
-        if (!e->has_summary || !r->deep_usec || r->shallow || !r->quiet_last || !r->obs->exists ||
+        if (!e->has_summary || !r->deep_sec || r->shallow || !r->quiet_last || !r->obs->exists ||
             r->obs->status != STREAM_STATUS_ACTIVE || e->status != STREAM_STATUS_ACTIVE ||
             e->mode != r->obs->mode || !e->arn || !streq_ptr(e->arn, r->obs->arn) || creation_pending(r))
                 return false;
-        if (plan_stream_holding(r->decl, r->obs,
+        if (plan_stream_holding(decl_of(r), r->obs,
                                 conflict_held_mask(&guard_peek(r)->conflicts, clock_now_usec(CLOCK_MONOTONIC)),
                                 &p) < 0)
                 return false;
@@ -1531,7 +1565,7 @@ static bool summary_confirms(struct reconciler *r, const struct kinesis_stream_e
  * when it declares consumers whose ARNs no previous process exported. */
 static bool listing_suffices(const struct reconciler *r, const struct kinesis_stream_entry *e) {
         if (!e->has_summary || e->status != STREAM_STATUS_ACTIVE || !e->arn || r->deep_due ||
-            creation_pending(r) || r->obs->n_consumers < r->decl->x->n_consumers)
+            creation_pending(r) || r->obs->n_consumers < decl_of(r)->x->n_consumers)
                 return false;
         if (r->shallow)
                 return r->obs->status == STREAM_STATUS_ACTIVE && e->mode == r->obs->mode &&
@@ -1559,7 +1593,7 @@ static void settle_listed(struct reconciler *r, const struct kinesis_stream_entr
         r->shallow = true;
         mark_observed(r);
         if (changed)
-                r->region->ops->changed(r, r->region->owner);
+                region_of(r)->ops->changed(r, region_of(r)->owner);
         settle(r, PHASE_DONE);
 }
 
@@ -1616,7 +1650,7 @@ void reconciler_fail_pass(struct reconciler *r, const char *why) {
          * region retried every 30 s does not repeat a line per stream. */
         f.message_id = LOG_MESSAGE_STREAM_FAILED;
         log_fields(streq_ptr(r->last_error, why) ? LOG_DEBUG : LOG_ERR, &f,
-                   "Stream %s failed: %s (will retry)", r->decl->name, why);
+                   "Stream %s failed: %s (will retry)", decl_of(r)->name, why);
         cancel_pending(r);
         r->settled = false;
         r->terminal = false;

@@ -133,12 +133,18 @@ void reconcile_region_setup(struct reconcile_region *g, sd_event *e, const struc
 void reconcile_region_done(struct reconcile_region *g);
 
 /* The reconcilers of one configuration, n of them in one allocation (one
- * per declared stream: a block has no allocation overhead per stream), each
- * zero until reconciler_init(); free() it after reconciler_done() of each. */
-struct reconciler *reconcilers_new(size_t n);
+ * per declared stream: a block has no allocation overhead per stream), the
+ * i-th for decls[i] (which must outlive the block) in one of the regions
+ * (copied: at most 65,536 of them). Each is zero until reconciler_init();
+ * reconcilers_free() the block after reconciler_done() of each initialised
+ * one. NULL: out of memory, or too many. */
+struct reconciler *reconcilers_new(const struct stream_decl *decls, size_t n, struct reconcile_region *const *regions,
+                                   size_t n_regions);
+void reconcilers_free(struct reconciler *block);
 /* The i-th reconciler of a block of reconcilers_new(). */
 struct reconciler *reconciler_at(struct reconciler *block, size_t i);
-void reconciler_init(struct reconciler *r, const struct stream_decl *decl, struct reconcile_region *region);
+/* r works in the block's regions[region_index] (set up already). */
+void reconciler_init(struct reconciler *r, size_t region_index);
 /* Cancels whatever is in flight (no callbacks), releases its create slot
  * and what it holds; its memory stays its block's. */
 void reconciler_done(struct reconciler *r);
@@ -169,7 +175,8 @@ void reconciler_seed_shape(struct reconciler *r, unsigned shards, unsigned reten
  * it. A stream never deep-checked, changed by us in its last pass, or whose
  * summary differs from its last deep check is deep-checked anyway. */
 void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *listed, bool deep);
-/* CLOCK_REALTIME of the last DescribeStreamSummary that found the stream; 0: none. */
+/* CLOCK_REALTIME of the last DescribeStreamSummary that found the stream, to
+ * the second; 0: none. */
 uint64_t reconciler_deep_usec(const struct reconciler *r);
 /* The pass could not start (ListStreams failed): settle as failed. */
 void reconciler_fail_pass(struct reconciler *r, const char *why);
