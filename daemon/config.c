@@ -52,6 +52,9 @@
 
 /* A glob that pulls in thousands of files is a mistake, not a configuration. */
 #define CONFIG_FILES_MAX 1024
+/* A declaration keeps its file's index and its line in a few bits. */
+_Static_assert(CONFIG_FILES_MAX + 1 <= STREAM_DECL_FILES_MAX, "stream_decl.file");
+_Static_assert(CONFIG_FILE_MAX + 1 <= STREAM_DECL_LINE_MAX, "stream_decl.line");
 /* Directory entries the include: patterns of one load may read in all, so
  * that a pattern with a wildcard in every component cannot walk the whole
  * file system and hold a reload (and the only event loop) past the watchdog:
@@ -179,7 +182,6 @@ struct loader {
         struct slot global_defaults[_SK_MAX];
         size_t glob_budget; /* what include: patterns may still read (config-glob.h) */
 
-        size_t *stream_file; /* parallel to config->streams: index into files */
         size_t n_stream_alloc;
 };
 
@@ -190,7 +192,6 @@ static void loader_done(struct loader *l) {
                 free(l->files[i].path);
         free(l->files);
         node_free(l->main_root);
-        free(l->stream_file);
         config_free(l->config);
 }
 
@@ -410,13 +411,8 @@ static int add_stream(const struct walk *w, struct stream_decl *d) {
                 if (!s)
                         return walk_oom(w);
                 c->streams = s;
-                size_t *f = reallocarray(l->stream_file, na, sizeof(*f));
-                if (!f)
-                        return walk_oom(w);
-                l->stream_file = f;
                 l->n_stream_alloc = na;
         }
-        l->stream_file[c->n_streams] = w->file;
         /* The streams of one file mostly share their defaults: an extra equal
          * to the previous stream's is that one. */
         stream_decl_extra_settle(d);
@@ -561,7 +557,7 @@ static int walk_stream(const struct walk *w, const struct node *m, const struct 
         if (d.x->role_arn)
                 (void) arn_role_parse(d.x->role_arn, d.x->account, NULL);
 
-        d.file = w->l->files[w->file].path;
+        d.file = w->file;
         d.line = name_node->line;
         d.column = name_node->column;
         return add_stream(w, &d);
@@ -849,7 +845,7 @@ static void stream_error(struct loader *l, size_t i, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        diag_addv(&l->diags, DIAG_ERROR, s->file, l->stream_file[i], s->line, s->column, fmt, ap);
+        diag_addv(&l->diags, DIAG_ERROR, l->files[s->file].path, s->file, s->line, s->column, fmt, ap);
         va_end(ap);
 }
 
@@ -887,7 +883,7 @@ static void check_one_role_per_account(struct loader *l, size_t *order) {
                              "external_id",
                              s->name, s->x->account, f->x->role_arn,
                              streq(f->x->role_arn, s->x->role_arn) ? " with another external_id" : "",
-                             f->file, f->line, f->column);
+                             l->files[f->file].path, f->line, f->column);
         }
 }
 
@@ -919,14 +915,14 @@ static int check_streams(struct loader *l) {
                         stream_error(l, order[i],
                                      "stream \"%s\" in region %s of account %s is already declared at "
                                      "%s:%u:%u",
-                                     s->name, strna(s->region), s->x->account, f->file, f->line, f->column);
+                                     s->name, strna(s->region), s->x->account, l->files[f->file].path, f->line, f->column);
                 else if (s->region)
                         stream_error(l, order[i],
                                      "stream \"%s\" in region %s is already declared at %s:%u:%u",
-                                     s->name, s->region, f->file, f->line, f->column);
+                                     s->name, s->region, l->files[f->file].path, f->line, f->column);
                 else
                         stream_error(l, order[i], "stream \"%s\" is already declared at %s:%u:%u", s->name,
-                                     f->file, f->line, f->column);
+                                     l->files[f->file].path, f->line, f->column);
         }
 
         /* One name in one region in two accounts: the exports of those in
@@ -987,7 +983,7 @@ static int check_streams(struct loader *l) {
                 describe_env_entry(c, &env[first], b, sizeof(b));
                 stream_error(l, env[i].stream,
                              "%s maps to the streams.env variable %s, as does %s at %s:%u:%u", a,
-                             env[i].var, b, f->file, f->line, f->column);
+                             env[i].var, b, l->files[f->file].path, f->line, f->column);
         }
 
 finish:

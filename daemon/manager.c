@@ -141,8 +141,8 @@ _Static_assert(ARN_ACCOUNT_SIZE + ENDPOINT_REGION_MAX <= BUDGET_REGION_MAX, "bud
  * own, once per account (config.c sees to it that an account's streams name
  * one role and external ID). STS is asked in the daemon's region, else in
  * the stream's. */
-static int role_creds(struct manager *m, struct built *b, const struct stream_decl *d, const char *region,
-                      struct creds_provider **ret) {
+static int role_creds(struct manager *m, struct built *b, const struct config *c, const struct stream_decl *d,
+                      const char *region, struct creds_provider **ret) {
         struct manager_role *n;
         int r;
 
@@ -166,7 +166,7 @@ static int role_creds(struct manager *m, struct built *b, const struct stream_de
                                     },
                                     &n->creds);
         if (r < 0)
-                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", d->file,
+                return log_error_errno(r, "%s:%u:%u: stream %s: cannot set up the role %s: %m", c->files[d->file],
                                        d->line, d->column, d->name, d->x->role_arn);
         b->n_roles++;
         *ret = n->creds;
@@ -212,7 +212,7 @@ static int build(struct manager *m, const struct config *c, struct built *ret) {
                 if (region_find(b.regions, b.n_regions, d->x->account, region))
                         continue;
                 if (d->x->account[0]) {
-                        r = role_creds(m, &b, d, region, &creds);
+                        r = role_creds(m, &b, c, d, region, &creds);
                         if (r < 0) {
                                 built_done(&b);
                                 return r;

@@ -111,17 +111,20 @@ struct stream_decl_extra {
 extern struct stream_decl_extra stream_decl_extra_none;
 
 /* Ordered by size (pointers, then 4-byte fields, then bytes and bits):
- * one per declared stream, tens of thousands of them, so 64 bytes without
+ * one per declared stream, tens of thousands of them, so 56 bytes without
  * padding holes. The small enums are held in a byte each. */
 struct stream_decl {
         char *name;
         char *region; /* never NULL after loading: the stream's own, else aws.region,
                          else NULL only if neither is set (resolved at run time) */
-        /* Where it was declared, for messages: the path is the configuration's
-         * (struct config's files), shared by the streams of one file. */
-        const char *file;
         struct stream_decl_extra *x; /* never NULL once loaded; may be shared */
-        unsigned line, column;
+        /* Where it was declared, for messages: file is an index into the
+         * configuration's files (struct config's files[]; at most
+         * STREAM_DECL_FILES_MAX of them), line and column as in the file
+         * (at most 1 MiB: fewer lines than STREAM_DECL_LINE_MAX). */
+        unsigned file : 11;
+        unsigned line : 21;
+        unsigned column;
 
         unsigned shards;                /* 0: not declared */
         unsigned retention_hours;       /* 24..8760, default 24 */
@@ -142,7 +145,9 @@ struct stream_decl {
         bool account_in_exports : 1; /* another account has a stream of this name and
                                         region: the exports name the account */
 };
-_Static_assert(sizeof(struct stream_decl) <= 64, "struct stream_decl: one per declared stream");
+#define STREAM_DECL_FILES_MAX (1u << 11)
+#define STREAM_DECL_LINE_MAX ((1u << 21) - 1)
+_Static_assert(sizeof(struct stream_decl) <= 56, "struct stream_decl: one per declared stream");
 
 /* A declaration and an extra of its own, for a copy that changes settings
  * of either part (reconcile_decl_supported()). */

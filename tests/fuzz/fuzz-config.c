@@ -51,7 +51,7 @@ static void check_config(const struct config *c) {
                 const struct stream_decl *s = &c->streams[i];
 
                 ASSERT(s->name && strlen(s->name) >= 1 && strlen(s->name) <= 128);
-                ASSERT(s->file && s->line >= 1 && s->column >= 1);
+                ASSERT(s->file < c->n_files && c->files[s->file] && s->line >= 1 && s->column >= 1);
                 ASSERT(s->retention_hours >= 24 && s->retention_hours <= 8760);
                 ASSERT(s->shards <= 10000);
                 ASSERT(s->mode != STREAM_MODE_ON_DEMAND || s->shards == 0);

@@ -160,7 +160,6 @@ static void make_decl(const struct decl_spec *s, struct stream_decl *d) {
                 .warm_throughput_mibps = s->warm,
                 .tags_declared = s->tags != NULL,
                 .manage = s->manage,
-                .file = "test.yaml",
                 .line = 1,
                 .column = 3,
         };
