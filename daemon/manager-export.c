@@ -463,8 +463,8 @@ int manager_export_now(struct manager *m) {
         else
                 export_succeeded(m);
         if (ch.files_written || ch.files_removed)
-                log_debug("State exported: %u file(s) written, %u removed.", ch.files_written,
-                          ch.files_removed);
+                log_debug("State exported: %u file(s) written%s, %u removed.", ch.files_written,
+                          ch.json_written ? " (streams.json among them)" : "", ch.files_removed);
         if (was_failing || m->export_failing)
                 manager_notify_status(m);
         manager_ready_if_exported(m);
