@@ -121,6 +121,11 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         ret->oldest_deep_usec = 0;
         for (size_t i = 0; i < m->n_streams; i++) {
                 uint64_t d = reconciler_deep_usec(m->streams[i]);
+                /* Listed but never deep-checked (a fresh start spreads the
+                 * first checks): its settings are unread since before this
+                 * process began, and an alert on the age must see it. */
+                if (!d && reconciler_listed_only(m->streams[i]))
+                        d = m->started_realtime_usec;
                 if (d && (!ret->oldest_deep_usec || d < ret->oldest_deep_usec))
                         ret->oldest_deep_usec = d;
         }

@@ -23,6 +23,8 @@ Then, the streams in place, a second daemon with a fresh state directory
 and `api_share: 0.2` (room for three deep checks a 1-s pass):
 - its first pass deep-checks fewer than all 6 (never-checked streams are
   spread too), yet it is ready with all 6 exported ACTIVE from the listing;
+- kinesisd_oldest_deep_check_timestamp_seconds counts the streams not yet
+  deep-checked as checked when the process began (before its first call);
 - each stream is deep-checked once before any twice, never-checked first;
 - the second pass's first deep checks of streams known from the listing
   (they learn shards and retention, nothing another service acts on)
@@ -96,8 +98,14 @@ def test_restart():
     try:
         wait_passes(state, 1)
         first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
-        T.check(1 <= len(first) < len(NAMES), "fresh start, room for one: the first pass deep-checks %d of %d"
+        T.check(1 <= len(first) < len(NAMES), "fresh start, room for three: the first pass deep-checks %d of %d"
                 % (len(first), len(NAMES)), first)
+        # The proxy logs CLOCK_MONOTONIC: its first ListStreams in wall time.
+        listed_at = pass_ops(n0, 1)[0]["t"] + time.time() - time.monotonic()
+        oldest = metrics(os.path.join(state, "metrics.prom"))["kinesisd_oldest_deep_check_timestamp_seconds"]
+        T.check(0 < oldest < listed_at, "streams listed but not deep-checked yet count as checked when the "
+                "process began: the oldest deep check (%.6f) is before the first listing (%.6f)"
+                % (oldest, listed_at))
         with open(os.path.join(state, "streams.json")) as f:
             listed = json.load(f)["streams"]
         T.check(sorted(s["name"] for s in listed if s["status"] == "ACTIVE" and s["arn"]) == NAMES,
