@@ -121,6 +121,11 @@ static void collect_metrics(struct manager *m, struct state_metrics *ret) {
         ret->oldest_deep_usec = 0;
         for (size_t i = 0; i < m->n_streams; i++) {
                 uint64_t d = reconciler_deep_usec(manager_stream(m, i));
+                /* Listed but never deep-checked (a fresh start spreads the
+                 * first checks): its settings are unread since before this
+                 * process began, and an alert on the age must see it. */
+                if (!d && reconciler_listed_only(manager_stream(m, i)))
+                        d = m->started_realtime_usec;
                 if (d && (!ret->oldest_deep_usec || d < ret->oldest_deep_usec))
                         ret->oldest_deep_usec = d;
         }
@@ -463,8 +468,8 @@ int manager_export_now(struct manager *m) {
         else
                 export_succeeded(m);
         if (ch.files_written || ch.files_removed)
-                log_debug("State exported: %u file(s) written, %u removed.", ch.files_written,
-                          ch.files_removed);
+                log_debug("State exported: %u file(s) written%s, %u removed.", ch.files_written,
+                          ch.json_written ? " (streams.json among them)" : "", ch.files_removed);
         if (was_failing || m->export_failing)
                 manager_notify_status(m);
         manager_ready_if_exported(m);

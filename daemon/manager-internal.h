@@ -129,6 +129,7 @@ struct manager {
         struct kinesis_counters counters_base; /* of clients freed by reloads */
         struct state_metrics metrics;
         uint64_t pass_started_usec;
+        uint64_t started_realtime_usec; /* when this process began */
 };
 
 /* The i-th declared stream's reconciler (config->streams[i]'s). */

@@ -765,6 +765,7 @@ int manager_new(const struct run_options *o, struct manager **ret) {
         if (!m)
                 return log_oom();
         m->opts = *o;
+        m->started_realtime_usec = clock_now_usec(CLOCK_REALTIME);
         m->texts = text_pool_new();
         if (!m->texts)
                 return log_oom();

@@ -40,6 +40,10 @@ uint64_t reconciler_deep_usec(const struct reconciler *r) {
         return (uint64_t) r->deep_sec * USEC_PER_SEC;
 }
 
+bool reconciler_listed_only(const struct reconciler *r) {
+        return r->shallow;
+}
+
 const struct plan *reconciler_plan(const struct reconciler *r) {
         return r->w && r->w->have_plan ? &r->w->plan : NULL;
 }

@@ -918,9 +918,14 @@ static void on_describe(struct kinesis_client *c, const struct kinesis_result *r
         o.resource_policy = TAKE_PTR(r->obs->resource_policy);
         o.policy_known = r->obs->policy_known;
         r->obs->n_tags = r->obs->n_consumers = 0;
+        /* What other services act on (the ARN, the status, the mode) is
+         * exported at once. A shard count or retention that differs only
+         * waits for the export at the end of the pass: the first deep
+         * checks after a fresh start each learn them for a stream known
+         * from the listing, and an export of every stream after each would
+         * rewrite streams.json (and wake its readers) once per check. */
         bool changed = !streq_ptr(o.arn, r->obs->arn) || o.status != r->obs->status ||
-                       o.mode != r->obs->mode || o.open_shards != r->obs->open_shards ||
-                       o.retention_hours != r->obs->retention_hours || !r->obs->exists;
+                       o.mode != r->obs->mode || !r->obs->exists;
         stream_obs_done(r->obs);
         *r->obs = o;
         if (changed)

@@ -178,6 +178,8 @@ void reconciler_start(struct reconciler *r, const struct kinesis_stream_entry *l
 /* CLOCK_REALTIME of the last DescribeStreamSummary that found the stream, to
  * the second; 0: none. */
 uint64_t reconciler_deep_usec(const struct reconciler *r);
+/* Known to exist from the listing only, its settings not read since. */
+bool reconciler_listed_only(const struct reconciler *r);
 /* The pass could not start (ListStreams failed): settle as failed. */
 void reconciler_fail_pass(struct reconciler *r, const char *why);
 /* Stop starting new calls: settle as soon as the current one ends. */

@@ -1124,6 +1124,7 @@ int state_export(struct state_dir *d, const struct state_export *e, struct state
         env_ok = count_write(&ch, STREAMS_ENV, k);
         k = state_json_write(d->fd, v, e->n_streams, e->now_usec);
         json_ok = count_write(&ch, STREAMS_JSON, k);
+        ch.json_written = k > 0;
         write_arn_files(d->fd, arn_set, n_arn, arn_failed, &ch);
         if (e->metrics) {
                 struct metrics_doc m = { e->metrics, v, e->n_streams };

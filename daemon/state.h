@@ -94,6 +94,7 @@ struct state_failure {
 struct state_changes {
         unsigned files_written;
         unsigned files_removed;
+        bool json_written; /* streams.json among the files written */
         /* Streams of the export that are not wholly in place: streams.json,
          * or the streams.env line or .arn file they should have, could not be
          * written. A consumer cannot rely on these. */

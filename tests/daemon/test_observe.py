@@ -20,10 +20,15 @@ and confirms the others from the listing.
   corrected when the stream's deep check comes round.
 
 Then, the streams in place, a second daemon with a fresh state directory
-and `api_share: 0.1` (room for one deep check a 1-s pass):
+and `api_share: 0.2` (room for three deep checks a 1-s pass):
 - its first pass deep-checks fewer than all 6 (never-checked streams are
   spread too), yet it is ready with all 6 exported ACTIVE from the listing;
+- kinesisd_oldest_deep_check_timestamp_seconds counts the streams not yet
+  deep-checked as checked when the process began (before its first call);
 - each stream is deep-checked once before any twice, never-checked first;
+- the second pass's first deep checks of streams known from the listing
+  (they learn shards and retention, nothing another service acts on)
+  rewrite streams.json once, at the pass's end, not once per check;
 - it records the checks in the state directory (deep-checks).
 A third daemon on that state directory at the default share (room for all
 6 in its first pass):
@@ -87,14 +92,20 @@ def deep_checks_file(state):
 def test_restart():
     state = T.path("state2")
     os.makedirs(state)
-    cfg = T.write("kinesisd-share.yaml", CONFIG.replace("  poll: 100ms\n", "  poll: 100ms\n  api_share: 0.1\n"))
+    cfg = T.write("kinesisd-share.yaml", CONFIG.replace("  poll: 100ms\n", "  poll: 100ms\n  api_share: 0.2\n"))
     n0 = len(entries())
-    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "info", stderr_path=T.path("daemon2.log"))
+    p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "debug", stderr_path=T.path("daemon2.log"))
     try:
         wait_passes(state, 1)
         first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
-        T.check(1 <= len(first) < len(NAMES), "fresh start, room for one: the first pass deep-checks %d of %d"
+        T.check(1 <= len(first) < len(NAMES), "fresh start, room for three: the first pass deep-checks %d of %d"
                 % (len(first), len(NAMES)), first)
+        # The proxy logs CLOCK_MONOTONIC: its first ListStreams in wall time.
+        listed_at = pass_ops(n0, 1)[0]["t"] + time.time() - time.monotonic()
+        oldest = metrics(os.path.join(state, "metrics.prom"))["kinesisd_oldest_deep_check_timestamp_seconds"]
+        T.check(0 < oldest < listed_at, "streams listed but not deep-checked yet count as checked when the "
+                "process began: the oldest deep check (%.6f) is before the first listing (%.6f)"
+                % (oldest, listed_at))
         with open(os.path.join(state, "streams.json")) as f:
             listed = json.load(f)["streams"]
         T.check(sorted(s["name"] for s in listed if s["status"] == "ACTIVE" and s["arn"]) == NAMES,
@@ -109,6 +120,19 @@ def test_restart():
         wait_passes(state, passes(state) + 1)
     finally:
         T.terminate(p, T.path("daemon2.log"))
+    # "Pass done" comes before the pass's own export: between the first two
+    # are the first pass's export and what the second pass exported while
+    # it ran.
+    second = [e["stream"] for e in pass_ops(n0, 2) if e["op"] == "DescribeStreamSummary"]
+    T.check(len(second) >= 2 and not set(second) & set(first),
+            "the second pass deep-checks at least two streams for the first time", (first, second))
+    with open(T.path("daemon2.log")) as f:
+        marks = [l for l in f if "Pass done" in l or "(streams.json among them)" in l]
+    done = [i for i, l in enumerate(marks) if "Pass done" in l]
+    T.require(len(done) >= 2, "two passes logged", marks)
+    between = [l for l in marks[done[0] + 1:done[1]] if "streams.json" in l]
+    T.check(len(between) <= 1, "streams.json rewritten %d time(s) from the end of the first pass to the end "
+            "of the second (first deep checks learn shards and retention only)" % len(between), marks)
     rec = deep_checks_file(state)
     T.check(sorted(rec) == NAMES, "deep-checks records every stream", rec)
 
