@@ -1,7 +1,8 @@
-/* Pacing: a pacer is a named token bucket and the FIFO of waiters for its
+/* Pacing: a pacer is a named token bucket, the release times of its last
+ * calls (a sliding one-second window), and the FIFO of waiters for its
  * tokens, fed back with throttled/succeeded answers (AIMD). Whoever sends
- * calls asks a pacer for a token before each attempt; the pacer knows nothing
- * of what is sent. Pacers per (account, region, API) and per stream are
+ * calls asks a pacer for a token before each attempt; the pacer knows
+ * nothing of what is sent. Pacers per (account, region, API) and per stream are
  * built from these by their owners.
  *
  * Nothing here blocks: a waiter is called back from an sd-event timer. */
@@ -32,6 +33,41 @@ void token_bucket_succeeded(struct token_bucket *b);
 /* Full, and at its ceiling rate: forgetting it changes nothing. */
 bool token_bucket_idle(struct token_bucket *b, uint64_t now_usec);
 
+/* The one-second window: the release times of a pacer's last calls, so that
+ * no window of one second holds more than pace_window_cap() of them, where
+ * an evenly spaced bucket at a fractional rate would let the rounded-up
+ * count through (2.5 a second: calls at 0, 0.4 and 0.8 s). A ring of size
+ * entries, the cap at the ceiling rate, allocated by the owner. Pure: the
+ * caller passes the time. */
+struct pace_window {
+        uint64_t *at; /* release times, a ring */
+        unsigned size, used, next;
+};
+/* Calls the window holds at most: floor(rate) at the bucket's current rate
+ * (AIMD moves it), at least 1, at most PACE_WINDOW_MAX: a pacer faster than
+ * that is held to it, which keeps each pacer's ring small (kinesisd's
+ * fastest pacer is 20 a second, at api_share 1). */
+#define PACE_WINDOW_MAX 64u
+/* A window is this much longer than a second (see pacer.c). */
+#define PACE_WINDOW_MARGIN_USEC (20 * USEC_PER_MSEC)
+unsigned pace_window_cap(double rate);
+void pace_window_init(struct pace_window *w, uint64_t *ring, unsigned size);
+/* Microseconds from now until a call fits in the window of cap calls. */
+uint64_t pace_window_delay(const struct pace_window *w, unsigned cap, uint64_t now_usec);
+void pace_window_record(struct pace_window *w, uint64_t now_usec);
+/* No call released within the last window: forgetting it changes nothing. */
+bool pace_window_idle(const struct pace_window *w, uint64_t now_usec);
+
+/* A bucket and its window together, as a pacer uses them. */
+struct pace_limit {
+        struct token_bucket bucket;
+        struct pace_window window;
+};
+/* Microseconds from now until both allow a call (0: now). */
+uint64_t pace_limit_delay(struct pace_limit *l, uint64_t now_usec);
+/* Take a token and record the release at now, if both allow it now. */
+bool pace_limit_take(struct pace_limit *l, uint64_t now_usec);
+
 struct pacer;
 
 /* One place in a pacer's queue, owned (usually embedded) by the caller. */
@@ -43,9 +79,11 @@ struct pacer_waiter {
 };
 
 /* Rate in calls per second; the bucket holds burst tokens (at least one, and
- * one to start with), so no one-second window ever sees more than burst +
- * rate calls. name is for
- * debug logs. Returns 0 or a negative errno. */
+ * one to start with); on top of that, no one-second window ever holds more
+ * than pace_window_cap(rate) releases (and none closer than
+ * PACE_WINDOW_MARGIN_USEC to a window's edge: see pacer.c). name is for
+ * debug logs, which show each release's time. Returns 0 or a negative
+ * errno. */
 int pacer_new(sd_event *e, const char *name, double rate, double burst, struct pacer **ret);
 struct pacer *pacer_ref(struct pacer *p);
 struct pacer *pacer_unref(struct pacer *p);
@@ -65,5 +103,7 @@ void pacer_cancel(struct pacer *p, struct pacer_waiter *w);
 /* Feedback from an answer: throttled halves the rate, succeeded raises it. */
 void pacer_throttled(struct pacer *p);
 void pacer_succeeded(struct pacer *p);
-/* Nobody waits or holds a reference but the owner, and the bucket is idle. */
+/* Nobody waits or holds a reference but the owner, the bucket is idle and no
+ * call was released in the last window: a pacer made anew in its place
+ * would let no window hold more calls. */
 bool pacer_is_idle(struct pacer *p);

@@ -1,5 +1,5 @@
 /* Unit tests of the AWS client's pure parts: retry classification, backoff,
- * retry quota, token bucket, URL policy, AWS error parsing, credential file
+ * retry quota, token bucket and its one-second window, URL policy, AWS error parsing, credential file
  * and document parsing, region/endpoint resolution, Kinesis request builders
  * and response parsers. No network: the one test that builds an HTTP client
  * checks that a refused URL never opens a socket. */
@@ -197,6 +197,121 @@ static void test_token_bucket(void) {
                 token_bucket_succeeded(&b);
         CHECK(fabs(b.rate - 16) < 1e-9);
         CHECK(token_bucket_idle(&b, now + 10 * USEC_PER_SEC));
+}
+
+/* Releases of a FIFO that always has a call waiting, on a clock that a loop
+ * moves forward by up to 3 ms more than the pacer asked: at[] and the
+ * window's cap at each release. The first throttle_at releases run at the
+ * ceiling; then the bucket is throttled `throttles` times, and after
+ * recover_at releases it succeeds until back at its ceiling. */
+struct pace_run {
+        uint64_t at[400];
+        unsigned cap[400];
+        size_t n;
+};
+
+static void pace_simulate(struct pace_run *run, double rate, size_t n, size_t throttle_at, unsigned throttles,
+                          size_t recover_at) {
+        uint64_t ring[PACE_WINDOW_MAX], t = 5000 * USEC_PER_SEC, rng = 7;
+        struct pace_limit l;
+        bool throttled = false;
+
+        token_bucket_init(&l.bucket, rate, 1, t);
+        pace_window_init(&l.window, ring, pace_window_cap(rate));
+        run->n = 0;
+        while (run->n < n) {
+                if (run->n == throttle_at && !throttled) {
+                        for (unsigned i = 0; i < throttles; i++)
+                                token_bucket_throttled(&l.bucket);
+                        throttled = true;
+                }
+                if (run->n >= recover_at)
+                        token_bucket_succeeded(&l.bucket);
+                if (pace_limit_take(&l, t)) {
+                        run->cap[run->n] = pace_window_cap(l.bucket.rate);
+                        run->at[run->n++] = t;
+                } else {
+                        uint64_t d = pace_limit_delay(&l, t);
+                        CHECK(d > 0);
+                        t += d;
+                }
+                t += retry_rng_next(&rng) % 3000;
+        }
+}
+
+/* The most releases within less than span of each other. */
+static size_t pace_peak(const struct pace_run *run, size_t from, size_t to, uint64_t span) {
+        size_t best = 0;
+
+        for (size_t k = from; k < to; k++) {
+                size_t j = k;
+                while (j > 0 && run->at[k] - run->at[j - 1] < span)
+                        j--;
+                if (k - j + 1 > best)
+                        best = k - j + 1;
+        }
+        return best;
+}
+
+static void test_pace_window(void) {
+        static struct pace_run run;
+        const uint64_t span = USEC_PER_SEC + PACE_WINDOW_MARGIN_USEC;
+
+        /* floor(rate x share), at least one, a little rounding forgiven. */
+        CHECK_INTEQ(pace_window_cap(20 * 0.5), 10);
+        CHECK_INTEQ(pace_window_cap(5 * 0.5), 2);
+        CHECK_INTEQ(pace_window_cap(20 * 0.3), 6);
+        CHECK_INTEQ(pace_window_cap(5 * 0.2), 1);
+        CHECK_INTEQ(pace_window_cap(0.1), 1);
+        CHECK_INTEQ(pace_window_cap(1e6), PACE_WINDOW_MAX);
+
+        /* 2.5 a second (ListStreams, CreateStream at the default share): an
+         * evenly spaced bucket sends 0, 0.4, 0.8 s; the window lets 2 through
+         * in any second and a margin, and still 2 a second on average. */
+        pace_simulate(&run, 2.5, 60, SIZE_MAX, 0, SIZE_MAX);
+        CHECK_INTEQ(pace_peak(&run, 0, run.n, span), 2);
+        CHECK(run.at[1] - run.at[0] < 450 * USEC_PER_MSEC);
+        CHECK((double) (run.n - 1) * USEC_PER_SEC / (double) (run.at[run.n - 1] - run.at[0]) > 1.9);
+
+        /* 10 a second (DescribeStreamSummary at the default share): 11 calls
+         * 0.1 s apart span exactly a second, which arrives as less. */
+        pace_simulate(&run, 10, 200, SIZE_MAX, 0, SIZE_MAX);
+        CHECK_INTEQ(pace_peak(&run, 0, run.n, span), 10);
+        CHECK((double) (run.n - 1) * USEC_PER_SEC / (double) (run.at[run.n - 1] - run.at[0]) > 9.5);
+
+        /* AIMD: after 50 calls at 10 a second, throttled twice (2.5 a second,
+         * a cap of 2 counted over the calls before the throttle too), and
+         * after 100 calls back up to 10. Each release sees at most the cap
+         * of the moment in the window that ends with it. */
+        pace_simulate(&run, 10, 300, 50, 2, 100);
+        for (size_t k = 0; k < run.n; k++) {
+                size_t j = k;
+                while (j > 0 && run.at[k] - run.at[j - 1] < span)
+                        j--;
+                CHECK(k - j + 1 <= run.cap[k]);
+        }
+        CHECK_INTEQ(run.cap[60], 2);
+        CHECK_INTEQ(pace_peak(&run, 55, 100, span), 2);
+        CHECK_INTEQ(run.cap[run.n - 1], 10);
+        CHECK_INTEQ(pace_peak(&run, 200, run.n, span), 10);
+        /* Down to the floor and back: one call a window, never two. */
+        pace_simulate(&run, 10, 120, 20, 10, 40);
+        CHECK_INTEQ(run.cap[30], 1);
+        CHECK_INTEQ(pace_peak(&run, 21, 40, span), 1);
+        CHECK_INTEQ(pace_peak(&run, 100, run.n, span), 10);
+
+        /* The window empties a second and the margin after its latest call. */
+        uint64_t ring[2];
+        struct pace_window w;
+        pace_window_init(&w, ring, 2);
+        CHECK(pace_window_idle(&w, 0));
+        pace_window_record(&w, 10 * USEC_PER_SEC);
+        CHECK_INTEQ(pace_window_delay(&w, 2, 10 * USEC_PER_SEC), 0);
+        CHECK_INTEQ(pace_window_delay(&w, 1, 10 * USEC_PER_SEC), span);
+        pace_window_record(&w, 10 * USEC_PER_SEC + 400000);
+        CHECK_INTEQ(pace_window_delay(&w, 2, 10 * USEC_PER_SEC + 400000), span - 400000);
+        CHECK(!pace_window_idle(&w, 11 * USEC_PER_SEC + 400000));
+        CHECK(pace_window_idle(&w, 10 * USEC_PER_SEC + 400000 + span));
 }
 
 static void test_url_policy(void) {
@@ -1024,6 +1139,7 @@ int main(void) {
         test_quota();
         test_backoff();
         test_token_bucket();
+        test_pace_window();
         test_url_policy();
         test_refused_without_traffic();
         test_error_parse();
