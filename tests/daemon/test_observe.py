@@ -19,12 +19,15 @@ and confirms the others from the listing.
 - A retention changed behind its back (the listing does not carry it) is
   corrected when the stream's deep check comes round.
 
-Then, the streams in place, a second daemon with a fresh state directory
+Then, the streams in place, a daemon whose every deep check is refused
+(AccessDenied, from a proxy of faults): after its first pass
+kinesisd_oldest_deep_check_timestamp_seconds is when the process began,
+the age of the streams known from the listing only, not 0 (none).
+
+Then a second daemon with a fresh state directory
 and `api_share: 0.2` (room for three deep checks a 1-s pass):
 - its first pass deep-checks fewer than all 6 (never-checked streams are
   spread too), yet it is ready with all 6 exported ACTIVE from the listing;
-- kinesisd_oldest_deep_check_timestamp_seconds counts the streams not yet
-  deep-checked as checked when the process began (before its first call);
 - each stream is deep-checked once before any twice, never-checked first;
 - the second pass's first deep checks of streams known from the listing
   (they learn shards and retention, nothing another service acts on)
@@ -44,7 +47,9 @@ import signal
 import time
 
 from daemonlib import AWS_HEAD, Test
+from kinesisd_test.environment import FAKE_SECRET_KEY
 from kinesisd_test.process import wait_for
+from kinesisd_test.proxy import Proxy
 from kinesisd_test.state import metrics
 
 T = Test("observe", "eu-north-1")
@@ -89,6 +94,30 @@ def deep_checks_file(state):
     return {l.split()[1]: int(l.split()[2]) for l in lines[1:]}
 
 
+def test_unchecked_age():
+    """Every deep check refused (AccessDenied from a proxy of faults in
+    front of the mock): no stream is deep-checked, those not chosen for a
+    check are known from the listing only, and the oldest deep check is
+    the process's start, not none."""
+    state = T.path("state-denied")
+    os.makedirs(state)
+    deny = [{"op": "DescribeStreamSummary", "fault": "access-denied", "count": -1}]
+    with Proxy(T.work, T.port, rules=deny, keys={"*": FAKE_SECRET_KEY}, list_summaries=True) as px:
+        cfg = T.write("kinesisd-denied.yaml", CONFIG.replace("{endpoint}", "http://127.0.0.1:%d" % px.port)
+                      .replace("  poll: 100ms\n", "  poll: 100ms\n  api_share: 0.2\n"))
+        spawned_at = time.time()
+        p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "info", stderr_path=T.path("daemon-denied.log"))
+        try:
+            wait_passes(state, 1)
+            m = metrics(os.path.join(state, "metrics.prom"))
+        finally:
+            T.terminate(p, T.path("daemon-denied.log"))
+        T.check(px.rule_fired(0), "the proxy refused the deep checks")
+    oldest = m.get("kinesisd_oldest_deep_check_timestamp_seconds", 0)
+    T.check(spawned_at <= oldest <= time.time(), "no stream deep-checked: the oldest deep check is when the process "
+            "began (%.6f, started after %.6f), the age of what is unchecked" % (oldest, spawned_at), m)
+
+
 def test_restart():
     state = T.path("state2")
     os.makedirs(state)
@@ -100,12 +129,6 @@ def test_restart():
         first = [e["stream"] for e in pass_ops(n0, 1) if e["op"] == "DescribeStreamSummary"]
         T.check(1 <= len(first) < len(NAMES), "fresh start, room for three: the first pass deep-checks %d of %d"
                 % (len(first), len(NAMES)), first)
-        # The proxy logs CLOCK_MONOTONIC: its first ListStreams in wall time.
-        listed_at = pass_ops(n0, 1)[0]["t"] + time.time() - time.monotonic()
-        oldest = metrics(os.path.join(state, "metrics.prom"))["kinesisd_oldest_deep_check_timestamp_seconds"]
-        T.check(0 < oldest < listed_at, "streams listed but not deep-checked yet count as checked when the "
-                "process began: the oldest deep check (%.6f) is before the first listing (%.6f)"
-                % (oldest, listed_at))
         with open(os.path.join(state, "streams.json")) as f:
             listed = json.load(f)["streams"]
         T.check(sorted(s["name"] for s in listed if s["status"] == "ACTIVE" and s["arn"]) == NAMES,
@@ -236,4 +259,4 @@ def test_observe():
         T.terminate(p, T.path("daemon.log"))
 
 
-T.run(test_observe, test_restart)
+T.run(test_observe, test_unchecked_age, test_restart)

@@ -22,7 +22,7 @@ class Proxy:
     count = 0
 
     def __init__(self, workdir, mock_port, rules=None, seed=1, keys=None, stall_seconds=40.0,
-                 max_seconds=150.0, limits=True, refusals_ok=False, keys_file=None):
+                 max_seconds=150.0, limits=True, refusals_ok=False, keys_file=None, list_summaries=False):
         Proxy.count += 1
         n = Proxy.count
         self.log = os.path.join(workdir, "proxy-%d.jsonl" % n)
@@ -41,6 +41,9 @@ class Proxy:
             # AWS's limits too (tests/fault/aws_limits.py): a behaviour that
             # works only because the mock is lenient does not work on AWS.
             self.cmd += ["--limits"]
+        if list_summaries:
+            # ListStreams answered as AWS does (summaries, tokens).
+            self.cmd += ["--list-summaries"]
         self.proc = None
         self._entries = None
         self.refusals_ok = refusals_ok
