@@ -102,7 +102,7 @@ static unsigned metric_bits(const json_object *summary) {
 int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs) {
         json_object *s = get(body, "StreamDescriptionSummary", json_type_object);
         const char *name, *arn, *status, *enc, *key, *mode = NULL;
-        _cleanup_free_ char *n = NULL, *a = NULL, *k = NULL;
+        _cleanup_free_ char *a = NULL, *k = NULL;
         unsigned shards = 0, retention = 0, maxrec = 0, consumers = 0;
 
         if (!s)
@@ -119,14 +119,12 @@ int kinesis_parse_stream_summary(const json_object *body, struct stream_obs *obs
         enc = get_str(s, "EncryptionType");
         key = enc && streq(enc, "KMS") ? get_str(s, "KeyId") : NULL;
         mode = get_str(get(s, "StreamModeDetails", json_type_object), "StreamMode");
-        if (dup_opt(name, &n) < 0 || dup_opt(arn, &a) < 0 || dup_opt(key, &k) < 0)
+        if (dup_opt(arn, &a) < 0 || dup_opt(key, &k) < 0)
                 return -ENOMEM;
 
-        free(obs->name);
         free(obs->arn);
         free(obs->kms_key);
         obs->exists = true;
-        obs->name = TAKE_PTR(n);
         obs->arn = TAKE_PTR(a);
         obs->kms_key = TAKE_PTR(k);
         obs->status = stream_status_from_string(status);

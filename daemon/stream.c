@@ -185,7 +185,7 @@ void stream_consumer_obs_done(struct stream_consumer_obs *c) {
 }
 
 bool stream_obs_is_empty(const struct stream_obs *o) {
-        return !o->exists && !o->name && !o->arn && o->status == STREAM_STATUS_UNKNOWN &&
+        return !o->exists && !o->arn && o->status == STREAM_STATUS_UNKNOWN &&
                o->mode == STREAM_MODE_PROVISIONED && !o->open_shards && !o->retention_hours && !o->kms_key &&
                !o->metrics && !o->max_record_size_kib && o->distribution == DISTRIBUTION_UNSET &&
                !o->warm_target_mibps && !o->consumer_count && !o->tags_known && !o->tags && !o->n_tags &&
@@ -196,7 +196,6 @@ bool stream_obs_is_empty(const struct stream_obs *o) {
 void stream_obs_done(struct stream_obs *o) {
         if (!o)
                 return;
-        free(o->name);
         free(o->arn);
         free(o->kms_key);
         free(o->resource_policy);

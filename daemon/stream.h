@@ -202,30 +202,15 @@ struct stream_budget {
 };
 
 struct stream_obs {
-        bool exists;
-        char *name;
+        /* Pointers and counts first, the small fields packed after them:
+         * one per stream that exists, for the daemon's lifetime. Its
+         * name is the declaration's. */
         char *arn;
-        enum stream_status status;
-        enum stream_mode mode;
-        unsigned open_shards;
-        unsigned retention_hours;
-        char *kms_key;                /* NULL when EncryptionType is NONE */
-        unsigned metrics;             /* enum shard_metric bits */
-        unsigned max_record_size_kib; /* 0: not reported */
-        enum record_distribution distribution;
-        unsigned warm_target_mibps;            /* WarmThroughput.TargetMiBps; 0: not reported */
-        enum throughput_commitment commitment; /* the account's, as the region read it */
-        unsigned consumer_count;
-
-        bool tags_known;         /* ListTagsForStream was read */
-        struct stream_tag *tags; /* sorted by key */
+        char *kms_key;           /* NULL when EncryptionType is NONE */
+        struct stream_tag *tags; /* sorted by key; read when tags_known */
         size_t n_tags;
-
-        bool policy_known;     /* GetResourcePolicy was read */
-        char *resource_policy; /* its normal form (policy.h); NULL: none */
-
-        bool consumers_known;                  /* ListStreamConsumers was read */
-        struct stream_consumer_obs *consumers; /* sorted by name */
+        char *resource_policy; /* its normal form (policy.h); NULL: none; read when policy_known */
+        struct stream_consumer_obs *consumers; /* sorted by name; read when consumers_known */
         size_t n_consumers;
 
         /* The per-stream budgets AWS counts over a rolling 24 h, as far as
@@ -234,7 +219,23 @@ struct stream_obs {
          * counted at: the planner's only clock, for the times --plan shows. */
         struct stream_budget budget[_BUDGET_KIND_MAX];
         uint64_t now_usec;
+
+        unsigned open_shards;
+        unsigned retention_hours;
+        unsigned metrics;             /* enum shard_metric bits */
+        unsigned max_record_size_kib; /* 0: not reported */
+        unsigned warm_target_mibps;   /* WarmThroughput.TargetMiBps; 0: not reported */
+        unsigned consumer_count;
+        enum stream_status status : 8;
+        enum stream_mode mode : 8;
+        enum record_distribution distribution : 8;
+        enum throughput_commitment commitment : 8; /* the account's, as the region read it */
+        bool exists : 1;
+        bool tags_known : 1;      /* ListTagsForStream was read */
+        bool policy_known : 1;    /* GetResourcePolicy was read */
+        bool consumers_known : 1; /* ListStreamConsumers was read */
 };
+_Static_assert(sizeof(struct stream_obs) <= 160, "struct stream_obs: one per existing stream");
 
 void stream_obs_done(struct stream_obs *o);
 /* Nothing was observed: o is as a zeroed struct stream_obs, except for what

@@ -229,7 +229,6 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         o->commitment = s->commit; /* the account's: known for a missing stream too */
         if (s->missing)
                 return;
-        o->name = xstrdup("orders");
         o->arn = xstrdup("arn:aws:kinesis:us-east-1:111122223333:stream/orders");
         o->status = s->status ? s->status : STREAM_STATUS_ACTIVE;
         o->mode = s->mode;
@@ -275,7 +274,6 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
 }
 
 static void free_obs(struct stream_obs *o) {
-        free(o->name);
         free(o->arn);
         free(o->kms_key);
         free_tags(o->tags, o->n_tags);
