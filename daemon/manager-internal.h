@@ -129,6 +129,10 @@ struct manager {
         struct kinesis_counters counters_base; /* of clients freed by reloads */
         struct state_metrics metrics;
         uint64_t pass_started_usec;
+        /* How long the listings took: this pass's so far (from its start
+         * until the last region's listing came), and the last complete
+         * pass's, which brings the next pass forward (pass_period()). */
+        uint64_t pass_listed_usec, last_listing_usec;
         uint64_t started_realtime_usec; /* when this process began */
 };
 

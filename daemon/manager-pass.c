@@ -89,15 +89,27 @@ static void print_plan(struct manager *m) {
         m->result = failed ? MANAGER_STREAM_FAILED : changes ? MANAGER_PLAN_CHANGES : MANAGER_OK;
 }
 
-/* Passes start every reconcile.interval, counted from the start of the
- * last one: choose_deep() spreads the deep checks on that rhythm, and each
- * stream's status is listed once an interval however long a pass takes.
- * One that took longer is followed after MIN_PASS_GAP_USEC. */
-static uint64_t next_pass_delay(const struct manager *m) {
-        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, interval = m->config->interval_usec;
-        uint64_t gap = MIN_PASS_GAP_USEC < interval ? MIN_PASS_GAP_USEC : interval;
+/* The time from the start of one pass to the start of the next:
+ * reconcile.interval less what the last listing took, and at most a
+ * quarter of the interval less. A stream on a late page is listed that
+ * much after its pass starts; starting the next pass that much earlier
+ * lists it again within the interval even when that listing is slower,
+ * up to twice as slow (each stream's status is confirmed at most an
+ * interval apart, not only once in each interval). */
+static uint64_t pass_period(const struct manager *m) {
+        uint64_t interval = m->config->interval_usec, lead = m->last_listing_usec;
 
-        return took + gap < interval ? interval - took : gap;
+        return interval - (lead < interval / 4 ? lead : interval / 4);
+}
+
+/* Passes start every pass_period(), counted from the start of the last
+ * one: choose_deep() spreads the deep checks on that rhythm. One that took
+ * longer is followed after MIN_PASS_GAP_USEC. */
+static uint64_t next_pass_delay(const struct manager *m) {
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, period = pass_period(m);
+        uint64_t gap = MIN_PASS_GAP_USEC < period ? MIN_PASS_GAP_USEC : period;
+
+        return took + gap < period ? period - took : gap;
 }
 
 /* Before the first pass: the deep checks the last process recorded, so
@@ -150,6 +162,8 @@ static void pass_done(struct manager *m) {
         m->metrics.reconcile_passes++;
         m->metrics.last_pass_usec = clock_now_usec(CLOCK_REALTIME);
         m->metrics.last_pass_duration_usec = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        if (m->pass_listed_usec > 0)
+                m->last_listing_usec = m->pass_listed_usec;
         for (size_t i = 0; i < m->n_streams; i++) {
                 if (reconciler_ready(manager_stream(m, i)))
                         ready++;
@@ -211,11 +225,24 @@ static void pass_done(struct manager *m) {
                  * is free now: give its pages back until the next pass. */
                 m->pending = mfree(m->pending);
                 m->n_pending = m->next_pending = 0;
+                for (size_t i = 0; i < m->n_regions; i++) {
+                        kinesis_stream_entries_free(m->regions[i]->entries, m->regions[i]->n_entries);
+                        m->regions[i]->entries = NULL;
+                        m->regions[i]->n_entries = 0;
+                }
                 (void) malloc_trim(0);
                 if (transient > 0 && RETRY_PASS_USEC < m->config->interval_usec)
                         schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
-                else /* on time: a late timer would push every later pass */
-                        schedule_pass(m, next_pass_delay(m), PASS_TIMER_ACCURACY_USEC);
+                else { /* on time: a late timer would push every later pass */
+                        uint64_t delay = next_pass_delay(m);
+                        log_debug("Next pass in %.3f s, %.3f s after this one started (the interval less "
+                                  "the %.3f s the listing took, at most a quarter of it).",
+                                  (double) delay / USEC_PER_SEC,
+                                  (double) (clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec + delay) /
+                                          USEC_PER_SEC,
+                                  (double) m->last_listing_usec / USEC_PER_SEC);
+                        schedule_pass(m, delay, PASS_TIMER_ACCURACY_USEC);
+                }
                 return;
         }
 }
@@ -340,13 +367,13 @@ static int deep_cmp(const void *a, const void *b) {
  * whatever the checks find to do, and for a pacer that starts late. */
 #define DEEP_ROOM_PERCENT 90
 
-/* Deep checks that fit in what is left of reconcile.interval since the pass
+/* Deep checks that fit in what is left of the pass's period since it
  * started (the listing took the rest), at reconcile.api_share of the
  * DescribeStreamSummary limit; at least one. */
 static size_t deep_room(const struct manager *m) {
         double rate = kinesis_operation_rate("DescribeStreamSummary", NULL) * m->config->api_share;
-        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
-        uint64_t left = took < m->config->interval_usec ? m->config->interval_usec - took : 0;
+        uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, period = pass_period(m);
+        uint64_t left = took < period ? period - took : 0;
         double room = (double) left / USEC_PER_SEC * rate * DEEP_ROOM_PERCENT / 100;
 
         return room < 1 ? 1 : room > (double) SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t) room;
@@ -354,25 +381,25 @@ static size_t deep_room(const struct manager *m) {
 
 /* Which of a region's streams get a deep check this pass (the rest are
  * confirmed by their ListStreams summary): the oldest checked first, as many
- * as spread the region over reconcile.deep_interval less one interval (a
- * check may come late in its pass); more when streams are due (never
+ * as spread the region over reconcile.deep_interval less one pass_period()
+ * (a check may come late in its pass); more when streams are due (never
  * checked, by this process or the one before, or one that waiting for the
- * next pass could take past deep_interval), as many of them as the interval
+ * next pass could take past deep_interval), as many of them as the period
  * has room for (deep_room()). A first pass of a small configuration so checks every
  * stream; one of thousands spreads its checks over the first passes, so
- * that no pass outlasts the interval and every stream's status is still
+ * that no pass outlasts its period and every stream's status is still
  * listed each interval. Streams that changed, that kinesisd changed, or
  * whose declaration changed are checked anyway (reconciler_start()).
  * --once and --plan check every stream. They start in that order. */
 static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         uint64_t now = clock_now_usec(CLOCK_REALTIME), deep = m->config->deep_interval_usec;
-        uint64_t interval = m->config->interval_usec;
-        /* ceil(n x interval / (deep_interval - interval)), all when that is
-         * n or more: a stream checked late in one pass and early in the
-         * pass of its next turn is then still checked within deep_interval. */
-        size_t quota = 2 * interval >= deep ? n
-                                            : (size_t) (((uint64_t) n * interval + deep - interval - 1) /
-                                                        (deep - interval));
+        uint64_t period = pass_period(m);
+        /* ceil(n x period / (deep_interval - period)), all when that is n
+         * or more: a stream checked late in one pass and early in the pass
+         * of its next turn is then still checked within deep_interval. */
+        size_t quota = 2 * period >= deep
+                               ? n
+                               : (size_t) (((uint64_t) n * period + deep - period - 1) / (deep - period));
         size_t due = 0, room = deep_room(m);
 
         if (m->opts.mode != RUN_DAEMON)
@@ -382,7 +409,7 @@ static void choose_deep(struct manager *m, struct pending_start *p, size_t n) {
         /* Oldest first: the due streams are a prefix. */
         while (due < n) {
                 uint64_t last = reconciler_deep_usec(p[due].r);
-                if (last != 0 && now > last && now - last + 2 * interval < deep)
+                if (last != 0 && now > last && now - last + 2 * period < deep)
                         break;
                 due++;
         }
@@ -461,6 +488,8 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                 return;
         }
 
+        if (clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec > m->pass_listed_usec)
+                m->pass_listed_usec = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
         g->entries = entries;
         g->n_entries = n;
         if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
@@ -567,6 +596,7 @@ void manager_pass_start(struct manager *m) {
                 return;
         }
         m->pass_started_usec = clock_now_usec(CLOCK_MONOTONIC);
+        m->pass_listed_usec = 0;
         if (m->metrics.reconcile_passes == 0)
                 restore_deep_checks(m);
         manager_progress_pass_started(m);

@@ -24,6 +24,10 @@ Then, the streams in place, a daemon whose every deep check is refused
 kinesisd_oldest_deep_check_timestamp_seconds is when the process began,
 the age of the streams known from the listing only, not 0 (none).
 
+Then a listing slowed down by a proxy of faults: the next pass starts
+early by the time the listing took, so that no stream goes unlisted longer
+than the interval.
+
 Then a second daemon with a fresh state directory
 and `api_share: 0.2` (room for three deep checks a 1-s pass):
 - its first pass deep-checks fewer than all 6 (never-checked streams are
@@ -43,6 +47,7 @@ A third daemon on that state directory at the default share (room for all
   turn 5 passes later."""
 import json
 import os
+import re
 import signal
 import time
 
@@ -116,6 +121,38 @@ def test_unchecked_age():
     oldest = m.get("kinesisd_oldest_deep_check_timestamp_seconds", 0)
     T.check(spawned_at <= oldest <= time.time(), "no stream deep-checked: the oldest deep check is when the process "
             "began (%.6f, started after %.6f), the age of what is unchecked" % (oldest, spawned_at), m)
+
+
+def test_listing_lead():
+    """A listing that takes 1.5 s (every ListStreams held by a proxy of
+    faults): a stream listed late in one pass must be listed again within
+    the interval (6 s here), so the next pass starts early by what the
+    listing took, at most a quarter of the interval: the passes' listings
+    start 4.5 s apart, not 6 s. The check takes the middle, 5.25 s: a
+    daemon that waits the whole interval fails it by 0.75 s at least,
+    however loaded the machine (load makes listings slower, not the lead
+    shorter)."""
+    state = T.path("state-lead")
+    os.makedirs(state)
+    slow = [{"op": "ListStreams", "fault": "slow", "seconds": 1.5, "count": -1}]
+    with Proxy(T.work, T.port, rules=slow, keys={"*": FAKE_SECRET_KEY}, list_summaries=True) as px:
+        cfg = T.write("kinesisd-lead.yaml", CONFIG.replace("{endpoint}", "http://127.0.0.1:%d" % px.port)
+                      .replace("interval: 1s", "interval: 6s"))
+        p = T.spawn("-c", cfg, "--state-dir", state, "--log-level", "debug", stderr_path=T.path("daemon-lead.log"))
+        try:
+            wait_passes(state, 5)
+        finally:
+            T.terminate(p, T.path("daemon-lead.log"))
+        with open(px.log) as f:
+            starts = [json.loads(l)["t"] for l in f if '"ListStreams"' in l]
+    starts = [t for t in starts if t]
+    T.require(len(starts) >= 5, "five listings through the proxy", starts)
+    apart = sorted(b - a for a, b in zip(starts[1:], starts[2:]))  # the first pass's may be late
+    T.check(apart[len(apart) // 2] < 5.25, "passes start the listing's time early: their listings %.2f s apart "
+            "(median), not 6 s" % apart[len(apart) // 2], apart)
+    with open(T.path("daemon-lead.log")) as f:
+        took = [float(x) for x in re.findall(r"Next pass in .* the ([0-9.]+) s the listing took", f.read())]
+    T.check(took and min(took) >= 1.5, "the log says what each listing took (1.5 s or more)", took)
 
 
 def test_restart():
@@ -259,4 +296,4 @@ def test_observe():
         T.terminate(p, T.path("daemon.log"))
 
 
-T.run(test_observe, test_unchecked_age, test_restart)
+T.run(test_observe, test_unchecked_age, test_listing_lead, test_restart)

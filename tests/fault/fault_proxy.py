@@ -38,6 +38,7 @@ decides which requests get a fault. Each rule:
               (reset, short-body, stall, truncated, malformed, oversized, html),
               false for the error answers (AWS refuses before acting)
   status      override the HTTP status of the answer (html, error faults)
+  seconds     how long the slow fault holds the request (default 1)
 
 The first rule that matches and fires wins. Faults:
 
@@ -59,6 +60,8 @@ The first rule that matches and fires wins. Faults:
   html            200 text/html (an HTML page, as a captive portal or balancer sends)
   accept          200 with the empty JSON object {}, and the request never reaches
                   the mock: AWS accepted a change that then does not take effect
+  slow            hold the request for "seconds", then answer it as without a
+                  rule: a slow AWS, or a slow page of a listing
   hostile         400 with terminal control sequences, a forged log line, a C1
                   control and a NUL in the message, and control sequences in the
                   error type (x-amzn-ErrorType and __type) and x-amzn-RequestId
@@ -160,7 +163,7 @@ HOSTILE_TYPE = "HostileException\x1b[2J"
 HOSTILE_MESSAGE = ("x\nkinesisd: us-east-1/{stream}: Stream {stream} is ACTIVE (forged)\r"
                    "\x1b]0;pwned\x07\x1b[2J\u009b31m\u0000end")
 HOSTILE_REQUEST_ID = "rid\x1b]0;pwned\x07"
-FAULTS = set(ERRORS) | CORRUPTING | ACCEPTING | {"hostile"}
+FAULTS = set(ERRORS) | CORRUPTING | ACCEPTING | {"hostile", "slow"}
 # kinesis-mock's own refusal when 5 streams of any account are CREATING.
 MOCK_BUSY = b"Limit for streams being created concurrently exceeded"
 MOCK_BUSY_WAIT = 60.0
@@ -320,6 +323,7 @@ class Rule:
         self.probability = float(d.get("probability", 1.0))
         self.forward = bool(d.get("forward", self.fault in CORRUPTING))
         self.status = d.get("status")
+        self.seconds = float(d.get("seconds", 1.0))
         self.seen = 0
         self.fired = 0
 
@@ -611,6 +615,11 @@ class Conn:
         p = self.proxy
         rid = "fault-%08d" % entry["seq"]
         rule = p.schedule.pick(op, stream, akid)
+        if rule is not None and rule.fault == "slow":
+            entry["fault"] = rule.fault
+            entry["rule"] = rule.index
+            time.sleep(rule.seconds)
+            rule = None
         if rule is None and op == "ListStreams" and p.list_summaries:
             _, region = scope_of(dict((n.lower(), v) for n, v in headers).get("authorization"))
             status, doc = p.strict.list_page(akid, region, _json_object(body))
