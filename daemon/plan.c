@@ -332,7 +332,9 @@ static unsigned budget_left(const struct stream_obs *obs, enum budget_kind k) {
  * unknown. */
 static void sbuf_next_free(struct sbuf *out, const struct stream_obs *obs, enum budget_kind k,
                            unsigned taking) {
-        uint64_t t = obs->budget[k].used > 0 ? obs->budget[k].oldest_usec : taking > 0 ? obs->now_usec : 0;
+        uint64_t t = obs->budget[k].used > 0 ? (uint64_t) obs->budget[k].oldest_sec * USEC_PER_SEC
+                     : taking > 0                ? obs->now_usec
+                                                 : 0;
         time_t sec;
         struct tm tm;
         char when[32];

@@ -3,6 +3,7 @@
  *
  * No state, no logging: the caller logs what could not be recorded. */
 #include "reconcile-budget.h"
+#include "reconcile-internal.h"
 
 #include <stdbool.h>
 
@@ -31,7 +32,7 @@ void reconcile_budget_fill(const struct budget_book *b, const char *region, cons
         for (unsigned k = 0; k < _BUDGET_KIND_MAX; k++)
                 obs->budget[k] = (struct stream_budget){
                         .used = b ? budget_used(b, region, name, k, now) : 0,
-                        .oldest_usec = b ? budget_oldest(b, region, name, k, now) : 0,
+                        .oldest_sec = b ? time_sec(budget_oldest(b, region, name, k, now)) : 0,
                 };
 }
 

@@ -196,9 +196,10 @@ struct stream_consumer_obs {
 };
 
 struct stream_budget {
-        unsigned used;        /* calls counted in the window ending now */
-        uint64_t oldest_usec; /* CLOCK_REALTIME of the oldest of them (it leaves the
-                                 window 24 h later, freeing a call); 0 if none */
+        uint32_t used;       /* calls counted in the window ending now */
+        uint32_t oldest_sec; /* CLOCK_REALTIME of the oldest of them, in whole seconds (it
+                                leaves the window 24 h later, freeing a call; --plan shows
+                                that minute); 0 if none */
 };
 
 struct stream_obs {
@@ -235,7 +236,7 @@ struct stream_obs {
         bool policy_known : 1;    /* GetResourcePolicy was read */
         bool consumers_known : 1; /* ListStreamConsumers was read */
 };
-_Static_assert(sizeof(struct stream_obs) <= 160, "struct stream_obs: one per existing stream");
+_Static_assert(sizeof(struct stream_obs) <= 128, "struct stream_obs: one per existing stream");
 
 void stream_obs_done(struct stream_obs *o);
 /* Nothing was observed: o is as a zeroed struct stream_obs, except for what

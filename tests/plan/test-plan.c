@@ -225,7 +225,9 @@ static void make_obs(const struct obs_spec *s, struct stream_obs *o) {
         /* The oldest counted call was made 10 h before "now": it leaves the
          * window at 12:13 UTC the next day. */
         for (unsigned k = 0; k < _BUDGET_KIND_MAX; k++)
-                o->budget[k] = (struct stream_budget){ used[k], used[k] ? PLAN_NOW - PLAN_HOUR * 10 : 0 };
+                o->budget[k] = (struct stream_budget){
+                        used[k], used[k] ? (uint32_t) ((PLAN_NOW - PLAN_HOUR * 10) / USEC_PER_SEC) : 0
+                };
         o->commitment = s->commit; /* the account's: known for a missing stream too */
         if (s->missing)
                 return;
