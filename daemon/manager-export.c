@@ -279,35 +279,39 @@ static int state_reopen_if_replaced(struct manager *m) {
         return 0;
 }
 
-static int cmp_str_ptr(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
+/* 64-bit FNV-1a: ARNs come from AWS, and a collision costs nothing but a
+ * wait (manager-internal.h). */
+static uint64_t arn_hash(const char *s) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
 }
 
 static bool arn_was_exported(const struct manager *m, const char *arn) {
-        return m->n_exported_arns > 0 &&
-               bsearch(&arn, m->exported_arns, m->n_exported_arns, sizeof(char *), cmp_str_ptr);
+        uint64_t h = arn_hash(arn);
+        return m->n_exported_arns > 0 && bsearch(&h, m->exported_arns, m->n_exported_arns, sizeof h, cmp_u64);
 }
 
 /* Remember arns (n of them; NULL entries skipped) as the ARNs exported. */
 static int exported_arns_set(struct manager *m, const char *const *arns, size_t n) {
-        char **v = calloc(n + 1, sizeof *v);
+        uint64_t *v = calloc(n + 1, sizeof *v);
         size_t k = 0;
 
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (!arns[i])
-                        continue;
-                v[k] = strdup(arns[i]);
-                if (!v[k]) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-                k++;
-        }
+        for (size_t i = 0; i < n; i++)
+                if (arns[i])
+                        v[k++] = arn_hash(arns[i]);
         if (k > 1)
-                qsort(v, k, sizeof *v, cmp_str_ptr);
-        strv_free(m->exported_arns);
+                qsort(v, k, sizeof *v, cmp_u64);
+        free(m->exported_arns);
         m->exported_arns = v;
         m->n_exported_arns = k;
         return 0;

@@ -76,11 +76,13 @@ struct manager {
         sd_event_source *export_retry_timer;
         uint64_t export_retry_usec;
         /* The ARNs (streams' and consumers') the last export put into
-         * streams.env, sorted: while streams are being created, one that
-         * is not among them yet waits (hold_since, CLOCK_MONOTONIC: since
-         * when one waits; 0: none) so that streams.env changes once per
-         * wave of creations, not once per stream. */
-        char **exported_arns;
+         * streams.env, as sorted 64-bit hashes (arn_hash(): a copy of each
+         * ARN would cost 64 bytes a stream): while streams are being
+         * created, one that is not among them yet waits (hold_since,
+         * CLOCK_MONOTONIC: since when one waits; 0: none) so that
+         * streams.env changes once per wave of creations, not once per
+         * stream. A collision only lets an ARN through without waiting. */
+        uint64_t *exported_arns;
         size_t n_exported_arns;
         uint64_t hold_since;
         sd_event_source *export_hold_timer;

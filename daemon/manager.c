@@ -738,7 +738,7 @@ struct manager *manager_free(struct manager *m) {
         manager_progress_done(m);
         sd_event_source_disable_unref(m->export_retry_timer);
         sd_event_source_disable_unref(m->export_hold_timer);
-        strv_free(m->exported_arns);
+        free(m->exported_arns);
         sd_event_source_disable_unref(m->reload_timer);
         state_dir_free(m->state);
         budget_book_free(m->budget);
