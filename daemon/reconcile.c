@@ -164,6 +164,12 @@ static void settle(struct reconciler *r, enum reconcile_phase phase) {
                 }
                 work_tidy(r);
         }
+        /* AWS has shown the stream: the ARN the previous process exported
+         * has done its part (the exports read the observation now). */
+        if (r->rare && r->rare->seed_arn && obs_peek(r)->exists) {
+                r->rare->seed_arn = mfree(r->rare->seed_arn);
+                rare_tidy(r);
+        }
         /* A probe that failed for good must not leave the queue waiting. */
         slot_dispatch(region_of(r), RECONCILE_MAX_CREATING);
         if (!r->settled) {
