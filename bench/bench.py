@@ -995,17 +995,16 @@ def listing_gaps(entries, names, t1):
 
 
 def scale_listings(res, entries, names, t1):
-    """res["windows"]: the daemon's intervals, each from the start of a pass
-    on its rhythm: the k-th listing (a page starting with the first name)
-    starts a pass, pass k + 1 is due one interval after pass k, and the
-    first pass started as early as the later ones say (its own first page
-    waits for the process to set up); res["max_list_gap_s"]: the longest a
-    stream went between two listings."""
+    """res["windows"]: back-to-back intervals from the first listing's first
+    page on (a page starting with the first name starts a pass; passes start
+    early by what the last listing took, so they are not one interval
+    apart); res["listings"]: how many passes listed; res["max_list_gap_s"]:
+    the longest a stream went between two listings."""
     firsts = sorted(e["t"] for e in entries
                     if e.get("op") == "ListStreams" and e.get("listed") and e["listed"][0] == names[0])
     iv = res["interval_s"]
-    a0 = min((t - k * iv for k, t in enumerate(firsts)), default=t1)
-    res["rhythm_anchor_s"] = (firsts[0] - a0) if firsts else None
+    a0 = firsts[0] if firsts else t1
+    res["listings"] = len(firsts)
     res["windows"] = listing_windows(entries, names, a0, t1, iv)
     res["max_list_gap_s"], res["max_list_gap_stream"] = listing_gaps(entries, names, t1)
 
@@ -1144,8 +1143,7 @@ def scale_rows(res):
                            "of the daemon (%.0f s run)" % (n, iv, res["run_s"]),
                  "value": "%d of %d intervals complete; fewest confirmed in one: %d"
                           % (full, len(w), min((x["confirmed"] for x in w), default=0))
-                          + ("; the first pass's listing began %.1f s into its interval"
-                             % res["rhythm_anchor_s"] if res.get("rhythm_anchor_s") is not None else ""),
+                          + ("; %d listings" % res["listings"] if "listings" in res else ""),
                  "met": bool(w) and full == len(w)})
     if "max_list_gap_s" in res:
         rows.append({"target": "%d streams: no stream longer than %g s between two listings" % (n, iv),
