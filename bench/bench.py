@@ -25,6 +25,9 @@ Sections (default: all of them but memory; converge and targets run last):
              with --scale-result FILE also the rows of a saved scale run
   memory     only the private dirty memory of targets, with a 1-stream
              daemon beside it (the libraries' own pages); not in the default
+  existing   (only when named) private dirty memory with --existing-sizes
+             streams that exist, in sync, listed and deep-checked, over
+             five passes; with --massif under valgrind's heap profiler
   scale      (only when named) N in-sync streams made at the mock's start,
              a daemon through the strict proxy with ListStreams summaries
              for --scale-duration at --scale-interval and --scale-deep: each
@@ -765,13 +768,13 @@ def cpu_ticks(pid):
 class Daemon:
     """kinesisd as a service (not --once), stderr to a file."""
 
-    def __init__(self, args, tmp, cfg):
+    def __init__(self, args, tmp, cfg, wrapper=()):
         state = os.path.join(tmp, "state")
         os.makedirs(state)
         self.log_path = os.path.join(tmp, "daemon.log")
         env = client_env(tmp)
         self.err = open(self.log_path, "w")
-        self.p = subprocess.Popen([args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "info"],
+        self.p = subprocess.Popen([*wrapper, args.kinesisd, "-c", cfg, "--state-dir", state, "--log-level", "info"],
                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=self.err, start_new_session=True)
 
@@ -830,6 +833,56 @@ def measure_memory(args, work, n, reloads):
             d.stop()
     log("  memory N=%d: private dirty %s KiB (RSS %s KiB); every 10 reloads: %s"
         % (n, out["private_dirty_kib"], out["rss_kib"], out.get("after_reloads_kib")))
+    return out
+
+
+def measure_memory_existing(args, work, n, passes=4, massif=False):
+    """Private dirty memory of the daemon with n streams that exist and are
+    in sync, listed with summaries through the strict proxy and
+    deep-checked: at the defaults' ratio of interval to deep interval (1:6)
+    at 30 s and 3 min. Sampled every 0.2 s over the first passes + 1
+    passes (the first deep-checks what fits, each later one a share), and
+    once after each pass's export and heap trim. With massif the daemon
+    runs under valgrind's heap profiler (the private dirty figures then
+    include valgrind's own pages: only its heap figures count) and the
+    report of ms_print is kept."""
+    tmp = tempfile.mkdtemp(dir=work)
+    names = ["ex-%05d" % i for i in range(n)]
+    out = {"streams": n, "massif": massif}
+    mf = os.path.join(args.out, "massif.existing-%d.out" % n)
+    with Mock(args, tmp, "200ms", init_streams=names, list_summaries=True, start_timeout=900) as mock:
+        cfg = os.path.join(tmp, "kinesisd.yaml")
+        write_config_split(cfg, mock.proxy_endpoint, names, "default", {"interval": "30s", "deep_interval": "3m"})
+        state = os.path.join(tmp, "state")
+        d = Daemon(args, tmp, cfg, wrapper=["valgrind", "--tool=massif", "--massif-out-file=" + mf] if massif else ())
+        samples, ends, done = [], [], 0
+        try:
+            deadline = time.monotonic() + 600 + (passes + 1) * 60 * (20 if massif else 1)
+            while done < passes + 1:
+                if time.monotonic() > deadline or d.p.poll() is not None:
+                    raise RuntimeError("existing: %d of %d passes done (see %s)" % (done, passes + 1, d.log_path))
+                kib = smaps_kib(d.p.pid, "Private_Dirty")
+                if kib:
+                    samples.append(kib)
+                m = state_metrics(os.path.join(state, "metrics.prom"))
+                if m.get("kinesisd_reconcile_passes_total", 0) > done:
+                    done = int(m["kinesisd_reconcile_passes_total"])
+                    # metrics.prom is written with the pass's export, before
+                    # the heap trim that follows it.
+                    time.sleep(0.5)
+                    ends.append(smaps_kib(d.p.pid, "Private_Dirty"))
+                time.sleep(0.2)
+            out["refused"] = len([e for e in mock.proxy_entries() if e.get("refused")])
+        finally:
+            d.stop()
+    out.update({"max_kib": max(samples, default=0), "pass_end_kib": ends})
+    log("  existing N=%d%s: private dirty at most %d KiB; after each pass %s KiB; %d refused"
+        % (n, " (massif)" if massif else "", out["max_kib"], ends, out.get("refused", -1)))
+    if massif and os.path.exists(mf):
+        r = subprocess.run(["ms_print", mf], capture_output=True, text=True, timeout=120)
+        with open(mf + ".txt", "w") as f:
+            f.write(r.stdout)
+        out["ms_print"] = mf + ".txt"
     return out
 
 
@@ -1441,12 +1494,17 @@ def main():
     ap.add_argument("--scale-result", help="targets: add the rows of a scale run's results.json")
     ap.add_argument("--scale-reanalyze", metavar="DIR",
                     help="scale: compute the table of the run saved in DIR (its --out) anew, run nothing")
+    ap.add_argument("--existing-sizes", default="2000",
+                    help="existing: numbers of streams that exist and are in sync (comma-separated)")
+    ap.add_argument("--massif", action="store_true",
+                    help="existing: run the daemon under valgrind's heap profiler, keep ms_print's report")
     ap.add_argument("--out", help="where results.json and callgrind files go (default: a new temp dir)")
     args = ap.parse_args()
     args.config_sizes = [int(x) for x in args.config_sizes.split(",")]
+    args.existing_sizes = [int(x) for x in args.existing_sizes.split(",")]
     sections = args.sections or ["converge", "steady", "config", "sigv4", "floor", "targets"]
     for s in sections:
-        if s not in ("converge", "steady", "config", "sigv4", "floor", "targets", "memory", "scale"):
+        if s not in ("converge", "steady", "config", "sigv4", "floor", "targets", "memory", "scale", "existing"):
             ap.error("unknown section %s" % s)
     args.kinesisd = os.path.join(os.path.abspath(args.build), "kinesisd")
     if not os.access(args.kinesisd, os.X_OK):
@@ -1466,6 +1524,16 @@ def main():
         if "config" in sections:
             results["config"] = section_config(args, work)
             report += ["## Configuration load", "", format_config(results["config"]), ""]
+        if "existing" in sections:
+            results["existing"] = [measure_memory_existing(args, work, n, massif=args.massif)
+                                   for n in args.existing_sizes]
+            report += ["## Private dirty memory, streams that exist", "",
+                       "| streams | at most | after each pass | refused |", "|---|---|---|---|"]
+            report += ["| %d | %.2f MiB | %s | %d |" % (m["streams"], m["max_kib"] / 1024,
+                                                       ", ".join("%.2f" % (k / 1024) for k in m["pass_end_kib"]),
+                                                       m["refused"])
+                       for m in results["existing"]]
+            report += [""]
         if "memory" in sections:
             # The memory targets alone (also part of "targets"), with a
             # one-stream daemon for the libraries' own private pages.
