@@ -107,7 +107,8 @@ static uint64_t pass_period(const struct manager *m) {
  * longer is followed after MIN_PASS_GAP_USEC. */
 static uint64_t next_pass_delay(const struct manager *m) {
         uint64_t took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec, period = pass_period(m);
-        uint64_t gap = MIN_PASS_GAP_USEC < period ? MIN_PASS_GAP_USEC : period;
+        uint64_t interval = m->config->interval_usec;
+        uint64_t gap = MIN_PASS_GAP_USEC < interval ? MIN_PASS_GAP_USEC : interval;
 
         return took + gap < period ? period - took : gap;
 }
