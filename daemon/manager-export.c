@@ -279,14 +279,10 @@ static int state_reopen_if_replaced(struct manager *m) {
         return 0;
 }
 
-/* 64-bit FNV-1a: ARNs come from AWS, and a collision costs nothing but a
- * wait (manager-internal.h). */
+/* ARNs come from AWS, and a collision costs nothing but a wait
+ * (manager-internal.h). */
 static uint64_t arn_hash(const char *s) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
-        return h;
+        return fnv1a64(FNV1A64_INIT, s, strlen(s));
 }
 
 static int cmp_u64(const void *a, const void *b) {

@@ -13,29 +13,19 @@
 
 /* ---- changes without effect ---------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-        const unsigned char *c = p;
-
-        for (size_t i = 0; i < n; i++) {
-                h ^= c[i];
-                h *= UINT64_C(0x100000001b3);
-        }
-        return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s) {
         /* The NUL separates fields: "ab"+"c" and "a"+"bc" differ. */
-        return s ? fnv(h, s, strlen(s) + 1) : fnv(h, "\xff", 1);
+        return s ? fnv1a64(h, s, strlen(s) + 1) : fnv1a64(h, "\xff", 1);
 }
 
 /* Type and target of a change: two actions with the same key ask AWS for
  * the same thing. */
 static uint64_t action_key(const struct action *a) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h = FNV1A64_INIT;
         unsigned v[6] = {(unsigned)a->type, a->value,   (unsigned)a->mode, a->metrics, a->max_record_size_kib,
                          a->warm_mibps};
 
-        h = fnv(h, v, sizeof v);
+        h = fnv1a64(h, v, sizeof v);
         h = fnv_str(h, a->kms_key);
         h = fnv_str(h, a->consumer);
         h = fnv_str(h, a->policy);

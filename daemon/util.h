@@ -110,3 +110,15 @@ static inline void *mfree(void *p) {
         free(p);
         return NULL;
 }
+
+/* 64-bit FNV-1a over n bytes, going on from h (FNV1A64_INIT to begin): a
+ * fingerprint of what kinesisd itself or AWS wrote, not a defence against
+ * chosen collisions. */
+#define FNV1A64_INIT UINT64_C(0xcbf29ce484222325)
+static inline uint64_t fnv1a64(uint64_t h, const void *p, size_t n) {
+        const unsigned char *c = p;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ c[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
