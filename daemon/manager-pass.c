@@ -156,6 +156,13 @@ static void save_deep_checks(struct manager *m) {
                                   m->state_path, DEEP_CHECKS_FILE);
 }
 
+/* Forget the region's last listing. */
+static void region_drop_listing(struct region_ctx *g) {
+        kinesis_stream_entries_free(g->entries, g->n_entries);
+        g->entries = NULL;
+        g->n_entries = 0;
+}
+
 static void pass_done(struct manager *m) {
         size_t ready = 0, converged = 0, failed = 0, transient = 0;
 
@@ -226,11 +233,8 @@ static void pass_done(struct manager *m) {
                  * is free now: give its pages back until the next pass. */
                 m->pending = mfree(m->pending);
                 m->n_pending = m->next_pending = 0;
-                for (size_t i = 0; i < m->n_regions; i++) {
-                        kinesis_stream_entries_free(m->regions[i]->entries, m->regions[i]->n_entries);
-                        m->regions[i]->entries = NULL;
-                        m->regions[i]->n_entries = 0;
-                }
+                for (size_t i = 0; i < m->n_regions; i++)
+                        region_drop_listing(m->regions[i]);
                 (void) malloc_trim(0);
                 if (transient > 0 && RETRY_PASS_USEC < m->config->interval_usec)
                         schedule_pass(m, RETRY_PASS_USEC, USEC_PER_SEC);
@@ -453,13 +457,12 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                             struct kinesis_stream_entry *entries, size_t n, void *userdata) {
         struct region_ctx *g = userdata;
         struct manager *m = g->manager;
+        uint64_t took;
 
         g->list_call = NULL;
         manager_call_finished(m);
         manager_reload_listed(m); /* only arms a timer: the regions stay as they are here */
-        kinesis_stream_entries_free(g->entries, g->n_entries);
-        g->entries = NULL;
-        g->n_entries = 0;
+        region_drop_listing(g);
 
         if (list_waits(g, res))
                 return;
@@ -489,8 +492,9 @@ static void on_list_streams(struct kinesis_client *c, const struct kinesis_resul
                 return;
         }
 
-        if (clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec > m->pass_listed_usec)
-                m->pass_listed_usec = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        took = clock_now_usec(CLOCK_MONOTONIC) - m->pass_started_usec;
+        if (took > m->pass_listed_usec)
+                m->pass_listed_usec = took;
         g->entries = entries;
         g->n_entries = n;
         if (g->n_entries > 1) /* qsort() must not see the NULL of an empty list */
